@@ -1,0 +1,98 @@
+/**
+ * Monotonic clock, timers and an RTC for a simulated circuit, driven by the shared scheduler.
+ */
+import type { MonotonicClock, TimerId, Timers, WallClock } from "../clock.js";
+import type { PowerDomain } from "./power-domain.js";
+import type { ScheduledEvent } from "./scheduler.js";
+
+export class SimClock implements MonotonicClock, Timers {
+  readonly #domain: PowerDomain;
+  #next = 1;
+  readonly #live = new Map<TimerId, ScheduledEvent>();
+
+  constructor(domain: PowerDomain) {
+    this.#domain = domain;
+    domain.onPowerOff(() => this.#live.clear());
+  }
+
+  now(): number {
+    this.#domain.check();
+    return this.#domain.uptime();
+  }
+
+  set(callback: () => void, delayMs: number, repeatMs?: number): TimerId {
+    this.#domain.check();
+    if (!(delayMs >= 0)) throw new RangeError("invalid delay");
+    if (repeatMs !== undefined && !(repeatMs > 0)) throw new RangeError("invalid repeat");
+    const id = this.#next++;
+    const s = this.#domain.scheduler;
+    const arm = (time: number) => {
+      this.#live.set(
+        id,
+        s.at(
+          time,
+          this.#domain.guard(() => {
+            if (!this.#live.has(id)) return;
+            if (repeatMs === undefined) this.#live.delete(id);
+            else arm(time + repeatMs);
+            callback();
+          }),
+        ),
+      );
+    };
+    arm(s.now + delayMs);
+    return id;
+  }
+
+  clear(id: TimerId): void {
+    const e = this.#live.get(id);
+    if (!e) return;
+    e.cancelled = true;
+    this.#live.delete(id);
+  }
+}
+
+/**
+ * The board's real-time clock. It keeps time across power cuts while its coin cell lasts
+ * (`keepsTimeWhenOff`); otherwise it restarts invalid at the epoch after a cut. Drift is in ppm.
+ */
+export class SimRtc implements WallClock {
+  readonly #domain: PowerDomain;
+  #offset = 0;
+  #valid = false;
+  readonly #driftPpm: number;
+
+  constructor(domain: PowerDomain, options: { startEpochMs?: number; driftPpm?: number; keepsTimeWhenOff?: boolean } = {}) {
+    this.#domain = domain;
+    this.#driftPpm = options.driftPpm ?? 0;
+    if (options.startEpochMs !== undefined) {
+      this.#offset = options.startEpochMs - this.#raw();
+      this.#valid = true;
+    }
+    if (!(options.keepsTimeWhenOff ?? true)) {
+      domain.onPowerOff(() => {
+        this.#valid = false;
+        this.#offset = -this.#raw();
+      });
+    }
+  }
+
+  /** Scheduler time seen through the RTC crystal's drift. */
+  #raw(): number {
+    return this.#domain.scheduler.now * (1 + this.#driftPpm / 1e6);
+  }
+
+  now(): number {
+    return Math.floor(this.#raw() + this.#offset);
+  }
+
+  set(epochMs: number): void {
+    this.#domain.check();
+    this.#offset = epochMs - this.#raw();
+    this.#valid = true;
+  }
+
+  get valid(): boolean {
+    return this.#valid;
+  }
+}

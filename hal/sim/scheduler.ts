@@ -1,0 +1,142 @@
+/**
+ * The simulation's discrete-event loop: one virtual clock for everything simulated (boards, buses,
+ * modules, modems). An event is one event-loop turn. Events at the same time run in the order they
+ * were scheduled, so a run is a pure function of its inputs and seed.
+ *
+ * Time is in milliseconds as a double. Wire-time arithmetic (10 bits at 2400 Bd = 4.1666… ms) is
+ * done from the start of a burst, never by accumulating rounded steps.
+ */
+export interface ScheduledEvent {
+  readonly time: number;
+  /** Set by `cancel`; a cancelled event is skipped. */
+  cancelled: boolean;
+}
+
+interface Entry extends ScheduledEvent {
+  readonly seq: number;
+  readonly run: () => void;
+}
+
+export class Scheduler {
+  #now = 0;
+  #seq = 0;
+  #heap: Entry[] = [];
+  #turns = 0;
+
+  /** Current virtual time in milliseconds. */
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Number of events run so far. */
+  get turns(): number {
+    return this.#turns;
+  }
+
+  /** Events waiting (including cancelled ones not yet discarded). */
+  get pending(): number {
+    return this.#heap.length;
+  }
+
+  /** Runs `run` at absolute time `time` (not before now). */
+  at(time: number, run: () => void): ScheduledEvent {
+    if (!(time >= this.#now)) time = this.#now;
+    const e: Entry = { time, seq: this.#seq++, run, cancelled: false };
+    this.#push(e);
+    return e;
+  }
+
+  /** Runs `run` after `delayMs` (≥ 0). */
+  after(delayMs: number, run: () => void): ScheduledEvent {
+    return this.at(this.#now + (delayMs > 0 ? delayMs : 0), run);
+  }
+
+  cancel(event: ScheduledEvent | undefined): void {
+    if (event) event.cancelled = true;
+  }
+
+  /** Time of the next live event, or undefined. */
+  peek(): number | undefined {
+    this.#dropCancelled();
+    return this.#heap[0]?.time;
+  }
+
+  /** Runs the next event (one turn). False when nothing is left. */
+  step(): boolean {
+    this.#dropCancelled();
+    const e = this.#pop();
+    if (!e) return false;
+    this.#now = e.time;
+    this.#turns++;
+    e.run();
+    return true;
+  }
+
+  /** Runs every event up to and including `time`, then advances the clock to `time`. */
+  runUntil(time: number): void {
+    for (;;) {
+      const next = this.peek();
+      if (next === undefined || next > time) break;
+      this.step();
+    }
+    if (time > this.#now) this.#now = time;
+  }
+
+  runFor(ms: number): void {
+    this.runUntil(this.#now + ms);
+  }
+
+  /** Runs turns until `done()` holds (checked before each turn) or `limitMs` of virtual time pass. True if done. */
+  runUntilTrue(done: () => boolean, limitMs: number): boolean {
+    const end = this.#now + limitMs;
+    while (!done()) {
+      const next = this.peek();
+      if (next === undefined || next > end) {
+        if (end > this.#now) this.#now = end;
+        return done();
+      }
+      this.step();
+    }
+    return true;
+  }
+
+  #dropCancelled(): void {
+    while (this.#heap.length && this.#heap[0]!.cancelled) this.#pop();
+  }
+
+  #less(a: Entry, b: Entry): boolean {
+    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+  }
+
+  #push(e: Entry): void {
+    const h = this.#heap;
+    let i = h.length;
+    h.push(e);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.#less(e, h[p]!)) break;
+      h[i] = h[p]!;
+      i = p;
+    }
+    h[i] = e;
+  }
+
+  #pop(): Entry | undefined {
+    const h = this.#heap;
+    const top = h[0];
+    const last = h.pop();
+    if (!top || !last || h.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && this.#less(h[r]!, h[l]!) ? r : l;
+      if (!this.#less(h[c]!, last)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = last;
+    return top;
+  }
+}

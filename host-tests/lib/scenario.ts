@@ -1,0 +1,29 @@
+/**
+ * A scenario is a simulation with a verdict, written once and run by both engines: mocha on Node
+ * (host-tests/scenarios.test.ts) and the XS engine (host-tests/xs/). It must be pure ECMAScript.
+ *
+ * `start` builds everything from the seed; the runner then steps the scheduler one turn at a time
+ * until `done()` or `limitMs` of virtual time, and calls `check()`, which throws on failure.
+ */
+import type { Scheduler } from "../../hal/sim/scheduler.js";
+
+export interface ScenarioRun {
+  readonly scheduler: Scheduler;
+  /** Virtual time after which the run stops even if not done, ms. */
+  readonly limitMs: number;
+  done(): boolean;
+  check(): void;
+}
+
+export interface Scenario {
+  readonly name: string;
+  start(seed: string): ScenarioRun;
+}
+
+/** Runs a scenario to completion on the calling engine. */
+export function runScenario(scenario: Scenario, seed: string): ScenarioRun {
+  const run = scenario.start(seed);
+  run.scheduler.runUntilTrue(() => run.done(), run.limitMs);
+  run.check();
+  return run;
+}

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { violations } from "../../tools/check-imports.js";
+import { checkPartitions, parsePartitions } from "../../tools/check-manifest.js";
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), "boundary-"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+describe("import boundary check", () => {
+  it("accepts firmware importing firmware, hal interfaces and allowed pure packages", () => {
+    const root = project({
+      "firmware/a/x.ts": 'import { y } from "../b/y.js";\nimport type { Hal } from "../../hal/index.js";\nimport nacl from "tweetnacl";\n',
+      "hal/sim/s.ts": 'import type { FlashPartition } from "../flash.js";\nimport { t } from "./t.js";\n',
+    });
+    assert.deepEqual(violations(root), []);
+  });
+
+  it("reports firmware importing hal/sim, hal/moddable, tools, host-tests, Node built-ins and SDK modules", () => {
+    const root = project({
+      "firmware/a/x.ts": [
+        'import { SimBoard } from "../../hal/sim/board.js";',
+        'import { ModdableClock } from "../../hal/moddable/clock.js";',
+        'export { f } from "../../tools/f.js";',
+        'const t = await import("../../host-tests/t.js");',
+        'import fs from "node:fs";',
+        'import Timer from "timer";',
+        'import mqtt from "mqtt";',
+      ].join("\n"),
+    });
+    const v = violations(root);
+    assert.equal(v.length, 7, v.join("\n"));
+    assert.match(v[0]!, /firmware\/a\/x\.ts:1: .*hal\/sim/);
+    assert.match(v[4]!, /"node:fs"/);
+  });
+
+  it("reports hal/sim importing hal/moddable or firmware", () => {
+    const root = project({ "hal/sim/s.ts": 'import "../moddable/serial.js";\nimport "../../firmware/x.js";\n' });
+    assert.equal(violations(root).length, 2);
+  });
+});
+
+describe("partition table check", () => {
+  const ok = "nvs,data,nvs,0x9000,0x6000\nota_0,app,ota_0,0x10000,0x100000\nlog,data,0x80,0x110000,1M\n";
+
+  it("accepts a well-formed table that fits the flash", () => {
+    assert.deepEqual(checkPartitions(parsePartitions(ok), 4 << 20), []);
+    assert.equal(parsePartitions(ok)[2]!.size, 1 << 20);
+  });
+
+  it("reports overlap, misalignment and overflow", () => {
+    const bad = "nvs,data,nvs,0x9000,0x6000\nota_0,app,ota_0,0xe000,0x100000\nlog,data,0x80,0x100000,0x400000\n";
+    const p = checkPartitions(parsePartitions(bad), 4 << 20);
+    assert.ok(p.some((m) => /ota_0: offset 0xe000 not aligned/.test(m)), p.join("\n"));
+    assert.ok(p.some((m) => /overlap/.test(m)));
+    assert.ok(p.some((m) => /log: ends beyond/.test(m)));
+  });
+});

@@ -1,0 +1,2 @@
+// Stands in for Node's "crypto" in bundles for XS (see bundle.ts).
+export default {};

@@ -1,0 +1,4 @@
+// Device entry point: everything else is preloaded in "device".
+import { start } from "device";
+
+start();

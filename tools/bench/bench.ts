@@ -1,0 +1,5 @@
+/** A benchmark: a name and a function that measures and returns named figures. */
+export interface Bench {
+  readonly name: string;
+  run(): Promise<Record<string, number | string>>;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * Runs the benchmarks (npm run bench) and prints their figures; `--json FILE` also writes them.
+ * `--only TEXT` runs the benchmarks whose name contains TEXT.
+ * Wall-clock figures on shared machines are noisy: compare ratios measured in the same run. The XS
+ * meter figures are deterministic.
+ */
+import { writeFileSync } from "node:fs";
+import { parseOptions } from "../cli-args.js";
+import type { Bench } from "./bench.js";
+import { simSpeed } from "./sim-speed.js";
+import { xsTurns } from "./xs-turns.js";
+
+const benches: Bench[] = [simSpeed, xsTurns];
+
+const o = parseOptions(process.argv.slice(2), { json: "string", only: "string" });
+const all: Record<string, Record<string, number | string>> = {};
+for (const b of benches) {
+  if (o.only && !b.name.includes(o.only)) continue;
+  const figures = await b.run();
+  all[b.name] = figures;
+  console.log(`\n${b.name}`);
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k}: ${v}`);
+}
+if (o.json) writeFileSync(o.json, JSON.stringify(all, null, 2));
