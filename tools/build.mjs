@@ -3,7 +3,7 @@
 // tests, the tools and the Moddable manifest all run the same output. Type-checking is separate
 // (npm run typecheck); this pass only strips types.
 import { build } from "esbuild";
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const roots = ["firmware", "hal", "host-tests", "tools", "manifests"];
@@ -20,7 +20,7 @@ function sources(dir) {
 
 rmSync("dist", { recursive: true, force: true });
 await build({
-  entryPoints: roots.flatMap((r) => sources(r)),
+  entryPoints: roots.filter((r) => existsSync(r)).flatMap((r) => sources(r)),
   outdir: "dist",
   outbase: ".",
   format: "esm",
