@@ -1,0 +1,94 @@
+/**
+ * A load limiter in the spirit of DLMS/COSEM interface class 71 (IEC 62056-6-2 §4.5.9;
+ * reference/domain.md §2.4): a monitored value compared with the active threshold (normal, or the
+ * emergency threshold while an emergency profile that names this limiter's group is active); when the
+ * value stays above it for at least `minOverMs` the limiter asks for a local disconnect (transition g),
+ * and when it then stays below for `minUnderMs` it reports that the load is back under the threshold
+ * (which enables a local reconnect, h, in control modes 5 and 6).
+ *
+ * Time comes in with each sample (milliseconds of the caller's monotonic clock).
+ */
+
+export interface EmergencyProfile {
+  id: number;
+  /** Start, caller's monotonic ms. */
+  activationMs: number;
+  durationMs: number;
+}
+
+export interface LimiterConfig {
+  /** Threshold in the monitored value's unit (e.g. W). */
+  thresholdNormal: number;
+  thresholdEmergency: number;
+  /** attribute 6, ms. */
+  minOverMs: number;
+  /** attribute 7, ms. */
+  minUnderMs: number;
+  /** attribute 9: emergency profiles that apply to this limiter. */
+  emergencyGroups: readonly number[];
+}
+
+export type LimiterAction = "none" | "overThreshold" | "underThreshold";
+
+export class Limiter {
+  #config: LimiterConfig;
+  #emergency: EmergencyProfile | undefined;
+  /** Since when the value has been on the side opposite to the current verdict; undefined when not. */
+  #since: number | undefined;
+  #over = false;
+
+  constructor(config: LimiterConfig) {
+    this.#config = validate(config);
+  }
+
+  get config(): LimiterConfig {
+    return this.#config;
+  }
+
+  configure(config: LimiterConfig): void {
+    this.#config = validate(config);
+  }
+
+  /** Activates an emergency profile; it applies only if its id is in `emergencyGroups`. */
+  setEmergency(profile: EmergencyProfile | undefined): void {
+    this.#emergency = profile;
+  }
+
+  /** attribute 10 */
+  emergencyActive(nowMs: number): boolean {
+    const e = this.#emergency;
+    return !!e && this.#config.emergencyGroups.includes(e.id) && nowMs >= e.activationMs && nowMs < e.activationMs + e.durationMs;
+  }
+
+  /** attribute 3 */
+  thresholdActive(nowMs: number): number {
+    return this.emergencyActive(nowMs) ? this.#config.thresholdEmergency : this.#config.thresholdNormal;
+  }
+
+  /** True while the limiter holds that the load is over the threshold. */
+  get over(): boolean {
+    return this.#over;
+  }
+
+  /** Feeds one sample of the monitored value; returns the action to take now, if any. */
+  sample(value: number, nowMs: number): LimiterAction {
+    const above = value > this.thresholdActive(nowMs);
+    if (above === this.#over) {
+      this.#since = undefined;
+      return "none";
+    }
+    if (this.#since === undefined) this.#since = nowMs;
+    const needed = above ? this.#config.minOverMs : this.#config.minUnderMs;
+    if (nowMs - this.#since < needed) return "none";
+    this.#over = above;
+    this.#since = undefined;
+    return above ? "overThreshold" : "underThreshold";
+  }
+}
+
+function validate(c: LimiterConfig): LimiterConfig {
+  for (const k of ["thresholdNormal", "thresholdEmergency", "minOverMs", "minUnderMs"] as const) {
+    if (!(typeof c[k] === "number" && Number.isFinite(c[k]) && c[k] >= 0)) throw new RangeError(`invalid ${k}`);
+  }
+  return { ...c, emergencyGroups: [...c.emergencyGroups] };
+}
