@@ -108,7 +108,7 @@ export function peerParse(bytes: Uint8Array): { packets: MqttPacket[]; errors: s
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   const packets: MqttPacket[] = [];
   const errors: string[] = [];
-  parser.on("packet", (o: Peer) => packets.push(fromPeer(o)));
+  parser.on("packet", (o) => packets.push(fromPeer(o as unknown as Peer)));
   parser.on("error", (e: Error) => errors.push(e.message));
   parser.parse(Buffer.from(bytes));
   return { packets, errors };
