@@ -261,9 +261,12 @@ function wire(m: UplinkMessage | DownlinkMessage): unknown[] {
   }
 }
 
-/** The CBOR body of a message. */
+/**
+ * The CBOR body of a message, in a buffer of its own (cbor-x returns a view into its shared 8 KiB
+ * output buffer, a Node Buffer on the host).
+ */
 export function encodeMessage(m: UplinkMessage | DownlinkMessage): Uint8Array {
-  return encode(wire(m));
+  return new Uint8Array(encode(wire(m)));
 }
 
 // --- decoding -------------------------------------------------------------------------------------
