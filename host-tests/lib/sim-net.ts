@@ -31,6 +31,8 @@ class Endpoint implements ByteStream {
   handlers: ByteStreamHandlers | undefined;
   peer!: Endpoint;
   open = true;
+  /** Lost under its owner (reset, outage, power): bytes in flight are lost too; a close() keeps them. */
+  reset = false;
   #busyUntil = 0;
   #queued = 0;
   #wantWritable = false;
@@ -60,7 +62,7 @@ class Endpoint implements ByteStream {
       }
     });
     s.at(sent + this.net.latencyMs, () => {
-      if (this.open && this.peer.open) this.peer.call(() => this.peer.handlers?.onData(copy));
+      if (!this.reset && this.peer.open) this.peer.call(() => this.peer.handlers?.onData(copy));
     });
     return true;
   }
@@ -76,6 +78,7 @@ class Endpoint implements ByteStream {
 
   /** The connection is gone under this end (reset, outage, peer power loss). */
   lose(reason: ByteStreamCloseReason): void {
+    this.reset = true;
     if (!this.open) return;
     this.open = false;
     this.call(() => this.handlers?.onClose(reason), true);
@@ -124,6 +127,7 @@ export class SimNetwork {
       for (const e of this.#streams) {
         if (e.domain === domain && e.open) {
           e.open = false;
+          e.reset = true;
           this.scheduler.after(this.latencyMs * 4, () => e.peer.lose("reset"));
         }
       }
