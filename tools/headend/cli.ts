@@ -84,6 +84,7 @@ async function serve(o: Options): Promise<void> {
     db: need(o.db, "db"),
     ...(o.broker ? { broker: o.broker } : { port: o.port ?? 1883 }),
     onMessage: (topic, acked) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
+    onError: (e) => console.error(`${new Date().toISOString()} not stored: ${e.message}`),
   });
   console.log(`head-end: broker ${service.brokerUrl}, database ${o.db}`);
   process.on("SIGINT", () => void service.close().then(() => process.exit(0)));

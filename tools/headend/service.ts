@@ -31,6 +31,8 @@ export interface HeadendServiceOptions {
   clientId?: string;
   /** Called for every uplink message, after it was handled (for logs). */
   onMessage?: (topic: string, acknowledged: boolean) => void;
+  /** A message that could not be stored (database error); it was not acknowledged. */
+  onError?: (error: Error) => void;
 }
 
 export class HeadendService {
@@ -86,9 +88,14 @@ export class HeadendService {
     const service = new HeadendService(store, core, client, url, server, aedes);
     client.handleMessage = (packet, done) => {
       if (packet.cmd !== "publish") return done();
-      const out = core.handleUplink(packet.topic, new Uint8Array(packet.payload as Buffer)); // committed when it returns
-      if (out) client.publish(out.topic, Buffer.from(out.payload), { qos: 1 });
-      o.onMessage?.(packet.topic, out !== undefined);
+      try {
+        const out = core.handleUplink(packet.topic, new Uint8Array(packet.payload as Buffer)); // committed when it returns
+        if (out) client.publish(out.topic, Buffer.from(out.payload), { qos: 1 });
+        o.onMessage?.(packet.topic, out !== undefined);
+      } catch (e) {
+        // Not stored, so not acknowledged: the concentrator sends the records again after its timeout.
+        o.onError?.(e as Error);
+      }
       done();
     };
     client.on("connect", (connack) => {
