@@ -135,11 +135,18 @@ export interface MessageLimits {
 }
 export const DEFAULT_LIMITS: MessageLimits = { maxReadings: 4_096, maxSeqs: 65_536 };
 
-// --- readings as series ---------------------------------------------------------------------------
+// --- readings as a block of series ---------------------------------------------------------------
 
 /**
- * Groups readings into series: [meter, register, t0, step, values, status?, times?] (docs/uplink.md).
- * The order inside a series is by time; series follow the first appearance of their (meter, register).
+ * Readings as a block (docs/uplink.md "Readings block"):
+ *   [tBase, step, [register, ...], series, series, ...]
+ *   series = [meterDelta, registerIndex, t0 - tBase, values, status?, times?]
+ * Series are sorted by meter, then register; `meterDelta` is the distance from the previous series'
+ * meter. A series is regular when its readings are `step` seconds apart: its times are implied.
+ * Otherwise it carries `times` (the differences between consecutive times) and `status` ([] if none).
+ * `values` holds the first value, then the differences between consecutive values; `status` lists
+ * (index, bits) pairs for the readings whose status is not zero. The message-wide time base, step and
+ * register table keep a short series (a few intervals of many meters) to a few bytes of overhead.
  */
 export function encodeSeries(readings: readonly Reading[]): unknown[] {
   const groups = new Map<number, Reading[]>();
@@ -149,15 +156,28 @@ export function encodeSeries(readings: readonly Reading[]): unknown[] {
     if (!g) groups.set(key, (g = []));
     g.push(r);
   }
-  const out: unknown[] = [];
-  for (const g of groups.values()) {
-    g.sort((a, b) => a.time - b.time);
+  const sorted = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g.sort((a, b) => a.time - b.time));
+  // The most common interval between consecutive readings becomes the block's step.
+  const steps = new Map<number, number>();
+  let tBase = Infinity;
+  for (const g of sorted) {
+    tBase = Math.min(tBase, g[0]!.time);
+    if (g.length > 1) steps.set(g[1]!.time - g[0]!.time, (steps.get(g[1]!.time - g[0]!.time) ?? 0) + 1);
+  }
+  let step = 900;
+  let best = 0;
+  for (const [st, n] of steps) if (st > 0 && n > best) (step = st), (best = n);
+  const registers: number[] = [];
+  const out: unknown[] = [sorted.length ? tBase : 0, step, registers];
+  let meter = 0;
+  for (const g of sorted) {
     const first = g[0]!;
-    const step = g.length > 1 ? g[1]!.time - first.time : 0;
-    let regular = step > 0;
+    let reg = registers.indexOf(first.register);
+    if (reg < 0) reg = registers.push(first.register) - 1;
     const values: number[] = [];
     const status: number[] = [];
     const times: number[] = [];
+    let regular = true;
     for (let i = 0; i < g.length; i++) {
       const r = g[i]!;
       values.push(i === 0 ? r.value : r.value - g[i - 1]!.value);
@@ -167,10 +187,11 @@ export function encodeSeries(readings: readonly Reading[]): unknown[] {
         if (r.time - g[i - 1]!.time !== step) regular = false;
       }
     }
-    const series: unknown[] = [first.meter, first.register, first.time, regular ? step : 0, values];
-    if (!regular && g.length > 1) series.push(status, times);
+    const series: unknown[] = [first.meter - meter, reg, first.time - tBase, values];
+    if (!regular) series.push(status, times);
     else if (status.length > 0) series.push(status);
     out.push(series);
+    meter = first.meter;
   }
   return out;
 }
@@ -184,20 +205,29 @@ function intArray(v: unknown, what: string): number[] {
 }
 
 export function decodeSeries(wire: unknown, limits: MessageLimits): Reading[] {
-  if (!Array.isArray(wire)) throw new MessageError("invalid series");
+  if (!Array.isArray(wire) || wire.length < 3) throw new MessageError("invalid series");
+  const [tBase, step, registers] = wire as unknown[];
+  if (!isInt(tBase) || !isUint(step, 0xffffffff) || step === 0) throw new MessageError("invalid series");
+  const regs = intArray(registers, "registers");
+  if (!regs.every((r) => isUint(r, 0xffffff))) throw new MessageError("invalid registers");
   const out: Reading[] = [];
-  for (const s of wire) {
-    if (!Array.isArray(s) || s.length < 5 || s.length > 7) throw new MessageError("invalid series");
-    const [meter, register, t0, step] = s as unknown[];
-    if (!isUint(meter, 0xffff) || !isUint(register, 0xffffff) || !isInt(t0) || !isUint(step, 0xffffffff)) throw new MessageError("invalid series");
-    const values = intArray(s[4], "values");
-    const status = s.length >= 6 ? intArray(s[5], "status") : [];
-    const times = s.length === 7 ? intArray(s[6], "times") : undefined;
+  let meter = 0;
+  for (let k = 3; k < wire.length; k++) {
+    const s = wire[k] as unknown;
+    if (!Array.isArray(s) || s.length < 4 || s.length > 6) throw new MessageError("invalid series");
+    const [meterDelta, reg, dt] = s as unknown[];
+    if (!isUint(meterDelta, 0xffff) || !isUint(reg, regs.length - 1) || !isInt(dt)) throw new MessageError("invalid series");
+    meter += meterDelta;
+    if (meter > 0xffff) throw new MessageError("invalid series");
+    const values = intArray(s[3], "values");
+    const status = s.length >= 5 ? intArray(s[4], "status") : [];
+    const times = s.length === 6 ? intArray(s[5], "times") : undefined;
     const n = values.length;
     if (n === 0 || out.length + n > limits.maxReadings) throw new MessageError("invalid values");
-    if (times ? times.length !== n - 1 || step !== 0 : step === 0 && n > 1) throw new MessageError("invalid times");
+    if (times && times.length !== n - 1) throw new MessageError("invalid times");
+    const register = regs[reg]!;
     let value = 0;
-    let time = t0;
+    let time = tBase + dt;
     const base = out.length;
     for (let i = 0; i < n; i++) {
       value = i === 0 ? values[0]! : value + values[i]!;
@@ -271,7 +301,7 @@ export function encodeMessage(m: UplinkMessage | DownlinkMessage): Uint8Array {
 
 // --- decoding -------------------------------------------------------------------------------------
 
-/** Generous for our shapes: [kind, seqs, [[m, r, t, s, [values], [status], [times]]]] is depth 4. */
+/** Generous for our shapes: [kind, seqs, [tBase, step, [regs], [m, r, t, [values], [status], [times]]]] is depth 4. */
 const CBOR_LIMITS = { maxDepth: 5, maxItems: 200_000 };
 
 function parse(bytes: Uint8Array): unknown[] {

@@ -25,15 +25,9 @@ const reading = fc.record({
   status: fc.constantFrom(0, 0, 0, 1, 4, 16),
 });
 
-/** Readings as the decoder returns them: each series in time order (stable for equal times). */
+/** Readings as the decoder returns them: by meter, register, then time (stable for equal times). */
 function normalise(readings: Reading[]): Reading[] {
-  const groups = new Map<string, Reading[]>();
-  for (const r of readings) {
-    const k = `${r.meter}/${r.register}`;
-    if (!groups.has(k)) groups.set(k, []);
-    groups.get(k)!.push({ ...r });
-  }
-  return [...groups.values()].flatMap((g) => g.sort((a, b) => a.time - b.time));
+  return readings.map((r) => ({ ...r })).sort((a, b) => a.meter - b.meter || a.register - b.register || a.time - b.time);
 }
 
 const seqSet = fc.uniqueArray(fc.integer({ min: 1, max: 1e9 }), { minLength: 1, maxLength: 50 }).map(seqSetOf);
@@ -64,15 +58,23 @@ describe("uplink messages (CBOR)", () => {
     );
   });
 
-  it("encodes a regular 15-minute series as start, step and small differences", () => {
-    const readings: Reading[] = [0, 1, 2, 3].map((i) => ({ meter: 3, register: 0x010800, time: 1_767_225_600 + 900 * i, value: 8_048_375 + 250 * i, status: i === 2 ? 1 : 0 }));
-    assert.deepEqual(encodeSeries(readings), [[3, 0x010800, 1_767_225_600, 900, [8_048_375, 250, 250, 250], [2, 1]]]);
-    assert.deepEqual(decodeSeries(encodeSeries(readings), DEFAULT_LIMITS), readings);
+  it("encodes regular 15-minute series as a time base, a step, a register table and small differences", () => {
+    const at = (meter: number, i: number, register = 0x010800): Reading => ({ meter, register, time: 1_767_225_600 + 900 * i, value: 8_048_375 * meter + 250 * i, status: meter === 3 && i === 2 ? 1 : 0 });
+    const readings = [0, 1, 2, 3].flatMap((i) => [at(3, i), at(5, i + 1), at(5, i + 1, 0x020800)]);
+    assert.deepEqual(encodeSeries(readings), [
+      1_767_225_600, // time base
+      900, // step
+      [0x010800, 0x020800], // registers
+      [3, 0, 0, [24_145_125, 250, 250, 250], [2, 1]], // meter 3, 1.8.0, from the base, status of reading 2
+      [2, 0, 900, [40_241_875 + 250, 250, 250, 250]], // meter 5 (3 + 2), 1.8.0, one step later
+      [0, 1, 900, [40_241_875 + 250, 250, 250, 250]], // meter 5, 2.8.0
+    ]);
+    assert.deepEqual(decodeSeries(encodeSeries(readings), DEFAULT_LIMITS), normalise(readings));
   });
 
   it("falls back to explicit time differences when a series is irregular", () => {
     const readings: Reading[] = [0, 900, 2700].map((t, i) => ({ meter: 1, register: 1, time: 1000 + t, value: i, status: 0 }));
-    assert.deepEqual(encodeSeries(readings), [[1, 1, 1000, 0, [0, 1, 1], [], [900, 1800]]]);
+    assert.deepEqual(encodeSeries(readings), [1000, 900, [1], [1, 0, 0, [0, 1, 1], [], [900, 1800]]]);
   });
 
   it("round-trips events, results and status, and acks and commands", () => {
