@@ -293,7 +293,7 @@ function wire(m: UplinkMessage | DownlinkMessage): unknown[] {
 
 /**
  * The CBOR body of a message, in a buffer of its own (cbor-x returns a view into its shared 8 KiB
- * output buffer, a Node Buffer on the host).
+ * output buffer, on Node.js a pooled buffer object).
  */
 export function encodeMessage(m: UplinkMessage | DownlinkMessage): Uint8Array {
   return new Uint8Array(encode(wire(m)));
