@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,7 +153,11 @@ describe("head-end with an embedded aedes broker", function () {
 function startMosquitto(dir: string, port: number): ChildProcess {
   const conf = join(dir, "mosquitto.conf");
   writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-  return spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+  // Debian installs it in /usr/sbin, which is not on every PATH (.ci/run installs the package).
+  const bin = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+  const p = spawn(bin, ["-c", conf], { stdio: "ignore" });
+  p.on("error", (e) => assert.fail(`cannot start mosquitto (${e.message}): apt-get install mosquitto`));
+  return p;
 }
 
 async function stop(p: ChildProcess): Promise<void> {
