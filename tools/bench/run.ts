@@ -10,8 +10,11 @@ import { parseOptions } from "../cli-args.js";
 import type { Bench } from "./bench.js";
 import { simSpeed } from "./sim-speed.js";
 import { xsTurns } from "./xs-turns.js";
+import { uplinkBytes } from "./uplink-bytes.js";
+import { drainRate } from "./drain-rate.js";
+import { uplinkXs } from "./uplink-xs.js";
 
-const benches: Bench[] = [simSpeed, xsTurns];
+const benches: Bench[] = [simSpeed, xsTurns, uplinkBytes, uplinkXs, drainRate];
 
 const o = parseOptions(process.argv.slice(2), { json: "string", only: "string" });
 const all: Record<string, Record<string, number | string>> = {};

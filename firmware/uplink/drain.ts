@@ -1,0 +1,218 @@
+/**
+ * The drain: takes unacknowledged records from the store in priority order (alarms, command results,
+ * events, readings), sends them in bounded batches, and lets them leave the store only when the
+ * head-end acknowledges the sequence numbers it stored durably. A broker's PUBACK is never enough
+ * (reference/anchors.md §6: Mosquitto may acknowledge and then lose a message).
+ *
+ * - One message is built per event-loop turn, so a long backlog never makes a long turn.
+ * - At most `maxOutstanding` messages await the head-end's acknowledgement; the last slot is kept for
+ *   alarms and results, so an alarm overtakes a backlog of readings.
+ * - Readings wait up to `readingsDelayMs` to fill a batch (compact series); a full batch, and any
+ *   alarm, event or result, goes at once.
+ * - If the oldest message is not acknowledged within `ackTimeoutMs`, or the broker lost our session,
+ *   everything unacknowledged is sent again (the head-end stores idempotently, duplicates are harmless).
+ *   Acknowledgements may come in any order, for any subset.
+ */
+import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
+import type { MeterEvent, Reading } from "../model/records.js";
+import { encodeMessage, type UplinkMessage } from "./messages.js";
+import { DRAIN_ORDER, type RecordKind, type UplinkQueue, type UplinkRecord } from "./ports.js";
+import { type SeqSet, seqSetHas, seqSetOf, seqSetValues } from "./seq-set.js";
+
+export interface DrainTransport {
+  /** True when `send` would take a message now. */
+  readonly canSend: boolean;
+  /** Seals and publishes a message body (QoS 1); false if it was not taken. */
+  send(body: Uint8Array): boolean;
+}
+
+export interface DrainOptions {
+  queue: UplinkQueue;
+  transport: DrainTransport;
+  clock: MonotonicClock;
+  timers: Timers;
+  /** Readings per message at most. Default 256 (≈ 1 KiB of CBOR for 15-minute load profiles). */
+  maxReadingsPerMessage?: number;
+  /** Events per message at most. Default 32. */
+  maxEventsPerMessage?: number;
+  /** Messages awaiting the head-end's acknowledgement at most. Default 8. */
+  maxOutstanding?: number;
+  /** Wait for an acknowledgement before re-sending everything unacknowledged, ms. Default 120,000. */
+  ackTimeoutMs?: number;
+  /** Longest wait for a partial batch of readings to fill, ms. Default 60,000. */
+  readingsDelayMs?: number;
+}
+
+export interface DrainCounters {
+  messagesSent: number;
+  recordsSent: number;
+  recordsAcknowledged: number;
+  /** Times everything unacknowledged was sent again (ack timeout or lost broker session). */
+  rewinds: number;
+}
+
+interface Outstanding {
+  /** Sequence numbers still unacknowledged. */
+  seqs: Set<number>;
+  sentAtMs: number;
+}
+
+const URGENT: ReadonlySet<RecordKind> = new Set(["alarm", "result"]);
+
+export class Drain {
+  readonly counters: DrainCounters = { messagesSent: 0, recordsSent: 0, recordsAcknowledged: 0, rewinds: 0 };
+  readonly #queue: UplinkQueue;
+  readonly #transport: DrainTransport;
+  readonly #clock: MonotonicClock;
+  readonly #timers: Timers;
+  readonly #maxReadings: number;
+  readonly #maxEvents: number;
+  readonly #maxOutstanding: number;
+  readonly #ackTimeoutMs: number;
+  readonly #readingsDelayMs: number;
+  /** Per kind, the highest seq sent since the last rewind. */
+  readonly #cursor: Record<RecordKind, number> = { alarm: 0, result: 0, event: 0, reading: 0 };
+  #outstanding: Outstanding[] = [];
+  #partialSinceMs = -1;
+  #turn: TimerId | undefined;
+  #wake: TimerId | undefined;
+  #wakeAt = Infinity;
+  #running = false;
+
+  constructor(o: DrainOptions) {
+    this.#queue = o.queue;
+    this.#transport = o.transport;
+    this.#clock = o.clock;
+    this.#timers = o.timers;
+    this.#maxReadings = o.maxReadingsPerMessage ?? 256;
+    this.#maxEvents = o.maxEventsPerMessage ?? 32;
+    this.#maxOutstanding = o.maxOutstanding ?? 8;
+    this.#ackTimeoutMs = o.ackTimeoutMs ?? 120_000;
+    this.#readingsDelayMs = o.readingsDelayMs ?? 60_000;
+    if (!(this.#maxOutstanding >= 2)) throw new RangeError('invalid "maxOutstanding"'); // one slot is for alarms
+    if (!(this.#maxReadings >= 1 && this.#maxEvents >= 1)) throw new RangeError('invalid "maxReadingsPerMessage"');
+  }
+
+  /** Messages awaiting the head-end's acknowledgement. */
+  get outstanding(): number {
+    return this.#outstanding.length;
+  }
+
+  /** Starts draining (the link is up). */
+  start(): void {
+    this.#running = true;
+    this.kick();
+  }
+
+  /** Stops building messages (the link is down); outstanding messages stay outstanding. */
+  stop(): void {
+    this.#running = false;
+    if (this.#turn !== undefined) this.#timers.clear(this.#turn);
+    this.#turn = undefined;
+  }
+
+  /** Something may be sendable: new records in the store, room in the transport. Cheap; idempotent. */
+  kick(): void {
+    if (!this.#running || this.#turn !== undefined) return;
+    this.#turn = this.#timers.set(() => {
+      this.#turn = undefined;
+      this.#step();
+    }, 0);
+  }
+
+  /** Sends everything unacknowledged again, from the oldest (the broker may have lost it). */
+  rewind(): void {
+    this.counters.rewinds++;
+    this.#outstanding = [];
+    for (const k of DRAIN_ORDER) this.#cursor[k] = 0;
+    this.kick();
+  }
+
+  /** The head-end stored these records durably: they may leave the store. */
+  acknowledged(seqs: SeqSet): void {
+    const values = seqSetValues(seqs);
+    this.#queue.acknowledge(values);
+    this.counters.recordsAcknowledged += values.length;
+    this.#outstanding = this.#outstanding.filter((o) => {
+      for (const s of o.seqs) if (seqSetHas(seqs, s)) o.seqs.delete(s);
+      return o.seqs.size > 0;
+    });
+    this.kick();
+  }
+
+  #step(): void {
+    const now = this.#clock.now();
+    const oldest = this.#outstanding[0];
+    if (oldest && now - oldest.sentAtMs >= this.#ackTimeoutMs) {
+      this.rewind();
+      return;
+    }
+    if (this.#transport.canSend) {
+      const batch = this.#nextBatch(now);
+      if (batch) {
+        const body = encodeMessage(batch.message);
+        if (this.#transport.send(body)) {
+          this.#outstanding.push({ seqs: new Set(batch.seqs), sentAtMs: now });
+          this.#cursor[batch.kind] = batch.seqs[batch.seqs.length - 1]!;
+          this.counters.messagesSent++;
+          this.counters.recordsSent += batch.seqs.length;
+          this.kick(); // the next message in a turn of its own
+        }
+      }
+    }
+    this.#armWake(now);
+  }
+
+  /** The next message to send, or undefined (nothing due, or the window is full for its kind). */
+  #nextBatch(now: number): { kind: RecordKind; seqs: number[]; message: UplinkMessage } | undefined {
+    for (const kind of DRAIN_ORDER) {
+      const limit = URGENT.has(kind) ? this.#maxOutstanding : this.#maxOutstanding - 1;
+      if (this.#outstanding.length >= limit) continue;
+      const max = kind === "reading" ? this.#maxReadings : kind === "result" ? 1 : this.#maxEvents;
+      const records = this.#queue.pending(kind, this.#cursor[kind], max);
+      if (records.length === 0) continue;
+      if (kind === "reading" && records.length < max) {
+        if (this.#partialSinceMs < 0) this.#partialSinceMs = now;
+        if (now - this.#partialSinceMs < this.#readingsDelayMs) continue;
+      }
+      if (kind === "reading") this.#partialSinceMs = -1;
+      return { kind, seqs: records.map((r) => r.seq), message: messageOf(kind, records) };
+    }
+    return undefined;
+  }
+
+  /** Wakes up for the ack timeout or a partial batch of readings coming due. */
+  #armWake(now: number): void {
+    let at = Infinity;
+    if (this.#outstanding[0]) at = this.#outstanding[0].sentAtMs + this.#ackTimeoutMs;
+    if (this.#partialSinceMs >= 0) at = Math.min(at, this.#partialSinceMs + this.#readingsDelayMs);
+    if (at === this.#wakeAt) return;
+    if (this.#wake !== undefined) this.#timers.clear(this.#wake);
+    this.#wake = undefined;
+    this.#wakeAt = at;
+    if (at === Infinity) return;
+    this.#wake = this.#timers.set(() => {
+      this.#wake = undefined;
+      this.#wakeAt = Infinity;
+      this.kick();
+    }, Math.max(0, at - now));
+  }
+}
+
+function messageOf(kind: RecordKind, records: UplinkRecord[]): UplinkMessage {
+  switch (kind) {
+    case "reading":
+      return {
+        kind: "readings",
+        seqs: seqSetOf(records.map((r) => r.seq)),
+        readings: records.map((r) => (r as { reading: Reading }).reading),
+      };
+    case "alarm":
+    case "event":
+      return { kind: "events", events: records.map((r) => ({ seq: r.seq, event: (r as { event: MeterEvent }).event })) };
+    case "result": {
+      const r = records[0] as Extract<UplinkRecord, { kind: "result" }>;
+      return { kind: "result", seq: r.seq, result: r.result };
+    }
+  }
+}

@@ -1,0 +1,438 @@
+/**
+ * The uplink's messages: what travels inside the security envelope, as CBOR (cbor-x) arrays whose
+ * first element is the message kind. docs/uplink.md "Message schema" is the specification; this
+ * module is its one implementation, used by the concentrator and the head-end alike.
+ *
+ * Load profiles are sent as series: one per (meter, register), times as a start and a step, values
+ * as differences from the previous value, status bits only where non-zero. Integers in fixed
+ * resolutions (model/records.ts) make the differences small, and CBOR stores a small integer in
+ * one to three bytes.
+ *
+ * Decoding never throws: it returns the message or a MessageError, after checking the bytes against
+ * the CBOR subset (cbor-subset.ts) and every field against the schema.
+ */
+import { decode, encode } from "cbor-x";
+import type { EventType, MeterEvent, Reading } from "../model/records.js";
+import { isCborSubset } from "./cbor-subset.js";
+import { type SeqSet, seqSetFromWire, seqSetToWire } from "./seq-set.js";
+
+export const MessageKind = {
+  /** Concentrator → head-end: readings (load-profile series) with the sequence numbers they cover. */
+  readings: 1,
+  /** Concentrator → head-end: events and alarms, each with its sequence number. */
+  events: 2,
+  /** Concentrator → head-end: the result of a command, with its sequence number. */
+  result: 3,
+  /** Concentrator → head-end: state and diagnostic counters (not stored, not acknowledged). */
+  status: 4,
+  /** Head-end → concentrator: sequence numbers stored durably; they may leave the store. */
+  ack: 16,
+  /** Head-end → concentrator: a command. */
+  command: 17,
+} as const;
+
+export const CommandOp = {
+  /** Read meters now; the readings come back in the result. */
+  read: 1,
+  /** Open a consumer's breaker and latch it open (latch module). */
+  disconnect: 2,
+  /** Allow reconnection: the latch goes to ready-for-reconnection (DLMS IC 70, transition d). */
+  reconnect: 3,
+  /** Change configuration (schedules, thresholds, tariffs); audited by the handler. */
+  configure: 4,
+  /** Set the wall clock. */
+  time: 5,
+} as const;
+export type CommandOpName = keyof typeof CommandOp;
+
+export const ResultCode = {
+  ok: 0,
+  /** The arguments are invalid for this concentrator (unknown meter, bad key or value). */
+  rejected: 1,
+  /** Valid but could not be carried out (module did not answer, write failed). */
+  failed: 2,
+  /** This concentrator does not implement the operation. */
+  unsupported: 3,
+  /** Another operation on the same subject is in progress. */
+  busy: 4,
+} as const;
+export type ResultCode = (typeof ResultCode)[keyof typeof ResultCode];
+
+export type ConfigValue = number | string | boolean;
+export interface ConfigChange {
+  /** Dotted name, e.g. "poll.intervalS", "tariff.t1.start", "alarm.voltageHighDeciV". */
+  key: string;
+  value: ConfigValue;
+}
+
+export type Command =
+  | { id: number; op: "read"; meters: number[]; registers: number[] }
+  | { id: number; op: "disconnect"; meter: number }
+  | { id: number; op: "reconnect"; meter: number }
+  | { id: number; op: "configure"; changes: ConfigChange[] }
+  | { id: number; op: "time"; epochMs: number };
+
+/** A command as the head-end asks for it, before it is given an id. */
+export type CommandRequest = { [K in Command["op"]]: Omit<Extract<Command, { op: K }>, "id"> }[Command["op"]];
+
+export interface CommandResult {
+  commandId: number;
+  code: ResultCode;
+  /** Readings of an on-demand read. */
+  readings?: Reading[];
+  /** A short detail: a number (e.g. the clock offset applied, ms) or text. */
+  detail?: number | string;
+}
+
+export interface ReadingsMessage {
+  kind: "readings";
+  seqs: SeqSet;
+  readings: Reading[];
+}
+export interface EventsMessage {
+  kind: "events";
+  events: Array<{ seq: number; event: MeterEvent }>;
+}
+export interface ResultMessage {
+  kind: "result";
+  seq: number;
+  result: CommandResult;
+}
+export interface StatusMessage {
+  kind: "status";
+  /** Wall-clock time at the concentrator, s since 1970 (0 if its clock is not valid). */
+  time: number;
+  uptimeS: number;
+  /** Named diagnostic counters. */
+  counters: Record<string, number>;
+}
+export type UplinkMessage = ReadingsMessage | EventsMessage | ResultMessage | StatusMessage;
+
+export interface AckMessage {
+  kind: "ack";
+  seqs: SeqSet;
+}
+export interface CommandMessage {
+  kind: "command";
+  command: Command;
+}
+export type DownlinkMessage = AckMessage | CommandMessage;
+
+/** Why a body was refused. */
+export class MessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MessageError";
+  }
+}
+
+/** Bounds on what a decoder accepts (memory on the device, the head-end's sanity). */
+export interface MessageLimits {
+  /** Readings in one message or result. Default 4,096. */
+  maxReadings: number;
+  /** Sequence numbers one set may name. Default 65,536. */
+  maxSeqs: number;
+}
+export const DEFAULT_LIMITS: MessageLimits = { maxReadings: 4_096, maxSeqs: 65_536 };
+
+// --- readings as a block of series ---------------------------------------------------------------
+
+/**
+ * Readings as a block (docs/uplink.md "Readings block"):
+ *   [tBase, step, [register, ...], series, series, ...]
+ *   series = [meterDelta, registerIndex, t0 - tBase, values, status?, times?]
+ * Series are sorted by meter, then register; `meterDelta` is the distance from the previous series'
+ * meter. A series is regular when its readings are `step` seconds apart: its times are implied.
+ * Otherwise it carries `times` (the differences between consecutive times) and `status` ([] if none).
+ * `values` holds the first value, then the differences between consecutive values; `status` lists
+ * (index, bits) pairs for the readings whose status is not zero. The message-wide time base, step and
+ * register table keep a short series (a few intervals of many meters) to a few bytes of overhead.
+ */
+export function encodeSeries(readings: readonly Reading[]): unknown[] {
+  const groups = new Map<number, Reading[]>();
+  for (const r of readings) {
+    const key = r.meter * 0x1000000 + r.register;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  const sorted = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g.sort((a, b) => a.time - b.time));
+  // The most common interval between consecutive readings becomes the block's step.
+  const steps = new Map<number, number>();
+  let tBase = Infinity;
+  for (const g of sorted) {
+    tBase = Math.min(tBase, g[0]!.time);
+    if (g.length > 1) steps.set(g[1]!.time - g[0]!.time, (steps.get(g[1]!.time - g[0]!.time) ?? 0) + 1);
+  }
+  let step = 900;
+  let best = 0;
+  for (const [st, n] of steps) if (st > 0 && n > best) (step = st), (best = n);
+  const registers: number[] = [];
+  const out: unknown[] = [sorted.length ? tBase : 0, step, registers];
+  let meter = 0;
+  for (const g of sorted) {
+    const first = g[0]!;
+    let reg = registers.indexOf(first.register);
+    if (reg < 0) reg = registers.push(first.register) - 1;
+    const values: number[] = [];
+    const status: number[] = [];
+    const times: number[] = [];
+    let regular = true;
+    for (let i = 0; i < g.length; i++) {
+      const r = g[i]!;
+      values.push(i === 0 ? r.value : r.value - g[i - 1]!.value);
+      if (r.status !== 0) status.push(i, r.status);
+      if (i > 0) {
+        times.push(r.time - g[i - 1]!.time);
+        if (r.time - g[i - 1]!.time !== step) regular = false;
+      }
+    }
+    const series: unknown[] = [first.meter - meter, reg, first.time - tBase, values];
+    if (!regular) series.push(status, times);
+    else if (status.length > 0) series.push(status);
+    out.push(series);
+    meter = first.meter;
+  }
+  return out;
+}
+
+const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
+const isUint = (v: unknown, max: number): v is number => isInt(v) && v >= 0 && v <= max;
+
+function intArray(v: unknown, what: string): number[] {
+  if (!Array.isArray(v) || !v.every(isInt)) throw new MessageError(`invalid ${what}`);
+  return v as number[];
+}
+
+export function decodeSeries(wire: unknown, limits: MessageLimits): Reading[] {
+  if (!Array.isArray(wire) || wire.length < 3) throw new MessageError("invalid series");
+  const [tBase, step, registers] = wire as unknown[];
+  if (!isInt(tBase) || !isUint(step, 0xffffffff) || step === 0) throw new MessageError("invalid series");
+  const regs = intArray(registers, "registers");
+  if (!regs.every((r) => isUint(r, 0xffffff))) throw new MessageError("invalid registers");
+  const out: Reading[] = [];
+  let meter = 0;
+  for (let k = 3; k < wire.length; k++) {
+    const s = wire[k] as unknown;
+    if (!Array.isArray(s) || s.length < 4 || s.length > 6) throw new MessageError("invalid series");
+    const [meterDelta, reg, dt] = s as unknown[];
+    if (!isUint(meterDelta, 0xffff) || !isUint(reg, regs.length - 1) || !isInt(dt)) throw new MessageError("invalid series");
+    meter += meterDelta;
+    if (meter > 0xffff) throw new MessageError("invalid series");
+    const values = intArray(s[3], "values");
+    const status = s.length >= 5 ? intArray(s[4], "status") : [];
+    const times = s.length === 6 ? intArray(s[5], "times") : undefined;
+    const n = values.length;
+    if (n === 0 || out.length + n > limits.maxReadings) throw new MessageError("invalid values");
+    if (times && times.length !== n - 1) throw new MessageError("invalid times");
+    const register = regs[reg]!;
+    let value = 0;
+    let time = tBase + dt;
+    const base = out.length;
+    for (let i = 0; i < n; i++) {
+      value = i === 0 ? values[0]! : value + values[i]!;
+      if (i > 0) time += times ? times[i - 1]! : step;
+      if (!Number.isSafeInteger(value) || !Number.isSafeInteger(time)) throw new MessageError("invalid values");
+      out.push({ meter, register, time, value, status: 0 });
+    }
+    if (status.length % 2 !== 0) throw new MessageError("invalid status");
+    for (let i = 0; i < status.length; i += 2) {
+      const index = status[i]!;
+      const bits = status[i + 1]!;
+      if (!(index >= 0 && index < n) || !isUint(bits, 0xffffffff)) throw new MessageError("invalid status");
+      out[base + index]!.status = bits;
+    }
+  }
+  return out;
+}
+
+// --- encoding -------------------------------------------------------------------------------------
+
+function resultWire(r: CommandResult): unknown[] {
+  const w: unknown[] = [r.commandId, r.code];
+  if (r.readings) w.push(encodeSeries(r.readings));
+  else if (r.detail !== undefined) w.push(r.detail);
+  return w;
+}
+
+function wire(m: UplinkMessage | DownlinkMessage): unknown[] {
+  switch (m.kind) {
+    case "readings":
+      return [MessageKind.readings, seqSetToWire(m.seqs), encodeSeries(m.readings)];
+    case "events":
+      return [
+        MessageKind.events,
+        m.events.map(({ seq, event: e }) => [seq, e.type, e.subject, e.time, e.detail, e.alarm]),
+      ];
+    case "result":
+      return [MessageKind.result, m.seq, ...resultWire(m.result)];
+    case "status": {
+      const counters: unknown[] = [];
+      for (const [k, v] of Object.entries(m.counters)) counters.push(k, v);
+      return [MessageKind.status, m.time, m.uptimeS, counters];
+    }
+    case "ack":
+      return [MessageKind.ack, seqSetToWire(m.seqs)];
+    case "command": {
+      const c = m.command;
+      const head = [MessageKind.command, c.id, CommandOp[c.op]];
+      switch (c.op) {
+        case "read":
+          return [...head, c.meters, c.registers];
+        case "disconnect":
+        case "reconnect":
+          return [...head, c.meter];
+        case "configure":
+          return [...head, c.changes.flatMap((ch) => [ch.key, ch.value])];
+        case "time":
+          return [...head, c.epochMs];
+      }
+    }
+  }
+}
+
+/**
+ * The CBOR body of a message, in a buffer of its own (cbor-x returns a view into its shared 8 KiB
+ * output buffer, on Node.js a pooled buffer object).
+ */
+export function encodeMessage(m: UplinkMessage | DownlinkMessage): Uint8Array {
+  return new Uint8Array(encode(wire(m)));
+}
+
+// --- decoding -------------------------------------------------------------------------------------
+
+/** Generous for our shapes: [kind, seqs, [tBase, step, [regs], [m, r, t, [values], [status], [times]]]] is depth 4. */
+const CBOR_LIMITS = { maxDepth: 5, maxItems: 200_000 };
+
+function parse(bytes: Uint8Array): unknown[] {
+  if (!isCborSubset(bytes, CBOR_LIMITS)) throw new MessageError("invalid cbor");
+  const v = decode(bytes) as unknown;
+  if (!Array.isArray(v) || v.length < 1) throw new MessageError("invalid message");
+  return v;
+}
+
+function seqs(v: unknown, limits: MessageLimits): SeqSet {
+  const s = seqSetFromWire(v, limits.maxSeqs);
+  if (!s) throw new MessageError("invalid seqs");
+  return s;
+}
+
+function eventOf(v: unknown): { seq: number; event: MeterEvent } {
+  if (!Array.isArray(v) || v.length !== 6) throw new MessageError("invalid event");
+  const [seq, type, subject, time, detail, alarm] = v as unknown[];
+  if (!isUint(seq, Number.MAX_SAFE_INTEGER) || !isUint(type, 0xff) || !isUint(subject, 0xffff) || !isInt(time) || !isInt(detail) || typeof alarm !== "boolean") {
+    throw new MessageError("invalid event");
+  }
+  return { seq, event: { type: type as EventType, subject, time, detail, alarm } };
+}
+
+const RESULT_CODES: readonly number[] = Object.values(ResultCode);
+
+function decodeUplinkWire(v: unknown[], limits: MessageLimits): UplinkMessage {
+  switch (v[0]) {
+    case MessageKind.readings: {
+      if (v.length !== 3) throw new MessageError("invalid readings");
+      const s = seqs(v[1], limits);
+      return { kind: "readings", seqs: s, readings: decodeSeries(v[2], limits) };
+    }
+    case MessageKind.events: {
+      if (v.length !== 2 || !Array.isArray(v[1]) || v[1].length > limits.maxReadings) throw new MessageError("invalid events");
+      return { kind: "events", events: (v[1] as unknown[]).map(eventOf) };
+    }
+    case MessageKind.result: {
+      const [, seq, commandId, code, extra] = v;
+      if (v.length < 4 || v.length > 5 || !isUint(seq, Number.MAX_SAFE_INTEGER) || !isUint(commandId, Number.MAX_SAFE_INTEGER) || !RESULT_CODES.includes(code as number)) {
+        throw new MessageError("invalid result");
+      }
+      const result: CommandResult = { commandId, code: code as ResultCode };
+      if (Array.isArray(extra)) result.readings = decodeSeries(extra, limits);
+      else if (isInt(extra) || typeof extra === "string") result.detail = extra;
+      else if (v.length === 5) throw new MessageError("invalid result");
+      return { kind: "result", seq, result };
+    }
+    case MessageKind.status: {
+      const [, time, uptimeS, list] = v;
+      if (v.length !== 4 || !isInt(time) || !isUint(uptimeS, Number.MAX_SAFE_INTEGER) || !Array.isArray(list) || list.length % 2 !== 0) {
+        throw new MessageError("invalid status");
+      }
+      const counters: Record<string, number> = {};
+      for (let i = 0; i < list.length; i += 2) {
+        const k = list[i] as unknown;
+        const n = list[i + 1] as unknown;
+        if (typeof k !== "string" || !/^[A-Za-z][A-Za-z0-9.]{0,39}$/.test(k) || !isInt(n)) throw new MessageError("invalid status");
+        counters[k] = n;
+      }
+      return { kind: "status", time, uptimeS, counters };
+    }
+    default:
+      throw new MessageError("unknown kind");
+  }
+}
+
+const CONFIG_KEY = /^[A-Za-z][A-Za-z0-9_.]{0,47}$/;
+
+function decodeCommand(v: unknown[]): Command {
+  const [, id, op] = v;
+  if (!isUint(id, Number.MAX_SAFE_INTEGER)) throw new MessageError("invalid command");
+  const meter = (x: unknown) => {
+    if (!isUint(x, 0xffff)) throw new MessageError("invalid meter");
+    return x;
+  };
+  switch (op) {
+    case CommandOp.read: {
+      const [, , , meters, registers] = v;
+      if (v.length !== 5 || !Array.isArray(meters) || meters.length < 1 || meters.length > 256) throw new MessageError("invalid command");
+      if (!Array.isArray(registers) || registers.length > 64 || !registers.every((r) => isUint(r, 0xffffff))) throw new MessageError("invalid command");
+      return { id, op: "read", meters: meters.map(meter), registers: registers as number[] };
+    }
+    case CommandOp.disconnect:
+    case CommandOp.reconnect:
+      if (v.length !== 4) throw new MessageError("invalid command");
+      return { id, op: op === CommandOp.disconnect ? "disconnect" : "reconnect", meter: meter(v[3]) };
+    case CommandOp.configure: {
+      const list = v[3];
+      if (v.length !== 4 || !Array.isArray(list) || list.length < 2 || list.length > 64 || list.length % 2 !== 0) throw new MessageError("invalid command");
+      const changes: ConfigChange[] = [];
+      for (let i = 0; i < list.length; i += 2) {
+        const key = list[i] as unknown;
+        const value = list[i + 1] as unknown;
+        if (typeof key !== "string" || !CONFIG_KEY.test(key)) throw new MessageError("invalid config key");
+        if (!(isInt(value) || typeof value === "boolean" || (typeof value === "string" && value.length <= 64))) throw new MessageError("invalid config value");
+        changes.push({ key, value });
+      }
+      return { id, op: "configure", changes };
+    }
+    case CommandOp.time:
+      if (v.length !== 4 || !isUint(v[3], Number.MAX_SAFE_INTEGER)) throw new MessageError("invalid command");
+      return { id, op: "time", epochMs: v[3] as number };
+    default:
+      throw new MessageError("unknown command");
+  }
+}
+
+function attempt<T>(fn: () => T): T | MessageError {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof MessageError) return e;
+    return new MessageError("invalid cbor"); // cbor-x's own errors on bytes the subset check let through
+  }
+}
+
+/** Decodes a concentrator → head-end body. */
+export function decodeUplink(bytes: Uint8Array, limits: MessageLimits = DEFAULT_LIMITS): UplinkMessage | MessageError {
+  return attempt(() => decodeUplinkWire(parse(bytes), limits));
+}
+
+/** Decodes a head-end → concentrator body. */
+export function decodeDownlink(bytes: Uint8Array, limits: MessageLimits = DEFAULT_LIMITS): DownlinkMessage | MessageError {
+  return attempt(() => {
+    const v = parse(bytes);
+    if (v[0] === MessageKind.ack) {
+      if (v.length !== 2) throw new MessageError("invalid ack");
+      return { kind: "ack", seqs: seqs(v[1], limits) };
+    }
+    if (v[0] === MessageKind.command) return { kind: "command", command: decodeCommand(v) };
+    throw new MessageError("unknown kind");
+  });
+}

@@ -1,0 +1,446 @@
+/**
+ * A small MQTT 3.1.1 client for the concentrator: QoS 0 and 1, a persistent session (Clean Session = 0),
+ * keep-alive, reconnection with backoff, and a bounded window of QoS 1 PUBLISHes awaiting PUBACK.
+ * It runs over a ByteStream (firmware/net/byte-stream.ts) and gets time from the HAL.
+ *
+ * Delivery: a QoS 1 message accepted by `publish` stays in the window until its PUBACK, across any
+ * number of reconnections; after each CONNACK the window is re-sent in order with DUP = 1 and the
+ * same packet ids [MQTT-4.4.0-1, MQTT-2.3.1-3]. The window lives in RAM: a reboot empties it. That is
+ * enough because a PUBACK proves nothing beyond the broker (reference/anchors.md §6): records leave
+ * the store only on the head-end's application acknowledgement (drain.ts), so whatever a reboot
+ * drops is sent again from the store.
+ *
+ * Received QoS 1 PUBLISHes are handed to `onMessage` and acknowledged after it returns, in the order
+ * received [MQTT-4.6.0-2]. A malformed packet, or one a server may not send, closes the connection
+ * [MQTT-4.8.0-1]; the client reconnects after a backoff.
+ *
+ * Turns: every callback runs in its own turn (timers, stream events); no call blocks.
+ */
+import type { MonotonicClock, TimerId, Timers } from "../../../hal/clock.js";
+import type { RandomSource } from "../../../hal/system.js";
+import type { ByteStream, ByteStreamCloseReason, StreamConnector } from "../../net/byte-stream.js";
+import { encodePacket } from "./encode.js";
+import { ConnackCode, type MqttPacket, type MqttPacketError, type PublishPacket, type Subscription } from "./packets.js";
+import { MqttParser } from "./parser.js";
+
+export interface MqttClientOptions {
+  connector: StreamConnector;
+  clock: MonotonicClock;
+  timers: Timers;
+  /** Jitter for the reconnection backoff, so a fleet does not reconnect in step. */
+  random: RandomSource;
+  host: string;
+  port: number;
+  /** Client identifier; must be stable, it names the broker-side session [MQTT-3.1.3-2]. */
+  clientId: string;
+  username?: string;
+  password?: Uint8Array;
+  /** Keep-alive interval, s (§3.1.2.10). Default 60. */
+  keepAliveS?: number;
+  /** Wait for the answer to a PINGREQ (any packet), ms. Default min(keep-alive, 30 s). */
+  pingTimeoutMs?: number;
+  /** Wait from `connect` to CONNACK, ms. Default 30,000. */
+  connectTimeoutMs?: number;
+  /** Wait for the PUBACK of the oldest PUBLISH before the connection is taken as dead, ms. Default 60,000. */
+  pubackTimeoutMs?: number;
+  /** First reconnection delay, ms; doubles per failure. Default 1,000. */
+  reconnectMinMs?: number;
+  /** Longest reconnection delay, ms. Default 300,000. */
+  reconnectMaxMs?: number;
+  /** QoS 1 PUBLISHes awaiting PUBACK at most. Default 4. */
+  maxInFlight?: number;
+  /** Largest incoming packet (remaining length), bytes. Default 16,384. */
+  maxPacketBytes?: number;
+  /** Largest single ByteStream write, bytes; longer packets go in several writes. Default 1,024. */
+  writeChunkBytes?: number;
+  /** Made after every CONNACK that has no session (the broker forgot them). */
+  subscriptions?: Subscription[];
+}
+
+export interface MqttClientEvents {
+  onConnected?(sessionPresent: boolean): void;
+  onDisconnected?(reason: string): void;
+  /** A message from the broker; a QoS 1 one is acknowledged after this returns. */
+  onMessage?(topic: string, payload: Uint8Array): void;
+  /** The window has room again (a PUBACK arrived). */
+  onWindowOpen?(): void;
+}
+
+export type MqttClientState = "stopped" | "connecting" | "connected" | "waiting";
+
+/** Counters for diagnostics (status messages, the console). */
+export interface MqttClientCounters {
+  connects: number;
+  connectFailures: number;
+  disconnects: number;
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  malformedIn: number;
+  resent: number;
+  pings: number;
+  subscribeRefused: number;
+}
+
+interface InFlight {
+  packet: PublishPacket;
+  /** Written to some connection already: a later send is a re-send (DUP). */
+  sent: boolean;
+  sentAtMs: number;
+}
+
+const DEFAULTS = {
+  keepAliveS: 60,
+  connectTimeoutMs: 30_000,
+  pubackTimeoutMs: 60_000,
+  reconnectMinMs: 1_000,
+  reconnectMaxMs: 300_000,
+  maxInFlight: 4,
+  maxPacketBytes: 16_384,
+  writeChunkBytes: 1_024,
+};
+
+export class MqttClient {
+  readonly counters: MqttClientCounters = {
+    connects: 0,
+    connectFailures: 0,
+    disconnects: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    malformedIn: 0,
+    resent: 0,
+    pings: 0,
+    subscribeRefused: 0,
+  };
+  readonly #o: Required<Omit<MqttClientOptions, "username" | "password" | "pingTimeoutMs">> & Pick<MqttClientOptions, "username" | "password"> & { pingTimeoutMs: number };
+  readonly #events: MqttClientEvents;
+  readonly #parser: MqttParser;
+  #state: MqttClientState = "stopped";
+  #stream: ByteStream | undefined;
+  /** Incremented per connection attempt: callbacks of an older stream are ignored. */
+  #generation = 0;
+  #connected = false;
+  #failures = 0;
+  #timer: TimerId | undefined;
+  #timerAt = Infinity;
+  #connectDeadline = Infinity;
+  #reconnectAt = Infinity;
+  #lastSentMs = 0;
+  #lastReceivedMs = 0;
+  #pingSentMs = -1;
+  #nextId = 1;
+  readonly #inFlight = new Map<number, InFlight>();
+  readonly #subscribeIds = new Set<number>();
+  /** Chunks accepted for sending but not yet taken by the stream. */
+  #out: Uint8Array[] = [];
+
+  constructor(options: MqttClientOptions, events: MqttClientEvents = {}) {
+    const o = { ...DEFAULTS, subscriptions: [], ...options };
+    if (!(Number.isInteger(o.keepAliveS) && o.keepAliveS > 0 && o.keepAliveS <= 0xffff)) throw new RangeError('invalid "keepAliveS"');
+    if (!(Number.isInteger(o.maxInFlight) && o.maxInFlight >= 1 && o.maxInFlight < 0xffff)) throw new RangeError('invalid "maxInFlight"');
+    if (!(o.writeChunkBytes >= 16)) throw new RangeError('invalid "writeChunkBytes"');
+    if (!(o.reconnectMinMs > 0 && o.reconnectMaxMs >= o.reconnectMinMs)) throw new RangeError('invalid "reconnectMinMs"');
+    if (o.clientId.length === 0) throw new TypeError('empty "clientId"'); // a persistent session needs an identifier [MQTT-3.1.3-7]
+    this.#o = { ...o, pingTimeoutMs: options.pingTimeoutMs ?? Math.min(o.keepAliveS * 1000, 30_000) };
+    this.#events = events;
+    this.#parser = new MqttParser({
+      maxPacketBytes: o.maxPacketBytes,
+      onPacket: (p) => this.#receive(p),
+      onError: (e) => this.#malformed(e),
+    });
+  }
+
+  get state(): MqttClientState {
+    return this.#state;
+  }
+
+  /** QoS 1 PUBLISHes awaiting PUBACK. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** True when `publish` with QoS 1 would be accepted. */
+  get canPublish(): boolean {
+    return this.#state !== "stopped" && this.#inFlight.size < this.#o.maxInFlight;
+  }
+
+  /** Starts connecting (and keeps reconnecting until `stop`). */
+  start(): void {
+    if (this.#state !== "stopped") return;
+    this.#failures = 0;
+    this.#open();
+  }
+
+  /** Sends DISCONNECT if connected, closes, and stops reconnecting. The window is kept. */
+  stop(): void {
+    if (this.#state === "stopped") return;
+    if (this.#connected) this.#send({ type: "disconnect" });
+    this.#drop("stopped", "stopped");
+  }
+
+  /**
+   * Queues a message. QoS 1: accepted while the window has room (even when disconnected: it is sent
+   * at the next CONNACK) and kept until its PUBACK; returns false when the window is full. QoS 0:
+   * sent only if connected now; false otherwise.
+   */
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1 = 1): boolean {
+    if (this.#state === "stopped") return false;
+    if (qos === 0) {
+      if (!this.#connected) return false;
+      this.#send({ type: "publish", topic, payload, qos: 0, dup: false, retain: false });
+      return true;
+    }
+    if (this.#inFlight.size >= this.#o.maxInFlight) return false;
+    const packet: PublishPacket = { type: "publish", topic, payload, qos: 1, dup: false, retain: false, packetId: this.#allocateId() };
+    encodePacket(packet); // a bad topic throws here, before the message is taken
+    const entry: InFlight = { packet, sent: false, sentAtMs: this.#o.clock.now() };
+    this.#inFlight.set(packet.packetId!, entry);
+    if (this.#connected) {
+      entry.sent = true;
+      this.#send(packet);
+      this.#schedule();
+    }
+    return true;
+  }
+
+  // --- connection ---------------------------------------------------------------------------------
+
+  #open(): void {
+    const generation = ++this.#generation;
+    this.#state = "connecting";
+    this.#connected = false;
+    this.#parser.reset();
+    this.#out = [];
+    this.#pingSentMs = -1;
+    this.#reconnectAt = Infinity;
+    this.#connectDeadline = this.#o.clock.now() + this.#o.connectTimeoutMs;
+    const live = (fn: () => void) => () => {
+      if (generation === this.#generation) fn();
+    };
+    this.#stream = this.#o.connector.connect(this.#o.host, this.#o.port, {
+      onConnect: live(() => this.#onStreamConnect()),
+      onData: (bytes) => {
+        if (generation === this.#generation) this.#onData(bytes);
+      },
+      onWritable: live(() => this.#flush()),
+      onClose: (reason: ByteStreamCloseReason) => {
+        if (generation === this.#generation) this.#drop(reason, "waiting");
+      },
+    });
+    this.#schedule();
+  }
+
+  #onStreamConnect(): void {
+    const now = this.#o.clock.now();
+    this.#lastReceivedMs = now;
+    this.#send({
+      type: "connect",
+      clientId: this.#o.clientId,
+      cleanSession: false,
+      keepAliveS: this.#o.keepAliveS,
+      ...(this.#o.username !== undefined ? { username: this.#o.username } : {}),
+      ...(this.#o.password !== undefined ? { password: this.#o.password } : {}),
+    });
+  }
+
+  #onData(bytes: Uint8Array): void {
+    this.counters.bytesIn += bytes.length;
+    this.#lastReceivedMs = this.#o.clock.now();
+    this.#parser.push(bytes);
+  }
+
+  #malformed(_e: MqttPacketError): void {
+    if (this.#state !== "connecting" && this.#state !== "connected") return; // after a drop within this chunk
+    this.counters.malformedIn++;
+    this.#drop("malformed packet", "waiting");
+  }
+
+  #receive(p: MqttPacket): void {
+    if (this.#state !== "connecting" && this.#state !== "connected") return; // after a drop within this chunk
+    this.counters.packetsIn++;
+    this.#pingSentMs = -1; // any packet proves the connection alive
+    if (!this.#connected) {
+      if (p.type !== "connack") return this.#drop("protocol violation", "waiting"); // CONNACK comes first (§3.2)
+      if (p.returnCode !== ConnackCode.accepted) return this.#drop(`connack ${p.returnCode}`, "waiting");
+      this.#accepted(p.sessionPresent);
+      return;
+    }
+    switch (p.type) {
+      case "puback": {
+        if (this.#inFlight.delete(p.packetId)) {
+          this.#schedule();
+          this.#events.onWindowOpen?.();
+        }
+        return;
+      }
+      case "publish": {
+        if (p.qos === 2) return this.#drop("protocol violation", "waiting"); // subscribed at QoS ≤ 1 only
+        this.#events.onMessage?.(p.topic, p.payload);
+        if (p.qos === 1 && this.#connected) this.#send({ type: "puback", packetId: p.packetId! });
+        return;
+      }
+      case "suback": {
+        if (this.#subscribeIds.delete(p.packetId)) this.counters.subscribeRefused += p.granted.filter((g) => g === 0x80).length;
+        return;
+      }
+      case "pingresp":
+      case "unsuback":
+        return;
+      default:
+        return this.#drop("protocol violation", "waiting"); // a packet only a client sends [MQTT-4.8.0-1]
+    }
+  }
+
+  #accepted(sessionPresent: boolean): void {
+    this.#state = "connected";
+    this.#connected = true;
+    this.#failures = 0;
+    this.#connectDeadline = Infinity;
+    this.counters.connects++;
+    if (!sessionPresent && this.#o.subscriptions.length > 0) {
+      const packetId = this.#allocateId();
+      this.#subscribeIds.add(packetId);
+      this.#send({ type: "subscribe", packetId, subscriptions: this.#o.subscriptions });
+    }
+    // Re-send the window in order, same ids, DUP set [MQTT-4.4.0-1, MQTT-2.3.1-3].
+    const now = this.#o.clock.now();
+    for (const entry of this.#inFlight.values()) {
+      if (entry.sent) {
+        entry.packet = { ...entry.packet, dup: true };
+        this.counters.resent++;
+      }
+      entry.sent = true;
+      entry.sentAtMs = now;
+      this.#send(entry.packet);
+    }
+    this.#schedule();
+    this.#events.onConnected?.(sessionPresent);
+    if (this.#inFlight.size < this.#o.maxInFlight) this.#events.onWindowOpen?.();
+  }
+
+  /** Ends the current connection (if any) and enters `next`: "waiting" reconnects after a backoff. */
+  #drop(reason: string, next: "waiting" | "stopped"): void {
+    const wasConnected = this.#connected;
+    const wasOpen = this.#state === "connecting" || this.#state === "connected";
+    this.#generation++;
+    this.#connected = false;
+    this.#subscribeIds.clear();
+    const stream = this.#stream;
+    this.#stream = undefined;
+    // Bytes already accepted by the stream may still go out; our unsent queue is dropped.
+    this.#out = [];
+    stream?.close();
+    this.#parser.reset();
+    if (wasConnected) this.counters.disconnects++;
+    else if (wasOpen) this.counters.connectFailures++;
+    this.#state = next;
+    this.#connectDeadline = Infinity;
+    if (next === "waiting") {
+      const base = Math.min(this.#o.reconnectMaxMs, this.#o.reconnectMinMs * 2 ** Math.min(this.#failures, 30));
+      this.#failures++;
+      const r = new Uint8Array(2);
+      this.#o.random.fill(r);
+      const jitter = 0.5 + ((r[0]! << 8) | r[1]!) / 131_072; // 0.5 to 1.0 of the base delay
+      this.#reconnectAt = this.#o.clock.now() + base * jitter;
+    } else this.#reconnectAt = Infinity;
+    this.#schedule();
+    if (wasOpen) this.#events.onDisconnected?.(reason);
+  }
+
+  // --- sending ------------------------------------------------------------------------------------
+
+  #allocateId(): number {
+    // A packet id in use by a QoS 1 PUBLISH or a SUBSCRIBE is never reused [MQTT-2.3.1-2].
+    for (;;) {
+      const id = this.#nextId;
+      this.#nextId = id === 0xffff ? 1 : id + 1;
+      if (!this.#inFlight.has(id) && !this.#subscribeIds.has(id)) return id;
+    }
+  }
+
+  #send(p: MqttPacket): void {
+    const bytes = encodePacket(p);
+    this.counters.packetsOut++;
+    const n = this.#o.writeChunkBytes;
+    for (let i = 0; i < bytes.length; i += n) this.#out.push(bytes.subarray(i, Math.min(bytes.length, i + n)));
+    this.#lastSentMs = this.#o.clock.now();
+    this.#flush();
+  }
+
+  #flush(): void {
+    const stream = this.#stream;
+    if (!stream) return;
+    while (this.#out.length > 0) {
+      const chunk = this.#out[0]!;
+      if (!stream.write(chunk)) return; // all-or-nothing: onWritable follows
+      this.counters.bytesOut += chunk.length;
+      this.#out.shift();
+    }
+  }
+
+  // --- time ---------------------------------------------------------------------------------------
+
+  /** Arms the one timer for the earliest deadline; a timer that fires early just re-arms. */
+  #schedule(): void {
+    const at = this.#nextDeadline();
+    if (at === this.#timerAt) return;
+    if (this.#timer !== undefined) this.#o.timers.clear(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = at;
+    if (at === Infinity) return;
+    this.#timer = this.#o.timers.set(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#tick();
+    }, Math.max(0, at - this.#o.clock.now()));
+  }
+
+  #nextDeadline(): number {
+    switch (this.#state) {
+      case "stopped":
+        return Infinity;
+      case "waiting":
+        return this.#reconnectAt;
+      case "connecting":
+        return this.#connectDeadline;
+      case "connected": {
+        const k = this.#o.keepAliveS * 1000;
+        let at = this.#pingSentMs >= 0 ? this.#pingSentMs + this.#o.pingTimeoutMs : Math.min(this.#lastSentMs, this.#lastReceivedMs) + k;
+        const oldest = this.#inFlight.values().next();
+        if (!oldest.done) at = Math.min(at, oldest.value.sentAtMs + this.#o.pubackTimeoutMs);
+        return at;
+      }
+    }
+  }
+
+  #tick(): void {
+    const now = this.#o.clock.now();
+    switch (this.#state) {
+      case "waiting":
+        if (now >= this.#reconnectAt) return this.#open();
+        break;
+      case "connecting":
+        if (now >= this.#connectDeadline) return this.#drop("connect timeout", "waiting");
+        break;
+      case "connected": {
+        if (this.#pingSentMs >= 0 && now >= this.#pingSentMs + this.#o.pingTimeoutMs) return this.#drop("ping timeout", "waiting");
+        const oldest = this.#inFlight.values().next();
+        if (!oldest.done && now >= oldest.value.sentAtMs + this.#o.pubackTimeoutMs) return this.#drop("puback timeout", "waiting");
+        // Ping when nothing was sent, or nothing received, for a keep-alive interval (as libmosquitto
+        // does), so the link is proven both ways [MQTT-3.1.2-23].
+        if (this.#pingSentMs < 0 && now >= Math.min(this.#lastSentMs, this.#lastReceivedMs) + this.#o.keepAliveS * 1000) {
+          this.counters.pings++;
+          this.#send({ type: "pingreq" });
+          this.#pingSentMs = now;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    this.#schedule();
+  }
+}

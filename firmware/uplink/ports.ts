@@ -1,0 +1,72 @@
+/**
+ * What the uplink needs from the rest of the concentrator, as small interfaces: the store's queue of
+ * unacknowledged records, persistent message counters, and the command handlers. The application
+ * (firmware/app) binds them to the store, the latch module and the configuration; the tests bind them
+ * to small in-memory implementations.
+ */
+import type { MeterEvent, Reading } from "../model/records.js";
+import type { Command, CommandResult, ConfigChange } from "./messages.js";
+
+/** Record kinds in drain priority order: alarms first, then command results, events, readings. */
+export type RecordKind = "alarm" | "result" | "event" | "reading";
+export const DRAIN_ORDER: readonly RecordKind[] = ["alarm", "result", "event", "reading"];
+
+export type UplinkRecord =
+  | { kind: "reading"; seq: number; reading: Reading }
+  | { kind: "event" | "alarm"; seq: number; event: MeterEvent }
+  | { kind: "result"; seq: number; result: CommandResult };
+
+/**
+ * The store seen from the uplink. Sequence numbers are the store's: unique, increasing, never reused.
+ *
+ * Contract:
+ * - `pending(kind, afterSeq, max)` returns up to `max` records of `kind` that are not acknowledged,
+ *   with seq > `afterSeq`, in increasing seq order. Synchronous and short: it runs inside a turn.
+ *   An "alarm" is an event with `alarm: true`; "event" returns the others.
+ * - `acknowledge(seqs)` marks the records as stored by the head-end; they may leave the store. Seqs
+ *   that are unknown or already acknowledged are ignored (acknowledgements may repeat or overlap).
+ * - `appendResult(result)` stores a command result as a record (durable when it returns), so it
+ *   survives an outage like any other record; returns its seq.
+ */
+export interface UplinkQueue {
+  pending(kind: RecordKind, afterSeq: number, max: number): UplinkRecord[];
+  acknowledge(seqs: readonly number[]): void;
+  appendResult(result: CommandResult): number;
+}
+
+/**
+ * The two persistent message counters of the security envelope (critical state: the value read
+ * after any power cut is the old one or the new one, never lower, never absent).
+ * Every `save*` is durable when it returns.
+ */
+export interface CounterStore {
+  /** Highest send counter reserved so far (0 when never used). Sent counters are all ≤ it. */
+  loadSendReserve(): number;
+  saveSendReserve(value: number): void;
+  /** Highest counter accepted from the peer (0 when none). */
+  loadLastAccepted(): number;
+  saveLastAccepted(value: number): void;
+}
+
+/** What a command handler reports when it is done: the code and an optional detail. */
+export type CommandOutcome = Omit<CommandResult, "commandId">;
+
+/**
+ * The concentrator's side of each command. Each handler is called once per authenticated, fresh
+ * command, after its counter is persisted, and calls `done` exactly once (now or in a later turn).
+ * Handlers validate their arguments (unknown meter → `rejected`) and never throw.
+ */
+export interface CommandHandlers {
+  /** Reads the meters now (all their registers if `registers` is empty). */
+  read(meters: readonly number[], registers: readonly number[], done: (outcome: CommandOutcome) => void): void;
+  /** Opens the consumer's breaker and latches it; `done` after the latch is persisted. */
+  disconnect(meter: number, done: (outcome: CommandOutcome) => void): void;
+  /** Reconnection clearance into the latch module. */
+  reconnect(meter: number, done: (outcome: CommandOutcome) => void): void;
+  /** Applies configuration changes, writing an audit entry that names `commandId`. */
+  configure(changes: readonly ConfigChange[], commandId: number, done: (outcome: CommandOutcome) => void): void;
+  /** Sets the wall clock. */
+  setTime(epochMs: number, done: (outcome: CommandOutcome) => void): void;
+}
+
+export type { Command };

@@ -1,0 +1,161 @@
+/**
+ * The concentrator's uplink, assembled: the MQTT client on the modem's byte stream, the secure
+ * channel, the drain of the store, command dispatch and periodic status. The application builds one
+ * at boot and tells it about new records with `notify`.
+ *
+ *   store ──pending──▶ Drain ──body──▶ SecureChannel.seal ──▶ MqttClient ──▶ <prefix>/<id>/up
+ *   store ◀─acknowledge── Drain ◀─ack── decodeDownlink ◀── SecureChannel.open ◀── <prefix>/<id>/down
+ *   handlers ◀─command──┘   └─result─▶ store (appendResult) ──▶ Drain
+ */
+import type { MonotonicClock, Timers, WallClock } from "../../hal/clock.js";
+import type { RandomSource } from "../../hal/system.js";
+import type { StreamConnector } from "../net/byte-stream.js";
+import { SecureChannel } from "./channel.js";
+import { CommandDispatcher } from "./commands.js";
+import { Drain, type DrainOptions } from "./drain.js";
+import { decodeDownlink, encodeMessage, MessageError } from "./messages.js";
+import { MqttClient, type MqttClientOptions } from "./mqtt/client.js";
+import type { CommandHandlers, CounterStore, RecordKind, UplinkQueue } from "./ports.js";
+import { topicsOf, type Topics } from "./topics.js";
+
+export interface UplinkOptions {
+  /** The concentrator's id (u32): in the topics, the client id and every envelope. */
+  concentratorId: number;
+  /** Topic prefix. Default "mc". */
+  topicPrefix?: string;
+  /** Shared key with the head-end (envelope.ts `deriveSharedKey`, done once). */
+  sharedKey: Uint8Array;
+  counters: CounterStore;
+  queue: UplinkQueue;
+  handlers: CommandHandlers;
+  connector: StreamConnector;
+  host: string;
+  port: number;
+  clock: MonotonicClock;
+  timers: Timers;
+  wallClock: WallClock;
+  random: RandomSource;
+  /** MQTT settings (keep-alive, window, timeouts, credentials). */
+  mqtt?: Partial<Omit<MqttClientOptions, "connector" | "clock" | "timers" | "random" | "host" | "port" | "clientId" | "subscriptions">>;
+  /** Drain settings (batch sizes, outstanding window, timeouts). */
+  drain?: Partial<Omit<DrainOptions, "queue" | "transport" | "clock" | "timers">>;
+  /** Interval of status messages, ms; one also follows every connection. Default 3,600,000. */
+  statusIntervalMs?: number;
+  /** More counters for the status message (the application's). */
+  statusCounters?: () => Record<string, number>;
+}
+
+export class Uplink {
+  readonly topics: Topics;
+  readonly channel: SecureChannel;
+  readonly mqtt: MqttClient;
+  readonly drain: Drain;
+  readonly commands: CommandDispatcher;
+  readonly #o: UplinkOptions;
+  #statusTimer: number | undefined;
+  /** Messages on a topic other than ours (a broker or ACL misconfiguration). */
+  #strayMessages = 0;
+
+  constructor(o: UplinkOptions) {
+    this.#o = o;
+    this.topics = topicsOf(o.concentratorId, o.topicPrefix);
+    this.channel = new SecureChannel({ sharedKey: o.sharedKey, concentratorId: o.concentratorId, role: "concentrator", counters: o.counters });
+    this.mqtt = new MqttClient(
+      {
+        ...o.mqtt,
+        connector: o.connector,
+        clock: o.clock,
+        timers: o.timers,
+        random: o.random,
+        host: o.host,
+        port: o.port,
+        clientId: this.topics.clientId,
+        subscriptions: [{ topic: this.topics.down, qos: 1 }],
+      },
+      {
+        onConnected: (sessionPresent) => this.#connected(sessionPresent),
+        onDisconnected: () => this.drain.stop(),
+        onMessage: (topic, payload) => this.#received(topic, payload),
+        onWindowOpen: () => this.drain.kick(),
+      },
+    );
+    const client = this.mqtt;
+    this.drain = new Drain({
+      ...o.drain,
+      queue: o.queue,
+      clock: o.clock,
+      timers: o.timers,
+      transport: {
+        get canSend(): boolean {
+          return client.canPublish;
+        },
+        send: (body) => this.mqtt.publish(this.topics.up, this.channel.seal(body), 1),
+      },
+    });
+    this.commands = new CommandDispatcher(o.handlers, o.queue, () => this.drain.kick());
+  }
+
+  start(): void {
+    this.mqtt.start();
+    const every = this.#o.statusIntervalMs ?? 3_600_000;
+    this.#statusTimer = this.#o.timers.set(() => this.#sendStatus(), every, every);
+  }
+
+  stop(): void {
+    if (this.#statusTimer !== undefined) this.#o.timers.clear(this.#statusTimer);
+    this.#statusTimer = undefined;
+    this.drain.stop();
+    this.mqtt.stop();
+  }
+
+  /** New records of `kind` are in the store. Alarms and results go out at once. */
+  notify(_kind: RecordKind): void {
+    this.drain.kick();
+  }
+
+  /** Every counter of the uplink, flat (status messages, the console). */
+  diagnostics(): Record<string, number> {
+    const out: Record<string, number> = { strayMessages: this.#strayMessages, outstanding: this.drain.outstanding, inFlight: this.mqtt.inFlight };
+    for (const [k, v] of Object.entries(this.channel.counters)) out[`rx.${k}`] = v;
+    for (const [k, v] of Object.entries(this.mqtt.counters)) out[`mqtt.${k}`] = v;
+    for (const [k, v] of Object.entries(this.drain.counters)) out[`drain.${k}`] = v;
+    for (const [k, v] of Object.entries(this.commands.counters)) out[`cmd.${k}`] = v;
+    return out;
+  }
+
+  #connected(sessionPresent: boolean): void {
+    // Without a session the broker may also have lost what it had accepted from us: send it again.
+    if (!sessionPresent && this.drain.outstanding > 0) this.drain.rewind();
+    this.drain.start();
+    this.#sendStatus();
+  }
+
+  #received(topic: string, payload: Uint8Array): void {
+    if (topic !== this.topics.down) {
+      this.#strayMessages++;
+      return;
+    }
+    const body = this.channel.open(payload);
+    if (!body) return; // dropped silently, counted by the channel
+    const m = decodeDownlink(body);
+    if (m instanceof MessageError) {
+      this.channel.bodyRejected();
+      return;
+    }
+    if (m.kind === "ack") this.drain.acknowledged(m.seqs);
+    else this.commands.dispatch(m.command);
+  }
+
+  #sendStatus(): void {
+    if (this.mqtt.state !== "connected") return;
+    const wall = this.#o.wallClock;
+    const counters = { ...this.diagnostics(), ...this.#o.statusCounters?.() };
+    const body = encodeMessage({
+      kind: "status",
+      time: wall.valid ? Math.floor(wall.now() / 1000) : 0,
+      uptimeS: Math.floor(this.#o.clock.now() / 1000),
+      counters,
+    });
+    this.mqtt.publish(this.topics.up, this.channel.seal(body), 0);
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Evaluated inside XS by uplink-xs-run.ts: the uplink's per-message operations, one per command, so
+ * the XS meter of a crank is the cost of one operation. Keys are derived at load (≈ 12 M units each).
+ */
+import type { Reading } from "../../firmware/model/records.js";
+import { SecureChannel } from "../../firmware/uplink/channel.js";
+import { deriveSharedKey, Direction, open } from "../../firmware/uplink/envelope.js";
+import { decodeDownlink, decodeUplink, encodeMessage } from "../../firmware/uplink/messages.js";
+import { encodePacket } from "../../firmware/uplink/mqtt/encode.js";
+import { MqttParser } from "../../firmware/uplink/mqtt/parser.js";
+import { seqSetOf } from "../../firmware/uplink/seq-set.js";
+import { Uplink } from "../../firmware/uplink/uplink.js";
+import { MemoryCounters, MemoryQueue } from "../device/memory-ports.js";
+import { keyPairOf } from "../../host-tests/lib/uplink-site.js";
+
+const device = keyPairOf("concentrator");
+const headend = keyPairOf("headend");
+const key = deriveSharedKey(device.secretKey, headend.publicKey);
+const mc = new SecureChannel({ sharedKey: key, concentratorId: 17, role: "concentrator", counters: new MemoryCounters() });
+const he = new SecureChannel({ sharedKey: key, concentratorId: 17, role: "headend", counters: new MemoryCounters() });
+
+function profile(n: number): Reading[] {
+  const out: Reading[] = [];
+  const meters = Math.ceil(n / 96);
+  for (let i = 0; out.length < n; i++) for (let m = 1; m <= meters && out.length < n; m++) out.push({ meter: m, register: 0x010800, time: 1_767_225_600 + 900 * i, value: 5_000_000 * m + i * (100 + ((m * 37 + i * 11) % 400)), status: 0 });
+  return out;
+}
+const batch = (n: number) => ({ kind: "readings" as const, seqs: seqSetOf(Array.from({ length: n }, (_, i) => 1000 + i)), readings: profile(n) });
+const b96 = batch(96);
+const b256 = batch(256);
+const sealed256 = mc.seal(encodeMessage(b256));
+const ack = he.seal(encodeMessage({ kind: "ack", seqs: seqSetOf(Array.from({ length: 256 }, (_, i) => 1000 + i)) }));
+const command = he.seal(encodeMessage({ kind: "command", command: { id: 7, op: "disconnect", meter: 12 } }));
+const publish = encodePacket({ type: "publish", topic: "mc/17/up", payload: sealed256, qos: 1, dup: false, retain: false, packetId: 9 });
+let kept: unknown;
+
+const ops: Record<string, () => unknown> = {
+  noop: () => 0,
+  "build 96 readings (CBOR + seal)": () => mc.seal(encodeMessage(b96)).length,
+  "build 256 readings (CBOR + seal)": () => mc.seal(encodeMessage(b256)).length,
+  "CBOR encode only, 256 readings": () => encodeMessage(b256).length,
+  "open 256 readings (head-end: verify + decrypt + decode)": () => {
+    const r = open(key, sealed256, { direction: Direction.up, concentrator: 17 });
+    return r.ok ? (decodeUplink(r.body) as { kind: string }).kind : "fail";
+  },
+  "open an ack of 256 seqs (concentrator)": () => {
+    const r = open(key, ack, { direction: Direction.down, concentrator: 17 });
+    return r.ok ? (decodeDownlink(r.body) as { kind: string }).kind : "fail";
+  },
+  "open a command (concentrator)": () => {
+    const r = open(key, command, { direction: Direction.down, concentrator: 17 });
+    return r.ok ? (decodeDownlink(r.body) as { kind: string }).kind : "fail";
+  },
+  "MQTT encode + parse a 256-reading PUBLISH": () => {
+    let n = 0;
+    const p = new MqttParser({ onPacket: () => n++, onError: () => {} });
+    p.push(encodePacket({ type: "publish", topic: "mc/17/up", payload: sealed256, qos: 1, dup: false, retain: false, packetId: 9 }));
+    p.push(publish);
+    return n;
+  },
+  "keep an Uplink (heap)": () => {
+    const nothing = { connect: () => ({ write: () => false, close: () => {} }) };
+    const clock = { now: () => 0, set: () => 0, clear: () => {} };
+    kept = new Uplink({
+      concentratorId: 17,
+      sharedKey: key,
+      counters: new MemoryCounters(),
+      queue: new MemoryQueue(),
+      handlers: {} as never,
+      connector: nothing,
+      host: "broker",
+      port: 1883,
+      clock,
+      timers: clock,
+      wallClock: { now: () => 0, set: () => {}, valid: false },
+      random: { fill: () => {} },
+    });
+    return 1;
+  },
+  "drop the Uplink": () => (kept = undefined),
+  gc: () => ((globalThis as { gc?: () => void }).gc?.(), 0),
+};
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+(globalThis as { handleCommand?: (m: ArrayBuffer) => ArrayBuffer }).handleCommand = (m) => {
+  const { op } = JSON.parse(decoder.decode(m)) as { op: string };
+  const reply = op === "list" ? Object.keys(ops) : ops[op]!();
+  return encoder.encode(JSON.stringify(reply ?? null)).buffer as ArrayBuffer;
+};

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+/**
+ * The reference head-end's command line (README "Head-end"):
+ *
+ *   headend serve   --keys DIR --db FILE [--broker URL | --port N]
+ *   headend command --keys DIR --db FILE [--broker URL] --id N read --meters 1,2 [--registers 1.8.0,2.8.0]
+ *                                                     | disconnect --meter M | reconnect --meter M
+ *                                                     | configure KEY=VALUE ... | time [--epoch-ms T]
+ *   headend report  --db FILE --id N latest | gaps [--step-s 900] | alarms | commands | security
+ */
+import mqtt from "mqtt";
+import type { CommandRequest, ConfigValue } from "../../firmware/uplink/messages.js";
+import { registerCode, registerName } from "../../firmware/model/records.js";
+import { parseOptions, UsageError } from "../cli-args.js";
+import { HeadendCore } from "./core.js";
+import { readHeadendKeys, readRegistry } from "./keyfiles.js";
+import { HeadendService } from "./service.js";
+import { SqliteHeadendStore } from "./sqlite-store.js";
+
+const SPEC = {
+  keys: "string",
+  db: "string",
+  broker: "string",
+  port: "number",
+  id: "number",
+  meter: "number",
+  meters: "string",
+  registers: "string",
+  "epoch-ms": "number",
+  "step-s": "number",
+  json: "boolean",
+} as const;
+
+type Options = ReturnType<typeof parseOptions<typeof SPEC>>;
+
+function need<T>(v: T | undefined, name: string): T {
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
+function register(text: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) throw new UsageError(`"${text}" is not a register (C.D.E, e.g. 1.8.0)`);
+  return registerCode(Number(m[1]), Number(m[2]), Number(m[3]));
+}
+
+function configValue(text: string): ConfigValue {
+  if (text === "true" || text === "false") return text === "true";
+  if (/^-?\d+$/.test(text)) return Number(text);
+  return text;
+}
+
+function commandRequest(op: string | undefined, args: string[], o: Options): CommandRequest {
+  switch (op) {
+    case "read":
+      return {
+        op: "read",
+        meters: need(o.meters, "meters").split(",").map(Number),
+        registers: o.registers ? o.registers.split(",").map(register) : [],
+      };
+    case "disconnect":
+    case "reconnect":
+      return { op, meter: need(o.meter, "meter") };
+    case "configure":
+      if (args.length === 0) throw new UsageError("configure needs KEY=VALUE arguments");
+      return {
+        op: "configure",
+        changes: args.map((a) => {
+          const i = a.indexOf("=");
+          if (i < 1) throw new UsageError(`"${a}" is not KEY=VALUE`);
+          return { key: a.slice(0, i), value: configValue(a.slice(i + 1)) };
+        }),
+      };
+    case "time":
+      return { op: "time", epochMs: o["epoch-ms"] ?? Date.now() };
+    default:
+      throw new UsageError("command: read | disconnect | reconnect | configure | time");
+  }
+}
+
+async function serve(o: Options): Promise<void> {
+  const service = await HeadendService.start({
+    keys: need(o.keys, "keys"),
+    db: need(o.db, "db"),
+    ...(o.broker ? { broker: o.broker } : { port: o.port ?? 1883 }),
+    onMessage: (topic, acked) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
+    onError: (e) => console.error(`${new Date().toISOString()} not stored: ${e.message}`),
+  });
+  console.log(`head-end: broker ${service.brokerUrl}, database ${o.db}`);
+  process.on("SIGINT", () => void service.close().then(() => process.exit(0)));
+}
+
+async function command(o: Options): Promise<void> {
+  const id = need(o.id, "id");
+  const [op, ...args] = o._.slice(1);
+  const request = commandRequest(op, args, o);
+  const keys = need(o.keys, "keys");
+  const he = readHeadendKeys(keys);
+  const registry = readRegistry(keys);
+  const store = new SqliteHeadendStore(need(o.db, "db"));
+  try {
+    const core = new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() });
+    const out = core.command(id, request);
+    if (!out) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
+    const client = await mqtt.connectAsync(o.broker ?? "mqtt://127.0.0.1:1883", { clientId: `headend-cli-${process.pid}`, clean: true, protocolVersion: 4 });
+    await client.publishAsync(out.topic, Buffer.from(out.payload), { qos: 1 });
+    await client.endAsync();
+    console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
+  } finally {
+    store.close();
+  }
+}
+
+function report(o: Options): void {
+  const id = need(o.id, "id");
+  const store = new SqliteHeadendStore(need(o.db, "db"));
+  try {
+    const what = o._[1];
+    let rows: unknown[];
+    switch (what) {
+      case "latest":
+        rows = store.latest(id).map((r) => ({ ...r, register: registerName(r.register), iso: new Date(r.time * 1000).toISOString() }));
+        break;
+      case "gaps":
+        rows = store.gaps(id, o["step-s"] ?? 900).map((g) => ({ ...g, register: registerName(g.register), from: new Date(g.after * 1000).toISOString(), to: new Date(g.before * 1000).toISOString() }));
+        break;
+      case "alarms":
+        rows = store.alarms(id).map((e) => ({ ...e, iso: new Date(e.time * 1000).toISOString() }));
+        break;
+      case "commands":
+        rows = store.commands(id);
+        break;
+      case "security":
+        rows = store.rejections().filter((r) => r.concentrator === id || r.concentrator < 0);
+        break;
+      default:
+        throw new UsageError("report: latest | gaps | alarms | commands | security");
+    }
+    if (o.json) console.log(JSON.stringify(rows, null, 2));
+    else if (rows.length === 0) console.log("(none)");
+    else console.table(rows);
+  } finally {
+    store.close();
+  }
+}
+
+try {
+  const o = parseOptions(process.argv.slice(2), SPEC);
+  const verb = o._[0];
+  if (verb === "serve") await serve(o);
+  else if (verb === "command") await command(o);
+  else if (verb === "report") report(o);
+  else throw new UsageError("usage: headend serve | command | report (see the README, section Head-end)");
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  console.error(e.message);
+  process.exitCode = 2;
+}

@@ -1,0 +1,160 @@
+/**
+ * The head-end's protocol logic, independent of broker and database: verify and decrypt what a
+ * concentrator sent, store it through a HeadendStore in one transaction, and only then answer with
+ * an acknowledgement of the sequence numbers now stored; seal commands for a concentrator.
+ *
+ * Pure ECMAScript (it also runs inside the XS scenarios with an in-memory store); the Node head-end
+ * (service.ts) binds it to SQLite and MQTT.js.
+ */
+import type { MeterEvent, Reading } from "../../firmware/model/records.js";
+import { SecureChannel } from "../../firmware/uplink/channel.js";
+import { deriveSharedKey, peekHeader } from "../../firmware/uplink/envelope.js";
+import {
+  type Command,
+  type CommandRequest,
+  type CommandResult,
+  decodeUplink,
+  encodeMessage,
+  MessageError,
+  type StatusMessage,
+} from "../../firmware/uplink/messages.js";
+import type { CounterStore } from "../../firmware/uplink/ports.js";
+import { seqSetOf } from "../../firmware/uplink/seq-set.js";
+import { concentratorOfUplink, DEFAULT_TOPIC_PREFIX, topicsOf } from "../../firmware/uplink/topics.js";
+
+export type Rejection = "unknown concentrator" | "malformed" | "foreign" | "authentication" | "replayed" | "parse";
+
+/**
+ * Storage of one head-end. Every write inside `transaction` commits together or not at all; the
+ * acknowledgement is sent only after `transaction` returned.
+ */
+export interface HeadendStore {
+  transaction<T>(fn: () => T): T;
+  /** The counters of the channel with one concentrator (persisted in the same database). */
+  counters(concentrator: number): CounterStore;
+  /** Stores readings; a reading already stored (same meter, register, time) is left as it is. */
+  putReadings(concentrator: number, readings: readonly Reading[], receivedAtMs: number): void;
+  /** Stores events by their sequence number; one already stored is left as it is. */
+  putEvents(concentrator: number, events: ReadonlyArray<{ seq: number; event: MeterEvent }>, receivedAtMs: number): void;
+  /** Records a command's result (the first one stored for its sequence number wins). */
+  putResult(concentrator: number, seq: number, result: CommandResult, receivedAtMs: number): void;
+  putStatus(concentrator: number, status: StatusMessage, receivedAtMs: number): void;
+  /** Records a command before it is sent; returns its id (unique, increasing). */
+  addCommand(concentrator: number, command: CommandRequest, issuedAtMs: number): number;
+  countRejection(concentrator: number | undefined, reason: Rejection): void;
+}
+
+export interface HeadendKeys {
+  /** The head-end's X25519 secret key. */
+  secretKey: Uint8Array;
+  /** A registered concentrator's public key, or undefined. */
+  concentratorPublicKey(id: number): Uint8Array | undefined;
+}
+
+export interface Outgoing {
+  topic: string;
+  payload: Uint8Array;
+}
+
+export interface HeadendCoreOptions {
+  keys: HeadendKeys;
+  store: HeadendStore;
+  /** Wall clock, ms since 1970: receive times, and the floor of the send counters. */
+  now: () => number;
+  topicPrefix?: string;
+}
+
+export class HeadendCore {
+  readonly #o: HeadendCoreOptions;
+  readonly #prefix: string;
+  readonly #channels = new Map<number, SecureChannel>();
+
+  constructor(o: HeadendCoreOptions) {
+    this.#o = o;
+    this.#prefix = o.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+  }
+
+  /** The channel with a registered concentrator (its shared key derived once). */
+  channel(id: number): SecureChannel | undefined {
+    let c = this.#channels.get(id);
+    if (c) return c;
+    const pub = this.#o.keys.concentratorPublicKey(id);
+    if (!pub) return undefined;
+    c = new SecureChannel({
+      sharedKey: deriveSharedKey(this.#o.keys.secretKey, pub),
+      concentratorId: id,
+      role: "headend",
+      counters: this.#o.store.counters(id),
+      reserveBlock: 1,
+      // A head-end that lost its database still sends counters above anything accepted before.
+      counterFloor: this.#o.now,
+    });
+    this.#channels.set(id, c);
+    return c;
+  }
+
+  /**
+   * Handles one message from the broker. Returns the acknowledgement to publish (after the data is
+   * committed), or undefined when nothing is to be answered (dropped silently, or a status).
+   */
+  handleUplink(topic: string, payload: Uint8Array): Outgoing | undefined {
+    const { store } = this.#o;
+    const id = concentratorOfUplink(topic, this.#prefix);
+    const header = peekHeader(payload);
+    const reject = (reason: Rejection, who = id) => {
+      store.countRejection(who, reason);
+      return undefined;
+    };
+    if (id === undefined) return reject("foreign", undefined);
+    if (!header) return reject("malformed");
+    if (header.concentrator !== id) return reject("foreign"); // a concentrator may only speak for itself
+    const channel = this.channel(id);
+    if (!channel) return reject("unknown concentrator");
+    const now = this.#o.now();
+    const before = { ...channel.counters };
+    const ackSeqs = store.transaction(() => {
+      const body = channel.open(payload);
+      if (!body) return undefined;
+      const m = decodeUplink(body);
+      if (m instanceof MessageError) {
+        channel.bodyRejected();
+        return undefined;
+      }
+      switch (m.kind) {
+        case "readings":
+          store.putReadings(id, m.readings, now);
+          return m.seqs;
+        case "events":
+          store.putEvents(id, m.events, now);
+          return seqSetOf(m.events.map((e) => e.seq));
+        case "result":
+          store.putResult(id, m.seq, m.result, now);
+          return seqSetOf([m.seq]);
+        case "status":
+          store.putStatus(id, m, now);
+          return undefined;
+      }
+    });
+    const c = channel.counters;
+    if (c.malformed > before.malformed) return reject("malformed");
+    if (c.foreign > before.foreign) return reject("foreign");
+    if (c.authFailed > before.authFailed) return reject("authentication");
+    if (c.replayed > before.replayed) return reject("replayed");
+    if (c.parseFailed > before.parseFailed) return reject("parse");
+    if (!ackSeqs || ackSeqs.length === 0) return undefined;
+    const ack = store.transaction(() => channel.seal(encodeMessage({ kind: "ack", seqs: ackSeqs })));
+    return { topic: topicsOf(id, this.#prefix).down, payload: ack };
+  }
+
+  /** Records a command and seals it for the concentrator; undefined if it is not registered. */
+  command(id: number, command: CommandRequest): (Outgoing & { commandId: number }) | undefined {
+    const channel = this.channel(id);
+    if (!channel) return undefined;
+    const { store } = this.#o;
+    return store.transaction(() => {
+      const commandId = store.addCommand(id, command, this.#o.now());
+      const payload = channel.seal(encodeMessage({ kind: "command", command: { ...command, id: commandId } as Command }));
+      return { topic: topicsOf(id, this.#prefix).down, payload, commandId };
+    });
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A HeadendStore in memory: for the simulation and the XS scenarios (pure ECMAScript). Same
+ * idempotency rules as the SQLite store: readings keyed by (meter, register, time), events and
+ * results by sequence number.
+ */
+import type { MeterEvent, Reading } from "../../firmware/model/records.js";
+import type { CommandRequest, CommandResult, StatusMessage } from "../../firmware/uplink/messages.js";
+import type { CounterStore } from "../../firmware/uplink/ports.js";
+import type { HeadendStore, Rejection } from "./core.js";
+
+export interface StoredCommand {
+  id: number;
+  concentrator: number;
+  command: CommandRequest;
+  issuedAtMs: number;
+  result?: CommandResult;
+}
+
+export class MemoryHeadendStore implements HeadendStore {
+  readonly readings = new Map<string, Reading>();
+  readonly events = new Map<number, MeterEvent>();
+  readonly commands: StoredCommand[] = [];
+  readonly statuses: StatusMessage[] = [];
+  readonly rejections: Record<string, number> = {};
+  /** Duplicates that arrived and changed nothing (readings, events, results). */
+  duplicates = 0;
+  readonly #counters = new Map<number, { send: number; accepted: number }>();
+
+  transaction<T>(fn: () => T): T {
+    return fn(); // single-threaded; nothing else can interleave
+  }
+
+  counters(concentrator: number): CounterStore {
+    let c = this.#counters.get(concentrator);
+    if (!c) this.#counters.set(concentrator, (c = { send: 0, accepted: 0 }));
+    const v = c;
+    return {
+      loadSendReserve: () => v.send,
+      saveSendReserve: (x) => void (v.send = x),
+      loadLastAccepted: () => v.accepted,
+      saveLastAccepted: (x) => void (v.accepted = x),
+    };
+  }
+
+  putReadings(concentrator: number, readings: readonly Reading[]): void {
+    for (const r of readings) {
+      const key = `${concentrator}/${r.meter}/${r.register}/${r.time}`;
+      if (this.readings.has(key)) this.duplicates++;
+      else this.readings.set(key, r);
+    }
+  }
+
+  putEvents(_concentrator: number, events: ReadonlyArray<{ seq: number; event: MeterEvent }>): void {
+    for (const e of events) {
+      if (this.events.has(e.seq)) this.duplicates++;
+      else this.events.set(e.seq, e.event);
+    }
+  }
+
+  putResult(_concentrator: number, _seq: number, result: CommandResult): void {
+    const c = this.commands.find((x) => x.id === result.commandId);
+    if (!c || c.result) this.duplicates++;
+    else c.result = result;
+  }
+
+  putStatus(_concentrator: number, status: StatusMessage): void {
+    this.statuses.push(status);
+  }
+
+  addCommand(concentrator: number, command: CommandRequest, issuedAtMs: number): number {
+    const id = this.commands.length + 1;
+    this.commands.push({ id, concentrator, command, issuedAtMs });
+    return id;
+  }
+
+  countRejection(_concentrator: number | undefined, reason: Rejection): void {
+    this.rejections[reason] = (this.rejections[reason] ?? 0) + 1;
+  }
+}

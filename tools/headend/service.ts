@@ -1,0 +1,135 @@
+/**
+ * The reference head-end as a service: an MQTT connection (to an embedded aedes broker by default,
+ * or to any broker by URL, e.g. Mosquitto), the protocol core, and the SQLite store.
+ *
+ * Ordering that makes "nothing acknowledged is ever lost" hold: a message is handled inside MQTT.js's
+ * `handleMessage`, so the broker gets its PUBACK only after the SQLite transaction has committed;
+ * the application acknowledgement to the concentrator is published after that commit too.
+ */
+import { Aedes } from "aedes";
+import mqtt, { type MqttClient } from "mqtt";
+import { createServer, type AddressInfo, type Server } from "node:net";
+import type { CommandRequest } from "../../firmware/uplink/messages.js";
+import { allUplinks } from "../../firmware/uplink/topics.js";
+import { HeadendCore } from "./core.js";
+import { readHeadendKeys, readRegistry } from "./keyfiles.js";
+import { SqliteHeadendStore } from "./sqlite-store.js";
+
+export interface HeadendServiceOptions {
+  /** Key directory (tools/keys.ts): headend.json and concentrators.json. */
+  keys: string;
+  /** SQLite database file. */
+  db: string;
+  /** A broker to use, e.g. mqtt://127.0.0.1:1883. Default: an embedded aedes broker. */
+  broker?: string;
+  /** Port of the embedded broker (0 = any free port). Default 1883. */
+  port?: number;
+  /** Address the embedded broker listens on. Default 127.0.0.1. */
+  listen?: string;
+  topicPrefix?: string;
+  /** MQTT client id of the head-end (its persistent session). Default "headend". */
+  clientId?: string;
+  /** Called for every uplink message, after it was handled (for logs). */
+  onMessage?: (topic: string, acknowledged: boolean) => void;
+  /** A message that could not be stored (database error); it was not acknowledged. */
+  onError?: (error: Error) => void;
+}
+
+export class HeadendService {
+  readonly store: SqliteHeadendStore;
+  readonly core: HeadendCore;
+  readonly client: MqttClient;
+  /** The embedded broker's address, when there is one. */
+  readonly brokerUrl: string;
+  readonly #server: Server | undefined;
+  readonly #aedes: Aedes | undefined;
+
+  private constructor(store: SqliteHeadendStore, core: HeadendCore, client: MqttClient, brokerUrl: string, server?: Server, aedes?: Aedes) {
+    this.store = store;
+    this.core = core;
+    this.client = client;
+    this.brokerUrl = brokerUrl;
+    this.#server = server;
+    this.#aedes = aedes;
+  }
+
+  static async start(o: HeadendServiceOptions): Promise<HeadendService> {
+    const he = readHeadendKeys(o.keys);
+    const registry = readRegistry(o.keys);
+    const store = new SqliteHeadendStore(o.db);
+    const core = new HeadendCore({
+      keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
+      store,
+      now: () => Date.now(),
+      ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}),
+    });
+    let server: Server | undefined;
+    let aedes: Aedes | undefined;
+    let url = o.broker;
+    if (!url) {
+      aedes = await Aedes.createBroker();
+      const s = (server = createServer(aedes.handle));
+      await new Promise<void>((resolve, reject) => {
+        s.once("error", reject);
+        s.listen(o.port ?? 1883, o.listen ?? "127.0.0.1", () => resolve());
+      });
+      const a = s.address() as AddressInfo;
+      url = `mqtt://${a.address}:${a.port}`;
+    }
+    const client = mqtt.connect(url, {
+      clientId: o.clientId ?? "headend",
+      clean: false, // a persistent session: the broker queues uplink messages while we are away
+      protocolVersion: 4,
+      keepalive: 30,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      resubscribe: true,
+    });
+    const service = new HeadendService(store, core, client, url, server, aedes);
+    client.handleMessage = (packet, done) => {
+      if (packet.cmd !== "publish") return done();
+      try {
+        const out = core.handleUplink(packet.topic, new Uint8Array(packet.payload as Buffer)); // committed when it returns
+        if (out) client.publish(out.topic, Buffer.from(out.payload), { qos: 1 });
+        o.onMessage?.(packet.topic, out !== undefined);
+      } catch (e) {
+        // Not stored, so not acknowledged: the concentrator sends the records again after its timeout.
+        o.onError?.(e as Error);
+      }
+      done();
+    };
+    client.on("connect", (connack) => {
+      if (!connack.sessionPresent) client.subscribe(allUplinks(o.topicPrefix), { qos: 1 });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: Error) => reject(e);
+      client.once("connect", () => {
+        client.off("error", fail);
+        resolve();
+      });
+      client.once("error", fail);
+    });
+    return service;
+  }
+
+  /** Issues a command: recorded, sealed and published (QoS 1). Returns its id, or throws for an unknown concentrator. */
+  async command(concentrator: number, request: CommandRequest): Promise<number> {
+    const out = this.core.command(concentrator, request);
+    if (!out) throw new RangeError(`concentrator ${concentrator} is not registered`);
+    await this.client.publishAsync(out.topic, Buffer.from(out.payload), { qos: 1 });
+    return out.commandId;
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+    if (this.#aedes) {
+      const a = this.#aedes;
+      await new Promise<void>((r) => a.close(() => r())); // closes the concentrators' connections too
+    }
+    if (this.#server) {
+      const s = this.#server;
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+    this.store.close();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The head-end's database on SQLite (better-sqlite3 12). Writes are idempotent: readings are keyed by
+ * (concentrator, meter, register, time), events by (concentrator, seq), a command keeps its first
+ * result; so a message delivered twice changes nothing. Transactions are IMMEDIATE, so the service
+ * and a CLI process sharing the file never interleave a counter's read and write.
+ */
+import Database from "better-sqlite3";
+import type { MeterEvent, Reading } from "../../firmware/model/records.js";
+import type { CommandRequest, CommandResult, StatusMessage } from "../../firmware/uplink/messages.js";
+import type { CounterStore } from "../../firmware/uplink/ports.js";
+import type { HeadendStore, Rejection } from "./core.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS channel (
+  concentrator INTEGER PRIMARY KEY,
+  send_reserve INTEGER NOT NULL DEFAULT 0,
+  last_accepted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS reading (
+  concentrator INTEGER NOT NULL, meter INTEGER NOT NULL, register INTEGER NOT NULL, time INTEGER NOT NULL,
+  value INTEGER NOT NULL, status INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+  PRIMARY KEY (concentrator, meter, register, time)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event (
+  concentrator INTEGER NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL, subject INTEGER NOT NULL,
+  time INTEGER NOT NULL, detail INTEGER NOT NULL, alarm INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+  PRIMARY KEY (concentrator, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS command (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, concentrator INTEGER NOT NULL, op TEXT NOT NULL, args TEXT NOT NULL,
+  issued_ms INTEGER NOT NULL, result_code INTEGER, result_detail TEXT, result_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS status (
+  concentrator INTEGER PRIMARY KEY, time INTEGER NOT NULL, uptime_s INTEGER NOT NULL, counters TEXT NOT NULL, received_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejection (
+  concentrator INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (concentrator, reason)
+) WITHOUT ROWID;
+`;
+
+/** Rejections of messages whose concentrator is unknown are filed under this id. */
+export const UNKNOWN_CONCENTRATOR = -1;
+
+export interface Gap {
+  meter: number;
+  register: number;
+  /** Last time present before the gap, and first time after it, s since 1970. */
+  after: number;
+  before: number;
+  missing: number;
+}
+
+export class SqliteHeadendStore implements HeadendStore {
+  readonly db: Database.Database;
+  readonly #s;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL"); // an acknowledgement promises durability
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(SCHEMA);
+    const p = (sql: string) => this.db.prepare(sql);
+    this.#s = {
+      channelInit: p("INSERT OR IGNORE INTO channel (concentrator) VALUES (?)"),
+      reserve: p("SELECT send_reserve AS v FROM channel WHERE concentrator = ?"),
+      setReserve: p("UPDATE channel SET send_reserve = ? WHERE concentrator = ?"),
+      accepted: p("SELECT last_accepted AS v FROM channel WHERE concentrator = ?"),
+      setAccepted: p("UPDATE channel SET last_accepted = ? WHERE concentrator = ?"),
+      reading: p("INSERT OR IGNORE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      event: p("INSERT OR IGNORE INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+      result: p("UPDATE command SET result_code = ?, result_detail = ?, result_ms = ? WHERE id = ? AND concentrator = ? AND result_code IS NULL"),
+      status: p("INSERT OR REPLACE INTO status VALUES (?, ?, ?, ?, ?)"),
+      command: p("INSERT INTO command (concentrator, op, args, issued_ms) VALUES (?, ?, ?, ?)"),
+      reject: p("INSERT INTO rejection VALUES (?, ?, 1) ON CONFLICT (concentrator, reason) DO UPDATE SET count = count + 1"),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  counters(concentrator: number): CounterStore {
+    const s = this.#s;
+    s.channelInit.run(concentrator);
+    const get = (st: Database.Statement) => (st.get(concentrator) as { v: number }).v;
+    return {
+      loadSendReserve: () => get(s.reserve),
+      saveSendReserve: (v) => void s.setReserve.run(v, concentrator),
+      loadLastAccepted: () => get(s.accepted),
+      saveLastAccepted: (v) => void s.setAccepted.run(v, concentrator),
+    };
+  }
+
+  putReadings(concentrator: number, readings: readonly Reading[], receivedAtMs: number): void {
+    for (const r of readings) this.#s.reading.run(concentrator, r.meter, r.register, r.time, r.value, r.status, receivedAtMs);
+  }
+
+  putEvents(concentrator: number, events: ReadonlyArray<{ seq: number; event: MeterEvent }>, receivedAtMs: number): void {
+    for (const { seq, event: e } of events) this.#s.event.run(concentrator, seq, e.type, e.subject, e.time, e.detail, e.alarm ? 1 : 0, receivedAtMs);
+  }
+
+  putResult(concentrator: number, _seq: number, result: CommandResult, receivedAtMs: number): void {
+    const detail = result.readings ? JSON.stringify(result.readings) : result.detail === undefined ? null : JSON.stringify(result.detail);
+    this.#s.result.run(result.code, detail, receivedAtMs, result.commandId, concentrator);
+  }
+
+  putStatus(concentrator: number, m: StatusMessage, receivedAtMs: number): void {
+    this.#s.status.run(concentrator, m.time, m.uptimeS, JSON.stringify(m.counters), receivedAtMs);
+  }
+
+  addCommand(concentrator: number, command: CommandRequest, issuedAtMs: number): number {
+    const { op, ...args } = command;
+    return Number(this.#s.command.run(concentrator, op, JSON.stringify(args), issuedAtMs).lastInsertRowid);
+  }
+
+  countRejection(concentrator: number | undefined, reason: Rejection): void {
+    this.#s.reject.run(concentrator ?? UNKNOWN_CONCENTRATOR, reason);
+  }
+
+  // --- reports ---------------------------------------------------------------------------------------
+
+  /** The newest reading of every (meter, register) of a concentrator. */
+  latest(concentrator: number): Reading[] {
+    return this.db
+      .prepare(
+        `SELECT meter, register, MAX(time) AS time, value, status FROM reading WHERE concentrator = ?
+         GROUP BY meter, register ORDER BY meter, register`,
+      )
+      .all(concentrator) as Reading[];
+  }
+
+  /** Holes in each series longer than `stepS` (a 15-minute load profile: 900). */
+  gaps(concentrator: number, stepS = 900): Gap[] {
+    return this.db
+      .prepare(
+        `SELECT meter, register, prev AS after, time AS before, (time - prev) / ? - 1 AS missing FROM (
+           SELECT meter, register, time, LAG(time) OVER (PARTITION BY meter, register ORDER BY time) AS prev
+           FROM reading WHERE concentrator = ?)
+         WHERE prev IS NOT NULL AND time - prev > ? ORDER BY meter, register, after`,
+      )
+      .all(stepS, concentrator, stepS) as Gap[];
+  }
+
+  alarms(concentrator: number, limit = 100): Array<MeterEvent & { seq: number }> {
+    return (
+      this.db
+        .prepare("SELECT seq, type, subject, time, detail, alarm FROM event WHERE concentrator = ? AND alarm = 1 ORDER BY time DESC, seq DESC LIMIT ?")
+        .all(concentrator, limit) as Array<Omit<MeterEvent, "alarm"> & { seq: number }>
+    ).map((e) => ({ ...e, alarm: true }));
+  }
+
+  commands(concentrator: number, limit = 100): Array<{ id: number; op: string; args: string; issued_ms: number; result_code: number | null; result_detail: string | null }> {
+    return this.db.prepare("SELECT id, op, args, issued_ms, result_code, result_detail FROM command WHERE concentrator = ? ORDER BY id DESC LIMIT ?").all(concentrator, limit) as never;
+  }
+
+  /** Rejected messages by reason (UNKNOWN_CONCENTRATOR for those naming no known concentrator). */
+  rejections(): Array<{ concentrator: number; reason: string; count: number }> {
+    return this.db.prepare("SELECT concentrator, reason, count FROM rejection ORDER BY concentrator, reason").all() as never;
+  }
+
+  readingCount(concentrator: number): number {
+    return (this.db.prepare("SELECT COUNT(*) AS n FROM reading WHERE concentrator = ?").get(concentrator) as { n: number }).n;
+  }
+}
