@@ -42,6 +42,25 @@ export function parseDecimal(text: string): Decimal | undefined {
   return { negative, integer, fraction };
 }
 
+/** True when `text` is a number as parseDecimal reads it (no allocation: the decoder calls it for every value with a unit). */
+export function isDecimal(text: string): boolean {
+  let i = 0;
+  let end = text.length;
+  while (i < end && text.charCodeAt(i) === 0x20) i++;
+  while (end > i && text.charCodeAt(end - 1) === 0x20) end--;
+  const sign = text.charCodeAt(i);
+  if (sign === 0x2b || sign === 0x2d) i++;
+  let digits = 0;
+  let point = false;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) digits++;
+    else if (c === 0x2e && !point) point = true;
+    else return false;
+  }
+  return digits > 0;
+}
+
 /** The value as a double (for display and tolerance checks), or undefined when it is not a number. */
 export function decimalNumber(text: string): number | undefined {
   const d = parseDecimal(text);

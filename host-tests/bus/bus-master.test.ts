@@ -27,10 +27,10 @@ describe("bus master: programming sessions with a simulated module (mode C)", ()
     assert.ok(r.ok, JSON.stringify(r));
     assert.equal(r.operand, m.serial, "P0 carries the module serial");
     assert.deepEqual(r.results[0], { ok: true, dataSets: [] });
-    assert.equal(relayState(r.results[1]!.ok ? r.results[1].dataSets : []), false);
+    assert.equal(relayState(r.results[1]!.ok ? r.results[1]!.dataSets : []), false);
     assert.equal(m.relayConnected, false);
     const back = session(site, m.address, [writeRelay(true), readRelay()]);
-    assert.ok(back.ok && back.results[1]!.ok && relayState(back.results[1].dataSets) === true);
+    assert.ok(back.ok && back.results[1]!.ok && relayState(back.results[1]!.dataSets) === true);
     assert.deepEqual(m.log.slice(-2).map((e) => e.code), [ModuleEvent.relayOpen, ModuleEvent.relayClose]);
     assert.equal(site.modules[0]!.relayConnected, true, "other modules are untouched");
   });
@@ -52,7 +52,7 @@ describe("bus master: programming sessions with a simulated module (mode C)", ()
     const target = Date.UTC(2026, 5, 15, 12, 30, 0) / 1000;
     const r = session(site, m.address, [writeClock(target), readClock()]);
     assert.ok(r.ok && r.results[1]!.ok);
-    const read = clockSeconds(r.results[1].dataSets)!;
+    const read = clockSeconds(r.results[1]!.dataSets)!;
     assert.ok(read >= target && read <= target + 2, `${read} vs ${target}`);
     assert.equal(m.clock().valid, true);
   });
@@ -66,7 +66,7 @@ describe("bus master: programming sessions with a simulated module (mode C)", ()
     }
     const r = session(site, m.address, [readEventLog()]);
     assert.ok(r.ok && r.results[0]!.ok);
-    const entries = eventLogEntries(r.results[0].dataSets);
+    const entries = eventLogEntries(r.results[0]!.dataSets);
     assert.deepEqual(entries.map((e) => e.code), m.log.map((e) => e.code));
     assert.ok(entries.length > 4, "more entries than one partial block holds");
   });

@@ -10,8 +10,11 @@ import { parseOptions } from "../cli-args.js";
 import type { Bench } from "./bench.js";
 import { simSpeed } from "./sim-speed.js";
 import { xsTurns } from "./xs-turns.js";
+import { d0Parse } from "./d0-parse.js";
+import { d0Xs } from "./d0-xs.js";
+import { pollCycle } from "./poll-cycle.js";
 
-const benches: Bench[] = [simSpeed, xsTurns];
+const benches: Bench[] = [simSpeed, xsTurns, d0Parse, d0Xs, pollCycle];
 
 const o = parseOptions(process.argv.slice(2), { json: "string", only: "string" });
 const all: Record<string, Record<string, number | string>> = {};
