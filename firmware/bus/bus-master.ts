@@ -88,7 +88,7 @@ export class BusMaster {
     this.#turnaroundMs = options.turnaroundMs ?? 2;
     this.#lockoutText = options.lockoutText ?? "ERLOCK";
     this.#since = options.clock.now();
-    this.#line = new Rs485Line({ port: options.port, clock: options.clock, timers: options.timers, onData: (b) => this.#onData(b) });
+    this.#line = new Rs485Line({ port: options.port, timers: options.timers, onData: (b) => this.#onData(b) });
     this.#decoder = new D0Decoder({
       onDataSet: (d) => this.#pending.push(d),
       onError: (e) => {

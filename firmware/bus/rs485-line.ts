@@ -12,13 +12,12 @@
  * - `poll()` reads what is waiting now: the UART reports data only after 4 idle character times or
  *   120 bytes, so a timer that is about to declare silence polls first.
  */
-import type { MonotonicClock, Timers } from "../../hal/clock.js";
+import type { Timers } from "../../hal/clock.js";
 import type { Rs485Port } from "../../hal/index.js";
 import { UART_FIFO_BYTES, characterTimeMs, type SerialPort } from "../../hal/serial.js";
 
 export interface Rs485LineOptions {
   port: Rs485Port;
-  clock: MonotonicClock;
   timers: Timers;
   /** Called with received bytes (not our echo), in order. */
   onData(bytes: Uint8Array): void;

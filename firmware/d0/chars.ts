@@ -32,22 +32,12 @@ export const AMPERSAND = 0x26;
 /** Wake-up character of battery meters (STD Annex B). */
 export const NUL = 0x00;
 
-/** Printable ISO 646 characters, the only ones allowed inside messages (§5.6). */
-export function isPrintable(c: number): boolean {
-  return c >= 0x20 && c <= 0x7e;
-}
-
 export function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
 export function isLetter(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-}
-
-/** The characters of `bytes[start..end)` as a string (bytes are 7-bit characters). */
-export function ascii(bytes: Uint8Array, start = 0, end = bytes.length): string {
-  return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
 }
 
 /** ASCII bytes of `text`; throws RangeError when a character is not 7-bit. */
