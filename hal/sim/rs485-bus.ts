@@ -11,7 +11,7 @@
  * - Seeded line noise applies per character, identically for every receiver (it is on the wire).
  * - `busyMs` accumulates the time at least one driver was transmitting, for utilisation figures.
  */
-import type { Medium, SimUart } from "./uart.js";
+import type { Medium, Transceiver } from "./uart.js";
 import { LineNoise, type LineNoiseRates } from "./line-noise.js";
 import type { Prng } from "./prng.js";
 import type { Scheduler } from "./scheduler.js";
@@ -19,7 +19,7 @@ import type { SimDigitalOutput } from "./digital.js";
 import { Trace, traceTime } from "./trace.js";
 
 export interface Rs485Attachment {
-  uart: SimUart;
+  uart: Transceiver;
   /** The transceiver's driver-enable line. */
   de: SimDigitalOutput;
   /** /RE tied low: the node hears its own transmissions. Default false (DE and /RE tied together). */
@@ -46,7 +46,7 @@ export class Rs485Bus implements Medium {
   readonly #scheduler: Scheduler;
   readonly #prng: Prng;
   readonly #nodes: Rs485Attachment[] = [];
-  readonly #byUart = new Map<SimUart, Rs485Attachment>();
+  readonly #byUart = new Map<Transceiver, Rs485Attachment>();
   #active: Transmission[] = [];
   readonly noise: LineNoise;
   readonly trace: Trace | undefined;
@@ -75,7 +75,7 @@ export class Rs485Bus implements Medium {
     return this.#busyMs;
   }
 
-  transmit(from: SimUart, byte: number, baud: number, durationMs: number): void {
+  transmit(from: Transceiver, byte: number, baud: number, durationMs: number): void {
     const node = this.#byUart.get(from);
     if (!node || node.de.level !== 1) return;
     const now = this.#scheduler.now;

@@ -2,7 +2,7 @@
  * A point-to-point serial line between two UARTs (the modem and the console ports): full duplex,
  * every character takes its wire time, optional seeded noise, and a cable that can be pulled.
  */
-import type { Medium, SimUart } from "./uart.js";
+import type { Medium, SimUart, Transceiver } from "./uart.js";
 import { LineNoise, type LineNoiseRates } from "./line-noise.js";
 import type { Prng } from "./prng.js";
 import type { Scheduler } from "./scheduler.js";
@@ -29,7 +29,7 @@ export class SerialLink implements Medium {
     b.attach(this);
   }
 
-  transmit(from: SimUart, byte: number, baud: number, durationMs: number): void {
+  transmit(from: Transceiver, byte: number, baud: number, durationMs: number): void {
     const to = from === this.#a ? this.#b : this.#a;
     this.#scheduler.after(durationMs, () => {
       if (!this.connected) return;

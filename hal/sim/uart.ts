@@ -32,7 +32,19 @@ const BAUD_TOLERANCE = 0.03;
 /** What a UART's transmitter drives: a point-to-point link or an RS485 bus. */
 export interface Medium {
   /** Character `byte` leaves `from` starting now, for `durationMs`. The medium delivers it at the end. */
-  transmit(from: SimUart, byte: number, baud: number, durationMs: number): void;
+  transmit(from: Transceiver, byte: number, baud: number, durationMs: number): void;
+}
+
+/**
+ * A node's receiver and transmitter as a medium sees them: a SimUart, or a simulated device that
+ * models its serial port at character level (a local module, hal/sim/local-module.ts).
+ */
+export interface Transceiver {
+  readonly name: string;
+  /** Connects the node's TX/RX to a medium. */
+  attach(medium: Medium): void;
+  /** A character arrives (its last bit has just ended), sent at `senderBaud`. */
+  receive(byte: number, senderBaud: number): void;
 }
 
 interface Config {
@@ -42,7 +54,7 @@ interface Config {
   readonly onWritable: ((count: number) => void) | undefined;
 }
 
-export class SimUart implements SerialPortProvider {
+export class SimUart implements SerialPortProvider, Transceiver {
   readonly name: string;
   readonly domain: PowerDomain;
   readonly #prng: Prng;

@@ -3,9 +3,11 @@ import type { Scenario } from "../lib/scenario.js";
 import { scenarios as wire } from "./sim-wire.js";
 import { scenarios as board } from "./sim-board.js";
 import { scenarios as uplink } from "./uplink.js";
+import { scenarios as d0bus } from "./d0-bus.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
   { suite: "sim-board", scenarios: board },
   { suite: "uplink", scenarios: uplink },
+  { suite: "d0-bus", scenarios: d0bus },
 ];

@@ -1,0 +1,359 @@
+/**
+ * The RS485 bus master: one transaction at a time on one bus, from a queue ordered by priority.
+ *
+ * - Transactions (types.ts) complete through their `onDone` callback, always in a later turn than
+ *   `enqueue`, with a typed result or a typed failure. Nothing is a Promise: the simulation drives
+ *   everything synchronously on the virtual clock.
+ * - Timing is per transaction (defaults in types.ts): the first-character timeout runs from the end of
+ *   our message, the inter-character timeout from the last byte received. A timer about to expire
+ *   polls the UART first, since the ESP32 driver reports bytes only after 4 idle characters.
+ * - A failed attempt (timeout, parity, BCC, structure, collision) is retried after the line has been
+ *   silent for `resyncIdleChars` (the answer is over: no full timeout is waited), then after a backoff
+ *   that doubles per retry.
+ * - Direction control, echo rejection and baud switching are the line's (rs485-line.ts); a new
+ *   transaction starts `turnaroundMs` after the previous one ended, so the last module to answer has
+ *   released its driver.
+ * - Statistics per module (by address, leading zeros ignored) and for the bus: bytes, errors,
+ *   retries, timeouts, response times, and utilisation (wire time of every character sent and
+ *   received over elapsed time).
+ */
+import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
+import type { Rs485Port } from "../../hal/index.js";
+import { characterTimeMs } from "../../hal/serial.js";
+import type { DataSet } from "../d0/data-set.js";
+import { D0Decoder } from "../d0/decoder.js";
+import type { Exchange, ExchangePort } from "./exchange.js";
+import { ReadoutExchange } from "./readout-exchange.js";
+import { Rs485Line } from "./rs485-line.js";
+import { SessionExchange } from "./session-exchange.js";
+import { DEFAULT_TIMING, type Failure, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
+
+export interface BusMasterOptions {
+  port: Rs485Port;
+  clock: MonotonicClock;
+  timers: Timers;
+  /** Defaults for every transaction on this bus; a transaction's own `timing` overrides them. */
+  timing?: Partial<Timing>;
+  /** Quiet time between the end of one transaction and the next request, ms. Default 2. */
+  turnaroundMs?: number;
+  /** The error text with which modules refuse passwords while locked out (docs/d0.md). Default "ERLOCK". */
+  lockoutText?: string;
+}
+
+type Phase = "idle" | "sending" | "await" | "receive" | "wait" | "drain";
+
+interface Job {
+  tx: Transaction;
+  seq: number;
+}
+
+export interface BusHandle {
+  /** Removes a queued transaction (its `onDone` gets "cancelled"); false when it has started or ended. */
+  cancel(): boolean;
+}
+
+export class BusMaster {
+  readonly #clock: MonotonicClock;
+  readonly #timers: Timers;
+  readonly #defaults: Timing;
+  readonly #turnaroundMs: number;
+  readonly #lockoutText: string;
+  readonly #line: Rs485Line;
+  readonly #decoder: D0Decoder;
+  readonly #queue: Job[] = [];
+  readonly #stats = new Map<string, ModuleStats>();
+  readonly #since: number;
+  #seq = 0;
+  #closed = false;
+
+  // The running transaction.
+  #job: Job | undefined;
+  #exchange: Exchange | undefined;
+  #timing: Timing = DEFAULT_TIMING;
+  #phase: Phase = "idle";
+  #attempts = 0;
+  #attemptStart = { sent: 0, received: 0 };
+  #listenAt = 0;
+  #lastRx = 0;
+  #requestEnd = 0;
+  #failure: { failure: Failure; retry: boolean } | undefined;
+  #watchdog: TimerId | undefined;
+  #pending: DataSet[] = [];
+  #startTimer: TimerId | undefined;
+
+  constructor(options: BusMasterOptions) {
+    this.#clock = options.clock;
+    this.#timers = options.timers;
+    this.#defaults = { ...DEFAULT_TIMING, ...options.timing };
+    this.#turnaroundMs = options.turnaroundMs ?? 2;
+    this.#lockoutText = options.lockoutText ?? "ERLOCK";
+    this.#since = options.clock.now();
+    this.#line = new Rs485Line({ port: options.port, timers: options.timers, onData: (b) => this.#onData(b) });
+    this.#decoder = new D0Decoder({
+      onDataSet: (d) => this.#pending.push(d),
+      onError: (e) => {
+        if (this.#phase === "drain" || this.#phase === "idle") return;
+        this.#moduleStats().errors++;
+        this.#exchange?.error(e);
+      },
+      onMessage: (m) => {
+        if (this.#phase === "drain" || this.#phase === "idle" || !this.#exchange) return;
+        const sets = this.#pending;
+        this.#pending = [];
+        this.#exchange.message(m, sets);
+      },
+    });
+  }
+
+  /** Queues a transaction. It starts in a later turn; its `onDone` runs exactly once. */
+  enqueue(tx: Transaction): BusHandle {
+    if (this.#closed) throw new Error("closed");
+    const job: Job = { tx, seq: this.#seq++ };
+    const prio = tx.priority ?? 0;
+    let i = this.#queue.length;
+    while (i > 0 && (this.#queue[i - 1]!.tx.priority ?? 0) < prio) i--;
+    this.#queue.splice(i, 0, job);
+    this.#schedule(0);
+    return {
+      cancel: () => {
+        const at = this.#queue.indexOf(job);
+        if (at < 0) return false;
+        this.#queue.splice(at, 1);
+        this.#timers.set(() => this.#deliver(job.tx, { ok: false, failure: { code: "cancelled" }, attempts: 0 }), 0);
+        return true;
+      },
+    };
+  }
+
+  /** Transactions waiting (not counting the running one). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  get busy(): boolean {
+    return this.#job !== undefined;
+  }
+
+  /** Statistics of one module, by request address (leading zeros ignored). */
+  moduleStats(address: string): Readonly<ModuleStats> | undefined {
+    return this.#stats.get(address.replace(/^0+/, ""));
+  }
+
+  /** Wire time of every character sent and received, over the time since construction (0..1). */
+  get utilisation(): number {
+    const elapsed = this.#clock.now() - this.#since;
+    return elapsed > 0 ? this.#line.counters.wireMs / elapsed : 0;
+  }
+
+  get lineCounters(): Readonly<Rs485Line["counters"]> {
+    return this.#line.counters;
+  }
+
+  /** Stops: the running and queued transactions fail with "closed"; the port is released. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearWatchdog();
+    if (this.#startTimer !== undefined) this.#timers.clear(this.#startTimer);
+    const jobs = this.#job ? [this.#job, ...this.#queue] : [...this.#queue];
+    this.#queue.length = 0;
+    this.#job = undefined;
+    this.#exchange = undefined;
+    this.#phase = "idle";
+    this.#line.close();
+    for (const j of jobs) this.#timers.set(() => this.#deliver(j.tx, { ok: false, failure: { code: "closed" }, attempts: this.#attempts }), 0);
+  }
+
+  // ---- scheduling ----
+
+  #schedule(delayMs: number): void {
+    if (this.#job || this.#startTimer !== undefined || this.#closed) return;
+    this.#startTimer = this.#timers.set(() => {
+      this.#startTimer = undefined;
+      this.#next();
+    }, delayMs);
+  }
+
+  #next(): void {
+    const job = this.#queue.shift();
+    if (!job || this.#closed) return;
+    this.#job = job;
+    this.#timing = { ...this.#defaults, ...job.tx.timing };
+    this.#attempts = 0;
+    this.#moduleStats().transactions++;
+    const port = this.#exchangePort();
+    this.#exchange =
+      job.tx.kind === "readout"
+        ? new ReadoutExchange(port, job.tx.address)
+        : new SessionExchange(port, job.tx.address, job.tx.password, job.tx.commands, this.#lockoutText);
+    this.#attempt();
+  }
+
+  #attempt(): void {
+    this.#attempts++;
+    if (this.#attempts > 1) this.#moduleStats().retries++;
+    this.#failure = undefined;
+    this.#pending = [];
+    this.#attemptStart = { sent: this.#line.counters.bytesSent, received: this.#line.counters.bytesReceived };
+    this.#exchange!.start();
+  }
+
+  #exchangePort(): ExchangePort {
+    const self = this;
+    return {
+      get timing() {
+        return self.#timing;
+      },
+      resetDecoder: () => {
+        this.#decoder.reset();
+        this.#pending = [];
+      },
+      send: (bytes, baud, then) => {
+        this.#clearWatchdog();
+        this.#phase = "sending";
+        this.#line.setBaud(baud);
+        this.#moduleStats().bytesSent += bytes.length;
+        const job = this.#job;
+        this.#line.send(bytes, (echoOk) => {
+          if (this.#job !== job || this.#phase !== "sending") return;
+          this.#requestEnd = this.#clock.now();
+          if (!echoOk) this.#fail({ code: "collision" }, true);
+          else then();
+        });
+      },
+      listen: (baud) => {
+        if (baud !== undefined) this.#line.setBaud(baud);
+        this.#phase = "await";
+        this.#listenAt = this.#clock.now();
+        this.#armWatchdog();
+      },
+      wait: (ms, fn) => {
+        this.#clearWatchdog();
+        this.#phase = "wait";
+        const job = this.#job;
+        this.#timers.set(() => {
+          if (this.#job === job && this.#phase === "wait") fn();
+        }, ms);
+      },
+      fail: (failure, retry) => this.#fail(failure, retry),
+      succeed: (result) => this.#succeed(result),
+    };
+  }
+
+  // ---- the line and the watchdog ----
+
+  #onData(bytes: Uint8Array): void {
+    this.#lastRx = this.#clock.now();
+    const s = this.#job ? this.#moduleStats() : undefined;
+    if (s) s.bytesReceived += bytes.length;
+    if (this.#phase === "await") this.#phase = "receive";
+    if (this.#phase === "receive" || this.#phase === "wait") this.#decoder.push(bytes);
+  }
+
+  #deadline(): number {
+    const idleMs = this.#timing.resyncIdleChars * characterTimeMs(this.#line.baud || 2400);
+    switch (this.#phase) {
+      case "await":
+        return this.#listenAt + this.#timing.firstCharTimeoutMs;
+      case "receive":
+        return this.#lastRx + this.#timing.interCharTimeoutMs;
+      case "drain":
+        return Math.max(this.#lastRx, this.#requestEnd) + idleMs;
+      default:
+        return Infinity;
+    }
+  }
+
+  #armWatchdog(): void {
+    this.#clearWatchdog();
+    const at = this.#deadline();
+    if (at === Infinity) return;
+    this.#watchdog = this.#timers.set(() => this.#onWatchdog(), Math.max(0, at - this.#clock.now()));
+  }
+
+  #clearWatchdog(): void {
+    if (this.#watchdog !== undefined) this.#timers.clear(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  #onWatchdog(): void {
+    this.#watchdog = undefined;
+    this.#line.poll();
+    if (this.#clock.now() < this.#deadline()) return this.#armWatchdog();
+    if (this.#phase === "drain") return this.#recover();
+    if (this.#phase === "await" || this.#phase === "receive") {
+      this.#moduleStats().timeouts++;
+      this.#fail({ code: "timeout", detail: this.#phase === "await" ? "first character" : "inter-character" }, true);
+    }
+  }
+
+  // ---- outcomes ----
+
+  #fail(failure: Failure, retry: boolean): void {
+    if (!this.#job || this.#phase === "drain") return;
+    this.#failure = { failure, retry };
+    this.#phase = "drain";
+    this.#armWatchdog();
+  }
+
+  /** The line is quiet after a failed attempt: clean up, then retry or give up. */
+  #recover(): void {
+    const f = this.#failure!;
+    const job = this.#job;
+    this.#phase = "wait";
+    this.#exchange!.abort(() => {
+      if (this.#job !== job) return;
+      if (f.retry && this.#attempts <= this.#timing.retries) {
+        const backoff = this.#timing.backoffMs * 2 ** (this.#attempts - 1);
+        this.#timers.set(() => {
+          if (this.#job === job) this.#attempt();
+        }, backoff);
+        return;
+      }
+      this.#finish({ ok: false, failure: f.failure, attempts: this.#attempts });
+    });
+  }
+
+  #succeed(result: unknown): void {
+    const responseMs = this.#clock.now() - this.#requestEnd;
+    const s = this.#moduleStats();
+    s.lastResponseMs = responseMs;
+    s.maxResponseMs = Math.max(s.maxResponseMs, responseMs);
+    s.totalResponseMs += responseMs;
+    const wire = {
+      sentBytes: this.#line.counters.bytesSent - this.#attemptStart.sent,
+      receivedBytes: this.#line.counters.bytesReceived - this.#attemptStart.received,
+      baud: this.#line.baud,
+      reactionMs: this.#exchange!.reactionMs,
+    };
+    const r = this.#job!.tx.kind === "readout" ? { ok: true, readout: result as Readout, attempts: this.#attempts, responseMs, wire } : { ok: true, ...(result as object), attempts: this.#attempts };
+    this.#finish(r);
+  }
+
+  #finish(result: { ok: boolean; [k: string]: unknown }): void {
+    const job = this.#job!;
+    const s = this.#moduleStats();
+    if (result.ok) s.ok++;
+    else s.failed++;
+    this.#clearWatchdog();
+    this.#job = undefined;
+    this.#exchange = undefined;
+    this.#phase = "idle";
+    this.#schedule(this.#turnaroundMs);
+    this.#deliver(job.tx, result);
+  }
+
+  #deliver(tx: Transaction, result: unknown): void {
+    (tx.onDone as (r: unknown) => void)(result);
+  }
+
+  #moduleStats(): ModuleStats {
+    const key = this.#job!.tx.address.replace(/^0+/, "");
+    let s = this.#stats.get(key);
+    if (!s) {
+      s = { transactions: 0, ok: 0, failed: 0, retries: 0, timeouts: 0, errors: 0, bytesSent: 0, bytesReceived: 0, lastResponseMs: 0, maxResponseMs: 0, totalResponseMs: 0 };
+      this.#stats.set(key, s);
+    }
+    return s;
+  }
+}

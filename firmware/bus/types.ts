@@ -1,0 +1,137 @@
+/**
+ * What the bus master is asked to do and what it answers: typed transactions, each completing through
+ * its callback with a typed result or a typed failure. Timing is per transaction (or per route), so a
+ * PLC/radio bridge transport can reuse the same exchanges with its own, far longer, timeouts.
+ */
+import type { DataSet } from "../d0/data-set.js";
+import type { DataSetText } from "../d0/encoder.js";
+import type { Identification } from "../d0/identification.js";
+
+export interface Timing {
+  /** The answer's first character must arrive within this after the request has left, ms. Default 1600: tr ≤ 1500 ms (STD §6.4.1.5) plus the UART's delivery after 4 idle characters. */
+  firstCharTimeoutMs: number;
+  /** Longest silence inside an answer, ms. Default 1500 (ta, STD §6.4.1.5). */
+  interCharTimeoutMs: number;
+  /** Further attempts after the first one fails. Default 2. */
+  retries: number;
+  /** Wait before retry n: backoffMs × 2^(n−1), ms. Default 20. */
+  backoffMs: number;
+  /** Silence that ends a garbled answer, in character times: the line is free again. Default 10. */
+  resyncIdleChars: number;
+  /** Highest rate for a mode C session, Bd. Default 9600. */
+  maxBaud: number;
+}
+
+export const DEFAULT_TIMING: Timing = {
+  firstCharTimeoutMs: 1600,
+  interCharTimeoutMs: 1500,
+  retries: 2,
+  backoffMs: 20,
+  resyncIdleChars: 10,
+  maxBaud: 9600,
+};
+
+export type FailureCode =
+  /** No answer, or an answer that stopped (first-character or inter-character timeout). */
+  | "timeout"
+  /** A character with wrong parity. */
+  | "parity"
+  /** A block check character that does not match. */
+  | "bad-bcc"
+  /** An answer that breaks the protocol (bad structure, cut off, unexpected message). */
+  | "malformed"
+  /** Our own echo differed from what we sent: another driver was on the line. */
+  | "collision"
+  /** The readout's device address (0.0.0) is not the one asked for. */
+  | "wrong-address"
+  /** The meter kept answering NAK. */
+  | "nak"
+  /** The password was refused. */
+  | "password-refused"
+  /** The meter refuses passwords for now (too many wrong ones). */
+  | "locked-out"
+  /** Removed from the queue by its owner. */
+  | "cancelled"
+  /** The bus master was closed. */
+  | "closed";
+
+export interface Failure {
+  readonly code: FailureCode;
+  /** Offset in the answer, or the meter's error text, when there is one. */
+  readonly detail?: string;
+}
+
+/** The bytes of the successful attempt: what the lower bound of a poll cycle is made of. */
+export interface WireCost {
+  readonly sentBytes: number;
+  readonly receivedBytes: number;
+  readonly baud: number;
+  /** The meter's tr lower limit, ms (20 or 200, from its identification). */
+  readonly reactionMs: number;
+}
+
+export interface Readout {
+  readonly identification: Identification;
+  readonly dataSets: DataSet[];
+}
+
+export type ReadoutResult =
+  | { readonly ok: true; readonly readout: Readout; readonly attempts: number; readonly responseMs: number; readonly wire: WireCost }
+  | { readonly ok: false; readonly failure: Failure; readonly attempts: number };
+
+/** A programming command: W (write), R (read), E (execute) with its type digit. R3/R4 read partial blocks. */
+export interface SessionCommand {
+  readonly letter: "W" | "R" | "E";
+  readonly type: string;
+  readonly dataSet: DataSetText;
+}
+
+export type CommandResult =
+  | { readonly ok: true; readonly dataSets: DataSet[] }
+  /** The meter could not execute it (error message, Annex A), or kept answering NAK. */
+  | { readonly ok: false; readonly code: "error-message" | "nak"; readonly text?: string };
+
+export type SessionResult =
+  | { readonly ok: true; readonly identification: Identification; readonly operand: string; readonly results: CommandResult[]; readonly attempts: number }
+  | { readonly ok: false; readonly failure: Failure; readonly attempts: number };
+
+interface TransactionBase {
+  /** Device address of the request (§6.3.14 item 22). */
+  readonly address: string;
+  /** Higher runs first; same priority in arrival order. Default 0. */
+  readonly priority?: number;
+  readonly timing?: Partial<Timing>;
+}
+
+/** A mode D readout: an addressed request at 2400 Bd, answered by `/XXX3 ident CR LF CR LF data ! CR LF`. */
+export interface ReadoutTransaction extends TransactionBase {
+  readonly kind: "readout";
+  onDone(result: ReadoutResult): void;
+}
+
+/** A mode C programming session: sign-on at 300 Bd, option select Y=1, P1 password, the commands, B0. */
+export interface SessionTransaction extends TransactionBase {
+  readonly kind: "session";
+  readonly password: string;
+  readonly commands: readonly SessionCommand[];
+  onDone(result: SessionResult): void;
+}
+
+export type Transaction = ReadoutTransaction | SessionTransaction;
+
+export interface ModuleStats {
+  transactions: number;
+  ok: number;
+  failed: number;
+  /** Attempts beyond the first. */
+  retries: number;
+  timeouts: number;
+  /** Line and protocol errors seen in answers (parity, BCC, structure). */
+  errors: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** From the end of the request to the end of the answer, successful attempts, ms. */
+  lastResponseMs: number;
+  maxResponseMs: number;
+  totalResponseMs: number;
+}
