@@ -45,13 +45,20 @@ export interface ReadingsOptions {
   status?: number;
 }
 
+/** A reading with the value text it came from (plausibility checks watch the text's width). */
+export interface AcquiredValue {
+  reading: Reading;
+  /** The value exactly as sent. */
+  text: string;
+}
+
 /**
  * The readings in `dataSets`: current values (F absent or 255) of electricity registers (A absent or 1)
  * whose unit is known for their quantity and whose value is a number within 2^53. Everything else is
  * left out: historical values, status registers, values without unit.
  */
-export function readingsOf(dataSets: readonly DataSet[], options: ReadingsOptions): Reading[] {
-  const out: Reading[] = [];
+export function acquiredValues(dataSets: readonly DataSet[], options: ReadingsOptions): AcquiredValue[] {
+  const out: AcquiredValue[] = [];
   for (const ds of dataSets) {
     const o = parseObis(ds.address);
     if (!o || o.d === undefined || (o.a !== undefined && o.a !== 1) || (o.f !== undefined && o.f !== 255)) continue;
@@ -63,7 +70,12 @@ export function readingsOf(dataSets: readonly DataSet[], options: ReadingsOption
     const value = v.scaled(exponent);
     const meter = options.meterOf(o.b);
     if (value === undefined || meter === undefined) continue;
-    out.push({ meter, register: registerCode(o.c, o.d, o.e ?? 0), time: options.time, value, status: options.status ?? 0 });
+    out.push({ reading: { meter, register: registerCode(o.c, o.d, o.e ?? 0), time: options.time, value, status: options.status ?? 0 }, text: v.value });
   }
   return out;
+}
+
+/** The readings of `acquiredValues`, without their texts. */
+export function readingsOf(dataSets: readonly DataSet[], options: ReadingsOptions): Reading[] {
+  return acquiredValues(dataSets, options).map((a) => a.reading);
 }

@@ -52,6 +52,8 @@ export const ReadingStatus = {
   implausible: 1 << 4,
   /** The meter's own clock was outside tolerance when read. */
   meterClockInvalid: 1 << 5,
+  /** A value of the daily billing snapshot (read at the billing time of the meter's group). */
+  billing: 1 << 6,
 } as const;
 
 /** One register value of one meter at one instant. */

@@ -1,0 +1,215 @@
+/**
+ * What the concentrator does with each readout of a module: the topology learns who answered, the meter
+ * registers become readings (timestamped at acquisition, flagged with their status, checked for
+ * plausibility), the module's status becomes events (tamper, door, battery, voltage, restarts), its relay
+ * state goes to the latch manager, its load to the limiter, its clock to the clock keeper, and the energy
+ * of each interval to the balance monitors. A failed readout counts against the module; the topology
+ * decides when it is missing (a comm-loss event) and when it is back (comm-restore).
+ */
+import type { MonotonicClock, WallClock } from "../../hal/clock.js";
+import type { Failure, Readout } from "../bus/types.js";
+import { acquiredValues } from "../d0/readings.js";
+import type { BalanceMonitor } from "../events/balance.js";
+import type { EventManager } from "../events/event-manager.js";
+import type { LatchManager } from "../latch/latch-manager.js";
+import { EventType, ReadingStatus, registerCode, type Reading } from "../model/records.js";
+import type { ClockKeeper } from "./clock-keeper.js";
+import type { ModuleLogReader } from "./module-log.js";
+import { ModuleStatus, observeModule } from "./module-readout.js";
+import type { PlausibilityChecker } from "./plausibility.js";
+import type { ReadKind } from "./poller.js";
+import { slotOf, slotStart } from "./schedule.js";
+import type { Topology, TopologyChange } from "./topology.js";
+
+/** EN 50160: supply voltage within ±10 % of 230 V (0.1 V units). */
+const VOLTAGE_BAND_DECIV: [number, number] = [2070, 2530];
+const IMPORT_TOTAL = registerCode(1, 8, 0);
+const VOLTAGES = new Set([registerCode(32, 7, 0), registerCode(52, 7, 0), registerCode(72, 7, 0)]);
+const POWER_IMPORT = registerCode(1, 7, 0);
+
+export interface ReadingSink {
+  /** Stores a reading (durable when it returns). */
+  append(reading: Reading): void;
+}
+
+export interface AcquirerOptions {
+  clock: MonotonicClock;
+  wallClock: WallClock;
+  topology: Topology;
+  plausibility: PlausibilityChecker;
+  events: EventManager;
+  latch: LatchManager;
+  clockKeeper: ClockKeeper;
+  moduleLog: ModuleLogReader;
+  balance: readonly BalanceMonitor[];
+  readings: ReadingSink;
+  /** Reading interval of a module's group, minutes (balance intervals follow it). */
+  intervalOf(module: number): number;
+  /** Asks for a fresh readout of a module (after an implausible value). */
+  reread(module: number): void;
+  /** The topology changed: persist it. */
+  topologyChanged(): void;
+}
+
+interface ModuleMemory {
+  powerFailures: number | undefined;
+  status: number;
+  /** Wall clock of the last successful read, s. */
+  lastReadS: number;
+  /** Set when something happened since the last read that flags its readings. */
+  pendingStatus: number;
+  rereadAsked: boolean;
+}
+
+export class Acquirer {
+  readonly #o: AcquirerOptions;
+  readonly #memory = new Map<number, ModuleMemory>();
+  /** Last accepted import energy per meter, for balance deltas: [value Wh, slot]. */
+  readonly #lastImport = new Map<number, [number, number]>();
+  readonly counters = { readouts: 0, readings: 0, implausible: 0, failures: 0, malformed: 0 };
+
+  constructor(options: AcquirerOptions) {
+    this.#o = options;
+  }
+
+  /** Flags the next readings of every module (a power failure of the concentrator, a clock change). */
+  flagAll(status: number): void {
+    for (const m of this.#memory.values()) m.pendingStatus |= status;
+  }
+
+  /** A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe). */
+  readout(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
+    const o = this.#o;
+    const obs = observeModule(readout.dataSets);
+    if (obs.serial === undefined) {
+      this.counters.malformed++;
+      return;
+    }
+    let changes: TopologyChange[];
+    try {
+      changes = o.topology.observe(path, address, obs.serial, obs.meters, o.clock.now());
+    } catch (e) {
+      // A full table: the module is not tracked, which the caller sees in the counters.
+      this.counters.malformed++;
+      return;
+    }
+    const module = o.topology.at(path, address)!.number;
+    this.counters.readouts++;
+    let status = this.#topologyEvents(module, changes);
+    const mem = this.#memoryOf(module, obs.powerFailures);
+    status |= mem.pendingStatus;
+    mem.pendingStatus = 0;
+    if (obs.powerFailures !== undefined && mem.powerFailures !== undefined && obs.powerFailures > mem.powerFailures) {
+      // The module restarted cold: its relay and clock may have been reset, its log may hold news.
+      status |= ReadingStatus.powerFailure;
+      o.events.pulse(EventType.powerRestore, module, obs.powerFailures);
+      o.moduleLog.read(module);
+    }
+    if (obs.powerFailures !== undefined) mem.powerFailures = obs.powerFailures;
+    if (kind === "billing") {
+      status |= ReadingStatus.billing;
+      o.moduleLog.read(module);
+    }
+    this.#statusEvents(module, obs.status ?? 0);
+    mem.status = obs.status ?? 0;
+    mem.lastReadS = timeS;
+
+    const entry = o.topology.module(module)!;
+    const values = acquiredValues(readout.dataSets, { meterOf: (b) => (b === undefined ? undefined : entry.meters.get(b)), time: Math.floor(timeS), status });
+    let implausible = false;
+    let loadW = 0;
+    for (const { reading, text } of values) {
+      if (o.plausibility.check(reading, text) !== "ok") implausible = true;
+      o.readings.append(reading);
+      this.counters.readings++;
+      if (reading.status & ReadingStatus.implausible) {
+        this.counters.implausible++;
+        continue;
+      }
+      if (reading.register === POWER_IMPORT) loadW += reading.value;
+      if (VOLTAGES.has(reading.register)) {
+        const out = reading.value < VOLTAGE_BAND_DECIV[0] || reading.value > VOLTAGE_BAND_DECIV[1];
+        o.events.condition(EventType.voltageOutOfBand, reading.meter, out, reading.value);
+      }
+      if (reading.register === IMPORT_TOTAL && kind !== "discovery") this.#balance(module, reading, timeS);
+    }
+    if (implausible && !mem.rereadAsked) {
+      mem.rereadAsked = true;
+      o.reread(module);
+    } else mem.rereadAsked = false;
+
+    if (obs.relayConnected !== undefined) o.latch.observeRelay(module, obs.relayConnected);
+    o.latch.sampleLoad(module, loadW);
+    o.clockKeeper.observe(module, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, timeS);
+  }
+
+  /** A readout of a known module failed after its retries. */
+  failed(module: number, _failure: Failure): void {
+    this.counters.failures++;
+    for (const c of this.#o.topology.failed(module)) {
+      if (c.kind === "missing") {
+        this.#o.events.pulse(EventType.commLoss, module, 0);
+        this.#o.topologyChanged();
+      }
+    }
+  }
+
+  #memoryOf(module: number, powerFailures: number | undefined): ModuleMemory {
+    let m = this.#memory.get(module);
+    if (!m) this.#memory.set(module, (m = { powerFailures, status: 0, lastReadS: 0, pendingStatus: 0, rereadAsked: false }));
+    return m;
+  }
+
+  /** Raises the events of topology changes; returns the status bits they give this read's values. */
+  #topologyEvents(module: number, changes: TopologyChange[]): number {
+    const o = this.#o;
+    let status = 0;
+    for (const c of changes) {
+      switch (c.kind) {
+        case "new":
+          o.events.pulse(EventType.moduleNew, c.module, 0);
+          break;
+        case "replaced":
+          o.events.pulse(EventType.moduleReplaced, c.module, c.previous);
+          status |= ReadingStatus.moduleReplaced;
+          break;
+        case "moved":
+          o.events.pulse(EventType.moduleMoved, c.module, 0);
+          break;
+        case "meterNew":
+          if (c.module === module) status |= ReadingStatus.moduleReplaced;
+          break;
+        case "restored":
+          o.events.pulse(EventType.commRestore, c.module, 0);
+          break;
+        case "missing":
+          o.events.pulse(EventType.commLoss, c.module, 0);
+          break;
+      }
+    }
+    // A module seen for the first time has no history: its meters are new, not replaced.
+    if (changes.some((c) => c.kind === "new")) status &= ~ReadingStatus.moduleReplaced;
+    if (changes.length) o.topologyChanged();
+    return status;
+  }
+
+  #statusEvents(module: number, status: number): void {
+    const e = this.#o.events;
+    e.condition(EventType.tamper, module, (status & ModuleStatus.tamperOpen) !== 0);
+    e.condition(EventType.door, module, (status & ModuleStatus.doorOpen) !== 0);
+    e.condition(EventType.batteryLow, module, (status & ModuleStatus.batteryLow) !== 0);
+  }
+
+  #balance(module: number, reading: Reading, timeS: number): void {
+    const interval = this.#o.intervalOf(module);
+    const slot = slotOf(timeS, interval);
+    const last = this.#lastImport.get(reading.meter);
+    this.#lastImport.set(reading.meter, [reading.value, slot]);
+    if (!last || slot !== last[1] + 1) return;
+    for (const b of this.#o.balance) {
+      if (!b.has(reading.meter)) continue;
+      const r = b.add(reading.meter, slotStart(slot, interval), reading.value - last[0], interval * 60_000);
+      if (r.change === "raised") this.#o.events.pulse(EventType.balanceAlarm, r.balance!.group, Math.round(r.balance!.lossPercent));
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Topology auto-detection (seeds/001: "Auto-detection of topology of associated communication system"):
+ * probes the candidate addresses of each path that the topology does not know yet, one at a time, at the
+ * lowest priority, with a short timeout and a gap between probes, so a scan never holds the bus from
+ * scheduled work: a probe waits behind every other transaction, and at most one is queued per path.
+ *
+ * What answers is handed to `onFound` (the caller observes it into the topology: new, moved or
+ * replaced module). A pass runs at start and then every `rescanMs`.
+ */
+import type { TimerId, Timers } from "../../hal/clock.js";
+import type { Readout, Timing } from "../bus/types.js";
+import type { ModulePath } from "./module-access.js";
+import { Priority } from "./poller.js";
+import type { Topology } from "./topology.js";
+
+export interface DiscoveryOptions {
+  timers: Timers;
+  topology: Topology;
+  paths: ReadonlyMap<string, ModulePath>;
+  /** Addresses to probe per path (a configured range on a bus; a bridge's table of what it reaches). */
+  candidates(path: string): readonly string[];
+  onFound(path: string, address: string, readout: Readout): void;
+  /**
+   * Probe timing. Default: first character within 800 ms (tr ≤ 200 ms for our modules, STD §6.4.1.5,
+   * plus the UART's delivery after 4 idle characters), no retry.
+   */
+  probeTiming?: (path: string) => Partial<Timing>;
+  /** Silence left between two probes on a path, ms. Default 200. */
+  probeGapMs?: number;
+  /** A new pass this long after the previous one ended, ms. Default 6 h. */
+  rescanMs?: number;
+}
+
+const DEFAULT_PROBE: Partial<Timing> = { firstCharTimeoutMs: 800, retries: 0 };
+
+export class Discovery {
+  readonly #o: DiscoveryOptions;
+  readonly #cursor = new Map<string, number>();
+  readonly #active = new Set<string>();
+  #rescan: TimerId | undefined;
+  #running = false;
+  readonly counters = { probes: 0, found: 0, passes: 0 };
+
+  constructor(options: DiscoveryOptions) {
+    this.#o = options;
+  }
+
+  /** True while a pass is running on some path. */
+  get scanning(): boolean {
+    return this.#active.size > 0;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#pass();
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#rescan !== undefined) this.#o.timers.clear(this.#rescan);
+    this.#rescan = undefined;
+    this.#active.clear();
+  }
+
+  #pass(): void {
+    this.#rescan = undefined;
+    this.counters.passes++;
+    for (const path of this.#o.paths.keys()) {
+      this.#cursor.set(path, 0);
+      this.#active.add(path);
+      this.#next(path);
+    }
+    if (this.#active.size === 0) this.#scheduleRescan();
+  }
+
+  #scheduleRescan(): void {
+    if (this.#running && this.#rescan === undefined) this.#rescan = this.#o.timers.set(() => this.#pass(), this.#o.rescanMs ?? 6 * 3_600_000);
+  }
+
+  #next(path: string): void {
+    if (!this.#running) return;
+    const o = this.#o;
+    const candidates = o.candidates(path);
+    let i = this.#cursor.get(path) ?? 0;
+    while (i < candidates.length && o.topology.at(path, candidates[i]!)) i++;
+    this.#cursor.set(path, i + 1);
+    const address = candidates[i];
+    const bus = o.paths.get(path);
+    if (address === undefined || !bus) {
+      this.#active.delete(path);
+      if (this.#active.size === 0) this.#scheduleRescan();
+      return;
+    }
+    this.counters.probes++;
+    bus.enqueue({
+      kind: "readout",
+      address,
+      priority: Priority.discovery,
+      timing: o.probeTiming?.(path) ?? DEFAULT_PROBE,
+      onDone: (r) => {
+        if (r.ok) {
+          this.counters.found++;
+          o.onFound(path, address, r.readout);
+        }
+        o.timers.set(() => this.#next(path), o.probeGapMs ?? 200);
+      },
+    });
+  }
+}

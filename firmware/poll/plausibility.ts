@@ -1,0 +1,97 @@
+/**
+ * Plausibility of acquired values, so that a corrupted value is flagged and never becomes the basis of
+ * later checks ("counters monotonic, bounded deltas"). A mode D readout has no block check (docs/d0.md):
+ * a dropped character inside a value passes parity and structure, so the checks also watch the width
+ * of each register's text, which a real register keeps.
+ *
+ * Per (meter, register) it keeps the last accepted value, its time and its width: a small bounded map.
+ */
+import { Quantity, ReadingStatus, type Reading } from "../model/records.js";
+import { quantityOf } from "../d0/readings.js";
+
+export interface PlausibilityLimits {
+  /** Largest credible average power of one meter, W (a 3 × 100 A service at 230 V ≈ 69 kW). */
+  maxPowerW: number;
+  /** Voltage band of a plausible measurement, 0.1 V (not the supply-quality band). */
+  voltageDeciV: [min: number, max: number];
+  /** Largest plausible current, mA. */
+  maxCurrentMilliA: number;
+  /** Plausible frequency band, mHz. */
+  frequencyMilliHz: [min: number, max: number];
+}
+
+export const DEFAULT_LIMITS: PlausibilityLimits = {
+  maxPowerW: 70_000,
+  voltageDeciV: [0, 3000],
+  maxCurrentMilliA: 200_000,
+  frequencyMilliHz: [45_000, 65_000],
+};
+
+export type Verdict = "ok" | "backwards" | "jump" | "width" | "range";
+
+interface Last {
+  value: number;
+  timeS: number;
+  width: number;
+}
+
+export class PlausibilityChecker {
+  readonly #limits: PlausibilityLimits;
+  readonly #last = new Map<string, Last>();
+  readonly #maxEntries: number;
+
+  constructor(limits: Partial<PlausibilityLimits> = {}, maxEntries = 16_384) {
+    this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#maxEntries = maxEntries;
+  }
+
+  /**
+   * Judges one reading (`text` is the value as sent, for the width check). An implausible reading gets
+   * ReadingStatus.implausible and does not replace the accepted history.
+   */
+  check(reading: Reading, text: string): Verdict {
+    const verdict = this.#judge(reading, text);
+    if (verdict !== "ok") {
+      reading.status |= ReadingStatus.implausible;
+      return verdict;
+    }
+    const key = `${reading.meter}/${reading.register}`;
+    if (!this.#last.has(key) && this.#last.size >= this.#maxEntries) return verdict;
+    this.#last.set(key, { value: reading.value, timeS: reading.time, width: text.length });
+    return verdict;
+  }
+
+  /** Forgets a meter's history (its meter was replaced or reset: the next value starts afresh). */
+  forgetMeter(meter: number): void {
+    for (const key of [...this.#last.keys()]) if (key.startsWith(`${meter}/`)) this.#last.delete(key);
+  }
+
+  #judge(r: Reading, text: string): Verdict {
+    const c = (r.register >> 16) & 0xff, d = (r.register >> 8) & 0xff;
+    const q = quantityOf(c, d);
+    const L = this.#limits;
+    switch (q) {
+      case Quantity.voltageDeciV:
+        return r.value >= L.voltageDeciV[0] && r.value <= L.voltageDeciV[1] ? "ok" : "range";
+      case Quantity.currentMilliA:
+        return Math.abs(r.value) <= L.maxCurrentMilliA ? "ok" : "range";
+      case Quantity.frequencyMilliHz:
+        return r.value >= L.frequencyMilliHz[0] && r.value <= L.frequencyMilliHz[1] ? "ok" : "range";
+      case Quantity.powerW:
+        return Math.abs(r.value) <= L.maxPowerW ? "ok" : "range";
+      case Quantity.energyWh:
+      case Quantity.reactiveVarh: {
+        if (r.value < 0) return "range";
+        const last = this.#last.get(`${r.meter}/${r.register}`);
+        if (!last) return "ok";
+        if (text.length !== last.width) return "width";
+        if (r.value < last.value) return "backwards";
+        const hours = Math.max(r.time - last.timeS, 1) / 3600;
+        // An energy register may grow by at most the largest credible power over the elapsed time (+1 count).
+        return r.value - last.value <= L.maxPowerW * hours + 1 ? "ok" : "jump";
+      }
+      default:
+        return "ok";
+    }
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The acquisition scheduler: which module is read when, on which path.
+ *
+ * - Paths are RS485 bus masters and bridge transports (module-access.ts): each runs one transaction at a
+ *   time from its own queue, so buses work in parallel and are served fairly by construction. The
+ *   poller feeds each path at most `maxQueuedPerPath` scheduled readouts at a time, so alarm and
+ *   on-demand transactions (which go straight to the path with a higher priority) never wait behind a
+ *   long queue, and a slow path never accumulates a backlog.
+ * - Priorities: alarms (latch enforcement, alarm follow-ups) > on-demand reads > billing snapshots >
+ *   scheduled interval readings > discovery probes.
+ * - Each module is read once per slot of its group's interval (aligned to the clock) inside the group's
+ *   window; one readout per module at a time, never one per missed slot, so catching up after an
+ *   outage costs one cycle, not a flood.
+ * - A module that does not answer is retried in the next slot; once the topology calls it missing it is
+ *   tried with an exponential back-off (one interval, doubling, at most `maxBackoffMs`). Every failure is
+ *   counted per module; the missing/restored transitions are events (the caller's).
+ */
+import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock.js";
+import type { Failure, Readout } from "../bus/types.js";
+import type { ModuleAccess } from "./module-access.js";
+import type { Topology } from "./topology.js";
+import { billingDay, inWindow, slotOf, slotStart, validateSchedule, type GroupSchedule } from "./schedule.js";
+
+export const Priority = { alarm: 30, onDemand: 20, billing: 15, scheduled: 10, discovery: 0 } as const;
+
+export type ReadKind = "scheduled" | "billing" | "onDemand";
+
+export interface PollListener {
+  /** A module answered a readout. `timeS` is the acquisition time (wall clock when the answer ended). */
+  readout(module: number, readout: Readout, kind: ReadKind, timeS: number): void;
+  /** A readout failed after its retries. */
+  failed(module: number, failure: Failure, kind: ReadKind): void;
+}
+
+export interface PollerOptions {
+  clock: MonotonicClock;
+  timers: Timers;
+  wallClock: WallClock;
+  topology: Topology;
+  access: ModuleAccess;
+  groups: readonly GroupSchedule[];
+  listener: PollListener;
+  /** Site local time offset from UTC for windows and billing, minutes. Default 0. */
+  utcOffsetMin?: number;
+  /** Scheduled readouts queued on one path at once. Default 2. */
+  maxQueuedPerPath?: number;
+  /** Longest back-off for a missing module, ms. Default 4 h. */
+  maxBackoffMs?: number;
+}
+
+interface ModuleState {
+  lastSlot: number;
+  lastBillingDay: number;
+  busy: boolean;
+  retryAtMs: number;
+  backoffMs: number;
+}
+
+interface PendingRead {
+  module: number;
+  kind: ReadKind;
+  slot: number;
+  day: number;
+}
+
+const TICK_MAX_MS = 60_000;
+
+export class Poller {
+  readonly #o: Required<PollerOptions>;
+  readonly #state = new Map<number, ModuleState>();
+  readonly #pending = new Map<string, PendingRead[]>();
+  readonly #queued = new Map<string, number>();
+  #tick: TimerId | undefined;
+  #running = false;
+  readonly counters = { scheduled: 0, billing: 0, onDemand: 0, ok: 0, failed: 0 };
+
+  constructor(options: PollerOptions) {
+    for (const g of options.groups) validateSchedule(g);
+    this.#o = { utcOffsetMin: 0, maxQueuedPerPath: 2, maxBackoffMs: 4 * 3_600_000, ...options };
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#onTick();
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#tick !== undefined) this.#o.timers.clear(this.#tick);
+    this.#tick = undefined;
+    this.#pending.clear();
+  }
+
+  /** Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished. */
+  readNow(modules: readonly number[], done: (results: Array<{ module: number; ok: boolean; failure?: Failure }>) => void): void {
+    const results: Array<{ module: number; ok: boolean; failure?: Failure }> = [];
+    let left = modules.length;
+    if (left === 0) return done(results);
+    for (const module of modules) {
+      this.counters.onDemand++;
+      this.#read(module, "onDemand", Priority.onDemand, (ok, failure) => {
+        results.push(failure ? { module, ok, failure } : { module, ok });
+        if (--left === 0) done(results);
+      });
+    }
+  }
+
+  // ---- the schedule ----
+
+  #group(module: number): GroupSchedule | undefined {
+    let fallback: GroupSchedule | undefined;
+    for (const g of this.#o.groups) {
+      if (g.modules.includes(module)) return g;
+      if (g.modules.length === 0) fallback ??= g;
+    }
+    return fallback;
+  }
+
+  #stateOf(module: number): ModuleState {
+    let s = this.#state.get(module);
+    if (!s) {
+      s = { lastSlot: -1, lastBillingDay: -1, busy: false, retryAtMs: 0, backoffMs: 0 };
+      this.#state.set(module, s);
+    }
+    return s;
+  }
+
+  #onTick(): void {
+    this.#tick = undefined;
+    if (!this.#running) return;
+    const o = this.#o;
+    const nowS = o.wallClock.now() / 1000;
+    const nowMs = o.clock.now();
+    let nextS = nowS + TICK_MAX_MS / 1000;
+    for (const m of o.topology.modules) {
+      const g = this.#group(m.number);
+      if (!g) continue;
+      const s = this.#stateOf(m.number);
+      const slot = slotOf(nowS, g.intervalMin, o.utcOffsetMin);
+      nextS = Math.min(nextS, slotStart(slot + 1, g.intervalMin, o.utcOffsetMin));
+      if (s.busy || this.#isPending(m.path, m.number)) continue;
+      // A module displaced by another at its place is found again by discovery if it reappears elsewhere.
+      if (o.topology.at(m.path, m.address)?.number !== m.number) continue;
+      if (m.state === "missing" && nowMs < s.retryAtMs) continue;
+      const day = billingDay(g, nowS, o.utcOffsetMin);
+      if (day !== undefined && s.lastBillingDay >= 0 && day > s.lastBillingDay) this.#push(m.path, { module: m.number, kind: "billing", slot, day });
+      else if (slot > s.lastSlot && inWindow(g, nowS, o.utcOffsetMin)) this.#push(m.path, { module: m.number, kind: "scheduled", slot, day: day ?? -1 });
+      else if (day !== undefined && s.lastBillingDay < 0) s.lastBillingDay = day;
+    }
+    for (const path of this.#pending.keys()) this.#feed(path);
+    const delay = Math.max(10, Math.min(TICK_MAX_MS, (nextS - nowS) * 1000 + 1));
+    this.#tick = o.timers.set(() => this.#onTick(), delay);
+  }
+
+  #isPending(path: string, module: number): boolean {
+    return this.#pending.get(path)?.some((p) => p.module === module) ?? false;
+  }
+
+  #push(path: string, read: PendingRead): void {
+    let q = this.#pending.get(path);
+    if (!q) this.#pending.set(path, (q = []));
+    q.push(read);
+  }
+
+  #feed(path: string): void {
+    const q = this.#pending.get(path);
+    while (q && q.length && (this.#queued.get(path) ?? 0) < this.#o.maxQueuedPerPath) {
+      const read = q.shift()!;
+      const s = this.#stateOf(read.module);
+      const priority = read.kind === "billing" ? Priority.billing : Priority.scheduled;
+      this.counters[read.kind === "billing" ? "billing" : "scheduled"]++;
+      this.#queued.set(path, (this.#queued.get(path) ?? 0) + 1);
+      this.#read(read.module, read.kind, priority, () => {
+        this.#queued.set(path, (this.#queued.get(path) ?? 1) - 1);
+        s.lastSlot = Math.max(s.lastSlot, read.slot);
+        if (read.kind === "billing") s.lastBillingDay = read.day;
+        if (this.#running) this.#feed(path);
+      });
+    }
+  }
+
+  /** Starts a readout of `module` on its path; `after` runs once it is over. */
+  #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure) => void): void {
+    const o = this.#o;
+    const s = this.#stateOf(module);
+    s.busy = true;
+    o.access.readout(module, priority, (r) => {
+      s.busy = false;
+      if (r.ok) {
+        this.counters.ok++;
+        s.backoffMs = 0;
+        o.listener.readout(module, r.readout, kind, o.wallClock.now() / 1000);
+        return after(true);
+      }
+      this.counters.failed++;
+      o.listener.failed(module, r.failure, kind);
+      if (o.topology.module(module)?.state === "missing") {
+        const base = (this.#group(module)?.intervalMin ?? 15) * 60_000;
+        s.backoffMs = Math.min(o.maxBackoffMs, s.backoffMs ? s.backoffMs * 2 : base);
+        s.retryAtMs = o.clock.now() + s.backoffMs;
+      }
+      after(false, r.failure);
+    });
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The concentrator's topology table: which local modules it reaches, on which path (an RS485 bus or a
+ * bridge) and at which address, which meters are behind each, and how healthy each module is.
+ *
+ * Identity rules (seeds/001: "Auto-detection of topology"):
+ * - A module is known by its serial (0-0:C.1.0). It gets a module number when first seen, kept for life.
+ * - The same serial at another path or address is the module *moved*; another serial at a known
+ *   path and address is the module *replaced* (the new one gets its own number and takes over the place).
+ * - A meter is known by its serial (1-b:C.1.0) and gets a meter number when first seen. Readings are keyed
+ *   by meter number, so a meter keeps its history when its module is replaced or moved.
+ * - A module that stops answering is *missing* after `missingAfter` consecutive failed transactions; it
+ *   stays in the table (its latch and history depend on it) and is polled with back-off.
+ *
+ * The table is small and bounded (`maxModules`, `maxMeters`); `snapshot()` gives the persistent part.
+ */
+
+export type ModuleState = "present" | "missing";
+
+export interface ModuleEntry {
+  readonly number: number;
+  serial: string;
+  /** Path id: "bus0", "bus1", or a bridge route id. */
+  path: string;
+  address: string;
+  /** Meter numbers by OBIS channel. */
+  meters: Map<number, number>;
+  state: ModuleState;
+  /** Consecutive failed transactions (not persisted). */
+  failures: number;
+  /** Monotonic ms of the last successful transaction, -1 when none since boot (not persisted). */
+  lastOkMs: number;
+}
+
+export type TopologyChange =
+  | { kind: "new"; module: number }
+  | { kind: "replaced"; module: number; previous: number }
+  | { kind: "moved"; module: number; fromPath: string; fromAddress: string }
+  | { kind: "meterNew"; module: number; meter: number }
+  | { kind: "missing"; module: number }
+  | { kind: "restored"; module: number };
+
+export interface TopologySnapshot {
+  nextModule: number;
+  nextMeter: number;
+  modules: Array<{ number: number; serial: string; path: string; address: string; meters: Array<[channel: number, meter: number]>; missing: boolean }>;
+  /** Meter serial → meter number, including meters no longer behind any module. */
+  meters: Array<[serial: string, number: number]>;
+  /** Which module answers at each place ("path/address" without leading zeros) now. */
+  places: Array<[place: string, module: number]>;
+}
+
+export interface TopologyOptions {
+  /** Consecutive failures that make a module missing. Default 3. */
+  missingAfter?: number;
+  maxModules?: number;
+  maxMeters?: number;
+}
+
+export class TopologyFullError extends RangeError {
+  constructor(what: string) {
+    super(`${what} table full`);
+    this.name = "TopologyFullError";
+  }
+}
+
+export class Topology {
+  readonly #modules = new Map<number, ModuleEntry>();
+  readonly #bySerial = new Map<string, number>();
+  readonly #byPlace = new Map<string, number>();
+  readonly #meterBySerial = new Map<string, number>();
+  readonly #missingAfter: number;
+  readonly #maxModules: number;
+  readonly #maxMeters: number;
+  #nextModule = 1;
+  #nextMeter = 1;
+
+  constructor(options: TopologyOptions = {}, snapshot?: TopologySnapshot) {
+    this.#missingAfter = options.missingAfter ?? 3;
+    this.#maxModules = options.maxModules ?? 1024;
+    this.#maxMeters = options.maxMeters ?? 4096;
+    if (snapshot) this.#restore(snapshot);
+  }
+
+  get modules(): Iterable<ModuleEntry> {
+    return this.#modules.values();
+  }
+
+  get size(): number {
+    return this.#modules.size;
+  }
+
+  module(number: number): ModuleEntry | undefined {
+    return this.#modules.get(number);
+  }
+
+  at(path: string, address: string): ModuleEntry | undefined {
+    const n = this.#byPlace.get(place(path, address));
+    return n === undefined ? undefined : this.#modules.get(n);
+  }
+
+  /** The module a meter is behind now, and its channel. */
+  meterLocation(meter: number): { module: ModuleEntry; channel: number } | undefined {
+    for (const m of this.#modules.values()) for (const [channel, n] of m.meters) if (n === meter) return { module: m, channel };
+    return undefined;
+  }
+
+  /**
+   * A module answered at `path`/`address` with `serial` and these meters (channel → meter serial).
+   * Updates the table and returns what changed. Throws TopologyFullError when a new module or meter
+   * does not fit (the caller reports it; the table is unchanged).
+   */
+  observe(path: string, address: string, serial: string, meters: ReadonlyMap<number, string>, nowMs: number): TopologyChange[] {
+    const changes: TopologyChange[] = [];
+    const key = place(path, address);
+    const occupant = this.#byPlace.get(key);
+    let number = this.#bySerial.get(serial);
+    const newMeters = [...meters.values()].filter((s) => !this.#meterBySerial.has(s)).length;
+    if (number === undefined && this.#modules.size >= this.#maxModules) throw new TopologyFullError("module");
+    if (this.#meterBySerial.size + newMeters > this.#maxMeters) throw new TopologyFullError("meter");
+
+    if (number === undefined) {
+      number = this.#nextModule++;
+      const entry: ModuleEntry = { number, serial, path, address, meters: new Map(), state: "present", failures: 0, lastOkMs: nowMs };
+      this.#modules.set(number, entry);
+      this.#bySerial.set(serial, number);
+      changes.push(occupant !== undefined ? { kind: "replaced", module: number, previous: occupant } : { kind: "new", module: number });
+    } else {
+      const entry = this.#modules.get(number)!;
+      if (entry.path !== path || entry.address !== address) {
+        changes.push({ kind: "moved", module: number, fromPath: entry.path, fromAddress: entry.address });
+        const from = place(entry.path, entry.address);
+        if (this.#byPlace.get(from) === number) this.#byPlace.delete(from);
+        entry.path = path;
+        entry.address = address;
+      } else if (occupant !== undefined && occupant !== number) {
+        changes.push({ kind: "replaced", module: number, previous: occupant });
+      }
+    }
+    if (occupant !== undefined && occupant !== number) {
+      // The previous occupant is no longer here; it stays known (by serial) until it shows up elsewhere.
+      const prev = this.#modules.get(occupant);
+      if (prev) prev.state = "missing";
+    }
+    this.#byPlace.set(key, number);
+
+    const entry = this.#modules.get(number)!;
+    const channels = new Map<number, number>();
+    for (const [channel, meterSerial] of meters) {
+      let meter = this.#meterBySerial.get(meterSerial);
+      if (meter === undefined) {
+        meter = this.#nextMeter++;
+        this.#meterBySerial.set(meterSerial, meter);
+        changes.push({ kind: "meterNew", module: number, meter });
+      }
+      channels.set(channel, meter);
+    }
+    entry.meters = channels;
+    entry.failures = 0;
+    entry.lastOkMs = nowMs;
+    if (entry.state === "missing") {
+      entry.state = "present";
+      changes.push({ kind: "restored", module: number });
+    }
+    return changes;
+  }
+
+  /** A transaction with the module succeeded without a new identity (e.g. a programming session). */
+  succeeded(number: number, nowMs: number): TopologyChange[] {
+    const e = this.#modules.get(number);
+    if (!e) return [];
+    e.failures = 0;
+    e.lastOkMs = nowMs;
+    if (e.state !== "missing") return [];
+    e.state = "present";
+    return [{ kind: "restored", module: number }];
+  }
+
+  /** A transaction with the module failed. Returns the change when it just became missing. */
+  failed(number: number): TopologyChange[] {
+    const e = this.#modules.get(number);
+    if (!e) return [];
+    e.failures++;
+    if (e.state === "present" && e.failures >= this.#missingAfter) {
+      e.state = "missing";
+      return [{ kind: "missing", module: number }];
+    }
+    return [];
+  }
+
+  snapshot(): TopologySnapshot {
+    return {
+      nextModule: this.#nextModule,
+      nextMeter: this.#nextMeter,
+      modules: [...this.#modules.values()].map((m) => ({
+        number: m.number,
+        serial: m.serial,
+        path: m.path,
+        address: m.address,
+        meters: [...m.meters.entries()],
+        missing: m.state === "missing",
+      })),
+      meters: [...this.#meterBySerial.entries()],
+      places: [...this.#byPlace.entries()],
+    };
+  }
+
+  #restore(s: TopologySnapshot): void {
+    this.#nextModule = s.nextModule;
+    this.#nextMeter = s.nextMeter;
+    for (const [serial, n] of s.meters) this.#meterBySerial.set(serial, n);
+    for (const m of s.modules) {
+      const entry: ModuleEntry = {
+        number: m.number,
+        serial: m.serial,
+        path: m.path,
+        address: m.address,
+        meters: new Map(m.meters),
+        state: m.missing ? "missing" : "present",
+        failures: 0,
+        lastOkMs: -1,
+      };
+      this.#modules.set(m.number, entry);
+      this.#bySerial.set(m.serial, m.number);
+    }
+    for (const [key, number] of s.places) if (this.#modules.has(number)) this.#byPlace.set(key, number);
+  }
+}
+
+function place(path: string, address: string): string {
+  return `${path}/${address.replace(/^0+/, "")}`;
+}

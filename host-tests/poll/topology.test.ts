@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Topology, TopologyFullError } from "../../firmware/poll/topology.js";
+
+const meters = (...serials: string[]) => new Map(serials.map((s, i) => [i + 1, s] as [number, string]));
+
+describe("topology", () => {
+  it("numbers a new module and its meters, and keeps the numbers for life", () => {
+    const t = new Topology();
+    const c = t.observe("bus0", "10000001", "M1", meters("A", "B"), 0);
+    assert.deepEqual(c.map((x) => x.kind), ["new", "meterNew", "meterNew"]);
+    assert.deepEqual(t.observe("bus0", "10000001", "M1", meters("A", "B"), 1), []);
+    assert.deepEqual([...t.module(1)!.meters], [[1, 1], [2, 2]]);
+  });
+
+  it("calls another serial at a known place a replacement, and keeps a meter's number when it moves to the new module", () => {
+    const t = new Topology();
+    t.observe("bus0", "10000001", "M1", meters("A"), 0);
+    const c = t.observe("bus0", "10000001", "M2", meters("A"), 1);
+    assert.deepEqual(c, [{ kind: "replaced", module: 2, previous: 1 }]);
+    assert.equal(t.at("bus0", "10000001")!.number, 2);
+    assert.equal(t.module(2)!.meters.get(1), 1);
+    assert.equal(t.module(1)!.state, "missing");
+  });
+
+  it("calls a known serial at another place a move, on the same or another path", () => {
+    const t = new Topology();
+    t.observe("bus0", "10000001", "M1", meters("A"), 0);
+    assert.deepEqual(t.observe("bus1", "20000001", "M1", meters("A"), 1), [{ kind: "moved", module: 1, fromPath: "bus0", fromAddress: "10000001" }]);
+    assert.equal(t.at("bus0", "10000001"), undefined);
+    assert.equal(t.at("bus1", "20000001")!.number, 1);
+  });
+
+  it("makes a module missing after consecutive failures and restores it on the next answer", () => {
+    const t = new Topology({ missingAfter: 3 });
+    t.observe("bus0", "1", "M1", meters(), 0);
+    assert.deepEqual(t.failed(1), []);
+    assert.deepEqual(t.failed(1), []);
+    assert.deepEqual(t.failed(1), [{ kind: "missing", module: 1 }]);
+    assert.deepEqual(t.failed(1), []);
+    assert.deepEqual(t.observe("bus0", "1", "M1", meters(), 5), [{ kind: "restored", module: 1 }]);
+  });
+
+  it("treats addresses with and without leading zeros as the same place", () => {
+    const t = new Topology();
+    t.observe("bus0", "00012", "M1", meters(), 0);
+    assert.equal(t.at("bus0", "12")!.number, 1);
+  });
+
+  it("restores exactly what it snapshotted, whatever the history", () => {
+    const op = fc.record({ path: fc.constantFrom("bus0", "bus1"), address: fc.constantFrom("1", "2", "3"), serial: fc.constantFrom("M1", "M2", "M3", "M4"), meter: fc.constantFrom("A", "B", "C") });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const t = new Topology();
+        ops.forEach((o, i) => t.observe(o.path, o.address, o.serial, meters(o.meter), i));
+        const copy = new Topology({}, t.snapshot());
+        assert.deepEqual(copy.snapshot(), t.snapshot());
+        for (const m of t.modules) assert.equal(copy.at(m.path, m.address)?.number, t.at(m.path, m.address)?.number);
+      }),
+    );
+  });
+
+  it("refuses a module beyond its capacity and leaves the table unchanged", () => {
+    const t = new Topology({ maxModules: 2 });
+    t.observe("bus0", "1", "M1", meters(), 0);
+    t.observe("bus0", "2", "M2", meters(), 0);
+    const before = JSON.stringify(t.snapshot());
+    assert.throws(() => t.observe("bus0", "3", "M3", meters(), 0), TopologyFullError);
+    assert.equal(JSON.stringify(t.snapshot()), before);
+  });
+});
