@@ -1,0 +1,104 @@
+/**
+ * A concentrator board with a modem emulator on its modem UART, a simulated internet (an echo server
+ * at echo.test:7) and an SMS centre with the head-end's SMS gateway, and the firmware's Modem started
+ * at every boot. Shared by the mocha tests, the XS scenarios and the benchmarks: pure ECMAScript.
+ */
+import { SimBoard } from "../../hal/sim/board.js";
+import { Prng } from "../../hal/sim/prng.js";
+import { Scheduler } from "../../hal/sim/scheduler.js";
+import type { SerialLink } from "../../hal/sim/serial-link.js";
+import type { LineNoiseRates } from "../../hal/sim/line-noise.js";
+import { connectModem, echoServer, SimInternet, SimModem, SimSmsc, type PacketNetwork, type SimModemFamily, type SimModemOptions, type SimPhone } from "../../hal/sim/modem/index.js";
+import { Modem, type ModemOptions, type ModemStatus } from "../../firmware/modem/modem.js";
+
+export const APN = "m2m.test";
+export const ECHO_HOST = "echo.test";
+export const ECHO_PORT = 7;
+/** The head-end's SMS gateway (whitelisted) and a number that is not. */
+export const HEADEND_NUMBER = "+40700000900";
+export const STRANGER_NUMBER = "+40799999999";
+export const CONCENTRATOR_NUMBER = "+40700000001";
+
+export interface RigOptions {
+  family: SimModemFamily;
+  seed: string;
+  /** Emulator settings over the defaults. */
+  modem?: Partial<Omit<SimModemOptions, "family" | "network" | "smsc">>;
+  /** Firmware settings over the defaults (port, timers, clock and random come from the board). */
+  firmware?: Partial<Omit<ModemOptions, "port" | "timers" | "clock" | "random" | "family">>;
+  /** Noise on the UART link. */
+  noise?: LineNoiseRates;
+  /** Replaces the simulated internet (the Node runner passes real sockets here). */
+  network?: PacketNetwork;
+  /** Switch the module on before the board boots (default: the firmware must press the key). */
+  modemOn?: boolean;
+  scheduler?: Scheduler;
+}
+
+export interface Rig {
+  readonly scheduler: Scheduler;
+  readonly board: SimBoard;
+  readonly modem: SimModem;
+  readonly internet: SimInternet;
+  readonly smsc: SimSmsc;
+  readonly headend: SimPhone;
+  readonly link: SerialLink;
+  /** The firmware's modem of the current boot. */
+  readonly fw: Modem;
+  readonly statuses: ModemStatus[];
+  /** Runs until the firmware reports `state` (or `limitMs` pass); true if it did. */
+  until(done: () => boolean, limitMs: number): boolean;
+}
+
+export function modemRig(o: RigOptions): Rig {
+  const s = o.scheduler ?? new Scheduler();
+  const prng = new Prng(o.seed);
+  const board = new SimBoard(s, prng, { logBytes: 64 * 1024, stateBytes: 64 * 1024 });
+  const internet = new SimInternet(s);
+  internet.listen(ECHO_HOST, ECHO_PORT, echoServer);
+  const smsc = new SimSmsc(s);
+  const headend = smsc.phone(HEADEND_NUMBER);
+  const modem = new SimModem(s, prng.fork("modem"), {
+    family: o.family,
+    network: o.network ?? internet,
+    smsc,
+    apn: APN,
+    number: CONCENTRATOR_NUMBER,
+    ...o.modem,
+  });
+  const link = connectModem(board, modem, prng.fork("link"), { noise: o.noise });
+  const statuses: ModemStatus[] = [];
+  let fw: Modem | undefined;
+  board.onBoot((hal) => {
+    fw = new Modem({
+      port: hal.modem,
+      timers: hal.timers,
+      clock: hal.clock,
+      random: hal.random,
+      family: o.family,
+      apn: APN,
+      sms: { whitelist: [HEADEND_NUMBER] },
+      onStatus: (st) => statuses.push(st),
+      ...o.firmware,
+    });
+    fw.start();
+  });
+  if (o.modemOn) {
+    board.domain.powerOn();
+    modem.switchOn();
+  } else board.powerOn();
+  return {
+    scheduler: s,
+    board,
+    modem,
+    internet,
+    smsc,
+    headend,
+    link,
+    get fw() {
+      return fw!;
+    },
+    statuses,
+    until: (done, limitMs) => s.runUntilTrue(done, limitMs),
+  };
+}
