@@ -346,6 +346,7 @@ export class Modem {
     const e = first ? this.#enter("registering") : this.#epoch;
     if (first) this.#querySignal(e);
     this.#queryRegistration("+CREG", e, (cs) => {
+      if (cs === undefined) return this.#registerAgain(deadline, e, false);
       this.#registration = cs;
       if (!registered(cs)) {
         this.#setSms(false);
@@ -383,6 +384,7 @@ export class Modem {
     this.counters.readyTransitions++;
     this.#emit();
     this.tcp.up();
+    this.#querySignal(e);
     this.#supervise(e);
   }
 
@@ -391,6 +393,7 @@ export class Modem {
     this.#after(SUPERVISION_INTERVAL_MS, e, () => {
       this.#querySignal(e);
       this.#queryRegistration("+CREG", e, (cs) => {
+        if (cs === undefined) return this.#supervise(e); // no usable answer: silence is judged elsewhere
         this.#registration = cs;
         if (!registered(cs)) {
           this.counters.registrationLosses++;
@@ -399,6 +402,7 @@ export class Modem {
           return this.#register(this.#options.clock.now() + REGISTRATION_WAIT_MS);
         }
         this.#queryPacketRegistration(e, (ps) => {
+          if (ps === undefined) return this.#supervise(e);
           this.#packetRegistration = ps;
           this.#emit();
           // Two polls in a row without packet service: the context is gone even if no URC said so.
@@ -572,14 +576,23 @@ export class Modem {
   }
 
   #commandEnded(failure: AtFailure | undefined): void {
-    if (failure && (failure.code === "timeout" || failure.code === "no-prompt")) {
-      this.#consecutiveTimeouts++;
-      if (this.#state === "ready") this.#checkResponsive();
+    if (failure && silent(failure)) {
+      if (++this.#consecutiveTimeouts === UNRESPONSIVE_TIMEOUTS) this.#timers.set(() => this.#checkResponsive(), 0);
     } else if (!failure || failure.code === "error" || failure.code === "cme" || failure.code === "cms") this.#consecutiveTimeouts = 0;
   }
 
+  /** Commands keep timing out while the module should be working: it hangs (the stages that wait for
+   * a module that may be off or booting judge silence themselves). */
   #checkResponsive(): void {
-    if (this.#state === "ready" && this.#consecutiveTimeouts >= UNRESPONSIVE_TIMEOUTS) this.#fail("unresponsive");
+    if (this.#consecutiveTimeouts < UNRESPONSIVE_TIMEOUTS) return;
+    switch (this.#state) {
+      case "configuring":
+      case "sim":
+      case "registering":
+      case "connecting":
+      case "ready":
+        this.#fail("unresponsive");
+    }
   }
 
   /** A step timed out, but did the module answer anything else lately? */

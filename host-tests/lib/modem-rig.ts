@@ -10,6 +10,8 @@ import type { SerialLink } from "../../hal/sim/serial-link.js";
 import type { LineNoiseRates } from "../../hal/sim/line-noise.js";
 import { connectModem, echoServer, SimInternet, SimModem, SimSmsc, type PacketNetwork, type SimModemFamily, type SimModemOptions, type SimPhone } from "../../hal/sim/modem/index.js";
 import { Modem, type ModemOptions, type ModemStatus } from "../../firmware/modem/modem.js";
+import type { ByteStreamCloseReason } from "../../firmware/net/byte-stream.js";
+import type { IncomingSms, SmsState } from "../../firmware/modem/sms/channel.js";
 
 export const APN = "m2m.test";
 export const ECHO_HOST = "echo.test";
@@ -46,6 +48,10 @@ export interface Rig {
   /** The firmware's modem of the current boot. */
   readonly fw: Modem;
   readonly statuses: ModemStatus[];
+  /** Every state change of an outgoing SMS, in order. */
+  readonly smsStates: Array<{ id: number; state: SmsState }>;
+  /** Messages handed to the application (each is confirmed at once, as a processing owner would). */
+  readonly incoming: IncomingSms[];
   /** Runs until the firmware reports `state` (or `limitMs` pass); true if it did. */
   until(done: () => boolean, limitMs: number): boolean;
 }
@@ -68,6 +74,8 @@ export function modemRig(o: RigOptions): Rig {
   });
   const link = connectModem(board, modem, prng.fork("link"), { noise: o.noise });
   const statuses: ModemStatus[] = [];
+  const smsStates: Array<{ id: number; state: SmsState }> = [];
+  const incoming: IncomingSms[] = [];
   let fw: Modem | undefined;
   board.onBoot((hal) => {
     fw = new Modem({
@@ -77,7 +85,14 @@ export function modemRig(o: RigOptions): Rig {
       random: hal.random,
       family: o.family,
       apn: APN,
-      sms: { whitelist: [HEADEND_NUMBER] },
+      sms: {
+        whitelist: [HEADEND_NUMBER],
+        onState: (m) => smsStates.push({ id: m.id, state: m.state }),
+        onMessage: (m) => {
+          incoming.push(m);
+          fw!.sms.confirm(m);
+        },
+      },
       onStatus: (st) => statuses.push(st),
       ...o.firmware,
     });
@@ -99,6 +114,66 @@ export function modemRig(o: RigOptions): Rig {
       return fw!;
     },
     statuses,
+    smsStates,
+    incoming,
     until: (done, limitMs) => s.runUntilTrue(done, limitMs),
   };
+}
+
+/** A TCP client of the firmware's modem that sends `payload` to the echo server and collects the echo. */
+export interface EchoClient {
+  readonly received: number[];
+  readonly connected: boolean;
+  /** The close reason, once closed. */
+  readonly closed: ByteStreamCloseReason | undefined;
+  /** True when everything sent has come back. */
+  readonly complete: boolean;
+  close(): void;
+}
+
+export function echoClient(rig: Rig, payload: Uint8Array, chunkBytes = 600): EchoClient {
+  const received: number[] = [];
+  let connected = false;
+  let closed: ByteStreamCloseReason | undefined;
+  let sent = 0;
+  const pump = () => {
+    while (sent < payload.length) {
+      const n = Math.min(chunkBytes, payload.length - sent);
+      if (!stream.write(payload.subarray(sent, sent + n))) return;
+      sent += n;
+    }
+  };
+  const stream = rig.fw.tcp.connect(ECHO_HOST, ECHO_PORT, {
+    onConnect: () => {
+      connected = true;
+      pump();
+    },
+    onData: (bytes) => {
+      for (let i = 0; i < bytes.length; i++) received.push(bytes[i]!);
+    },
+    onWritable: pump,
+    onClose: (reason) => {
+      closed = reason;
+    },
+  });
+  return {
+    received,
+    get connected() {
+      return connected;
+    },
+    get closed() {
+      return closed;
+    },
+    get complete() {
+      return received.length >= payload.length;
+    },
+    close: () => stream.close(),
+  };
+}
+
+/** A payload whose every byte depends on its position (an echo that reorders or drops shows). */
+export function pattern(length: number, salt = 0): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 131 + salt + (i >> 8)) & 0xff;
+  return out;
 }

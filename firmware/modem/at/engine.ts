@@ -90,6 +90,8 @@ export interface AtCounters {
   overflows: number;
   bytesIn: number;
   bytesOut: number;
+  /** Characters the UART lost because its receive FIFO was full (as the port reports them). */
+  overruns: number;
   internalErrors: number;
 }
 
@@ -104,6 +106,11 @@ interface Running {
   awaitingPrompt: boolean;
   timer: TimerId | undefined;
 }
+
+/** After a timeout or an abort the next command waits this long, so that a late answer to the old one
+ * arrives while no command runs and is dropped, instead of being taken for the new one's (ours: a module
+ * answers local commands within milliseconds once it answers at all). */
+export const STALE_ANSWER_GUARD_MS = 200;
 
 /** Information lines kept per command when it has no onInfo. */
 const MAX_COLLECTED_LINES = 16;
@@ -120,6 +127,7 @@ export class AtEngine implements LineSink {
     overflows: 0,
     bytesIn: 0,
     bytesOut: 0,
+    overruns: 0,
     internalErrors: 0,
   };
   /** The last exception caught at a callback boundary, for the diagnostics log. */
@@ -134,6 +142,8 @@ export class AtEngine implements LineSink {
   #urcBodyNext = false;
   /** Bytes waiting for room in the transmit FIFO, in order. */
   readonly #tx: Uint8Array[] = [];
+  /** Set while the next command waits out STALE_ANSWER_GUARD_MS. */
+  #guardTimer: TimerId | undefined;
 
   constructor(options: AtEngineOptions) {
     this.#options = options;
@@ -163,6 +173,8 @@ export class AtEngine implements LineSink {
   /** Fails every command with "closed" and releases the port. */
   close(): void {
     this.abortAll("closed");
+    if (this.#guardTimer !== undefined) this.#options.timers.clear(this.#guardTimer);
+    this.#guardTimer = undefined;
     this.#port?.close();
     this.#port = undefined;
   }
@@ -178,7 +190,7 @@ export class AtEngine implements LineSink {
       return;
     }
     this.#queue.push(command);
-    if (!this.#current) this.#startNext();
+    this.#startNext();
   }
 
   /** Fails the running command and every queued one with `code`, and forgets any partial input. */
@@ -191,6 +203,7 @@ export class AtEngine implements LineSink {
     this.#urcBodyNext = false;
     if (running) this.#clearTimer(running);
     const failure: AtFailure = { code };
+    if (running) this.#holdOff();
     if (running) this.#complete(running.command, { ok: false, failure, lines: running.lines });
     for (const command of queued) this.#complete(command, { ok: false, failure, lines: [] });
   }
@@ -278,6 +291,7 @@ export class AtEngine implements LineSink {
   // ---- internals ----
 
   #startNext(): void {
+    if (this.#current || this.#guardTimer !== undefined) return;
     const command = this.#queue.shift();
     if (!command) return;
     const running: Running = { command, lines: [], awaitingPrompt: command.payload !== undefined, timer: undefined };
@@ -308,7 +322,17 @@ export class AtEngine implements LineSink {
     this.#assembler.reset();
     this.#urcBodyNext = false;
     if (noPrompt) this.writeRaw(ESC);
+    this.#holdOff();
     this.#finish({ ok: false, failure: { code: noPrompt ? "no-prompt" : "timeout" }, lines: running.lines });
+  }
+
+  /** Delays the next command by STALE_ANSWER_GUARD_MS. */
+  #holdOff(): void {
+    if (this.#guardTimer !== undefined) this.#options.timers.clear(this.#guardTimer);
+    this.#guardTimer = this.#options.timers.set(() => {
+      this.#guardTimer = undefined;
+      this.#guard(() => this.#startNext());
+    }, STALE_ANSWER_GUARD_MS);
   }
 
   #finish(result: AtResult): void {
@@ -318,7 +342,7 @@ export class AtEngine implements LineSink {
     this.#current = undefined;
     this.#assembler.armPrompt(false);
     this.#complete(running.command, result);
-    if (!this.#current) this.#startNext();
+    this.#startNext();
   }
 
   #complete(command: AtCommand, result: AtResult): void {
@@ -334,6 +358,7 @@ export class AtEngine implements LineSink {
       this.counters.bytesIn += bytes.length;
       this.#assembler.push(bytes);
     }
+    if (this.#port === port) this.counters.overruns = port.overruns;
   }
 
   #pump(): void {

@@ -62,7 +62,8 @@ export const sim800: Dialect = {
       timeoutMs: COMMAND_TIMEOUT_MS,
       info: "+IPR:",
       done: (r) => {
-        if (r.ok && intParam(atParams(r.lines[0] ?? "", "+IPR:"), 0) !== 0) {
+        const ipr = r.ok ? intParam(atParams(r.lines[0] ?? "", "+IPR:"), 0) : undefined;
+        if (ipr !== undefined && ipr !== 0) {
           done(undefined);
           return;
         }

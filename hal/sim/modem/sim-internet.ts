@@ -152,6 +152,11 @@ export class SimInternet implements PacketNetwork {
     return link;
   }
 
+  /** Every server closes its connections (an orderly close: "closed" at the modem). */
+  closeAll(): void {
+    for (const link of [...this.#links]) link.peerClose("closed");
+  }
+
   /** Every open connection fails at once (a core-network outage): "reset" at the modem. */
   resetAll(): void {
     for (const link of [...this.#links]) link.peerClose("reset");

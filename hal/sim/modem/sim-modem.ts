@@ -163,6 +163,8 @@ export class SimModem implements SmsTerminal {
   readonly uart: SimUart;
   readonly counters: SimModemCounters = { boots: 0, powerDowns: 0, commands: 0, unknownCommands: 0, urcs: 0, droppedInput: 0 };
   readonly faults: StackFaults = { sendFaults: [] };
+  /** URCs sent on the UART, by their text up to the first comma ('+QIURC: "recv"', "RDY"). */
+  readonly urcCounts: Record<string, number> = {};
   /** URCs put between the first line and the final result of the next multi-line response. */
   readonly urcsInNextResponse: string[] = [];
   readonly #scheduler: Scheduler;
@@ -269,6 +271,13 @@ export class SimModem implements SmsTerminal {
   /** Switches the module on now, as if PWRKEY had been held (a test's starting point). */
   switchOn(): void {
     this.#powerOn();
+  }
+
+  /** Restores the factory settings kept in non-volatile memory (autobauding on SIM800, URCs to USB on
+   * BG96), as a replaced or re-flashed module has them. */
+  factoryReset(): void {
+    this.#ipr = this.#profile.factoryIpr;
+    this.#urcsOnUart = this.#profile.urcsOnUartByDefault;
   }
 
   /** An unexpected reset (brown-out, watchdog): off now, booting again after 100 ms. */
@@ -553,14 +562,20 @@ export class SimModem implements SmsTerminal {
 
   #urc(line: string): void {
     if (!this.#urcsOnUart) return; // BG96: they go to the USB AT port
-    this.counters.urcs++;
+    this.#countUrc(line);
     this.#raw(`\r\n${line}\r\n`);
+  }
+
+  #countUrc(line: string): void {
+    this.counters.urcs++;
+    const head = line.split(",")[0]!;
+    this.urcCounts[head] = (this.urcCounts[head] ?? 0) + 1;
   }
 
   /** A URC with a body line (+CMT, +CDS), written in one piece so nothing gets between. */
   #urcLines(lines: readonly string[]): void {
     if (!this.#urcsOnUart) return;
-    this.counters.urcs++;
+    this.#countUrc(lines[0]!);
     this.#raw(`\r\n${lines.join("\r\n")}\r\n`);
   }
 
