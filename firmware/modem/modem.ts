@@ -82,7 +82,9 @@ export type FailureReason =
   | "sim-not-ready"
   | "registration-denied"
   | "not-registered"
-  | "packet-failed";
+  | "packet-failed"
+  /** Socket opens keep getting no outcome although the module answers commands. */
+  | "stack-silent";
 
 export interface ModemCounters {
   failures: number;
@@ -137,6 +139,9 @@ export interface ModemOptions {
 
 const DIALECTS: Record<ModemFamily, Dialect> = { sim800, quectel };
 
+/** Consecutive socket opens without an outcome after which the bring-up is run again (ours). */
+const OPEN_TIMEOUTS_BEFORE_RESTART = 2;
+
 export class Modem {
   /** TCP sockets over the modem's stack: what the uplink connects with. */
   readonly tcp: ModemTcp;
@@ -177,6 +182,7 @@ export class Modem {
   #answered = false;
   #missedPacketPolls = 0;
   #consecutiveTimeouts = 0;
+  #openTimeouts = 0;
 
   constructor(options: ModemOptions) {
     const dialect = DIALECTS[options.family];
@@ -209,6 +215,15 @@ export class Modem {
       },
       packetFault: () => this.#state === "ready" && this.#packetLost(),
       suspectUnresponsive: () => this.#checkResponsive(),
+      openOutcome: (timedOut) => {
+        // Opens that never hear back while everything else answers: the stack's URCs are lost (a
+        // Quectel reporting to USB after a noisy AT+QURCCFG). A fresh bring-up sets everything again.
+        this.#openTimeouts = timedOut ? this.#openTimeouts + 1 : 0;
+        if (this.#openTimeouts >= OPEN_TIMEOUTS_BEFORE_RESTART && this.#state === "ready") {
+          this.#openTimeouts = 0;
+          this.#fail("stack-silent");
+        }
+      },
     };
     this.tcp = new ModemTcp(host, options.tcp);
     const ref = new Uint8Array(2);

@@ -55,6 +55,8 @@ export interface TcpHost {
   packetFault(): void;
   /** A send found the modem silent (no prompt, no result). */
   suspectUnresponsive(): void;
+  /** An open got no outcome from the stack in time (its URCs may be lost), or one succeeded. */
+  openOutcome(timedOut: boolean): void;
 }
 
 type SocketState = "waiting" | "opening" | "open" | "closed";
@@ -251,6 +253,7 @@ export class ModemTcp implements StreamConnector {
         this.counters.openFailures++;
         this.#finish(s, "timeout");
         this.#closeLink(id);
+        this.#host.openOutcome(true);
       }, this.#host.dialect.openTimeoutMs);
       this.#sendOpen(s);
     }
@@ -294,6 +297,7 @@ export class ModemTcp implements StreamConnector {
     this.#clearTimers(s);
     s.state = "open";
     this.counters.opened++;
+    this.#host.openOutcome(false);
     this.#call(() => s.handlers.onConnect());
     this.#pumpSend(s);
   }

@@ -496,7 +496,9 @@ export class SimModem implements SmsTerminal {
       const tooLong = this.#lineTooLong;
       this.#line = "";
       this.#lineTooLong = false;
-      if (line.length >= 2 && line.slice(0, 2).toUpperCase() === "AT") this.#command(tooLong ? undefined : line);
+      // V.250 §5.2.1: characters before the "AT" prefix are ignored.
+      const at = line.toUpperCase().indexOf("AT");
+      if (at >= 0) this.#command(tooLong ? undefined : line.slice(at));
       return;
     }
     if (b === 0x0a) return;
@@ -676,7 +678,7 @@ export class SimModem implements SmsTerminal {
         return true;
       case "+QURCCFG":
         if (this.family !== "quectel") return false;
-        if (call.form === "set" && a[0]?.toLowerCase() === "urcport" && a.length === 2) {
+        if (call.form === "set" && a[0]?.toLowerCase() === "urcport" && a.length === 2 && ["usbat", "usbmodem", "uart1"].includes(a[1]!)) {
           this.#urcsOnUart = a[1] === "uart1";
           return ok(), true;
         }
