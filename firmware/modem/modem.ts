@@ -261,8 +261,9 @@ export class Modem {
     if (this.#state !== "stopped") return;
     this.#pinTried = false;
     this.#engine.open();
-    // The module may be off, on, or on and hung: probe briefly before touching the power key.
-    this.#sync(SYNC_PROBE_WINDOW_MS, () => this.#pressAndProbe(false));
+    // The module may be off, on, on and hung, or starting with the board: probe for as long as it
+    // takes to boot before touching the power key, which would switch a booting module off.
+    this.#sync(Math.max(SYNC_PROBE_WINDOW_MS, this.#dialect.bootTimeMs), () => this.#pressAndProbe(false));
   }
 
   /** Closes every socket ("network"), stops SMS and releases the UART. The module stays powered. */

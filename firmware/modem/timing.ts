@@ -15,7 +15,8 @@ export const COMMAND_TIMEOUT_MS = 1_000;
 export const SYNC_ATTEMPT_TIMEOUT_MS = 200;
 export const SYNC_PAUSE_MS = 100;
 export const SYNC_WINDOW_MS = 10_000;
-/** At start the modem may be off: probe this long before pressing the power key (ours). */
+/** At start the modem may be off: probe at least this long, and at least its boot time (it may be
+ * starting with the board), before pressing the power key (ours). */
 export const SYNC_PROBE_WINDOW_MS = 3_000;
 
 /** AT+CPIN?: Quectel AT manuals give 5 s as its maximum response time. */

@@ -8,7 +8,8 @@ import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 import type { SerialLink } from "../../hal/sim/serial-link.js";
 import type { LineNoiseRates } from "../../hal/sim/line-noise.js";
-import { connectModem, echoServer, SimInternet, SimModem, SimSmsc, type PacketNetwork, type SimModemFamily, type SimModemOptions, type SimPhone } from "../../hal/sim/modem/index.js";
+import { connectModem, echoServer, SimInternet, SimModem, SimSmsc, type PacketNetwork, type SimModemFamily, type SimModemOptions, type SimPhone, type SimSms } from "../../hal/sim/modem/index.js";
+import { APP_IEI, AppKind } from "../../firmware/modem/sms/app-header.js";
 import { Modem, type ModemOptions, type ModemStatus } from "../../firmware/modem/modem.js";
 import type { ByteStreamCloseReason } from "../../firmware/net/byte-stream.js";
 import type { IncomingSms, SmsState } from "../../firmware/modem/sms/channel.js";
@@ -131,7 +132,8 @@ export interface EchoClient {
   close(): void;
 }
 
-export function echoClient(rig: Rig, payload: Uint8Array, chunkBytes = 600): EchoClient {
+export function echoClient(rig: Rig, payload: Uint8Array, to: { host?: string; port?: number; chunkBytes?: number } = {}): EchoClient {
+  const chunkBytes = to.chunkBytes ?? 600;
   const received: number[] = [];
   let connected = false;
   let closed: ByteStreamCloseReason | undefined;
@@ -143,7 +145,7 @@ export function echoClient(rig: Rig, payload: Uint8Array, chunkBytes = 600): Ech
       sent += n;
     }
   };
-  const stream = rig.fw.tcp.connect(ECHO_HOST, ECHO_PORT, {
+  const stream = rig.fw.tcp.connect(to.host ?? ECHO_HOST, to.port ?? ECHO_PORT, {
     onConnect: () => {
       connected = true;
       pump();
@@ -176,4 +178,14 @@ export function pattern(length: number, salt = 0): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = (i * 131 + salt + (i >> 8)) & 0xff;
   return out;
+}
+
+/** The head-end's SMS gateway confirms every message that asks for it, as its application would. */
+export function autoConfirm(phone: SimPhone): void {
+  phone.onMessage = (sms: SimSms, p: SimPhone) => {
+    const ie = sms.header.find((h) => h.id === APP_IEI);
+    if (ie && ie.data[0] === AppKind.dataConfirm) {
+      p.send(CONCENTRATOR_NUMBER, { data: new Uint8Array(0), header: [{ id: APP_IEI, data: new Uint8Array([AppKind.confirmation, ie.data[1]!, ie.data[2]!]) }] });
+    }
+  };
 }

@@ -5,9 +5,9 @@
  */
 import { AppKind, APP_IEI } from "../../firmware/modem/sms/app-header.js";
 import type { OutgoingSms, SmsState } from "../../firmware/modem/sms/channel.js";
-import type { SimModemFamily, SimPhone, SimSms } from "../../hal/sim/modem/index.js";
+import type { SimModemFamily } from "../../hal/sim/modem/index.js";
 import * as check from "../lib/check.js";
-import { CONCENTRATOR_NUMBER, HEADEND_NUMBER, STRANGER_NUMBER, echoClient, modemRig, pattern, type EchoClient, type Rig, type RigOptions } from "../lib/modem-rig.js";
+import { CONCENTRATOR_NUMBER, HEADEND_NUMBER, STRANGER_NUMBER, autoConfirm, echoClient, modemRig, pattern, type EchoClient, type Rig, type RigOptions } from "../lib/modem-rig.js";
 import type { Scenario } from "../lib/scenario.js";
 import { Steps, type Step } from "../lib/steps.js";
 
@@ -398,16 +398,6 @@ const silentReset = scenario(
 );
 
 // ---- SMS ----
-
-/** The head-end's SMS gateway confirms every message that asks for it, as its application would. */
-export function autoConfirm(phone: SimPhone): void {
-  phone.onMessage = (sms: SimSms, p: SimPhone) => {
-    const ie = sms.header.find((h) => h.id === APP_IEI);
-    if (ie && ie.data[0] === AppKind.dataConfirm) {
-      p.send(CONCENTRATOR_NUMBER, { data: new Uint8Array(0), header: [{ id: APP_IEI, data: new Uint8Array([AppKind.confirmation, ie.data[1]!, ie.data[2]!]) }] });
-    }
-  };
-}
 
 const smsRoundTrip = perFamily("SMS round trip — sent, accepted, received, processed; a head-end command confirmed; a stranger dropped", (rig) => {
   autoConfirm(rig.headend);

@@ -165,6 +165,8 @@ export class SimModem implements SmsTerminal {
   readonly faults: StackFaults = { sendFaults: [] };
   /** URCs sent on the UART, by their text up to the first comma ('+QIURC: "recv"', "RDY"). */
   readonly urcCounts: Record<string, number> = {};
+  /** A broken part: the module no longer switches on. */
+  dead = false;
   /** URCs put between the first line and the final result of the next multi-line response. */
   readonly urcsInNextResponse: string[] = [];
   readonly #scheduler: Scheduler;
@@ -387,7 +389,7 @@ export class SimModem implements SmsTerminal {
   }
 
   #powerOn(): void {
-    if (this.domain.on || (this.#supply && !this.#supply.on)) return;
+    if (this.dead || this.domain.on || (this.#supply && !this.#supply.on)) return;
     this.domain.powerOn();
   }
 
