@@ -10,8 +10,9 @@ import { parseOptions } from "../cli-args.js";
 import type { Bench } from "./bench.js";
 import { simSpeed } from "./sim-speed.js";
 import { xsTurns } from "./xs-turns.js";
+import { modemBench } from "./modem.js";
 
-const benches: Bench[] = [simSpeed, xsTurns];
+const benches: Bench[] = [simSpeed, xsTurns, modemBench];
 
 const o = parseOptions(process.argv.slice(2), { json: "string", only: "string" });
 const all: Record<string, Record<string, number | string>> = {};
