@@ -340,7 +340,8 @@ export class Modem {
       if (answer === "SIM PUK" || cme === CME_SIM_PUK_REQUIRED) return this.#fail("sim-locked");
       if (!r.ok && silent(r.failure) && !this.#stillAnswering()) return this.#fail("unresponsive");
       const missing = answer === "NOT INSERTED" || cme === CME_SIM_NOT_INSERTED;
-      // NOT READY, CME 13/14/515 or no answer yet: the SIM is still starting (domain.md §4.6 item 7).
+      // NOT READY, CME 13 (SIM failure), 14 (SIM busy), 515 (please wait: GSMM's retry rule) or no
+      // answer yet: the SIM is still starting (domain.md §4.6 item 7). Ask again until the deadline.
       if (this.#options.clock.now() + SIM_POLL_MS < deadline) this.#after(SIM_POLL_MS, e, () => this.#checkSim(deadline));
       else this.#fail(missing ? "sim-missing" : "sim-not-ready");
     });
@@ -394,11 +395,10 @@ export class Modem {
   }
 
   #ready(): void {
-    const e = this.#enter("ready");
     this.#failures = 0;
     this.#missedPacketPolls = 0;
     this.counters.readyTransitions++;
-    this.#emit();
+    const e = this.#enter("ready");
     this.tcp.up();
     this.#querySignal(e);
     this.#supervise(e);

@@ -24,9 +24,6 @@ export const CPIN_TIMEOUT_MS = 5_000;
 /** SIM not ready after boot (domain.md §4.6 item 7): TG polls +CPIN? every 1 s for 10 s; we wait 20 s. */
 export const SIM_POLL_MS = 1_000;
 export const SIM_READY_WAIT_MS = 20_000;
-/** 27.007 §9.2 CME errors that mean "SIM not ready yet, ask again": 13 SIM failure, 14 SIM busy, and
- * 515 "please wait, init or command processing in progress" (GSMM retry rule). */
-export const CME_SIM_RETRY = [13, 14, 515] as const;
 /** CME 10: SIM not inserted. CME 11/12: PIN/PUK required (27.007 §9.2). */
 export const CME_SIM_NOT_INSERTED = 10;
 export const CME_SIM_PIN_REQUIRED = 11;

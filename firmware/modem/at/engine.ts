@@ -151,10 +151,6 @@ export class AtEngine implements LineSink {
     this.#assembler = new AtLineAssembler(this);
   }
 
-  get isOpen(): boolean {
-    return this.#port !== undefined;
-  }
-
   /** Commands running or waiting. */
   get pending(): number {
     return this.#queue.length + (this.#current ? 1 : 0);

@@ -63,11 +63,6 @@ export class AtLineAssembler {
     this.#rawLeft = count > 0 ? count : 0;
   }
 
-  /** True while inside an announced raw block. */
-  get inRaw(): boolean {
-    return this.#rawLeft > 0;
-  }
-
   /** Drops any partial line or raw block: the next byte starts a new line. */
   reset(): void {
     this.#length = 0;

@@ -65,8 +65,6 @@ export interface Dialect {
   configure(engine: AtEngine, done: (failed: StepFailure | undefined) => void): void;
   /** Attach and bring the PDP context up; starts by tearing down whatever a previous boot left. */
   packetUpSteps(apn: ApnSettings): readonly Step[];
-  /** Tear the PDP context and every socket down. */
-  readonly packetDownStep: Step;
   /** Packet-service registration queries ("+CGREG", and "+CEREG" where LTE is possible). */
   readonly packetRegistration: readonly string[];
   /** Orderly power-down by command (network detach, settings saved). */

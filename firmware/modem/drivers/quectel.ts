@@ -77,7 +77,6 @@ export const quectel: Dialect = {
     ];
   },
 
-  packetDownStep: { text: `AT+QIDEACT=${CONTEXT}`, timeoutMs: QIDEACT_TIMEOUT_MS },
   packetRegistration: ["+CGREG", "+CEREG"],
   powerDownStep: { text: "AT+QPOWD=1", timeoutMs: QPOWD_TIMEOUT_MS },
 

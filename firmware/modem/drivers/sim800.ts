@@ -85,7 +85,6 @@ export const sim800: Dialect = {
     ];
   },
 
-  packetDownStep: { text: "AT+CIPSHUT", timeoutMs: CIPSHUT_TIMEOUT_MS, final: shutOk },
   packetRegistration: ["+CGREG"],
   powerDownStep: { text: "AT+CPOWD=1", timeoutMs: CPOWD_TIMEOUT_MS, final: (l) => (l === "NORMAL POWER DOWN" ? "ok" : undefined) },
 
