@@ -6,16 +6,14 @@
  * transparent modes are not emulated: they answer ERROR.
  */
 import type { NetConnection } from "./packet-network.js";
-import { take, type AtCall, type ModemStack, type StackHost } from "./stack.js";
+import { RxBuffer, type AtCall, type ModemStack, type StackHost } from "./stack.js";
 
 interface Socket {
   /** AN AT+QISTATE <socket_state>: 1 opening, 2 connected, 4 closing (remote closed, not yet QICLOSEd). */
   state: "opening" | "connected" | "closing";
   conn: NetConnection | undefined;
-  readonly rx: Uint8Array[];
-  rxBytes: number;
+  readonly rx: RxBuffer;
   sent: number;
-  received: number;
   read: number;
   notified: boolean;
   full: boolean;
@@ -120,7 +118,7 @@ export class QuectelStack implements ModemStack {
     // AN chapter 4: 563 socket identity has been used, 561 PDP context opening failed, 566 connect failed.
     if (this.#sockets[id]) return h.after(h.latency() + 1, () => h.urc(`+QIOPEN: ${id},563`));
     if (!this.#active) return h.after(h.latency() + 1, () => h.urc(`+QIOPEN: ${id},561`));
-    const s: Socket = { state: "opening", conn: undefined, rx: [], rxBytes: 0, sent: 0, received: 0, read: 0, notified: false, full: false };
+    const s: Socket = { state: "opening", conn: undefined, rx: new RxBuffer(h.receiveBufferBytes), sent: 0, read: 0, notified: false, full: false };
     this.#sockets[id] = s;
     s.conn = h.network.connect(host!, port, {
       onOpen: () => {
@@ -168,11 +166,11 @@ export class QuectelStack implements ModemStack {
     const s = this.#sockets[id];
     const want = call.args.length > 1 ? Number(call.args[1]) : MAX_READ;
     if (call.form !== "set" || !s || !(want >= 0 && want <= MAX_READ)) return h.finish("ERROR");
-    if (want === 0) return h.finish("OK", h.latency(), [`+QIRD: ${s.received},${s.read},${s.rxBytes}`]);
-    const data = take(s, want);
+    if (want === 0) return h.finish("OK", h.latency(), [`+QIRD: ${s.read + s.rx.bytes},${s.read},${s.rx.bytes}`]);
+    const data = s.rx.take(want);
     s.read += data.length;
-    if (s.rxBytes === 0) s.notified = false;
-    if (s.rxBytes < h.receiveBufferBytes) {
+    if (s.rx.bytes === 0) s.notified = false;
+    if (!s.rx.full) {
       s.full = false;
       s.conn?.resume();
     }
@@ -188,14 +186,12 @@ export class QuectelStack implements ModemStack {
 
   #received(id: number, s: Socket, bytes: Uint8Array): void {
     if (this.#sockets[id] !== s || s.state !== "connected") return;
-    s.rx.push(bytes);
-    s.rxBytes += bytes.length;
-    s.received += bytes.length;
+    const full = s.rx.push(bytes);
     if (!s.notified) {
       s.notified = true;
       this.#host.urc(`+QIURC: "recv",${id}`);
     }
-    if (s.rxBytes >= this.#host.receiveBufferBytes && !s.full) {
+    if (full && !s.full) {
       s.full = true;
       s.conn?.pause();
       this.#host.urc('+QIURC: "incoming full"');

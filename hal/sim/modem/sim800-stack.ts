@@ -9,15 +9,14 @@
  *        └──────────────────────── CIPSHUT (from any state) ◀── PDP DEACT ◀── network ──┘
  */
 import type { NetConnection } from "./packet-network.js";
-import { take, type AtCall, type ModemStack, type StackHost } from "./stack.js";
+import { RxBuffer, type AtCall, type ModemStack, type StackHost } from "./stack.js";
 
 type IpState = "IP INITIAL" | "IP START" | "IP CONFIG" | "IP GPRSACT" | "IP STATUS" | "IP PROCESSING" | "PDP DEACT";
 
 interface Link {
   state: "connecting" | "connected" | "closed";
   conn: NetConnection | undefined;
-  readonly rx: Uint8Array[];
-  rxBytes: number;
+  readonly rx: RxBuffer;
   /** "+CIPRXGET: 1,<n>" was sent and the buffer has not been read empty since. */
   notified: boolean;
 }
@@ -159,7 +158,7 @@ export class Sim800Stack implements ModemStack {
       h.after(h.latency() + 1, () => h.urc(`${n}, ALREADY CONNECT`));
       return;
     }
-    const link: Link = { state: "connecting", conn: undefined, rx: [], rxBytes: 0, notified: false };
+    const link: Link = { state: "connecting", conn: undefined, rx: new RxBuffer(h.receiveBufferBytes), notified: false };
     this.#links[n] = link;
     h.finish("OK", h.latency());
     link.conn = h.network.connect(call.args[2]!, port, {
@@ -206,15 +205,15 @@ export class Sim800Stack implements ModemStack {
     const n = Number(call.args[1]);
     const link = this.#links[n];
     if (call.form !== "set" || this.#manualReceive !== 1 || !link) return h.finish("ERROR");
-    if (mode === 4) return h.finish("OK", h.latency(), [`+CIPRXGET: 4,${n},${link.rxBytes}`]);
+    if (mode === 4) return h.finish("OK", h.latency(), [`+CIPRXGET: 4,${n},${link.rx.bytes}`]);
     const want = Number(call.args[2]);
     if (mode !== 2 || !(want >= 1 && want <= MAX_READ)) return h.finish("ERROR");
-    if (link.state === "closed" && link.rxBytes === 0) return h.finish("ERROR");
-    const data = take(link, want);
-    if (link.rxBytes === 0) link.notified = false;
-    if (link.rxBytes < h.receiveBufferBytes) link.conn?.resume();
+    if (link.state === "closed" && link.rx.bytes === 0) return h.finish("ERROR");
+    const data = link.rx.take(want);
+    if (link.rx.bytes === 0) link.notified = false;
+    if (!link.rx.full) link.conn?.resume();
     h.after(h.latency(), () => {
-      h.raw(`\r\n+CIPRXGET: 2,${n},${data.length},${link.rxBytes}\r\n`);
+      h.raw(`\r\n+CIPRXGET: 2,${n},${data.length},${link.rx.bytes}\r\n`);
       h.raw(data);
       h.finish("OK");
     });
@@ -222,9 +221,7 @@ export class Sim800Stack implements ModemStack {
 
   #received(n: number, link: Link, bytes: Uint8Array): void {
     if (link.state !== "connected") return;
-    link.rx.push(bytes);
-    link.rxBytes += bytes.length;
-    if (link.rxBytes >= this.#host.receiveBufferBytes) link.conn?.pause();
+    if (link.rx.push(bytes)) link.conn?.pause();
     if (!link.notified) {
       link.notified = true;
       this.#host.urc(`+CIPRXGET: 1,${n}`);

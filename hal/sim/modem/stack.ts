@@ -61,19 +61,62 @@ export interface ModemStack {
   readonly sockets: number;
 }
 
-/** Takes up to `max` buffered bytes from the front of a link's receive buffer. */
-export function take(link: { rx: Uint8Array[]; rxBytes: number }, max: number): Uint8Array {
-  const n = Math.min(max, link.rxBytes);
-  const out = new Uint8Array(n);
-  let at = 0;
-  while (at < n) {
-    const head = link.rx[0]!;
-    const k = Math.min(head.length, n - at);
-    out.set(head.subarray(0, k), at);
-    at += k;
-    if (k === head.length) link.rx.shift();
-    else link.rx[0] = head.subarray(k);
+/**
+ * A socket's receive buffer in the module: holds at most `capacity` bytes; what arrives beyond that
+ * waits outside (as TCP's window would keep it at the sender) and moves in as the host reads.
+ */
+export class RxBuffer {
+  readonly #capacity: number;
+  readonly #inside: Uint8Array[] = [];
+  readonly #outside: Uint8Array[] = [];
+  #bytes = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
   }
-  link.rxBytes -= n;
-  return out;
+
+  /** Bytes the host can read now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get full(): boolean {
+    return this.#bytes >= this.#capacity;
+  }
+
+  /** Takes arriving bytes; true when the buffer is full afterwards (the network should pause). */
+  push(data: Uint8Array): boolean {
+    this.#outside.push(data);
+    this.#fill();
+    return this.full;
+  }
+
+  /** Up to `max` bytes from the front. */
+  take(max: number): Uint8Array {
+    const n = Math.min(max, this.#bytes);
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const head = this.#inside[0]!;
+      const k = Math.min(head.length, n - at);
+      out.set(head.subarray(0, k), at);
+      at += k;
+      if (k === head.length) this.#inside.shift();
+      else this.#inside[0] = head.subarray(k);
+    }
+    this.#bytes -= n;
+    this.#fill();
+    return out;
+  }
+
+  #fill(): void {
+    while (this.#outside.length && this.#bytes < this.#capacity) {
+      const head = this.#outside[0]!;
+      const k = Math.min(head.length, this.#capacity - this.#bytes);
+      this.#inside.push(head.subarray(0, k));
+      this.#bytes += k;
+      if (k === head.length) this.#outside.shift();
+      else this.#outside[0] = head.subarray(k);
+    }
+  }
 }
