@@ -158,7 +158,7 @@ export class ModemTcp implements StreamConnector {
     return s;
   }
 
-  // ---- from the modem manager ----
+  // ---- from the modem manager (modem.ts) ----
 
   /** The PDP context is up: open the sockets that wait. */
   up(): void {
@@ -199,6 +199,7 @@ export class ModemTcp implements StreamConnector {
 
   // ---- from the sockets ----
 
+  /** @internal ByteStream.write of socket `s`. */
   write(s: ModemSocket, bytes: Uint8Array): boolean {
     if (s.state === "closed") return false;
     if (bytes.length === 0) return true;
@@ -219,6 +220,7 @@ export class ModemTcp implements StreamConnector {
     return true;
   }
 
+  /** @internal ByteStream.close of socket `s`. */
   close(s: ModemSocket): void {
     if (s.state === "closed") return;
     if (s.state === "waiting") {

@@ -53,7 +53,7 @@ export interface Rig {
   readonly smsStates: Array<{ id: number; state: SmsState }>;
   /** Messages handed to the application (each is confirmed at once, as a processing owner would). */
   readonly incoming: IncomingSms[];
-  /** Runs until the firmware reports `state` (or `limitMs` pass); true if it did. */
+  /** Runs the simulation until `done()` holds (checked before every turn) or `limitMs` pass; true if it held. */
   until(done: () => boolean, limitMs: number): boolean;
 }
 

@@ -311,7 +311,7 @@ export class SmsChannel {
   }
 
   #accepted(m: Outgoing, messageRef: number | undefined): void {
-    this.#queue.splice(this.#queue.indexOf(m), 1);
+    this.#dequeue(m);
     m.messageRef = messageRef;
     if (m.internal) {
       this.counters.confirmationsSent++;
@@ -329,7 +329,7 @@ export class SmsChannel {
   #submitFailed(m: Outgoing, failure: AtFailure): void {
     const permanent = failure.code === "cms" && failure.value !== undefined && PERMANENT_CMS.has(failure.value);
     if (permanent || m.attempts >= this.#maxAttempts) {
-      this.#queue.splice(this.#queue.indexOf(m), 1);
+      this.#dequeue(m);
       if (!m.internal) this.#fail(m, "rejected");
       return;
     }
@@ -339,6 +339,11 @@ export class SmsChannel {
       this.#retryTimer = undefined;
       this.#pump();
     }, this.#retryDelayMs);
+  }
+
+  #dequeue(m: Outgoing): void {
+    const i = this.#queue.indexOf(m);
+    if (i >= 0) this.#queue.splice(i, 1);
   }
 
   #statusReport(report: StatusReport): void {
