@@ -19,14 +19,14 @@
  *   records are all released, or after its eviction was recorded. Corruption is skipped, counted and
  *   reported as a notice record.
  *
- * RAM: 13 bytes per sector (13 KiB for a 4 MiB partition of 1024 sectors) plus a 1 KiB scratch
+ * RAM: 12 bytes per sector (12 KiB for a 4 MiB partition of 1024 sectors) plus a 1 KiB scratch
  * buffer; a sector being read (4 KiB) is garbage once the call returns.
  */
 import type { Timers } from "../../hal/clock.js";
 import type { FlashPartition } from "../../hal/flash.js";
 import type { MeterEvent, Reading } from "../model/records.js";
 import { encodeAudit, type AuditEntry } from "./audit.js";
-import { ByteReader, ByteWriter } from "./bytes.js";
+import { ByteReader, ByteWriter, isErased } from "./bytes.js";
 import { InvalidRecordError, StoreFullError, StoreIoError } from "./errors.js";
 import { FRAME_HEADER_BYTES, FRAME_OVERHEAD, missingSlots, resumeOffset, sealFrame, walkFrames, type FrameView } from "./frame.js";
 import { encodeReadings, checkReading } from "./readings-codec.js";
@@ -56,6 +56,7 @@ import {
   parseHeaders,
   parseSummary,
   SUMMARY_AT,
+  SUMMARY_BYTES,
 } from "./sector-format.js";
 import { SectorPool, SectorState } from "./sector-pool.js";
 
@@ -68,8 +69,10 @@ export interface RecordLogOptions {
   /** Delay from the operation that left work to the maintenance turn, ms. Default 10. */
   maintenanceDelayMs?: number;
   /**
-   * Sectors kept holding nothing (erased or to be erased), ≥ 3. Default 3. Room for new sectors is
-   * made when fewer are left, so raising it evicts earlier but makes inline erases rarer.
+   * Sectors kept holding nothing, all but two of them erased ahead; at least 3, at most a quarter of
+   * the partition. Default 6 (4 on partitions under 24 sectors). Room is made when fewer are left:
+   * raising it evicts a little earlier (4 KiB per sector) but lets more sectors fill in one turn
+   * without an erase inside the append (each class's head may roll in the same turn).
    */
   spareSectors?: number;
 }
@@ -113,8 +116,6 @@ export interface LogUsage {
  * records each). Even if a newest sector became unreadable, no number it used is handed out again.
  */
 const BOOT_SEQ_SKIP = MAX_SLOTS * CLASS_COUNT;
-/** Erased sectors kept ready when there are spare ones, so that two classes can roll in one turn. */
-const READY_TARGET = 2;
 const MAX_PENDING_NOTICES = 32;
 /** Events (< 30 B), audit entries (≤ 212 B, audit.ts) and notices fit. */
 const SMALL_PAYLOAD_MAX = 256;
@@ -142,11 +143,13 @@ export class RecordLog {
   readonly #head = new Int32Array(CLASS_COUNT).fill(-1);
   readonly #headEnd = new Uint16Array(CLASS_COUNT);
   readonly #headSlots = new Uint16Array(CLASS_COUNT);
-  /** Bit per reason per sector: corruption already reported this boot. */
-  readonly #reported: Uint8Array;
+  /** sector × 4 + reason of what was reported this boot (corruption is rare: this stays small). */
+  readonly #reported = new Set<number>();
   readonly #scratch: Uint8Array;
   readonly #maxGroupValues: number;
   readonly #spareTarget: number;
+  /** Spare sectors kept erased: the spare ones but two, so that any head can roll without an erase. */
+  readonly #readyTarget: number;
   readonly #timers: Timers | undefined;
   readonly #delayMs: number;
   #pending: CorruptionNotice[] = [];
@@ -158,18 +161,18 @@ export class RecordLog {
     const sectors = flash.byteLength / flash.blockSize;
     if (!(flash.blockSize >= 1024 && flash.blockSize <= 32768)) throw new RangeError("invalid sector size");
     if (!(sectors >= 12)) throw new RangeError("too few sectors");
-    const spare = options.spareSectors ?? 3;
+    const spare = options.spareSectors ?? (sectors >= 24 ? 6 : 3);
     if (!(Number.isInteger(spare) && spare >= 3 && spare <= sectors / 4)) throw new RangeError("invalid spareSectors");
     this.#pool = new SectorPool(flash, LOG_MAGIC);
     this.#size = flash.blockSize;
     this.#cls = new Uint8Array(sectors);
     this.#lastSeq = new Uint32Array(sectors);
     this.#unacked = new Uint16Array(sectors);
-    this.#reported = new Uint8Array(sectors);
     this.#scratch = new Uint8Array(FRAME_OVERHEAD + MAX_READINGS_PAYLOAD);
     const payloadMax = Math.min(MAX_READINGS_PAYLOAD, this.#size - LOG_RECORDS_AT - FRAME_OVERHEAD);
     this.#maxGroupValues = Math.min(64, Math.floor((payloadMax - GROUP_FIXED_BYTES) / GROUP_BYTES_PER_VALUE));
     this.#spareTarget = spare;
+    this.#readyTarget = spare - 2;
     this.#timers = options.timers;
     this.#delayMs = options.maintenanceDelayMs ?? 10;
     this.#pool.onBad = (sector) => {
@@ -291,7 +294,7 @@ export class RecordLog {
   /** Bytes of RAM in the log's long-lived typed arrays (per-sector table, heads, scratch buffer). */
   get memoryBytes(): number {
     const p = this.#pool;
-    return p.state.byteLength + p.firstSeq.byteLength + this.#cls.byteLength + this.#lastSeq.byteLength + this.#unacked.byteLength + this.#reported.byteLength + this.#scratch.byteLength + 3 * 4 * CLASS_COUNT;
+    return p.state.byteLength + p.firstSeq.byteLength + this.#cls.byteLength + this.#lastSeq.byteLength + this.#unacked.byteLength + this.#scratch.byteLength + 3 * 4 * CLASS_COUNT;
   }
 
   /** Where the log stands: sectors and unacknowledged records per class. */
@@ -442,7 +445,7 @@ export class RecordLog {
 
   #workPending(): boolean {
     const p = this.#pool;
-    return this.#pending.length > 0 || p.spare < this.#spareTarget || p.eraseAhead(READY_TARGET) >= 0;
+    return this.#pending.length > 0 || p.spare < this.#spareTarget || p.eraseAhead(this.#readyTarget) >= 0;
   }
 
   #step(): boolean {
@@ -467,7 +470,7 @@ export class RecordLog {
         return this.#eraseLive(v);
       }
     }
-    return this.#eraseDirty(READY_TARGET);
+    return this.#eraseDirty(this.#readyTarget);
   }
 
   /** Erases the next dirty sector in allocation order unless `readyTarget` ready ones come first. */
@@ -565,7 +568,7 @@ export class RecordLog {
 
   /** Counts and reports (once per boot) the records of sector `s` that no longer read. */
   #reportMissing(s: number, bytes: Uint8Array, frames: readonly FrameView[], count: number): void {
-    if (this.#reported[s]! & (1 << CorruptionReason.corruptRecords)) return;
+    if (this.#reported.has(s * 4 + CorruptionReason.corruptRecords)) return;
     let lost = 0;
     let k = 0;
     for (let slot = 0; slot < count; slot++) {
@@ -580,9 +583,9 @@ export class RecordLog {
   }
 
   #report(n: CorruptionNotice): void {
-    const bit = 1 << n.reason;
-    if (this.#reported[n.sector]! & bit) return;
-    this.#reported[n.sector]! |= bit;
+    const key = n.sector * 4 + n.reason;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
     if (this.#pending.length >= MAX_PENDING_NOTICES) {
       this.stats.droppedNotices++;
       return;
@@ -626,7 +629,10 @@ export class RecordLog {
       this.#unacked[s] = count - ackedCount(bytes, count);
       if (last) maxSeq = Math.max(maxSeq, last.seq);
       const resumeAt = resumeOffset(bytes, walk.end, this.#size);
-      if (newest[c] === s && count < MAX_SLOTS && resumeAt + FRAME_OVERHEAD < this.#size) {
+      // A torn summary means the sector was being closed: close it again (same bytes) rather than
+      // resume it, whose later summary could never land on those bits.
+      const summaryErased = isErased(bytes, SUMMARY_AT, SUMMARY_AT + SUMMARY_BYTES);
+      if (newest[c] === s && summaryErased && count < MAX_SLOTS && resumeAt + FRAME_OVERHEAD < this.#size) {
         this.#head[c] = s;
         this.#headEnd[c] = resumeAt;
         this.#headSlots[c] = count;
