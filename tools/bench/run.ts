@@ -9,9 +9,10 @@ import { writeFileSync } from "node:fs";
 import { parseOptions } from "../cli-args.js";
 import type { Bench } from "./bench.js";
 import { simSpeed } from "./sim-speed.js";
+import { storeBench } from "./store.js";
 import { xsTurns } from "./xs-turns.js";
 
-const benches: Bench[] = [simSpeed, xsTurns];
+const benches: Bench[] = [simSpeed, xsTurns, storeBench];
 
 const o = parseOptions(process.argv.slice(2), { json: "string", only: "string" });
 const all: Record<string, Record<string, number | string>> = {};
