@@ -67,6 +67,8 @@ export class ConfigStore {
       keys.add(p.key);
       if (problem(p, p.default) !== undefined) throw new RangeError(`invalid default of ${name}`);
     }
+    // The forwarded mark also bounds the numbers used, in case the newest entry no longer reads.
+    this.#lastAudit = this.#forwardedUpTo();
     for (let i = 0; i < this.#entries; i++) {
       const e = this.#entry(i);
       if (e && e.number > this.#lastAudit) this.#lastAudit = e.number;
@@ -149,17 +151,26 @@ export class ConfigStore {
     return b ? decodeAudit(new ByteReader(b)) : undefined;
   }
 
-  /** Copies the entries not yet copied into the log, then marks them done. */
+  /** The number of the last entry copied into the log (0 when none, or when the mark no longer reads). */
+  #forwardedUpTo(): number {
+    let mark: Uint8Array | undefined;
+    try {
+      mark = this.#audit.get(this.#entries);
+    } catch (e) {
+      if (!(e instanceof CorruptStateError)) throw e;
+    }
+    return mark ? new ByteReader(mark).varint() : 0;
+  }
+
+  /** Copies the entries not yet copied into the log, then marks them done (at least once). */
   #forward(): void {
     if (!this.#log) return;
-    const markKey = this.#entries;
-    const mark = this.#audit.get(markKey);
-    const done = mark ? new ByteReader(mark).varint() : 0;
+    const done = this.#forwardedUpTo();
     if (done >= this.#lastAudit) return;
     for (const e of this.history()) if (e.number > done) this.#log.appendAudit(e);
     const w = new ByteWriter(new Uint8Array(8));
     w.varint(this.#lastAudit);
-    this.#audit.put(markKey, w.bytes.slice(0, w.pos));
+    this.#audit.put(this.#entries, w.bytes.slice(0, w.pos));
   }
 }
 

@@ -1,15 +1,19 @@
 /**
  * Persistent counters on the state journal that never go backwards across power cuts.
  *
- * MonotonicCounter hands out values from a block reserved ahead: the journal holds the end of the
- * reserved block, written before any value of the block is handed out. After a cut the counter
- * continues from that end, so a cut can only skip values (at most `block` − 1), never repeat one.
- * One journal write per `block` values.
+ * MonotonicCounter hands out values from blocks reserved ahead. The end of the reserved range is kept
+ * in two keys, written alternately, and values are handed out only below the smaller of the two. A
+ * cut can only skip values (at most 2 × `block` − 1 per boot), never repeat one; and if the newest
+ * record of either key is later lost (bit rot: the journal then reads its previous value), the other
+ * key still covers every value handed out. One journal write per `block` values.
  *
  * HighWaterMark is the receiving side (the highest message counter accepted from the head-end): a
- * value is accepted only once it is written, exactly, so a replay of it or of anything lower is
- * refused after any cut. It cannot reserve ahead: a stored value above the last one accepted would
- * refuse the sender's next genuine messages.
+ * value is accepted only once it is written, exactly, to both of its keys (two writes), so neither a
+ * cut nor the loss of one record lets a replay of it, or of anything lower, through. It cannot
+ * reserve ahead: a stored value above the last one accepted would refuse the sender's next genuine
+ * messages.
+ *
+ * Each uses keys `key` and `key + 1`.
  */
 import { ByteReader, ByteWriter } from "./bytes.js";
 import { InvalidRecordError } from "./errors.js";
@@ -29,7 +33,7 @@ function decode(b: Uint8Array | undefined): number | undefined {
 }
 
 export interface MonotonicCounterOptions {
-  /** Values reserved per journal write. Default 64: one write per 64 messages, ≤ 63 values skipped per cut. */
+  /** Values reserved per journal write. Default 64: one write per 64 messages, ≤ 127 values skipped per boot. */
   block?: number;
 }
 
@@ -37,8 +41,9 @@ export class MonotonicCounter {
   readonly #journal: StateJournal;
   readonly #key: number;
   readonly #block: number;
+  /** The reserved ends stored under `key` and `key + 1`. */
+  readonly #ends: [number, number];
   #next: number;
-  #reservedEnd: number;
 
   constructor(journal: StateJournal, key: number, options: MonotonicCounterOptions = {}) {
     const block = options.block ?? 64;
@@ -46,16 +51,17 @@ export class MonotonicCounter {
     this.#journal = journal;
     this.#key = key;
     this.#block = block;
-    this.#reservedEnd = decode(journal.get(key)) ?? 0;
-    this.#next = this.#reservedEnd;
+    this.#ends = [decode(journal.get(key)) ?? 0, decode(journal.get(key + 1)) ?? 0];
+    this.#next = Math.max(this.#ends[0], this.#ends[1]);
   }
 
   /** A value never returned before by this counter, on this flash, in any boot. */
   next(): number {
-    if (this.#next >= this.#reservedEnd) {
-      const end = this.#next + this.#block;
-      this.#journal.put(this.#key, encode(end));
-      this.#reservedEnd = end;
+    while (this.#next >= Math.min(this.#ends[0], this.#ends[1])) {
+      const older = this.#ends[0] <= this.#ends[1] ? 0 : 1;
+      const end = Math.max(this.#ends[0], this.#ends[1], this.#next) + this.#block;
+      this.#journal.put(this.#key + older, encode(end));
+      this.#ends[older] = end;
     }
     return this.#next++;
   }
@@ -74,7 +80,7 @@ export class HighWaterMark {
   constructor(journal: StateJournal, key: number) {
     this.#journal = journal;
     this.#key = key;
-    this.#value = decode(journal.get(key)) ?? -1;
+    this.#value = Math.max(decode(journal.get(key)) ?? -1, decode(journal.get(key + 1)) ?? -1);
   }
 
   /** The highest value accepted so far, -1 when none. */
@@ -86,7 +92,9 @@ export class HighWaterMark {
   accept(v: number): boolean {
     if (!(Number.isSafeInteger(v) && v >= 0)) throw new InvalidRecordError("invalid counter");
     if (v <= this.#value) return false;
-    this.#journal.put(this.#key, encode(v));
+    const bytes = encode(v);
+    this.#journal.put(this.#key, bytes);
+    this.#journal.put(this.#key + 1, bytes);
     this.#value = v;
     return true;
   }

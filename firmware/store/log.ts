@@ -25,9 +25,10 @@
 import type { Timers } from "../../hal/clock.js";
 import type { FlashPartition } from "../../hal/flash.js";
 import type { MeterEvent, Reading } from "../model/records.js";
+import type { StateRegion } from "./state-journal.js";
 import { encodeAudit, type AuditEntry } from "./audit.js";
-import { ByteReader, ByteWriter, isErased } from "./bytes.js";
-import { InvalidRecordError, StoreFullError, StoreIoError } from "./errors.js";
+import { ByteReader, ByteWriter, getU32, isErased, setU32 } from "./bytes.js";
+import { CorruptStateError, InvalidRecordError, StoreFullError, StoreIoError } from "./errors.js";
 import { FRAME_HEADER_BYTES, FRAME_OVERHEAD, missingSlots, resumeOffset, sealFrame, walkFrames, type FrameView } from "./frame.js";
 import { encodeReadings, checkReading } from "./readings-codec.js";
 import {
@@ -46,6 +47,7 @@ import {
 } from "./record-codec.js";
 import {
   ACK_MAP_AT,
+  ACK_MAP_BYTES,
   ackedCount,
   ackProgram,
   encodeSummary,
@@ -75,6 +77,13 @@ export interface RecordLogOptions {
    * without an erase inside the append (each class's head may roll in the same turn).
    */
   spareSectors?: number;
+  /**
+   * State-journal keys (StateLayout.retiredLogSectors) where the acknowledgement map of a sector
+   * that no longer takes programs is kept: a worn sector can never be erased, so its releases must
+   * outlive it elsewhere. Without it (or when its keys are used up) such releases last until the
+   * next boot, and those records are sent again then.
+   */
+  retired?: StateRegion;
 }
 
 /** Sequence numbers, as runs: [first, first + count). The uplink's SeqRun has this shape. */
@@ -96,6 +105,8 @@ export interface LogStats {
   /** Records found unreadable (CRC) below a sector's count, and bad sectors, this boot. */
   corruptRecords: number;
   badSectors: number;
+  /** Releases of records in worn sectors kept in RAM only (no `retired` key left): sent again after a reboot. */
+  unrecordedReleases: number;
   /** Notices that could not be queued (more than 32 pending). */
   droppedNotices: number;
 }
@@ -117,6 +128,8 @@ export interface LogUsage {
  */
 const BOOT_SEQ_SKIP = MAX_SLOTS * CLASS_COUNT;
 const MAX_PENDING_NOTICES = 32;
+/** A `retired` key's value: class, first sequence number, acknowledgement map. */
+const RETIRED_BYTES = 1 + 4 + ACK_MAP_BYTES;
 /** Events (< 30 B), audit entries (≤ 212 B, audit.ts) and notices fit. */
 const SMALL_PAYLOAD_MAX = 256;
 /** Largest notice payload: a class byte and four varints of at most 5 bytes (sequence numbers < 2^32). */
@@ -153,9 +166,12 @@ export class RecordLog {
   readonly #timers: Timers | undefined;
   readonly #delayMs: number;
   #pending: CorruptionNotice[] = [];
+  readonly #retired: StateRegion | undefined;
+  /** Acknowledgement maps of worn sectors, kept outside them (see `retired`), by sector. */
+  readonly #ackOverride = new Map<number, Uint8Array>();
   #maintenanceArmed = false;
   #nextSeq = 1;
-  readonly stats: LogStats = { records: 0, inlineMaintenance: 0, erases: 0, evictions: 0, evictedRecords: 0, corruptRecords: 0, badSectors: 0, droppedNotices: 0 };
+  readonly stats: LogStats = { records: 0, inlineMaintenance: 0, erases: 0, evictions: 0, evictedRecords: 0, corruptRecords: 0, badSectors: 0, unrecordedReleases: 0, droppedNotices: 0 };
 
   private constructor(flash: FlashPartition, options: RecordLogOptions) {
     const sectors = flash.byteLength / flash.blockSize;
@@ -175,6 +191,7 @@ export class RecordLog {
     this.#readyTarget = spare - 2;
     this.#timers = options.timers;
     this.#delayMs = options.maintenanceDelayMs ?? 10;
+    this.#retired = options.retired;
     this.#pool.onBad = (sector) => {
       this.stats.badSectors++;
       this.#report({ reason: CorruptionReason.badSector, sector, firstSeq: 0, records: 0 });
@@ -263,7 +280,10 @@ export class RecordLog {
       const p = ackProgram(slots);
       // What the map will read once programmed (bits only clear), so the read-back check holds.
       for (let i = 0; i < p.bytes.length; i++) p.bytes[i]! &= read.bytes[ACK_MAP_AT + p.first + i]!;
-      if (!this.#pool.program(s * this.#size + ACK_MAP_AT + p.first, p.bytes)) continue;
+      if (!this.#pool.program(s * this.#size + ACK_MAP_AT + p.first, p.bytes)) {
+        read.bytes.set(p.bytes, ACK_MAP_AT + p.first);
+        this.#retire(s, read.bytes.slice(ACK_MAP_AT, ACK_MAP_AT + ACK_MAP_BYTES));
+      }
       this.#unacked[s] = Math.max(0, this.#unacked[s]! - slots.length);
       released += slots.length;
     }
@@ -283,9 +303,10 @@ export class RecordLog {
    */
   maintain(): boolean {
     if (this.#pending.length > 0 && this.#canWriteNotice()) {
-      const pending = this.#pending;
-      this.#pending = [];
-      for (const n of pending) this.#appendSmall(RecordClass.alarm, RecordKind.corruption, (w) => encodeCorruption(n, w), true);
+      while (this.#pending.length > 0 && this.#canWriteNotice()) {
+        const n = this.#pending.shift()!;
+        this.#appendSmall(RecordClass.alarm, RecordKind.corruption, (w) => encodeCorruption(n, w), true);
+      }
       return true;
     }
     return this.#step();
@@ -299,11 +320,9 @@ export class RecordLog {
 
   /** Where the log stands: sectors and unacknowledged records per class. */
   usage(): LogUsage {
-    const u: LogUsage = { sectors: this.#pool.count, live: [0, 0, 0, 0], unacknowledged: [0, 0, 0, 0], spare: this.#pool.spare, ready: this.#pool.ready, bad: 0 };
+    const u: LogUsage = { sectors: this.#pool.count, live: [0, 0, 0, 0], unacknowledged: [0, 0, 0, 0], spare: this.#pool.spare, ready: this.#pool.ready, bad: this.#pool.bad };
     for (let s = 0; s < this.#pool.count; s++) {
-      const st = this.#pool.state[s];
-      if (st === SectorState.bad) u.bad++;
-      if (st !== SectorState.live) continue;
+      if (this.#pool.state[s] !== SectorState.live) continue;
       const c = this.#cls[s]!;
       u.live[c]!++;
       u.unacknowledged[c]! += this.#unacked[s]!;
@@ -365,11 +384,12 @@ export class RecordLog {
   /**
    * Writes the frame whose payload is in the scratch buffer to the head of `cls` (which has room),
    * and reads it back. A sector that does not take the program is left (its earlier records stay
-   * readable) and the frame goes, with the same sequence number, to a new sector.
+   * readable) and the frame goes to a new sector; it takes its sequence number then, since the roll
+   * may have written a notice.
    */
   #writeFrame(cls: RecordClass, kind: RecordKind, payloadLength: number, notice: boolean): number {
-    const seq = this.#nextSeq;
     for (let attempt = 0; attempt < 3; attempt++) {
+      const seq = this.#nextSeq;
       const s = this.#head[cls]!;
       const length = sealFrame(this.#scratch, 0, payloadLength, this.#headSlots[cls]!, kind, seq);
       if (this.#pool.program(s * this.#size + this.#headEnd[cls]!, this.#scratch.subarray(0, length))) {
@@ -393,8 +413,10 @@ export class RecordLog {
 
   /**
    * Closes the head of `cls` (its summary: count, end, last sequence number) and opens a new one.
-   * A normal roll leaves at least 2 spare sectors (so that an eviction notice can always be written);
-   * a notice's roll leaves at least 1. Runs maintenance inline when that is not yet so.
+   * A normal roll leaves at least 2 spare sectors, so that an eviction can always open a sector for
+   * its notice, even when an erase turns out to fail on a worn sector; a notice may take the last
+   * erased sector (the alarm sector it opens then has room for the next notices, also after a
+   * reboot, since open sectors are taken again). Runs maintenance inline when that is not yet so.
    */
   #roll(cls: RecordClass, notice: boolean): void {
     const old = this.#head[cls]!;
@@ -407,7 +429,7 @@ export class RecordLog {
         this.#pool.setState(old, SectorState.dirty);
       }
     }
-    const need = notice ? 2 : 3;
+    const need = notice ? 1 : 3;
     for (let steps = 0; ; steps++) {
       if (this.#head[cls]! >= 0) break; // opened meanwhile by a notice written during an eviction
       if (this.#pool.ready > 0 && this.#pool.spare >= need) {
@@ -489,9 +511,9 @@ export class RecordLog {
     return true;
   }
 
-  /** A notice fits the alarm head, or a sector can be opened for it leaving one spare. */
+  /** A notice fits the alarm head, or an erased sector can be opened for it. */
   #canWriteNotice(): boolean {
-    return this.#room(RecordClass.alarm) >= NOTICE_FRAME_MAX - FRAME_OVERHEAD || (this.#pool.ready > 0 && this.#pool.spare >= 2);
+    return this.#room(RecordClass.alarm) >= NOTICE_FRAME_MAX - FRAME_OVERHEAD || this.#pool.ready > 0;
   }
 
   /** Whether the newest alarm sector ends with the eviction notice of sector `v` (as it is now). */
@@ -555,6 +577,7 @@ export class RecordLog {
    */
   #readSector(s: number): { bytes: Uint8Array; frames: FrameView[] } {
     const bytes = this.#pool.flash.read(s * this.#size, this.#size);
+    this.#applyOverride(s, bytes);
     const c = this.#cls[s]!;
     const head = this.#head[c] === s;
     const summary = head ? undefined : parseSummary(bytes);
@@ -582,6 +605,61 @@ export class RecordLog {
     this.#report({ reason: CorruptionReason.corruptRecords, sector: s, firstSeq: this.#pool.firstSeq[s]!, records: missing });
   }
 
+  // ---- worn sectors: acknowledgement maps kept in the state journal ----
+
+  /** ANDs the kept acknowledgement map of a worn sector into its bytes as read. */
+  #applyOverride(s: number, bytes: Uint8Array): void {
+    const o = this.#ackOverride.get(s);
+    if (o) for (let i = 0; i < ACK_MAP_BYTES; i++) bytes[ACK_MAP_AT + i]! &= o[i]!;
+  }
+
+  /**
+   * Keeps the acknowledgement map of sector `s`, which no longer takes programs, in the `retired`
+   * keys: [class u8][first sequence u32][map 64 B]. The key already used for this sector, else a free
+   * one (never written, or naming no sector in use).
+   */
+  #retire(s: number, map: Uint8Array): void {
+    this.#ackOverride.set(s, map);
+    const r = this.#retired;
+    let key = -1;
+    for (let k = 0; r && k < r.length; k++) {
+      const v = readKept(r, k);
+      const names = v && v.length === RETIRED_BYTES ? this.#sectorNamed(v[0]!, getU32(v, 1)) : -1;
+      if (names === s) {
+        key = k;
+        break;
+      }
+      if (key < 0 && names < 0) key = k;
+    }
+    if (!r || key < 0) {
+      this.stats.unrecordedReleases++;
+      return;
+    }
+    const v = new Uint8Array(RETIRED_BYTES);
+    v[0] = this.#cls[s]!;
+    setU32(v, 1, this.#pool.firstSeq[s]!);
+    v.set(map, 5);
+    r.put(key, v);
+  }
+
+  /** The live sector of class `cls` opened at `firstSeq`, or -1. */
+  #sectorNamed(cls: number, firstSeq: number): number {
+    for (let s = 0; s < this.#pool.count; s++) {
+      if (this.#pool.state[s] === SectorState.live && this.#cls[s] === cls && this.#pool.firstSeq[s] === firstSeq) return s;
+    }
+    return -1;
+  }
+
+  /** The maps kept for worn sectors, by "class/first sequence". */
+  #retiredMaps(): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (let k = 0; this.#retired && k < this.#retired.length; k++) {
+      const v = readKept(this.#retired, k);
+      if (v && v.length === RETIRED_BYTES) out.set(`${v[0]}/${getU32(v, 1)}`, v.slice(5));
+    }
+    return out;
+  }
+
   #report(n: CorruptionNotice): void {
     const key = n.sector * 4 + n.reason;
     if (this.#reported.has(key)) return;
@@ -598,6 +676,7 @@ export class RecordLog {
   #recover(): void {
     const p = this.#pool;
     const unsummarised: number[] = [];
+    const retired = this.#retiredMaps();
     let maxSeq = -1;
     for (let s = 0; s < p.count; s++) {
       const top = p.flash.read(s * this.#size, LOG_RECORDS_AT);
@@ -605,6 +684,9 @@ export class RecordLog {
       if (!parsed || parsed.header.cls >= CLASS_COUNT) continue;
       p.noteHeader(s, parsed.header);
       this.#cls[s] = parsed.header.cls;
+      const map = retired.get(`${parsed.header.cls}/${parsed.header.firstSeq}`);
+      if (map) this.#ackOverride.set(s, map);
+      this.#applyOverride(s, top);
       const summary = parseSummary(top);
       if (summary) {
         this.#lastSeq[s] = summary.lastSeq;
@@ -621,6 +703,7 @@ export class RecordLog {
     for (const s of unsummarised) {
       const c = this.#cls[s]!;
       const bytes = p.flash.read(s * this.#size, this.#size);
+      this.#applyOverride(s, bytes);
       const frames: FrameView[] = [];
       const walk = walkFrames(bytes, LOG_RECORDS_AT, this.#size, logFramePlausible(p.firstSeq[s]!), (f) => frames.push(f));
       const last = frames[frames.length - 1];
@@ -683,6 +766,16 @@ export class LogCursor {
   rewind(): void {
     this.#firstSeq.fill(0);
     this.#slot.fill(0);
+  }
+}
+
+/** A `retired` key's value; undefined when unwritten or no longer readable (then it is reused). */
+function readKept(r: StateRegion, k: number): Uint8Array | undefined {
+  try {
+    return r.get(k);
+  } catch (e) {
+    if (e instanceof CorruptStateError) return undefined;
+    throw e;
   }
 }
 

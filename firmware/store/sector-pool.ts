@@ -43,6 +43,7 @@ export class SectorPool {
   #nextAlloc = 0;
   #ready = 0;
   #dirty = 0;
+  #bad = 0;
 
   constructor(flash: FlashPartition, magic: number) {
     this.flash = flash;
@@ -67,12 +68,19 @@ export class SectorPool {
     return this.#dirty;
   }
 
+  /** Sectors found bad in this boot. */
+  get bad(): number {
+    return this.#bad;
+  }
+
   setState(sector: number, s: SectorState): void {
     const old = this.state[sector]!;
     if (old === SectorState.ready) this.#ready--;
     if (old === SectorState.dirty) this.#dirty--;
+    if (old === SectorState.bad) this.#bad--;
     if (s === SectorState.ready) this.#ready++;
     if (s === SectorState.dirty) this.#dirty++;
+    if (s === SectorState.bad) this.#bad++;
     this.state[sector] = s;
   }
 

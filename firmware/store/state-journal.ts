@@ -115,12 +115,12 @@ export class StateJournal {
   }
 
   /**
-   * Bytes of live values the journal accepts: what still fits when every sector but the spare ones
-   * and the head is full and each wastes up to one largest record at its end. A write beyond it
-   * throws StoreFullError, so garbage collection can always make room.
+   * Bytes of live values the journal accepts: what still fits when every sector but the spare ones,
+   * the head and the bad ones is full and each wastes up to one largest record at its end. A write
+   * beyond it throws StoreFullError, so garbage collection can always make room.
    */
   get capacity(): number {
-    return (this.#pool.count - SPARE_TARGET - 1) * (this.#size - HEADERS_BYTES - FRAME_OVERHEAD - MAX_PAYLOAD_BYTES);
+    return Math.max(0, this.#pool.count - this.#pool.bad - SPARE_TARGET - 1) * (this.#size - HEADERS_BYTES - FRAME_OVERHEAD - MAX_PAYLOAD_BYTES);
   }
 
   /** Bytes of RAM in the journal's long-lived typed arrays (key index, per-sector table, scratch buffer). */
@@ -205,10 +205,7 @@ export class StateJournal {
     if (p.ready === 0 && p.dirty > 0) return this.#erase(p.eraseAhead(1));
     if (p.spare < SPARE_TARGET) {
       const tail = this.#oldest();
-      if (tail < 0 || p.spare < 2) return false;
-      this.#collect(tail);
-      this.stats.collections++;
-      return this.#erase(tail);
+      return tail >= 0 && this.#collect(tail) && this.#erase(tail);
     }
     const ahead = p.eraseAhead(READY_TARGET);
     return ahead >= 0 && this.#erase(ahead);
@@ -235,7 +232,10 @@ export class StateJournal {
         return at;
       }
       this.stats.badSectors++;
+      // Kept aside: the roll may collect garbage through the scratch buffer.
+      const payload = this.#scratch.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + payloadLength);
       this.#roll(need);
+      this.#scratch.set(payload, FRAME_HEADER_BYTES);
     }
     throw new StoreIoError("program failed");
   }
@@ -282,30 +282,48 @@ export class StateJournal {
     return best;
   }
 
-  /** Copies the live entries of `sector` into the head, each record with its own sequence number. */
-  #collect(sector: number): void {
+  /**
+   * Copies the live entries of `sector` into the head, each record with its own sequence number.
+   * Whether they fit the head is decided before anything is copied: if not, a new sector is opened
+   * first (keeping one spare), so that after a cut in the middle of the copy the newest sector is
+   * taken again and still has room for the rest. False when there is no room for the copy.
+   */
+  #collect(sector: number): boolean {
     const base = sector * this.#size;
     const bytes = this.#pool.flash.read(base, this.#size);
-    const frames: FrameView[] = [];
-    walkFrames(bytes, HEADERS_BYTES, this.#size, journalFramePlausible, (f) => frames.push(f));
-    for (const f of frames) {
+    const copies: Array<{ seq: number; live: Array<readonly [number, Uint8Array]>; payload: number }> = [];
+    let total = 0;
+    walkFrames(bytes, HEADERS_BYTES, this.#size, journalFramePlausible, (f) => {
       const live: Array<readonly [number, Uint8Array]> = [];
+      let payload = 1;
       forEachEntry(bytes, f.payloadAt, f.payloadLength, (key, at, len) => {
-        if (key < this.keyCount && this.#loc[key] === base + f.at) live.push([key, bytes.slice(at, at + len)]);
+        if (key < this.keyCount && this.#loc[key] === base + f.at) {
+          live.push([key, bytes.slice(at, at + len)]);
+          payload += ENTRY_OVERHEAD + len;
+        }
       });
-      if (live.length === 0) continue;
+      if (live.length === 0) return;
+      copies.push({ seq: f.seq, live, payload });
+      total += FRAME_OVERHEAD + payload;
+    });
+    const fits = this.#head >= 0 && this.#headSlots + copies.length <= MAX_SLOTS && this.#headEnd + total <= this.#size;
+    if (!fits) {
+      if (this.#pool.spare < 2 || this.#pool.ready === 0) return false;
+      this.#roll(2);
+    }
+    for (const c of copies) {
       const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
-      w.u8(live.length);
-      for (const [key, value] of live) {
+      w.u8(c.live.length);
+      for (const [key, value] of c.live) {
         w.u16(key);
         w.u8(value.length);
         w.raw(value);
       }
-      const payload = w.pos - FRAME_HEADER_BYTES;
-      if (this.#room() < payload) this.#roll(2);
-      this.#index(live, this.#writeFrame(f.seq, payload, 2));
-      this.stats.copies += live.length;
+      this.#index(c.live, this.#writeFrame(c.seq, c.payload, 2));
+      this.stats.copies += c.live.length;
     }
+    this.stats.collections++;
+    return true;
   }
 
   #erase(sector: number): boolean {

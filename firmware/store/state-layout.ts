@@ -3,7 +3,7 @@
  * range may grow only into unused keys, never move. The journal is opened with `STATE_KEY_COUNT` keys.
  */
 export const StateLayout = {
-  /** MonotonicCounter / HighWaterMark keys: 0 uplink message counter out, 1 highest counter in, … */
+  /** Two keys per MonotonicCounter / HighWaterMark: 0-1 uplink message counter out, 2-3 highest counter in, … */
   counters: { base: 0, count: 32 },
   /** Configuration values, one key per parameter (ConfigSchema `key`). */
   config: { base: 32, count: 160 },
@@ -13,6 +13,8 @@ export const StateLayout = {
   topology: { base: 256, count: 128 },
   /** OTA state (slot, version, anti-rollback counter). */
   ota: { base: 384, count: 16 },
+  /** Acknowledgement maps of worn log sectors (RecordLogOptions.retired). */
+  retiredLogSectors: { base: 400, count: 16 },
   /** One disconnect latch record per consumer. */
   latches: { base: 512, count: 1024 },
 } as const;

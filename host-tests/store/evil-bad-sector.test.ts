@@ -9,7 +9,7 @@ import { StateJournal } from "../../firmware/store/state-journal.js";
 import { event, interval, simFlash } from "./fixtures.js";
 
 describe("evil: bad sectors", () => {
-  it("moves a record whose program did not land to another sector, with the same sequence number", () => {
+  it("moves a record whose program did not land to another sector and returns the number it is stored under", () => {
     const { flash } = simFlash(16, 4096);
     const log = RecordLog.open(flash);
     const before = log.appendEvent(event(EventType.door, 1));

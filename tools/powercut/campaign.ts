@@ -75,7 +75,7 @@ export const GEOMETRIES: Readonly<Record<string, Geometry>> = {
 };
 
 /** Journal keys of the workload; the audit trail keeps AUDIT_KEYS − 1 entries. */
-const KEYS = { counter: 0, replay: 1, latches: 8, latchCount: 32, config: 64, audit: 128 } as const;
+const KEYS = { counter: 0, replay: 2, latches: 8, latchCount: 32, config: 64, audit: 128, retired: 160 } as const;
 const AUDIT_KEYS = 16;
 const SCHEMA: ConfigSchema = {
   pollIntervalS: { type: "int", key: 0, default: 900, min: 60, max: 86_400 },
@@ -88,10 +88,14 @@ const OUTAGE_PERIOD = 600;
 const OUTAGE_START = 150;
 const OUTAGE_END = 450;
 
-/** Counts every program and erase of both partitions and cuts power at the armed one. */
+/**
+ * Counts every program and erase of both partitions, cuts power at the armed one, and wears sectors
+ * out at the operations listed in `wearOutAt`.
+ */
 class CutSwitch {
   operations = 0;
   cutAt = 0;
+  wearOutAt: number[] = [];
 }
 
 class CuttableFlash implements FlashPartition {
@@ -117,6 +121,7 @@ class CuttableFlash implements FlashPartition {
 
   write(offset: number, bytes: Uint8Array): void {
     this.#arm();
+    this.#wearOut(offset);
     const before = this.#volatile ? this.#inner.read(offset, bytes.length) : undefined;
     this.#guard(() => this.#inner.write(offset, bytes));
     if (before) this.#undo = { offset, before, after: this.#inner.read(offset, bytes.length) };
@@ -135,12 +140,28 @@ class CuttableFlash implements FlashPartition {
 
   eraseBlock(index: number): void {
     this.#arm();
+    this.#wearOut(index * this.blockSize);
     this.#guard(() => this.#inner.eraseBlock(index));
     this.#undo = undefined;
   }
 
   #arm(): void {
-    if (++this.#sw.operations === this.#sw.cutAt) this.#inner.cutAtOperation(1);
+    const sw = this.#sw;
+    if (++sw.operations === sw.cutAt) this.#inner.cutAtOperation(1);
+    if (sw.wearOutAt[0] === sw.operations) {
+      // The sector this operation touches wears out now: its data stays, programs and erases fail.
+      sw.wearOutAt.shift();
+      this.#wearOutNext = true;
+    }
+  }
+
+  /** Set when the next operation's sector is to wear out. */
+  #wearOutNext = false;
+
+  #wearOut(offset: number): void {
+    if (!this.#wearOutNext) return;
+    this.#wearOutNext = false;
+    this.#inner.markBad(Math.floor(offset / this.blockSize));
   }
 }
 
@@ -228,13 +249,13 @@ class Rig {
   boot(): void {
     this.domain.powerOn();
     this.boots++;
-    this.log = RecordLog.open(this.logFlash);
     // Count the previous boot's collections once (its journal object is dead now).
     if (this.boots > 1 && this.journal) {
       this.collections += this.journal.stats.collections;
       this.journal.stats.collections = 0;
     }
     this.journal = StateJournal.open(this.stateFlash, { keyCount: 256 });
+    this.log = RecordLog.open(this.logFlash, { retired: this.journal.region(KEYS.retired, 8) });
     this.counter = new MonotonicCounter(this.journal, KEYS.counter, { block: 8 });
     this.replay = new HighWaterMark(this.journal, KEYS.replay);
     this.config = new ConfigStore({ journal: this.journal, schema: SCHEMA, wallClock: this.clock, log: this.log, values: { base: KEYS.config, count: 32 }, audit: { base: KEYS.audit, count: AUDIT_KEYS } });
@@ -567,6 +588,11 @@ export interface RandomOptions {
   cuts: number;
   /** A cut lands 1 … maxGap flash operations after the previous recovery. Default 150. */
   maxGap?: number;
+  /**
+   * Sectors that wear out during the campaign (programs then change nothing, erases leave junk), at
+   * seeded random operations within the first `cuts × maxGap / 2`: the sector of that operation.
+   */
+  wornSectors?: number;
 }
 
 /**
@@ -585,6 +611,9 @@ export class RandomCampaign {
     this.#o = o;
     this.#rig = new Rig(o.seed, o.geometry);
     this.#gaps = new Prng(`${o.seed}/cuts`);
+    const wear = new Prng(`${o.seed}/wear`);
+    const span = (o.cuts * (o.maxGap ?? 150)) / 2;
+    this.#rig.sw.wearOutAt = Array.from({ length: o.wornSectors ?? 0 }, () => 1 + wear.int(span)).sort((a, b) => a - b);
     this.#arm();
   }
 
