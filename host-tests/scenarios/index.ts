@@ -5,6 +5,7 @@ import { scenarios as board } from "./sim-board.js";
 import { scenarios as uplink } from "./uplink.js";
 import { scenarios as d0bus } from "./d0-bus.js";
 import { scenarios as modem } from "./modem.js";
+import { scenarios as store } from "./store.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
@@ -12,4 +13,5 @@ export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "uplink", scenarios: uplink },
   { suite: "d0-bus", scenarios: d0bus },
   { suite: "modem", scenarios: modem },
+  { suite: "store", scenarios: store },
 ];

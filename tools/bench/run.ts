@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { parseOptions } from "../cli-args.js";
 import type { Bench } from "./bench.js";
 import { simSpeed } from "./sim-speed.js";
+import { storeBench } from "./store.js";
 import { xsTurns } from "./xs-turns.js";
 import { uplinkBytes } from "./uplink-bytes.js";
 import { drainRate } from "./drain-rate.js";
@@ -18,7 +19,7 @@ import { d0Xs } from "./d0-xs.js";
 import { pollCycle } from "./poll-cycle.js";
 import { modemBench } from "./modem.js";
 
-const benches: Bench[] = [simSpeed, xsTurns, d0Parse, d0Xs, pollCycle, modemBench, uplinkBytes, uplinkXs, drainRate];
+const benches: Bench[] = [simSpeed, xsTurns, d0Parse, d0Xs, pollCycle, storeBench, modemBench, uplinkBytes, uplinkXs, drainRate];
 
 const o = parseOptions(process.argv.slice(2), { json: "string", only: "string" });
 const all: Record<string, Record<string, number | string>> = {};

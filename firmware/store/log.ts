@@ -1,0 +1,819 @@
+/**
+ * The record log: an append-only ring of sequence-numbered, CRC-protected records over one raw flash
+ * partition (docs/storage.md), kept until the head-end acknowledges them.
+ *
+ * - `append*` returns once its records are programmed and read back: from then on they survive any
+ *   power cut. The sequence number is the key (unique, increasing, not contiguous); times are
+ *   attributes, so a wall clock that jumps back loses nothing.
+ * - Each record class fills sectors of its own. The drain (`cursor`) walks alarms, then events, then
+ *   billing, then profile readings, each by sequence; `acknowledge` releases records by sequence
+ *   number, in any order. A released record is never returned again, also after a reboot.
+ * - Room is made ahead, in maintenance turns of its own (one erase each): a sector whose records are
+ *   all released is reclaimed; when none is, the oldest sector of the lowest class is evicted, after
+ *   an eviction notice (an alarm record) has been written. Erases happen inside an append only when
+ *   maintenance could not keep up (`stats.inlineMaintenance`).
+ * - Recovery at `open` reads the first 128 bytes of every sector (O(sectors)), plus the sectors that
+ *   were still open when power went (one per class): each takes records again after its last valid
+ *   one (and after any torn tail), so a cut costs no sector.
+ * - Nothing is ever formatted: a sector is erased only when it holds no valid header, or when its
+ *   records are all released, or after its eviction was recorded. Corruption is skipped, counted and
+ *   reported as a notice record.
+ *
+ * RAM: 12 bytes per sector (12 KiB for a 4 MiB partition of 1024 sectors) plus a 1 KiB scratch
+ * buffer; a sector being read (4 KiB) is garbage once the call returns.
+ */
+import type { Timers } from "../../hal/clock.js";
+import type { FlashPartition } from "../../hal/flash.js";
+import type { MeterEvent, Reading } from "../model/records.js";
+import type { StateRegion } from "./state-journal.js";
+import { encodeAudit, type AuditEntry } from "./audit.js";
+import { ByteReader, ByteWriter, getU32, isErased, setU32 } from "./bytes.js";
+import { CorruptStateError, InvalidRecordError, StoreFullError, StoreIoError } from "./errors.js";
+import { FRAME_HEADER_BYTES, FRAME_OVERHEAD, missingSlots, resumeOffset, sealFrame, walkFrames, type FrameView } from "./frame.js";
+import { encodeReadings, checkReading } from "./readings-codec.js";
+import {
+  CLASS_COUNT,
+  CorruptionReason,
+  RecordClass,
+  RecordKind,
+  MAX_KIND,
+  checkEvent,
+  encodeCorruption,
+  encodeEvent,
+  encodeEviction,
+  type CorruptionNotice,
+  type EvictionNotice,
+  type StoredRecord,
+} from "./record-codec.js";
+import {
+  ACK_MAP_AT,
+  ACK_MAP_BYTES,
+  ackedCount,
+  ackProgram,
+  encodeSummary,
+  isAcked,
+  LOG_MAGIC,
+  LOG_RECORDS_AT,
+  MAX_SLOTS,
+  parseHeaders,
+  parseSummary,
+  SUMMARY_AT,
+  SUMMARY_BYTES,
+} from "./sector-format.js";
+import { SectorPool, SectorState } from "./sector-pool.js";
+
+export interface RecordLogOptions {
+  /**
+   * Timers for maintenance turns (erase-ahead, reclaim, eviction), each run in a turn of its own and
+   * doing at most one erase. Without timers the owner calls `maintain()` when it has slack.
+   */
+  timers?: Timers;
+  /** Delay from the operation that left work to the maintenance turn, ms. Default 10. */
+  maintenanceDelayMs?: number;
+  /**
+   * Sectors kept holding nothing, all but two of them erased ahead; at least 3, at most a quarter of
+   * the partition. Default 6 (4 on partitions under 24 sectors). Room is made when fewer are left:
+   * raising it evicts a little earlier (4 KiB per sector) but lets more sectors fill in one turn
+   * without an erase inside the append (each class's head may roll in the same turn).
+   */
+  spareSectors?: number;
+  /**
+   * State-journal keys (StateLayout.retiredLogSectors) where the acknowledgement map of a sector
+   * that no longer takes programs is kept: a worn sector can never be erased, so its releases must
+   * outlive it elsewhere. Without it (or when its keys are used up) such releases last until the
+   * next boot, and those records are sent again then.
+   */
+  retired?: StateRegion;
+}
+
+/** Sequence numbers, as runs: [first, first + count). The uplink's SeqRun has this shape. */
+export interface SeqRun {
+  readonly first: number;
+  readonly count: number;
+}
+
+export interface LogStats {
+  /** Records written (readings records, events, audit entries, notices). */
+  records: number;
+  /** Maintenance steps that ran inside an append because no spare sector was ready. */
+  inlineMaintenance: number;
+  /** Sectors erased (all kinds). */
+  erases: number;
+  /** Sectors evicted with unacknowledged records, and those records. */
+  evictions: number;
+  evictedRecords: number;
+  /** Records found unreadable (CRC) below a sector's count, and bad sectors, this boot. */
+  corruptRecords: number;
+  badSectors: number;
+  /** Releases of records in worn sectors kept in RAM only (no `retired` key left): sent again after a reboot. */
+  unrecordedReleases: number;
+  /** Notices that could not be queued (more than 32 pending). */
+  droppedNotices: number;
+}
+
+export interface LogUsage {
+  sectors: number;
+  /** Sectors holding records, per class. */
+  live: number[];
+  /** Unacknowledged records, per class. */
+  unacknowledged: number[];
+  spare: number;
+  ready: number;
+  bad: number;
+}
+
+/**
+ * Sequence numbers skipped at every boot: what the open sector of each class could have held (256
+ * records each). Even if a newest sector became unreadable, no number it used is handed out again.
+ */
+const BOOT_SEQ_SKIP = MAX_SLOTS * CLASS_COUNT;
+const MAX_PENDING_NOTICES = 32;
+/** A `retired` key's value: class, first sequence number, acknowledgement map. */
+const RETIRED_BYTES = 1 + 4 + ACK_MAP_BYTES;
+/** Events (< 30 B), audit entries (≤ 212 B, audit.ts) and notices fit. */
+const SMALL_PAYLOAD_MAX = 256;
+/** Largest notice payload: a class byte and four varints of at most 5 bytes (sequence numbers < 2^32). */
+const NOTICE_FRAME_MAX = FRAME_OVERHEAD + 1 + 4 * 5;
+/** Eviction order: lowest priority first. */
+const EVICTION_ORDER: readonly RecordClass[] = [RecordClass.profile, RecordClass.billing, RecordClass.event, RecordClass.alarm];
+/**
+ * Largest readings payload: bounds the scratch buffer (RAM) and one program (4 pages, ≈ 1.6 ms on a
+ * W25Q-class part). A batch larger than this takes several records; each costs 12 bytes of frame.
+ */
+const MAX_READINGS_PAYLOAD = 1024;
+/** Worst-case bytes of a readings group per value (8 B value + 8 B time difference + 3 B status). */
+const GROUP_BYTES_PER_VALUE = 19;
+/** Worst-case bytes of a readings payload besides its values (base time, control, register, count, times). */
+const GROUP_FIXED_BYTES = 40;
+
+export class RecordLog {
+  readonly #pool: SectorPool;
+  readonly #size: number;
+  readonly #cls: Uint8Array;
+  readonly #lastSeq: Uint32Array;
+  readonly #unacked: Uint16Array;
+  /** Per class: the sector taking records (-1: none yet this boot), where the next frame goes, its slot. */
+  readonly #head = new Int32Array(CLASS_COUNT).fill(-1);
+  readonly #headEnd = new Uint16Array(CLASS_COUNT);
+  readonly #headSlots = new Uint16Array(CLASS_COUNT);
+  /** sector × 4 + reason of what was reported this boot (corruption is rare: this stays small). */
+  readonly #reported = new Set<number>();
+  readonly #scratch: Uint8Array;
+  readonly #maxGroupValues: number;
+  readonly #spareTarget: number;
+  /** Spare sectors kept erased: the spare ones but two, so that any head can roll without an erase. */
+  readonly #readyTarget: number;
+  readonly #timers: Timers | undefined;
+  readonly #delayMs: number;
+  #pending: CorruptionNotice[] = [];
+  readonly #retired: StateRegion | undefined;
+  /** Acknowledgement maps of worn sectors, kept outside them (see `retired`), by sector. */
+  readonly #ackOverride = new Map<number, Uint8Array>();
+  #maintenanceArmed = false;
+  #nextSeq = 1;
+  readonly stats: LogStats = { records: 0, inlineMaintenance: 0, erases: 0, evictions: 0, evictedRecords: 0, corruptRecords: 0, badSectors: 0, unrecordedReleases: 0, droppedNotices: 0 };
+
+  private constructor(flash: FlashPartition, options: RecordLogOptions) {
+    const sectors = flash.byteLength / flash.blockSize;
+    if (!(flash.blockSize >= 1024 && flash.blockSize <= 32768)) throw new RangeError("invalid sector size");
+    if (!(sectors >= 12)) throw new RangeError("too few sectors");
+    const spare = options.spareSectors ?? (sectors >= 24 ? 6 : 3);
+    if (!(Number.isInteger(spare) && spare >= 3 && spare <= sectors / 4)) throw new RangeError("invalid spareSectors");
+    this.#pool = new SectorPool(flash, LOG_MAGIC);
+    this.#size = flash.blockSize;
+    this.#cls = new Uint8Array(sectors);
+    this.#lastSeq = new Uint32Array(sectors);
+    this.#unacked = new Uint16Array(sectors);
+    this.#scratch = new Uint8Array(FRAME_OVERHEAD + MAX_READINGS_PAYLOAD);
+    const payloadMax = Math.min(MAX_READINGS_PAYLOAD, this.#size - LOG_RECORDS_AT - FRAME_OVERHEAD);
+    this.#maxGroupValues = Math.min(64, Math.floor((payloadMax - GROUP_FIXED_BYTES) / GROUP_BYTES_PER_VALUE));
+    this.#spareTarget = spare;
+    this.#readyTarget = spare - 2;
+    this.#timers = options.timers;
+    this.#delayMs = options.maintenanceDelayMs ?? 10;
+    this.#retired = options.retired;
+    this.#pool.onBad = (sector) => {
+      this.stats.badSectors++;
+      this.#report({ reason: CorruptionReason.badSector, sector, firstSeq: 0, records: 0 });
+    };
+  }
+
+  /**
+   * Recovers the log from `flash`: finds every sector in use from its header, closes the sectors that
+   * were open when power went, and continues after the highest sequence number found. Never erases.
+   */
+  static open(flash: FlashPartition, options: RecordLogOptions = {}): RecordLog {
+    const log = new RecordLog(flash, options);
+    log.#recover();
+    log.#schedule();
+    return log;
+  }
+
+  /** The sequence number the next record will get. */
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /**
+   * Appends readings in as few records as fit (one record per sector they reach), each durable when
+   * written; returns their sequence numbers. `cls` is profile (default) or billing. Throws
+   * InvalidRecordError before writing anything if a reading is out of range (readings-codec.ts).
+   */
+  appendReadings(readings: readonly Reading[], cls: typeof RecordClass.profile | typeof RecordClass.billing = RecordClass.profile): number[] {
+    if (cls !== RecordClass.profile && cls !== RecordClass.billing) throw new InvalidRecordError("invalid class");
+    if (readings.length === 0) return [];
+    for (const r of readings) checkReading(r);
+    const seqs: number[] = [];
+    let i = 0;
+    while (i < readings.length) {
+      let fresh = false;
+      for (;;) {
+        const limit = this.#room(cls);
+        const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + limit);
+        const next = limit > 0 ? encodeReadings(readings, i, w, this.#maxGroupValues) : i;
+        if (next > i) {
+          seqs.push(this.#writeFrame(cls, RecordKind.readings, w.pos - FRAME_HEADER_BYTES, false));
+          i = next;
+          break;
+        }
+        // Defensive: a group is bounded to fit an empty sector (#maxGroupValues), so this cannot repeat.
+        if (fresh) throw new StoreIoError("group too large");
+        this.#roll(cls, false);
+        fresh = true;
+      }
+    }
+    this.#schedule();
+    return seqs;
+  }
+
+  /** Appends an event (an alarm if `event.alarm`); returns its sequence number once it is durable. */
+  appendEvent(event: MeterEvent): number {
+    checkEvent(event);
+    const cls = event.alarm ? RecordClass.alarm : RecordClass.event;
+    const seq = this.#appendSmall(cls, RecordKind.event, (w) => encodeEvent(event, w), false);
+    this.#schedule();
+    return seq;
+  }
+
+  /** Appends an audit entry (class event); returns its sequence number once it is durable. */
+  appendAudit(entry: AuditEntry): number {
+    const seq = this.#appendSmall(RecordClass.event, RecordKind.audit, (w) => encodeAudit(entry, w), false);
+    this.#schedule();
+    return seq;
+  }
+
+  /**
+   * Releases the records with these sequence numbers (any order, any mix of classes; numbers that are
+   * unknown or already released are ignored). Durable when it returns. Returns how many records were
+   * newly released. Costs one sector read and one small program per sector that holds any of them.
+   */
+  acknowledge(runs: readonly SeqRun[]): number {
+    const sorted = normalizeRuns(runs);
+    let released = 0;
+    for (let s = 0; s < this.#pool.count; s++) {
+      if (this.#pool.state[s] !== SectorState.live || this.#unacked[s] === 0) continue;
+      if (!overlaps(sorted, this.#pool.firstSeq[s]!, this.#lastSeq[s]!)) continue;
+      const read = this.#readSector(s);
+      const slots: number[] = [];
+      for (const f of read.frames) if (!isAcked(read.bytes, f.tag) && contains(sorted, f.seq)) slots.push(f.tag);
+      if (slots.length === 0) continue;
+      const p = ackProgram(slots);
+      // What the map will read once programmed (bits only clear), so the read-back check holds.
+      for (let i = 0; i < p.bytes.length; i++) p.bytes[i]! &= read.bytes[ACK_MAP_AT + p.first + i]!;
+      if (!this.#pool.program(s * this.#size + ACK_MAP_AT + p.first, p.bytes)) {
+        read.bytes.set(p.bytes, ACK_MAP_AT + p.first);
+        this.#retire(s, read.bytes.slice(ACK_MAP_AT, ACK_MAP_AT + ACK_MAP_BYTES));
+      }
+      this.#unacked[s] = Math.max(0, this.#unacked[s]! - slots.length);
+      released += slots.length;
+    }
+    this.#schedule();
+    return released;
+  }
+
+  /** A drain cursor over unacknowledged records in priority order (see LogCursor). */
+  cursor(): LogCursor {
+    return new LogCursor(this);
+  }
+
+  /**
+   * One maintenance step: at most one erase (≈ 45 ms), plus small programs. Writes pending notices,
+   * erases a sector ahead, reclaims a released sector or evicts one when spare sectors run short.
+   * Returns true when it did something (call again until false to finish all work).
+   */
+  maintain(): boolean {
+    if (this.#pending.length > 0 && this.#canWriteNotice()) {
+      while (this.#pending.length > 0 && this.#canWriteNotice()) {
+        const n = this.#pending.shift()!;
+        this.#appendSmall(RecordClass.alarm, RecordKind.corruption, (w) => encodeCorruption(n, w), true);
+      }
+      return true;
+    }
+    return this.#step();
+  }
+
+  /** Bytes of RAM in the log's long-lived typed arrays (per-sector table, heads, scratch buffer). */
+  get memoryBytes(): number {
+    const p = this.#pool;
+    return p.state.byteLength + p.firstSeq.byteLength + this.#cls.byteLength + this.#lastSeq.byteLength + this.#unacked.byteLength + this.#scratch.byteLength + 3 * 4 * CLASS_COUNT;
+  }
+
+  /** Where the log stands: sectors and unacknowledged records per class. */
+  usage(): LogUsage {
+    const u: LogUsage = { sectors: this.#pool.count, live: [0, 0, 0, 0], unacknowledged: [0, 0, 0, 0], spare: this.#pool.spare, ready: this.#pool.ready, bad: this.#pool.bad };
+    for (let s = 0; s < this.#pool.count; s++) {
+      if (this.#pool.state[s] !== SectorState.live) continue;
+      const c = this.#cls[s]!;
+      u.live[c]!++;
+      u.unacknowledged[c]! += this.#unacked[s]!;
+    }
+    return u;
+  }
+
+  // ---- used by LogCursor ----
+
+  /**
+   * @internal The unacknowledged records of class `cls` from position (firstSeq, slot) on, at most
+   * `max` records or `maxBytes` payload bytes (at least one record). Returns them and the position
+   * after the last one returned.
+   */
+  drainFrom(cls: RecordClass, firstSeq: number, slot: number, max: number, maxBytes: number, out: StoredRecord[]): { firstSeq: number; slot: number } {
+    let bytes = 0;
+    for (;;) {
+      const s = this.#nextOfClass(cls, firstSeq);
+      if (s < 0) return { firstSeq, slot };
+      const sFirst = this.#pool.firstSeq[s]!;
+      const from = sFirst === firstSeq ? slot : 0;
+      const isHead = this.#head[cls] === s;
+      if (this.#unacked[s]! > 0) {
+        const read = this.#readSector(s);
+        for (const f of read.frames) {
+          if (f.tag < from || isAcked(read.bytes, f.tag)) continue;
+          if (out.length >= max || (out.length > 0 && bytes + f.payloadLength > maxBytes)) return { firstSeq: sFirst, slot: f.tag };
+          out.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.slice(f.payloadAt, f.payloadAt + f.payloadLength) });
+          bytes += f.payloadLength;
+        }
+      }
+      // A head can still take records: stay on it. A closed sector is done: move past it.
+      if (isHead) return { firstSeq: sFirst, slot: this.#headSlots[cls]! };
+      firstSeq = sFirst + 1;
+      slot = 0;
+    }
+  }
+
+  // ---- appending ----
+
+  /** Payload bytes the head of `cls` can still take in one frame (0 when it has no head or no slot). */
+  #room(cls: RecordClass): number {
+    const s = this.#head[cls]!;
+    if (s < 0 || this.#headSlots[cls]! >= MAX_SLOTS) return 0;
+    return Math.max(0, Math.min(MAX_READINGS_PAYLOAD, this.#size - this.#headEnd[cls]! - FRAME_OVERHEAD));
+  }
+
+  /** Appends a record of at most SMALL_PAYLOAD_MAX bytes (events, audit entries, notices). */
+  #appendSmall(cls: RecordClass, kind: RecordKind, encode: (w: ByteWriter) => void, notice: boolean): number {
+    // Encoded aside: a roll may write a notice through the scratch buffer.
+    const w = new ByteWriter(new Uint8Array(SMALL_PAYLOAD_MAX));
+    encode(w);
+    if (w.overflow) throw new InvalidRecordError("record too large");
+    if (this.#room(cls) < w.pos) this.#roll(cls, notice);
+    this.#scratch.set(w.bytes.subarray(0, w.pos), FRAME_HEADER_BYTES);
+    return this.#writeFrame(cls, kind, w.pos, notice);
+  }
+
+  /**
+   * Writes the frame whose payload is in the scratch buffer to the head of `cls` (which has room),
+   * and reads it back. A sector that does not take the program is left (its earlier records stay
+   * readable) and the frame goes to a new sector; it takes its sequence number then, since the roll
+   * may have written a notice.
+   */
+  #writeFrame(cls: RecordClass, kind: RecordKind, payloadLength: number, notice: boolean): number {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const seq = this.#nextSeq;
+      const s = this.#head[cls]!;
+      const length = sealFrame(this.#scratch, 0, payloadLength, this.#headSlots[cls]!, kind, seq);
+      if (this.#pool.program(s * this.#size + this.#headEnd[cls]!, this.#scratch.subarray(0, length))) {
+        this.#headEnd[cls]! += length;
+        this.#headSlots[cls]!++;
+        this.#lastSeq[s] = seq;
+        this.#unacked[s]!++;
+        this.#nextSeq = seq + 1;
+        this.stats.records++;
+        return seq;
+      }
+      this.stats.badSectors++;
+      this.#report({ reason: CorruptionReason.badSector, sector: s, firstSeq: this.#pool.firstSeq[s]!, records: 0 });
+      // The frame is built again after the roll: the roll may have written a notice through the scratch.
+      const payload = this.#scratch.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + payloadLength);
+      this.#roll(cls, notice);
+      this.#scratch.set(payload, FRAME_HEADER_BYTES);
+    }
+    throw new StoreIoError("program failed");
+  }
+
+  /**
+   * Closes the head of `cls` (its summary: count, end, last sequence number) and opens a new one.
+   * A normal roll leaves at least 2 spare sectors, so that an eviction can always open a sector for
+   * its notice, even when an erase turns out to fail on a worn sector; a notice may take the last
+   * erased sector (the alarm sector it opens then has room for the next notices, also after a
+   * reboot, since open sectors are taken again). Runs maintenance inline when that is not yet so.
+   */
+  #roll(cls: RecordClass, notice: boolean): void {
+    const old = this.#head[cls]!;
+    if (old >= 0) {
+      this.#head[cls] = -1;
+      if (this.#headSlots[cls]! > 0) {
+        const summary = encodeSummary({ count: this.#headSlots[cls]!, end: this.#headEnd[cls]!, lastSeq: this.#lastSeq[old]! });
+        this.#pool.program(old * this.#size + SUMMARY_AT, summary);
+      } else {
+        this.#pool.setState(old, SectorState.dirty);
+      }
+    }
+    const need = notice ? 1 : 3;
+    for (let steps = 0; ; steps++) {
+      if (this.#head[cls]! >= 0) break; // opened meanwhile by a notice written during an eviction
+      if (this.#pool.ready > 0 && this.#pool.spare >= need) {
+        const s = this.#pool.open(cls, this.#nextSeq);
+        if (s >= 0) {
+          this.#openHead(cls, s);
+          break;
+        }
+        continue; // every ready sector turned out bad: make more ready
+      }
+      if (steps > 2 * this.#pool.count || !this.#step()) throw new StoreFullError("log full");
+      this.stats.inlineMaintenance++;
+    }
+  }
+
+  #openHead(cls: RecordClass, s: number): void {
+    this.#head[cls] = s;
+    this.#headEnd[cls] = LOG_RECORDS_AT;
+    this.#headSlots[cls] = 0;
+    this.#cls[s] = cls;
+    this.#lastSeq[s] = this.#nextSeq;
+    this.#unacked[s] = 0;
+  }
+
+  // ---- maintenance ----
+
+  #schedule(): void {
+    if (!this.#timers || this.#maintenanceArmed || !this.#workPending()) return;
+    this.#maintenanceArmed = true;
+    this.#timers.set(() => {
+      this.#maintenanceArmed = false;
+      if (this.maintain()) this.#schedule();
+    }, this.#delayMs);
+  }
+
+  #workPending(): boolean {
+    const p = this.#pool;
+    return this.#pending.length > 0 || p.spare < this.#spareTarget || p.eraseAhead(this.#readyTarget) >= 0;
+  }
+
+  #step(): boolean {
+    const p = this.#pool;
+    if (p.ready === 0 && p.dirty > 0) return this.#eraseDirty(1);
+    if (p.spare < this.#spareTarget) {
+      const newest = this.#newestPerClass();
+      const released = this.#victim(newest, -1);
+      if (released >= 0) return this.#eraseLive(released);
+      for (const c of EVICTION_ORDER) {
+        const v = this.#victim(newest, c);
+        if (v < 0) continue;
+        // A cut between the notice and the erase leaves the notice last in the newest alarm sector:
+        // the eviction is then finished without a second notice.
+        if (!this.#evictionRecorded(v, newest[RecordClass.alarm]!)) {
+          if (!this.#canWriteNotice()) return false;
+          const n: EvictionNotice = { evictedClass: c, sector: v, firstSeq: p.firstSeq[v]!, lastSeq: this.#lastSeq[v]!, records: this.#unacked[v]! };
+          this.#appendSmall(RecordClass.alarm, RecordKind.eviction, (w) => encodeEviction(n, w), true);
+          this.stats.evictions++;
+          this.stats.evictedRecords += n.records;
+        }
+        return this.#eraseLive(v);
+      }
+    }
+    return this.#eraseDirty(this.#readyTarget);
+  }
+
+  /** Erases the next dirty sector in allocation order unless `readyTarget` ready ones come first. */
+  #eraseDirty(readyTarget: number): boolean {
+    const s = this.#pool.eraseAhead(readyTarget);
+    if (s < 0) return false;
+    this.stats.erases++;
+    this.#pool.erase(s);
+    return true;
+  }
+
+  #eraseLive(s: number): boolean {
+    this.#unacked[s] = 0;
+    this.stats.erases++;
+    this.#pool.erase(s);
+    return true;
+  }
+
+  /** A notice fits the alarm head, or an erased sector can be opened for it. */
+  #canWriteNotice(): boolean {
+    return this.#room(RecordClass.alarm) >= NOTICE_FRAME_MAX - FRAME_OVERHEAD || this.#pool.ready > 0;
+  }
+
+  /** Whether the newest alarm sector ends with the eviction notice of sector `v` (as it is now). */
+  #evictionRecorded(v: number, newestAlarm: number): boolean {
+    if (newestAlarm < 0) return false;
+    const read = this.#readSector(newestAlarm);
+    const last = read.frames[read.frames.length - 1];
+    if (!last || last.kind !== RecordKind.eviction) return false;
+    const r = new ByteReader(read.bytes, last.payloadAt, last.payloadAt + last.payloadLength);
+    const c = r.u8();
+    return !r.error && c === this.#cls[v] && r.varint() === v && r.varint() === this.#pool.firstSeq[v];
+  }
+
+  /** The live sector with the highest first sequence number, per class (-1 when none). */
+  #newestPerClass(): Int32Array {
+    const newest = new Int32Array(CLASS_COUNT).fill(-1);
+    const first = this.#pool.firstSeq;
+    for (let s = 0; s < this.#pool.count; s++) {
+      if (this.#pool.state[s] !== SectorState.live) continue;
+      const c = this.#cls[s]!;
+      const n = newest[c]!;
+      if (n < 0 || first[s]! > first[n]!) newest[c] = s;
+    }
+    return newest;
+  }
+
+  /**
+   * The oldest sector that may go: of class `cls` (eviction), or of any class with every record
+   * released (cls = -1). Never a head, never the newest sector of its class: the newest sectors hold
+   * the highest sequence numbers, which recovery continues from.
+   */
+  #victim(newest: Int32Array, cls: number): number {
+    let best = -1;
+    const first = this.#pool.firstSeq;
+    for (let s = 0; s < this.#pool.count; s++) {
+      if (this.#pool.state[s] !== SectorState.live) continue;
+      const c = this.#cls[s]!;
+      if (newest[c] === s || this.#head[c] === s) continue;
+      if (cls < 0 ? this.#unacked[s] !== 0 : c !== cls) continue;
+      if (best < 0 || first[s]! < first[best]!) best = s;
+    }
+    return best;
+  }
+
+  // ---- reading ----
+
+  /** The live sector of class `cls` with the lowest first sequence number ≥ `firstSeq`, or -1. */
+  #nextOfClass(cls: RecordClass, firstSeq: number): number {
+    let best = -1;
+    const first = this.#pool.firstSeq;
+    for (let s = 0; s < this.#pool.count; s++) {
+      if (this.#pool.state[s] !== SectorState.live || this.#cls[s] !== cls || first[s]! < firstSeq) continue;
+      if (best < 0 || first[s]! < first[best]!) best = s;
+    }
+    return best;
+  }
+
+  /**
+   * Reads a live sector and its valid frames. Slots below the sector's count that do not read are
+   * corruption: counted, reported once per boot, and no longer waited for.
+   */
+  #readSector(s: number): { bytes: Uint8Array; frames: FrameView[] } {
+    const bytes = this.#pool.flash.read(s * this.#size, this.#size);
+    this.#applyOverride(s, bytes);
+    const c = this.#cls[s]!;
+    const head = this.#head[c] === s;
+    const summary = head ? undefined : parseSummary(bytes);
+    const end = head ? this.#headEnd[c]! : (summary?.end ?? this.#size);
+    const frames: FrameView[] = [];
+    walkFrames(bytes, LOG_RECORDS_AT, end, logFramePlausible(this.#pool.firstSeq[s]!), (f) => frames.push(f));
+    const count = head ? this.#headSlots[c]! : Math.max(summary?.count ?? 0, frames.length ? frames[frames.length - 1]!.tag + 1 : 0);
+    if (missingSlots(frames, count) > 0) this.#reportMissing(s, bytes, frames, count);
+    return { bytes, frames };
+  }
+
+  /** Counts and reports (once per boot) the records of sector `s` that no longer read. */
+  #reportMissing(s: number, bytes: Uint8Array, frames: readonly FrameView[], count: number): void {
+    if (this.#reported.has(s * 4 + CorruptionReason.corruptRecords)) return;
+    let lost = 0;
+    let k = 0;
+    for (let slot = 0; slot < count; slot++) {
+      if (frames[k]?.tag === slot) k++;
+      else if (!isAcked(bytes, slot)) lost++;
+    }
+    const missing = missingSlots(frames, count);
+    this.stats.corruptRecords += missing;
+    // Lost records can never be acknowledged: stop waiting for them (they are reported instead).
+    this.#unacked[s] = Math.max(0, this.#unacked[s]! - lost);
+    this.#report({ reason: CorruptionReason.corruptRecords, sector: s, firstSeq: this.#pool.firstSeq[s]!, records: missing });
+  }
+
+  // ---- worn sectors: acknowledgement maps kept in the state journal ----
+
+  /** ANDs the kept acknowledgement map of a worn sector into its bytes as read. */
+  #applyOverride(s: number, bytes: Uint8Array): void {
+    const o = this.#ackOverride.get(s);
+    if (o) for (let i = 0; i < ACK_MAP_BYTES; i++) bytes[ACK_MAP_AT + i]! &= o[i]!;
+  }
+
+  /**
+   * Keeps the acknowledgement map of sector `s`, which no longer takes programs, in the `retired`
+   * keys: [class u8][first sequence u32][map 64 B]. The key already used for this sector, else a free
+   * one (never written, or naming no sector in use).
+   */
+  #retire(s: number, map: Uint8Array): void {
+    this.#ackOverride.set(s, map);
+    const r = this.#retired;
+    let key = -1;
+    for (let k = 0; r && k < r.length; k++) {
+      const v = readKept(r, k);
+      const names = v && v.length === RETIRED_BYTES ? this.#sectorNamed(v[0]!, getU32(v, 1)) : -1;
+      if (names === s) {
+        key = k;
+        break;
+      }
+      if (key < 0 && names < 0) key = k;
+    }
+    if (!r || key < 0) {
+      this.stats.unrecordedReleases++;
+      return;
+    }
+    const v = new Uint8Array(RETIRED_BYTES);
+    v[0] = this.#cls[s]!;
+    setU32(v, 1, this.#pool.firstSeq[s]!);
+    v.set(map, 5);
+    r.put(key, v);
+  }
+
+  /** The live sector of class `cls` opened at `firstSeq`, or -1. */
+  #sectorNamed(cls: number, firstSeq: number): number {
+    for (let s = 0; s < this.#pool.count; s++) {
+      if (this.#pool.state[s] === SectorState.live && this.#cls[s] === cls && this.#pool.firstSeq[s] === firstSeq) return s;
+    }
+    return -1;
+  }
+
+  /** The maps kept for worn sectors, by "class/first sequence". */
+  #retiredMaps(): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (let k = 0; this.#retired && k < this.#retired.length; k++) {
+      const v = readKept(this.#retired, k);
+      if (v && v.length === RETIRED_BYTES) out.set(`${v[0]}/${getU32(v, 1)}`, v.slice(5));
+    }
+    return out;
+  }
+
+  #report(n: CorruptionNotice): void {
+    const key = n.sector * 4 + n.reason;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    if (this.#pending.length >= MAX_PENDING_NOTICES) {
+      this.stats.droppedNotices++;
+      return;
+    }
+    this.#pending.push(n);
+  }
+
+  // ---- recovery ----
+
+  #recover(): void {
+    const p = this.#pool;
+    const unsummarised: number[] = [];
+    const retired = this.#retiredMaps();
+    let maxSeq = -1;
+    for (let s = 0; s < p.count; s++) {
+      const top = p.flash.read(s * this.#size, LOG_RECORDS_AT);
+      const parsed = parseHeaders(top, LOG_MAGIC);
+      if (!parsed || parsed.header.cls >= CLASS_COUNT) continue;
+      p.noteHeader(s, parsed.header);
+      this.#cls[s] = parsed.header.cls;
+      const map = retired.get(`${parsed.header.cls}/${parsed.header.firstSeq}`);
+      if (map) this.#ackOverride.set(s, map);
+      this.#applyOverride(s, top);
+      const summary = parseSummary(top);
+      if (summary) {
+        this.#lastSeq[s] = summary.lastSeq;
+        this.#unacked[s] = summary.count - ackedCount(top, summary.count);
+        maxSeq = Math.max(maxSeq, summary.lastSeq);
+      } else {
+        unsummarised.push(s);
+      }
+      if (parsed.copies === 1) this.#report({ reason: CorruptionReason.headerCopy, sector: s, firstSeq: parsed.header.firstSeq, records: 0 });
+    }
+    // Sectors still open when power went: the newest of each class takes records again (after any
+    // torn tail); an older one (its summary was not written) is closed now.
+    const newest = this.#newestPerClass();
+    for (const s of unsummarised) {
+      const c = this.#cls[s]!;
+      const bytes = p.flash.read(s * this.#size, this.#size);
+      this.#applyOverride(s, bytes);
+      const frames: FrameView[] = [];
+      const walk = walkFrames(bytes, LOG_RECORDS_AT, this.#size, logFramePlausible(p.firstSeq[s]!), (f) => frames.push(f));
+      const last = frames[frames.length - 1];
+      const count = last ? last.tag + 1 : 0;
+      this.#lastSeq[s] = last ? last.seq : p.firstSeq[s]!;
+      this.#unacked[s] = count - ackedCount(bytes, count);
+      if (last) maxSeq = Math.max(maxSeq, last.seq);
+      const resumeAt = resumeOffset(bytes, walk.end, this.#size);
+      // A torn summary means the sector was being closed: close it again (same bytes) rather than
+      // resume it, whose later summary could never land on those bits.
+      const summaryErased = isErased(bytes, SUMMARY_AT, SUMMARY_AT + SUMMARY_BYTES);
+      if (newest[c] === s && summaryErased && count < MAX_SLOTS && resumeAt + FRAME_OVERHEAD < this.#size) {
+        this.#head[c] = s;
+        this.#headEnd[c] = resumeAt;
+        this.#headSlots[c] = count;
+      } else if (count > 0) {
+        p.flash.write(s * this.#size + SUMMARY_AT, encodeSummary({ count, end: walk.end, lastSeq: last!.seq }));
+      } else {
+        p.setState(s, SectorState.dirty);
+      }
+      if (missingSlots(frames, count) > 0) this.#reportMissing(s, bytes, frames, count);
+    }
+    this.#nextSeq = maxSeq < 0 ? 1 : maxSeq + 1 + BOOT_SEQ_SKIP;
+  }
+}
+
+/**
+ * A drain position per class. `next` returns unacknowledged records, alarms first, then events,
+ * billing, profile, each class by sequence number; a class is resumed where the last call stopped,
+ * and a record appended later to a higher class comes before what is left of lower ones.
+ * `rewind` starts over (after a reconnect: everything not yet acknowledged is sent again).
+ * Records acknowledged meanwhile are skipped. Several cursors may exist side by side.
+ */
+export class LogCursor {
+  readonly #log: RecordLog;
+  readonly #firstSeq = new Float64Array(CLASS_COUNT);
+  readonly #slot = new Uint16Array(CLASS_COUNT);
+
+  constructor(log: RecordLog) {
+    this.#log = log;
+  }
+
+  /**
+   * At most `maxRecords` records and about `maxBytes` payload bytes (always at least one record when
+   * any is waiting). Reads one sector per sector visited.
+   */
+  next(maxRecords: number, maxBytes = Infinity): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    let used = 0;
+    for (let c = 0; c < CLASS_COUNT && out.length < maxRecords && used < maxBytes; c++) {
+      const before = out.length;
+      const pos = this.#log.drainFrom(c as RecordClass, this.#firstSeq[c]!, this.#slot[c]!, maxRecords, maxBytes - used, out);
+      this.#firstSeq[c] = pos.firstSeq;
+      this.#slot[c] = pos.slot;
+      for (let k = before; k < out.length; k++) used += out[k]!.payload.length;
+    }
+    return out;
+  }
+
+  rewind(): void {
+    this.#firstSeq.fill(0);
+    this.#slot.fill(0);
+  }
+}
+
+/** A `retired` key's value; undefined when unwritten or no longer readable (then it is reused). */
+function readKept(r: StateRegion, k: number): Uint8Array | undefined {
+  try {
+    return r.get(k);
+  } catch (e) {
+    if (e instanceof CorruptStateError) return undefined;
+    throw e;
+  }
+}
+
+/** Frames of a log sector: slots and sequence numbers strictly increase, kinds are known. */
+function logFramePlausible(firstSeq: number) {
+  return (tag: number, kind: number, seq: number, previous: FrameView | undefined) =>
+    kind >= 1 && kind <= MAX_KIND && seq >= firstSeq && (!previous || (tag > previous.tag && seq > previous.seq));
+}
+
+/** Runs as sorted, disjoint [first, last] pairs. */
+function normalizeRuns(runs: readonly SeqRun[]): Array<[number, number]> {
+  const sorted = runs.filter((r) => r.count > 0).map((r): [number, number] => [r.first, r.first + r.count - 1]).sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else out.push(r);
+  }
+  return out;
+}
+
+/** Index of the first run ending at or after `seq` (binary search), or runs.length. */
+function firstEndingFrom(runs: ReadonlyArray<readonly [number, number]>, seq: number): number {
+  let lo = 0;
+  let hi = runs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (runs[mid]![1] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function overlaps(runs: ReadonlyArray<readonly [number, number]>, lo: number, hi: number): boolean {
+  const r = runs[firstEndingFrom(runs, lo)];
+  return r !== undefined && r[0] <= hi;
+}
+
+function contains(runs: ReadonlyArray<readonly [number, number]>, seq: number): boolean {
+  return overlaps(runs, seq, seq);
+}

@@ -1,0 +1,464 @@
+/**
+ * The state journal: small critical values (disconnect latches, counters, configuration, topology,
+ * OTA state) under integer keys, on their own raw partition (docs/storage.md, "State journal").
+ *
+ * Exactly old or new: a write appends a new record (one program) and never touches the one it
+ * replaces, so a cut at any point leaves either the whole new record (its CRC holds) or the old one.
+ * `putAll` writes several keys in one record: all of them change, or none. The newest sequence
+ * number of a key wins at recovery.
+ *
+ * Garbage collection copies the live entries of the oldest sector, with their sequence numbers, into
+ * the newest, then erases it: a cut in between leaves two identical copies, never none. It runs in
+ * maintenance turns (one erase each) when fewer than 3 sectors are spare; a put collects inline only
+ * when maintenance could not keep up (`stats.inlineMaintenance`). The newest record of every key is
+ * always live, so the highest sequence number survives every collection.
+ *
+ * Recovery reads the whole partition (64 KiB on the device) once; the newest sector then takes
+ * records again after its last valid one (and any torn tail), so a cut costs no sector. RAM: 5 bytes
+ * per key (where its newest record is, and its length) plus 5 per sector, and 4 bytes per key during
+ * recovery.
+ */
+import type { Timers } from "../../hal/clock.js";
+import type { FlashPartition } from "../../hal/flash.js";
+import { ByteReader, ByteWriter, getU16, getU32 } from "./bytes.js";
+import { crc32 } from "./crc32.js";
+import { CorruptStateError, InvalidKeyError, InvalidRecordError, StoreFullError, StoreIoError } from "./errors.js";
+import { FRAME_HEADER_BYTES, FRAME_OVERHEAD, missingSlots, resumeOffset, sealFrame, walkFrames, type FrameView } from "./frame.js";
+import { HEADERS_BYTES, parseHeaders, STATE_MAGIC } from "./sector-format.js";
+import { SectorPool, SectorState } from "./sector-pool.js";
+
+export interface StateJournalOptions {
+  /** Keys are 0 … keyCount-1. Default 2048. Costs 5 bytes of RAM per key. */
+  keyCount?: number;
+  /** Timers for maintenance turns; without them the owner calls `maintain()`. */
+  timers?: Timers;
+  /** Delay from the write that left work to the maintenance turn, ms. Default 10. */
+  maintenanceDelayMs?: number;
+  /**
+   * Called when records are found unreadable (CRC) at recovery or on a read, with the sector and how
+   * many records. A key whose newest record was there reads its previous value: owners of critical
+   * values (latches) should re-assert them from a safe default.
+   */
+  onCorruption?: (sector: number, records: number) => void;
+}
+
+export interface StateJournalStats {
+  puts: number;
+  erases: number;
+  /** Sectors collected (live entries copied, then erased), and the entries copied. */
+  collections: number;
+  copies: number;
+  inlineMaintenance: number;
+  /** Records found unreadable (CRC) between readable ones, at recovery. */
+  corruptRecords: number;
+  badSectors: number;
+}
+
+/** Longest value of one key. */
+export const MAX_VALUE_BYTES = 224;
+/**
+ * Largest record payload: bounds the space a sector can waste at its end (see `capacity`). A
+ * configuration change (an audit entry ≤ 177 B and a value ≤ 64 B, config.ts) fits in one record.
+ */
+const MAX_PAYLOAD_BYTES = 256;
+const MAX_ENTRIES = 8;
+const ENTRY_OVERHEAD = 3;
+/** Records per sector: the frame's tag numbers them 0 … 255 (a gap is a record that no longer reads). */
+const MAX_SLOTS = 256;
+const KIND_PUT = 1;
+const SPARE_TARGET = 3;
+const READY_TARGET = 2;
+/** Sequence numbers skipped at each boot: more than the open sector could have held. */
+const BOOT_SEQ_SKIP = 1024;
+
+export class StateJournal {
+  readonly #pool: SectorPool;
+  readonly #size: number;
+  readonly keyCount: number;
+  /** Partition offset of the record holding each key's newest value; 0 = never written. */
+  readonly #loc: Uint32Array;
+  readonly #len: Uint8Array;
+  readonly #scratch = new Uint8Array(FRAME_OVERHEAD + MAX_PAYLOAD_BYTES);
+  readonly #timers: Timers | undefined;
+  readonly #delayMs: number;
+  readonly #onCorruption: (sector: number, records: number) => void;
+  #head = -1;
+  #headEnd = 0;
+  #headSlots = 0;
+  #nextSeq = 1;
+  #liveBytes = 0;
+  #maintenanceArmed = false;
+  readonly stats: StateJournalStats = { puts: 0, erases: 0, collections: 0, copies: 0, inlineMaintenance: 0, corruptRecords: 0, badSectors: 0 };
+
+  private constructor(flash: FlashPartition, options: StateJournalOptions) {
+    const keyCount = options.keyCount ?? 2048;
+    if (!(Number.isInteger(keyCount) && keyCount > 0 && keyCount <= 0x10000)) throw new RangeError("invalid keyCount");
+    if (!(flash.blockSize >= 1024 && flash.blockSize <= 32768)) throw new RangeError("invalid sector size");
+    if (!(flash.byteLength / flash.blockSize >= 6)) throw new RangeError("too few sectors");
+    this.#pool = new SectorPool(flash, STATE_MAGIC);
+    this.#size = flash.blockSize;
+    this.keyCount = keyCount;
+    this.#loc = new Uint32Array(keyCount);
+    this.#len = new Uint8Array(keyCount);
+    this.#timers = options.timers;
+    this.#delayMs = options.maintenanceDelayMs ?? 10;
+    this.#onCorruption = options.onCorruption ?? (() => undefined);
+    this.#pool.onBad = () => this.stats.badSectors++;
+  }
+
+  /** Recovers the journal: every key's newest value. Never erases. */
+  static open(flash: FlashPartition, options: StateJournalOptions = {}): StateJournal {
+    const j = new StateJournal(flash, options);
+    j.#recover();
+    j.#schedule();
+    return j;
+  }
+
+  /**
+   * Bytes of live values the journal accepts: what still fits when every sector but the spare ones,
+   * the head and the bad ones is full and each wastes up to one largest record at its end. A write
+   * beyond it throws StoreFullError, so garbage collection can always make room.
+   */
+  get capacity(): number {
+    return Math.max(0, this.#pool.count - this.#pool.bad - SPARE_TARGET - 1) * (this.#size - HEADERS_BYTES - FRAME_OVERHEAD - MAX_PAYLOAD_BYTES);
+  }
+
+  /** Bytes of RAM in the journal's long-lived typed arrays (key index, per-sector table, scratch buffer). */
+  get memoryBytes(): number {
+    return this.#loc.byteLength + this.#len.byteLength + this.#pool.state.byteLength + this.#pool.firstSeq.byteLength + this.#scratch.byteLength;
+  }
+
+  /** Bytes the live values would take if each were copied alone. */
+  get liveBytes(): number {
+    return this.#liveBytes;
+  }
+
+  /** The newest value of `key`, or undefined if it was never written. Throws CorruptStateError if its record no longer reads. */
+  get(key: number): Uint8Array | undefined {
+    this.#checkKey(key);
+    const loc = this.#loc[key]!;
+    if (loc === 0) return undefined;
+    const sectorEnd = (Math.floor(loc / this.#size) + 1) * this.#size;
+    const b = this.#pool.flash.read(loc, Math.min(FRAME_OVERHEAD + MAX_PAYLOAD_BYTES, sectorEnd - loc));
+    const length = getU16(b, 0);
+    if (FRAME_OVERHEAD + length > b.length || crc32(b, 0, FRAME_HEADER_BYTES + length) !== getU32(b, FRAME_HEADER_BYTES + length)) {
+      this.stats.corruptRecords++;
+      this.#onCorruption(Math.floor(loc / this.#size), 1);
+      throw new CorruptStateError("corrupt value");
+    }
+    let found: Uint8Array | undefined;
+    forEachEntry(b, FRAME_HEADER_BYTES, length, (k, at, len) => {
+      if (k === key) found = b.slice(at, at + len);
+    });
+    return found;
+  }
+
+  put(key: number, value: Uint8Array): void {
+    this.putAll([[key, value]]);
+  }
+
+  /**
+   * Writes several keys in one record: after a cut, either all of them have their new values or none
+   * does. At most 8 keys and 256 bytes of entries (3 bytes per key plus its value).
+   */
+  putAll(entries: ReadonlyArray<readonly [number, Uint8Array]>): void {
+    if (entries.length === 0 || entries.length > MAX_ENTRIES) throw new InvalidKeyError("invalid entry count");
+    let payload = 1;
+    let live = this.#liveBytes;
+    for (let i = 0; i < entries.length; i++) {
+      const [key, value] = entries[i]!;
+      this.#checkKey(key);
+      for (let k = 0; k < i; k++) if (entries[k]![0] === key) throw new InvalidKeyError("duplicate key");
+      if (!(value instanceof Uint8Array) || value.length > MAX_VALUE_BYTES) throw new InvalidRecordError("invalid value");
+      payload += ENTRY_OVERHEAD + value.length;
+      live += entryCost(value.length) - (this.#loc[key] ? entryCost(this.#len[key]!) : 0);
+    }
+    if (payload > MAX_PAYLOAD_BYTES) throw new InvalidRecordError("record too large");
+    if (live > this.capacity) throw new StoreFullError("state full");
+    if (this.#room() < payload) this.#roll(SPARE_TARGET);
+    const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
+    w.u8(entries.length);
+    for (const [key, value] of entries) {
+      w.u16(key);
+      w.u8(value.length);
+      w.raw(value);
+    }
+    const at = this.#writeFrame(this.#nextSeq, payload, SPARE_TARGET);
+    this.#nextSeq++;
+    this.#index(entries, at);
+    this.stats.puts++;
+    this.#schedule();
+  }
+
+  /** A view of keys [base, base + count) for one owner (latches, configuration …). */
+  region(base: number, count: number): StateRegion {
+    if (!(Number.isInteger(base) && Number.isInteger(count) && base >= 0 && count > 0 && base + count <= this.keyCount)) throw new InvalidKeyError("invalid region");
+    return new StateRegion(this, base, count);
+  }
+
+  /**
+   * One maintenance step, at most one erase: erases a sector ahead, or collects the oldest sector
+   * when fewer than 3 are spare. Returns true when it did something.
+   */
+  maintain(): boolean {
+    const p = this.#pool;
+    if (p.ready === 0 && p.dirty > 0) return this.#erase(p.eraseAhead(1));
+    if (p.spare < SPARE_TARGET) {
+      const tail = this.#oldest();
+      return tail >= 0 && this.#collect(tail) && this.#erase(tail);
+    }
+    const ahead = p.eraseAhead(READY_TARGET);
+    return ahead >= 0 && this.#erase(ahead);
+  }
+
+  // ---- writing ----
+
+  #checkKey(key: number): void {
+    if (!(Number.isInteger(key) && key >= 0 && key < this.keyCount)) throw new InvalidKeyError("invalid key");
+  }
+
+  #room(): number {
+    return this.#head < 0 || this.#headSlots >= MAX_SLOTS ? 0 : this.#size - this.#headEnd - FRAME_OVERHEAD;
+  }
+
+  /** Writes the frame whose payload is in the scratch buffer to the head, read back; returns its partition offset. */
+  #writeFrame(seq: number, payloadLength: number, need: number): number {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const length = sealFrame(this.#scratch, 0, payloadLength, this.#headSlots, KIND_PUT, seq);
+      const at = this.#head * this.#size + this.#headEnd;
+      if (this.#pool.program(at, this.#scratch.subarray(0, length))) {
+        this.#headEnd += length;
+        this.#headSlots++;
+        return at;
+      }
+      this.stats.badSectors++;
+      // Kept aside: the roll may collect garbage through the scratch buffer.
+      const payload = this.#scratch.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + payloadLength);
+      this.#roll(need);
+      this.#scratch.set(payload, FRAME_HEADER_BYTES);
+    }
+    throw new StoreIoError("program failed");
+  }
+
+  #index(entries: ReadonlyArray<readonly [number, Uint8Array]>, at: number): void {
+    for (const [key, value] of entries) {
+      if (this.#loc[key]) this.#liveBytes -= entryCost(this.#len[key]!);
+      this.#loc[key] = at;
+      this.#len[key] = value.length;
+      this.#liveBytes += entryCost(value.length);
+    }
+  }
+
+  /** Leaves the head and opens a new one, keeping `need` − 1 sectors spare (collecting inline if needed). */
+  #roll(need: number): void {
+    if (this.#head >= 0 && this.#headSlots === 0) this.#pool.setState(this.#head, SectorState.dirty);
+    this.#head = -1;
+    for (let steps = 0; ; steps++) {
+      if (this.#pool.ready > 0 && this.#pool.spare >= need) {
+        const s = this.#pool.open(0xff, this.#nextSeq);
+        if (s >= 0) {
+          this.#head = s;
+          this.#headEnd = HEADERS_BYTES;
+          this.#headSlots = 0;
+          return;
+        }
+        continue;
+      }
+      if (steps > 2 * this.#pool.count || !this.maintain()) throw new StoreFullError("state full");
+      this.stats.inlineMaintenance++;
+    }
+  }
+
+  // ---- garbage collection ----
+
+  /** The live sector with the lowest first sequence number that is not the head, or -1. */
+  #oldest(): number {
+    let best = -1;
+    const first = this.#pool.firstSeq;
+    for (let s = 0; s < this.#pool.count; s++) {
+      if (this.#pool.state[s] !== SectorState.live || s === this.#head) continue;
+      if (best < 0 || first[s]! < first[best]!) best = s;
+    }
+    return best;
+  }
+
+  /**
+   * Copies the live entries of `sector` into the head, each record with its own sequence number.
+   * Whether they fit the head is decided before anything is copied: if not, a new sector is opened
+   * first (keeping one spare), so that after a cut in the middle of the copy the newest sector is
+   * taken again and still has room for the rest. False when there is no room for the copy.
+   */
+  #collect(sector: number): boolean {
+    const base = sector * this.#size;
+    const bytes = this.#pool.flash.read(base, this.#size);
+    const copies: Array<{ seq: number; live: Array<readonly [number, Uint8Array]>; payload: number }> = [];
+    let total = 0;
+    walkFrames(bytes, HEADERS_BYTES, this.#size, journalFramePlausible, (f) => {
+      const live: Array<readonly [number, Uint8Array]> = [];
+      let payload = 1;
+      forEachEntry(bytes, f.payloadAt, f.payloadLength, (key, at, len) => {
+        if (key < this.keyCount && this.#loc[key] === base + f.at) {
+          live.push([key, bytes.slice(at, at + len)]);
+          payload += ENTRY_OVERHEAD + len;
+        }
+      });
+      if (live.length === 0) return;
+      copies.push({ seq: f.seq, live, payload });
+      total += FRAME_OVERHEAD + payload;
+    });
+    const fits = this.#head >= 0 && this.#headSlots + copies.length <= MAX_SLOTS && this.#headEnd + total <= this.#size;
+    if (!fits) {
+      if (this.#pool.spare < 2 || this.#pool.ready === 0) return false;
+      this.#roll(2);
+    }
+    for (const c of copies) {
+      const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
+      w.u8(c.live.length);
+      for (const [key, value] of c.live) {
+        w.u16(key);
+        w.u8(value.length);
+        w.raw(value);
+      }
+      this.#index(c.live, this.#writeFrame(c.seq, c.payload, 2));
+      this.stats.copies += c.live.length;
+    }
+    this.stats.collections++;
+    return true;
+  }
+
+  #erase(sector: number): boolean {
+    this.stats.erases++;
+    this.#pool.erase(sector);
+    return true;
+  }
+
+  #schedule(): void {
+    if (!this.#timers || this.#maintenanceArmed) return;
+    const p = this.#pool;
+    if (!(p.spare < SPARE_TARGET || p.eraseAhead(READY_TARGET) >= 0)) return;
+    this.#maintenanceArmed = true;
+    this.#timers.set(() => {
+      this.#maintenanceArmed = false;
+      if (this.maintain()) this.#schedule();
+    }, this.#delayMs);
+  }
+
+  // ---- recovery ----
+
+  #recover(): void {
+    const p = this.#pool;
+    const seen = new Uint32Array(this.keyCount);
+    let maxSeq = -1;
+    let newest = -1;
+    for (let s = 0; s < p.count; s++) {
+      const base = s * this.#size;
+      const bytes = p.flash.read(base, this.#size);
+      const parsed = parseHeaders(bytes, STATE_MAGIC);
+      if (!parsed) continue;
+      p.noteHeader(s, parsed.header);
+      const first = parsed.header.firstSeq;
+      const frames: FrameView[] = [];
+      walkFrames(bytes, HEADERS_BYTES, this.#size, journalFramePlausible, (f) => {
+        frames.push(f);
+        maxSeq = Math.max(maxSeq, f.seq);
+        forEachEntry(bytes, f.payloadAt, f.payloadLength, (key, _at, len) => {
+          if (key >= this.keyCount) return;
+          // Newest sequence number wins; of two copies of one record, the one in the newer sector.
+          const was = seen[key]!;
+          const wasFirst = this.#loc[key] ? p.firstSeq[Math.floor(this.#loc[key]! / this.#size)]! : 0;
+          if (f.seq + 1 > was || (f.seq + 1 === was && first > wasFirst)) {
+            seen[key] = f.seq + 1;
+            this.#loc[key] = base + f.at;
+            this.#len[key] = len;
+          }
+        });
+      });
+      const last = frames[frames.length - 1];
+      const missing = last ? missingSlots(frames, last.tag + 1) : 0;
+      if (missing > 0) {
+        this.stats.corruptRecords += missing;
+        this.#onCorruption(s, missing);
+      }
+      if (newest < 0 || first > p.firstSeq[newest]!) newest = s;
+    }
+    for (let k = 0; k < this.keyCount; k++) if (this.#loc[k]) this.#liveBytes += entryCost(this.#len[k]!);
+    this.#nextSeq = maxSeq < 0 ? 1 : maxSeq + 1 + BOOT_SEQ_SKIP;
+    for (let s = 0; s < p.count; s++) if (p.state[s] === SectorState.live && s !== newest && !this.#holdsAny(s)) p.setState(s, SectorState.dirty);
+    if (newest >= 0) this.#resume(newest);
+  }
+
+  /** Takes records again in the newest sector, after its last valid record and any torn tail. */
+  #resume(s: number): void {
+    const bytes = this.#pool.flash.read(s * this.#size, this.#size);
+    let slots = 0;
+    const walk = walkFrames(bytes, HEADERS_BYTES, this.#size, journalFramePlausible, (f) => (slots = f.tag + 1));
+    const at = resumeOffset(bytes, walk.end, this.#size);
+    if (slots >= MAX_SLOTS || at + FRAME_OVERHEAD >= this.#size) return;
+    this.#head = s;
+    this.#headEnd = at;
+    this.#headSlots = slots;
+  }
+
+  /** Whether any key's newest value is in sector `s` (otherwise it holds nothing and can be erased). */
+  #holdsAny(s: number): boolean {
+    const lo = s * this.#size;
+    const hi = lo + this.#size;
+    for (let k = 0; k < this.keyCount; k++) if (this.#loc[k]! >= lo && this.#loc[k]! < hi) return true;
+    return false;
+  }
+}
+
+/** Keys [base, base + length) of a journal, addressed 0 … length-1. */
+export class StateRegion {
+  readonly #journal: StateJournal;
+  readonly base: number;
+  readonly length: number;
+
+  constructor(journal: StateJournal, base: number, length: number) {
+    this.#journal = journal;
+    this.base = base;
+    this.length = length;
+  }
+
+  get(index: number): Uint8Array | undefined {
+    return this.#journal.get(this.#key(index));
+  }
+
+  put(index: number, value: Uint8Array): void {
+    this.#journal.put(this.#key(index), value);
+  }
+
+  /** The journal key of `index` (for putAll across regions). */
+  key(index: number): number {
+    return this.#key(index);
+  }
+
+  #key(index: number): number {
+    if (!(Number.isInteger(index) && index >= 0 && index < this.length)) throw new InvalidKeyError("invalid key");
+    return this.base + index;
+  }
+}
+
+/** What an entry would cost if garbage collection copied it alone. */
+function entryCost(valueLength: number): number {
+  return FRAME_OVERHEAD + ENTRY_OVERHEAD + valueLength;
+}
+
+/** Frames of a journal sector: slots strictly increase (copies keep old sequence numbers, so those may not). */
+function journalFramePlausible(tag: number, kind: number, _seq: number, previous: FrameView | undefined): boolean {
+  return kind === KIND_PUT && (!previous || tag > previous.tag);
+}
+
+/** Visits the entries of a put record ([count u8] then key u16, length u8, value): key, value offset, value length. */
+function forEachEntry(b: Uint8Array, at: number, length: number, visit: (key: number, valueAt: number, valueLength: number) => void): void {
+  const r = new ByteReader(b, at, at + length);
+  const entries = r.u8();
+  for (let i = 0; i < entries; i++) {
+    const key = r.u16();
+    const len = r.u8();
+    const valueAt = r.pos;
+    r.skip(len);
+    if (r.error) return;
+    visit(key, valueAt, len);
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * Who owns which keys of the state journal. Like a partition table: once devices are in the field a
+ * range may grow only into unused keys, never move. The journal is opened with `STATE_KEY_COUNT` keys.
+ */
+export const StateLayout = {
+  /** Two keys per MonotonicCounter / HighWaterMark: 0-1 uplink message counter out, 2-3 highest counter in, … */
+  counters: { base: 0, count: 32 },
+  /** Configuration values, one key per parameter (ConfigSchema `key`). */
+  config: { base: 32, count: 160 },
+  /** The configuration audit trail: AUDIT_ENTRIES entries and the forwarded mark (config.ts). */
+  audit: { base: 192, count: 64 },
+  /** Module topology, in chunks of up to 224 bytes. */
+  topology: { base: 256, count: 128 },
+  /** OTA state (slot, version, anti-rollback counter). */
+  ota: { base: 384, count: 16 },
+  /** Acknowledgement maps of worn log sectors (RecordLogOptions.retired). */
+  retiredLogSectors: { base: 400, count: 16 },
+  /** One disconnect latch record per consumer. */
+  latches: { base: 512, count: 1024 },
+} as const;
+
+export const STATE_KEY_COUNT = 1536;

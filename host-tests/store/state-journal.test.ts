@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { InvalidKeyError, InvalidRecordError, StoreFullError } from "../../firmware/store/errors.js";
+import { MAX_VALUE_BYTES, StateJournal } from "../../firmware/store/state-journal.js";
+import { SimClock } from "../../hal/sim/clock.js";
+import { simFlash } from "./fixtures.js";
+
+const bytes = (...xs: number[]) => Uint8Array.from(xs);
+
+describe("store: state journal", () => {
+  it("returns the newest value of a key, also after a reboot, and undefined for a key never written", () => {
+    const { flash } = simFlash(8, 4096);
+    const j = StateJournal.open(flash, { keyCount: 64 });
+    j.put(3, bytes(1));
+    j.put(3, bytes(2, 2));
+    j.put(60, bytes());
+    const again = StateJournal.open(flash, { keyCount: 64 });
+    assert.deepEqual(again.get(3), bytes(2, 2));
+    assert.deepEqual(again.get(60), bytes());
+    assert.equal(again.get(4), undefined);
+  });
+
+  it("agrees with a map through any sequence of writes, collections and reboots", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.tuple(fc.integer({ min: 0, max: 31 }), fc.uint8Array({ maxLength: 100 })), fc.constant("maintain" as const), fc.constant("reboot" as const)), { maxLength: 300 }),
+        (ops) => {
+          const { flash } = simFlash(6, 1024);
+          let j = StateJournal.open(flash, { keyCount: 32 });
+          const model = new Map<number, Uint8Array>();
+          for (const op of ops) {
+            if (op === "maintain") j.maintain();
+            else if (op === "reboot") j = StateJournal.open(flash, { keyCount: 32 });
+            else {
+              j.put(op[0], op[1]);
+              model.set(op[0], op[1]);
+            }
+          }
+          for (let k = 0; k < 32; k++) assert.deepEqual(j.get(k), model.get(k));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("writes several keys in one record: a put of two keys is one program", () => {
+    const { flash } = simFlash(8, 4096);
+    const j = StateJournal.open(flash, { keyCount: 16 });
+    j.put(0, bytes(0));
+    const before = flash.counters.programs;
+    j.putAll([
+      [1, bytes(1)],
+      [2, bytes(2)],
+    ]);
+    assert.equal(flash.counters.programs - before, 1);
+    assert.deepEqual([j.get(1), j.get(2)], [bytes(1), bytes(2)]);
+  });
+
+  it("rejects bad keys and values with typed errors and writes nothing", () => {
+    const { flash } = simFlash(8, 4096);
+    const j = StateJournal.open(flash, { keyCount: 16 });
+    const ops = flash.counters.operations;
+    assert.throws(() => j.put(16, bytes(1)), InvalidKeyError);
+    assert.throws(() => j.put(-1, bytes(1)), InvalidKeyError);
+    assert.throws(() => j.put(1.5, bytes(1)), InvalidKeyError);
+    assert.throws(() => j.put(1, new Uint8Array(MAX_VALUE_BYTES + 1)), InvalidRecordError);
+    assert.throws(() => j.putAll([[1, bytes(1)], [1, bytes(2)]]), InvalidKeyError);
+    assert.throws(() => j.putAll([]), InvalidKeyError);
+    assert.throws(() => j.region(10, 7), InvalidKeyError);
+    assert.equal(flash.counters.operations, ops);
+  });
+
+  it("refuses a write that would leave no room to collect garbage, and keeps what it holds", () => {
+    const { flash } = simFlash(6, 1024);
+    const j = StateJournal.open(flash, { keyCount: 64 });
+    let k = 0;
+    assert.throws(() => {
+      for (; k < 64; k++) j.put(k, new Uint8Array(100).fill(k));
+    }, StoreFullError);
+    assert.ok(k > 5 && j.liveBytes <= j.capacity);
+    for (let i = 0; i < k; i++) j.put(i, new Uint8Array(100).fill(i + 1));
+    for (let i = 0; i < k; i++) assert.deepEqual(StateJournal.open(flash, { keyCount: 64 }).get(i), new Uint8Array(100).fill(i + 1));
+  });
+
+  it("collects garbage in maintenance turns of its own when it has timers", () => {
+    const r = simFlash(8, 4096);
+    const j = StateJournal.open(r.flash, { keyCount: 16, timers: new SimClock(r.domain) });
+    r.scheduler.runFor(1000); // a fresh partition: the first sector is erased in a turn of its own
+    for (let i = 0; i < 2000; i++) {
+      j.put(i % 16, new Uint8Array(20).fill(i & 0xff));
+      r.scheduler.runFor(1000);
+    }
+    assert.ok(j.stats.collections > 5);
+    assert.equal(j.stats.inlineMaintenance, 0);
+    for (let k = 0; k < 16; k++) assert.equal(j.get(k)![0], (2000 - 16 + k) & 0xff);
+  });
+
+  it("addresses a region's keys from 0 and keeps them inside it", () => {
+    const { flash } = simFlash(8, 4096);
+    const j = StateJournal.open(flash, { keyCount: 32 });
+    const latches = j.region(16, 8);
+    latches.put(0, bytes(9));
+    assert.deepEqual(j.get(16), bytes(9));
+    assert.equal(latches.key(7), 23);
+    assert.throws(() => latches.put(8, bytes(1)), InvalidKeyError);
+  });
+});
