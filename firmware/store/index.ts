@@ -19,6 +19,7 @@ export {
   type DecodedRecord,
   type EvictionNotice,
   type StoredRecord,
+  type StoredResult,
 } from "./record-codec.js";
 export { MAX_VALUE_BYTES, StateJournal, StateRegion, type StateJournalOptions, type StateJournalStats } from "./state-journal.js";
 export { STATE_KEY_COUNT, StateLayout } from "./state-layout.js";

@@ -41,6 +41,9 @@ import {
   encodeCorruption,
   encodeEvent,
   encodeEviction,
+  checkResult,
+  encodeResult,
+  type StoredResult,
   type CorruptionNotice,
   type EvictionNotice,
   type StoredRecord,
@@ -136,6 +139,8 @@ const SMALL_PAYLOAD_MAX = 256;
 const NOTICE_FRAME_MAX = FRAME_OVERHEAD + 1 + 4 * 5;
 /** Eviction order: lowest priority first. */
 const EVICTION_ORDER: readonly RecordClass[] = [RecordClass.profile, RecordClass.billing, RecordClass.event, RecordClass.alarm];
+/** Drain order: alarms first. */
+const ALL_CLASSES: readonly RecordClass[] = [RecordClass.alarm, RecordClass.event, RecordClass.billing, RecordClass.profile];
 /**
  * Largest readings payload: bounds the scratch buffer (RAM) and one program (4 pages, ≈ 1.6 ms on a
  * W25Q-class part). A batch larger than this takes several records; each costs 12 bytes of frame.
@@ -262,6 +267,14 @@ export class RecordLog {
     return seq;
   }
 
+  /** Appends a head-end command's result (class event, so it drains before readings). */
+  appendResult(result: StoredResult): number {
+    checkResult(result);
+    const seq = this.#appendSmall(RecordClass.event, RecordKind.result, (w) => encodeResult(result, w), false);
+    this.#schedule();
+    return seq;
+  }
+
   /**
    * Releases the records with these sequence numbers (any order, any mix of classes; numbers that are
    * unknown or already released are ignored). Durable when it returns. Returns how many records were
@@ -291,9 +304,9 @@ export class RecordLog {
     return released;
   }
 
-  /** A drain cursor over unacknowledged records in priority order (see LogCursor). */
-  cursor(): LogCursor {
-    return new LogCursor(this);
+  /** A drain cursor over the unacknowledged records of `classes` (default all), in drain order (see LogCursor). */
+  cursor(classes?: readonly RecordClass[]): LogCursor {
+    return new LogCursor(this, classes);
   }
 
   /**
@@ -739,11 +752,14 @@ export class RecordLog {
  */
 export class LogCursor {
   readonly #log: RecordLog;
+  readonly #classes: readonly RecordClass[];
   readonly #firstSeq = new Float64Array(CLASS_COUNT);
   readonly #slot = new Uint16Array(CLASS_COUNT);
 
-  constructor(log: RecordLog) {
+  /** Walks `classes` in drain order (all of them by default). */
+  constructor(log: RecordLog, classes: readonly RecordClass[] = ALL_CLASSES) {
     this.#log = log;
+    this.#classes = classes;
   }
 
   /**
@@ -753,9 +769,10 @@ export class LogCursor {
   next(maxRecords: number, maxBytes = Infinity): StoredRecord[] {
     const out: StoredRecord[] = [];
     let used = 0;
-    for (let c = 0; c < CLASS_COUNT && out.length < maxRecords && used < maxBytes; c++) {
+    for (const c of this.#classes) {
+      if (out.length >= maxRecords || used >= maxBytes) break;
       const before = out.length;
-      const pos = this.#log.drainFrom(c as RecordClass, this.#firstSeq[c]!, this.#slot[c]!, maxRecords, maxBytes - used, out);
+      const pos = this.#log.drainFrom(c, this.#firstSeq[c]!, this.#slot[c]!, maxRecords, maxBytes - used, out);
       this.#firstSeq[c] = pos.firstSeq;
       this.#slot[c] = pos.slot;
       for (let k = before; k < out.length; k++) used += out[k]!.payload.length;

@@ -5,7 +5,7 @@
  */
 import type { MeterEvent, Reading } from "../model/records.js";
 import { decodeAudit, type AuditEntry } from "./audit.js";
-import { ByteReader, type ByteWriter } from "./bytes.js";
+import { asciiBytes, asciiString, ByteReader, type ByteWriter } from "./bytes.js";
 import { InvalidRecordError } from "./errors.js";
 import { decodeReadings, MAX_ABS_VALUE, MAX_TIME } from "./readings-codec.js";
 
@@ -28,9 +28,55 @@ export type RecordClass = (typeof RecordClass)[keyof typeof RecordClass];
 export const CLASS_COUNT = 4;
 
 /** Stable numbers: they are stored in every record frame. */
-export const RecordKind = { readings: 1, event: 2, eviction: 3, corruption: 4, audit: 5 } as const;
+export const RecordKind = { readings: 1, event: 2, eviction: 3, corruption: 4, audit: 5, result: 6 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
-export const MAX_KIND = 5;
+export const MAX_KIND = 6;
+
+/** The result of a head-end command, kept until the head-end has it (class event). */
+export interface StoredResult {
+  commandId: number;
+  /** ResultCode of the uplink (0 ok, 1 rejected, 2 failed, 3 unsupported, 4 busy). */
+  code: number;
+  /** A number or a short ASCII text (≤ 64 characters kept). */
+  detail?: number | string;
+}
+
+const RESULT_DETAIL_NONE = 0, RESULT_DETAIL_NUMBER = 1, RESULT_DETAIL_TEXT = 2;
+const RESULT_TEXT_MAX = 64;
+
+export function checkResult(r: StoredResult): void {
+  if (!(Number.isInteger(r.commandId) && r.commandId >= 0 && r.commandId <= 0xffffffff)) throw new InvalidRecordError("invalid commandId");
+  if (!(Number.isInteger(r.code) && r.code >= 0 && r.code <= 0xff)) throw new InvalidRecordError("invalid code");
+  if (typeof r.detail === "number" && !(Number.isInteger(r.detail) && Math.abs(r.detail) <= MAX_ABS_VALUE)) throw new InvalidRecordError("invalid detail");
+  if (typeof r.detail === "string" && !/^[\x20-\x7e]*$/.test(r.detail)) throw new InvalidRecordError("invalid detail");
+}
+
+export function encodeResult(r: StoredResult, w: ByteWriter): void {
+  w.varint(r.commandId);
+  w.u8(r.code);
+  if (r.detail === undefined) w.u8(RESULT_DETAIL_NONE);
+  else if (typeof r.detail === "number") {
+    w.u8(RESULT_DETAIL_NUMBER);
+    w.svarint(r.detail);
+  } else {
+    const b = asciiBytes(r.detail.slice(0, RESULT_TEXT_MAX));
+    w.u8(RESULT_DETAIL_TEXT);
+    w.u8(b.length);
+    w.raw(b);
+  }
+}
+
+function decodeResult(r: ByteReader): StoredResult | undefined {
+  const commandId = r.varint();
+  const code = r.u8();
+  const tag = r.u8();
+  let detail: number | string | undefined;
+  if (tag === RESULT_DETAIL_NUMBER) detail = r.svarint();
+  else if (tag === RESULT_DETAIL_TEXT) detail = asciiString(r.raw(r.u8()));
+  else if (tag !== RESULT_DETAIL_NONE) return undefined;
+  if (r.error) return undefined;
+  return detail === undefined ? { commandId, code } : { commandId, code, detail };
+}
 
 /** A record as stored: its key, class and kind, and the payload bytes (docs/storage.md). */
 export interface StoredRecord {
@@ -76,6 +122,7 @@ export type DecodedRecord =
   | { kind: "eviction"; seq: number; cls: RecordClass; notice: EvictionNotice }
   | { kind: "corruption"; seq: number; cls: RecordClass; notice: CorruptionNotice }
   | { kind: "audit"; seq: number; cls: RecordClass; entry: AuditEntry }
+  | { kind: "result"; seq: number; cls: RecordClass; result: StoredResult }
   /** A record that passed its CRC but does not decode: written by a newer format, or a bug. */
   | { kind: "undecodable"; seq: number; cls: RecordClass; storedKind: number };
 
@@ -163,6 +210,11 @@ export function decodeRecord(rec: StoredRecord): DecodedRecord {
     case RecordKind.audit: {
       const entry = decodeAudit(r);
       if (entry) out = { kind: "audit", seq, cls, entry };
+      break;
+    }
+    case RecordKind.result: {
+      const result = decodeResult(r);
+      if (result) out = { kind: "result", seq, cls, result };
       break;
     }
   }

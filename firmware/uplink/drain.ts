@@ -16,7 +16,7 @@
 import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
 import type { MeterEvent, Reading } from "../model/records.js";
 import { encodeMessage, type UplinkMessage } from "./messages.js";
-import { DRAIN_ORDER, type RecordKind, type UplinkQueue, type UplinkRecord } from "./ports.js";
+import { DRAIN_ORDER, isReadingKind, type RecordKind, type UplinkQueue, type UplinkRecord } from "./ports.js";
 import { type SeqSet, seqSetHas, seqSetOf, seqSetValues } from "./seq-set.js";
 
 export interface DrainTransport {
@@ -71,7 +71,7 @@ export class Drain {
   readonly #ackTimeoutMs: number;
   readonly #readingsDelayMs: number;
   /** Per kind, the highest seq sent since the last rewind. */
-  readonly #cursor: Record<RecordKind, number> = { alarm: 0, result: 0, event: 0, reading: 0 };
+  readonly #cursor: Record<RecordKind, number> = { alarm: 0, result: 0, event: 0, billing: 0, reading: 0 };
   #outstanding: Outstanding[] = [];
   #partialSinceMs = -1;
   #turn: TimerId | undefined;
@@ -168,7 +168,7 @@ export class Drain {
     for (const kind of DRAIN_ORDER) {
       const limit = URGENT.has(kind) ? this.#maxOutstanding : this.#maxOutstanding - 1;
       if (this.#outstanding.length >= limit) continue;
-      const max = kind === "reading" ? this.#maxReadings : kind === "result" ? 1 : this.#maxEvents;
+      const max = isReadingKind(kind) ? this.#maxReadings : kind === "result" ? 1 : this.#maxEvents;
       const records = this.#queue.pending(kind, this.#cursor[kind], max);
       if (records.length === 0) continue;
       if (kind === "reading" && records.length < max) {
@@ -201,6 +201,7 @@ export class Drain {
 
 function messageOf(kind: RecordKind, records: UplinkRecord[]): UplinkMessage {
   switch (kind) {
+    case "billing":
     case "reading":
       return {
         kind: "readings",

@@ -7,12 +7,20 @@
 import type { MeterEvent, Reading } from "../model/records.js";
 import type { Command, CommandResult, ConfigChange } from "./messages.js";
 
-/** Record kinds in drain priority order: alarms first, then command results, events, readings. */
-export type RecordKind = "alarm" | "result" | "event" | "reading";
-export const DRAIN_ORDER: readonly RecordKind[] = ["alarm", "result", "event", "reading"];
+/**
+ * Record kinds in drain priority order: alarms first, then command results, events, daily billing
+ * snapshots, interval readings. Sequence numbers increase within a kind (each is one store class).
+ */
+export type RecordKind = "alarm" | "result" | "event" | "billing" | "reading";
+export const DRAIN_ORDER: readonly RecordKind[] = ["alarm", "result", "event", "billing", "reading"];
+
+/** Kinds whose records are readings, sent in readings messages. */
+export function isReadingKind(kind: RecordKind): kind is "billing" | "reading" {
+  return kind === "billing" || kind === "reading";
+}
 
 export type UplinkRecord =
-  | { kind: "reading"; seq: number; reading: Reading }
+  | { kind: "billing" | "reading"; seq: number; reading: Reading }
   | { kind: "event" | "alarm"; seq: number; event: MeterEvent }
   | { kind: "result"; seq: number; result: CommandResult };
 
@@ -22,6 +30,8 @@ export type UplinkRecord =
  * Contract:
  * - `pending(kind, afterSeq, max)` returns up to `max` records of `kind` that are not acknowledged,
  *   with seq > `afterSeq`, in increasing seq order. Synchronous and short: it runs inside a turn.
+ *   Several readings may share one sequence number (one stored record); they are returned together,
+ *   even beyond `max`, so that a message never covers part of a record.
  *   An "alarm" is an event with `alarm: true`; "event" returns the others.
  * - `acknowledge(seqs)` marks the records as stored by the head-end; they may leave the store. Seqs
  *   that are unknown or already acknowledged are ignored (acknowledgements may repeat or overlap).

@@ -98,6 +98,23 @@ describe("store: record log", () => {
     assert.ok(one[0]!.payload.length > 10);
   });
 
+  it("keeps command results in the event class and returns them as stored, whatever their detail", () => {
+    const { flash } = simFlash();
+    const log = RecordLog.open(flash);
+    const results = [
+      { commandId: 7, code: 0 },
+      { commandId: 0xffffffff, code: 2, detail: -123_456 },
+      { commandId: 9, code: 1, detail: "unknown meter" },
+    ];
+    const seqs = results.map((r) => log.appendResult(r));
+    const got = drainAll(RecordLog.open(flash)).map((r) => decodeRecord(r));
+    assert.deepEqual(got.map((d) => d.seq), seqs);
+    assert.deepEqual(got.map((d) => d.cls), [RecordClass.event, RecordClass.event, RecordClass.event]);
+    assert.deepEqual(got.map((d) => d.kind === "result" && d.result), results);
+    assert.throws(() => log.appendResult({ commandId: -1, code: 0 }), InvalidRecordError);
+    assert.throws(() => log.appendResult({ commandId: 1, code: 0, detail: "tab\there" }), InvalidRecordError);
+  });
+
   it("keeps readings whose times go backwards: the sequence number is the key", () => {
     const { flash } = simFlash();
     const log = RecordLog.open(flash);

@@ -14,7 +14,7 @@ interface Entry {
 /** The store's queue: records by kind in seq order; acknowledged ones are skipped, then compacted. */
 export class MemoryQueue implements UplinkQueue {
   #seq = 0;
-  readonly #byKind: Record<RecordKind, Entry[]> = { alarm: [], result: [], event: [], reading: [] };
+  readonly #byKind: Record<RecordKind, Entry[]> = { alarm: [], result: [], event: [], billing: [], reading: [] };
   readonly #bySeq = new Map<number, Entry>();
   /** Every acknowledge call, in order (for assertions). */
   readonly acknowledgements: number[][] = [];

@@ -441,6 +441,10 @@ class Rig {
       }
       case "corruption":
         return;
+      case "result":
+        // The campaign's workload never appends results.
+        this.#fail("corruptReturned", `seq ${rec.seq}: a result that was never appended`);
+        return;
       case "audit": {
         const known = this.#audits.get(d.entry.number);
         if (known !== undefined ? known !== auditKey(d.entry) : d.entry.number !== this.#auditInFlight) this.#fail("corruptReturned", `audit entry ${d.entry.number} unexpected`);
