@@ -4,10 +4,12 @@ import { scenarios as wire } from "./sim-wire.js";
 import { scenarios as board } from "./sim-board.js";
 import { scenarios as uplink } from "./uplink.js";
 import { scenarios as d0bus } from "./d0-bus.js";
+import { scenarios as bridge } from "./bridge.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
   { suite: "sim-board", scenarios: board },
   { suite: "uplink", scenarios: uplink },
   { suite: "d0-bus", scenarios: d0bus },
+  { suite: "bridge", scenarios: bridge },
 ];
