@@ -9,8 +9,8 @@
  *   the same: the sender waits that long for the acknowledgement).
  * - A frame (or its acknowledgement) gets through with probability (1 − BER)^bits, where BER is that of
  *   non-coherent binary FSK, ½·exp(−Eb/N0 ÷ 2) (Proakis, Digital Communications, §4.5). Eb/N0 is the
- *   link's SNR at the highest rate plus 3 dB for every halving of the rate (the same energy spread
- *   over twice the bit time), so a slower rate survives a worse link. The cliff is steep: a 72-byte
+ *   link's SNR at the highest rate plus 10·log10 2 ≈ 3 dB for every halving of the rate (the same
+ *   signal power over twice the bit time), so a slower rate survives a worse link. The cliff is steep: a 72-byte
  *   frame gets through 99 % of the time at 13 dB, 59 % at 11 dB, 14 % at 10 dB.
  * - The SNR varies: slow fading (an AR(1) process over 5-minute slots, correlation 0.9, per link and
  *   seeded), on PLC the evening noise of household appliances (−3 dB from 17:00 to 23:00 site time),

@@ -6,10 +6,12 @@
  * RS485 side: frames 8N1 at 9600 Bd, answered 10 ms after the request's last byte. Bytes sent at
  * another rate (the D0 traffic at 2400 and 300 Bd) reach its UART as garbage, which the framing skips.
  * One relay at a time: RELAY starts it and is answered at once (accepted, busy, no route, bad request);
- * FETCH answers "pending" until it ends, then gives its outcome in parts. A RELAY repeated with the same
- * sequence number and payload while its outcome has not been fetched to the last part is the same relay
- * (its first answer was lost): it is not started again. A relay still running at its deadline ends as
- * "timeout". A power loss forgets everything but the table.
+ * FETCH answers "pending" until it ends, then gives its outcome in parts. The bridge is busy while a
+ * relay runs, and afterwards until its outcome has been fetched to the last part, or for at most 10 s
+ * (a concentrator that restarted never fetches it). A RELAY repeated with the same sequence number and
+ * payload before its outcome is fetched is the same relay (its first answer was lost): it is not
+ * started again. A relay still running at its deadline ends as "timeout". A power loss forgets
+ * everything but the table.
  *
  * This is simulated hardware: its frame codec is written independently of firmware/bridge/protocol.ts
  * (the dependency rule keeps hal/sim from firmware/), so the two check each other.
@@ -33,6 +35,8 @@ const RESULT_HEADER = 15;
 const PART_BYTES = PAYLOAD_MAX - RESULT_HEADER;
 const MODE_C_BAUDS = [300, 600, 1200, 2400, 4800, 9600, 19200];
 const NO_BACKUP = 0xff;
+/** How long an outcome nobody fetches keeps the bridge busy, ms: five of the concentrator's longest poll intervals (2 s). */
+const RESULT_HOLD_MS = 10_000;
 /** The bridge's own medium address. */
 export const BRIDGE_NODE = 0;
 
@@ -204,7 +208,7 @@ export class SimBridge {
   #startRelay(seq: number, p: Uint8Array): number {
     const current = this.#relay;
     if (current && current.seq === seq && !current.delivered && same(current.request, p)) return OK;
-    if (current && current.status === PENDING) {
+    if (current && (current.status === PENDING || (!current.delivered && this.#s.now - current.startedAt - current.elapsedMs < RESULT_HOLD_MS))) {
       this.counters.busy++;
       return BUSY;
     }
