@@ -493,7 +493,7 @@ export class BridgeTransport {
     const entry = this.#entry!;
     const expected = expectedStepMs(this.#info!, shape) + (o.signOnBaudChar ? SIGN_ON_EXTRA_MS : 0);
     // The bridge's own account of the relay's time: ours would include how late we polled.
-    if (route.reached(o.frames, o.tries, o.elapsedMs / expected) && route.role === "primary") this.counters.recoveries++;
+    if (route.reached(o.frames, o.tries, o.elapsedMs / expected) && route.role === "primary" && entry.backup) this.counters.recoveries++;
     entry.stats.bytesReceived += answer.length;
     this.#cost.sent += shape.sendBytes;
     this.#cost.received += answer.length;
