@@ -30,7 +30,7 @@ export interface BridgeClientOptions {
 }
 
 /**
- * The bridge answers within 50 ms of a request's last byte (docs/bridge.md §Timing); the first-character
+ * The bridge answers within 50 ms of a request's last byte (docs/bridge.md §Messages, timing); the first-character
  * time-out adds the UART's delivery after 4 idle characters (4.2 ms at 9600 Bd) and margin. Frames are
  * sent back to back: 50 ms of silence inside one ends it. Two retries, as for modules.
  */

@@ -6,7 +6,7 @@
 import { baudOf, modeCBaudChar } from "../d0/modes.js";
 import { PAYLOAD_MAX } from "./protocol.js";
 
-/** Status byte of every response (docs/bridge.md §Status). */
+/** Status byte of every response (docs/bridge.md §Messages, status). */
 export const STATUSES = ["ok", "pending", "busy", "no-route", "bad-request", "unknown", "no-answer", "route-failed", "timeout"] as const;
 export type Status = (typeof STATUSES)[number];
 
@@ -23,7 +23,7 @@ export const NO_BACKUP = 0xff;
 export const RelayFlag = {
   /** Collect the module's answer (else only send). */
   listen: 0x01,
-  /** Mode C sign-on: answer the identification with the option select at once (docs/bridge.md §Sign-on). */
+  /** Mode C sign-on: answer the identification with the option select at once (docs/bridge.md §Remote node, sign-on). */
   signOn: 0x02,
 } as const;
 
@@ -83,10 +83,8 @@ export interface RelayRequest {
 
 /** The fixed part of a RELAY payload, before the path and the D0 bytes. */
 export const RELAY_HEADER_BYTES = 12;
-/** The fixed part of a final FETCH answer, before the answer bytes. */
+/** The fixed part of a final FETCH answer, before the answer bytes (so a part carries at most 240 of them). */
 export const RESULT_HEADER_BYTES = 15;
-/** Answer bytes per FETCH part. */
-export const PART_BYTES = PAYLOAD_MAX - RESULT_HEADER_BYTES;
 
 export type RelayOutcome =
   | { readonly status: "pending" | "unknown" }
@@ -197,6 +195,7 @@ export function parseEntry(p: Uint8Array): Parsed<TableEntry | undefined> {
   if (status !== "ok") return { ok: false, reason: "status" };
   if (p.length < 7) return { ok: false, reason: "length" };
   const index = p[1]!, count = p[2]!, node = u16(p, 3), n = p[5]!;
+  // A D0 device address has at most 32 characters (§6.3.14 item 22).
   if (index >= count || n > 32) return { ok: false, reason: "value" };
   let at = 6;
   let address = "";

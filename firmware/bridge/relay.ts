@@ -1,5 +1,5 @@
 /**
- * One relay step through a bridge, from RELAY to its outcome (docs/bridge.md §A relay): send the RELAY,
+ * One relay step through a bridge, from RELAY to its outcome (docs/bridge.md §Messages, rules): send the RELAY,
  * wait while the bridge is busy with another one, poll with FETCH from when the outcome should be there,
  * then fetch every part of the answer. It ends exactly once (unless cancelled) with:
  *
@@ -9,8 +9,7 @@
  * - "bridge": the bridge did not answer on the bus, was busy until it was too late, lost the relay
  *   (it restarted), gave no outcome in time, or broke the protocol.
  */
-import type { Timers } from "../../hal/clock.js";
-import type { MonotonicClock } from "../../hal/clock.js";
+import type { MonotonicClock, Timers } from "../../hal/clock.js";
 import type { Failure } from "../bus/types.js";
 import type { BridgeClient } from "./client.js";
 import type { RelayOutcome, RelayRequest } from "./messages.js";

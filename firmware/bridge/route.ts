@@ -1,6 +1,6 @@
 /**
  * One route to a remote module (a path of repeaters through its bridge) and what the transport has
- * measured on it (docs/bridge.md §Adaptation):
+ * measured on it (docs/bridge.md §Rate adaptation and time-outs):
  *
  * - `success`: EWMA of relay outcomes (1 reached the module, 0 the route failed), α = 1/8;
  * - `frameSuccess`: EWMA over medium transmissions of their success (1 = no retransmission), from the

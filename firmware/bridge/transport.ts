@@ -12,7 +12,7 @@
  *   module's last character), so an exchange's waits cost nothing here. The mode C option select must
  *   follow the identification within tt (1.5-2.2 s, STD §6.4.3.6), which no relay round trip can do:
  *   the sign-on step asks the remote node to send it, and the transport checks that it is the one the
- *   exchange sends next (docs/bridge.md §Sign-on).
+ *   exchange sends next (docs/bridge.md §Remote node, sign-on).
  * - Routes: each module has a primary and possibly a backup route (the bridge's table). A route failure
  *   moves the rest of the transaction to the other route at once; a route that fails twice in a row is
  *   down and the module is served by its backup (a failover); a primary that is down is tried again
@@ -255,14 +255,6 @@ export class BridgeTransport {
     };
   }
 
-  get queued(): number {
-    return this.#queue.length;
-  }
-
-  get busy(): boolean {
-    return this.#job !== undefined;
-  }
-
   /** Statistics of one remote module, as the bus master keeps them for local ones. */
   moduleStats(address: string): Readonly<ModuleStats> | undefined {
     return this.#modules.get(key(address))?.stats;
@@ -450,6 +442,7 @@ export class BridgeTransport {
     const expectedMs = expectedStepMs(info, shape(readout ? entry.readoutBytes : OTHER_GUESS)) + extraMs;
     const boundMs = expectedStepMs(info, shape(readout ? Math.min(ANSWER_MAX, 2 * entry.readoutBytes) : OTHER_BOUND)) + extraMs;
     const firstByteMs = listening ? t.firstCharTimeoutMs * (signOn ? 2 : 1) : 0;
+    // Twice the time measured on this route (at least twice the model's): room for every frame to need a second try.
     const deadlineMs = clamp(boundMs * Math.max(2, 2 * route.slowness) + firstByteMs, this.#minDeadlineMs, this.#maxDeadlineMs);
     const now = this.#clock.now();
     const request: RelayRequest = {

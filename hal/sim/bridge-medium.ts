@@ -1,5 +1,5 @@
 /**
- * The slow medium behind a PLC or radio bridge (docs/bridge.md §Simulation): nodes (the bridge, its
+ * The slow medium behind a PLC or radio bridge (docs/bridge.md §What the simulation models): nodes (the bridge, its
  * repeaters, the remote nodes in front of local modules) and the links between them.
  *
  * - A message crosses a path hop by hop, store and forward. On each hop it is cut into frames of at

@@ -28,7 +28,7 @@ const BAUD = 9600;
 const SOF = 0x7e, ESC = 0x7d;
 /** Request types, and CTRL bit 7 of a response (docs/bridge.md §Frames). */
 const INFO = 1, TABLE = 2, RELAY = 3, FETCH = 4, RESPONSE = 0x80;
-/** Status bytes (docs/bridge.md §Status). */
+/** Status bytes (docs/bridge.md §Messages, status). */
 const OK = 0, PENDING = 1, BUSY = 2, NO_ROUTE = 3, BAD_REQUEST = 4, UNKNOWN = 5, NO_ANSWER = 6, ROUTE_FAILED = 7, TIMEOUT = 8;
 const PAYLOAD_MAX = 255;
 const RESULT_HEADER = 15;
@@ -125,10 +125,6 @@ export class SimBridge {
     if (this.#table.length >= 255) throw new RangeError("table full");
     this.#table.push(entry);
     this.#nodes.set(entry.node.id, entry.node);
-  }
-
-  get table(): readonly BridgeTableEntry[] {
-    return this.#table;
   }
 
   // ---- RS485 side ----
