@@ -4,11 +4,14 @@
  * simulated days with seeded mains failures, printing a live progress line and a final report.
  *
  *   npm start
- *   npm run --silent simulate -- [--modules N] [--days D] [--seed S] [--json]
+ *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--days D] [--seed S] [--json]
  *
  * It grows with each capability. Today: the board with two RS485 buses of simulated local modules
- * (half of --modules on each), a bus master per bus polling every module with a mode D readout in a
- * cycle every 15 minutes on the board's HAL, mains failures and brown-outs.
+ * (half of --modules on each), a PLC bridge with --plc remote modules on the first bus and a radio
+ * bridge with --radio on the second (docs/bridge.md; repeater levels 0-2, seeded fading, PLC evening
+ * noise, repeaters that lose power now and then), a bus master per bus polling every local module
+ * and a bridge transport per bridge polling every remote one with a mode D readout in a cycle every
+ * 15 minutes on the board's HAL, mains failures and brown-outs.
  */
 import { SimBoard } from "../hal/sim/board.js";
 import { Prng } from "../hal/sim/prng.js";
@@ -17,6 +20,8 @@ import { Rs485Bus } from "../hal/sim/rs485-bus.js";
 import { populateBus } from "../hal/sim/site.js";
 import { BusMaster } from "../firmware/bus/bus-master.js";
 import { runPollCycle } from "../firmware/bus/poll-cycle.js";
+import { BridgeTransport } from "../firmware/bridge/transport.js";
+import { populateBridge, type BridgeSite } from "../hal/sim/bridge-site.js";
 import { readingsOf } from "../firmware/d0/readings.js";
 import type { Hal } from "../hal/index.js";
 import { parseOptions, UsageError } from "./cli-args.js";
@@ -25,6 +30,14 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** Poll cycle period (seeds/004: 15-minute values). */
 const CYCLE_MS = 15 * 60_000;
+/** Bus addresses of the bridges (1..254; D0 modules use their own address space). */
+const PLC_BRIDGE_ADDRESS = 201;
+const RADIO_BRIDGE_ADDRESS = 202;
+/** A discovery that failed is tried again after this long, ms. */
+const REDISCOVER_MS = 60_000;
+/** Repeater outages: one every 2 days per repeater on average, lasting an hour on average. */
+const OUTAGE_EVERY_MS = 2 * DAY;
+const OUTAGE_MEAN_MS = HOUR;
 
 export interface SiteReport {
   seed: string;
@@ -44,10 +57,25 @@ export interface SiteReport {
   /** Mean over complete cycles and buses of cycle time / lower bound (docs/d0.md). */
   pollCycleRatio: number;
   cycles: number;
+  /** Remote modules behind the bridges, those read at least once, and their readouts. */
+  remoteModules: number;
+  remoteModulesPolled: number;
+  remoteReadoutsOk: number;
+  remoteReadoutsFailed: number;
+  /** A primary route went down and its module went over to the backup; a primary came back. */
+  routeFailovers: number;
+  routeRecoveries: number;
+  /** Relays that did not reach their module (each retried on the other route). */
+  routeFailures: number;
+  /** Rate steps down and up over every route. */
+  rateSteps: string;
+  repeaterOutages: number;
+  /** Mean over complete remote cycles of cycle time / air and wire lower bound (docs/bridge.md). */
+  remoteCycleRatio: number;
   wallMs: number;
 }
 
-export function simulateSite(options: { days: number; seed: string; modules?: number; onProgress?: (dayFraction: number, report: SiteReport) => void }): SiteReport {
+export function simulateSite(options: { days: number; seed: string; modules?: number; plc?: number; radio?: number; onProgress?: (dayFraction: number, report: SiteReport) => void }): SiteReport {
   const started = Date.now();
   const s = new Scheduler();
   const prng = new Prng(options.seed);
@@ -61,17 +89,54 @@ export function simulateSite(options: { days: number; seed: string; modules?: nu
     modules.push(populateBus({ scheduler: s, prng: prng.fork(`bus${i}`), bus, count, firstAddress: 10_000_001 + i * 1000 }).map((m) => m.address));
     return bus;
   });
+  // The bridges: PLC on the first bus, radio on the second.
+  const bridgeSpecs = [
+    { kind: "plc" as const, address: PLC_BRIDGE_ADDRESS, modules: options.plc ?? 8, bus: 0, firstAddress: 20_000_001 },
+    { kind: "radio" as const, address: RADIO_BRIDGE_ADDRESS, modules: options.radio ?? 4, bus: 1 % buses.length, firstAddress: 30_000_001 },
+  ].filter((b) => b.modules > 0);
+  const bridges: Array<{ bus: number; address: number; site: BridgeSite }> = bridgeSpecs.map((b) => ({
+    bus: b.bus,
+    address: b.address,
+    site: populateBridge({ scheduler: s, prng: prng.fork(`bridge-${b.kind}`), bus: buses[b.bus]!, kind: b.kind, address: b.address, modules: b.modules, firstAddress: b.firstAddress }),
+  }));
   const polled = new Set<string>();
+  const remotePolled = new Set<string>();
   let ok = 0, failed = 0, readings = 0, cycles = 0, ratioSum = 0;
-  const masters: BusMaster[] = [];
-  // The firmware at this level: a bus master per bus, a poll cycle of every module every 15 minutes.
+  let remoteOk = 0, remoteFailed = 0, remoteCycles = 0, remoteRatioSum = 0;
+  /** Every bridge transport of every boot, for the route counters. */
+  const transports: BridgeTransport[] = [];
+  // The firmware at this level: a bus master per bus, a transport per bridge, a poll cycle of every module every 15 minutes.
   board.onBoot((hal: Hal) => {
-    masters.length = 0;
     hal.rs485.forEach((port, i) => {
       const addresses = modules[i]!;
-      if (addresses.length === 0) return;
+      const onBus = bridges.filter((b) => b.bus === i);
+      if (addresses.length === 0 && onBus.length === 0) return;
       const master = new BusMaster({ port, clock: hal.clock, timers: hal.timers });
-      masters.push(master);
+      for (const b of onBus) {
+        const transport = new BridgeTransport({ bus: master, clock: hal.clock, timers: hal.timers, address: b.address });
+        transports.push(transport);
+        const remoteCycle = () =>
+          runPollCycle({
+            bus: transport,
+            clock: hal.clock,
+            addresses: transport.addresses,
+            onReadout: (address, r) => {
+              remotePolled.add(address);
+              remoteOk++;
+              readings += readingsOf(r.dataSets, { meterOf: (m) => m, time: Math.floor(hal.wallClock.now() / 1000) }).length;
+            },
+            onFailure: () => remoteFailed++,
+            onDone: (r) => {
+              if (r.failed === 0 && r.ratio > 0) {
+                remoteCycles++;
+                remoteRatioSum += r.ratio;
+              }
+            },
+          });
+        const discover = () => transport.discover((r) => (r.ok && transport.addresses.length ? hal.timers.set(remoteCycle, 0, CYCLE_MS) : hal.timers.set(discover, REDISCOVER_MS)));
+        discover();
+      }
+      if (addresses.length === 0) return;
       const cycle = () =>
         runPollCycle({
           bus: master,
@@ -94,6 +159,22 @@ export function simulateSite(options: { days: number; seed: string; modules?: nu
     });
   });
   board.powerOn();
+  // Repeater outages: each repeater of each bridge loses power now and then.
+  let outages = 0;
+  for (const b of bridges) {
+    for (const [id, domain] of b.site.repeaters) {
+      const p = prng.fork(`outages-${b.address}-${id}`);
+      for (let t = p.exponential(OUTAGE_EVERY_MS); t < options.days * DAY; t += p.exponential(OUTAGE_EVERY_MS)) {
+        const duration = p.exponential(OUTAGE_MEAN_MS);
+        s.at(t, () => {
+          outages++;
+          domain.powerOff("power-cut");
+        });
+        s.at(t + duration, () => domain.powerOn());
+        t += duration;
+      }
+    }
+  }
   // Mains failures: on average one every 2 days, lasting minutes to hours.
   const grid = prng.fork("grid");
   let failures = 0;
@@ -106,6 +187,19 @@ export function simulateSite(options: { days: number; seed: string; modules?: nu
     s.at(t + duration, () => board.power.setMains(true));
   }
   const end = options.days * DAY;
+  const routes = () => {
+    let down = 0, up = 0;
+    for (const t of transports) {
+      for (const address of t.addresses) {
+        for (const r of t.routeStats(address) ?? []) {
+          down += r.slower;
+          up += r.faster;
+        }
+      }
+    }
+    return `${down} down / ${up} up`;
+  };
+  const sum = (key: "failovers" | "recoveries" | "routeFailures") => transports.reduce((n, t) => n + t.counters[key], 0);
   const report = (): SiteReport => ({
     seed: options.seed,
     days: options.days,
@@ -121,6 +215,16 @@ export function simulateSite(options: { days: number; seed: string; modules?: nu
     busUtilisation: Number((buses.reduce((n, b) => n + b.busyMs, 0) / buses.length / Math.max(1, s.now)).toFixed(4)),
     pollCycleRatio: cycles ? Number((ratioSum / cycles).toFixed(4)) : 0,
     cycles,
+    remoteModules: bridges.reduce((n, b) => n + b.site.remotes.length, 0),
+    remoteModulesPolled: remotePolled.size,
+    remoteReadoutsOk: remoteOk,
+    remoteReadoutsFailed: remoteFailed,
+    routeFailovers: sum("failovers"),
+    routeRecoveries: sum("recoveries"),
+    routeFailures: sum("routeFailures"),
+    rateSteps: routes(),
+    repeaterOutages: outages,
+    remoteCycleRatio: remoteCycles ? Number((remoteRatioSum / remoteCycles).toFixed(4)) : 0,
     wallMs: Date.now() - started,
   });
   for (let t = 0; t < end; t += HOUR) {
@@ -131,18 +235,25 @@ export function simulateSite(options: { days: number; seed: string; modules?: nu
 }
 
 function main(): void {
-  const o = parseOptions(process.argv.slice(2), { days: "number", seed: "string", json: "boolean", modules: "number" });
+  const o = parseOptions(process.argv.slice(2), { days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number" });
   const days = o.days ?? 1;
   const seed = o.seed ?? "1";
   const modules = o.modules ?? 64;
+  const plc = o.plc ?? 8;
+  const radio = o.radio ?? 4;
   if (!(Number.isInteger(modules) && modules >= 0 && modules <= 512)) throw new UsageError("--modules: 0..512");
+  // The bridge's table index is one byte (docs/bridge.md).
+  if (!(Number.isInteger(plc) && plc >= 0 && plc <= 255)) throw new UsageError("--plc: 0..255");
+  if (!(Number.isInteger(radio) && radio >= 0 && radio <= 255)) throw new UsageError("--radio: 0..255");
   const tty = !o.json && process.stdout.isTTY;
   const report = simulateSite({
     days,
     seed,
     modules,
+    plc,
+    radio,
     onProgress: tty
-      ? (f, r) => process.stdout.write(`\rsimulating: day ${(f * days).toFixed(2)} of ${days}, readouts ${r.readoutsOk} ok / ${r.readoutsFailed} failed, ${r.readingsAcquired} readings   `)
+      ? (f, r) => process.stdout.write(`\rsimulating: day ${(f * days).toFixed(2)} of ${days}, readouts ${r.readoutsOk} ok / ${r.readoutsFailed} failed, remote ${r.remoteReadoutsOk} ok / ${r.remoteReadoutsFailed} failed, ${r.readingsAcquired} readings   `)
       : undefined,
   });
   if (tty) process.stdout.write("\n");
@@ -154,6 +265,8 @@ function main(): void {
   console.log(`  board boots ${report.boots}, mains failures ${report.mainsFailures}, brown-outs ${report.brownouts}`);
   console.log(`  modules polled ${report.modulesPolled}, readouts ${report.readoutsOk} ok / ${report.readoutsFailed} failed, readings ${report.readingsAcquired}`);
   console.log(`  bus utilisation ${(report.busUtilisation * 100).toFixed(1)}%, poll cycle / lower bound ${report.pollCycleRatio} over ${report.cycles} cycles, RS485 characters ${report.busCharacters}`);
+  console.log(`  bridges: ${plc} PLC and ${radio} radio remote modules, polled ${report.remoteModulesPolled}, readouts ${report.remoteReadoutsOk} ok / ${report.remoteReadoutsFailed} failed, remote cycle / lower bound ${report.remoteCycleRatio}`);
+  console.log(`  routes: ${report.routeFailovers} failovers, ${report.routeRecoveries} recoveries, ${report.routeFailures} relays that did not reach their module, rate steps ${report.rateSteps}, repeater outages ${report.repeaterOutages}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -16,6 +16,8 @@
  * - Statistics per module (by address, leading zeros ignored) and for the bus: bytes, errors,
  *   retries, timeouts, response times, and utilisation (wire time of every character sent and
  *   received over elapsed time).
+ * - Frame transactions (`enqueueFrame`) carry another protocol, 8N1, on the same bus: a PLC or radio
+ *   bridge's (firmware/bridge). They share the queue, timing, retries and statistics.
  */
 import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
 import type { Rs485Port } from "../../hal/index.js";
@@ -23,10 +25,11 @@ import { characterTimeMs } from "../../hal/serial.js";
 import type { DataSet } from "../d0/data-set.js";
 import { D0Decoder } from "../d0/decoder.js";
 import type { Exchange, ExchangePort } from "./exchange.js";
-import { ReadoutExchange } from "./readout-exchange.js";
+import { createExchange } from "./exchanges.js";
+import { FrameExchange } from "./frame-exchange.js";
+import { TransactionQueue } from "./queue.js";
 import { Rs485Line } from "./rs485-line.js";
-import { SessionExchange } from "./session-exchange.js";
-import { DEFAULT_TIMING, type Failure, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
+import { DEFAULT_TIMING, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
 
 export interface BusMasterOptions {
   port: Rs485Port;
@@ -43,8 +46,7 @@ export interface BusMasterOptions {
 type Phase = "idle" | "sending" | "await" | "receive" | "wait" | "drain";
 
 interface Job {
-  tx: Transaction;
-  seq: number;
+  tx: Transaction | FrameTransaction<unknown>;
 }
 
 export interface BusHandle {
@@ -60,10 +62,9 @@ export class BusMaster {
   readonly #lockoutText: string;
   readonly #line: Rs485Line;
   readonly #decoder: D0Decoder;
-  readonly #queue: Job[] = [];
+  readonly #queue = new TransactionQueue<Job>((j) => j.tx.priority ?? 0);
   readonly #stats = new Map<string, ModuleStats>();
   readonly #since: number;
-  #seq = 0;
   #closed = false;
 
   // The running transaction.
@@ -107,18 +108,22 @@ export class BusMaster {
 
   /** Queues a transaction. It starts in a later turn; its `onDone` runs exactly once. */
   enqueue(tx: Transaction): BusHandle {
+    return this.#enqueue(tx);
+  }
+
+  /** Queues a frame transaction (another protocol on this bus, types.ts). Same contract as `enqueue`. */
+  enqueueFrame<T>(tx: FrameTransaction<T>): BusHandle {
+    return this.#enqueue(tx as FrameTransaction<unknown>);
+  }
+
+  #enqueue(tx: Job["tx"]): BusHandle {
     if (this.#closed) throw new Error("closed");
-    const job: Job = { tx, seq: this.#seq++ };
-    const prio = tx.priority ?? 0;
-    let i = this.#queue.length;
-    while (i > 0 && (this.#queue[i - 1]!.tx.priority ?? 0) < prio) i--;
-    this.#queue.splice(i, 0, job);
+    const job: Job = { tx };
+    this.#queue.push(job);
     this.#schedule(0);
     return {
       cancel: () => {
-        const at = this.#queue.indexOf(job);
-        if (at < 0) return false;
-        this.#queue.splice(at, 1);
+        if (!this.#queue.remove(job)) return false;
         this.#timers.set(() => this.#deliver(job.tx, { ok: false, failure: { code: "cancelled" }, attempts: 0 }), 0);
         return true;
       },
@@ -155,8 +160,8 @@ export class BusMaster {
     this.#closed = true;
     this.#clearWatchdog();
     if (this.#startTimer !== undefined) this.#timers.clear(this.#startTimer);
-    const jobs = this.#job ? [this.#job, ...this.#queue] : [...this.#queue];
-    this.#queue.length = 0;
+    const queued = this.#queue.takeAll();
+    const jobs = this.#job ? [this.#job, ...queued] : queued;
     this.#job = undefined;
     this.#exchange = undefined;
     this.#phase = "idle";
@@ -182,10 +187,7 @@ export class BusMaster {
     this.#attempts = 0;
     this.#moduleStats().transactions++;
     const port = this.#exchangePort();
-    this.#exchange =
-      job.tx.kind === "readout"
-        ? new ReadoutExchange(port, job.tx.address)
-        : new SessionExchange(port, job.tx.address, job.tx.password, job.tx.commands, this.#lockoutText);
+    this.#exchange = job.tx.kind === "frame" ? new FrameExchange(port, job.tx) : createExchange(port, job.tx, this.#lockoutText);
     this.#attempt();
   }
 
@@ -208,10 +210,10 @@ export class BusMaster {
         this.#decoder.reset();
         this.#pending = [];
       },
-      send: (bytes, baud, then) => {
+      send: (bytes, baud, then, frame) => {
         this.#clearWatchdog();
         this.#phase = "sending";
-        this.#line.setBaud(baud);
+        this.#line.setBaud(baud, frame);
         this.#moduleStats().bytesSent += bytes.length;
         const job = this.#job;
         this.#line.send(bytes, (echoOk) => {
@@ -222,7 +224,7 @@ export class BusMaster {
         });
       },
       listen: (baud) => {
-        if (baud !== undefined) this.#line.setBaud(baud);
+        if (baud !== undefined) this.#line.setBaud(baud, this.#line.frame);
         this.#phase = "await";
         this.#listenAt = this.#clock.now();
         this.#armWatchdog();
@@ -247,7 +249,9 @@ export class BusMaster {
     const s = this.#job ? this.#moduleStats() : undefined;
     if (s) s.bytesReceived += bytes.length;
     if (this.#phase === "await") this.#phase = "receive";
-    if (this.#phase === "receive" || this.#phase === "wait") this.#decoder.push(bytes);
+    if (this.#phase !== "receive" && this.#phase !== "wait") return;
+    if (this.#exchange?.data) this.#exchange.data(bytes);
+    else this.#decoder.push(bytes);
   }
 
   #deadline(): number {
@@ -320,14 +324,15 @@ export class BusMaster {
     s.lastResponseMs = responseMs;
     s.maxResponseMs = Math.max(s.maxResponseMs, responseMs);
     s.totalResponseMs += responseMs;
-    const wire = {
-      sentBytes: this.#line.counters.bytesSent - this.#attemptStart.sent,
-      receivedBytes: this.#line.counters.bytesReceived - this.#attemptStart.received,
-      baud: this.#line.baud,
-      reactionMs: this.#exchange!.reactionMs,
-    };
-    const r = this.#job!.tx.kind === "readout" ? { ok: true, readout: result as Readout, attempts: this.#attempts, responseMs, wire } : { ok: true, ...(result as object), attempts: this.#attempts };
-    this.#finish(r);
+    const kind = this.#job!.tx.kind;
+    if (kind === "frame") return this.#finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
+    if (kind === "session") return this.#finish({ ok: true, ...(result as object), attempts: this.#attempts });
+    const sentBytes = this.#line.counters.bytesSent - this.#attemptStart.sent;
+    const receivedBytes = this.#line.counters.bytesReceived - this.#attemptStart.received;
+    const baud = this.#line.baud;
+    const reactionMs = this.#exchange!.reactionMs;
+    const wire = { sentBytes, receivedBytes, baud, reactionMs, lowerBoundMs: (sentBytes + receivedBytes) * characterTimeMs(baud) + reactionMs };
+    this.#finish({ ok: true, readout: result as Readout, attempts: this.#attempts, responseMs, wire });
   }
 
   #finish(result: { ok: boolean; [k: string]: unknown }): void {
@@ -343,7 +348,7 @@ export class BusMaster {
     this.#deliver(job.tx, result);
   }
 
-  #deliver(tx: Transaction, result: unknown): void {
+  #deliver(tx: Job["tx"], result: unknown): void {
     (tx.onDone as (r: unknown) => void)(result);
   }
 

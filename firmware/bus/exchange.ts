@@ -3,6 +3,7 @@
  * of exchange (a mode D readout, a mode C programming session). The engine owns timing and the line;
  * an exchange only decides what to send next and when an attempt has succeeded or failed.
  */
+import type { SerialFrame } from "../../hal/serial.js";
 import type { DataSet } from "../d0/data-set.js";
 import type { D0Message } from "../d0/decoder.js";
 import type { D0Error } from "../d0/errors.js";
@@ -12,8 +13,8 @@ export interface ExchangePort {
   readonly timing: Timing;
   /** Clears the decoder: the next byte received is offset 0. */
   resetDecoder(): void;
-  /** Sends at `baud`; `then` runs once the bytes have left the line (a collision fails the attempt instead). */
-  send(bytes: Uint8Array, baud: number, then: () => void): void;
+  /** Sends at `baud` (7E1 unless `frame` says otherwise); `then` runs once the bytes have left the line (a collision fails the attempt instead). */
+  send(bytes: Uint8Array, baud: number, then: () => void, frame?: SerialFrame): void;
   /** Expects an answer, at `baud` when given (mode C switch): the first-character timeout starts now. */
   listen(baud?: number): void;
   /** Runs `fn` after `ms` with the line quiet (a reaction time). */
@@ -27,6 +28,8 @@ export interface ExchangePort {
 export interface Exchange {
   /** Starts an attempt (the first, or a retry). */
   start(): void;
+  /** Raw answer bytes, for an exchange in another framing than D0: when present, the engine gives it every byte and no D0 decoder runs. */
+  data?(bytes: Uint8Array): void;
   /** A complete message; for a block, the data sets it delivered. */
   message(m: D0Message, dataSets: DataSet[]): void;
   error(e: D0Error): void;

@@ -1,12 +1,11 @@
 /**
- * One poll cycle: a mode D readout of every address on one bus, in order, with its cost against the
- * physical limit. The lower bound of a cycle is the wire time of the bytes of each successful exchange
- * (10 bits per character at the bus rate) plus the reaction time tr each module must wait (STD
- * §6.4.1.5); `ratio` is the cycle's duration over that bound. The concentrator core will schedule
- * cycles; this is the unit it schedules.
+ * One poll cycle: a mode D readout of every address on one path (a bus master, or a bridge transport
+ * of firmware/bridge), in order, with its cost against the physical limit. The lower bound of a cycle
+ * is the sum of each successful exchange's `wire.lowerBoundMs`: the wire time of its bytes (10 bits per
+ * character at the bus rate) plus the reaction time tr each module must wait (STD §6.4.1.5), and
+ * through a bridge the air time too; `ratio` is the cycle's duration over that bound.
  */
 import type { MonotonicClock } from "../../hal/clock.js";
-import { characterTimeMs } from "../../hal/serial.js";
 import type { BusMaster } from "./bus-master.js";
 import type { Readout, ReadoutResult, Timing } from "./types.js";
 
@@ -23,7 +22,8 @@ export interface CycleReport {
 }
 
 export interface PollCycleOptions {
-  bus: BusMaster;
+  /** What runs the readouts: a BusMaster, or anything with its `enqueue` (a bridge transport). */
+  bus: Pick<BusMaster, "enqueue">;
   clock: MonotonicClock;
   addresses: readonly string[];
   timing?: Partial<Timing>;
@@ -51,7 +51,7 @@ export function runPollCycle(o: PollCycleOptions): void {
         retries += r.attempts - 1;
         if (r.ok) {
           ok++;
-          bound += (r.wire.sentBytes + r.wire.receivedBytes) * characterTimeMs(r.wire.baud) + r.wire.reactionMs;
+          bound += r.wire.lowerBoundMs;
           o.onReadout?.(address, r.readout);
         } else {
           failed++;

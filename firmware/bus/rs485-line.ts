@@ -1,5 +1,5 @@
 /**
- * One RS485 line as the bus master drives it: the serial port (7E1 in software, hal/serial.ts), the
+ * One RS485 line as the bus master drives it: the serial port (7E1 in software, hal/serial.ts; 8N1 for a bridge), the
  * driver-enable pin, the baud rate (a change closes and reopens the port: the ESP32 driver has no baud
  * setter), frames written in FIFO-sized chunks, and echo rejection.
  *
@@ -14,7 +14,7 @@
  */
 import type { Timers } from "../../hal/clock.js";
 import type { Rs485Port } from "../../hal/index.js";
-import { UART_FIFO_BYTES, characterTimeMs, type SerialPort } from "../../hal/serial.js";
+import { UART_FIFO_BYTES, characterTimeMs, type SerialFrame, type SerialPort } from "../../hal/serial.js";
 
 export interface Rs485LineOptions {
   port: Rs485Port;
@@ -38,6 +38,7 @@ export class Rs485Line {
   readonly #guardMs: number;
   #port: SerialPort | undefined;
   #baud = 0;
+  #frame: SerialFrame = "7E1";
   readonly counters: LineCounters = { bytesSent: 0, bytesReceived: 0, wireMs: 0, echoMismatches: 0 };
   // The frame being sent.
   #tx: Uint8Array | undefined;
@@ -55,18 +56,23 @@ export class Rs485Line {
     return this.#baud;
   }
 
+  get frame(): SerialFrame {
+    return this.#frame;
+  }
+
   get sending(): boolean {
     return this.#tx !== undefined;
   }
 
-  /** Opens the port at `baud` (7E1), closing it first when it is open at another rate. Not while sending. */
-  setBaud(baud: number): void {
-    if (this.#port && this.#baud === baud) return;
+  /** Opens the port at `baud` and `frame` (D0 is 7E1), closing it first when it is open otherwise. Not while sending. */
+  setBaud(baud: number, frame: SerialFrame = "7E1"): void {
+    if (this.#port && this.#baud === baud && this.#frame === frame) return;
     this.#port?.close();
     this.#baud = baud;
+    this.#frame = frame;
     this.#port = this.#o.port.serial.open({
       baud,
-      frame: "7E1",
+      frame,
       onReadable: () => this.poll(),
       onWritable: () => this.#writeMore(),
     });

@@ -53,7 +53,11 @@ export type FailureCode =
   /** Removed from the queue by its owner. */
   | "cancelled"
   /** The bus master was closed. */
-  | "closed";
+  | "closed"
+  /** Through a bridge: no route it was asked to use reached the remote module (firmware/bridge, docs/bridge.md). */
+  | "unreachable"
+  /** Through a bridge: the bridge did not answer on the bus, refused the relay, or lost it (docs/bridge.md). */
+  | "bridge";
 
 export interface Failure {
   readonly code: FailureCode;
@@ -68,6 +72,12 @@ export interface WireCost {
   readonly baud: number;
   /** The meter's tr lower limit, ms (20 or 200, from its identification). */
   readonly reactionMs: number;
+  /**
+   * The shortest the successful attempt could have taken, ms: on a bus the wire time of its characters
+   * (10 bits each at `baud`) plus tr (STD §6.4.1.5); through a bridge the air time of the relayed bytes
+   * as well (docs/bridge.md). A poll cycle's lower bound is the sum of these.
+   */
+  readonly lowerBoundMs: number;
 }
 
 export interface Readout {
@@ -118,6 +128,34 @@ export interface SessionTransaction extends TransactionBase {
 }
 
 export type Transaction = ReadoutTransaction | SessionTransaction;
+
+/**
+ * How a frame transaction judges its answer, byte by byte (firmware/bridge/protocol.ts has one for
+ * the bridge protocol). `reset` runs before every attempt.
+ */
+export interface FrameAnswer<T> {
+  reset(): void;
+  /** Received bytes in order: undefined while the answer is incomplete, then the answer or the failure that ends the attempt. */
+  push(bytes: Uint8Array): { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: Failure } | undefined;
+}
+
+/**
+ * A request and its answer in a framing other than D0, 8N1 on the same bus: how the concentrator
+ * talks to a PLC or radio bridge (docs/bridge.md). Queued, timed, retried and counted like the
+ * module transactions; `address` is the key of its statistics.
+ */
+export interface FrameTransaction<T> extends TransactionBase {
+  readonly kind: "frame";
+  /** Bit rate of request and answer, Bd (8N1). */
+  readonly baud: number;
+  readonly request: Uint8Array;
+  readonly answer: FrameAnswer<T>;
+  onDone(result: FrameResult<T>): void;
+}
+
+export type FrameResult<T> =
+  | { readonly ok: true; readonly value: T; readonly attempts: number; readonly responseMs: number }
+  | { readonly ok: false; readonly failure: Failure; readonly attempts: number };
 
 export interface ModuleStats {
   transactions: number;

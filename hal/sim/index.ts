@@ -16,3 +16,8 @@ export { Trace, traceTime } from "./trace.js";
 export { SimMeter, type SimMeterOptions } from "./meters.js";
 export { SimLocalModule, ModuleEvent, type LocalModuleOptions, type ModuleIdentity, type LogEntry } from "./local-module.js";
 export { populateBus, type PopulateOptions } from "./site.js";
+export { CharTransceiver, type CharTransceiverOptions } from "./char-transceiver.js";
+export { SimMedium, SimLink, PLC_PROFILE, RADIO_PROFILE, type MediumProfile, type LinkOptions, type TransferResult } from "./bridge-medium.js";
+export { SimRemoteNode, type RemoteStep, type RemoteAnswer } from "./bridge-remote.js";
+export { SimBridge, BRIDGE_NODE, type BridgeTableEntry, type SimBridgeOptions, type BridgeCounters } from "./bridge.js";
+export { populateBridge, type BridgeSite, type RemoteSite, type BridgeSiteOptions } from "./bridge-site.js";

@@ -20,15 +20,13 @@
  * This implementation is independent of firmware/d0 on purpose (the dependency rule keeps hal/sim
  * from firmware/): the two sides check each other.
  */
-import { characterTimeMs } from "../serial.js";
 import { withEvenParity, hasEvenParity } from "../serial-7e1.js";
-import { SimDigitalOutput } from "./digital.js";
+import { CharTransceiver } from "./char-transceiver.js";
 import type { SimMeter } from "./meters.js";
 import { PowerDomain } from "./power-domain.js";
 import type { Prng } from "./prng.js";
 import type { Rs485Bus } from "./rs485-bus.js";
 import type { Scheduler } from "./scheduler.js";
-import type { Medium, Transceiver } from "./uart.js";
 
 const SOH = 0x01, STX = 0x02, ETX = 0x03, EOT = 0x04, ACK = 0x06, NAK = 0x15, CR = 0x0d, LF = 0x0a;
 /** Mode D at 2400 Bd; mode C signs on at 300 Bd (STD §6.3.14 item 13, §6.4.4). */
@@ -116,7 +114,7 @@ export class SimLocalModule {
   readonly #jitterMs: number;
   #address: string;
   #serial: string;
-  #transceiver: ModuleTransceiver;
+  #transceiver: CharTransceiver;
 
   // Non-volatile (flash): survives any power loss.
   #log: LogEntry[] = [];
@@ -160,7 +158,7 @@ export class SimLocalModule {
     this.#clockBase = o.startEpochMs ?? Date.UTC(2026, 0, 1);
     this.#lostPulses = o.meters.map(() => 0);
     this.domain = new PowerDomain(o.scheduler, this.name);
-    this.#transceiver = new ModuleTransceiver(this, o.bus);
+    this.#transceiver = this.#attach(o.bus);
     this.domain.onPowerOff(() => this.#reset());
     this.domain.powerOn();
   }
@@ -268,8 +266,13 @@ export class SimLocalModule {
     this.#address = address;
     if (bus) {
       this.#transceiver.detached = true;
-      this.#transceiver = new ModuleTransceiver(this, bus);
+      this.#transceiver = this.#attach(bus);
     }
+  }
+
+  /** The module's transceiver on `bus`: 7E1 parity is checked on every character (a bad one arrives as -1). */
+  #attach(bus: Rs485Bus): CharTransceiver {
+    return new CharTransceiver({ name: this.name, domain: this.domain, bus, onByte: (b, baud) => this.receive(hasEvenParity(b) ? b & 0x7f : -1, baud) });
   }
 
   // ---- power ----
@@ -548,7 +551,7 @@ export class SimLocalModule {
     const chars = typeof message === "string" ? Array.from(message, (ch) => ch.charCodeAt(0)) : message;
     this.#state = "talking";
     this.domain.after(tr, () => {
-      this.#transceiver.send(chars, baud, () => {
+      this.#transceiver.send(chars.map(withEvenParity), baud, () => {
         this.#state = "listen";
         then();
       });
@@ -566,54 +569,6 @@ export class SimLocalModule {
   #cancelTimer(): void {
     this.#s.cancel(this.#timer);
     this.#timer = undefined;
-  }
-}
-
-/** The module's RS485 transceiver, modelled per character (see the header). */
-class ModuleTransceiver implements Transceiver {
-  readonly name: string;
-  readonly de: SimDigitalOutput;
-  detached = false;
-  readonly #module: SimLocalModule;
-  #medium: Medium | undefined;
-
-  constructor(module: SimLocalModule, bus: Rs485Bus) {
-    this.#module = module;
-    this.name = module.name;
-    this.de = new SimDigitalOutput(module.domain);
-    bus.attach({ uart: this, de: this.de });
-  }
-
-  attach(medium: Medium): void {
-    this.#medium = medium;
-  }
-
-  receive(byte: number, baud: number): void {
-    if (this.detached) return;
-    this.#module.receive(hasEvenParity(byte) ? byte & 0x7f : -1, baud);
-  }
-
-  /** Drives the line, sends the characters back to back with even parity, releases the line after the last stop bit. */
-  send(chars: number[], baud: number, done: () => void): void {
-    const medium = this.#medium;
-    if (this.detached || !medium) return done();
-    const d = this.#module.domain;
-    const t = characterTimeMs(baud);
-    this.de.write(1);
-    // Each character starts where the previous one ended (chained, as a UART shifts them): no overlap by rounding.
-    let i = 0;
-    const next = () => {
-      if (i === chars.length) {
-        d.after(t / 4, () => {
-          this.de.write(0);
-          done();
-        });
-        return;
-      }
-      medium.transmit(this, withEvenParity(chars[i++]!), baud, t);
-      d.after(t, next);
-    };
-    next();
   }
 }
 

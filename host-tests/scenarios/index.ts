@@ -6,6 +6,7 @@ import { scenarios as uplink } from "./uplink.js";
 import { scenarios as d0bus } from "./d0-bus.js";
 import { scenarios as modem } from "./modem.js";
 import { scenarios as store } from "./store.js";
+import { scenarios as bridge } from "./bridge.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
@@ -14,4 +15,5 @@ export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "d0-bus", scenarios: d0bus },
   { suite: "modem", scenarios: modem },
   { suite: "store", scenarios: store },
+  { suite: "bridge", scenarios: bridge },
 ];
