@@ -1,9 +1,14 @@
 /**
- * Disconnect latches: one IC 70 disconnect control per consumer (a local module's relay), persisted
- * before anything is acknowledged, carried out on the relay and verified by reading it back, and
- * re-asserted whenever the module reports a relay state that disagrees (a reboot on a flat battery
- * closes the relay, a hand on the terminal may too). Seeds/001: "Maintaining consumer disconnection as
- * long until reconnect clearance is received from the Operation Center".
+ * Disconnect latches: one IC 70 disconnect control per consumer, persisted before anything is
+ * acknowledged, carried out on the relay of the local module in front of the consumer's meter and
+ * verified by reading it back, and re-asserted whenever the module reports a relay state that
+ * disagrees (a reboot on a flat battery closes the relay, a hand on the terminal may too). Seeds/001:
+ * "Maintaining consumer disconnection as long until reconnect clearance is received from the
+ * Operation Center".
+ *
+ * A consumer is a meter (its number in the topology), not a module: when a module is replaced the
+ * latch stays with the household and is enforced on the new module's relay. A module with several
+ * meters has one relay: it is open while any of its consumers must be off.
  *
  * Rules:
  * - Remote triggers (disconnect, reconnect clearance) are accepted only from the head-end, whose
@@ -22,7 +27,8 @@ import { ControlState, isControlMode, outputState, transition, type ControlMode,
 import { Limiter, type LimiterConfig } from "./limiter.js";
 
 export interface LatchRecord {
-  module: number;
+  /** The consumer's meter number. */
+  consumer: number;
   state: ControlState;
   mode: ControlMode;
 }
@@ -58,6 +64,10 @@ export interface AuditEntry {
 export interface LatchOptions {
   persistence: LatchPersistence;
   relays: RelayActuator;
+  /** The module in front of a consumer's meter now, or undefined when the meter is unknown. */
+  moduleOf(consumer: number): number | undefined;
+  /** The consumers (meters) behind a module now. */
+  consumersOf(module: number): readonly number[];
   clock: MonotonicClock;
   timers: Timers;
   wallClock: WallClock;
@@ -92,21 +102,25 @@ interface Drive {
 export class LatchManager {
   readonly #o: LatchOptions;
   readonly #records = new Map<number, LatchRecord>();
+  /** Relay drives in progress, by module. */
   readonly #drives = new Map<number, Drive>();
+  /** Load limiters, by consumer. */
   readonly #limiters = new Map<number, Limiter>();
   #watch: TimerId | undefined;
   readonly counters = { refused: 0, mismatchesDetected: 0, mismatchesRepaired: 0, relayOperations: 0, relayFailures: 0 };
   /** Modules whose relay disagreed and has not been verified since. */
   readonly #mismatched = new Set<number>();
+  /** Modules whose relay this manager is closing (a reconnection), until it is verified closed. */
+  readonly #closing = new Set<number>();
 
   constructor(options: LatchOptions) {
     this.#o = options;
-    for (const r of options.persistence.load()) if (isControlMode(r.mode)) this.#records.set(r.module, { ...r });
+    for (const r of options.persistence.load()) if (isControlMode(r.mode)) this.#records.set(r.consumer, { ...r });
   }
 
   /** Starts enforcing: every latched relay is driven now (a reboot may have closed some), then watched. */
   start(): void {
-    for (const r of this.#records.values()) if (!outputState(r.state)) this.#drive(r.module);
+    for (const module of this.latched()) this.#drive(module);
     this.#watch = this.#o.timers.set(() => this.#watchLatched(), this.#watchMs, this.#watchMs);
   }
 
@@ -117,70 +131,93 @@ export class LatchManager {
     this.#drives.clear();
   }
 
-  state(module: number): ControlState {
-    return this.#records.get(module)?.state ?? ControlState.connected;
+  state(consumer: number): ControlState {
+    return this.#records.get(consumer)?.state ?? ControlState.connected;
   }
 
-  mode(module: number): ControlMode {
-    return this.#records.get(module)?.mode ?? this.#defaultMode;
+  mode(consumer: number): ControlMode {
+    return this.#records.get(consumer)?.mode ?? this.#defaultMode;
   }
 
-  /** Modules whose consumer must be off now. */
+  /** Whether a module's relay must be closed now: only when none of its consumers must be off. */
+  relayWanted(module: number): boolean {
+    return this.#o.consumersOf(module).every((c) => outputState(this.state(c)));
+  }
+
+  /** Modules whose relay must be open now. */
   latched(): number[] {
-    return [...this.#records.values()].filter((r) => !outputState(r.state)).map((r) => r.module);
+    const modules = new Set<number>();
+    for (const r of this.#records.values()) {
+      const m = outputState(r.state) ? undefined : this.#o.moduleOf(r.consumer);
+      if (m !== undefined) modules.add(m);
+    }
+    return [...modules];
   }
 
-  /** Applies a trigger from `source`. The outcome is known (and persisted) when this returns. */
-  trigger(module: number, trigger: Trigger, source: TriggerSource): LatchOutcome {
-    const old = this.state(module);
-    const mode = this.mode(module);
-    if (SOURCE_OF[trigger] !== source) return this.#refuse(module, trigger, source, old, `${trigger} is not accepted from ${source}`);
+  /** Consumers whose supply must be off now (latched, whether or not their module is reachable). */
+  latchedConsumers(): number[] {
+    return [...this.#records.values()].filter((r) => !outputState(r.state)).map((r) => r.consumer);
+  }
+
+  /**
+   * Applies a trigger from `source` to a consumer. The outcome is known (and persisted) when this
+   * returns; the relay follows.
+   */
+  trigger(consumer: number, trigger: Trigger, source: TriggerSource): LatchOutcome {
+    const old = this.state(consumer);
+    const mode = this.mode(consumer);
+    if (this.#o.moduleOf(consumer) === undefined) return this.#refuse(consumer, trigger, source, old, "unknown consumer");
+    if (SOURCE_OF[trigger] !== source) return this.#refuse(consumer, trigger, source, old, `${trigger} is not accepted from ${source}`);
     const t = transition(old, mode, trigger);
-    if (!t.allowed) return this.#refuse(module, trigger, source, old, `${trigger} not allowed in state ${old}, mode ${mode}`);
-    this.#o.persistence.save({ module, state: t.to, mode });
-    this.#records.set(module, { module, state: t.to, mode });
-    this.#o.audit({ timeS: this.#nowS(), source, subject: module, what: `latch ${trigger} (${t.letter})`, old: String(old), new: String(t.to), result: "ok" });
-    this.#o.raise({ type: EventType.latchChange, subject: module, time: this.#nowS(), alarm: false, detail: t.to });
-    if (outputState(old) !== outputState(t.to)) this.#drive(module);
+    if (!t.allowed) return this.#refuse(consumer, trigger, source, old, `${trigger} not allowed in state ${old}, mode ${mode}`);
+    this.#set(consumer, t.to, mode);
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, what: `latch ${trigger} (${t.letter})`, old: String(old), new: String(t.to), result: "ok" });
+    this.#o.raise({ type: EventType.latchChange, subject: consumer, time: this.#nowS(), alarm: false, detail: t.to });
+    if (outputState(old) !== outputState(t.to)) this.#driveConsumer(consumer);
     return { code: "ok", state: t.to };
   }
 
   /** Changes a consumer's control mode (configuration from the head-end or console; audited). */
-  setMode(module: number, mode: ControlMode, source: TriggerSource): LatchOutcome {
-    const old = this.mode(module);
-    if (!isControlMode(mode)) return this.#refuse(module, "mode", source, old, "invalid control mode");
-    const state = this.state(module);
+  setMode(consumer: number, mode: ControlMode, source: TriggerSource): LatchOutcome {
+    const old = this.mode(consumer);
+    if (!isControlMode(mode)) return this.#refuse(consumer, "mode", source, old, "invalid control mode");
+    if (this.#o.moduleOf(consumer) === undefined) return this.#refuse(consumer, "mode", source, old, "unknown consumer");
+    const state = this.state(consumer);
     // Mode 0 means "always connected": switching to it is a reconnection and needs the head-end.
-    if (mode === 0 && !outputState(state) && source !== "head-end") return this.#refuse(module, "mode", source, old, "mode 0 would reconnect");
+    if (mode === 0 && !outputState(state) && source !== "head-end") return this.#refuse(consumer, "mode", source, old, "mode 0 would reconnect");
     const next = mode === 0 ? ControlState.connected : state;
-    this.#o.persistence.save({ module, state: next, mode });
-    this.#records.set(module, { module, state: next, mode });
-    this.#o.audit({ timeS: this.#nowS(), source, subject: module, what: "latch control mode", old: String(old), new: String(mode), result: "ok" });
-    if (outputState(state) !== outputState(next)) this.#drive(module);
+    this.#set(consumer, next, mode);
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, what: "latch control mode", old: String(old), new: String(mode), result: "ok" });
+    if (outputState(state) !== outputState(next)) this.#driveConsumer(consumer);
     return { code: "ok", state: next };
   }
 
   /** Sets or removes the consumer's load limiter (IC 71). */
-  setLimiter(module: number, config: LimiterConfig | undefined): void {
-    if (config) this.#limiters.set(module, new Limiter(config));
-    else this.#limiters.delete(module);
+  setLimiter(consumer: number, config: LimiterConfig | undefined): void {
+    if (config) this.#limiters.set(consumer, new Limiter(config));
+    else this.#limiters.delete(consumer);
   }
 
   /** A load sample (W) of the consumer: the limiter may disconnect it locally, or let it reconnect. */
-  sampleLoad(module: number, powerW: number): void {
-    const l = this.#limiters.get(module);
+  sampleLoad(consumer: number, powerW: number): void {
+    const l = this.#limiters.get(consumer);
     if (!l) return;
     const action = l.sample(powerW, this.#o.clock.now());
-    if (action === "overThreshold") this.trigger(module, "localDisconnect", "local");
+    if (action === "overThreshold") this.trigger(consumer, "localDisconnect", "local");
     // Local reconnection exists only in modes 5 and 6 (transition h); elsewhere the latch waits for a clearance.
-    else if (action === "underThreshold" && transition(this.state(module), this.mode(module), "localReconnect").allowed) {
-      this.trigger(module, "localReconnect", "local");
+    else if (action === "underThreshold" && transition(this.state(consumer), this.mode(consumer), "localReconnect").allowed) {
+      this.trigger(consumer, "localReconnect", "local");
     }
   }
 
-  /** A module reported its relay state (in a readout): re-assert the latch if it disagrees. */
+  /**
+   * A module reported its relay state (in a readout). A relay that is closed while one of its consumers
+   * must be off is a mismatch: an alarm, and the latch is re-asserted. A relay that is open while it
+   * should be closed is reported too, but closed again only when it is a reconnection this manager is
+   * carrying out: an open breaker nobody asked for may be a technician's, and closing it is not ours.
+   */
   observeRelay(module: number, connected: boolean): void {
-    const want = outputState(this.state(module));
+    const want = this.relayWanted(module);
     if (connected === want) {
       if (this.#mismatched.delete(module)) this.counters.mismatchesRepaired++;
       return;
@@ -190,7 +227,7 @@ export class LatchManager {
       this.counters.mismatchesDetected++;
       this.#o.raise({ type: EventType.relayMismatch, subject: module, time: this.#nowS(), alarm: true, detail: connected ? 1 : 0 });
     }
-    this.#drive(module);
+    if (!want || this.#closing.has(module)) this.#drive(module);
   }
 
   get #watchMs(): number {
@@ -205,10 +242,23 @@ export class LatchManager {
     return Math.floor(this.#o.wallClock.now() / 1000);
   }
 
-  #refuse(module: number, what: string, source: TriggerSource, old: number, reason: string): LatchOutcome {
+  #set(consumer: number, state: ControlState, mode: ControlMode): void {
+    this.#o.persistence.save({ consumer, state, mode });
+    this.#records.set(consumer, { consumer, state, mode });
+  }
+
+  #refuse(consumer: number, what: string, source: TriggerSource, old: number, reason: string): LatchOutcome {
     this.counters.refused++;
-    this.#o.audit({ timeS: this.#nowS(), source, subject: module, what: `latch ${what}`, old: String(old), new: String(old), result: "refused" });
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, what: `latch ${what}`, old: String(old), new: String(old), result: "refused" });
     return { code: "refused", reason };
+  }
+
+  #driveConsumer(consumer: number): void {
+    const module = this.#o.moduleOf(consumer);
+    if (module === undefined) return;
+    if (this.relayWanted(module)) this.#closing.add(module);
+    else this.#closing.delete(module);
+    this.#drive(module);
   }
 
   #watchLatched(): void {
@@ -235,14 +285,14 @@ export class LatchManager {
     }
     d.busy = true;
     d.again = false;
-    const want = outputState(this.state(module));
+    const want = this.relayWanted(module);
     this.counters.relayOperations++;
     this.#o.relays.setRelay(module, want, (r) => {
       d!.busy = false;
-      const wantNow = outputState(this.state(module));
+      const wantNow = this.relayWanted(module);
       if (r.ok && r.connected === wantNow && !d!.again) {
-        d!.retryMs = this.#o.retryMs ?? 30_000;
         if (this.#mismatched.delete(module)) this.counters.mismatchesRepaired++;
+        this.#closing.delete(module);
         this.#drives.delete(module);
         return;
       }

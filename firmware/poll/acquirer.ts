@@ -2,7 +2,7 @@
  * What the concentrator does with each readout of a module: the topology learns who answered, the meter
  * registers become readings (timestamped at acquisition, flagged with their status, checked for
  * plausibility), the module's status becomes events (tamper, door, battery, voltage, restarts), its relay
- * state goes to the latch manager, its load to the limiter, its clock to the clock keeper, and the energy
+ * state goes to the latch manager, each meter's load to its limiter, its clock to the clock keeper, and the energy
  * of each interval to the balance monitors. A failed readout counts against the module; the topology
  * decides when it is missing (a comm-loss event) and when it is back (comm-restore).
  */
@@ -28,8 +28,8 @@ const VOLTAGES = new Set([registerCode(32, 7, 0), registerCode(52, 7, 0), regist
 const POWER_IMPORT = registerCode(1, 7, 0);
 
 export interface ReadingSink {
-  /** Stores a reading (durable when it returns). */
-  append(reading: Reading): void;
+  /** Stores the readings of one readout (durable when it returns); `billing` for a daily snapshot. */
+  append(readings: readonly Reading[], billing: boolean): void;
 }
 
 export interface AcquirerOptions {
@@ -47,8 +47,6 @@ export interface AcquirerOptions {
   intervalOf(module: number): number;
   /** Asks for a fresh readout of a module (after an implausible value). */
   reread(module: number): void;
-  /** The topology changed: persist it. */
-  topologyChanged(): void;
 }
 
 interface ModuleMemory {
@@ -117,29 +115,27 @@ export class Acquirer {
     const entry = o.topology.module(module)!;
     const values = acquiredValues(readout.dataSets, { meterOf: (b) => (b === undefined ? undefined : entry.meters.get(b)), time: Math.floor(timeS), status });
     let implausible = false;
-    let loadW = 0;
     for (const { reading, text } of values) {
       if (o.plausibility.check(reading, text) !== "ok") implausible = true;
-      o.readings.append(reading);
       this.counters.readings++;
       if (reading.status & ReadingStatus.implausible) {
         this.counters.implausible++;
         continue;
       }
-      if (reading.register === POWER_IMPORT) loadW += reading.value;
+      if (reading.register === POWER_IMPORT) o.latch.sampleLoad(reading.meter, reading.value);
       if (VOLTAGES.has(reading.register)) {
         const out = reading.value < VOLTAGE_BAND_DECIV[0] || reading.value > VOLTAGE_BAND_DECIV[1];
         o.events.condition(EventType.voltageOutOfBand, reading.meter, out, reading.value);
       }
       if (reading.register === IMPORT_TOTAL && kind !== "discovery") this.#balance(module, reading, timeS);
     }
+    if (values.length) o.readings.append(values.map((v) => v.reading), kind === "billing");
     if (implausible && !mem.rereadAsked) {
       mem.rereadAsked = true;
       o.reread(module);
     } else mem.rereadAsked = false;
 
     if (obs.relayConnected !== undefined) o.latch.observeRelay(module, obs.relayConnected);
-    o.latch.sampleLoad(module, loadW);
     o.clockKeeper.observe(module, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, timeS);
   }
 
@@ -149,7 +145,6 @@ export class Acquirer {
     for (const c of this.#o.topology.failed(module)) {
       if (c.kind === "missing") {
         this.#o.events.pulse(EventType.commLoss, module, 0);
-        this.#o.topologyChanged();
       }
     }
   }
@@ -189,7 +184,6 @@ export class Acquirer {
     }
     // A module seen for the first time has no history: its meters are new, not replaced.
     if (changes.some((c) => c.kind === "new")) status &= ~ReadingStatus.moduleReplaced;
-    if (changes.length) o.topologyChanged();
     return status;
   }
 

@@ -24,13 +24,17 @@ export interface ClockKeeperOptions {
 }
 
 export class ClockKeeper {
-  readonly #o: ClockKeeperOptions;
+  #o: ClockKeeperOptions;
   readonly #lastSetMs = new Map<number, number>();
   readonly #busy = new Set<number>();
   readonly counters = { set: 0, failed: 0 };
 
   constructor(options: ClockKeeperOptions) {
     this.#o = options;
+  }
+
+  setMaxDrift(seconds: number): void {
+    this.#o = { ...this.#o, maxDriftS: seconds };
   }
 
   /** A readout showed the module's clock (`moduleS`, undefined when unreadable) at wall time `atS`. */

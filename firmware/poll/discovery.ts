@@ -63,14 +63,18 @@ export class Discovery {
     this.#active.clear();
   }
 
+  /** Scans one path now (its candidates changed, e.g. a bridge listed what it reaches). */
+  scan(path: string): void {
+    if (!this.#running || this.#active.has(path) || !this.#o.paths.has(path)) return;
+    this.#cursor.set(path, 0);
+    this.#active.add(path);
+    this.#next(path);
+  }
+
   #pass(): void {
     this.#rescan = undefined;
     this.counters.passes++;
-    for (const path of this.#o.paths.keys()) {
-      this.#cursor.set(path, 0);
-      this.#active.add(path);
-      this.#next(path);
-    }
+    for (const path of this.#o.paths.keys()) this.scan(path);
     if (this.#active.size === 0) this.#scheduleRescan();
   }
 

@@ -66,13 +66,20 @@ interface PendingRead {
 const TICK_MAX_MS = 60_000;
 
 export class Poller {
-  readonly #o: Required<PollerOptions>;
+  #o: Required<PollerOptions>;
   readonly #state = new Map<number, ModuleState>();
   readonly #pending = new Map<string, PendingRead[]>();
   readonly #queued = new Map<string, number>();
   #tick: TimerId | undefined;
   #running = false;
   readonly counters = { scheduled: 0, billing: 0, onDemand: 0, ok: 0, failed: 0 };
+  /**
+   * Per path, poll cycles (the scheduled readouts of one slot on one path) that completed without a
+   * failure, and the sum of their duration over their wire-time lower bound (docs/d0.md): the mean
+   * ratio is how close the cycle came to the physical limit, waiting for the bus included.
+   */
+  readonly cycles = new Map<string, { complete: number; ratioSum: number }>();
+  readonly #open = new Map<string, { startMs: number; pending: number; boundMs: number; failed: boolean }>();
 
   constructor(options: PollerOptions) {
     for (const g of options.groups) validateSchedule(g);
@@ -85,11 +92,18 @@ export class Poller {
     this.#onTick();
   }
 
+  /** New group schedules (a configuration change); they apply from the next tick. */
+  setGroups(groups: readonly GroupSchedule[], utcOffsetMin: number): void {
+    for (const g of groups) validateSchedule(g);
+    this.#o = { ...this.#o, groups, utcOffsetMin };
+  }
+
   stop(): void {
     this.#running = false;
     if (this.#tick !== undefined) this.#o.timers.clear(this.#tick);
     this.#tick = undefined;
     this.#pending.clear();
+    this.#open.clear();
   }
 
   /** Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished. */
@@ -161,6 +175,27 @@ export class Poller {
     let q = this.#pending.get(path);
     if (!q) this.#pending.set(path, (q = []));
     q.push(read);
+    if (read.kind !== "scheduled") return;
+    const key = `${path}/${read.slot}`;
+    const c = this.#open.get(key);
+    if (c) c.pending++;
+    else this.#open.set(key, { startMs: this.#o.clock.now(), pending: 1, boundMs: 0, failed: false });
+  }
+
+  #cycleDone(path: string, read: PendingRead, boundMs: number | undefined): void {
+    const key = `${path}/${read.slot}`;
+    const c = this.#open.get(key);
+    if (read.kind !== "scheduled" || !c) return;
+    if (boundMs === undefined) c.failed = true;
+    else c.boundMs += boundMs;
+    if (--c.pending > 0) return;
+    this.#open.delete(key);
+    if (!c.failed && c.boundMs > 0) {
+      let total = this.cycles.get(path);
+      if (!total) this.cycles.set(path, (total = { complete: 0, ratioSum: 0 }));
+      total.complete++;
+      total.ratioSum += (this.#o.clock.now() - c.startMs) / c.boundMs;
+    }
   }
 
   #feed(path: string): void {
@@ -171,7 +206,8 @@ export class Poller {
       const priority = read.kind === "billing" ? Priority.billing : Priority.scheduled;
       this.counters[read.kind === "billing" ? "billing" : "scheduled"]++;
       this.#queued.set(path, (this.#queued.get(path) ?? 0) + 1);
-      this.#read(read.module, read.kind, priority, () => {
+      this.#read(read.module, read.kind, priority, (_ok, _failure, boundMs) => {
+        this.#cycleDone(path, read, boundMs);
         this.#queued.set(path, (this.#queued.get(path) ?? 1) - 1);
         s.lastSlot = Math.max(s.lastSlot, read.slot);
         if (read.kind === "billing") s.lastBillingDay = read.day;
@@ -181,7 +217,7 @@ export class Poller {
   }
 
   /** Starts a readout of `module` on its path; `after` runs once it is over. */
-  #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure) => void): void {
+  #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure, boundMs?: number) => void): void {
     const o = this.#o;
     const s = this.#stateOf(module);
     s.busy = true;
@@ -191,7 +227,7 @@ export class Poller {
         this.counters.ok++;
         s.backoffMs = 0;
         o.listener.readout(module, r.readout, kind, o.wallClock.now() / 1000);
-        return after(true);
+        return after(true, undefined, r.wire.lowerBoundMs);
       }
       this.counters.failed++;
       o.listener.failed(module, r.failure, kind);

@@ -11,7 +11,9 @@
  * - A module that stops answering is *missing* after `missingAfter` consecutive failed transactions; it
  *   stays in the table (its latch and history depend on it) and is polled with back-off.
  *
- * The table is small and bounded (`maxModules`, `maxMeters`); `snapshot()` gives the persistent part.
+ * The table is small and bounded (`maxModules`, `maxMeters`). What must survive a reboot is each
+ * module's identity, place and meters, and the number counters: `persistent(number)` and `counters()`
+ * give them after every change that `observe` reports (the caller persists them before acting on it).
  */
 
 export type ModuleState = "present" | "missing";
@@ -39,14 +41,25 @@ export type TopologyChange =
   | { kind: "missing"; module: number }
   | { kind: "restored"; module: number };
 
-export interface TopologySnapshot {
+/** What is kept of one module across reboots (health is not: it is learnt again). */
+export interface PersistedModule {
+  number: number;
+  serial: string;
+  path: string;
+  address: string;
+  /** Displaced from its place by another module (replaced), or moved away. */
+  displaced: boolean;
+  meters: Array<{ channel: number; meter: number; serial: string }>;
+}
+
+/** The number counters: persisted with every module that takes a new number, so none is reused. */
+export interface TopologyCounters {
   nextModule: number;
   nextMeter: number;
-  modules: Array<{ number: number; serial: string; path: string; address: string; meters: Array<[channel: number, meter: number]>; missing: boolean }>;
-  /** Meter serial → meter number, including meters no longer behind any module. */
-  meters: Array<[serial: string, number: number]>;
-  /** Which module answers at each place ("path/address" without leading zeros) now. */
-  places: Array<[place: string, module: number]>;
+}
+
+export interface TopologySnapshot extends TopologyCounters {
+  modules: PersistedModule[];
 }
 
 export interface TopologyOptions {
@@ -187,42 +200,53 @@ export class Topology {
     return [];
   }
 
-  snapshot(): TopologySnapshot {
+  /** The number counters now. */
+  counters(): TopologyCounters {
+    return { nextModule: this.#nextModule, nextMeter: this.#nextMeter };
+  }
+
+  /** What to persist of a module. */
+  persistent(number: number): PersistedModule | undefined {
+    const m = this.#modules.get(number);
+    if (!m) return undefined;
+    const serialOf = new Map<number, string>();
+    for (const [serial, n] of this.#meterBySerial) serialOf.set(n, serial);
     return {
-      nextModule: this.#nextModule,
-      nextMeter: this.#nextMeter,
-      modules: [...this.#modules.values()].map((m) => ({
-        number: m.number,
-        serial: m.serial,
-        path: m.path,
-        address: m.address,
-        meters: [...m.meters.entries()],
-        missing: m.state === "missing",
-      })),
-      meters: [...this.#meterBySerial.entries()],
-      places: [...this.#byPlace.entries()],
+      number: m.number,
+      serial: m.serial,
+      path: m.path,
+      address: m.address,
+      displaced: this.#byPlace.get(place(m.path, m.address)) !== m.number,
+      meters: [...m.meters].map(([channel, meter]) => ({ channel, meter, serial: serialOf.get(meter) ?? "" })),
     };
+  }
+
+  /** Everything to persist. */
+  snapshot(): TopologySnapshot {
+    return { ...this.counters(), modules: [...this.#modules.keys()].map((n) => this.persistent(n)!) };
   }
 
   #restore(s: TopologySnapshot): void {
     this.#nextModule = s.nextModule;
     this.#nextMeter = s.nextMeter;
-    for (const [serial, n] of s.meters) this.#meterBySerial.set(serial, n);
     for (const m of s.modules) {
       const entry: ModuleEntry = {
         number: m.number,
         serial: m.serial,
         path: m.path,
         address: m.address,
-        meters: new Map(m.meters),
-        state: m.missing ? "missing" : "present",
+        meters: new Map(m.meters.map((x) => [x.channel, x.meter] as [number, number])),
+        state: m.displaced ? "missing" : "present",
         failures: 0,
         lastOkMs: -1,
       };
       this.#modules.set(m.number, entry);
       this.#bySerial.set(m.serial, m.number);
+      for (const x of m.meters) if (x.serial) this.#meterBySerial.set(x.serial, x.meter);
+      if (!m.displaced) this.#byPlace.set(place(m.path, m.address), m.number);
+      this.#nextModule = Math.max(this.#nextModule, m.number + 1);
+      for (const x of m.meters) this.#nextMeter = Math.max(this.#nextMeter, x.meter + 1);
     }
-    for (const [key, number] of s.places) if (this.#modules.has(number)) this.#byPlace.set(key, number);
   }
 }
 

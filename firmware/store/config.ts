@@ -15,7 +15,7 @@ import { CorruptStateError, InvalidKeyError } from "./errors.js";
 import type { RecordLog } from "./log.js";
 import type { StateJournal, StateRegion } from "./state-journal.js";
 import { StateLayout } from "./state-layout.js";
-import { AUDIT_VALUE_MAX } from "./audit.js";
+import { AUDIT_NAME_MAX, AUDIT_VALUE_MAX } from "./audit.js";
 
 interface ParameterBase {
   /** Index in the configuration key range; never reuse one for another parameter. */
@@ -24,7 +24,7 @@ interface ParameterBase {
   writableBy?: readonly ChangeSource[];
 }
 export type ConfigParameter =
-  | (ParameterBase & { type: "int"; default: number; min: number; max: number })
+  | (ParameterBase & { type: "int"; default: number; min: number; max: number; /** When given, the only values accepted. */ allowed?: readonly number[] })
   | (ParameterBase & { type: "text"; default: string; /** ≤ 64 */ maxLength: number });
 export type ConfigSchema = Readonly<Record<string, ConfigParameter>>;
 
@@ -104,20 +104,32 @@ export class ConfigStore {
     if (!p) result = ChangeResult.unknown;
     else if (p.writableBy && !p.writableBy.includes(source)) result = ChangeResult.denied;
     else if (problem(p, parsed) !== undefined) result = ChangeResult.invalid;
+    const writes: Array<readonly [number, Uint8Array]> = [];
+    if (p && result === ChangeResult.applied) writes.push([this.#values.key(p.key), encodeValue(p, parsed)]);
+    return this.#audited(name, p ? String(this.get(name)) : "", String(value), source, result, writes);
+  }
+
+  /**
+   * Audits an action that is not a parameter change (a latch, the wall clock) in the same trail:
+   * numbered, kept in the journal and copied to the log. Durable when it returns.
+   */
+  record(name: string, oldValue: string, newValue: string, source: ChangeSource, result: ChangeResult): AuditEntry {
+    return this.#audited(name, oldValue, newValue, source, result, []);
+  }
+
+  #audited(name: string, oldValue: string, newValue: string, source: ChangeSource, result: ChangeResult, writes: Array<readonly [number, Uint8Array]>): AuditEntry {
     const now = this.#clock.now();
     const entry: AuditEntry = {
       number: this.#lastAudit + 1,
       time: Math.max(0, Math.floor(now / 1000)),
       timeValid: this.#clock.valid,
       source,
-      name,
-      oldValue: p ? String(this.get(name)) : "",
-      newValue: String(value).slice(0, AUDIT_VALUE_MAX),
+      name: name.slice(0, AUDIT_NAME_MAX),
+      oldValue: oldValue.slice(0, AUDIT_VALUE_MAX),
+      newValue: newValue.slice(0, AUDIT_VALUE_MAX),
       result,
     };
-    const writes: Array<readonly [number, Uint8Array]> = [[this.#audit.key(this.#slot(entry.number)), encodeEntry(entry)]];
-    if (p && result === ChangeResult.applied) writes.push([this.#values.key(p.key), encodeValue(p, parsed)]);
-    this.#journal.putAll(writes);
+    this.#journal.putAll([[this.#audit.key(this.#slot(entry.number)), encodeEntry(entry)], ...writes]);
     this.#lastAudit = entry.number;
     this.#forward();
     return entry;
@@ -179,6 +191,7 @@ function problem(p: ConfigParameter, value: unknown): string | undefined {
   if (p.type === "int") {
     if (typeof value !== "number" || !Number.isSafeInteger(value)) return "not an integer";
     if (value < p.min || value > p.max) return "out of range";
+    if (p.allowed && !p.allowed.includes(value)) return "not an allowed value";
     return undefined;
   }
   if (typeof value !== "string" || !isPrintableAscii(value)) return "not printable text";

@@ -17,6 +17,8 @@ export const StateLayout = {
   retiredLogSectors: { base: 400, count: 16 },
   /** One disconnect latch record per consumer. */
   latches: { base: 512, count: 1024 },
+  /** One record per module of the topology (firmware/app/persistence.ts); `topology` keeps its counters. */
+  modules: { base: 1536, count: 512 },
 } as const;
 
-export const STATE_KEY_COUNT = 1536;
+export const STATE_KEY_COUNT = 2048;

@@ -22,7 +22,7 @@
  */
 import { withEvenParity, hasEvenParity } from "../serial-7e1.js";
 import { CharTransceiver } from "./char-transceiver.js";
-import type { SimMeter } from "./meters.js";
+import type { MeterModel } from "./meters.js";
 import { PowerDomain } from "./power-domain.js";
 import type { Prng } from "./prng.js";
 import type { Rs485Bus } from "./rs485-bus.js";
@@ -82,7 +82,7 @@ export interface LocalModuleOptions {
   address: string;
   serial: string;
   identity: ModuleIdentity;
-  meters: SimMeter[];
+  meters: MeterModel[];
   /** P1 password, 8 characters. Default "00000000". */
   password?: string;
   /** Module clock at scheduler time 0, ms since 1970 (UTC; the module runs on UTC). Default 2026-01-01. */
@@ -105,7 +105,7 @@ type State = "listen" | "option" | "session" | "talking";
 export class SimLocalModule {
   readonly name: string;
   readonly domain: PowerDomain;
-  readonly meters: SimMeter[];
+  readonly meters: MeterModel[];
   readonly identity: ModuleIdentity;
   readonly #s: Scheduler;
   readonly #prng: Prng;
@@ -229,20 +229,33 @@ export class SimLocalModule {
 
   /** The bus supply fails for `durationMs`: on battery the module keeps running; with a flat one it goes down and boots cold. */
   cutPower(durationMs: number): void {
+    this.busPower(false);
+    this.#s.after(durationMs, () => this.busPower(true));
+  }
+
+  /**
+   * The bus supply (from the concentrator's power-supply module) goes off or comes back. Off: on a
+   * healthy battery the module keeps running; with a flat one it goes down, and boots cold when the
+   * supply returns.
+   */
+  busPower(on: boolean): void {
     this.advanceMeters();
+    if (on) {
+      if (this.#onBattery) {
+        this.#onBattery = false;
+        this.#logEvent(ModuleEvent.mainsRestore, 0);
+      } else if (!this.domain.on && this.#offPulses) this.#boot(false);
+      return;
+    }
+    if (this.#onBattery || !this.domain.on) return;
     if (this.#battery) {
       this.#onBattery = true;
       this.#logEvent(ModuleEvent.mainsFail, 0);
-      this.#s.after(durationMs, () => {
-        this.#onBattery = false;
-        this.#logEvent(ModuleEvent.mainsRestore, 0);
-      });
       return;
     }
     this.#powerFailures++;
     this.#offPulses = this.meters.map((m) => m.pulses);
     this.domain.powerOff("power-cut");
-    this.#s.after(durationMs, () => this.#boot(false));
   }
 
   /** A reset of the module's processor: warm with a healthy battery (RAM kept), cold otherwise. */
@@ -281,7 +294,7 @@ export class SimLocalModule {
     if (!warm) {
       // Battery-backed RAM is lost: the relay is driven to its default, the clock restarts.
       if (!this.#relayConnected) this.#logEvent(ModuleEvent.relayClose, 1);
-      this.#relayConnected = true;
+      this.#setRelay(true);
       this.#clockBase = EPOCH_2000;
       this.#clockSetAt = this.#s.now;
       this.#clockValid = false;
@@ -294,6 +307,12 @@ export class SimLocalModule {
     }
     this.domain.powerOn();
     this.#logEvent(warm ? ModuleEvent.warmStart : ModuleEvent.coldStart, 0);
+  }
+
+  #setRelay(connected: boolean): void {
+    this.advanceMeters();
+    this.#relayConnected = connected;
+    for (const m of this.meters) m.setRelay?.(connected);
   }
 
   #reset(): void {
@@ -453,7 +472,7 @@ export class SimLocalModule {
       if (value !== "0" && value !== "1") return this.#error("ERVAL");
       const connect = value === "1";
       if (connect !== this.#relayConnected) {
-        this.#relayConnected = connect;
+        this.#setRelay(connect);
         this.#logEvent(connect ? ModuleEvent.relayClose : ModuleEvent.relayOpen, 0);
       }
       return this.#answerAfterTr([ACK]);

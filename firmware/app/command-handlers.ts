@@ -1,0 +1,58 @@
+/**
+ * The head-end's commands, carried out by the concentrator (firmware/uplink/ports.ts CommandHandlers).
+ * The uplink has authenticated each command, checked that it is fresh and addressed to us, and
+ * persisted its counter before calling here. Every handler answers exactly once and never throws.
+ */
+import { ChangeResult, ChangeSource } from "../store/audit.js";
+import { ResultCode, type ConfigChange } from "../uplink/messages.js";
+import type { CommandHandlers, CommandOutcome } from "../uplink/ports.js";
+import type { Concentrator } from "./concentrator.js";
+
+export class ConcentratorCommands implements CommandHandlers {
+  readonly #c: Concentrator;
+
+  constructor(concentrator: Concentrator) {
+    this.#c = concentrator;
+  }
+
+  read(meters: readonly number[], _registers: readonly number[], done: (o: CommandOutcome) => void): void {
+    const modules = new Set<number>();
+    for (const meter of meters) {
+      const at = this.#c.topology.meterLocation(meter);
+      if (!at) return done({ code: ResultCode.rejected, detail: `unknown meter ${meter}` });
+      modules.add(at.module.number);
+    }
+    // The readings reach the head-end through the store like any other (acquired, checked, stored).
+    this.#c.poller.readNow([...modules], (results) => {
+      const failed = results.filter((r) => !r.ok).length;
+      done(failed === 0 ? { code: ResultCode.ok, detail: results.length } : { code: ResultCode.failed, detail: `${failed} of ${results.length} modules did not answer` });
+    });
+  }
+
+  disconnect(meter: number, done: (o: CommandOutcome) => void): void {
+    const r = this.#c.latchTrigger(meter, "remoteDisconnect", "head-end");
+    done(r.code === "ok" ? { code: ResultCode.ok, detail: r.state } : { code: ResultCode.rejected, detail: r.reason });
+  }
+
+  reconnect(meter: number, done: (o: CommandOutcome) => void): void {
+    const r = this.#c.latchTrigger(meter, "remoteReconnect", "head-end");
+    done(r.code === "ok" ? { code: ResultCode.ok, detail: r.state } : { code: ResultCode.rejected, detail: r.reason });
+  }
+
+  configure(changes: readonly ConfigChange[], commandId: number, done: (o: CommandOutcome) => void): void {
+    const refused: string[] = [];
+    for (const ch of changes) {
+      const value = typeof ch.value === "boolean" ? (ch.value ? 1 : 0) : ch.value;
+      const entry = this.#c.config.set(ch.key, value, ChangeSource.headEnd);
+      if (entry.result !== ChangeResult.applied) refused.push(ch.key);
+    }
+    this.#c.applyConfiguration();
+    done(refused.length === 0 ? { code: ResultCode.ok, detail: commandId } : { code: ResultCode.rejected, detail: `refused: ${refused.join(",")}`.slice(0, 64) });
+  }
+
+  setTime(epochMs: number, done: (o: CommandOutcome) => void): void {
+    if (!(Number.isFinite(epochMs) && epochMs > Date.UTC(2020, 0, 1))) return done({ code: ResultCode.rejected, detail: "implausible time" });
+    const offsetMs = this.#c.setWallClock(epochMs, ChangeSource.headEnd);
+    done({ code: ResultCode.ok, detail: Math.round(offsetMs) });
+  }
+}

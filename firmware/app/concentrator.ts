@@ -1,0 +1,453 @@
+/**
+ * The concentrator: every firmware area built from the HAL and wired together, in boot order.
+ *
+ *   1. watchdog, then the store (state journal, record log, configuration): everything after depends
+ *      on what it remembers; nothing is formatted, ever;
+ *   2. topology, latches (enforced at once: a reboot may have closed relays), event handling;
+ *   3. paths: a bus master per RS485 bus and a transport per bridge; acquisition, discovery;
+ *   4. power supervision (mains failure: keep working on battery; low battery: stop in order);
+ *   5. the uplink over the modem, when configured.
+ *
+ * No throw escapes a turn of the concentrator's own making: timer callbacks run through `#guarded`,
+ * which counts and records the failure and keeps the main loop alive.
+ */
+import type { Hal } from "../../hal/index.js";
+import type { Readout } from "../bus/types.js";
+import type { TimerId } from "../../hal/clock.js";
+import type { PowerMonitor } from "../../hal/power.js";
+import { BridgeTransport } from "../bridge/transport.js";
+import { BusMaster } from "../bus/bus-master.js";
+import { BalanceMonitor, type BalanceGroupConfig } from "../events/balance.js";
+import { EventManager } from "../events/event-manager.js";
+import { ControlState, type ControlMode } from "../latch/disconnect-control.js";
+import { LatchManager, type AuditEntry as LatchAudit, type TriggerSource } from "../latch/latch-manager.js";
+import { ModuleRelays } from "../latch/module-relays.js";
+import { CONCENTRATOR, EventType, ReadingStatus, type Reading } from "../model/records.js";
+import { Modem, type ModemOptions } from "../modem/modem.js";
+import { Acquirer } from "../poll/acquirer.js";
+import { ClockKeeper } from "../poll/clock-keeper.js";
+import { Discovery } from "../poll/discovery.js";
+import { ModuleAccess, type ModulePath } from "../poll/module-access.js";
+import { ModuleLogReader } from "../poll/module-log.js";
+import { PlausibilityChecker } from "../poll/plausibility.js";
+import { Poller, type ReadKind } from "../poll/poller.js";
+import type { GroupSchedule } from "../poll/schedule.js";
+import { Topology, type TopologyChange } from "../poll/topology.js";
+import { ChangeResult, ChangeSource } from "../store/audit.js";
+import { ConfigStore } from "../store/config.js";
+import { RecordLog } from "../store/log.js";
+import { RecordClass } from "../store/record-codec.js";
+import { StateJournal } from "../store/state-journal.js";
+import { STATE_KEY_COUNT, StateLayout } from "../store/state-layout.js";
+import { deriveSharedKey } from "../uplink/envelope.js";
+import { Uplink } from "../uplink/uplink.js";
+import { ConcentratorCommands } from "./command-handlers.js";
+import { CONFIG_SCHEMA } from "./config-schema.js";
+import { LatchStore, TopologyPersistence, UplinkCounters } from "./persistence.js";
+import { StoreQueue } from "./store-queue.js";
+
+export interface BridgeConfig {
+  /** Path name, e.g. "plc0". */
+  name: string;
+  /** Index of the RS485 bus (hal.rs485) the bridge is on. */
+  bus: number;
+  /** The bridge's bus address, 1..254. */
+  address: number;
+}
+
+export interface BalanceConfig {
+  id: number;
+  /** Serials (0-0:C.1.0 of the meter, 1-b:C.1.0 in the readout) of the balance meter and its consumers. */
+  balanceMeter: string;
+  consumers: readonly string[];
+}
+
+export interface UplinkConfig {
+  modem: Omit<ModemOptions, "port" | "timers" | "clock" | "random">;
+  host: string;
+  port: number;
+  /** The concentrator's X25519 secret key and the head-end's public key (provisioned). */
+  secretKey: Uint8Array;
+  headendPublicKey: Uint8Array;
+}
+
+/** Site wiring: what depends on the installation, not on configuration the head-end changes. */
+export interface SiteConfig {
+  /** u32: in the uplink's topics and every envelope. */
+  concentratorId: number;
+  /** Candidate module addresses per RS485 bus, for discovery (the installation's address plan). */
+  busAddresses: ReadonlyArray<readonly string[]>;
+  bridges?: readonly BridgeConfig[];
+  /** Groups besides the default one (which takes every other module and is configured by parameters). */
+  groups?: readonly GroupSchedule[];
+  balance?: readonly BalanceConfig[];
+  uplink?: UplinkConfig;
+  /** Task watchdog timeout, ms. Default 30 s. */
+  watchdogMs?: number;
+}
+
+export type ConcentratorState = "running" | "shutdown";
+
+const DEFAULT_GROUP_ID = 0;
+/** A bridge that did not list its modules is asked again after this long, ms. */
+const BRIDGE_RETRY_MS = 60_000;
+/** Battery checks while on battery, ms. */
+const BATTERY_CHECK_MS = 10_000;
+
+export class Concentrator {
+  readonly hal: Hal;
+  readonly site: SiteConfig;
+  readonly journal: StateJournal;
+  readonly log: RecordLog;
+  readonly config: ConfigStore;
+  readonly topology: Topology;
+  readonly events: EventManager;
+  readonly latch: LatchManager;
+  readonly buses: BusMaster[];
+  readonly bridges: Map<string, BridgeTransport>;
+  readonly access: ModuleAccess;
+  readonly acquirer: Acquirer;
+  readonly poller: Poller;
+  readonly discovery: Discovery;
+  readonly clockKeeper: ClockKeeper;
+  readonly modem: Modem | undefined;
+  readonly uplink: Uplink | undefined;
+  readonly counters = { internalErrors: 0, topologyFull: 0, readingsStored: 0, storeErrors: 0 };
+  #state: ConcentratorState = "running";
+  #power: PowerMonitor;
+  #batteryTimer: TimerId | undefined;
+  #watchdogTimer: TimerId | undefined;
+  readonly #topologyStore: TopologyPersistence;
+  readonly #balance: BalanceMonitor[] = [];
+  /** Where each module was when last persisted. */
+  readonly #lastPlace = new Map<number, string>();
+  lastInternalError: unknown;
+
+  constructor(hal: Hal, site: SiteConfig) {
+    this.hal = hal;
+    this.site = site;
+    const t = hal.timers;
+    hal.watchdog.enable(site.watchdogMs ?? 30_000);
+    this.#watchdogTimer = t.set(() => hal.watchdog.feed(), (site.watchdogMs ?? 30_000) / 4, (site.watchdogMs ?? 30_000) / 4);
+
+    // 1. The store.
+    this.journal = StateJournal.open(hal.flash.state, { keyCount: STATE_KEY_COUNT, timers: t });
+    const retired = this.journal.region(StateLayout.retiredLogSectors.base, StateLayout.retiredLogSectors.count);
+    this.log = RecordLog.open(hal.flash.log, { timers: t, retired });
+    this.config = new ConfigStore({ journal: this.journal, schema: CONFIG_SCHEMA, wallClock: hal.wallClock, log: this.log });
+
+    // 2. What the concentrator knows: topology, events, latches.
+    this.events = new EventManager({ sink: { append: (e) => this.log.appendEvent(e) }, clock: hal.clock, wallClock: hal.wallClock });
+    this.#topologyStore = new TopologyPersistence(this.journal);
+    this.topology = new Topology({ maxModules: StateLayout.modules.count }, this.#topologyStore.load());
+    for (const m of this.topology.modules) this.#lastPlace.set(m.number, `${m.path}/${m.address}`);
+    if (this.#topologyStore.unreadable > 0) this.events.pulse(EventType.storageQuarantine, CONCENTRATOR, this.#topologyStore.unreadable);
+
+    // 3. Paths to the modules.
+    const paths = new Map<string, ModulePath>();
+    this.buses = hal.rs485.map((port, i) => {
+      const bus = new BusMaster({ port, clock: hal.clock, timers: t });
+      paths.set(`bus${i}`, bus);
+      return bus;
+    });
+    this.bridges = new Map();
+    for (const b of site.bridges ?? []) {
+      const bus = this.buses[b.bus];
+      if (!bus) continue;
+      const transport = new BridgeTransport({ bus, clock: hal.clock, timers: t, address: b.address });
+      this.bridges.set(b.name, transport);
+      paths.set(b.name, transport);
+    }
+    this.access = new ModuleAccess({ timers: t, topology: this.topology, paths, passwordOf: () => String(this.config.get("module.password")) });
+
+    const defaultMode = Number(this.config.get("latch.defaultMode")) as ControlMode;
+    this.latch = new LatchManager({
+      persistence: new LatchStore(this.journal, (r) => r.state === ControlState.connected && r.mode === defaultMode),
+      relays: new ModuleRelays(this.access),
+      moduleOf: (consumer) => this.topology.meterLocation(consumer)?.module.number,
+      consumersOf: (module) => [...(this.topology.module(module)?.meters.values() ?? [])],
+      clock: hal.clock,
+      timers: t,
+      wallClock: hal.wallClock,
+      raise: (e) => this.events.record(e),
+      audit: (e) => this.#auditLatch(e),
+      defaultMode,
+    });
+
+    this.clockKeeper = new ClockKeeper({
+      access: this.access,
+      clock: hal.clock,
+      wallClock: hal.wallClock,
+      maxDriftS: Number(this.config.get("clock.maxDriftS")),
+      pulse: (type, subject, detail) => this.events.pulse(type, subject, detail),
+      audit: (subject, oldS, newS, ok) => this.config.record(`clock.module${subject}`, String(oldS ?? ""), String(newS), ChangeSource.local, ok ? ChangeResult.applied : ChangeResult.invalid),
+    });
+    const moduleLog = new ModuleLogReader(this.access, (type, subject, detail) => this.events.pulse(type, subject, detail));
+    this.acquirer = new Acquirer({
+      clock: hal.clock,
+      wallClock: hal.wallClock,
+      topology: this.topology,
+      plausibility: new PlausibilityChecker(),
+      events: this.events,
+      latch: this.latch,
+      clockKeeper: this.clockKeeper,
+      moduleLog,
+      balance: this.#balance,
+      readings: { append: (readings, billing) => this.#storeReadings(readings, billing) },
+      intervalOf: () => Number(this.config.get("poll.intervalMin")),
+      reread: (module) => this.poller.readNow([module], () => undefined),
+    });
+    this.poller = new Poller({
+      clock: hal.clock,
+      timers: t,
+      wallClock: hal.wallClock,
+      topology: this.topology,
+      access: this.access,
+      groups: this.#groups(),
+      utcOffsetMin: Number(this.config.get("site.utcOffsetMin")),
+      listener: {
+        readout: (module, readout, kind, timeS) => this.#guarded(() => this.#onReadout(module, readout, kind, timeS)),
+        failed: (module, failure) => this.#guarded(() => this.acquirer.failed(module, failure)),
+      },
+    });
+    this.discovery = new Discovery({
+      timers: t,
+      topology: this.topology,
+      paths,
+      candidates: (path) => this.bridges.get(path)?.addresses ?? site.busAddresses[Number(path.slice(3))] ?? [],
+      onFound: (path, address, readout) => this.#guarded(() => this.#observe(path, address, readout, "discovery", this.hal.wallClock.now() / 1000)),
+    });
+
+    // 4. Power supervision.
+    this.#power = hal.power.open({ onMainsChange: (present) => this.#guarded(() => this.#onMains(present)) });
+
+    // 5. The uplink.
+    if (site.uplink) {
+      const u = site.uplink;
+      this.modem = new Modem({ ...u.modem, port: hal.modem, timers: t, clock: hal.clock, random: hal.random });
+      this.uplink = new Uplink({
+        concentratorId: site.concentratorId,
+        sharedKey: deriveSharedKey(u.secretKey, u.headendPublicKey),
+        counters: new UplinkCounters(this.journal),
+        queue: new StoreQueue(this.log),
+        handlers: new ConcentratorCommands(this),
+        connector: this.modem.tcp,
+        host: u.host,
+        port: u.port,
+        clock: hal.clock,
+        timers: t,
+        wallClock: hal.wallClock,
+        random: hal.random,
+        statusCounters: () => this.statusCounters(),
+      });
+      this.events.onRaised((e) => this.uplink!.notify(e.alarm ? "alarm" : "event"));
+    }
+  }
+
+  get state(): ConcentratorState {
+    return this.#state;
+  }
+
+  /** Starts everything, in order. */
+  start(): void {
+    this.events.pulse(EventType.firmware, CONCENTRATOR, this.hal.system.resetReason === "power-on" ? 0 : 1);
+    this.#resolveBalance();
+    this.latch.start();
+    this.poller.start();
+    this.discovery.start();
+    for (const name of this.bridges.keys()) this.#discoverBridge(name);
+    if (!this.#power.mainsPresent()) this.#onMains(false);
+    this.modem?.start();
+    this.uplink?.start();
+  }
+
+  /** The readings, events and latch counters the status message and the console show. */
+  statusCounters(): Record<string, number> {
+    return {
+      modules: this.topology.size,
+      readingsStored: this.counters.readingsStored,
+      eventsRaised: this.events.counters.raised,
+      alarms: this.events.counters.alarms,
+      latched: this.latch.latchedConsumers().length,
+      mismatchesDetected: this.latch.counters.mismatchesDetected,
+      mismatchesRepaired: this.latch.counters.mismatchesRepaired,
+      internalErrors: this.counters.internalErrors,
+    };
+  }
+
+  /** Applies configuration that the running parts read once (schedules, thresholds). */
+  applyConfiguration(): void {
+    this.poller.setGroups(this.#groups(), Number(this.config.get("site.utcOffsetMin")));
+    this.clockKeeper.setMaxDrift(Number(this.config.get("clock.maxDriftS")));
+    this.#resolveBalance();
+  }
+
+  /** Triggers a latch from an authenticated source (the command path, a console with privileges). */
+  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource) {
+    return this.latch.trigger(consumer, trigger, source);
+  }
+
+  /** Sets the wall clock (from the head-end): audited, an event, and the readings of the interval flagged. */
+  setWallClock(epochMs: number, source: ChangeSource): number {
+    const before = this.hal.wallClock.now();
+    this.hal.wallClock.set(epochMs);
+    const offset = epochMs - before;
+    this.config.record("clock.concentrator", String(Math.floor(before / 1000)), String(Math.floor(epochMs / 1000)), source, ChangeResult.applied);
+    this.events.pulse(EventType.clockSet, CONCENTRATOR, Math.round(offset / 1000));
+    this.acquirer.flagAll(ReadingStatus.clockAdjusted);
+    return offset;
+  }
+
+  // ---- internals ----
+
+  /** Asks a bridge what it reaches, then scans those modules; a bridge that does not answer is asked again. */
+  #discoverBridge(name: string): void {
+    const bridge = this.bridges.get(name);
+    if (!bridge || this.#state !== "running") return;
+    bridge.discover((r) =>
+      this.#guarded(() => {
+        if (r.ok) this.discovery.scan(name);
+        else this.hal.timers.set(() => this.#discoverBridge(name), BRIDGE_RETRY_MS);
+      }),
+    );
+  }
+
+  #groups(): GroupSchedule[] {
+    const from = Number(this.config.get("poll.windowFromMin"));
+    const to = Number(this.config.get("poll.windowToMin"));
+    const main: GroupSchedule = {
+      id: DEFAULT_GROUP_ID,
+      modules: [],
+      intervalMin: Number(this.config.get("poll.intervalMin")),
+      billingAtMin: Number(this.config.get("billing.atMin")),
+      ...(from !== to ? { window: { fromMin: from, toMin: to } } : {}),
+    };
+    return [...(this.site.groups ?? []), main];
+  }
+
+  #onReadout(module: number, readout: Readout, kind: ReadKind, timeS: number): void {
+    const m = this.topology.module(module);
+    if (!m) return;
+    this.#observe(m.path, m.address, readout, kind, timeS);
+  }
+
+  #observe(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
+    const before = this.topology.counters();
+    const known = this.topology.at(path, address)?.number;
+    this.acquirer.readout(path, address, readout, kind, timeS);
+    const after = this.topology.at(path, address);
+    if (!after) return;
+    const c = this.topology.counters();
+    // Persist a module whenever it took a number, a meter took one, or its place changed.
+    if (c.nextModule !== before.nextModule || c.nextMeter !== before.nextMeter || known !== after.number || this.#placeChanged(after.number)) {
+      this.#persistModule(after.number);
+      if (known !== undefined && known !== after.number) this.#persistModule(known);
+      this.#resolveBalance();
+    }
+  }
+
+  #placeChanged(module: number): boolean {
+    const m = this.topology.module(module)!;
+    const place = `${m.path}/${m.address}`;
+    const changed = this.#lastPlace.get(module) !== place;
+    this.#lastPlace.set(module, place);
+    return changed;
+  }
+
+  #persistModule(module: number): void {
+    const p = this.topology.persistent(module);
+    if (!p) return;
+    try {
+      this.#topologyStore.save(p, this.topology.counters());
+    } catch (e) {
+      this.counters.topologyFull++;
+      this.#recordError(e);
+    }
+  }
+
+  #storeReadings(readings: readonly Reading[], billing: boolean): void {
+    this.log.appendReadings(readings, billing ? RecordClass.billing : RecordClass.profile);
+    this.counters.readingsStored += readings.length;
+    this.uplink?.notify(billing ? "billing" : "reading");
+  }
+
+  #auditLatch(e: LatchAudit): void {
+    const source = e.source === "head-end" ? ChangeSource.headEnd : e.source === "console" ? ChangeSource.console : ChangeSource.local;
+    this.config.record(`latch.${e.subject}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied);
+  }
+
+  /** Balance groups are configured by meter serial; they start once every meter is known. */
+  #resolveBalance(): void {
+    const configs = this.site.balance ?? [];
+    if (this.#balance.length === configs.length) return;
+    const numberOf = new Map<string, number>();
+    for (const m of this.topology.modules) {
+      const p = this.topology.persistent(m.number)!;
+      for (const x of p.meters) numberOf.set(x.serial, x.meter);
+    }
+    this.#balance.length = 0;
+    for (const b of configs) {
+      const balanceMeter = numberOf.get(b.balanceMeter);
+      const consumers = b.consumers.map((s) => numberOf.get(s));
+      if (balanceMeter === undefined || consumers.some((c) => c === undefined)) continue;
+      const config: BalanceGroupConfig = {
+        id: b.id,
+        balanceMeter,
+        consumers: consumers as number[],
+        thresholdPercent: Number(this.config.get("balance.thresholdPct")),
+        minDurationMs: Number(this.config.get("balance.minDurationMin")) * 60_000,
+        minBalanceWh: 10,
+      };
+      this.#balance.push(new BalanceMonitor(config));
+    }
+  }
+
+  #onMains(present: boolean): void {
+    this.events.pulse(present ? EventType.powerRestore : EventType.powerFail, CONCENTRATOR, 0);
+    const t = this.hal.timers;
+    if (present) {
+      if (this.#batteryTimer !== undefined) t.clear(this.#batteryTimer);
+      this.#batteryTimer = undefined;
+      // Back from an orderly shutdown: start afresh (recovery is the normal boot path).
+      if (this.#state === "shutdown") this.hal.system.restart();
+      return;
+    }
+    this.acquirer.flagAll(ReadingStatus.powerFailure);
+    if (this.#batteryTimer === undefined) this.#batteryTimer = t.set(() => this.#guarded(() => this.#checkBattery()), BATTERY_CHECK_MS, BATTERY_CHECK_MS);
+  }
+
+  /**
+   * On battery, below the low-battery threshold: record it, stop everything that draws current or
+   * writes, and wait for mains (seeds/001, the power-supply module: "automatically records and stores
+   * the event then disconnects the system"). Everything acknowledged is already on flash.
+   */
+  #checkBattery(): void {
+    if (this.#state !== "running" || this.#power.mainsPresent()) return;
+    if (this.#power.batteryMillivolts() > Number(this.config.get("power.lowBatteryMv"))) return;
+    this.events.pulse(EventType.batteryLow, CONCENTRATOR, this.#power.batteryMillivolts());
+    this.#state = "shutdown";
+    this.uplink?.stop();
+    this.modem?.stop();
+    this.discovery.stop();
+    this.poller.stop();
+    this.latch.stop();
+    for (const b of this.bridges.values()) b.close();
+    for (const b of this.buses) b.close();
+    while (this.log.maintain());
+  }
+
+  #guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.#recordError(e);
+    }
+  }
+
+  #recordError(e: unknown): void {
+    // A power loss in the simulation unwinds through here: it is not an error of ours.
+    if (e instanceof Error && e.name === "PowerLossError") throw e;
+    this.counters.internalErrors++;
+    this.lastInternalError = e;
+  }
+}

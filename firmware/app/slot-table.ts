@@ -1,0 +1,73 @@
+/**
+ * Records keyed by an id (a module number, a consumer's meter number) in a fixed range of state
+ * journal keys. Ids grow over a device's life and are not key indexes, so each record carries its id
+ * and takes the first free key; the id → key map is rebuilt when the table is opened. An empty value
+ * marks a free key. Each write is one journal record: exactly old or new after any cut, and a write
+ * can carry other keys with it (e.g. a number counter), atomically.
+ */
+import type { StateJournal, StateRegion } from "../store/state-journal.js";
+import { CorruptStateError, StoreFullError } from "../store/errors.js";
+
+export class SlotTable<T> {
+  readonly #journal: StateJournal;
+  readonly #region: StateRegion;
+  readonly #count: number;
+  readonly #slotOf = new Map<number, number>();
+  readonly #free: number[] = [];
+  /** Keys whose record no longer reads (corrupt): reported, never reused. */
+  readonly unreadable: number[] = [];
+
+  constructor(journal: StateJournal, base: number, count: number, decode: (bytes: Uint8Array) => { id: number; value: T } | undefined, load: (value: T) => void) {
+    this.#journal = journal;
+    this.#region = journal.region(base, count);
+    this.#count = count;
+    for (let i = count - 1; i >= 0; i--) {
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = this.#region.get(i);
+      } catch (e) {
+        if (!(e instanceof CorruptStateError)) throw e;
+        this.unreadable.push(i);
+        continue;
+      }
+      const rec = bytes && bytes.length > 0 ? decode(bytes) : undefined;
+      if (!rec || this.#slotOf.has(rec.id)) {
+        this.#free.push(i);
+        continue;
+      }
+      this.#slotOf.set(rec.id, i);
+      load(rec.value);
+    }
+  }
+
+  get size(): number {
+    return this.#slotOf.size;
+  }
+
+  get capacity(): number {
+    return this.#count;
+  }
+
+  /** Writes `id`'s record (and `with`, other keys in the same atomic record). Throws StoreFullError when no key is free. */
+  write(id: number, bytes: Uint8Array, withEntries: ReadonlyArray<readonly [number, Uint8Array]> = []): void {
+    let slot = this.#slotOf.get(id);
+    if (slot === undefined) {
+      slot = this.#free[this.#free.length - 1];
+      if (slot === undefined) throw new StoreFullError("table full");
+    }
+    this.#journal.putAll([[this.#region.key(slot), bytes], ...withEntries]);
+    if (!this.#slotOf.has(id)) {
+      this.#free.pop();
+      this.#slotOf.set(id, slot);
+    }
+  }
+
+  /** Frees `id`'s key (writes an empty value). */
+  remove(id: number): void {
+    const slot = this.#slotOf.get(id);
+    if (slot === undefined) return;
+    this.#region.put(slot, new Uint8Array(0));
+    this.#slotOf.delete(id);
+    this.#free.push(slot);
+  }
+}

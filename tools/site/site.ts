@@ -1,0 +1,258 @@
+/**
+ * A whole site: the simulated installation (world.ts) with the concentrator firmware booted on its
+ * board at every power-on, as the device would be, and the figures the site simulation reports. The
+ * report's ground truth comes from the world (what the meters did, whether a latched consumer was
+ * supplied), the firmware's figures from its own counters, summed over every boot.
+ *
+ * Pure ECMAScript: `npm start`, the tests and the XS scenarios all run it.
+ */
+import { Concentrator, type SiteConfig } from "../../firmware/app/concentrator.js";
+import type { Hal } from "../../hal/index.js";
+import type { SimLocalModule } from "../../hal/sim/local-module.js";
+import { World, type WorldOptions } from "./world.js";
+
+const SLOT_MS = 15 * 60_000;
+/** How often the latch check looks at every consumer's supply, ms. */
+const LATCH_SAMPLE_MS = 30_000;
+
+export interface SiteOptions extends WorldOptions {
+  /** Extra site wiring for the firmware (groups, uplink). */
+  config?: Partial<SiteConfig>;
+}
+
+export interface SiteReport {
+  seed: string;
+  days: number;
+  simulatedMs: number;
+  boots: number;
+  brownouts: number;
+  shutdowns: number;
+  mainsFailures: number;
+  /** Register readings the schedule called for: every register of every meter, every interval. */
+  readingsExpected: number;
+  readingsAcquired: number;
+  readingsStored: number;
+  readingsImplausible: number;
+  readoutsOk: number;
+  readoutsFailed: number;
+  eventsRaised: number;
+  alarms: number;
+  modules: number;
+  modulesDiscovered: number;
+  /** Installed modules the concentrator does not hold as present at the end. */
+  modulesMissing: number;
+  latchMismatchesDetected: number;
+  latchMismatchesRepaired: number;
+  /** Times a latched consumer stayed supplied for longer than one poll interval (must be 0). */
+  latchViolations: number;
+  /** Longest time a latched consumer was supplied, ms. */
+  latchLongestSuppliedMs: number;
+  busUtilisation: number;
+  /** RS485 poll cycles: mean duration over the wire-time lower bound (docs/d0.md), and their number. */
+  pollCycleRatio: number;
+  pollCycles: number;
+  /** The same through the bridges, over the air-and-wire lower bound (docs/bridge.md). */
+  remoteCycleRatio: number;
+  routeFailovers: number;
+  internalErrors: number;
+  faults: World["faults"];
+  wallMs: number;
+}
+
+interface Totals {
+  acquired: number;
+  stored: number;
+  implausible: number;
+  ok: number;
+  failed: number;
+  events: number;
+  alarms: number;
+  detected: number;
+  repaired: number;
+  cycles: number;
+  ratioSum: number;
+  remoteCycles: number;
+  remoteRatioSum: number;
+  failovers: number;
+  internalErrors: number;
+  shutdowns: number;
+}
+
+function zero(): Totals {
+  return { acquired: 0, stored: 0, implausible: 0, ok: 0, failed: 0, events: 0, alarms: 0, detected: 0, repaired: 0, cycles: 0, ratioSum: 0, remoteCycles: 0, remoteRatioSum: 0, failovers: 0, internalErrors: 0, shutdowns: 0 };
+}
+
+function countersOf(c: Concentrator): Totals {
+  let failovers = 0;
+  for (const b of c.bridges.values()) failovers += b.counters.failovers;
+  let cycles = 0, ratioSum = 0, remoteCycles = 0, remoteRatioSum = 0;
+  for (const [path, k] of c.poller.cycles) {
+    if (c.bridges.has(path)) {
+      remoteCycles += k.complete;
+      remoteRatioSum += k.ratioSum;
+    } else {
+      cycles += k.complete;
+      ratioSum += k.ratioSum;
+    }
+  }
+  return {
+    acquired: c.acquirer.counters.readings,
+    stored: c.counters.readingsStored,
+    implausible: c.acquirer.counters.implausible,
+    ok: c.poller.counters.ok,
+    failed: c.poller.counters.failed,
+    events: c.events.counters.raised,
+    alarms: c.events.counters.alarms,
+    detected: c.latch.counters.mismatchesDetected,
+    repaired: c.latch.counters.mismatchesRepaired,
+    cycles,
+    ratioSum,
+    remoteCycles,
+    remoteRatioSum,
+    failovers,
+    internalErrors: c.counters.internalErrors,
+    shutdowns: c.state === "shutdown" ? 1 : 0,
+  };
+}
+
+function add(a: Totals, b: Totals): Totals {
+  const out = { ...a };
+  for (const k of Object.keys(out) as Array<keyof Totals>) out[k] += b[k];
+  return out;
+}
+
+export class Site {
+  readonly world: World;
+  readonly options: SiteOptions;
+  /** The firmware of the current boot, undefined while the board is off. */
+  concentrator: Concentrator | undefined;
+  #previous: Totals = zero();
+  /** Consumers (by module serial) whose supply must be off, as the firmware last said. */
+  #latched = new Set<string>();
+  /** Since when each latched consumer has been supplied. */
+  #suppliedSince = new Map<string, number>();
+  #violations = 0;
+  #longestSupplied = 0;
+  readonly #started = Date.now();
+
+  constructor(options: SiteOptions) {
+    this.options = options;
+    const w = (this.world = new World(options));
+    const config: SiteConfig = {
+      concentratorId: 17,
+      busAddresses: w.busAddresses(),
+      bridges: w.bridgeSites.map((b) => ({ name: b.name, bus: b.bus, address: b.address })),
+      ...(w.feeder ? { balance: [{ id: 1, balanceMeter: w.feeder.meter.serial, consumers: w.feeder.consumers }] } : {}),
+      ...options.config,
+    };
+    w.board.onBoot((hal: Hal) => {
+      const c = new Concentrator(hal, config);
+      this.concentrator = c;
+      c.start();
+    });
+    w.board.domain.onPowerOff(() => {
+      if (this.concentrator) this.#previous = add(this.#previous, countersOf(this.concentrator));
+      this.concentrator = undefined;
+    });
+    const tick = () => {
+      this.#sampleLatches();
+      w.scheduler.after(LATCH_SAMPLE_MS, tick);
+    };
+    w.scheduler.after(LATCH_SAMPLE_MS, tick);
+    w.board.powerOn();
+  }
+
+  /** Runs the site until `untilMs` of simulated time, calling `onHour` after every simulated hour. */
+  run(untilMs: number, onHour?: () => void): void {
+    const s = this.world.scheduler;
+    while (s.now < untilMs) {
+      s.runUntil(Math.min(untilMs, s.now + 3_600_000));
+      onHour?.();
+    }
+  }
+
+  report(): SiteReport {
+    const w = this.world;
+    const c = this.concentrator;
+    const t = c ? add(this.#previous, countersOf(c)) : this.#previous;
+    const s = w.scheduler;
+    const present = new Set<string>();
+    if (c) for (const m of c.topology.modules) if (m.state === "present") present.add(m.serial);
+    const modules = w.modules;
+    return {
+      seed: this.options.seed,
+      days: this.options.days,
+      simulatedMs: s.now,
+      boots: w.board.boots,
+      brownouts: w.board.power.brownouts,
+      shutdowns: t.shutdowns,
+      mainsFailures: w.faults.mainsFailures,
+      readingsExpected: Math.floor(s.now / SLOT_MS) * modules.reduce((n, m) => n + registersOf(m), 0),
+      readingsAcquired: t.acquired,
+      readingsStored: t.stored,
+      readingsImplausible: t.implausible,
+      readoutsOk: t.ok,
+      readoutsFailed: t.failed,
+      eventsRaised: t.events,
+      alarms: t.alarms,
+      modules: modules.length,
+      modulesDiscovered: c ? c.topology.size : 0,
+      modulesMissing: modules.filter((m) => !present.has(m.serial)).length,
+      latchMismatchesDetected: t.detected,
+      latchMismatchesRepaired: t.repaired,
+      latchViolations: this.#violations + this.#openEpisodes().filter((d) => d > SLOT_MS).length,
+      latchLongestSuppliedMs: Math.round(Math.max(this.#longestSupplied, ...this.#openEpisodes())),
+      busUtilisation: Number((w.buses.reduce((n, b) => n + b.busyMs, 0) / w.buses.length / Math.max(1, s.now)).toFixed(4)),
+      pollCycleRatio: t.cycles ? Number((t.ratioSum / t.cycles).toFixed(4)) : 0,
+      pollCycles: t.cycles,
+      remoteCycleRatio: t.remoteCycles ? Number((t.remoteRatioSum / t.remoteCycles).toFixed(4)) : 0,
+      routeFailovers: t.failovers,
+      internalErrors: t.internalErrors,
+      faults: { ...w.faults },
+      wallMs: Date.now() - this.#started,
+    };
+  }
+
+  /** The module behind a simulated module's serial, in the firmware's topology now. */
+  moduleNumber(m: SimLocalModule): number | undefined {
+    const c = this.concentrator;
+    if (!c) return undefined;
+    for (const e of c.topology.modules) if (e.serial === m.serial) return e.number;
+    return undefined;
+  }
+
+  #sampleLatches(): void {
+    const c = this.concentrator;
+    if (c) {
+      this.#latched = new Set<string>();
+      for (const n of c.latch.latched()) {
+        const serial = c.topology.module(n)?.serial;
+        if (serial) this.#latched.add(serial);
+      }
+    }
+    const now = this.world.scheduler.now;
+    for (const m of this.world.modules) {
+      const supplied = this.#latched.has(m.serial) && m.relayConnected && this.world.gridUp;
+      const since = this.#suppliedSince.get(m.serial);
+      if (supplied && since === undefined) this.#suppliedSince.set(m.serial, now);
+      if (!supplied && since !== undefined) this.#endEpisode(m.serial, now - since);
+    }
+  }
+
+  /** Durations of the episodes still going on, ms. */
+  #openEpisodes(): number[] {
+    const now = this.world.scheduler.now;
+    return [...this.#suppliedSince.values()].map((since) => now - since);
+  }
+
+  #endEpisode(serial: string, durationMs: number): void {
+    this.#suppliedSince.delete(serial);
+    this.#longestSupplied = Math.max(this.#longestSupplied, durationMs);
+    if (durationMs > SLOT_MS) this.#violations++;
+  }
+}
+
+/** Registers a readout of this module carries per interval (docs/d0.md register map). */
+function registersOf(m: SimLocalModule): number {
+  return m.meters.reduce((n, meter) => n + (meter.kind === "pulse" ? 1 : 5 + 2 * meter.phases), 0);
+}
