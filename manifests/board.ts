@@ -14,6 +14,8 @@ export const board = {
   ],
   modem: { uart: { port: 2, transmit: 4, receive: 5 }, powerKey: 6 },
   inputs: { door: 9, tamper: 10 },
+  /** Power-supply module: mains-present line and the battery through a 2:1 divider (ADC1 channel). */
+  power: { mainsSense: 11, batteryAdc: 1, dividerRatio: 2, fullScaleMv: 3100 },
   /** Raw flash partitions by role (names in partitions.csv). */
   partitions: { log: "log", state: "state" },
 } as const;

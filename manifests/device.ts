@@ -1,42 +1,73 @@
 /**
- * The device side of the HAL: builds the hal/moddable implementations from the board's pin map.
- * This is the one place that picks hal/moddable (DESIGN.md, dependency rule). It is bundled into the
- * preloadable "device" module; manifests/main.ts calls `start()` at boot, when hardware may be touched.
+ * The device side: the whole HAL on the Moddable SDK (hal/moddable) from the board's pin map, and the
+ * concentrator on it. This is the one place that picks hal/moddable (DESIGN.md, dependency rule). It
+ * is bundled into the preloadable "device" module; manifests/main.ts calls `start()` at boot.
  *
- * to do (each arrives with the capability that needs it): power monitor (ADC + mains sense), watchdog
- * and firmware slots (FFI to esp_task_wdt / esp_ota_*), the crypto worker, the console over USB.
+ * The site wiring (concentrator id, bus address plan, bridges, balance groups, broker) comes from the
+ * manifest's "config" (mc/config); the keys from provisioning, in the NVS preference domain "keys"
+ * (written once at the factory; a unit without keys runs without uplink and says so).
  */
-import type { Hal, Rs485Port } from "../hal/index.js";
+import Preference from "preference";
+import config from "mc/config";
+import FFI from "mc/ffi";
+import type { Hal } from "../hal/index.js";
 import { ModdableClock, ModdableWallClock } from "../hal/moddable/clock.js";
+import { WorkerCrypto } from "../hal/moddable/crypto.js";
 import { ModdableDigitalInputProvider, ModdableDigitalOutput } from "../hal/moddable/digital.js";
+import { ModdableFirmwareSlots } from "../hal/moddable/firmware-slots.js";
 import { ModdableFlashPartition } from "../hal/moddable/flash.js";
+import { ModdablePowerMonitor } from "../hal/moddable/power.js";
 import { ModdableSerialProvider } from "../hal/moddable/serial.js";
+import { ModdableRandom, ModdableSystemControl, ModdableWatchdog } from "../hal/moddable/system.js";
+import { Concentrator, type SiteConfig, type UplinkConfig } from "../firmware/app/concentrator.js";
 import { board } from "./board.js";
 
-/** The parts of the HAL the device implements so far. */
-export type DeviceHal = Pick<Hal, "clock" | "timers" | "wallClock" | "rs485" | "flash" | "inputs"> & {
-  modem: Pick<Hal["modem"], "serial" | "powerKey">;
-};
-
-export function createDeviceHal(): DeviceHal {
+export function createDeviceHal(): Hal {
+  const ffi = new FFI();
   const clock = new ModdableClock();
-  const rs485: Rs485Port[] = board.rs485.map((bus) => ({
-    serial: new ModdableSerialProvider(bus.uart),
-    direction: new ModdableDigitalOutput(bus.driverEnable, 0),
-  }));
   return {
     clock,
     timers: clock,
     wallClock: new ModdableWallClock(),
-    rs485,
+    rs485: board.rs485.map((bus) => ({ serial: new ModdableSerialProvider(bus.uart), direction: new ModdableDigitalOutput(bus.driverEnable, 0) })),
     modem: { serial: new ModdableSerialProvider(board.modem.uart), powerKey: new ModdableDigitalOutput(board.modem.powerKey, 0) },
+    // The field console is on USB-Serial-JTAG (manifest USE_USB), not a UART of this board.
+    console: new ModdableSerialProvider(board.modem.uart),
     flash: { log: new ModdableFlashPartition(board.partitions.log), state: new ModdableFlashPartition(board.partitions.state) },
     inputs: { door: new ModdableDigitalInputProvider(board.inputs.door), tamper: new ModdableDigitalInputProvider(board.inputs.tamper) },
+    power: new ModdablePowerMonitor(board.power),
+    random: new ModdableRandom(ffi),
+    watchdog: new ModdableWatchdog(ffi),
+    system: new ModdableSystemControl(ffi),
+    firmware: new ModdableFirmwareSlots(ffi),
+    crypto: new WorkerCrypto(),
   };
 }
 
-export function start(): DeviceHal {
+function key(name: string): Uint8Array | undefined {
+  const v = Preference.get("keys", name);
+  return v instanceof ArrayBuffer && v.byteLength === 32 ? new Uint8Array(v) : undefined;
+}
+
+/** The manifest's "config.site": the site wiring, and where the uplink goes. */
+type DeviceSiteConfig = SiteConfig & { broker?: { host: string; port: number }; modem?: UplinkConfig["modem"] };
+
+/** The site wiring from mc/config, with the uplink when the unit has been provisioned. */
+function siteConfig(): SiteConfig {
+  const site = config.site as DeviceSiteConfig;
+  const secretKey = key("secret");
+  const headendPublicKey = key("headend");
+  if (!secretKey || !headendPublicKey || !site.broker || !site.modem) {
+    trace("concentrator: not provisioned for the uplink (keys or broker missing)\n");
+    return site;
+  }
+  return { ...site, uplink: { modem: site.modem, host: site.broker.host, port: site.broker.port, secretKey, headendPublicKey } };
+}
+
+export function start(): Concentrator {
   const hal = createDeviceHal();
-  trace(`concentrator: log ${hal.flash.log.byteLength} B, state ${hal.flash.state.byteLength} B, ${hal.rs485.length} RS485 buses\n`);
-  return hal;
+  const concentrator = new Concentrator(hal, siteConfig());
+  concentrator.start();
+  trace(`concentrator ${concentrator.site.concentratorId}: ${concentrator.topology.size} modules known, reset reason ${hal.system.resetReason}\n`);
+  return concentrator;
 }

@@ -33,15 +33,16 @@ await build({
 // The device module: firmware and hal/moddable in one preloadable ES module. Moddable SDK modules
 // stay imports (the manifest provides them); everything of ours is inlined, so the module names inside
 // XS never depend on how relative paths resolve on the device.
-export const sdkModules = ["embedded:*", "timer", "time", "flash", "mc/*"];
+export const sdkModules = ["embedded:*", "timer", "time", "flash", "mc/*", "preference", "worker"];
 await build({
-  entryPoints: ["manifests/device.ts"],
-  outfile: "dist/device/device.js",
+  entryPoints: { device: "manifests/device.ts", "crypto-worker": "manifests/crypto-worker.ts" },
+  outdir: "dist/device",
   bundle: true,
   format: "esm",
   target: "es2022",
   platform: "neutral",
   mainFields: ["module", "main"],
   external: sdkModules,
+  alias: { crypto: "./manifests/no-node-crypto.js" },
   logLevel: "warning",
 });
