@@ -31,8 +31,9 @@ export function createDeviceHal(): Hal {
     wallClock: new ModdableWallClock(),
     rs485: board.rs485.map((bus) => ({ serial: new ModdableSerialProvider(bus.uart), direction: new ModdableDigitalOutput(bus.driverEnable, 0) })),
     modem: { serial: new ModdableSerialProvider(board.modem.uart), powerKey: new ModdableDigitalOutput(board.modem.powerKey, 0) },
-    // The field console is on USB-Serial-JTAG (manifest USE_USB), not a UART of this board.
-    console: new ModdableSerialProvider(board.modem.uart),
+    // The field console is on USB-Serial-JTAG (manifest USE_USB), not a UART of this board; its
+    // provider arrives with the console (to do). Opening it fails plainly rather than take a UART.
+    console: { open: () => { throw new Error("unsupported"); } },
     flash: { log: new ModdableFlashPartition(board.partitions.log), state: new ModdableFlashPartition(board.partitions.state) },
     inputs: { door: new ModdableDigitalInputProvider(board.inputs.door), tamper: new ModdableDigitalInputProvider(board.inputs.tamper) },
     power: new ModdablePowerMonitor(board.power),
