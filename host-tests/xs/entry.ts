@@ -8,6 +8,7 @@
  */
 import { suites } from "../scenarios/index.js";
 import type { Scenario, ScenarioRun } from "../lib/scenario.js";
+import { serveJsonCommands } from "./json-commands.js";
 
 const all: Array<{ suite: string; scenario: Scenario }> = [];
 for (const { suite, scenarios } of suites) for (const scenario of scenarios) all.push({ suite, scenario });
@@ -51,16 +52,4 @@ function execute(cmd: Command): unknown {
   }
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-(globalThis as { handleCommand?: (msg: ArrayBuffer) => ArrayBuffer }).handleCommand = (msg) => {
-  let reply: unknown;
-  try {
-    reply = execute(JSON.parse(decoder.decode(msg)) as Command);
-  } catch (e) {
-    const err = e as Error;
-    reply = { ok: false, error: `harness: ${err.name}: ${err.message}` };
-  }
-  return encoder.encode(JSON.stringify(reply)).buffer as ArrayBuffer;
-};
+serveJsonCommands(execute);

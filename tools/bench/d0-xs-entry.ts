@@ -5,6 +5,7 @@
 import { D0Decoder } from "../../firmware/d0/decoder.js";
 import type { DataSet } from "../../firmware/d0/data-set.js";
 import { decode7E1InPlace } from "../../hal/serial-7e1.js";
+import { serveJsonCommands } from "../../host-tests/xs/json-commands.js";
 
 const inputs: Uint8Array[] = [];
 
@@ -24,7 +25,4 @@ function execute(cmd: { op: "noop" } | { op: "load"; bytes: number[] } | { op: "
   return { dataSets: sets.length, errors };
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-(globalThis as { handleCommand?: (msg: ArrayBuffer) => ArrayBuffer }).handleCommand = (msg) =>
-  encoder.encode(JSON.stringify(execute(JSON.parse(decoder.decode(msg))))).buffer as ArrayBuffer;
+serveJsonCommands(execute);

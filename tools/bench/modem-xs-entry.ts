@@ -19,6 +19,7 @@ import { decodePdu, encodeSubmit } from "../../firmware/modem/sms/pdu.js";
 import { appElement, AppKind } from "../../firmware/modem/sms/app-header.js";
 import { hexDecode } from "../../firmware/modem/ascii.js";
 import { Modem } from "../../firmware/modem/modem.js";
+import { serveJsonCommands } from "../../host-tests/xs/json-commands.js";
 
 /** Timers that run only when `drain` is called (no clock: the bench is about code cost). */
 class ManualTimers implements Timers {
@@ -231,13 +232,8 @@ function setup(bench: string): void {
 
 type Command = { op: "noop" } | { op: "setup"; bench: string } | { op: "run"; n: number };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-(globalThis as { handleCommand?: (msg: ArrayBuffer) => ArrayBuffer }).handleCommand = (msg) => {
-  const cmd = JSON.parse(decoder.decode(msg)) as Command;
-  let reply: unknown = {};
+serveJsonCommands((cmd: Command) => {
   if (cmd.op === "setup") setup(cmd.bench);
-  else if (cmd.op === "run") reply = { result: run(cmd.n) };
-  return encoder.encode(JSON.stringify(reply)).buffer as ArrayBuffer;
-};
+  else if (cmd.op === "run") return { result: run(cmd.n) };
+  return {};
+});

@@ -17,6 +17,7 @@ import type { StoredRecord } from "../../firmware/store/record-codec.js";
 import { StateJournal } from "../../firmware/store/state-journal.js";
 import { MonotonicCounter } from "../../firmware/store/counter.js";
 import { STATE_KEY_COUNT, StateLayout } from "../../firmware/store/state-layout.js";
+import { serveJsonCommands } from "../../host-tests/xs/json-commands.js";
 
 class NativeCostFlash implements FlashPartition {
   readonly blockSize = 4096;
@@ -114,14 +115,4 @@ function execute(c: Command): unknown {
   }
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-(globalThis as { handleCommand?: (msg: ArrayBuffer) => ArrayBuffer }).handleCommand = (msg) => {
-  let reply: unknown;
-  try {
-    reply = execute(JSON.parse(decoder.decode(msg)) as Command);
-  } catch (e) {
-    reply = { error: String(e) };
-  }
-  return encoder.encode(JSON.stringify(reply)).buffer as ArrayBuffer;
-};
+serveJsonCommands(execute);

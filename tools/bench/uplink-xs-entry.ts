@@ -12,6 +12,7 @@ import { seqSetOf } from "../../firmware/uplink/seq-set.js";
 import { Uplink } from "../../firmware/uplink/uplink.js";
 import { MemoryCounters, MemoryQueue } from "../device/memory-ports.js";
 import { keyPairOf } from "../../host-tests/lib/uplink-site.js";
+import { serveJsonCommands } from "../../host-tests/xs/json-commands.js";
 
 const device = keyPairOf("concentrator");
 const headend = keyPairOf("headend");
@@ -81,10 +82,4 @@ const ops: Record<string, () => unknown> = {
   gc: () => ((globalThis as { gc?: () => void }).gc?.(), 0),
 };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-(globalThis as { handleCommand?: (m: ArrayBuffer) => ArrayBuffer }).handleCommand = (m) => {
-  const { op } = JSON.parse(decoder.decode(m)) as { op: string };
-  const reply = op === "list" ? Object.keys(ops) : ops[op]!();
-  return encoder.encode(JSON.stringify(reply ?? null)).buffer as ArrayBuffer;
-};
+serveJsonCommands(({ op }: { op: string }) => (op === "list" ? Object.keys(ops) : ops[op]!()));
