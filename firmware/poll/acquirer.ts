@@ -172,7 +172,11 @@ export class Acquirer {
           o.events.pulse(EventType.moduleMoved, c.module, 0);
           break;
         case "meterNew":
-          if (c.module === module) status |= ReadingStatus.moduleReplaced;
+          // A new meter behind a known module replaced one there; a new module's meters are just new.
+          if (c.module === module && !changes.some((x) => x.kind === "new")) status |= ReadingStatus.moduleReplaced;
+          break;
+        case "meterMoved":
+          status |= ReadingStatus.moduleReplaced;
           break;
         case "restored":
           o.events.pulse(EventType.commRestore, c.module, 0);
@@ -182,8 +186,6 @@ export class Acquirer {
           break;
       }
     }
-    // A module seen for the first time has no history: its meters are new, not replaced.
-    if (changes.some((c) => c.kind === "new")) status &= ~ReadingStatus.moduleReplaced;
     return status;
   }
 

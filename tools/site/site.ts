@@ -9,6 +9,7 @@
 import { Concentrator, type SiteConfig } from "../../firmware/app/concentrator.js";
 import type { Hal } from "../../hal/index.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
+import { SimMeter } from "../../hal/sim/meters.js";
 import { World, type WorldOptions } from "./world.js";
 
 const SLOT_MS = 15 * 60_000;
@@ -127,9 +128,9 @@ export class Site {
   /** The firmware of the current boot, undefined while the board is off. */
   concentrator: Concentrator | undefined;
   #previous: Totals = zero();
-  /** Consumers (by module serial) whose supply must be off, as the firmware last said. */
+  /** Consumers (by meter serial) whose supply must be off, as the firmware last said. */
   #latched = new Set<string>();
-  /** Since when each latched consumer has been supplied. */
+  /** Since when each latched consumer (meter serial) has been supplied. */
   #suppliedSince = new Map<string, number>();
   #violations = 0;
   #longestSupplied = 0;
@@ -221,21 +222,30 @@ export class Site {
     return undefined;
   }
 
+  /**
+   * The ground truth of the latches: a consumer is its meter, and it is supplied when the relay of the
+   * module it hangs behind (whichever module that is now: a replacement too) is closed and the grid is
+   * up. While the board is off, the latches the firmware last held still apply.
+   */
   #sampleLatches(): void {
     const c = this.concentrator;
     if (c) {
       this.#latched = new Set<string>();
-      for (const n of c.latch.latched()) {
-        const serial = c.topology.module(n)?.serial;
+      for (const consumer of c.latch.latchedConsumers()) {
+        const at = c.topology.meterLocation(consumer);
+        const serial = at && c.topology.persistent(at.module.number)?.meters.find((x) => x.meter === consumer)?.serial;
         if (serial) this.#latched.add(serial);
       }
     }
     const now = this.world.scheduler.now;
     for (const m of this.world.modules) {
-      const supplied = this.#latched.has(m.serial) && m.relayConnected && this.world.gridUp;
-      const since = this.#suppliedSince.get(m.serial);
-      if (supplied && since === undefined) this.#suppliedSince.set(m.serial, now);
-      if (!supplied && since !== undefined) this.#endEpisode(m.serial, now - since);
+      for (const meter of m.meters) {
+        if (!(meter instanceof SimMeter)) continue;
+        const supplied = this.#latched.has(meter.serial) && meter.supplied;
+        const since = this.#suppliedSince.get(meter.serial);
+        if (supplied && since === undefined) this.#suppliedSince.set(meter.serial, now);
+        if (!supplied && since !== undefined) this.#endEpisode(meter.serial, now - since);
+      }
     }
   }
 
