@@ -247,7 +247,14 @@ export class Concentrator {
 
   /** Starts everything, in order. */
   start(): void {
-    this.events.pulse(EventType.firmware, CONCENTRATOR, this.hal.system.resetReason === "power-on" ? 0 : 1);
+    const reason = this.hal.system.resetReason;
+    this.events.pulse(EventType.firmware, CONCENTRATOR, reason === "power-on" ? 0 : 1);
+    if (reason === "power-on" || reason === "brownout") {
+      // Power came back (the failure was reported by the boot that saw it, if it had time): the
+      // interval of every module's next reading had a power failure.
+      this.events.pulse(EventType.powerRestore, CONCENTRATOR, 0);
+      this.acquirer.flagAll(ReadingStatus.powerFailure);
+    }
     this.#resolveBalance();
     this.latch.start();
     this.poller.start();

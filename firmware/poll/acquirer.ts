@@ -70,9 +70,9 @@ export class Acquirer {
     this.#o = options;
   }
 
-  /** Flags the next readings of every module (a power failure of the concentrator, a clock change). */
+  /** Flags the next readings of every module (a power failure of the concentrator, a clock change), read since boot or not. */
   flagAll(status: number): void {
-    for (const m of this.#memory.values()) m.pendingStatus |= status;
+    for (const m of this.#o.topology.modules) this.#memoryOf(m.number, undefined).pendingStatus |= status;
   }
 
   /** A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe). */
