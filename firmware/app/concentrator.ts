@@ -179,7 +179,11 @@ export class Concentrator {
       pulse: (type, subject, detail) => this.events.pulse(type, subject, detail),
       audit: (subject, oldS, newS, ok) => this.config.record(`clock.module${subject}`, String(oldS ?? ""), String(newS), ChangeSource.local, ok ? ChangeResult.applied : ChangeResult.invalid),
     });
-    const moduleLog = new ModuleLogReader(this.access, (type, subject, detail) => this.events.pulse(type, subject, detail));
+    const moduleLog = new ModuleLogReader({
+      access: this.access,
+      pulse: (type, subject, detail) => this.events.pulse(type, subject, detail),
+      bootS: hal.wallClock.valid ? Math.floor(hal.wallClock.now() / 1000) : undefined,
+    });
     this.acquirer = new Acquirer({
       clock: hal.clock,
       wallClock: hal.wallClock,
@@ -299,6 +303,7 @@ export class Concentrator {
     this.config.record("clock.concentrator", String(Math.floor(before / 1000)), String(Math.floor(epochMs / 1000)), source, ChangeResult.applied);
     this.events.pulse(EventType.clockSet, CONCENTRATOR, Math.round(offset / 1000));
     this.acquirer.flagAll(ReadingStatus.clockAdjusted);
+    this.clockKeeper.wallClockSet();
     return offset;
   }
 

@@ -108,7 +108,7 @@ export class Acquirer {
       status |= ReadingStatus.billing;
       o.moduleLog.read(module);
     }
-    this.#statusEvents(module, obs.status ?? 0);
+    this.#statusEvents(module, obs.status ?? 0, mem.status);
     mem.status = obs.status ?? 0;
     mem.lastReadS = timeS;
 
@@ -189,11 +189,20 @@ export class Acquirer {
     return status;
   }
 
-  #statusEvents(module: number, status: number): void {
-    const e = this.#o.events;
-    e.condition(EventType.tamper, module, (status & ModuleStatus.tamperOpen) !== 0);
-    e.condition(EventType.door, module, (status & ModuleStatus.doorOpen) !== 0);
-    e.condition(EventType.batteryLow, module, (status & ModuleStatus.batteryLow) !== 0);
+  /**
+   * The module's contacts are debounced by the module, which logs every opening: a contact seen open
+   * now and closed at the previous readout (or first seen since boot) is an opening, raised at once
+   * (the catalogue's hold-off still folds a chattering one into one alarm). A low battery is a level:
+   * raised once it has held (the catalogue's debounce). What is raised here is not raised again from
+   * the module's log.
+   */
+  #statusEvents(module: number, status: number, previous: number): void {
+    const o = this.#o;
+    const raised = (type: EventType, yes: boolean) => yes && o.moduleLog.reported(module, type);
+    for (const [bit, type] of [[ModuleStatus.tamperOpen, EventType.tamper], [ModuleStatus.doorOpen, EventType.door]] as const) {
+      if (status & bit && !(previous & bit)) raised(type, o.events.pulse(type, module));
+    }
+    raised(EventType.batteryLow, o.events.condition(EventType.batteryLow, module, (status & ModuleStatus.batteryLow) !== 0));
   }
 
   #balance(module: number, reading: Reading, timeS: number): void {

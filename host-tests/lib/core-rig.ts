@@ -10,8 +10,14 @@ import type { Concentrator } from "../../firmware/app/concentrator.js";
 import type { MeterEvent, Reading } from "../../firmware/model/records.js";
 import type { AuditEntry } from "../../firmware/store/audit.js";
 import { decodeRecord } from "../../firmware/store/record-codec.js";
-import type { SimLocalModule } from "../../hal/sim/local-module.js";
+import { BusMaster } from "../../firmware/bus/bus-master.js";
+import { SimClock } from "../../hal/sim/clock.js";
+import { SimDigitalOutput } from "../../hal/sim/digital.js";
+import { SimLocalModule, type LocalModuleOptions } from "../../hal/sim/local-module.js";
+import { SimMeter, type MeterModel } from "../../hal/sim/meters.js";
+import { PowerDomain } from "../../hal/sim/power-domain.js";
 import type { Scheduler } from "../../hal/sim/scheduler.js";
+import { SimUart } from "../../hal/sim/uart.js";
 import { Site, type SiteOptions } from "../../tools/site/site.js";
 import type { CommandOutcome } from "../../firmware/uplink/ports.js";
 import * as check from "./check.js";
@@ -52,6 +58,87 @@ export function consumersOf(site: Site, module: SimLocalModule): number[] {
   const n = site.moduleNumber(module);
   check.ok(n !== undefined, `module ${module.serial} is known`);
   return [...c.topology.module(n)!.meters.values()];
+}
+
+/**
+ * A serial meter whose display a scenario can falsify: a voltage out of band, or a corrupted import
+ * register in the next readouts (as a dropped or flipped digit would be on a line without a BCC).
+ */
+export class ProbeMeter implements MeterModel {
+  readonly inner: SimMeter;
+  /** Shown instead of the measured voltage while set, 0.1 V. */
+  voltageOverride: number | undefined;
+  /** Added to the import registers while set, Wh. */
+  corruptionWh = 0;
+
+  constructor(inner: SimMeter) {
+    this.inner = inner;
+  }
+
+  get serial(): string {
+    return this.inner.serial;
+  }
+  get kind(): "serial" | "pulse" {
+    return this.inner.kind;
+  }
+  get phases(): 1 | 3 {
+    return this.inner.phases;
+  }
+  get impPerKwh(): number {
+    return this.inner.impPerKwh;
+  }
+  get powerW(): number {
+    return this.inner.powerW;
+  }
+  get currentMilliA(): number {
+    return this.inner.currentMilliA;
+  }
+  get pulses(): number {
+    return this.inner.pulses;
+  }
+  get voltageDeciV(): number {
+    return this.voltageOverride ?? this.inner.voltageDeciV;
+  }
+  advance(atMs: number, localHour: (ms: number) => number, tariff: (ms: number) => number): void {
+    this.inner.advance(atMs, localHour, tariff);
+  }
+  importWh(tariff?: 1 | 2): number {
+    return this.inner.importWh(tariff) + (tariff === undefined ? this.corruptionWh : 0);
+  }
+  exportWh(tariff?: 1 | 2): number {
+    return this.inner.exportWh(tariff);
+  }
+  setRelay(closed: boolean): void {
+    this.inner.setRelay(closed);
+  }
+}
+
+/** Installs one more local module on bus `bus` of the site (its bus supply follows the board like the others). */
+export function addModule(site: Site, bus: number, options: Omit<LocalModuleOptions, "scheduler" | "bus" | "prng" | "identity" | "meters"> & { meters?: MeterModel[] }): SimLocalModule {
+  const w = site.world;
+  const p = w.prng.fork(`added-${options.address}`);
+  const m = new SimLocalModule({
+    identity: { manufacturer: "ISk", model: "MT174" },
+    meters: [new SimMeter({ serial: `5${options.serial}`, kind: "serial", meanPowerW: 400, prng: p })],
+    ...options,
+    scheduler: w.scheduler,
+    prng: p,
+    bus: w.buses[bus]!,
+  });
+  w.local[bus]!.push(m);
+  return m;
+}
+
+/** A field engineer's hand-held terminal on bus `bus`: a bus master of its own (it can collide with the concentrator). */
+export function handheld(site: Site, bus: number): BusMaster {
+  const w = site.world;
+  const domain = new PowerDomain(w.scheduler, "handheld");
+  const uart = new SimUart(domain, "handheld.rs485", w.prng.fork("handheld"));
+  const de = new SimDigitalOutput(domain);
+  w.buses[bus]!.attach({ uart, de, echo: true });
+  domain.powerOn();
+  const clock = new SimClock(domain);
+  return new BusMaster({ port: { serial: uart, direction: de }, clock, timers: clock });
 }
 
 export interface Stored {
