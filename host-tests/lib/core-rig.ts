@@ -36,6 +36,7 @@ export const CALM = {
   repeaterOutagesPerDay: 0,
   flatBatteryShare: 0,
   balanceConsumers: 0,
+  disconnectedShare: 0,
   plc: 0,
   radio: 0,
 } as const;

@@ -19,6 +19,11 @@ const LATCH_SAMPLE_MS = 30_000;
 export interface SiteOptions extends WorldOptions {
   /** Extra site wiring for the firmware (groups, uplink). */
   config?: Partial<SiteConfig>;
+  /**
+   * Share of the local modules whose consumers the head-end disconnects as soon as the concentrator
+   * knows them (a seeded choice of that many), so latches are held through the faults. Default 0.1.
+   */
+  disconnectedShare?: number;
 }
 
 export interface SiteReport {
@@ -42,6 +47,8 @@ export interface SiteReport {
   modulesDiscovered: number;
   /** Installed modules the concentrator does not hold as present at the end. */
   modulesMissing: number;
+  /** Consumers the firmware holds disconnected at the end. */
+  latchedConsumers: number;
   latchMismatchesDetected: number;
   latchMismatchesRepaired: number;
   /** Times a latched consumer stayed supplied for longer than one poll interval (must be 0). */
@@ -133,6 +140,8 @@ export class Site {
   /** Since when each latched consumer (meter serial) has been supplied. */
   #suppliedSince = new Map<string, number>();
   #violations = 0;
+  /** Modules whose consumers the head-end is still to disconnect. */
+  readonly #toDisconnect: SimLocalModule[];
   #longestSupplied = 0;
   readonly #started = Date.now();
 
@@ -155,7 +164,12 @@ export class Site {
       if (this.concentrator) this.#previous = add(this.#previous, countersOf(this.concentrator));
       this.concentrator = undefined;
     });
+    const chosen = w.prng.fork("disconnected");
+    const candidates = w.local.flat();
+    this.#toDisconnect = [];
+    for (let k = Math.round(candidates.length * (options.disconnectedShare ?? 0.1)); k > 0; k--) this.#toDisconnect.push(...candidates.splice(chosen.int(candidates.length), 1));
     const tick = () => {
+      this.#disconnect();
       this.#sampleLatches();
       w.scheduler.after(LATCH_SAMPLE_MS, tick);
     };
@@ -199,6 +213,7 @@ export class Site {
       modules: modules.length,
       modulesDiscovered: c ? c.topology.size : 0,
       modulesMissing: modules.filter((m) => !present.has(m.serial)).length,
+      latchedConsumers: c ? c.latch.latchedConsumers().length : 0,
       latchMismatchesDetected: t.detected,
       latchMismatchesRepaired: t.repaired,
       latchViolations: this.#violations + this.#openEpisodes().filter((d) => d > SLOT_MS).length,
@@ -220,6 +235,18 @@ export class Site {
     if (!c) return undefined;
     for (const e of c.topology.modules) if (e.serial === m.serial) return e.number;
     return undefined;
+  }
+
+  /** The head-end's disconnections, for the modules the concentrator has come to know. */
+  #disconnect(): void {
+    const c = this.concentrator;
+    if (!c || c.state !== "running") return;
+    for (let i = this.#toDisconnect.length - 1; i >= 0; i--) {
+      const n = this.moduleNumber(this.#toDisconnect[i]!);
+      if (n === undefined) continue;
+      for (const meter of c.topology.module(n)!.meters.values()) c.latchTrigger(meter, "remoteDisconnect", "head-end");
+      this.#toDisconnect.splice(i, 1);
+    }
   }
 
   /**
