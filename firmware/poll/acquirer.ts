@@ -143,9 +143,7 @@ export class Acquirer {
   failed(module: number, _failure: Failure): void {
     this.counters.failures++;
     for (const c of this.#o.topology.failed(module)) {
-      if (c.kind === "missing") {
-        this.#o.events.pulse(EventType.commLoss, module, 0);
-      }
+      if (c.kind === "missing") this.#o.events.pulse(EventType.commLoss, module, c.failures);
     }
   }
 
@@ -179,10 +177,10 @@ export class Acquirer {
           status |= ReadingStatus.moduleReplaced;
           break;
         case "restored":
-          o.events.pulse(EventType.commRestore, c.module, 0);
+          o.events.pulse(EventType.commRestore, c.module, c.failures);
           break;
         case "missing":
-          o.events.pulse(EventType.commLoss, c.module, 0);
+          o.events.pulse(EventType.commLoss, c.module, c.failures);
           break;
       }
     }

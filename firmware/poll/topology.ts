@@ -43,8 +43,10 @@ export type TopologyChange =
   | { kind: "meterNew"; module: number; meter: number }
   /** A known meter is now read through another module (its module was replaced, or it was rewired). */
   | { kind: "meterMoved"; module: number; meter: number; from: number }
-  | { kind: "missing"; module: number }
-  | { kind: "restored"; module: number };
+  /** `failures`: the consecutive failed transactions that made it missing … */
+  | { kind: "missing"; module: number; failures: number }
+  /** … and, when it answers again, all of them ("no answer from 94", counted). */
+  | { kind: "restored"; module: number; failures: number };
 
 /** What is kept of one module across reboots (health is not: it is learnt again). */
 export interface PersistedModule {
@@ -200,11 +202,12 @@ export class Topology {
       this.#changed.add(number);
     }
     entry.meters = channels;
+    const failures = entry.failures;
     entry.failures = 0;
     entry.lastOkMs = nowMs;
     if (entry.state === "missing") {
       entry.state = "present";
-      changes.push({ kind: "restored", module: number });
+      changes.push({ kind: "restored", module: number, failures });
     }
     return changes;
   }
@@ -213,11 +216,12 @@ export class Topology {
   succeeded(number: number, nowMs: number): TopologyChange[] {
     const e = this.#modules.get(number);
     if (!e) return [];
+    const failures = e.failures;
     e.failures = 0;
     e.lastOkMs = nowMs;
     if (e.state !== "missing") return [];
     e.state = "present";
-    return [{ kind: "restored", module: number }];
+    return [{ kind: "restored", module: number, failures }];
   }
 
   /** A transaction with the module failed. Returns the change when it just became missing. */
@@ -227,7 +231,7 @@ export class Topology {
     e.failures++;
     if (e.state === "present" && e.failures >= this.#missingAfter) {
       e.state = "missing";
-      return [{ kind: "missing", module: number }];
+      return [{ kind: "missing", module: number, failures: e.failures }];
     }
     return [];
   }

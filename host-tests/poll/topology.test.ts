@@ -69,9 +69,9 @@ describe("topology", () => {
     t.observe("bus0", "1", "M1", meters(), 0);
     assert.deepEqual(t.failed(1), []);
     assert.deepEqual(t.failed(1), []);
-    assert.deepEqual(t.failed(1), [{ kind: "missing", module: 1 }]);
+    assert.deepEqual(t.failed(1), [{ kind: "missing", module: 1, failures: 3 }]);
     assert.deepEqual(t.failed(1), []);
-    assert.deepEqual(t.observe("bus0", "1", "M1", meters(), 5), [{ kind: "restored", module: 1 }]);
+    assert.deepEqual(t.observe("bus0", "1", "M1", meters(), 5), [{ kind: "restored", module: 1, failures: 4 }]);
   });
 
   it("treats addresses with and without leading zeros as the same place", () => {

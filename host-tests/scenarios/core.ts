@@ -188,7 +188,7 @@ export const discovery: Scenario = {
       const n = site.moduleNumber(dead)!;
       return firmware(site).topology.module(n)!.state === "missing";
     });
-    script.do("count its failures so far", () => (deadFailures = firmware(site).poller.counters.failed));
+    script.do("count the failures so far", () => (deadFailures = firmware(site).poller.counters.failed));
     // Discovery passes every 6 h: the moved and the new module are found by the next one.
     script.within(7 * HOUR, "the new and the moved module found", () => site.moduleNumber(appeared!) !== undefined && firmware(site).topology.module(site.moduleNumber(moved!)!)!.address === moved!.address);
     script.do("the dead module comes back", () => {
@@ -212,8 +212,11 @@ export const discovery: Scenario = {
       check.equal(eventsOf(st, EventType.moduleMoved, movedNumber).length, 1, "one moved event");
       check.equal(eventsOf(st, EventType.moduleNew, site.moduleNumber(appeared!)!).length, 1, "one new-module event for the one that appeared");
       const deadNumber = site.moduleNumber(dead)!;
-      check.equal(eventsOf(st, EventType.commLoss, deadNumber).length, 1, "one comm-loss event for the dead module");
-      check.equal(eventsOf(st, EventType.commRestore, deadNumber).length, 1, "one comm-restore event when it is back");
+      const loss = eventsOf(st, EventType.commLoss, deadNumber);
+      const restore = eventsOf(st, EventType.commRestore, deadNumber);
+      check.ok(loss.length === 1 && loss[0]!.detail === 3, "one comm-loss event for the dead module, after 3 failed readouts");
+      const failed = c.buses[1]!.moduleStats(dead.address)!.failed;
+      check.ok(restore.length === 1 && restore[0]!.detail === failed, `one comm-restore event counting the ${failed} failed readouts (${restore[0]?.detail})`);
     });
   },
 };
