@@ -58,7 +58,7 @@ function main(): void {
   console.log(`  readings: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct(report.readingsAcquired, report.readingsExpected)} %), ${report.readingsStored} stored, ${report.readingsImplausible} implausible`);
   console.log(`  readouts: ${report.readoutsOk} ok, ${report.readoutsFailed} failed; poll cycle ${report.pollCycleRatio} × the wire-time bound over ${report.pollCycles} cycles; bus utilisation ${(report.busUtilisation * 100).toFixed(1)} %`);
   console.log(`  events: ${report.eventsRaised} raised, ${report.alarms} alarms`);
-  console.log(`  latches: ${report.latchMismatchesDetected} mismatches detected, ${report.latchMismatchesRepaired} repaired, ${report.latchViolations} violations`);
+  console.log(`  latches: ${report.latchedConsumers} consumers disconnected, ${report.latchMismatchesDetected} relay mismatches detected, ${report.latchMismatchesRepaired} repaired, ${report.latchViolations} violations (longest supplied ${(report.latchLongestSuppliedMs / 1000).toFixed(0)} s)`);
   console.log(`  faults injected: ${JSON.stringify(report.faults)}; internal errors ${report.internalErrors}`);
 }
 

@@ -32,7 +32,7 @@ import { ModuleLogReader } from "../poll/module-log.js";
 import { PlausibilityChecker } from "../poll/plausibility.js";
 import { Poller, type ReadKind } from "../poll/poller.js";
 import type { GroupSchedule } from "../poll/schedule.js";
-import { Topology, type TopologyChange } from "../poll/topology.js";
+import { Topology } from "../poll/topology.js";
 import { ChangeResult, ChangeSource } from "../store/audit.js";
 import { ConfigStore } from "../store/config.js";
 import { RecordLog } from "../store/log.js";
@@ -119,8 +119,6 @@ export class Concentrator {
   #watchdogTimer: TimerId | undefined;
   readonly #topologyStore: TopologyPersistence;
   readonly #balance: BalanceMonitor[] = [];
-  /** Where each module was when last persisted. */
-  readonly #lastPlace = new Map<number, string>();
   lastInternalError: unknown;
 
   constructor(hal: Hal, site: SiteConfig) {
@@ -140,7 +138,6 @@ export class Concentrator {
     this.events = new EventManager({ sink: { append: (e) => this.log.appendEvent(e) }, clock: hal.clock, wallClock: hal.wallClock });
     this.#topologyStore = new TopologyPersistence(this.journal);
     this.topology = new Topology({ maxModules: StateLayout.modules.count }, this.#topologyStore.load());
-    for (const m of this.topology.modules) this.#lastPlace.set(m.number, `${m.path}/${m.address}`);
     if (this.#topologyStore.unreadable > 0) this.events.pulse(EventType.storageQuarantine, CONCENTRATOR, this.#topologyStore.unreadable);
 
     // 3. Paths to the modules.
@@ -182,7 +179,11 @@ export class Concentrator {
       pulse: (type, subject, detail) => this.events.pulse(type, subject, detail),
       audit: (subject, oldS, newS, ok) => this.config.record(`clock.module${subject}`, String(oldS ?? ""), String(newS), ChangeSource.local, ok ? ChangeResult.applied : ChangeResult.invalid),
     });
-    const moduleLog = new ModuleLogReader(this.access, (type, subject, detail) => this.events.pulse(type, subject, detail));
+    const moduleLog = new ModuleLogReader({
+      access: this.access,
+      pulse: (type, subject, detail) => this.events.pulse(type, subject, detail),
+      bootS: hal.wallClock.valid ? Math.floor(hal.wallClock.now() / 1000) : undefined,
+    });
     this.acquirer = new Acquirer({
       clock: hal.clock,
       wallClock: hal.wallClock,
@@ -250,7 +251,14 @@ export class Concentrator {
 
   /** Starts everything, in order. */
   start(): void {
-    this.events.pulse(EventType.firmware, CONCENTRATOR, this.hal.system.resetReason === "power-on" ? 0 : 1);
+    const reason = this.hal.system.resetReason;
+    this.events.pulse(EventType.firmware, CONCENTRATOR, reason === "power-on" ? 0 : 1);
+    if (reason === "power-on" || reason === "brownout") {
+      // Power came back (the failure was reported by the boot that saw it, if it had time): the
+      // interval of every module's next reading had a power failure.
+      this.events.pulse(EventType.powerRestore, CONCENTRATOR, 0);
+      this.acquirer.flagAll(ReadingStatus.powerFailure);
+    }
     this.#resolveBalance();
     this.latch.start();
     this.poller.start();
@@ -295,6 +303,7 @@ export class Concentrator {
     this.config.record("clock.concentrator", String(Math.floor(before / 1000)), String(Math.floor(epochMs / 1000)), source, ChangeResult.applied);
     this.events.pulse(EventType.clockSet, CONCENTRATOR, Math.round(offset / 1000));
     this.acquirer.flagAll(ReadingStatus.clockAdjusted);
+    this.clockKeeper.wallClockSet();
     return offset;
   }
 
@@ -332,26 +341,14 @@ export class Concentrator {
   }
 
   #observe(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
-    const before = this.topology.counters();
-    const known = this.topology.at(path, address)?.number;
     this.acquirer.readout(path, address, readout, kind, timeS);
-    const after = this.topology.at(path, address);
-    if (!after) return;
-    const c = this.topology.counters();
-    // Persist a module whenever it took a number, a meter took one, or its place changed.
-    if (c.nextModule !== before.nextModule || c.nextMeter !== before.nextMeter || known !== after.number || this.#placeChanged(after.number)) {
-      this.#persistModule(after.number);
-      if (known !== undefined && known !== after.number) this.#persistModule(known);
-      this.#resolveBalance();
-    }
-  }
-
-  #placeChanged(module: number): boolean {
-    const m = this.topology.module(module)!;
-    const place = `${m.path}/${m.address}`;
-    const changed = this.#lastPlace.get(module) !== place;
-    this.#lastPlace.set(module, place);
-    return changed;
+    // Persist every module whose record changed (a new number, meters, its place, displaced), the one
+    // that answered first: a cut between two writes leaves its claim on a meter (Topology restore).
+    const changed = this.topology.takeChanged();
+    if (changed.length === 0) return;
+    const answered = this.topology.at(path, address)?.number;
+    for (const n of changed.sort((a, b) => (b === answered ? 1 : 0) - (a === answered ? 1 : 0))) this.#persistModule(n);
+    this.#resolveBalance();
   }
 
   #persistModule(module: number): void {
@@ -373,7 +370,8 @@ export class Concentrator {
 
   #auditLatch(e: LatchAudit): void {
     const source = e.source === "head-end" ? ChangeSource.headEnd : e.source === "console" ? ChangeSource.console : ChangeSource.local;
-    this.config.record(`latch.${e.subject}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied);
+    // "latch.<consumer>.<trigger or mode>": at most 27 characters, within the audit's 32.
+    this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied);
   }
 
   /** Balance groups are configured by meter serial; they start once every meter is known. */

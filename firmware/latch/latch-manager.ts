@@ -55,7 +55,8 @@ export interface AuditEntry {
   timeS: number;
   source: TriggerSource;
   subject: number;
-  what: string;
+  /** The trigger pulled, or "mode" for a change of control mode. */
+  action: Trigger | "mode";
   old: string;
   new: string;
   result: "ok" | "refused";
@@ -107,6 +108,8 @@ export class LatchManager {
   /** Load limiters, by consumer. */
   readonly #limiters = new Map<number, Limiter>();
   #watch: TimerId | undefined;
+  /** Between start and stop: relays are driven and watched only then (a latch changed before start is driven by start). */
+  #running = false;
   readonly counters = { refused: 0, mismatchesDetected: 0, mismatchesRepaired: 0, relayOperations: 0, relayFailures: 0 };
   /** Modules whose relay disagreed and has not been verified since. */
   readonly #mismatched = new Set<number>();
@@ -120,11 +123,13 @@ export class LatchManager {
 
   /** Starts enforcing: every latched relay is driven now (a reboot may have closed some), then watched. */
   start(): void {
+    this.#running = true;
     for (const module of this.latched()) this.#drive(module);
     this.#watch = this.#o.timers.set(() => this.#watchLatched(), this.#watchMs, this.#watchMs);
   }
 
   stop(): void {
+    this.#running = false;
     if (this.#watch !== undefined) this.#o.timers.clear(this.#watch);
     this.#watch = undefined;
     for (const d of this.#drives.values()) if (d.timer !== undefined) this.#o.timers.clear(d.timer);
@@ -171,7 +176,7 @@ export class LatchManager {
     const t = transition(old, mode, trigger);
     if (!t.allowed) return this.#refuse(consumer, trigger, source, old, `${trigger} not allowed in state ${old}, mode ${mode}`);
     this.#set(consumer, t.to, mode);
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, what: `latch ${trigger} (${t.letter})`, old: String(old), new: String(t.to), result: "ok" });
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: trigger, old: String(old), new: String(t.to), result: "ok" });
     this.#o.raise({ type: EventType.latchChange, subject: consumer, time: this.#nowS(), alarm: false, detail: t.to });
     if (outputState(old) !== outputState(t.to)) this.#driveConsumer(consumer);
     return { code: "ok", state: t.to };
@@ -187,7 +192,7 @@ export class LatchManager {
     if (mode === 0 && !outputState(state) && source !== "head-end") return this.#refuse(consumer, "mode", source, old, "mode 0 would reconnect");
     const next = mode === 0 ? ControlState.connected : state;
     this.#set(consumer, next, mode);
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, what: "latch control mode", old: String(old), new: String(mode), result: "ok" });
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "mode", old: String(old), new: String(mode), result: "ok" });
     if (outputState(state) !== outputState(next)) this.#driveConsumer(consumer);
     return { code: "ok", state: next };
   }
@@ -247,9 +252,9 @@ export class LatchManager {
     this.#records.set(consumer, { consumer, state, mode });
   }
 
-  #refuse(consumer: number, what: string, source: TriggerSource, old: number, reason: string): LatchOutcome {
+  #refuse(consumer: number, action: Trigger | "mode", source: TriggerSource, old: number, reason: string): LatchOutcome {
     this.counters.refused++;
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, what: `latch ${what}`, old: String(old), new: String(old), result: "refused" });
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action, old: String(old), new: String(old), result: "refused" });
     return { code: "refused", reason };
   }
 
@@ -273,6 +278,7 @@ export class LatchManager {
 
   /** Drives the relay to the latch's output state, verifies it, and retries with back-off until it holds. */
   #drive(module: number): void {
+    if (!this.#running) return;
     let d = this.#drives.get(module);
     if (!d) this.#drives.set(module, (d = { timer: undefined, busy: false, again: false, retryMs: this.#o.retryMs ?? 30_000 }));
     if (d.busy) {
@@ -283,12 +289,20 @@ export class LatchManager {
       this.#o.timers.clear(d.timer);
       d.timer = undefined;
     }
+    const want = this.relayWanted(module);
+    // Closing a relay is only ever a reconnection this manager carries out (see observeRelay): a drive
+    // whose reason went away (the consumer was cleared, or its meter is now behind another module) ends.
+    if (want && !this.#closing.has(module)) {
+      this.#drives.delete(module);
+      return;
+    }
     d.busy = true;
     d.again = false;
-    const want = this.relayWanted(module);
     this.counters.relayOperations++;
     this.#o.relays.setRelay(module, want, (r) => {
       d!.busy = false;
+      // Stopped meanwhile (an orderly shutdown): nothing is retried; the next start drives every latch.
+      if (!this.#running) return;
       const wantNow = this.relayWanted(module);
       if (r.ok && r.connected === wantNow && !d!.again) {
         if (this.#mismatched.delete(module)) this.counters.mismatchesRepaired++;

@@ -70,9 +70,9 @@ export class Acquirer {
     this.#o = options;
   }
 
-  /** Flags the next readings of every module (a power failure of the concentrator, a clock change). */
+  /** Flags the next readings of every module (a power failure of the concentrator, a clock change), read since boot or not. */
   flagAll(status: number): void {
-    for (const m of this.#memory.values()) m.pendingStatus |= status;
+    for (const m of this.#o.topology.modules) this.#memoryOf(m.number, undefined).pendingStatus |= status;
   }
 
   /** A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe). */
@@ -108,7 +108,7 @@ export class Acquirer {
       status |= ReadingStatus.billing;
       o.moduleLog.read(module);
     }
-    this.#statusEvents(module, obs.status ?? 0);
+    this.#statusEvents(module, obs.status ?? 0, mem.status);
     mem.status = obs.status ?? 0;
     mem.lastReadS = timeS;
 
@@ -143,9 +143,7 @@ export class Acquirer {
   failed(module: number, _failure: Failure): void {
     this.counters.failures++;
     for (const c of this.#o.topology.failed(module)) {
-      if (c.kind === "missing") {
-        this.#o.events.pulse(EventType.commLoss, module, 0);
-      }
+      if (c.kind === "missing") this.#o.events.pulse(EventType.commLoss, module, c.failures);
     }
   }
 
@@ -172,26 +170,37 @@ export class Acquirer {
           o.events.pulse(EventType.moduleMoved, c.module, 0);
           break;
         case "meterNew":
-          if (c.module === module) status |= ReadingStatus.moduleReplaced;
+          // A new meter behind a known module replaced one there; a new module's meters are just new.
+          if (c.module === module && !changes.some((x) => x.kind === "new")) status |= ReadingStatus.moduleReplaced;
+          break;
+        case "meterMoved":
+          status |= ReadingStatus.moduleReplaced;
           break;
         case "restored":
-          o.events.pulse(EventType.commRestore, c.module, 0);
+          o.events.pulse(EventType.commRestore, c.module, c.failures);
           break;
         case "missing":
-          o.events.pulse(EventType.commLoss, c.module, 0);
+          o.events.pulse(EventType.commLoss, c.module, c.failures);
           break;
       }
     }
-    // A module seen for the first time has no history: its meters are new, not replaced.
-    if (changes.some((c) => c.kind === "new")) status &= ~ReadingStatus.moduleReplaced;
     return status;
   }
 
-  #statusEvents(module: number, status: number): void {
-    const e = this.#o.events;
-    e.condition(EventType.tamper, module, (status & ModuleStatus.tamperOpen) !== 0);
-    e.condition(EventType.door, module, (status & ModuleStatus.doorOpen) !== 0);
-    e.condition(EventType.batteryLow, module, (status & ModuleStatus.batteryLow) !== 0);
+  /**
+   * The module's contacts are debounced by the module, which logs every opening: a contact seen open
+   * now and closed at the previous readout (or first seen since boot) is an opening, raised at once
+   * (the catalogue's hold-off still folds a chattering one into one alarm). A low battery is a level:
+   * raised once it has held (the catalogue's debounce). What is raised here is not raised again from
+   * the module's log.
+   */
+  #statusEvents(module: number, status: number, previous: number): void {
+    const o = this.#o;
+    const raised = (type: EventType, yes: boolean) => yes && o.moduleLog.reported(module, type);
+    for (const [bit, type] of [[ModuleStatus.tamperOpen, EventType.tamper], [ModuleStatus.doorOpen, EventType.door]] as const) {
+      if (status & bit && !(previous & bit)) raised(type, o.events.pulse(type, module));
+    }
+    raised(EventType.batteryLow, o.events.condition(EventType.batteryLow, module, (status & ModuleStatus.batteryLow) !== 0));
   }
 
   #balance(module: number, reading: Reading, timeS: number): void {

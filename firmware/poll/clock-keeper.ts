@@ -37,6 +37,11 @@ export class ClockKeeper {
     this.#o = { ...this.#o, maxDriftS: seconds };
   }
 
+  /** The wall clock was set: every module is now off by the same step, and each is set at its next readout. */
+  wallClockSet(): void {
+    this.#lastSetMs.clear();
+  }
+
   /** A readout showed the module's clock (`moduleS`, undefined when unreadable) at wall time `atS`. */
   observe(module: number, moduleS: number | undefined, notSet: boolean, atS: number): void {
     const o = this.#o;

@@ -7,13 +7,16 @@
  * - The same serial at another path or address is the module *moved*; another serial at a known
  *   path and address is the module *replaced* (the new one gets its own number and takes over the place).
  * - A meter is known by its serial (1-b:C.1.0) and gets a meter number when first seen. Readings are keyed
- *   by meter number, so a meter keeps its history when its module is replaced or moved.
+ *   by meter number, so a meter keeps its history when its module is replaced or moved. A meter is behind
+ *   one module at a time: the module that last read it (after a replacement, the new one), which is where
+ *   its consumer's latch is enforced.
  * - A module that stops answering is *missing* after `missingAfter` consecutive failed transactions; it
  *   stays in the table (its latch and history depend on it) and is polled with back-off.
  *
  * The table is small and bounded (`maxModules`, `maxMeters`). What must survive a reboot is each
  * module's identity, place and meters, and the number counters: `persistent(number)` and `counters()`
- * give them after every change that `observe` reports (the caller persists them before acting on it).
+ * give them; `takeChanged()` names the modules whose persistent record changed since it was last
+ * called (the caller persists them before acting on what changed).
  */
 
 export type ModuleState = "present" | "missing";
@@ -38,8 +41,12 @@ export type TopologyChange =
   | { kind: "replaced"; module: number; previous: number }
   | { kind: "moved"; module: number; fromPath: string; fromAddress: string }
   | { kind: "meterNew"; module: number; meter: number }
-  | { kind: "missing"; module: number }
-  | { kind: "restored"; module: number };
+  /** A known meter is now read through another module (its module was replaced, or it was rewired). */
+  | { kind: "meterMoved"; module: number; meter: number; from: number }
+  /** `failures`: the consecutive failed transactions that made it missing … */
+  | { kind: "missing"; module: number; failures: number }
+  /** … and, when it answers again, all of them ("no answer from 94", counted). */
+  | { kind: "restored"; module: number; failures: number };
 
 /** What is kept of one module across reboots (health is not: it is learnt again). */
 export interface PersistedModule {
@@ -81,6 +88,10 @@ export class Topology {
   readonly #bySerial = new Map<string, number>();
   readonly #byPlace = new Map<string, number>();
   readonly #meterBySerial = new Map<string, number>();
+  /** The module each meter is behind now. */
+  readonly #moduleOfMeter = new Map<number, number>();
+  /** Modules whose persistent record changed since `takeChanged`. */
+  readonly #changed = new Set<number>();
   readonly #missingAfter: number;
   readonly #maxModules: number;
   readonly #maxMeters: number;
@@ -113,8 +124,17 @@ export class Topology {
 
   /** The module a meter is behind now, and its channel. */
   meterLocation(meter: number): { module: ModuleEntry; channel: number } | undefined {
-    for (const m of this.#modules.values()) for (const [channel, n] of m.meters) if (n === meter) return { module: m, channel };
+    const m = this.#modules.get(this.#moduleOfMeter.get(meter) ?? -1);
+    if (!m) return undefined;
+    for (const [channel, n] of m.meters) if (n === meter) return { module: m, channel };
     return undefined;
+  }
+
+  /** Modules whose persistent record (`persistent`) changed since the last call, and forgets them. */
+  takeChanged(): number[] {
+    const out = [...this.#changed];
+    this.#changed.clear();
+    return out;
   }
 
   /**
@@ -149,10 +169,13 @@ export class Topology {
         changes.push({ kind: "replaced", module: number, previous: occupant });
       }
     }
+    // The module takes its place: new, moved, replacing another, or back in a place left empty.
+    if (occupant !== number) this.#changed.add(number);
     if (occupant !== undefined && occupant !== number) {
       // The previous occupant is no longer here; it stays known (by serial) until it shows up elsewhere.
       const prev = this.#modules.get(occupant);
       if (prev) prev.state = "missing";
+      this.#changed.add(occupant);
     }
     this.#byPlace.set(key, number);
 
@@ -164,15 +187,27 @@ export class Topology {
         meter = this.#nextMeter++;
         this.#meterBySerial.set(meterSerial, meter);
         changes.push({ kind: "meterNew", module: number, meter });
+      } else {
+        const from = this.#moduleOfMeter.get(meter);
+        if (from !== undefined && from !== number) {
+          this.#release(from, meter);
+          changes.push({ kind: "meterMoved", module: number, meter, from });
+        }
       }
       channels.set(channel, meter);
     }
+    if (!sameMeters(entry.meters, channels)) {
+      for (const meter of entry.meters.values()) if (this.#moduleOfMeter.get(meter) === number) this.#moduleOfMeter.delete(meter);
+      for (const meter of channels.values()) this.#moduleOfMeter.set(meter, number);
+      this.#changed.add(number);
+    }
     entry.meters = channels;
+    const failures = entry.failures;
     entry.failures = 0;
     entry.lastOkMs = nowMs;
     if (entry.state === "missing") {
       entry.state = "present";
-      changes.push({ kind: "restored", module: number });
+      changes.push({ kind: "restored", module: number, failures });
     }
     return changes;
   }
@@ -181,11 +216,12 @@ export class Topology {
   succeeded(number: number, nowMs: number): TopologyChange[] {
     const e = this.#modules.get(number);
     if (!e) return [];
+    const failures = e.failures;
     e.failures = 0;
     e.lastOkMs = nowMs;
     if (e.state !== "missing") return [];
     e.state = "present";
-    return [{ kind: "restored", module: number }];
+    return [{ kind: "restored", module: number, failures }];
   }
 
   /** A transaction with the module failed. Returns the change when it just became missing. */
@@ -195,7 +231,7 @@ export class Topology {
     e.failures++;
     if (e.state === "present" && e.failures >= this.#missingAfter) {
       e.state = "missing";
-      return [{ kind: "missing", module: number }];
+      return [{ kind: "missing", module: number, failures: e.failures }];
     }
     return [];
   }
@@ -226,6 +262,15 @@ export class Topology {
     return { ...this.counters(), modules: [...this.#modules.keys()].map((n) => this.persistent(n)!) };
   }
 
+  /** `meter` is no longer behind module `number`. */
+  #release(number: number, meter: number): void {
+    const m = this.#modules.get(number);
+    if (!m) return;
+    for (const [channel, n] of m.meters) if (n === meter) m.meters.delete(channel);
+    this.#moduleOfMeter.delete(meter);
+    this.#changed.add(number);
+  }
+
   #restore(s: TopologySnapshot): void {
     this.#nextModule = s.nextModule;
     this.#nextMeter = s.nextMeter;
@@ -247,9 +292,26 @@ export class Topology {
       this.#nextModule = Math.max(this.#nextModule, m.number + 1);
       for (const x of m.meters) this.#nextMeter = Math.max(this.#nextMeter, x.meter + 1);
     }
+    // Records written before a cut may list a meter twice (the new module's record is written before the
+    // old one's): the module in its place wins, then the newer one; the next readout settles it anyway.
+    const rank = (n: number) => (this.#byPlace.get(place(this.#modules.get(n)!.path, this.#modules.get(n)!.address)) === n ? 1 << 30 : 0) + n;
+    for (const m of [...this.#modules.values()].sort((a, b) => rank(a.number) - rank(b.number))) {
+      for (const meter of m.meters.values()) {
+        const from = this.#moduleOfMeter.get(meter);
+        if (from !== undefined) this.#release(from, meter);
+        this.#moduleOfMeter.set(meter, m.number);
+      }
+    }
+    this.#changed.clear();
   }
 }
 
 function place(path: string, address: string): string {
   return `${path}/${address.replace(/^0+/, "")}`;
+}
+
+function sameMeters(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [channel, meter] of a) if (b.get(channel) !== meter) return false;
+  return true;
 }

@@ -174,12 +174,18 @@ export class ConfigStore {
     return mark ? new ByteReader(mark).varint() : 0;
   }
 
-  /** Copies the entries not yet copied into the log, then marks them done (at least once). */
+  /**
+   * Copies the entries not yet copied into the log, then marks them done (at least once). Reads only
+   * those (usually the one just written): every read of the journal checks a CRC.
+   */
   #forward(): void {
     if (!this.#log) return;
     const done = this.#forwardedUpTo();
     if (done >= this.#lastAudit) return;
-    for (const e of this.history()) if (e.number > done) this.#log.appendAudit(e);
+    for (let n = Math.max(done + 1, this.#lastAudit - this.#entries + 1); n <= this.#lastAudit; n++) {
+      const e = this.#entry(this.#slot(n));
+      if (e && e.number === n) this.#log.appendAudit(e);
+    }
     const w = new ByteWriter(new Uint8Array(8));
     w.varint(this.#lastAudit);
     this.#audit.put(this.#entries, w.bytes.slice(0, w.pos));

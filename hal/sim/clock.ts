@@ -26,22 +26,38 @@ export class SimClock implements MonotonicClock, Timers {
     if (repeatMs !== undefined && !(repeatMs > 0)) throw new RangeError("invalid repeat");
     const id = this.#next++;
     const s = this.#domain.scheduler;
-    const arm = (time: number) => {
+    /** `due`: this clock's `now()` at which the timer fires. */
+    const arm = (due: number) => {
       this.#live.set(
         id,
         s.at(
-          time,
+          this.#firingTime(due),
           this.#domain.guard(() => {
             if (!this.#live.has(id)) return;
             if (repeatMs === undefined) this.#live.delete(id);
-            else arm(time + repeatMs);
+            else arm(due + repeatMs);
             callback();
           }),
         ),
       );
     };
-    arm(s.now + delayMs);
+    arm(this.now() + delayMs);
     return id;
+  }
+
+  /**
+   * The scheduler time at which `now()` reaches `due`. The scheduler counts from the start of the
+   * simulation and `now()` from the boot: rounding between the two must neither let a timer fire a
+   * hair before its delay (the contract) nor let a positive delay fire in the same instant, where a
+   * firmware that re-arms for the remainder would spin without time ever advancing.
+   */
+  #firingTime(due: number): number {
+    const d = this.#domain;
+    const now = d.scheduler.now;
+    const later = due > d.uptime();
+    let time = now + (due - d.uptime());
+    while (d.uptimeAt(time) < due || (later && time <= now)) time += Math.max(Number.MIN_VALUE, Math.abs(time) * Number.EPSILON);
+    return time;
   }
 
   clear(id: TimerId): void {

@@ -43,7 +43,12 @@ export class PowerDomain {
 
   /** Milliseconds since this circuit last powered on. */
   uptime(): number {
-    return this.scheduler.now - this.#bootTime;
+    return this.uptimeAt(this.scheduler.now);
+  }
+
+  /** What `uptime()` will say at scheduler time `time` (in this boot). */
+  uptimeAt(time: number): number {
+    return time - this.#bootTime;
   }
 
   /** Throws PowerLossError when the circuit is off. */

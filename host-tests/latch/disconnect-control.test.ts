@@ -1,43 +1,20 @@
 import assert from "node:assert/strict";
-import { ControlState, outputState, transition, type ControlMode, type Trigger } from "../../firmware/latch/disconnect-control.js";
+import { ControlState, outputState, transition, type ControlMode } from "../../firmware/latch/disconnect-control.js";
+import { ALL_MODES, expectedTransition, MODES, TRIGGERS } from "../lib/ic70-spec.js";
 
 const { disconnected: D, connected: C, readyForReconnection: R } = ControlState;
 
-/**
- * DLMS UA 1000-1 table 25 as listed in reference/domain.md §2.2, and the modes of §2.3, written out
- * state by state: [mode, state, trigger] → expected state, or "refused".
- */
-const transitions: Record<string, [from: ControlState, trigger: Trigger, to: ControlState]> = {
-  a: [D, "remoteReconnect", C],
-  b: [C, "remoteDisconnect", D],
-  c: [R, "remoteDisconnect", D],
-  d: [D, "remoteReconnect", R],
-  e: [R, "manualReconnect", C],
-  f: [C, "manualDisconnect", R],
-  g: [C, "localDisconnect", R],
-  h: [R, "localReconnect", C],
-};
-const modes: Record<ControlMode, string[]> = {
-  0: [],
-  1: ["b", "c", "f", "g", "d", "e"],
-  2: ["b", "c", "f", "g", "a", "e"],
-  3: ["b", "c", "g", "d", "e"],
-  4: ["b", "c", "g", "a", "e"],
-  5: ["b", "c", "f", "g", "d", "e", "h"],
-  6: ["b", "c", "g", "d", "e", "h"],
-};
-const triggers: Trigger[] = ["remoteDisconnect", "remoteReconnect", "manualDisconnect", "manualReconnect", "localDisconnect", "localReconnect"];
-
 describe("IC 70 disconnect control", () => {
-  for (const m of [0, 1, 2, 3, 4, 5, 6] as ControlMode[]) {
-    it(`mode ${m} allows exactly the transitions ${modes[m].join("") || "(none)"} and refuses everything else`, () => {
+  for (const m of ALL_MODES) {
+    it(`mode ${m} allows exactly the transitions ${MODES[m].join("") || "(none)"} and refuses everything else`, () => {
       for (const from of [D, C, R]) {
-        for (const trigger of triggers) {
+        for (const trigger of TRIGGERS) {
           const t = transition(from, m, trigger);
-          const expected = modes[m].map((l) => transitions[l]!).find(([f, tr]) => f === from && tr === trigger);
+          const expected = expectedTransition(m, from, trigger);
           if (expected) {
             assert.equal(t.allowed, true, `${trigger} from ${from}`);
-            assert.equal(t.to, expected[2], `${trigger} from ${from}`);
+            assert.equal(t.letter, expected.letter, `${trigger} from ${from}`);
+            assert.equal(t.to, expected.to, `${trigger} from ${from}`);
           } else {
             assert.equal(t.allowed, false, `${trigger} from ${from} must be refused`);
             assert.equal(t.to, from, `a refused ${trigger} leaves the state`);

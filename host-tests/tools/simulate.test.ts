@@ -15,6 +15,7 @@ describe("site simulation", () => {
     assert.equal(r.readingsStored, r.readingsAcquired);
     assert.ok(r.pollCycleRatio > 1 && r.pollCycleRatio < 1.2, String(r.pollCycleRatio));
     assert.ok(r.busUtilisation > 0 && r.busUtilisation < 0.5);
+    assert.ok(r.latchedConsumers > 0, "the head-end disconnected some consumers");
     assert.equal(r.latchViolations, 0);
     assert.equal(r.internalErrors, 0);
   });

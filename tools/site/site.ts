@@ -9,6 +9,7 @@
 import { Concentrator, type SiteConfig } from "../../firmware/app/concentrator.js";
 import type { Hal } from "../../hal/index.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
+import { SimMeter } from "../../hal/sim/meters.js";
 import { World, type WorldOptions } from "./world.js";
 
 const SLOT_MS = 15 * 60_000;
@@ -18,6 +19,11 @@ const LATCH_SAMPLE_MS = 30_000;
 export interface SiteOptions extends WorldOptions {
   /** Extra site wiring for the firmware (groups, uplink). */
   config?: Partial<SiteConfig>;
+  /**
+   * Share of the local modules whose consumers the head-end disconnects as soon as the concentrator
+   * knows them (a seeded choice of that many), so latches are held through the faults. Default 0.1.
+   */
+  disconnectedShare?: number;
 }
 
 export interface SiteReport {
@@ -41,6 +47,8 @@ export interface SiteReport {
   modulesDiscovered: number;
   /** Installed modules the concentrator does not hold as present at the end. */
   modulesMissing: number;
+  /** Consumers the firmware holds disconnected at the end. */
+  latchedConsumers: number;
   latchMismatchesDetected: number;
   latchMismatchesRepaired: number;
   /** Times a latched consumer stayed supplied for longer than one poll interval (must be 0). */
@@ -127,11 +135,13 @@ export class Site {
   /** The firmware of the current boot, undefined while the board is off. */
   concentrator: Concentrator | undefined;
   #previous: Totals = zero();
-  /** Consumers (by module serial) whose supply must be off, as the firmware last said. */
+  /** Consumers (by meter serial) whose supply must be off, as the firmware last said. */
   #latched = new Set<string>();
-  /** Since when each latched consumer has been supplied. */
+  /** Since when each latched consumer (meter serial) has been supplied. */
   #suppliedSince = new Map<string, number>();
   #violations = 0;
+  /** Modules whose consumers the head-end is still to disconnect. */
+  readonly #toDisconnect: SimLocalModule[];
   #longestSupplied = 0;
   readonly #started = Date.now();
 
@@ -154,7 +164,12 @@ export class Site {
       if (this.concentrator) this.#previous = add(this.#previous, countersOf(this.concentrator));
       this.concentrator = undefined;
     });
+    const chosen = w.prng.fork("disconnected");
+    const candidates = w.local.flat();
+    this.#toDisconnect = [];
+    for (let k = Math.round(candidates.length * (options.disconnectedShare ?? 0.1)); k > 0; k--) this.#toDisconnect.push(...candidates.splice(chosen.int(candidates.length), 1));
     const tick = () => {
+      this.#disconnect();
       this.#sampleLatches();
       w.scheduler.after(LATCH_SAMPLE_MS, tick);
     };
@@ -198,6 +213,7 @@ export class Site {
       modules: modules.length,
       modulesDiscovered: c ? c.topology.size : 0,
       modulesMissing: modules.filter((m) => !present.has(m.serial)).length,
+      latchedConsumers: c ? c.latch.latchedConsumers().length : 0,
       latchMismatchesDetected: t.detected,
       latchMismatchesRepaired: t.repaired,
       latchViolations: this.#violations + this.#openEpisodes().filter((d) => d > SLOT_MS).length,
@@ -221,21 +237,42 @@ export class Site {
     return undefined;
   }
 
+  /** The head-end's disconnections, for the modules the concentrator has come to know. */
+  #disconnect(): void {
+    const c = this.concentrator;
+    if (!c || c.state !== "running") return;
+    for (let i = this.#toDisconnect.length - 1; i >= 0; i--) {
+      const n = this.moduleNumber(this.#toDisconnect[i]!);
+      if (n === undefined) continue;
+      for (const meter of c.topology.module(n)!.meters.values()) c.latchTrigger(meter, "remoteDisconnect", "head-end");
+      this.#toDisconnect.splice(i, 1);
+    }
+  }
+
+  /**
+   * The ground truth of the latches: a consumer is its meter, and it is supplied when the relay of the
+   * module it hangs behind (whichever module that is now: a replacement too) is closed and the grid is
+   * up. While the board is off, the latches the firmware last held still apply.
+   */
   #sampleLatches(): void {
     const c = this.concentrator;
     if (c) {
       this.#latched = new Set<string>();
-      for (const n of c.latch.latched()) {
-        const serial = c.topology.module(n)?.serial;
+      for (const consumer of c.latch.latchedConsumers()) {
+        const at = c.topology.meterLocation(consumer);
+        const serial = at && c.topology.persistent(at.module.number)?.meters.find((x) => x.meter === consumer)?.serial;
         if (serial) this.#latched.add(serial);
       }
     }
     const now = this.world.scheduler.now;
     for (const m of this.world.modules) {
-      const supplied = this.#latched.has(m.serial) && m.relayConnected && this.world.gridUp;
-      const since = this.#suppliedSince.get(m.serial);
-      if (supplied && since === undefined) this.#suppliedSince.set(m.serial, now);
-      if (!supplied && since !== undefined) this.#endEpisode(m.serial, now - since);
+      for (const meter of m.meters) {
+        if (!(meter instanceof SimMeter)) continue;
+        const supplied = this.#latched.has(meter.serial) && meter.supplied;
+        const since = this.#suppliedSince.get(meter.serial);
+        if (supplied && since === undefined) this.#suppliedSince.set(meter.serial, now);
+        if (!supplied && since !== undefined) this.#endEpisode(meter.serial, now - since);
+      }
     }
   }
 

@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { ControlState } from "../../firmware/latch/disconnect-control.js";
+import { LatchManager, type LatchRecord, type RelayResult } from "../../firmware/latch/latch-manager.js";
+import { SimClock, SimRtc } from "../../hal/sim/clock.js";
+import { PowerDomain } from "../../hal/sim/power-domain.js";
+import { Scheduler } from "../../hal/sim/scheduler.js";
+
+/** A latch manager on a virtual clock, with relays whose answers the test decides. */
+function rig(o: { consumers: Map<number, number[]> }) {
+  const s = new Scheduler();
+  const domain = new PowerDomain(s, "mc");
+  domain.powerOn();
+  const clock = new SimClock(domain);
+  const log: string[] = [];
+  const saved: LatchRecord[] = [];
+  /** Relay states of the modules (closed unless driven open). */
+  const relays = new Map<number, boolean>();
+  let answer: (module: number, connected: boolean) => RelayResult = (_m, connected) => ({ ok: true, connected });
+  const latch = new LatchManager({
+    persistence: { load: () => [], save: (r) => (log.push(`save ${r.consumer}=${r.state}`), saved.push(r)) },
+    relays: {
+      setRelay: (module, connected, done) => {
+        log.push(`set ${module} ${connected ? "closed" : "open"}`);
+        s.after(2_000, () => {
+          const r = answer(module, connected);
+          if (r.ok) relays.set(module, r.connected);
+          done(r);
+        });
+      },
+      readRelay: (module, done) => s.after(1_000, () => done({ ok: true, connected: relays.get(module) ?? true })),
+    },
+    moduleOf: (consumer) => [...o.consumers].find(([, list]) => list.includes(consumer))?.[0],
+    consumersOf: (module) => o.consumers.get(module) ?? [],
+    clock,
+    timers: clock,
+    wallClock: new SimRtc(domain, { startEpochMs: Date.UTC(2026, 0, 1), driftPpm: 0 }),
+    raise: () => undefined,
+    audit: (e) => log.push(`audit ${e.subject} ${e.result}`),
+  });
+  return { s, latch, log, saved, setAnswer: (f: typeof answer) => (answer = f) };
+}
+
+describe("latch manager", () => {
+  it("persists a trigger before it answers, then drives the relay", () => {
+    const r = rig({ consumers: new Map([[1, [10]]]) });
+    r.latch.start();
+    const outcome = r.latch.trigger(10, "remoteDisconnect", "head-end");
+    assert.deepEqual(outcome, { code: "ok", state: ControlState.disconnected });
+    assert.deepEqual(r.log, ["save 10=0", "audit 10 ok", "set 1 open"]);
+  });
+
+  it("retries a relay that could not be driven, with back-off, until it holds", () => {
+    const r = rig({ consumers: new Map([[1, [10]]]) });
+    r.setAnswer(() => ({ ok: false, failure: { code: "timeout" } }));
+    r.latch.start();
+    r.latch.trigger(10, "remoteDisconnect", "head-end");
+    r.s.runUntil(100_000);
+    // set at 0, fails at 2 s; retried 30 s later (32 s), fails at 34; 60 s later (94 s)
+    assert.equal(r.log.filter((l) => l.startsWith("set")).length, 3);
+    r.setAnswer((_m, connected) => ({ ok: true, connected }));
+    r.s.runUntil(400_000);
+    assert.equal(r.log.filter((l) => l.startsWith("set")).length, 4, "the next retry holds, and nothing more");
+  });
+
+  it("drives nothing after stop, not even the retry of a drive that was under way", () => {
+    const r = rig({ consumers: new Map([[1, [10]]]) });
+    r.setAnswer(() => ({ ok: false, failure: { code: "timeout" } }));
+    r.latch.start();
+    r.latch.trigger(10, "remoteDisconnect", "head-end");
+    r.s.runUntil(1_000);
+    r.latch.stop();
+    r.s.runUntil(3_600_000);
+    assert.equal(r.log.filter((l) => l.startsWith("set")).length, 1);
+  });
+
+  it("never closes a relay for a consumer whose meter went to another module while its drive was retried", () => {
+    const consumers = new Map([[1, [10]]]);
+    const r = rig({ consumers });
+    r.setAnswer(() => ({ ok: false, failure: { code: "timeout" } }));
+    r.latch.start();
+    r.latch.trigger(10, "remoteDisconnect", "head-end");
+    r.s.runUntil(10_000);
+    // Module 1 is replaced by module 2: the consumer's meter is behind module 2 now.
+    consumers.set(1, []);
+    consumers.set(2, [10]);
+    r.setAnswer((_m, connected) => ({ ok: true, connected }));
+    r.s.runUntil(3_600_000);
+    assert.ok(!r.log.includes("set 1 closed"), r.log.join("; "));
+    assert.ok(r.log.includes("set 2 open"), "the watch finds the new module closed and opens it");
+  });
+});
