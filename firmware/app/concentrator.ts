@@ -35,6 +35,7 @@ import type { GroupSchedule } from "../poll/schedule.js";
 import { Topology } from "../poll/topology.js";
 import { ChangeResult, ChangeSource } from "../store/audit.js";
 import { ConfigStore } from "../store/config.js";
+import { HighWaterMark } from "../store/counter.js";
 import { RecordLog } from "../store/log.js";
 import { RecordClass } from "../store/record-codec.js";
 import { StateJournal } from "../store/state-journal.js";
@@ -206,6 +207,7 @@ export class Concentrator {
       access: this.access,
       groups: this.#groups(),
       utcOffsetMin: Number(this.config.get("site.utcOffsetMin")),
+      billingDays: this.#billingDays(),
       listener: {
         readout: (module, readout, kind, timeS) => this.#guarded(() => this.#onReadout(module, readout, kind, timeS)),
         failed: (module, failure) => this.#guarded(() => this.acquirer.failed(module, failure)),
@@ -308,6 +310,24 @@ export class Concentrator {
   }
 
   // ---- internals ----
+
+  /** Each group's last completed billing day, as a high-water mark in the counters range (keys 4 + 2 × group id). */
+  #billingDays() {
+    const marks = new Map<number, HighWaterMark>();
+    const mark = (group: number) => {
+      if (!(Number.isInteger(group) && group >= 0 && 4 + 2 * group + 1 < StateLayout.counters.count)) return undefined;
+      let m = marks.get(group);
+      if (!m) marks.set(group, (m = new HighWaterMark(this.journal, StateLayout.counters.base + 4 + 2 * group)));
+      return m;
+    };
+    return {
+      last: (group: number) => {
+        const v = mark(group)?.value ?? -1;
+        return v >= 0 ? v : undefined;
+      },
+      done: (group: number, day: number) => void mark(group)?.accept(day),
+    };
+  }
 
   /** Asks a bridge what it reaches, then scans those modules; a bridge that does not answer is asked again. */
   #discoverBridge(name: string): void {

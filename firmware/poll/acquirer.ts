@@ -212,7 +212,9 @@ export class Acquirer {
     for (const b of this.#o.balance) {
       if (!b.has(reading.meter)) continue;
       const r = b.add(reading.meter, slotStart(slot, interval), reading.value - last[0], interval * 60_000);
-      if (r.change === "raised") this.#o.events.pulse(EventType.balanceAlarm, r.balance!.group, Math.round(r.balance!.lossPercent));
+      if (r.change === "raised") this.#o.events.pulse(EventType.balanceAlarm, r.balance!.group, Math.max(1, Math.round(r.balance!.lossPercent)));
+      // The end of an imbalance is reported too (detail 0), as an event rather than an alarm.
+      else if (r.change === "cleared") this.#o.events.record({ type: EventType.balanceAlarm, subject: r.balance!.group, time: Math.floor(timeS), alarm: false, detail: 0 });
     }
   }
 }

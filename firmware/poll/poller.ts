@@ -46,6 +46,12 @@ export interface PollerOptions {
   maxQueuedPerPath?: number;
   /** Longest back-off for a missing module, ms. Default 4 h. */
   maxBackoffMs?: number;
+  /**
+   * The last billing day each group completed, kept across reboots: a billing point the concentrator
+   * was down for is read when it is back (billing data is not skipped). Without it, a boot starts
+   * from the current day.
+   */
+  billingDays?: { last(group: number): number | undefined; done(group: number, day: number): void };
 }
 
 interface ModuleState {
@@ -59,6 +65,7 @@ interface ModuleState {
 interface PendingRead {
   module: number;
   kind: ReadKind;
+  group: number;
   slot: number;
   day: number;
 }
@@ -66,7 +73,9 @@ interface PendingRead {
 const TICK_MAX_MS = 60_000;
 
 export class Poller {
-  #o: Required<PollerOptions>;
+  #o: Required<Omit<PollerOptions, "billingDays">> & Pick<PollerOptions, "billingDays">;
+  /** Billing reads still running per "group/day"; when none is left the day is done. */
+  readonly #billingOpen = new Map<string, number>();
   readonly #state = new Map<number, ModuleState>();
   readonly #pending = new Map<string, PendingRead[]>();
   readonly #queued = new Map<string, number>();
@@ -104,6 +113,7 @@ export class Poller {
     this.#tick = undefined;
     this.#pending.clear();
     this.#open.clear();
+    this.#billingOpen.clear();
   }
 
   /** Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished. */
@@ -158,9 +168,9 @@ export class Poller {
       if (o.topology.at(m.path, m.address)?.number !== m.number) continue;
       if (m.state === "missing" && nowMs < s.retryAtMs) continue;
       const day = billingDay(g, nowS, o.utcOffsetMin);
-      if (day !== undefined && s.lastBillingDay >= 0 && day > s.lastBillingDay) this.#push(m.path, { module: m.number, kind: "billing", slot, day });
-      else if (slot > s.lastSlot && inWindow(g, nowS, o.utcOffsetMin)) this.#push(m.path, { module: m.number, kind: "scheduled", slot, day: day ?? -1 });
-      else if (day !== undefined && s.lastBillingDay < 0) s.lastBillingDay = day;
+      if (day !== undefined && s.lastBillingDay < 0) s.lastBillingDay = o.billingDays?.last(g.id) ?? day;
+      if (day !== undefined && day > s.lastBillingDay) this.#push(m.path, { module: m.number, kind: "billing", group: g.id, slot, day });
+      else if (slot > s.lastSlot && inWindow(g, nowS, o.utcOffsetMin)) this.#push(m.path, { module: m.number, kind: "scheduled", group: g.id, slot, day: day ?? -1 });
     }
     for (const path of this.#pending.keys()) this.#feed(path);
     const delay = Math.max(10, Math.min(TICK_MAX_MS, (nextS - nowS) * 1000 + 1));
@@ -175,6 +185,10 @@ export class Poller {
     let q = this.#pending.get(path);
     if (!q) this.#pending.set(path, (q = []));
     q.push(read);
+    if (read.kind === "billing") {
+      const key = `${read.group}/${read.day}`;
+      this.#billingOpen.set(key, (this.#billingOpen.get(key) ?? 0) + 1);
+    }
     if (read.kind !== "scheduled") return;
     const key = `${path}/${read.slot}`;
     const c = this.#open.get(key);
@@ -210,10 +224,20 @@ export class Poller {
         this.#cycleDone(path, read, boundMs);
         this.#queued.set(path, (this.#queued.get(path) ?? 1) - 1);
         s.lastSlot = Math.max(s.lastSlot, read.slot);
-        if (read.kind === "billing") s.lastBillingDay = read.day;
+        if (read.kind === "billing") this.#billingDone(read);
         if (this.#running) this.#feed(path);
       });
     }
+  }
+
+  /** A billing read is over (answered or not): the module's day is done, and the group's once all are. */
+  #billingDone(read: PendingRead): void {
+    this.#stateOf(read.module).lastBillingDay = read.day;
+    const key = `${read.group}/${read.day}`;
+    const left = (this.#billingOpen.get(key) ?? 1) - 1;
+    if (left > 0) return void this.#billingOpen.set(key, left);
+    this.#billingOpen.delete(key);
+    this.#o.billingDays?.done(read.group, read.day);
   }
 
   /** Starts a readout of `module` on its path; `after` runs once it is over. */

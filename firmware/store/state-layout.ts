@@ -3,7 +3,7 @@
  * range may grow only into unused keys, never move. The journal is opened with `STATE_KEY_COUNT` keys.
  */
 export const StateLayout = {
-  /** Two keys per MonotonicCounter / HighWaterMark: 0-1 uplink message counter out, 2-3 highest counter in, … */
+  /** Two keys per MonotonicCounter / HighWaterMark: 0-1 uplink message counter out, 2-3 highest counter in, 4 + 2g the last billing day of schedule group g. */
   counters: { base: 0, count: 32 },
   /** Configuration values, one key per parameter (ConfigSchema `key`). */
   config: { base: 32, count: 160 },

@@ -124,3 +124,31 @@ describe("core: acquisition", () => {
     for (const [meter, status] of first) assert.ok(status & ReadingStatus.clockAdjusted, `meter ${meter}`);
   });
 });
+
+describe("core: billing snapshots", () => {
+  it("takes the billing snapshot it missed while the concentrator was off at the billing time, once, when it is back", () => {
+    const site = calmSite("billing-catch-up", { modules: 4 });
+    const w = site.world;
+    const s = w.scheduler;
+    const DAY = 24 * HOUR;
+    const script = afterDiscovery(site, 4)
+      .when("the first billing point has passed", () => s.now > DAY + 30 * MINUTE)
+      .when("an hour before the second one", () => s.now > 2 * DAY - HOUR)
+      .do("the concentrator is switched off across it", () => w.board.cutPower())
+      .wait(3 * HOUR, "three hours off", () => w.board.powerOn())
+      .wait(30 * MINUTE, "half an hour back", () => w.board.cutPower())
+      .wait(MINUTE, "another reboot", () => w.board.powerOn())
+      .wait(30 * MINUTE, "half an hour after it");
+    play(site, script, 3 * DAY);
+    const c = firmware(site);
+    const billing = stored(c).readings.filter((r) => r.status & ReadingStatus.billing && r.register === IMPORT);
+    const meters = new Set(billing.map((r) => r.meter)).size;
+    const days = new Set(billing.map((r) => Math.floor(r.time / 86_400))).size;
+    assert.ok(meters > 0);
+    // Day 1 at midnight, day 2 late (after the outage): every meter twice, no more.
+    assert.equal(days, 2);
+    assert.equal(billing.length, meters * 2);
+    const late = billing.filter((r) => r.time % 86_400 > 2 * 3600);
+    assert.equal(late.length, meters, "the missed snapshot is taken after the outage, and not again after the next reboot");
+  });
+});

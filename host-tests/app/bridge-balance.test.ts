@@ -50,7 +50,7 @@ describe("core: bridges and balance", () => {
     }
   });
 
-  it("raises a balance alarm when an illegal tap keeps the feeder's loss above the threshold for an hour, and not before", () => {
+  it("raises a balance alarm when an illegal tap keeps the feeder's loss above the threshold for an hour, not before, and reports its end", () => {
     const site = calmSite("balance", { modules: 8, balanceConsumers: 4 });
     const w = site.world;
     const feeder = w.feeder!;
@@ -66,10 +66,18 @@ describe("core: bridges and balance", () => {
         tappedAtS = Math.floor(w.board.rtc.now() / 1000);
       })
       .within(HOUR + 2 * POLL_MS, "the balance alarm", () => raised)
-      .wait(HOUR, "an hour more");
-    play(site, script, 7 * HOUR);
-    const alarm = eventsOf(stored(firmware(site)), EventType.balanceAlarm);
+      .wait(HOUR, "an hour more", () => {
+        feeder.module.advanceMeters();
+        feeder.meter.setTap(0);
+      })
+      .wait(HOUR, "an hour after the tap is removed");
+    play(site, script, 8 * HOUR);
+    const events = eventsOf(stored(firmware(site)), EventType.balanceAlarm);
+    const alarm = events.filter((e) => e.alarm);
     assert.equal(alarm.length, 1, "raised once while the tap lasts");
+    const cleared = events.filter((e) => !e.alarm);
+    assert.equal(cleared.length, 1, "the end of the imbalance is reported once");
+    assert.ok(cleared[0]!.detail === 0 && cleared[0]!.time > alarm[0]!.time);
     assert.ok(alarm[0]!.alarm && alarm[0]!.subject === 1, "an alarm for group 1");
     assert.ok(alarm[0]!.detail >= 20, `loss ${alarm[0]!.detail} %`);
     // The imbalance must last balance.minDurationMin (60 minutes) of judged intervals: the fourth
