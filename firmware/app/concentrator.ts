@@ -15,6 +15,8 @@ import type { Hal } from "../../hal/index.js";
 import type { Readout } from "../bus/types.js";
 import type { TimerId } from "../../hal/clock.js";
 import type { PowerMonitor } from "../../hal/power.js";
+import type { DigitalInputProvider } from "../../hal/digital.js";
+import { ContactWatcher } from "../events/contact.js";
 import { BridgeTransport } from "../bridge/transport.js";
 import { BusMaster } from "../bus/bus-master.js";
 import { BalanceMonitor, type BalanceGroupConfig } from "../events/balance.js";
@@ -221,8 +223,16 @@ export class Concentrator {
       onFound: (path, address, readout) => this.#guarded(() => this.#observe(path, address, readout, "discovery", this.hal.wallClock.now() / 1000)),
     });
 
-    // 4. Power supervision.
+    // 4. Power supervision, and the concentrator's own cabinet door and tamper contacts.
     this.#power = hal.power.open({ onMainsChange: (present) => this.#guarded(() => this.#onMains(present)) });
+    const watch = (type: EventType, input: DigitalInputProvider) => {
+      const w = new ContactWatcher({ timers: t, events: this.events, type, subject: CONCENTRATOR });
+      const pin = input.open({ onChange: (level) => this.#guarded(() => w.change(level)) });
+      // A cabinet already open at boot is reported like one that opens.
+      w.change(pin.read());
+    };
+    watch(EventType.door, hal.inputs.door);
+    watch(EventType.tamper, hal.inputs.tamper);
 
     // 5. The uplink.
     if (site.uplink) {

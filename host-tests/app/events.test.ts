@@ -3,7 +3,7 @@
 // happening, alarms marked.
 import assert from "node:assert/strict";
 import { readRelay } from "../../firmware/bus/local-module.js";
-import { EventType } from "../../firmware/model/records.js";
+import { CONCENTRATOR, EventType } from "../../firmware/model/records.js";
 import { SimMeter } from "../../hal/sim/meters.js";
 import { addModule, calmSite, eventsOf, firmware, handheld, HOUR, MINUTE, play, POLL_MS, ProbeMeter, afterDiscovery, stored } from "../lib/core-rig.js";
 
@@ -73,5 +73,28 @@ describe("core: events", () => {
     assert.equal(eventsOf(st, EventType.voltageOutOfBand, meter)[0]!.detail, 1950);
     assert.ok(c.events.counters.suppressed > 0, "repeats were counted, not raised");
     for (const m of [m2, m3, m4, m5]) assert.equal(eventsOf(st, EventType.tamper, n(m)).length + eventsOf(st, EventType.door, n(m)).length, m === m2 || m === m3 ? 1 : 0, "nothing raised for modules where nothing happened");
+  });
+});
+
+describe("core: the concentrator's cabinet", () => {
+  it("raises one alarm when its door stays open past the debounce time, nothing for a bounce, and one for a cabinet already open at boot", () => {
+    const site = calmSite("cabinet", { modules: 2 });
+    const b = site.world.board;
+    const script = afterDiscovery(site, 2)
+      .do("the door bounces for half a second", () => b.door.drive(1))
+      .wait(500, "half a second", () => b.door.drive(0))
+      .wait(MINUTE, "a minute", () => b.door.drive(1))
+      .wait(MINUTE, "the door stays open a minute", () => b.door.drive(0))
+      .wait(10 * MINUTE, "ten minutes", () => b.tamper.drive(1))
+      .do("the concentrator restarts with the tamper switch open", () => b.cutPower())
+      .wait(MINUTE, "a minute off", () => b.powerOn())
+      .wait(MINUTE, "a minute after the boot");
+    play(site, script, 2 * HOUR);
+    const st = stored(firmware(site));
+    const door = eventsOf(st, EventType.door, CONCENTRATOR);
+    const tamper = eventsOf(st, EventType.tamper, CONCENTRATOR);
+    assert.equal(door.length, 1, "one door alarm, none for the bounce");
+    assert.ok(door[0]!.alarm);
+    assert.equal(tamper.length, 1, "the tamper switch found open at boot");
   });
 });
