@@ -40,7 +40,7 @@ import { RecordClass } from "../store/record-codec.js";
 import { StateJournal } from "../store/state-journal.js";
 import { STATE_KEY_COUNT, StateLayout } from "../store/state-layout.js";
 import { deriveSharedKey } from "../uplink/envelope.js";
-import { Uplink } from "../uplink/uplink.js";
+import { Uplink, type UplinkOptions } from "../uplink/uplink.js";
 import { ConcentratorCommands } from "./command-handlers.js";
 import { CONFIG_SCHEMA } from "./config-schema.js";
 import { LatchStore, TopologyPersistence, UplinkCounters } from "./persistence.js";
@@ -69,6 +69,8 @@ export interface UplinkConfig {
   /** The concentrator's X25519 secret key and the head-end's public key (provisioned). */
   secretKey: Uint8Array;
   headendPublicKey: Uint8Array;
+  /** Uplink settings over the defaults (MQTT keep-alive and timeouts, drain batches, status interval). */
+  tuning?: Pick<UplinkOptions, "mqtt" | "drain" | "statusIntervalMs">;
 }
 
 /** Site wiring: what depends on the installation, not on configuration the head-end changes. */
@@ -119,6 +121,7 @@ export class Concentrator {
   #watchdogTimer: TimerId | undefined;
   readonly #topologyStore: TopologyPersistence;
   readonly #balance: BalanceMonitor[] = [];
+  readonly #storedListeners: Array<(readings: readonly Reading[]) => void> = [];
   /** Where each module was when last persisted. */
   readonly #lastPlace = new Map<number, string>();
   lastInternalError: unknown;
@@ -239,6 +242,7 @@ export class Concentrator {
         wallClock: hal.wallClock,
         random: hal.random,
         statusCounters: () => this.statusCounters(),
+        ...u.tuning,
       });
       this.events.onRaised((e) => this.uplink!.notify(e.alarm ? "alarm" : "event"));
     }
@@ -259,6 +263,11 @@ export class Concentrator {
     if (!this.#power.mainsPresent()) this.#onMains(false);
     this.modem?.start();
     this.uplink?.start();
+  }
+
+  /** `listener` runs after every append of readings to the store, when they are durable. */
+  onReadingsStored(listener: (readings: readonly Reading[]) => void): void {
+    this.#storedListeners.push(listener);
   }
 
   /** The readings, events and latch counters the status message and the console show. */
@@ -368,6 +377,7 @@ export class Concentrator {
   #storeReadings(readings: readonly Reading[], billing: boolean): void {
     this.log.appendReadings(readings, billing ? RecordClass.billing : RecordClass.profile);
     this.counters.readingsStored += readings.length;
+    for (const l of this.#storedListeners) l(readings);
     this.uplink?.notify(billing ? "billing" : "reading");
   }
 

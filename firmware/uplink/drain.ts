@@ -116,7 +116,7 @@ export class Drain {
     if (!this.#running || this.#turn !== undefined) return;
     this.#turn = this.#timers.set(() => {
       this.#turn = undefined;
-      this.#step();
+      this.#step(-Infinity);
     }, 0);
   }
 
@@ -140,10 +140,11 @@ export class Drain {
     this.kick();
   }
 
-  #step(): void {
-    const now = this.#clock.now();
+  /** Builds at most one message. `due`: the deadline whose wake-up timer fired (see #armWake). */
+  #step(due: number): void {
+    const now = Math.max(this.#clock.now(), due);
     const oldest = this.#outstanding[0];
-    if (oldest && now - oldest.sentAtMs >= this.#ackTimeoutMs) {
+    if (oldest && now >= oldest.sentAtMs + this.#ackTimeoutMs) {
       this.rewind();
       return;
     }
@@ -170,31 +171,41 @@ export class Drain {
       if (this.#outstanding.length >= limit) continue;
       const max = isReadingKind(kind) ? this.#maxReadings : kind === "result" ? 1 : this.#maxEvents;
       const records = this.#queue.pending(kind, this.#cursor[kind], max);
-      if (records.length === 0) continue;
       if (kind === "reading" && records.length < max) {
-        if (this.#partialSinceMs < 0) this.#partialSinceMs = now;
-        if (now - this.#partialSinceMs < this.#readingsDelayMs) continue;
+        if (records.length === 0) this.#partialSinceMs = -1;
+        else if (this.#partialSinceMs < 0) this.#partialSinceMs = now;
+        if (records.length === 0 || now < this.#partialSinceMs + this.#readingsDelayMs) continue;
       }
+      if (records.length === 0) continue;
       if (kind === "reading") this.#partialSinceMs = -1;
       return { kind, seqs: records.map((r) => r.seq), message: messageOf(kind, records) };
     }
     return undefined;
   }
 
-  /** Wakes up for the ack timeout or a partial batch of readings coming due. */
+  /**
+   * Wakes up for the ack timeout or a partial batch of readings coming due. A deadline already passed
+   * needs no timer: this step acted on it, or it waits for an acknowledgement or for room in the
+   * window, which kick the drain.
+   */
   #armWake(now: number): void {
     let at = Infinity;
-    if (this.#outstanding[0]) at = this.#outstanding[0].sentAtMs + this.#ackTimeoutMs;
-    if (this.#partialSinceMs >= 0) at = Math.min(at, this.#partialSinceMs + this.#readingsDelayMs);
+    const timeout = this.#outstanding[0] ? this.#outstanding[0].sentAtMs + this.#ackTimeoutMs : Infinity;
+    const partial = this.#partialSinceMs >= 0 ? this.#partialSinceMs + this.#readingsDelayMs : Infinity;
+    for (const d of [timeout, partial]) if (d > now && d < at) at = d;
     if (at === this.#wakeAt) return;
     if (this.#wake !== undefined) this.#timers.clear(this.#wake);
     this.#wake = undefined;
     this.#wakeAt = at;
     if (at === Infinity) return;
+    // The deadline counts as reached when its timer fires, even if the clock reads a hair below it:
+    // times may be fractional, and a deadline missed by rounding would re-arm a 0 ms timer for ever.
     this.#wake = this.#timers.set(() => {
       this.#wake = undefined;
       this.#wakeAt = Infinity;
-      this.kick();
+      if (this.#turn !== undefined) this.#timers.clear(this.#turn);
+      this.#turn = undefined;
+      if (this.#running) this.#step(at);
     }, Math.max(0, at - now));
   }
 }

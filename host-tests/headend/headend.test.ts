@@ -13,7 +13,7 @@ import { deviceKeyPath, provision, readDeviceKeys, readHeadendKeys } from "../..
 import { HeadendService } from "../../tools/headend/service.js";
 import { SqliteHeadendStore } from "../../tools/headend/sqlite-store.js";
 import { SimDevice } from "../../tools/device/sim-device.js";
-import { MemoryCounters } from "../../tools/device/memory-ports.js";
+import { MemoryCounters } from "../../tools/sim/memory-ports.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

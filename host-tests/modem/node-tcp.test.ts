@@ -6,7 +6,7 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 import { NodePacketNetwork } from "../../tools/net/node-packet-network.js";
 import { RealTimeRunner } from "../../tools/net/realtime-runner.js";
-import { echoClient, modemRig, pattern } from "../lib/modem-rig.js";
+import { echoClient, modemRig, pattern } from "../../tools/sim/modem-rig.js";
 
 function echoServer(): Promise<{ server: Server; port: number; received: () => number }> {
   let received = 0;

@@ -2,7 +2,7 @@
 // a stack that stops reporting, and the ByteStream contract of the sockets. Both families.
 import assert from "node:assert/strict";
 import type { ByteStreamCloseReason } from "../../firmware/net/byte-stream.js";
-import { ECHO_HOST, ECHO_PORT, echoClient, modemRig, pattern, type Rig, type RigOptions } from "../lib/modem-rig.js";
+import { ECHO_HOST, ECHO_PORT, echoClient, modemRig, pattern, type Rig, type RigOptions } from "../../tools/sim/modem-rig.js";
 
 const MINUTE = 60_000;
 const ready = (rig: Rig) => () => rig.fw.state === "ready";

@@ -10,8 +10,8 @@ import { encodePacket } from "../../firmware/uplink/mqtt/encode.js";
 import { MqttParser } from "../../firmware/uplink/mqtt/parser.js";
 import { seqSetOf } from "../../firmware/uplink/seq-set.js";
 import { Uplink } from "../../firmware/uplink/uplink.js";
-import { MemoryCounters, MemoryQueue } from "../device/memory-ports.js";
-import { keyPairOf } from "../../host-tests/lib/uplink-site.js";
+import { MemoryCounters, MemoryQueue } from "../sim/memory-ports.js";
+import { keyPairOf } from "../sim/keys.js";
 
 const device = keyPairOf("concentrator");
 const headend = keyPairOf("headend");

@@ -11,7 +11,7 @@ import type { CommandHandlers, CounterStore } from "../../firmware/uplink/ports.
 import { Uplink, type UplinkOptions } from "../../firmware/uplink/uplink.js";
 import { readDeviceKeys } from "../headend/keyfiles.js";
 import { HostWallClock, hostRandom, NodeConnector, RealTime } from "../net/node-stream.js";
-import { MemoryCounters, MemoryQueue } from "./memory-ports.js";
+import { MemoryCounters, MemoryQueue } from "../sim/memory-ports.js";
 
 export interface SimDeviceOptions {
   /** The device key file (tools/keys.ts: mc-<id>.json). */
