@@ -58,6 +58,12 @@ export class MemoryHeadendStore implements HeadendStore {
     }
   }
 
+  /** Every reading stored for a concentrator. */
+  readingsOf(concentrator: number): Reading[] {
+    const prefix = `${concentrator}/`;
+    return [...this.readings].filter(([key]) => key.startsWith(prefix)).map(([, r]) => r);
+  }
+
   /** Readings stored for a concentrator. */
   readingCount(concentrator: number): number {
     return this.#readingCounts.get(concentrator)?.stored ?? 0;

@@ -30,8 +30,8 @@ export interface SiteOptions extends WorldOptions {
 
 /** What a head-end's database holds, for the report's ground truth. */
 export interface HeadendView {
-  /** The value stored for a reading, or undefined when it is not there. */
-  value(concentrator: number, meter: number, register: number, time: number): number | undefined;
+  /** Every reading stored for a concentrator. */
+  readings(concentrator: number): Iterable<Reading>;
   /** Readings stored for a concentrator. */
   count(concentrator: number): number;
   /** Readings that reached the head-end again after they were stored (absorbed: stored once). */
@@ -286,7 +286,7 @@ export class Site {
   }
 
   /** A few running figures, cheap enough for a progress line. */
-  progress(): { boots: number; modulesDiscovered: number; readingsStored: number; readingsDelivered: number; eventsRaised: number; alarms: number; latchViolations: number } {
+  progress(): { boots: number; modulesDiscovered: number; readingsStored: number; readingsDistinct: number; readingsDelivered: number; eventsRaised: number; alarms: number; latchViolations: number } {
     const c = this.concentrator;
     const t = c ? add(this.#previous, countersOf(c)) : this.#previous;
     const u = this.world.uplink;
@@ -294,6 +294,7 @@ export class Site {
       boots: this.world.board.boots,
       modulesDiscovered: c ? c.topology.size : 0,
       readingsStored: t.stored,
+      readingsDistinct: this.#storedValues.size,
       readingsDelivered: u && this.#headend ? this.#headend.count(u.concentratorId) : 0,
       eventsRaised: t.events,
       alarms: t.alarms,
@@ -313,12 +314,13 @@ export class Site {
       const queue = new StoreQueue(c.log);
       for (const kind of ["reading", "billing"] as const) for (const r of queue.pending(kind, 0, Infinity)) pending.add(keyOf((r as { reading: Reading }).reading));
     }
+    const atHeadend = new Map<string, number>();
+    for (const r of he.readings(id)) atHeadend.set(keyOf(r), r.value);
     let delivered = 0;
     let waiting = 0;
     let lost = 0;
     for (const [key, value] of this.#storedValues) {
-      const [meter, register, time] = key.split("/").map(Number) as [number, number, number];
-      const there = he.value(id, meter, register, time);
+      const there = atHeadend.get(key);
       if (there === undefined) {
         if (pending.has(key)) waiting++;
         else lost++;
@@ -331,7 +333,7 @@ export class Site {
       duplicatesAtHeadEnd: he.duplicates(id),
       lost,
       // In the database with another value than stored, or without ever having been stored.
-      readingsCorrupt: he.count(id) - delivered,
+      readingsCorrupt: atHeadend.size - delivered,
       uplinkBytes: bytes,
       uplinkBytesPerReading: delivered ? Number((bytes / delivered).toFixed(2)) : 0,
     };
@@ -389,7 +391,7 @@ function keyOf(r: Reading): string {
 
 function memoryView(store: MemoryHeadendStore): HeadendView {
   return {
-    value: (concentrator, meter, register, time) => store.readings.get(`${concentrator}/${meter}/${register}/${time}`)?.value,
+    readings: (concentrator) => store.readingsOf(concentrator),
     count: (concentrator) => store.readingCount(concentrator),
     duplicates: (concentrator) => store.duplicateReadings(concentrator),
   };

@@ -34,6 +34,15 @@ export interface ProvisionedKeys {
   headendPublicKey: Uint8Array;
 }
 
+/** The broker and the head-end as the fault schedule acts on them (simulated, or real processes). */
+export interface ServerFaults {
+  /** A restart without persistence: sessions and queued messages are gone. */
+  restartBroker(): void;
+  /** The head-end's process dies (its database stays); nothing happens if it is down already. */
+  crashHeadend(): void;
+  restartHeadend(): void;
+}
+
 export interface UplinkWorldOptions {
   /** Default 17. */
   concentratorId?: number;
@@ -41,6 +50,8 @@ export interface UplinkWorldOptions {
   family?: SimModemFamily;
   /** The network behind the modem. Default a simulated internet holding the broker and the head-end. */
   network?: PacketNetwork;
+  /** With a real network: what broker restarts and head-end crashes act on. */
+  servers?: ServerFaults;
   /** The broker's address as the concentrator is configured with it. Defaults "broker.test", 1883. */
   brokerHost?: string;
   brokerPort?: number;
@@ -86,6 +97,7 @@ export class UplinkWorld {
   readonly internet: SimInternet | undefined;
   readonly broker: SimBroker | undefined;
   readonly headend: SimHeadend | undefined;
+  readonly servers: ServerFaults | undefined;
   readonly bytes: LinkBytes = { up: 0, down: 0 };
   readonly faults: UplinkFaultCounters = { gprsOutages: 0, gprsOutageMs: 0, pdpDrops: 0, modemResets: 0, brokerRestarts: 0, headendCrashes: 0 };
 
@@ -98,6 +110,7 @@ export class UplinkWorld {
     if (network) {
       if (!o.keys) throw new TypeError('"keys" are required with a real network');
       this.keys = o.keys;
+      this.servers = o.servers;
     } else {
       const device = keyPairOf(`${prng.seed}/concentrator`);
       const he = keyPairOf(`${prng.seed}/headend`);
@@ -115,6 +128,9 @@ export class UplinkWorld {
         now: () => startEpochMs + scheduler.now,
         concentrators: [id],
       });
+      const broker = this.broker;
+      const headend = this.headend;
+      this.servers = { restartBroker: () => broker.restart(), crashHeadend: () => headend.crash(), restartHeadend: () => headend.restart() };
     }
     this.modem = new SimModem(scheduler, prng.fork("modem"), { family: o.family ?? "sim800", network: this.#counted(network), apn: APN });
     connectModem(board, this.modem, prng.fork("modem-link"));
@@ -156,17 +172,20 @@ export class UplinkWorld {
       const p = prng.fork("gprs-outages");
       const meanDown = o.meanOutageMs ?? 2 * HOUR;
       const meanUp = (meanDown * (1 - share)) / share;
-      for (let t = p.exponential(meanUp); t < end; t += p.exponential(meanUp)) {
-        const until = Math.min(end, t + p.exponential(meanDown));
+      // Windows and gaps of 0.5 to 1.5 times their means: the share holds over a few days already.
+      const around = (mean: number) => mean * (0.5 + p.next());
+      for (let t = around(meanUp); t < end; ) {
+        const from = t;
+        const until = Math.min(end, from + around(meanDown));
         // Half the windows lose the radio altogether, half leave the module searching for a network.
         const coverage = p.chance(0.5) ? "none" : "searching";
-        s.at(t, () => {
+        s.at(from, () => {
           f.gprsOutages++;
-          f.gprsOutageMs += until - t;
+          f.gprsOutageMs += until - from;
           modem.setCoverage(coverage);
         });
         s.at(until, () => modem.setCoverage("home"));
-        t = until;
+        t = until + around(meanUp);
       }
     }
     const every = (rate: number | undefined, label: string, fn: (p: Prng) => void) => {
@@ -184,17 +203,22 @@ export class UplinkWorld {
       f.modemResets++;
       modem.reboot();
     });
+    const servers = this.servers;
+    if (!servers) return;
     every(o.brokerRestartsPerDay, "broker-restarts", () => {
-      if (!this.broker) return;
       f.brokerRestarts++;
-      this.broker.restart();
+      servers.restartBroker();
     });
-    const headend = this.headend;
+    let headendDown = false;
     every(o.headendCrashesPerDay, "headend-crashes", (p) => {
-      if (!headend?.running) return;
+      if (headendDown) return;
+      headendDown = true;
       f.headendCrashes++;
-      headend.crash();
-      s.after(p.exponential(o.headendDowntimeMs ?? 15 * 60_000), () => headend.restart());
+      servers.crashHeadend();
+      s.after(p.exponential(o.headendDowntimeMs ?? 15 * 60_000), () => {
+        headendDown = false;
+        servers.restartHeadend();
+      });
     });
   }
 }

@@ -29,6 +29,8 @@ export const RADIO_BRIDGE_ADDRESS = 202;
 
 export interface WorldOptions {
   seed: string;
+  /** The simulation's event loop; default a new one (a real-time runner passes the one it drives). */
+  scheduler?: Scheduler;
   /** Local modules, half on each bus. Default 64. */
   modules?: number;
   /** Remote modules behind the PLC bridge (bus 0) and the radio bridge (bus 1). Defaults 8 and 4. */
@@ -53,6 +55,8 @@ export interface WorldOptions {
   board?: SimBoardOptions;
   /** A GPRS modem on the board, the network behind it, and the broker and head-end (uplink-world.ts). */
   uplink?: UplinkWorldOptions;
+  /** Flash content the board starts with (images a previous run kept), instead of erased parts. */
+  flash?: { log: Uint8Array; state: Uint8Array };
 }
 
 export interface FaultCounters {
@@ -63,7 +67,7 @@ export interface FaultCounters {
 }
 
 export class World {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly prng: Prng;
   readonly board: SimBoard;
   readonly buses: Rs485Bus[];
@@ -78,11 +82,15 @@ export class World {
   #gridUp = true;
 
   constructor(o: WorldOptions) {
-    const s = this.scheduler;
+    const s = (this.scheduler = o.scheduler ?? new Scheduler());
     this.prng = new Prng(o.seed);
     const p = this.prng;
     const startEpochMs = o.board?.startEpochMs ?? START_EPOCH_MS;
     this.board = new SimBoard(s, p, { power: { capacityMah: 800 }, startEpochMs, ...o.board });
+    if (o.flash) {
+      this.board.logFlash.load(o.flash.log);
+      this.board.stateFlash.load(o.flash.state);
+    }
     const total = o.modules ?? 64;
     const perBus = Math.ceil(total / this.board.rs485.length);
     this.buses = this.board.rs485.map((port, i) => {
