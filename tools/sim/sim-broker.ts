@@ -96,6 +96,14 @@ export class SimBroker {
     this.#route({ type: "publish", topic, payload, qos, dup: false, retain: false, ...(qos ? { packetId: 1 } : {}) });
   }
 
+  /** Writes raw bytes to a connected client, as a broken or hostile broker would; false if not connected. */
+  injectRaw(clientId: string, bytes: Uint8Array): boolean {
+    const conn = this.#sessions.get(clientId)?.conn;
+    if (!conn?.open) return false;
+    conn.stream.write(bytes);
+    return true;
+  }
+
   /** Messages queued or in flight for a client (0 if it has no session). */
   backlog(clientId: string): number {
     const s = this.#sessions.get(clientId);

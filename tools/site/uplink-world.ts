@@ -97,6 +97,8 @@ export class UplinkWorld {
   readonly internet: SimInternet | undefined;
   readonly broker: SimBroker | undefined;
   readonly headend: SimHeadend | undefined;
+  /** The simulated head-end's key pair (a test seals with it what a head-end, or an impostor, would). */
+  readonly headendKeys: { publicKey: Uint8Array; secretKey: Uint8Array } | undefined;
   readonly servers: ServerFaults | undefined;
   readonly bytes: LinkBytes = { up: 0, down: 0 };
   readonly faults: UplinkFaultCounters = { gprsOutages: 0, gprsOutageMs: 0, pdpDrops: 0, modemResets: 0, brokerRestarts: 0, headendCrashes: 0 };
@@ -113,7 +115,7 @@ export class UplinkWorld {
       this.servers = o.servers;
     } else {
       const device = keyPairOf(`${prng.seed}/concentrator`);
-      const he = keyPairOf(`${prng.seed}/headend`);
+      const he = (this.headendKeys = keyPairOf(`${prng.seed}/headend`));
       this.keys = o.keys ?? { publicKey: device.publicKey, secretKey: device.secretKey, headendPublicKey: he.publicKey };
       const internet = (network = this.internet = new SimInternet(scheduler, { latencyMs: o.latencyMs ?? 300 }));
       this.broker = new SimBroker(serversOn(internet), { host: this.brokerHost, port: this.brokerPort });
