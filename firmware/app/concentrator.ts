@@ -91,6 +91,13 @@ export interface SiteConfig {
 export type ConcentratorState = "running" | "shutdown";
 
 const DEFAULT_GROUP_ID = 0;
+/**
+ * Bytes of TCP data asked of the modem per read command: with the answer's framing it fits the modem
+ * UART's 128-byte receive FIFO, which the ESP32 port does not empty while a turn runs (no software
+ * buffer; at 115200 Bd it fills in 11 ms). So no turn, however long, loses modem bytes (docs/uplink.md
+ * "Turns and the modem UART"). The downlink carries acknowledgements and commands: little.
+ */
+const MODEM_READ_BYTES = 64;
 /** A bridge that did not list its modules is asked again after this long, ms. */
 const BRIDGE_RETRY_MS = 60_000;
 /** Battery checks while on battery, ms. */
@@ -227,7 +234,7 @@ export class Concentrator {
     // 5. The uplink.
     if (site.uplink) {
       const u = site.uplink;
-      this.modem = new Modem({ ...u.modem, port: hal.modem, timers: t, clock: hal.clock, random: hal.random });
+      this.modem = new Modem({ ...u.modem, tcp: { readChunkBytes: MODEM_READ_BYTES, ...u.modem.tcp }, port: hal.modem, timers: t, clock: hal.clock, random: hal.random });
       this.uplink = new Uplink({
         concentratorId: site.concentratorId,
         sharedKey: deriveSharedKey(u.secretKey, u.headendPublicKey),

@@ -7,6 +7,7 @@ import { scenarios as d0bus } from "./d0-bus.js";
 import { scenarios as modem } from "./modem.js";
 import { scenarios as store } from "./store.js";
 import { scenarios as bridge } from "./bridge.js";
+import { scenarios as siteUplink } from "./site-uplink.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
@@ -16,4 +17,5 @@ export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "modem", scenarios: modem },
   { suite: "store", scenarios: store },
   { suite: "bridge", scenarios: bridge },
+  { suite: "site-uplink", scenarios: siteUplink },
 ];

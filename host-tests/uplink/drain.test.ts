@@ -38,7 +38,7 @@ const seqsOf = (m: UplinkMessage): number[] =>
 
 describe("drain", () => {
   it("keeps every record in the store when the broker acknowledges but the head-end does not", () => {
-    const site = new UplinkSite({ seed: "1", headendAcks: false, uplink: { drain: { ackTimeoutMs: 10 * MINUTE } } });
+    const site = new UplinkSite({ seed: "1", headendAcks: false, uplink: { drain: { ackTimeoutMs: 10 * MINUTE, maxReadingsPerMessage: 96 } } });
     site.addLoadProfile(5, 96);
     site.powerOn();
     site.s.runFor(5 * MINUTE);

@@ -37,7 +37,8 @@ export class SimHeadend {
   readonly domain: PowerDomain;
   /** When false, messages are stored but never acknowledged (a head-end that cannot commit). */
   acks = true;
-  crashes = 0;
+  /** Uplink messages handled (whatever their fate), across restarts. */
+  messages = 0;
   #core!: HeadendCore;
   #client!: MqttClient;
   #outbox: Outgoing[] = [];
@@ -70,6 +71,7 @@ export class SimHeadend {
         },
         {
           onMessage: (topic, payload) => {
+            this.messages++;
             const out = this.#core.handleUplink(topic, payload);
             if (out && this.acks) this.#send(out);
           },
@@ -105,7 +107,6 @@ export class SimHeadend {
   /** The process dies: no goodbye to the broker, acknowledgements not yet sent are gone. */
   crash(): void {
     if (!this.running) return;
-    this.crashes++;
     this.domain.powerOff("panic");
   }
 

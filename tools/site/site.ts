@@ -9,6 +9,7 @@
 import { Concentrator, type SiteConfig, type UplinkConfig } from "../../firmware/app/concentrator.js";
 import { StoreQueue } from "../../firmware/app/store-queue.js";
 import type { Reading } from "../../firmware/model/records.js";
+import type { UplinkRecord } from "../../firmware/uplink/ports.js";
 import type { Hal } from "../../hal/index.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
 import type { MemoryHeadendStore } from "../headend/memory-store.js";
@@ -312,7 +313,11 @@ export class Site {
     const c = this.concentrator;
     if (c) {
       const queue = new StoreQueue(c.log);
-      for (const kind of ["reading", "billing"] as const) for (const r of queue.pending(kind, 0, Infinity)) pending.add(keyOf((r as { reading: Reading }).reading));
+      for (const kind of ["reading", "billing"] as const) {
+        let records: UplinkRecord[] | undefined;
+        while (!(records = queue.pending(kind, 0, Infinity))); // a chunk of the log per call, to its end
+        for (const r of records) pending.add(keyOf((r as { reading: Reading }).reading));
+      }
     }
     const atHeadend = new Map<string, number>();
     for (const r of he.readings(id)) atHeadend.set(keyOf(r), r.value);
