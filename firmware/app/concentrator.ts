@@ -40,7 +40,7 @@ import { RecordClass } from "../store/record-codec.js";
 import { StateJournal } from "../store/state-journal.js";
 import { STATE_KEY_COUNT, StateLayout } from "../store/state-layout.js";
 import { deriveSharedKey } from "../uplink/envelope.js";
-import { Uplink, type UplinkOptions } from "../uplink/uplink.js";
+import { Uplink } from "../uplink/uplink.js";
 import { ConcentratorCommands } from "./command-handlers.js";
 import { CONFIG_SCHEMA } from "./config-schema.js";
 import { LatchStore, TopologyPersistence, UplinkCounters } from "./persistence.js";
@@ -69,8 +69,6 @@ export interface UplinkConfig {
   /** The concentrator's X25519 secret key and the head-end's public key (provisioned). */
   secretKey: Uint8Array;
   headendPublicKey: Uint8Array;
-  /** Uplink settings over the defaults (MQTT keep-alive and timeouts, drain batches, status interval). */
-  tuning?: Pick<UplinkOptions, "mqtt" | "drain" | "statusIntervalMs">;
 }
 
 /** Site wiring: what depends on the installation, not on configuration the head-end changes. */
@@ -249,7 +247,6 @@ export class Concentrator {
         wallClock: hal.wallClock,
         random: hal.random,
         statusCounters: () => this.statusCounters(),
-        ...u.tuning,
       });
       this.events.onRaised((e) => this.uplink!.notify(e.alarm ? "alarm" : "event"));
     }

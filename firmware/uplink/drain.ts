@@ -5,8 +5,8 @@
  * (reference/anchors.md §6: Mosquitto may acknowledge and then lose a message).
  *
  * - A message is built across three event-loop turns — its records chosen, then encoded, then sealed
- *   and handed to the transport — and the store is read a chunk per turn (UplinkQueue.pending may
- *   answer "later"), so no turn is long while the modem's UART may be receiving (docs/uplink.md).
+ *   and handed to the transport — and the store is read at most once per turn (UplinkQueue.pending
+ *   may answer "later"), so that the drain's turns stay short (docs/uplink.md "Turns and the modem UART").
  * - At most `maxOutstanding` messages await the head-end's acknowledgement; the last slot is kept for
  *   alarms and results, so an alarm overtakes a backlog of readings.
  * - Readings wait up to `readingsDelayMs` to fill a batch (compact series); a full batch, and any
@@ -33,7 +33,7 @@ export interface DrainOptions {
   transport: DrainTransport;
   clock: MonotonicClock;
   timers: Timers;
-  /** Readings per message at most. Default 96 (≈ 0.5 KiB of CBOR: sealed in ≈ 0.1 M XS units). */
+  /** Readings per message at most. Default 64 (≈ 0.4 KiB of CBOR for poll-round readouts: sealed in ≈ 0.12 M XS units). */
   maxReadingsPerMessage?: number;
   /** Events per message at most. Default 32. */
   maxEventsPerMessage?: number;

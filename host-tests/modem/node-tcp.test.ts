@@ -105,6 +105,16 @@ describe("real-time runner", () => {
     assert.ok(s.now >= 50, `virtual time advanced while paced (${s.now} ms)`);
   });
 
+  it("paces even without I/O when told to (a device keeping real time)", async () => {
+    const s = new Scheduler();
+    const runner = new RealTimeRunner(s, { speed: 10, alwaysPaced: true });
+    const t0 = performance.now();
+    await runner.run(() => false, 1_000);
+    const real = performance.now() - t0;
+    assert.equal(s.now, 1_000);
+    assert.ok(real >= 90, `1 s of virtual time at 10× took ${real} real ms`);
+  });
+
   it("refuses a speed that is not positive", () => {
     assert.throws(() => new RealTimeRunner(new Scheduler(), { speed: 0 }), RangeError);
   });

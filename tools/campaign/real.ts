@@ -6,7 +6,7 @@
  *
  * Time: the simulation runs on virtual time, the servers on real time. The real-time runner lets
  * virtual time run at `speed` × real time while a socket is open, which is always once the
- * concentrator is connected; so 7 days at the default 1,000× take about 10 minutes. Each real
+ * concentrator is connected; so 7 days at the default 1,000× take at most 10 minutes. Each real
  * millisecond of a server (loopback, broker, an SQLite commit) then costs the concentrator a virtual
  * second, which is still a plausible GPRS round trip; the firmware's timeouts (acknowledgement 120 s,
  * PUBACK 60 s, ping 30 s) are virtual and keep their meaning, while the broker's keep-alive check
@@ -54,7 +54,6 @@ export class RealSite {
   /** The head-end's database, read by this process (the service writes it). */
   readonly db: SqliteHeadendStore;
   readonly dir: string;
-  readonly keys: string;
   readonly headend: HeadendProcess | HeadendService;
 
   private constructor(site: Site, runner: RealTimeRunner, network: NodePacketNetwork, broker: Broker, db: SqliteHeadendStore, dir: string, headend: HeadendProcess | HeadendService) {
@@ -64,7 +63,6 @@ export class RealSite {
     this.broker = broker;
     this.db = db;
     this.dir = dir;
-    this.keys = join(dir, "keys");
     this.headend = headend;
   }
 
@@ -84,6 +82,7 @@ export class RealSite {
     provision(keys, [ID], (owner) => (owner === "headend" ? he : device));
     const k = readDeviceKeys(deviceKeyPath(keys, ID));
     const dbPath = join(dir, "headend.db");
+    if (o.headendInProcess && o.faults?.headendCrashesPerDay) throw new TypeError('head-end crashes need the head-end in a child process, not "headendInProcess"');
     let headend: HeadendProcess | HeadendService;
     if (o.headendInProcess) headend = await HeadendService.start({ keys, db: dbPath, broker: broker.url });
     else (headend = new HeadendProcess({ keys, db: dbPath, broker: broker.url })).start();
@@ -130,7 +129,7 @@ export class RealSite {
 }
 
 /** The campaign on a real broker and the real head-end (see campaign.ts). */
-export async function runRealCampaign(o: Omit<RealSiteOptions, "faults"> & { faults?: RealSiteOptions["faults"] }): Promise<CampaignVerdict> {
+export async function runRealCampaign(o: RealSiteOptions): Promise<CampaignVerdict> {
   const real = await RealSite.start({ ...o, faults: o.faults ?? CAMPAIGN_FAULTS });
   try {
     return await runCampaign(real.site, (until, limitMs) => real.drive(until, limitMs), { days: o.days, servers: o.broker });

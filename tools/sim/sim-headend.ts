@@ -87,10 +87,6 @@ export class SimHeadend {
     return this.#core;
   }
 
-  get client(): MqttClient {
-    return this.#client;
-  }
-
   get running(): boolean {
     return this.domain.on;
   }

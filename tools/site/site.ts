@@ -6,7 +6,7 @@
  *
  * Pure ECMAScript: `npm start`, the tests and the XS scenarios all run it.
  */
-import { Concentrator, type SiteConfig, type UplinkConfig } from "../../firmware/app/concentrator.js";
+import { Concentrator, type SiteConfig } from "../../firmware/app/concentrator.js";
 import { StoreQueue } from "../../firmware/app/store-queue.js";
 import type { Reading } from "../../firmware/model/records.js";
 import type { UplinkRecord } from "../../firmware/uplink/ports.js";
@@ -23,8 +23,6 @@ const LATCH_SAMPLE_MS = 30_000;
 export interface SiteOptions extends WorldOptions {
   /** Extra site wiring for the firmware (groups). */
   config?: Partial<SiteConfig>;
-  /** Uplink settings of the firmware over its defaults (keep-alive, drain batches and timeouts). */
-  uplinkTuning?: UplinkConfig["tuning"];
   /** The head-end's database, when it is not the simulated one (a real head-end on SQLite). */
   headendView?: HeadendView;
 }
@@ -206,7 +204,6 @@ export class Site {
               port: u.brokerPort,
               secretKey: u.keys.secretKey,
               headendPublicKey: u.keys.headendPublicKey,
-              ...(options.uplinkTuning ? { tuning: options.uplinkTuning } : {}),
             },
           }
         : {}),

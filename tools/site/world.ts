@@ -22,7 +22,7 @@ import { UplinkWorld, type UplinkWorldOptions } from "./uplink-world.js";
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** Wall-clock time at simulated time 0, unless the board options say otherwise. */
-export const START_EPOCH_MS = Date.UTC(2026, 0, 1);
+const START_EPOCH_MS = Date.UTC(2026, 0, 1);
 /** Bus addresses of the bridges (1..254; D0 modules use their own address space). */
 export const PLC_BRIDGE_ADDRESS = 201;
 export const RADIO_BRIDGE_ADDRESS = 202;
