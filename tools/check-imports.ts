@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * The dependency rule of DESIGN.md, enforced: firmware/ never imports hal/sim, hal/moddable, tools/,
- * host-tests/ or manifests/; hal/sim imports only hal interfaces and itself; neither imports anything
- * that is not pure ECMAScript (Node built-ins, Moddable SDK modules, packages not on the allow list).
+ * host-tests/ or manifests/; hal/sim imports only hal interfaces and itself; the simulated site and its
+ * servers (tools/site, tools/sim), which run inside XS too, import only firmware, hal, each other and
+ * the head-end's pure core; none of them imports anything that is not pure ECMAScript (Node
+ * built-ins, Moddable SDK modules, packages not on the allow list).
  * Type-checking without Node types (tsconfig.device.json) catches Node globals; this catches imports.
  *
  *   node dist/tools/check-imports.js     exits 1 and lists every violation
@@ -29,6 +31,16 @@ const RULES: Rule[] = [
     root: "hal/sim",
     allowed: (t) => t.startsWith("hal/sim/") || (t.startsWith("hal/") && !t.startsWith("hal/moddable/") && dirname(t) === "hal"),
   },
+  ...["tools/site", "tools/sim"].map((root) => ({
+    root,
+    allowed: (t: string) =>
+      t.startsWith("firmware/") ||
+      (t.startsWith("hal/") && !t.startsWith("hal/moddable/")) ||
+      t.startsWith("tools/site/") ||
+      t.startsWith("tools/sim/") ||
+      t === "tools/headend/core.js" ||
+      t === "tools/headend/memory-store.js",
+  })),
 ];
 
 function files(dir: string): string[] {

@@ -92,6 +92,13 @@ export interface SiteConfig {
 export type ConcentratorState = "running" | "shutdown";
 
 const DEFAULT_GROUP_ID = 0;
+/**
+ * Bytes of TCP data asked of the modem per read command: with the answer's framing it fits the modem
+ * UART's 128-byte receive FIFO, which the ESP32 port does not empty while a turn runs (no software
+ * buffer; at 115200 Bd it fills in 11 ms). So no turn, however long, loses modem bytes (docs/uplink.md
+ * "Turns and the modem UART"). The downlink carries acknowledgements and commands: little.
+ */
+const MODEM_READ_BYTES = 64;
 /** A bridge that did not list its modules is asked again after this long, ms. */
 const BRIDGE_RETRY_MS = 60_000;
 /** Battery checks while on battery, ms. */
@@ -122,6 +129,7 @@ export class Concentrator {
   #watchdogTimer: TimerId | undefined;
   readonly #topologyStore: TopologyPersistence;
   readonly #balance: BalanceMonitor[] = [];
+  readonly #storedListeners: Array<(readings: readonly Reading[]) => void> = [];
   lastInternalError: unknown;
 
   constructor(hal: Hal, site: SiteConfig) {
@@ -237,7 +245,7 @@ export class Concentrator {
     // 5. The uplink.
     if (site.uplink) {
       const u = site.uplink;
-      this.modem = new Modem({ ...u.modem, port: hal.modem, timers: t, clock: hal.clock, random: hal.random });
+      this.modem = new Modem({ ...u.modem, tcp: { readChunkBytes: MODEM_READ_BYTES, ...u.modem.tcp }, port: hal.modem, timers: t, clock: hal.clock, random: hal.random });
       this.uplink = new Uplink({
         concentratorId: site.concentratorId,
         sharedKey: deriveSharedKey(u.secretKey, u.headendPublicKey),
@@ -279,6 +287,11 @@ export class Concentrator {
     if (!this.#power.mainsPresent()) this.#onMains(false);
     this.modem?.start();
     this.uplink?.start();
+  }
+
+  /** `listener` runs after every append of readings to the store, when they are durable. */
+  onReadingsStored(listener: (readings: readonly Reading[]) => void): void {
+    this.#storedListeners.push(listener);
   }
 
   /** The readings, events and latch counters the status message and the console show. */
@@ -395,6 +408,7 @@ export class Concentrator {
   #storeReadings(readings: readonly Reading[], billing: boolean): void {
     this.log.appendReadings(readings, billing ? RecordClass.billing : RecordClass.profile);
     this.counters.readingsStored += readings.length;
+    for (const l of this.#storedListeners) l(readings);
     this.uplink?.notify(billing ? "billing" : "reading");
   }
 

@@ -10,6 +10,11 @@
  * A readings record holds several readings under one sequence number; they are handed out together.
  * Records read from the log but not yet sent stay buffered per kind (the drain may ask again with the
  * same `afterSeq`); a smaller `afterSeq` than before means the drain rewound, and so does the cursor.
+ *
+ * A read of the log checks the CRC of a whole sector (≈ 0.1 M XS units for 4 KiB), so `pending` reads
+ * at most once per call, and a call that read answers "later" (undefined): the drain asks again in
+ * its next turn, and no turn holds more than one read. A kind whose class has nothing newer than what
+ * was read (RecordLog.newestSeq) is answered from the buffer without reading.
  */
 import { CONCENTRATOR, EventType, type MeterEvent } from "../model/records.js";
 import type { RecordLog, LogCursor, SeqRun } from "../store/log.js";
@@ -25,15 +30,16 @@ const CLASS_OF: Record<RecordKind, RecordClass> = {
   reading: RecordClass.profile,
 };
 
-/** Payload bytes read from the log per call at most (a sector is 4 KiB). */
-const READ_BYTES = 4096;
+/** Records and payload bytes taken from the log per read at most. */
+const READ_RECORDS = 8;
+const READ_BYTES = 1024;
 
 interface KindState {
   cursor: LogCursor;
   buffer: UplinkRecord[];
   lastAfter: number;
-  /** The log has nothing more for this kind right now. */
-  dry: boolean;
+  /** Everything of the class up to this sequence number has been read (-1: nothing yet). */
+  readTo: number;
 }
 
 export class StoreQueue implements UplinkQueue {
@@ -45,16 +51,22 @@ export class StoreQueue implements UplinkQueue {
     this.#log = log;
   }
 
-  pending(kind: RecordKind, afterSeq: number, max: number): UplinkRecord[] {
+  pending(kind: RecordKind, afterSeq: number, max: number): UplinkRecord[] | undefined {
     const st = this.#stateOf(kind);
     if (afterSeq < st.lastAfter) {
       st.cursor.rewind();
       st.buffer = [];
+      st.readTo = -1;
     }
     st.lastAfter = afterSeq;
     st.buffer = st.buffer.filter((r) => r.seq > afterSeq);
-    st.dry = false;
-    while (st.buffer.length < max && !st.dry) this.#fill(kind, st, afterSeq);
+    if (st.buffer.length < max) {
+      const newest = this.#log.newestSeq(CLASS_OF[kind]);
+      if (newest > st.readTo) {
+        if (this.#fill(kind, st, afterSeq) === 0) st.readTo = newest;
+        return undefined;
+      }
+    }
     const out: UplinkRecord[] = [];
     for (const r of st.buffer) {
       // Never split the readings of one record across messages.
@@ -75,22 +87,20 @@ export class StoreQueue implements UplinkQueue {
 
   #stateOf(kind: RecordKind): KindState {
     let st = this.#state.get(kind);
-    if (!st) this.#state.set(kind, (st = { cursor: this.#log.cursor([CLASS_OF[kind]]), buffer: [], lastAfter: 0, dry: false }));
+    if (!st) this.#state.set(kind, (st = { cursor: this.#log.cursor([CLASS_OF[kind]]), buffer: [], lastAfter: 0, readTo: -1 }));
     return st;
   }
 
-  #fill(kind: RecordKind, st: KindState, afterSeq: number): void {
-    const batch = st.cursor.next(64, READ_BYTES);
-    if (batch.length === 0) {
-      st.dry = true;
-      return;
-    }
+  /** One read of the log into the kind's buffer; returns the records read. */
+  #fill(kind: RecordKind, st: KindState, afterSeq: number): number {
+    const batch = st.cursor.next(READ_RECORDS, READ_BYTES);
     for (const rec of batch) {
       if (rec.seq <= afterSeq) continue;
       const d = decodeRecord(rec);
       if (d.kind === "undecodable") this.counters.undecodable++;
       else for (const r of uplinkRecords(kind, d)) st.buffer.push(r);
     }
+    return batch.length;
   }
 }
 

@@ -30,6 +30,13 @@ export interface TcpOptions {
   /** How long `connect` waits for the modem to be ready before giving up with "network", ms. Default 180 s
    * (a full bring-up with a power cycle: boot, 20 s SIM, 60 s registration, attach and PDP). */
   connectWaitMs?: number;
+  /**
+   * Bytes asked for per read command (AT+CIPRXGET=2 / AT+QIRD), at most the stack's maximum (SIM800
+   * 1460, BG96 1500). Default that maximum. A small read keeps the whole answer inside the UART's
+   * 128-byte receive FIFO (64 bytes of data and ≤ 34 of framing), so that no turn of the application,
+   * however long, can lose modem bytes: the ESP32 port has no software buffer (docs/modem.md).
+   */
+  readChunkBytes?: number;
 }
 
 export interface TcpCounters {
@@ -122,6 +129,7 @@ export class ModemTcp implements StreamConnector {
   readonly #host: TcpHost;
   readonly #bufferBytes: number;
   readonly #connectWaitMs: number;
+  readonly #readBytes: number;
   readonly #links: Array<ModemSocket | typeof CLOSING | undefined>;
   readonly #waiting: ModemSocket[] = [];
 
@@ -132,6 +140,9 @@ export class ModemTcp implements StreamConnector {
     if (!(Number.isInteger(maxSockets) && maxSockets >= 1)) throw new RangeError("invalid maxSockets");
     if (!(Number.isInteger(bufferBytes) && bufferBytes >= 1)) throw new RangeError("invalid sendBufferBytes");
     if (!(waitMs >= 0)) throw new RangeError("invalid connectWaitMs");
+    const readBytes = options.readChunkBytes ?? host.dialect.maxReadBytes;
+    if (!(Number.isInteger(readBytes) && readBytes >= 1 && readBytes <= host.dialect.maxReadBytes)) throw new RangeError("invalid readChunkBytes");
+    this.#readBytes = readBytes;
     this.#host = host;
     this.#bufferBytes = bufferBytes;
     this.#connectWaitMs = waitMs;
@@ -370,7 +381,7 @@ export class ModemTcp implements StreamConnector {
     engine.send(
       dialect.read(
         s.id,
-        dialect.maxReadBytes,
+        this.#readBytes,
         (bytes) => {
           if (s.state !== "open") return;
           this.counters.bytesReceived += bytes.length;

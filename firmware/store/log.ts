@@ -220,6 +220,15 @@ export class RecordLog {
   }
 
   /**
+   * A bound at or above the sequence number of the newest record of `cls`, without flash access: a
+   * cursor that has read everything up to it need not read again until it grows.
+   */
+  newestSeq(cls: RecordClass): number {
+    const s = this.#head[cls]!;
+    return s >= 0 ? this.#lastSeq[s]! : this.#nextSeq - 1;
+  }
+
+  /**
    * Appends readings in as few records as fit (one record per sector they reach), each durable when
    * written; returns their sequence numbers. `cls` is profile (default) or billing. Throws
    * InvalidRecordError before writing anything if a reading is out of range (readings-codec.ts).

@@ -9,12 +9,14 @@ import type { CommandHandlers, CommandOutcome, UplinkQueue } from "./ports.js";
 export interface CommandCounters {
   received: number;
   completed: number;
+  /** Completed with the result `rejected`: invalid for this concentrator (unknown meter, bad value). */
+  rejected: number;
   /** Handlers that threw (a bug): reported to the head-end as `failed`. */
   handlerErrors: number;
 }
 
 export class CommandDispatcher {
-  readonly counters: CommandCounters = { received: 0, completed: 0, handlerErrors: 0 };
+  readonly counters: CommandCounters = { received: 0, completed: 0, rejected: 0, handlerErrors: 0 };
   readonly #handlers: CommandHandlers;
   readonly #queue: UplinkQueue;
   readonly #onResult: () => void;
@@ -37,6 +39,7 @@ export class CommandDispatcher {
       if (outcome.detail !== undefined) result.detail = outcome.detail;
       this.#queue.appendResult(result);
       this.counters.completed++;
+      if (outcome.code === ResultCode.rejected) this.counters.rejected++;
       this.#onResult();
     };
     try {

@@ -4,7 +4,9 @@
  * head-end acknowledges the sequence numbers it stored durably. A broker's PUBACK is never enough
  * (reference/anchors.md §6: Mosquitto may acknowledge and then lose a message).
  *
- * - One message is built per event-loop turn, so a long backlog never makes a long turn.
+ * - A message is built across three event-loop turns — its records chosen, then encoded, then sealed
+ *   and handed to the transport — and the store is read at most once per turn (UplinkQueue.pending
+ *   may answer "later"), so that the drain's turns stay short (docs/uplink.md "Turns and the modem UART").
  * - At most `maxOutstanding` messages await the head-end's acknowledgement; the last slot is kept for
  *   alarms and results, so an alarm overtakes a backlog of readings.
  * - Readings wait up to `readingsDelayMs` to fill a batch (compact series); a full batch, and any
@@ -31,7 +33,7 @@ export interface DrainOptions {
   transport: DrainTransport;
   clock: MonotonicClock;
   timers: Timers;
-  /** Readings per message at most. Default 256 (≈ 1 KiB of CBOR for 15-minute load profiles). */
+  /** Readings per message at most. Default 64 (≈ 0.4 KiB of CBOR for poll-round readouts: sealed in ≈ 0.12 M XS units). */
   maxReadingsPerMessage?: number;
   /** Events per message at most. Default 32. */
   maxEventsPerMessage?: number;
@@ -49,6 +51,14 @@ export interface DrainCounters {
   recordsAcknowledged: number;
   /** Times everything unacknowledged was sent again (ack timeout or lost broker session). */
   rewinds: number;
+}
+
+/** A message on its way out: chosen in one turn, encoded in the next, sealed and sent in a third. */
+interface Next {
+  kind: RecordKind;
+  seqs: number[];
+  message: UplinkMessage | undefined;
+  body: Uint8Array | undefined;
 }
 
 interface Outstanding {
@@ -73,6 +83,7 @@ export class Drain {
   /** Per kind, the highest seq sent since the last rewind. */
   readonly #cursor: Record<RecordKind, number> = { alarm: 0, result: 0, event: 0, billing: 0, reading: 0 };
   #outstanding: Outstanding[] = [];
+  #next: Next | undefined;
   #partialSinceMs = -1;
   #turn: TimerId | undefined;
   #wake: TimerId | undefined;
@@ -84,7 +95,7 @@ export class Drain {
     this.#transport = o.transport;
     this.#clock = o.clock;
     this.#timers = o.timers;
-    this.#maxReadings = o.maxReadingsPerMessage ?? 256;
+    this.#maxReadings = o.maxReadingsPerMessage ?? 64;
     this.#maxEvents = o.maxEventsPerMessage ?? 32;
     this.#maxOutstanding = o.maxOutstanding ?? 8;
     this.#ackTimeoutMs = o.ackTimeoutMs ?? 120_000;
@@ -116,7 +127,7 @@ export class Drain {
     if (!this.#running || this.#turn !== undefined) return;
     this.#turn = this.#timers.set(() => {
       this.#turn = undefined;
-      this.#step();
+      this.#step(-Infinity);
     }, 0);
   }
 
@@ -124,6 +135,7 @@ export class Drain {
   rewind(): void {
     this.counters.rewinds++;
     this.#outstanding = [];
+    this.#next = undefined;
     for (const k of DRAIN_ORDER) this.#cursor[k] = 0;
     this.kick();
   }
@@ -140,61 +152,85 @@ export class Drain {
     this.kick();
   }
 
-  #step(): void {
-    const now = this.#clock.now();
+  /** One step of the next message. `due`: the deadline whose wake-up timer fired (see #armWake). */
+  #step(due: number): void {
+    const now = Math.max(this.#clock.now(), due);
     const oldest = this.#outstanding[0];
-    if (oldest && now - oldest.sentAtMs >= this.#ackTimeoutMs) {
+    if (oldest && now >= oldest.sentAtMs + this.#ackTimeoutMs) {
       this.rewind();
       return;
     }
-    if (this.#transport.canSend) {
-      const batch = this.#nextBatch(now);
-      if (batch) {
-        const body = encodeMessage(batch.message);
-        if (this.#transport.send(body)) {
-          this.#outstanding.push({ seqs: new Set(batch.seqs), sentAtMs: now });
-          this.#cursor[batch.kind] = batch.seqs[batch.seqs.length - 1]!;
-          this.counters.messagesSent++;
-          this.counters.recordsSent += batch.seqs.length;
-          this.kick(); // the next message in a turn of its own
+    const next = this.#next;
+    if (!next) {
+      if (this.#transport.canSend) {
+        const chosen = this.#choose(now);
+        if (chosen === "later") this.kick(); // the store is being read: on in the next turn
+        else if (chosen) {
+          this.#next = chosen;
+          this.kick();
         }
       }
+    } else if (!next.body) {
+      next.body = encodeMessage(next.message!);
+      next.message = undefined;
+      this.kick();
+    } else if (this.#transport.canSend && this.#transport.send(next.body)) {
+      this.#next = undefined;
+      this.#outstanding.push({ seqs: new Set(next.seqs), sentAtMs: now });
+      this.#cursor[next.kind] = next.seqs[next.seqs.length - 1]!;
+      this.counters.messagesSent++;
+      this.counters.recordsSent += next.seqs.length;
+      this.kick();
     }
     this.#armWake(now);
   }
 
-  /** The next message to send, or undefined (nothing due, or the window is full for its kind). */
-  #nextBatch(now: number): { kind: RecordKind; seqs: number[]; message: UplinkMessage } | undefined {
+  /**
+   * The records of the next message: undefined when nothing is due or the window is full for its
+   * kind, "later" when the store needs more turns to tell.
+   */
+  #choose(now: number): Next | "later" | undefined {
     for (const kind of DRAIN_ORDER) {
       const limit = URGENT.has(kind) ? this.#maxOutstanding : this.#maxOutstanding - 1;
       if (this.#outstanding.length >= limit) continue;
       const max = isReadingKind(kind) ? this.#maxReadings : kind === "result" ? 1 : this.#maxEvents;
       const records = this.#queue.pending(kind, this.#cursor[kind], max);
-      if (records.length === 0) continue;
+      if (!records) return "later";
       if (kind === "reading" && records.length < max) {
-        if (this.#partialSinceMs < 0) this.#partialSinceMs = now;
-        if (now - this.#partialSinceMs < this.#readingsDelayMs) continue;
+        if (records.length === 0) this.#partialSinceMs = -1;
+        else if (this.#partialSinceMs < 0) this.#partialSinceMs = now;
+        if (records.length === 0 || now < this.#partialSinceMs + this.#readingsDelayMs) continue;
       }
+      if (records.length === 0) continue;
       if (kind === "reading") this.#partialSinceMs = -1;
-      return { kind, seqs: records.map((r) => r.seq), message: messageOf(kind, records) };
+      return { kind, seqs: records.map((r) => r.seq), message: messageOf(kind, records), body: undefined };
     }
     return undefined;
   }
 
-  /** Wakes up for the ack timeout or a partial batch of readings coming due. */
+  /**
+   * Wakes up for the ack timeout or a partial batch of readings coming due. A deadline already passed
+   * needs no timer: this step acted on it, or it waits for an acknowledgement or for room in the
+   * window, which kick the drain.
+   */
   #armWake(now: number): void {
     let at = Infinity;
-    if (this.#outstanding[0]) at = this.#outstanding[0].sentAtMs + this.#ackTimeoutMs;
-    if (this.#partialSinceMs >= 0) at = Math.min(at, this.#partialSinceMs + this.#readingsDelayMs);
+    const timeout = this.#outstanding[0] ? this.#outstanding[0].sentAtMs + this.#ackTimeoutMs : Infinity;
+    const partial = this.#partialSinceMs >= 0 ? this.#partialSinceMs + this.#readingsDelayMs : Infinity;
+    for (const d of [timeout, partial]) if (d > now && d < at) at = d;
     if (at === this.#wakeAt) return;
     if (this.#wake !== undefined) this.#timers.clear(this.#wake);
     this.#wake = undefined;
     this.#wakeAt = at;
     if (at === Infinity) return;
+    // The deadline counts as reached when its timer fires, even if the clock reads a hair below it:
+    // times may be fractional, and a deadline missed by rounding would re-arm a 0 ms timer for ever.
     this.#wake = this.#timers.set(() => {
       this.#wake = undefined;
       this.#wakeAt = Infinity;
-      this.kick();
+      if (this.#turn !== undefined) this.#timers.clear(this.#turn);
+      this.#turn = undefined;
+      if (this.#running) this.#step(at);
     }, Math.max(0, at - now));
   }
 }

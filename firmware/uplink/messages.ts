@@ -139,61 +139,111 @@ export const DEFAULT_LIMITS: MessageLimits = { maxReadings: 4_096, maxSeqs: 65_5
 
 /**
  * Readings as a block (docs/uplink.md "Readings block"):
- *   [tBase, step, [register, ...], series, series, ...]
+ *   [tBase, step, [register, ...], element, element, ...]
  *   series = [meterDelta, registerIndex, t0 - tBase, values, status?, times?]
- * Series are sorted by meter, then register; `meterDelta` is the distance from the previous series'
- * meter. A series is regular when its readings are `step` seconds apart: its times are implied.
- * Otherwise it carries `times` (the differences between consecutive times) and `status` ([] if none).
- * `values` holds the first value, then the differences between consecutive values; `status` lists
- * (index, bits) pairs for the readings whose status is not zero. The message-wide time base, step and
- * register table keep a short series (a few intervals of many meters) to a few bytes of overhead.
+ *   row    = [meterDelta, registerMask, t - tBase, value, value, ..., status?]
+ * Elements are sorted by meter; `meterDelta` is the distance from the previous element's meter. The
+ * register table is sorted by code. A meter whose readings in the block are one readout (one time,
+ * each register once: what a poll round gives) is a row: a mask of its registers in the table, and
+ * their values in table order. Otherwise each of its registers is a series: regular when its
+ * readings are `step` seconds apart (times implied), else with `times` (the differences between
+ * consecutive times) and `status` ([] if none). `values` holds the first value, then the differences
+ * between consecutive values; `status` lists (index, bits) pairs for the readings whose status is not
+ * zero. The message-wide time base, step and register table keep a short series (a few intervals of
+ * many meters) and a row to a few bytes of overhead.
  */
 export function encodeSeries(readings: readonly Reading[]): unknown[] {
-  const groups = new Map<number, Reading[]>();
+  const byMeter = new Map<number, Reading[]>();
   for (const r of readings) {
-    const key = r.meter * 0x1000000 + r.register;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = []));
+    let g = byMeter.get(r.meter);
+    if (!g) byMeter.set(r.meter, (g = []));
     g.push(r);
   }
-  const sorted = [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g.sort((a, b) => a.time - b.time));
-  // The most common interval between consecutive readings becomes the block's step.
+  const registers = [...new Set(readings.map((r) => r.register))].sort((a, b) => a - b);
+  const indexOf = new Map(registers.map((r, i) => [r, i] as [number, number]));
+  const meters = [...byMeter.entries()].sort((a, b) => a[0] - b[0]);
+  // Series per (meter, register), in time order; the most common interval between consecutive
+  // readings becomes the block's step.
+  const seriesOf = (rs: Reading[]): Reading[][] => {
+    const groups = new Map<number, Reading[]>();
+    for (const r of rs) {
+      let g = groups.get(r.register);
+      if (!g) groups.set(r.register, (g = []));
+      g.push(r);
+    }
+    return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g.sort((a, b) => a.time - b.time));
+  };
+  const plan = meters.map(([meter, rs]) => ({ meter, rs, series: isReadout(rs, indexOf) ? undefined : seriesOf(rs) }));
   const steps = new Map<number, number>();
   let tBase = Infinity;
-  for (const g of sorted) {
-    tBase = Math.min(tBase, g[0]!.time);
-    if (g.length > 1) steps.set(g[1]!.time - g[0]!.time, (steps.get(g[1]!.time - g[0]!.time) ?? 0) + 1);
+  for (const r of readings) tBase = Math.min(tBase, r.time);
+  for (const p of plan) {
+    for (const g of p.series ?? []) if (g.length > 1) steps.set(g[1]!.time - g[0]!.time, (steps.get(g[1]!.time - g[0]!.time) ?? 0) + 1);
   }
   let step = 900;
   let best = 0;
   for (const [st, n] of steps) if (st > 0 && n > best) (step = st), (best = n);
-  const registers: number[] = [];
-  const out: unknown[] = [sorted.length ? tBase : 0, step, registers];
+  const out: unknown[] = [readings.length ? tBase : 0, step, registers];
   let meter = 0;
-  for (const g of sorted) {
-    const first = g[0]!;
-    let reg = registers.indexOf(first.register);
-    if (reg < 0) reg = registers.push(first.register) - 1;
-    const values: number[] = [];
-    const status: number[] = [];
-    const times: number[] = [];
-    let regular = true;
-    for (let i = 0; i < g.length; i++) {
-      const r = g[i]!;
-      values.push(i === 0 ? r.value : r.value - g[i - 1]!.value);
-      if (r.status !== 0) status.push(i, r.status);
-      if (i > 0) {
-        times.push(r.time - g[i - 1]!.time);
-        if (r.time - g[i - 1]!.time !== step) regular = false;
+  for (const p of plan) {
+    if (!p.series) out.push(rowOf(p.meter - meter, p.rs, indexOf, tBase));
+    else {
+      let delta = p.meter - meter;
+      for (const g of p.series) {
+        out.push(seriesWire(delta, indexOf.get(g[0]!.register)!, g, tBase, step));
+        delta = 0;
       }
     }
-    const series: unknown[] = [first.meter - meter, reg, first.time - tBase, values];
-    if (!regular) series.push(status, times);
-    else if (status.length > 0) series.push(status);
-    out.push(series);
-    meter = first.meter;
+    meter = p.meter;
   }
   return out;
+}
+
+/** Registers a row's mask can name: the first 32 of the table (a CBOR uint of at most 5 bytes). */
+const ROW_REGISTERS = 32;
+
+/** One readout of a meter: one time, each register once, every register maskable. */
+function isReadout(rs: readonly Reading[], indexOf: ReadonlyMap<number, number>): boolean {
+  const seen = new Set<number>();
+  for (const r of rs) {
+    if (r.time !== rs[0]!.time || seen.has(r.register) || indexOf.get(r.register)! >= ROW_REGISTERS) return false;
+    seen.add(r.register);
+  }
+  return true;
+}
+
+function rowOf(meterDelta: number, rs: readonly Reading[], indexOf: ReadonlyMap<number, number>, tBase: number): unknown[] {
+  const sorted = [...rs].sort((a, b) => indexOf.get(a.register)! - indexOf.get(b.register)!);
+  let mask = 0;
+  for (const r of sorted) mask += 2 ** indexOf.get(r.register)!;
+  const row: unknown[] = [meterDelta, mask, sorted[0]!.time - tBase];
+  const status: number[] = [];
+  sorted.forEach((r, i) => {
+    row.push(r.value);
+    if (r.status !== 0) status.push(i, r.status);
+  });
+  if (status.length > 0) row.push(status);
+  return row;
+}
+
+function seriesWire(meterDelta: number, registerIndex: number, g: readonly Reading[], tBase: number, step: number): unknown[] {
+  const values: number[] = [];
+  const status: number[] = [];
+  const times: number[] = [];
+  let regular = true;
+  for (let i = 0; i < g.length; i++) {
+    const r = g[i]!;
+    values.push(i === 0 ? r.value : r.value - g[i - 1]!.value);
+    if (r.status !== 0) status.push(i, r.status);
+    if (i > 0) {
+      times.push(r.time - g[i - 1]!.time);
+      if (r.time - g[i - 1]!.time !== step) regular = false;
+    }
+  }
+  const series: unknown[] = [meterDelta, registerIndex, g[0]!.time - tBase, values];
+  if (!regular) series.push(status, times);
+  else if (status.length > 0) series.push(status);
+  return series;
 }
 
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
@@ -214,26 +264,49 @@ export function decodeSeries(wire: unknown, limits: MessageLimits): Reading[] {
   let meter = 0;
   for (let k = 3; k < wire.length; k++) {
     const s = wire[k] as unknown;
-    if (!Array.isArray(s) || s.length < 4 || s.length > 6) throw new MessageError("invalid series");
-    const [meterDelta, reg, dt] = s as unknown[];
-    if (!isUint(meterDelta, 0xffff) || !isUint(reg, regs.length - 1) || !isInt(dt)) throw new MessageError("invalid series");
+    if (!Array.isArray(s) || s.length < 4) throw new MessageError("invalid series");
+    const [meterDelta, second, dt] = s as unknown[];
+    if (!isUint(meterDelta, 0xffff) || !isInt(dt)) throw new MessageError("invalid series");
     meter += meterDelta;
     if (meter > 0xffff) throw new MessageError("invalid series");
-    const values = intArray(s[3], "values");
-    const status = s.length >= 5 ? intArray(s[4], "status") : [];
-    const times = s.length === 6 ? intArray(s[5], "times") : undefined;
-    const n = values.length;
-    if (n === 0 || out.length + n > limits.maxReadings) throw new MessageError("invalid values");
-    if (times && times.length !== n - 1) throw new MessageError("invalid times");
-    const register = regs[reg]!;
-    let value = 0;
-    let time = tBase + dt;
     const base = out.length;
-    for (let i = 0; i < n; i++) {
-      value = i === 0 ? values[0]! : value + values[i]!;
-      if (i > 0) time += times ? times[i - 1]! : step;
-      if (!Number.isSafeInteger(value) || !Number.isSafeInteger(time)) throw new MessageError("invalid values");
-      out.push({ meter, register, time, value, status: 0 });
+    let status: number[];
+    let n: number;
+    if (Array.isArray(s[3])) {
+      // A series: one register, values as differences.
+      if (s.length > 6 || !isUint(second, regs.length - 1)) throw new MessageError("invalid series");
+      const values = intArray(s[3], "values");
+      status = s.length >= 5 ? intArray(s[4], "status") : [];
+      const times = s.length === 6 ? intArray(s[5], "times") : undefined;
+      n = values.length;
+      if (n === 0 || out.length + n > limits.maxReadings) throw new MessageError("invalid values");
+      if (times && times.length !== n - 1) throw new MessageError("invalid times");
+      const register = regs[second]!;
+      let value = 0;
+      let time = tBase + dt;
+      for (let i = 0; i < n; i++) {
+        value = i === 0 ? values[0]! : value + values[i]!;
+        if (i > 0) time += times ? times[i - 1]! : step;
+        if (!Number.isSafeInteger(value) || !Number.isSafeInteger(time)) throw new MessageError("invalid values");
+        out.push({ meter, register, time, value, status: 0 });
+      }
+    } else {
+      // A row: one readout, the registers of the mask in table order.
+      const last = s[s.length - 1];
+      status = Array.isArray(last) ? intArray(last, "status") : [];
+      const values = intArray(s.slice(3, Array.isArray(last) ? -1 : undefined), "values");
+      if (!isUint(second, 0xffffffff) || second === 0) throw new MessageError("invalid row");
+      n = values.length;
+      if (out.length + n > limits.maxReadings) throw new MessageError("invalid values");
+      const time = tBase + dt;
+      if (!Number.isSafeInteger(time)) throw new MessageError("invalid row");
+      let i = 0;
+      for (let bit = 0, rest = second; rest > 0; bit++, rest = Math.floor(rest / 2)) {
+        if (rest % 2 === 0) continue;
+        if (bit >= regs.length || i >= n) throw new MessageError("invalid row");
+        out.push({ meter, register: regs[bit]!, time, value: values[i++]!, status: 0 });
+      }
+      if (i !== n) throw new MessageError("invalid row");
     }
     if (status.length % 2 !== 0) throw new MessageError("invalid status");
     for (let i = 0; i < status.length; i += 2) {

@@ -29,7 +29,9 @@ export type UplinkRecord =
  *
  * Contract:
  * - `pending(kind, afterSeq, max)` returns up to `max` records of `kind` that are not acknowledged,
- *   with seq > `afterSeq`, in increasing seq order. Synchronous and short: it runs inside a turn.
+ *   with seq > `afterSeq`, in increasing seq order; fewer only when there are no more. Synchronous
+ *   and short: it runs inside a turn, so when telling would take a long read of the store it reads a
+ *   part and returns undefined ("ask again in a later turn").
  *   Several readings may share one sequence number (one stored record); they are returned together,
  *   even beyond `max`, so that a message never covers part of a record.
  *   An "alarm" is an event with `alarm: true`; "event" returns the others.
@@ -39,7 +41,7 @@ export type UplinkRecord =
  *   survives an outage like any other record; returns its seq.
  */
 export interface UplinkQueue {
-  pending(kind: RecordKind, afterSeq: number, max: number): UplinkRecord[];
+  pending(kind: RecordKind, afterSeq: number, max: number): UplinkRecord[] | undefined;
   acknowledge(seqs: readonly number[]): void;
   appendResult(result: CommandResult): number;
 }

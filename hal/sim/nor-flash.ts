@@ -139,9 +139,15 @@ export class SimNorFlash implements FlashPartition {
     this.#data[offset]! ^= mask & 0xff;
   }
 
-  /** A copy of the whole partition, for inspection. */
+  /** A copy of the whole partition, for inspection or to keep across runs (`load`). */
   snapshot(): Uint8Array {
     return this.#data.slice();
+  }
+
+  /** Replaces the whole content with an image taken by `snapshot` (a part that kept its data). */
+  load(image: Uint8Array): void {
+    if (image.length !== this.byteLength) throw new RangeError("invalid image");
+    this.#data.set(image);
   }
 
   // ---- internals ----

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SecureChannel } from "../../firmware/uplink/channel.js";
@@ -12,8 +11,7 @@ import { HeadendCore } from "../../tools/headend/core.js";
 import { deviceKeyPath, provision, readDeviceKeys, readHeadendKeys } from "../../tools/headend/keyfiles.js";
 import { HeadendService } from "../../tools/headend/service.js";
 import { SqliteHeadendStore } from "../../tools/headend/sqlite-store.js";
-import { SimDevice } from "../../tools/device/sim-device.js";
-import { MemoryCounters } from "../../tools/device/memory-ports.js";
+import { MemoryCounters } from "../../tools/sim/memory-ports.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,14 +21,6 @@ async function until(what: string, cond: () => boolean, timeoutMs: number): Prom
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 function workdir() {
@@ -116,87 +106,34 @@ describe("head-end on SQLite", () => {
   });
 });
 
-/** Runs a device against a head-end service until `n` intervals are stored; returns both. */
-async function endToEnd(brokerUrl: string | undefined, w: ReturnType<typeof workdir>, port?: number) {
-  const service = await HeadendService.start({ keys: w.keys, db: w.db, ...(brokerUrl ? { broker: brokerUrl } : { port: port ?? 0 }) });
-  const device = new SimDevice({
-    keyFile: deviceKeyPath(w.keys, 17),
-    broker: service.brokerUrl,
-    meters: 4,
-    intervalMs: 0,
-    uplink: { drain: { readingsDelayMs: 100, ackTimeoutMs: 2_000 }, mqtt: { reconnectMinMs: 200, reconnectMaxMs: 1_000, keepAliveS: 5 } },
-  });
-  device.start();
-  return { service, device };
-}
-
-describe("head-end with an embedded aedes broker", function () {
-  this.timeout(30_000);
-
-  it("stores readings, answers a command with its result, and acknowledges so the device's store empties", async () => {
-    const w = workdir();
-    const { service, device } = await endToEnd(undefined, w);
-    try {
-      for (let i = 0; i < 24; i++) device.addInterval();
-      await until("96 readings stored", () => service.store.readingCount(17) === 96 && device.queue.unacknowledged === 0, 15_000);
-      const id = await service.command(17, { op: "disconnect", meter: 3 });
-      await until("the command's result", () => service.store.commands(17).some((c) => c.id === id && c.result_code === 0), 10_000);
-      assert.equal(device.latches.get(3), "disconnected");
-    } finally {
-      device.stop();
-      await service.close();
-      rmSync(w.dir, { recursive: true, force: true });
-    }
-  });
-});
-
-function startMosquitto(dir: string, port: number): ChildProcess {
-  const conf = join(dir, "mosquitto.conf");
-  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-  // Debian installs it in /usr/sbin, which is not on every PATH (.ci/run installs the package).
-  const bin = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
-  const p = spawn(bin, ["-c", conf], { stdio: "ignore" });
-  p.on("error", (e) => assert.fail(`cannot start mosquitto (${e.message}): apt-get install mosquitto`));
-  return p;
-}
-
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const exited = new Promise((r) => p.once("exit", r));
-  p.kill("SIGTERM");
-  await exited;
-}
-
-describe("head-end with Mosquitto", function () {
+describe("npm run device: the real site on a real broker", function () {
   this.timeout(60_000);
 
-  it("loses nothing end to end when Mosquitto (no persistence) restarts twice during a drain", async () => {
+  it("reaches the head-end, carries out a command, and keeps its flash across runs so a second run is accepted", async () => {
     const w = workdir();
-    const port = await freePort();
-    let broker = startMosquitto(w.dir, port);
-    await sleep(300);
-    const { service, device } = await endToEnd(`mqtt://127.0.0.1:${port}`, w);
+    const service = await HeadendService.start({ keys: w.keys, db: w.db, port: 0 });
+    const state = join(w.dir, "state");
+    const device = () =>
+      spawn(process.execPath, [join(process.cwd(), "dist/tools/device.js"), "--keys", deviceKeyPath(w.keys, 17), "--broker", service.brokerUrl, "--modules", "2", "--speed", "600", "--state", state], { stdio: "ignore" });
+    const stop = async (p: ReturnType<typeof device>) => {
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill("SIGINT");
+      await exited;
+    };
     try {
-      for (let round = 0; round < 3; round++) {
-        const before = device.queue.ackedCount;
-        for (let i = 0; i < 100; i++) device.addInterval();
-        // Restart while this round is draining: after its first acknowledgement, before its last.
-        await until(`round ${round} under way`, () => device.queue.ackedCount > before, 15_000);
-        if (round < 2) {
-          await stop(broker); // queued and in-flight messages are gone with it
-          await sleep(300);
-          broker = startMosquitto(w.dir, port);
-        }
-      }
-      await until("all 1,200 readings stored and acknowledged", () => service.store.readingCount(17) === 1200 && device.queue.unacknowledged === 0, 40_000);
-      const c = device.uplink.mqtt.counters;
-      assert.ok(c.connects >= 3 && c.disconnects >= 2, `reconnected after each restart: ${JSON.stringify(c)}`);
-      const id = await service.command(17, { op: "reconnect", meter: 2 });
-      await until("the command's result", () => service.store.commands(17).some((c) => c.id === id && c.result_code === 0), 15_000);
+      const first = device();
+      await until("readings from the first run", () => service.store.readingCount(17) > 0, 30_000);
+      const id = await service.command(17, { op: "disconnect", meter: 1 });
+      await until("the command's result", () => service.store.commands(17).some((c) => c.id === id && c.result_code === 0), 20_000);
+      await stop(first);
+      assert.ok(existsSync(join(state, "state.bin")), "the flash was kept");
+      const before = service.store.readingCount(17);
+      const second = device();
+      await until("readings from the second run", () => service.store.readingCount(17) > before, 30_000);
+      await stop(second);
+      assert.deepEqual(service.store.rejections(), [], "nothing of the second run was taken for a replay");
     } finally {
-      device.stop();
       await service.close();
-      await stop(broker);
       rmSync(w.dir, { recursive: true, force: true });
     }
   });

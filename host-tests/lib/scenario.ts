@@ -11,8 +11,12 @@ export interface ScenarioRun {
   readonly scheduler: Scheduler;
   /** Virtual time after which the run stops even if not done, ms. */
   readonly limitMs: number;
+  /** Virtual time run at the start, unmetered by the XS runner (what comes before the part measured), ms. */
+  readonly warmUpMs?: number;
   done(): boolean;
   check(): void;
+  /** What the turn just run was, for the XS runner's figures per kind (e.g. "firmware", "head-end"). */
+  turnKind?(): string;
 }
 
 export interface Scenario {
@@ -23,7 +27,7 @@ export interface Scenario {
 /** Runs a scenario to completion on the calling engine. */
 export function runScenario(scenario: Scenario, seed: string): ScenarioRun {
   const run = scenario.start(seed);
-  run.scheduler.runUntilTrue(() => run.done(), run.limitMs);
+  run.scheduler.runUntilTrue(() => run.done(), run.limitMs + (run.warmUpMs ?? 0));
   run.check();
   return run;
 }

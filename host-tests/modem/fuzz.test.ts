@@ -10,7 +10,7 @@ import { SimClock } from "../../hal/sim/clock.js";
 import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
-import { echoClient, modemRig, pattern, type EchoClient } from "../lib/modem-rig.js";
+import { echoClient, modemRig, pattern, type EchoClient } from "../../tools/sim/modem-rig.js";
 
 /** A serial port in memory: whatever the test pushes is readable at once; writes always fit. */
 class MemoryPort implements SerialPortProvider {

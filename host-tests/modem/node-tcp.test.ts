@@ -6,7 +6,7 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 import { NodePacketNetwork } from "../../tools/net/node-packet-network.js";
 import { RealTimeRunner } from "../../tools/net/realtime-runner.js";
-import { echoClient, modemRig, pattern } from "../lib/modem-rig.js";
+import { echoClient, modemRig, pattern } from "../../tools/sim/modem-rig.js";
 
 function echoServer(): Promise<{ server: Server; port: number; received: () => number }> {
   let received = 0;
@@ -103,6 +103,16 @@ describe("real-time runner", () => {
     assert.ok(deliveredAt >= 0 && deliveredAt <= real + 5, `delivered at virtual ${deliveredAt} ms`);
     assert.ok(s.now <= real + 5, `virtual ${s.now} ms did not run ahead of real ${real} ms`);
     assert.ok(s.now >= 50, `virtual time advanced while paced (${s.now} ms)`);
+  });
+
+  it("paces even without I/O when told to (a device keeping real time)", async () => {
+    const s = new Scheduler();
+    const runner = new RealTimeRunner(s, { speed: 10, alwaysPaced: true });
+    const t0 = performance.now();
+    await runner.run(() => false, 1_000);
+    const real = performance.now() - t0;
+    assert.equal(s.now, 1_000);
+    assert.ok(real >= 90, `1 s of virtual time at 10× took ${real} real ms`);
   });
 
   it("refuses a speed that is not positive", () => {

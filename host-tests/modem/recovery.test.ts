@@ -2,7 +2,7 @@
 // a stack that stops reporting, and the ByteStream contract of the sockets. Both families.
 import assert from "node:assert/strict";
 import type { ByteStreamCloseReason } from "../../firmware/net/byte-stream.js";
-import { ECHO_HOST, ECHO_PORT, echoClient, modemRig, pattern, type Rig, type RigOptions } from "../lib/modem-rig.js";
+import { ECHO_HOST, ECHO_PORT, echoClient, modemRig, pattern, type Rig, type RigOptions } from "../../tools/sim/modem-rig.js";
 
 const MINUTE = 60_000;
 const ready = (rig: Rig) => () => rig.fw.state === "ready";
@@ -218,9 +218,26 @@ describe("TCP sockets: the ByteStream contract", () => {
     echoWorks(rig);
   });
 
+  for (const family of ["sim800", "quectel"] as const) {
+    it(`reads at most readChunkBytes per read command, and the stream stays whole (${family})`, () => {
+      const rig = readyRig(family, { firmware: { tcp: { readChunkBytes: 64 } } });
+      const chunks: number[] = [];
+      const s = rig.fw.tcp.connect(ECHO_HOST, ECHO_PORT, {
+        onConnect: () => s.write(pattern(1500, 4)),
+        onData: (b) => chunks.push(b.length),
+        onWritable() {},
+        onClose() {},
+      });
+      rig.until(() => chunks.reduce((a, b) => a + b, 0) >= 1500, 5 * MINUTE);
+      assert.equal(chunks.reduce((a, b) => a + b, 0), 1500);
+      assert.ok(chunks.length >= 1500 / 64 && chunks.every((n) => n <= 64), JSON.stringify(chunks));
+    });
+  }
+
   it("rejects invalid settings at construction", () => {
     assert.throws(() => modemRig({ family: "sim800", seed: "x", firmware: { apn: 'bad"apn' } }), RangeError);
     assert.throws(() => modemRig({ family: "sim800", seed: "x", firmware: { simPin: "12" } }), RangeError);
     assert.throws(() => modemRig({ family: "sim800", seed: "x", firmware: { tcp: { maxSockets: 0 } } }), RangeError);
+    assert.throws(() => modemRig({ family: "sim800", seed: "x", firmware: { tcp: { readChunkBytes: 1461 } } }), RangeError);
   });
 });

@@ -3,7 +3,7 @@ import { AppKind, APP_IEI } from "../../firmware/modem/sms/app-header.js";
 import { MAX_SMS_PAYLOAD, SmsError, type OutgoingSms, type SmsState } from "../../firmware/modem/sms/channel.js";
 import { gsm7Text } from "../../firmware/modem/sms/gsm7.js";
 import { gsm7Septets, type SimModemFamily } from "../../hal/sim/modem/index.js";
-import { CONCENTRATOR_NUMBER, HEADEND_NUMBER, STRANGER_NUMBER, autoConfirm, modemRig, pattern, type Rig, type RigOptions } from "../lib/modem-rig.js";
+import { CONCENTRATOR_NUMBER, HEADEND_NUMBER, STRANGER_NUMBER, autoConfirm, modemRig, pattern, type Rig, type RigOptions } from "../../tools/sim/modem-rig.js";
 
 const MINUTE = 60_000;
 

@@ -8,6 +8,7 @@ import { scenarios as modem } from "./modem.js";
 import { scenarios as store } from "./store.js";
 import { scenarios as bridge } from "./bridge.js";
 import { scenarios as core } from "./core.js";
+import { scenarios as siteUplink } from "./site-uplink.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
@@ -18,4 +19,5 @@ export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "store", scenarios: store },
   { suite: "bridge", scenarios: bridge },
   { suite: "core", scenarios: core },
+  { suite: "site-uplink", scenarios: siteUplink },
 ];

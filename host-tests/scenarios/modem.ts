@@ -7,7 +7,7 @@ import { AppKind, APP_IEI } from "../../firmware/modem/sms/app-header.js";
 import type { OutgoingSms, SmsState } from "../../firmware/modem/sms/channel.js";
 import type { SimModemFamily } from "../../hal/sim/modem/index.js";
 import * as check from "../lib/check.js";
-import { CONCENTRATOR_NUMBER, HEADEND_NUMBER, STRANGER_NUMBER, autoConfirm, echoClient, modemRig, pattern, type EchoClient, type Rig, type RigOptions } from "../lib/modem-rig.js";
+import { CONCENTRATOR_NUMBER, HEADEND_NUMBER, STRANGER_NUMBER, autoConfirm, echoClient, modemRig, pattern, type EchoClient, type Rig, type RigOptions } from "../../tools/sim/modem-rig.js";
 import type { Scenario } from "../lib/scenario.js";
 import { Steps, type Step } from "../lib/steps.js";
 

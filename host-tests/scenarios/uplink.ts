@@ -6,7 +6,7 @@ import type { PublishPacket } from "../../firmware/uplink/mqtt/packets.js";
 import { ResultCode } from "../../firmware/uplink/messages.js";
 import * as check from "../lib/check.js";
 import type { Scenario } from "../lib/scenario.js";
-import { UplinkSite } from "../lib/uplink-site.js";
+import { UplinkSite } from "../../tools/sim/uplink-site.js";
 
 const MINUTE = 60_000;
 

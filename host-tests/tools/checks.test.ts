@@ -45,6 +45,16 @@ describe("import boundary check", () => {
     const root = project({ "hal/sim/s.ts": 'import "../moddable/serial.js";\nimport "../../firmware/x.js";\n' });
     assert.equal(violations(root).length, 2);
   });
+
+  it("keeps the simulated site and servers pure: no Node, no host-tests, only the head-end's core", () => {
+    const root = project({
+      "tools/site/w.ts": 'import "../../firmware/x.js";\nimport "../../hal/sim/board.js";\nimport "../sim/b.js";\nimport "../headend/core.js";\n',
+      "tools/sim/b.ts": 'import "../../host-tests/lib/x.js";\nimport "../headend/service.js";\nimport "node:net";\nimport "../net/servers.js";\n',
+    });
+    const v = violations(root);
+    assert.equal(v.length, 4, v.join("\n"));
+    assert.ok(v.every((x) => x.startsWith("tools/sim/b.ts")));
+  });
 });
 
 describe("partition table check", () => {

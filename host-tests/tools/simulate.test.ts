@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { simulateSite } from "../../tools/simulate.js";
+import { EVERYDAY_UPLINK, simulateSite } from "../../tools/simulate.js";
 
 const calm = { mainsFailuresPerDay: 0, moduleRebootsPerDay: 0, openingsPerDay: 0, repeaterOutagesPerDay: 0, flatBatteryShare: 0, balanceConsumers: 0 };
 
@@ -26,6 +26,17 @@ describe("site simulation", () => {
     assert.equal(r.modulesDiscovered, 9);
     assert.ok(r.readingsAcquired >= r.readingsExpected * 0.9, `${r.readingsAcquired} of ${r.readingsExpected}`);
     assert.ok(r.remoteCycleRatio > 1 && r.remoteCycleRatio < 4, String(r.remoteCycleRatio));
+    assert.equal(r.internalErrors, 0);
+  });
+
+  it("uplinks what the concentrator stores through the modem to the head-end, and reports what it cost", () => {
+    const r = simulateSite({ days: 0.25, seed: "t", modules: 6, plc: 0, radio: 0, ...calm, uplink: EVERYDAY_UPLINK });
+    assert.ok(r.readingsDelivered > 0.95 * r.readingsStored, `${r.readingsDelivered} of ${r.readingsStored}`);
+    assert.equal(r.lost, 0);
+    assert.equal(r.readingsCorrupt, 0);
+    // A small site pays the connection's fixed costs (pings, status) over few readings.
+    assert.ok(r.uplinkBytesPerReading > 3 && r.uplinkBytesPerReading < 20, String(r.uplinkBytesPerReading));
+    assert.equal(r.commandsRejected, 0);
     assert.equal(r.internalErrors, 0);
   });
 });

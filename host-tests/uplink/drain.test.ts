@@ -6,8 +6,8 @@ import { seqSetOf } from "../../firmware/uplink/seq-set.js";
 import { SimClock } from "../../hal/sim/clock.js";
 import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
-import { MemoryQueue } from "../lib/uplink-ports.js";
-import { UplinkSite, START_EPOCH_MS } from "../lib/uplink-site.js";
+import { MemoryQueue } from "../../tools/sim/memory-ports.js";
+import { UplinkSite, START_EPOCH_MS } from "../../tools/sim/uplink-site.js";
 
 const MINUTE = 60_000;
 const T0 = START_EPOCH_MS / 1000;
@@ -38,7 +38,7 @@ const seqsOf = (m: UplinkMessage): number[] =>
 
 describe("drain", () => {
   it("keeps every record in the store when the broker acknowledges but the head-end does not", () => {
-    const site = new UplinkSite({ seed: "1", headendAcks: false, uplink: { drain: { ackTimeoutMs: 10 * MINUTE } } });
+    const site = new UplinkSite({ seed: "1", headendAcks: false, uplink: { drain: { ackTimeoutMs: 10 * MINUTE, maxReadingsPerMessage: 96 } } });
     site.addLoadProfile(5, 96);
     site.powerOn();
     site.s.runFor(5 * MINUTE);
@@ -173,5 +173,30 @@ describe("drain", () => {
     assert.equal(drain.counters.rewinds, 1);
     assert.deepEqual(seqsOf(sent[2]!), seqsOf(sent[0]!), "only the unacknowledged batch goes again");
     assert.equal(sent.length, 3);
+  });
+
+  it("sends a partial batch when it is due on a clock with fractional milliseconds, without spinning", () => {
+    const { s, queue, sent, drain } = bareDrain({ readingsDelayMs: 60_000 });
+    drain.start();
+    // (t + 60000) - t is 59999.999999999985 here: the due batch must not look not yet due.
+    s.at(96_983.17, () => {
+      queue.addReading({ meter: 1, register: 1, time: T0, value: 1, status: 0 });
+      drain.kick();
+    });
+    s.runFor(200_000); // due at 156,983 ms; the acknowledgement timeout would re-send it at 277 s
+    assert.equal(sent.length, 1);
+    assert.ok(s.turns < 50, `${s.turns} turns`);
+  });
+
+  it("forgets a partial batch whose readings left the store unsent (evicted), without spinning", () => {
+    const { s, queue, sent, drain } = bareDrain({ readingsDelayMs: 60_000 });
+    drain.start();
+    const seq = queue.addReading({ meter: 1, register: 1, time: T0, value: 1, status: 0 });
+    drain.kick();
+    s.runFor(1_000);
+    queue.acknowledge([seq]); // as an eviction would: gone from the store, never sent
+    s.runFor(600_000);
+    assert.equal(sent.length, 0);
+    assert.ok(s.turns < 50, `${s.turns} turns`);
   });
 });

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey, Direction, open, OVERHEAD_BYTES, peekHeader, seal } from "../../firmware/uplink/envelope.js";
-import { keyPairOf } from "../lib/uplink-site.js";
-import { MemoryCounters } from "../lib/uplink-ports.js";
+import { keyPairOf } from "../../tools/sim/keys.js";
+import { MemoryCounters } from "../../tools/sim/memory-ports.js";
 
 const device = keyPairOf("device");
 const headend = keyPairOf("headend");

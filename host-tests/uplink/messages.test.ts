@@ -72,6 +72,26 @@ describe("uplink messages (CBOR)", () => {
     assert.deepEqual(decodeSeries(encodeSeries(readings), DEFAULT_LIMITS), normalise(readings));
   });
 
+  it("encodes one readout of a meter as a row: a mask of its registers in the table, then their values", () => {
+    const t = 1_767_225_600;
+    const readout = (meter: number, registers: number[], status = 0): Reading[] => registers.map((register, i) => ({ meter, register, time: t, value: 1000 * meter + i, status: i === 1 ? status : 0 }));
+    const readings = [...readout(7, [0x200700, 0x010800, 0x020800], 4), ...readout(9, [0x010800, 0x1f0700])];
+    assert.deepEqual(encodeSeries(readings), [
+      t, // time base
+      900, // step (no series)
+      [0x010800, 0x020800, 0x1f0700, 0x200700], // registers, by code
+      [7, 0b1011, 0, 7001, 7002, 7000, [0, 4]], // meter 7: 1.8.0, 2.8.0, 32.7.0; status of 1.8.0
+      [2, 0b0101, 0, 9000, 9001], // meter 9 (7 + 2): 1.8.0, 31.7.0
+    ]);
+    assert.deepEqual(decodeSeries(encodeSeries(readings), DEFAULT_LIMITS), normalise(readings));
+  });
+
+  it("refuses a row whose mask and values disagree or name registers the table has not", () => {
+    for (const row of [[1, 0b11, 0, 5], [1, 0b100, 0, 5], [1, 0, 0, 5], [1, 0b1, 0, 5, 6]]) {
+      assert.throws(() => decodeSeries([1000, 900, [0x010800, 0x020800], row], DEFAULT_LIMITS), MessageError, JSON.stringify(row));
+    }
+  });
+
   it("falls back to explicit time differences when a series is irregular", () => {
     const readings: Reading[] = [0, 900, 2700].map((t, i) => ({ meter: 1, register: 1, time: 1000 + t, value: i, status: 0 }));
     assert.deepEqual(encodeSeries(readings), [1000, 900, [1], [1, 0, 0, [0, 1, 1], [], [900, 1800]]]);

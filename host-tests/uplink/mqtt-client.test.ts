@@ -9,8 +9,8 @@ import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 import { SimRandom } from "../../hal/sim/system.js";
-import { SimBroker } from "../lib/sim-broker.js";
-import { SimNetwork } from "../lib/sim-net.js";
+import { SimBroker } from "../../tools/sim/sim-broker.js";
+import { SimNetwork } from "../../tools/sim/sim-net.js";
 
 /** A server that answers each packet through `script` (a misbehaving broker, scripted). */
 function scriptedServer(net: SimNetwork, script: (p: MqttPacket, reply: (bytes: Uint8Array | MqttPacket) => void, stream: ByteStream) => void) {

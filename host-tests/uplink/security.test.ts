@@ -3,8 +3,9 @@ import fc from "fast-check";
 import { SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey } from "../../firmware/uplink/envelope.js";
 import { encodeMessage } from "../../firmware/uplink/messages.js";
-import { MemoryCounters } from "../lib/uplink-ports.js";
-import { keyPairOf, UplinkSite } from "../lib/uplink-site.js";
+import { MemoryCounters } from "../../tools/sim/memory-ports.js";
+import { keyPairOf } from "../../tools/sim/keys.js";
+import { UplinkSite } from "../../tools/sim/uplink-site.js";
 
 const MINUTE = 60_000;
 

@@ -4,7 +4,8 @@
  * work it did. `turn` runs exactly one simulated event-loop turn.
  *
  * Commands (JSON): {op:"list"} | {op:"noop"} | {op:"start", index, seed} | {op:"turn"} |
- * {op:"finish"} (runs the rest of the scenario in this crank and checks it).
+ * {op:"finish"} (runs the rest of the scenario in this crank and checks it). A scenario's warm-up runs in
+ * the `start` crank; `turn` replies with the turn's kind when the scenario tells it.
  */
 import { suites } from "../scenarios/index.js";
 import type { Scenario, ScenarioRun } from "../lib/scenario.js";
@@ -25,8 +26,9 @@ function execute(cmd: Command): unknown {
     case "list":
       return all.map((e) => ({ suite: e.suite, name: e.scenario.name }));
     case "start": {
-      run = all[cmd.index]!.scenario.start(cmd.seed);
-      end = run.scheduler.now + run.limitMs;
+      const r = (run = all[cmd.index]!.scenario.start(cmd.seed));
+      if (r.warmUpMs) r.scheduler.runUntilTrue(() => r.done(), r.warmUpMs);
+      end = r.scheduler.now + r.limitMs;
       return {};
     }
     case "turn": {
@@ -35,7 +37,7 @@ function execute(cmd: Command): unknown {
       const next = r.scheduler.peek();
       if (next === undefined || next > end) return { more: false };
       r.scheduler.step();
-      return { more: true };
+      return { more: true, kind: r.turnKind?.() };
     }
     case "finish": {
       const r = run!;

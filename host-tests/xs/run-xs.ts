@@ -46,6 +46,8 @@ export interface TurnStats {
   meanUnitsPerTurn: number;
   maxHeapSlots: number;
   finishUnits: number;
+  /** Largest units per turn by the kind of turn, when the scenario tells kinds apart. */
+  maxUnitsByKind?: Record<string, number>;
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -62,11 +64,14 @@ for (let index = 0; index < list.length; index++) {
   if (opts.grep && !name.includes(opts.grep) && !suite.includes(opts.grep)) continue;
   await xs.command({ op: "start", index, seed: opts.seed });
   const units: number[] = [];
+  const byKind: Record<string, number> = {};
   let maxHeap = 0;
   while (units.length < opts.meteredTurns) {
-    const t = await xs.command<{ more: boolean }>({ op: "turn" });
+    const t = await xs.command<{ more: boolean; kind?: string }>({ op: "turn" });
     if (!t.reply.more) break;
-    units.push(Math.max(0, t.compute - baseline));
+    const u = Math.max(0, t.compute - baseline);
+    units.push(u);
+    if (t.reply.kind) byKind[t.reply.kind] = Math.max(byKind[t.reply.kind] ?? 0, u);
     maxHeap = Math.max(maxHeap, t.heapSlots);
   }
   const fin = await xs.command<{ ok: boolean; error?: string; turns: number }>({ op: "finish" });
@@ -83,12 +88,14 @@ for (let index = 0; index < list.length; index++) {
     meanUnitsPerTurn: units.length ? Math.round(units.reduce((a, b) => a + b, 0) / units.length) : 0,
     maxHeapSlots: Math.max(maxHeap, fin.heapSlots),
     finishUnits: Math.max(0, fin.compute - baseline),
+    ...(Object.keys(byKind).length ? { maxUnitsByKind: byKind } : {}),
   };
   results.push(r);
   const mark = r.ok ? "ok  " : "FAIL";
   console.log(
     `${mark} ${suite}: ${name}\n       turns ${r.turns} (metered ${r.meteredTurns}), units/turn max ${r.maxUnitsPerTurn} p99 ${r.p99UnitsPerTurn} mean ${r.meanUnitsPerTurn}, heap slots ≤ ${r.maxHeapSlots}`,
   );
+  if (r.maxUnitsByKind) console.log(`       units/turn max by kind: ${Object.entries(r.maxUnitsByKind).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   if (!r.ok) console.log(`       ${r.error}`);
 }
 await xs.close();

@@ -3,7 +3,7 @@
  * of 1.8.0) loses its GPRS bearer for 24 hours, then drains over a 32 kbit/s, 300 ms link while it
  * keeps acquiring. Reported: how much faster the backlog drains than it accumulated.
  */
-import { UplinkSite } from "../../host-tests/lib/uplink-site.js";
+import { UplinkSite } from "../sim/uplink-site.js";
 import type { Bench } from "./bench.js";
 
 const HOUR = 3_600_000;

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { echoClient, modemRig, pattern } from "../../host-tests/lib/modem-rig.js";
+import { echoClient, modemRig, pattern } from "../sim/modem-rig.js";
 import type { Bench } from "./bench.js";
 
 /** Units per ms on an ESP32, derived from the host figure of reference/moddable.md §10 and the ~10× factor of DESIGN.md. */

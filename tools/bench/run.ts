@@ -19,8 +19,9 @@ import { d0Xs } from "./d0-xs.js";
 import { pollCycle } from "./poll-cycle.js";
 import { modemBench } from "./modem.js";
 import { remotePoll } from "./remote-poll.js";
+import { siteBacklog, siteUplinkBytes } from "./site-uplink.js";
 
-const benches: Bench[] = [simSpeed, xsTurns, d0Parse, d0Xs, pollCycle, remotePoll, storeBench, modemBench, uplinkBytes, uplinkXs, drainRate];
+const benches: Bench[] = [simSpeed, xsTurns, d0Parse, d0Xs, pollCycle, remotePoll, storeBench, modemBench, uplinkBytes, uplinkXs, drainRate, siteUplinkBytes, siteBacklog];
 
 const o = parseOptions(process.argv.slice(2), { json: "string", only: "string" });
 const all: Record<string, Record<string, number | string>> = {};

@@ -5,7 +5,7 @@
  * compared with JSON of the same readings in the same run.
  */
 import { encodePacket } from "../../firmware/uplink/mqtt/encode.js";
-import { UplinkSite } from "../../host-tests/lib/uplink-site.js";
+import { UplinkSite } from "../sim/uplink-site.js";
 import { utf8Length } from "../../firmware/uplink/utf8.js";
 import type { Bench } from "./bench.js";
 

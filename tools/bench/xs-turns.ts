@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Bench } from "./bench.js";
 
 interface XsReport {
-  results: Array<{ suite: string; name: string; ok: boolean; turns: number; maxUnitsPerTurn: number; p99UnitsPerTurn: number; maxHeapSlots: number }>;
+  results: Array<{ suite: string; name: string; ok: boolean; turns: number; maxUnitsPerTurn: number; p99UnitsPerTurn: number; maxHeapSlots: number; maxUnitsByKind?: Record<string, number> }>;
 }
 
 export const xsTurns: Bench = {
@@ -22,7 +22,8 @@ export const xsTurns: Bench = {
     const report = JSON.parse(readFileSync(out, "utf8")) as XsReport;
     const figures: Record<string, number | string> = {};
     for (const r of report.results) {
-      figures[`${r.suite}: ${r.name.slice(0, 60)}`] = `${r.ok ? "" : "FAILED "}max ${r.maxUnitsPerTurn} / p99 ${r.p99UnitsPerTurn} units per turn over ${r.turns} turns`;
+      const kinds = r.maxUnitsByKind ? ` (max by kind: ${Object.entries(r.maxUnitsByKind).map(([k, v]) => `${k} ${v}`).join(", ")})` : "";
+      figures[`${r.suite}: ${r.name.slice(0, 60)}`] = `${r.ok ? "" : "FAILED "}max ${r.maxUnitsPerTurn} / p99 ${r.p99UnitsPerTurn} units per turn over ${r.turns} turns${kinds}`;
     }
     return figures;
   },

@@ -58,12 +58,13 @@ export function readDeviceKeys(path: string): DeviceKeyFile {
 /**
  * Creates the head-end's key pair if the directory has none, then a key pair per concentrator id
  * (kept if it exists), its device file, and its entry in the registry. Returns the files written.
+ * Key pairs come from `newKeyPair` (random by default; a simulation passes its seeded ones).
  */
-export function provision(dir: string, ids: readonly number[]): string[] {
+export function provision(dir: string, ids: readonly number[], newKeyPair: (owner: "headend" | number) => KeyPairFile = () => nacl.box.keyPair()): string[] {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const written: string[] = [];
   if (!existsSync(headendKeyPath(dir))) {
-    const kp = nacl.box.keyPair();
+    const kp = newKeyPair("headend");
     writeFileSync(headendKeyPath(dir), JSON.stringify({ publicKey: b64(kp.publicKey), secretKey: b64(kp.secretKey) }, null, 2) + "\n", { mode: 0o600 });
     written.push(headendKeyPath(dir));
   }
@@ -73,7 +74,7 @@ export function provision(dir: string, ids: readonly number[]): string[] {
     if (!(Number.isInteger(id) && id >= 0 && id <= 0xffffffff)) throw new RangeError(`invalid concentrator id ${id}`);
     const path = deviceKeyPath(dir, id);
     if (existsSync(path)) continue;
-    const kp = nacl.box.keyPair();
+    const kp = newKeyPair(id);
     writeFileSync(
       path,
       JSON.stringify({ concentratorId: id, publicKey: b64(kp.publicKey), secretKey: b64(kp.secretKey), headendPublicKey: b64(he.publicKey) }, null, 2) + "\n",

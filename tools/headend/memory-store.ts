@@ -24,6 +24,7 @@ export class MemoryHeadendStore implements HeadendStore {
   readonly rejections: Record<string, number> = {};
   /** Duplicates that arrived and changed nothing (readings, events, results). */
   duplicates = 0;
+  readonly #readingCounts = new Map<number, { stored: number; duplicates: number }>();
   readonly #counters = new Map<number, { send: number; accepted: number }>();
 
   transaction<T>(fn: () => T): T {
@@ -43,11 +44,34 @@ export class MemoryHeadendStore implements HeadendStore {
   }
 
   putReadings(concentrator: number, readings: readonly Reading[]): void {
+    let n = this.#readingCounts.get(concentrator);
+    if (!n) this.#readingCounts.set(concentrator, (n = { stored: 0, duplicates: 0 }));
     for (const r of readings) {
       const key = `${concentrator}/${r.meter}/${r.register}/${r.time}`;
-      if (this.readings.has(key)) this.duplicates++;
-      else this.readings.set(key, r);
+      if (this.readings.has(key)) {
+        this.duplicates++;
+        n.duplicates++;
+      } else {
+        this.readings.set(key, r);
+        n.stored++;
+      }
     }
+  }
+
+  /** Every reading stored for a concentrator. */
+  readingsOf(concentrator: number): Reading[] {
+    const prefix = `${concentrator}/`;
+    return [...this.readings].filter(([key]) => key.startsWith(prefix)).map(([, r]) => r);
+  }
+
+  /** Readings stored for a concentrator. */
+  readingCount(concentrator: number): number {
+    return this.#readingCounts.get(concentrator)?.stored ?? 0;
+  }
+
+  /** Readings of a concentrator that arrived again after they were stored. */
+  duplicateReadings(concentrator: number): number {
+    return this.#readingCounts.get(concentrator)?.duplicates ?? 0;
   }
 
   putEvents(_concentrator: number, events: ReadonlyArray<{ seq: number; event: MeterEvent }>): void {

@@ -1,7 +1,7 @@
 /**
  * The head-end's database on SQLite (better-sqlite3 12). Writes are idempotent: readings are keyed by
  * (concentrator, meter, register, time), events by (concentrator, seq), a command keeps its first
- * result; so a message delivered twice changes nothing. Transactions are IMMEDIATE, so the service
+ * result; so a message delivered twice changes nothing (readings that arrive again are counted). Transactions are IMMEDIATE, so the service
  * and a CLI process sharing the file never interleave a counter's read and write.
  */
 import Database from "better-sqlite3";
@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS command (
 );
 CREATE TABLE IF NOT EXISTS status (
   concentrator INTEGER PRIMARY KEY, time INTEGER NOT NULL, uptime_s INTEGER NOT NULL, counters TEXT NOT NULL, received_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS duplicate (
+  concentrator INTEGER PRIMARY KEY, readings INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rejection (
   concentrator INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
@@ -69,6 +72,7 @@ export class SqliteHeadendStore implements HeadendStore {
       accepted: p("SELECT last_accepted AS v FROM channel WHERE concentrator = ?"),
       setAccepted: p("UPDATE channel SET last_accepted = ? WHERE concentrator = ?"),
       reading: p("INSERT OR IGNORE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      duplicate: p("INSERT INTO duplicate VALUES (?, ?) ON CONFLICT (concentrator) DO UPDATE SET readings = readings + excluded.readings"),
       event: p("INSERT OR IGNORE INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
       result: p("UPDATE command SET result_code = ?, result_detail = ?, result_ms = ? WHERE id = ? AND concentrator = ? AND result_code IS NULL"),
       status: p("INSERT OR REPLACE INTO status VALUES (?, ?, ?, ?, ?)"),
@@ -98,7 +102,9 @@ export class SqliteHeadendStore implements HeadendStore {
   }
 
   putReadings(concentrator: number, readings: readonly Reading[], receivedAtMs: number): void {
-    for (const r of readings) this.#s.reading.run(concentrator, r.meter, r.register, r.time, r.value, r.status, receivedAtMs);
+    let again = 0;
+    for (const r of readings) if (this.#s.reading.run(concentrator, r.meter, r.register, r.time, r.value, r.status, receivedAtMs).changes === 0) again++;
+    if (again > 0) this.#s.duplicate.run(concentrator, again);
   }
 
   putEvents(concentrator: number, events: ReadonlyArray<{ seq: number; event: MeterEvent }>, receivedAtMs: number): void {
@@ -162,6 +168,16 @@ export class SqliteHeadendStore implements HeadendStore {
   /** Rejected messages by reason (UNKNOWN_CONCENTRATOR for those naming no known concentrator). */
   rejections(): Array<{ concentrator: number; reason: string; count: number }> {
     return this.db.prepare("SELECT concentrator, reason, count FROM rejection ORDER BY concentrator, reason").all() as never;
+  }
+
+  /** Every reading stored for a concentrator. */
+  readings(concentrator: number): Reading[] {
+    return this.db.prepare("SELECT meter, register, time, value, status FROM reading WHERE concentrator = ?").all(concentrator) as Reading[];
+  }
+
+  /** Readings of a concentrator that arrived again after they were stored (and changed nothing). */
+  duplicateReadings(concentrator: number): number {
+    return (this.db.prepare("SELECT readings FROM duplicate WHERE concentrator = ?").get(concentrator) as { readings: number } | undefined)?.readings ?? 0;
   }
 
   readingCount(concentrator: number): number {

@@ -5,7 +5,9 @@
  * - runs virtual time freely (as fast as the host can) while no real I/O is outstanding, yielding to
  *   Node's event loop between batches;
  * - paces virtual time against real time while some is (`speed` virtual ms per real ms), so that a
- *   server's answer arrives at a plausible virtual moment and timeouts keep their meaning;
+ *   server's answer arrives at a plausible virtual moment and timeouts keep their meaning; when the
+ *   simulation cannot keep up, virtual time slips (runs slower) rather than blocking real I/O: no run
+ *   of the simulation between two looks at the sockets covers more than `maxSleepMs × speed`;
  * - takes real events in with `deliver(fn)`: `fn` runs as a scheduler event at the current virtual
  *   time, on the next loop iteration (it wakes a paced wait at once).
  *
@@ -25,6 +27,8 @@ export interface RealTimeRunnerOptions {
   batch?: number;
   /** Longest real sleep while paced, ms; bounds how late a real event is noticed. Default 10. */
   maxSleepMs?: number;
+  /** Pace even while no real I/O is outstanding (a device that must keep real time). Default false. */
+  alwaysPaced?: boolean;
 }
 
 export interface RunnerStats {
@@ -33,15 +37,18 @@ export interface RunnerStats {
   pacedVirtualMs: number;
   /** Real time spent paced, ms. */
   pacedRealMs: number;
+  /** Virtual time the simulation fell behind `speed` and gave up catching up, ms. */
+  slipMs: number;
   delivered: number;
 }
 
 export class RealTimeRunner {
   readonly scheduler: Scheduler;
-  readonly stats: RunnerStats = { freeVirtualMs: 0, pacedVirtualMs: 0, pacedRealMs: 0, delivered: 0 };
+  readonly stats: RunnerStats = { freeVirtualMs: 0, pacedVirtualMs: 0, pacedRealMs: 0, slipMs: 0, delivered: 0 };
   readonly #speed: number;
   readonly #batch: number;
   readonly #maxSleepMs: number;
+  readonly #alwaysPaced: boolean;
   readonly #sources: RealIo[] = [];
   #wake: (() => void) | undefined;
 
@@ -50,6 +57,7 @@ export class RealTimeRunner {
     this.#speed = options.speed ?? 1;
     this.#batch = options.batch ?? 2000;
     this.#maxSleepMs = options.maxSleepMs ?? 10;
+    this.#alwaysPaced = options.alwaysPaced ?? false;
     if (!(this.#speed > 0)) throw new RangeError('"speed" is not greater than 0');
   }
 
@@ -59,7 +67,7 @@ export class RealTimeRunner {
   }
 
   get ioBusy(): boolean {
-    return this.#sources.some((s) => s.busy);
+    return this.#alwaysPaced || this.#sources.some((s) => s.busy);
   }
 
   /** Runs `fn` in the simulation, as an event at the current virtual time. */
@@ -95,7 +103,13 @@ export class RealTimeRunner {
       }
       const realNow = performance.now();
       anchor ??= { real: realNow, virtual: s.now };
-      const allowed = Math.min(end, anchor.virtual + (realNow - anchor.real) * this.#speed);
+      let allowed = Math.min(end, anchor.virtual + (realNow - anchor.real) * this.#speed);
+      const bound = s.now + this.#maxSleepMs * this.#speed;
+      if (allowed > bound) {
+        this.stats.slipMs += allowed - bound;
+        allowed = bound;
+        anchor = { real: realNow, virtual: bound };
+      }
       const from = s.now;
       if (allowed > s.now) s.runUntilTrue(done, allowed - s.now);
       this.stats.pacedVirtualMs += s.now - from;

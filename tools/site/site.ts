@@ -7,9 +7,14 @@
  * Pure ECMAScript: `npm start`, the tests and the XS scenarios all run it.
  */
 import { Concentrator, type SiteConfig } from "../../firmware/app/concentrator.js";
+import { StoreQueue } from "../../firmware/app/store-queue.js";
+import type { Reading } from "../../firmware/model/records.js";
+import type { UplinkRecord } from "../../firmware/uplink/ports.js";
 import type { Hal } from "../../hal/index.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
 import { SimMeter } from "../../hal/sim/meters.js";
+import type { MemoryHeadendStore } from "../headend/memory-store.js";
+import { APN } from "./uplink-world.js";
 import { World, type WorldOptions } from "./world.js";
 
 const SLOT_MS = 15 * 60_000;
@@ -17,13 +22,25 @@ const SLOT_MS = 15 * 60_000;
 const LATCH_SAMPLE_MS = 30_000;
 
 export interface SiteOptions extends WorldOptions {
-  /** Extra site wiring for the firmware (groups, uplink). */
+  /** Extra site wiring for the firmware (groups). */
   config?: Partial<SiteConfig>;
   /**
    * Share of the local modules whose consumers the head-end disconnects as soon as the concentrator
    * knows them (a seeded choice of that many), so latches are held through the faults. Default 0.1.
    */
   disconnectedShare?: number;
+  /** The head-end's database, when it is not the simulated one (a real head-end on SQLite). */
+  headendView?: HeadendView;
+}
+
+/** What a head-end's database holds, for the report's ground truth. */
+export interface HeadendView {
+  /** Every reading stored for a concentrator. */
+  readings(concentrator: number): Iterable<Reading>;
+  /** Readings stored for a concentrator. */
+  count(concentrator: number): number;
+  /** Readings that reached the head-end again after they were stored (absorbed: stored once). */
+  duplicates(concentrator: number): number;
 }
 
 export interface SiteReport {
@@ -63,7 +80,23 @@ export interface SiteReport {
   remoteCycleRatio: number;
   routeFailovers: number;
   internalErrors: number;
-  faults: World["faults"];
+  /** Distinct readings (meter, register, time) the concentrator stored that are in the head-end's database. */
+  readingsDelivered: number;
+  /** Readings stored, not yet delivered, still in the concentrator's store (a backlog, not a loss). */
+  readingsPending: number;
+  /** Readings that reached the head-end again after they were stored there (harmless: stored once). */
+  duplicatesAtHeadEnd: number;
+  /** Readings stored that never reached the head-end and are no longer in the concentrator's store (must be 0). */
+  lost: number;
+  /** Readings in the head-end's database that the concentrator never stored, or with another value (must be 0). */
+  readingsCorrupt: number;
+  /** TCP payload bytes through the modem, both directions: MQTT, envelopes, acknowledgements, pings, status. */
+  uplinkBytes: number;
+  uplinkBytesPerReading: number;
+  /** Commands the concentrator dropped (not authentic, not fresh, not for it, unreadable) or refused. */
+  commandsRejected: number;
+  commandsRejectedBy: { malformed: number; foreign: number; authFailed: number; replayed: number; parseFailed: number; refused: number };
+  faults: World["faults"] & Partial<NonNullable<World["uplink"]>["faults"]>;
   wallMs: number;
 }
 
@@ -84,13 +117,23 @@ interface Totals {
   failovers: number;
   internalErrors: number;
   shutdowns: number;
+  malformed: number;
+  foreign: number;
+  authFailed: number;
+  replayed: number;
+  parseFailed: number;
+  refused: number;
 }
 
 function zero(): Totals {
-  return { acquired: 0, stored: 0, implausible: 0, ok: 0, failed: 0, events: 0, alarms: 0, detected: 0, repaired: 0, cycles: 0, ratioSum: 0, remoteCycles: 0, remoteRatioSum: 0, failovers: 0, internalErrors: 0, shutdowns: 0 };
+  return {
+    acquired: 0, stored: 0, implausible: 0, ok: 0, failed: 0, events: 0, alarms: 0, detected: 0, repaired: 0, cycles: 0, ratioSum: 0, remoteCycles: 0, remoteRatioSum: 0, failovers: 0, internalErrors: 0, shutdowns: 0,
+    malformed: 0, foreign: 0, authFailed: 0, replayed: 0, parseFailed: 0, refused: 0,
+  };
 }
 
 function countersOf(c: Concentrator): Totals {
+  const rx = c.uplink?.channel.counters;
   let failovers = 0;
   for (const b of c.bridges.values()) failovers += b.counters.failovers;
   let cycles = 0, ratioSum = 0, remoteCycles = 0, remoteRatioSum = 0;
@@ -120,6 +163,12 @@ function countersOf(c: Concentrator): Totals {
     failovers,
     internalErrors: c.counters.internalErrors,
     shutdowns: c.state === "shutdown" ? 1 : 0,
+    malformed: rx?.malformed ?? 0,
+    foreign: rx?.foreign ?? 0,
+    authFailed: rx?.authFailed ?? 0,
+    replayed: rx?.replayed ?? 0,
+    parseFailed: rx?.parseFailed ?? 0,
+    refused: c.uplink?.commands.counters.rejected ?? 0,
   };
 }
 
@@ -143,21 +192,39 @@ export class Site {
   /** Modules whose consumers the head-end is still to disconnect. */
   readonly #toDisconnect: SimLocalModule[];
   #longestSupplied = 0;
+  /** Ground truth of the uplink: every distinct reading the firmware stored, with its first value. */
+  readonly #storedValues = new Map<string, number>();
+  readonly #headend: HeadendView | undefined;
   readonly #started = Date.now();
 
   constructor(options: SiteOptions) {
     this.options = options;
     const w = (this.world = new World(options));
+    const u = w.uplink;
     const config: SiteConfig = {
-      concentratorId: 17,
+      concentratorId: u?.concentratorId ?? 17,
       busAddresses: w.busAddresses(),
       bridges: w.bridgeSites.map((b) => ({ name: b.name, bus: b.bus, address: b.address })),
       ...(w.feeder ? { balance: [{ id: 1, balanceMeter: w.feeder.meter.serial, consumers: w.feeder.consumers }] } : {}),
+      ...(u
+        ? {
+            uplink: {
+              modem: { family: u.modem.family, apn: APN },
+              host: u.brokerHost,
+              port: u.brokerPort,
+              secretKey: u.keys.secretKey,
+              headendPublicKey: u.keys.headendPublicKey,
+            },
+          }
+        : {}),
       ...options.config,
     };
+    const headend = u?.headend;
+    this.#headend = options.headendView ?? (headend ? memoryView(headend.store) : undefined);
     w.board.onBoot((hal: Hal) => {
       const c = new Concentrator(hal, config);
       this.concentrator = c;
+      c.onReadingsStored((readings) => this.#stored(readings));
       c.start();
     });
     w.board.domain.onPowerOff(() => {
@@ -224,9 +291,77 @@ export class Site {
       remoteCycleRatio: t.remoteCycles ? Number((t.remoteRatioSum / t.remoteCycles).toFixed(4)) : 0,
       routeFailovers: t.failovers,
       internalErrors: t.internalErrors,
-      faults: { ...w.faults },
+      ...this.#uplinkTruth(),
+      commandsRejected: t.malformed + t.foreign + t.authFailed + t.replayed + t.parseFailed + t.refused,
+      commandsRejectedBy: { malformed: t.malformed, foreign: t.foreign, authFailed: t.authFailed, replayed: t.replayed, parseFailed: t.parseFailed, refused: t.refused },
+      faults: { ...w.faults, ...w.uplink?.faults },
       wallMs: Date.now() - this.#started,
     };
+  }
+
+  /** A few running figures, cheap enough for a progress line. */
+  progress(): { boots: number; modulesDiscovered: number; readingsStored: number; readingsDistinct: number; readingsDelivered: number; eventsRaised: number; alarms: number; latchViolations: number } {
+    const c = this.concentrator;
+    const t = c ? add(this.#previous, countersOf(c)) : this.#previous;
+    const u = this.world.uplink;
+    return {
+      boots: this.world.board.boots,
+      modulesDiscovered: c ? c.topology.size : 0,
+      readingsStored: t.stored,
+      readingsDistinct: this.#storedValues.size,
+      readingsDelivered: u && this.#headend ? this.#headend.count(u.concentratorId) : 0,
+      eventsRaised: t.events,
+      alarms: t.alarms,
+      latchViolations: this.#violations,
+    };
+  }
+
+  /** The readings the firmware stored against the head-end's database and the concentrator's store. */
+  #uplinkTruth(): Pick<SiteReport, "readingsDelivered" | "readingsPending" | "duplicatesAtHeadEnd" | "lost" | "readingsCorrupt" | "uplinkBytes" | "uplinkBytesPerReading"> {
+    const u = this.world.uplink;
+    const he = this.#headend;
+    if (!u || !he) return { readingsDelivered: 0, readingsPending: 0, duplicatesAtHeadEnd: 0, lost: 0, readingsCorrupt: 0, uplinkBytes: 0, uplinkBytesPerReading: 0 };
+    const id = u.concentratorId;
+    const pending = new Set<string>();
+    const c = this.concentrator;
+    if (c) {
+      const queue = new StoreQueue(c.log);
+      for (const kind of ["reading", "billing"] as const) {
+        let records: UplinkRecord[] | undefined;
+        while (!(records = queue.pending(kind, 0, Infinity))); // a chunk of the log per call, to its end
+        for (const r of records) pending.add(keyOf((r as { reading: Reading }).reading));
+      }
+    }
+    const atHeadend = new Map<string, number>();
+    for (const r of he.readings(id)) atHeadend.set(keyOf(r), r.value);
+    let delivered = 0;
+    let waiting = 0;
+    let lost = 0;
+    for (const [key, value] of this.#storedValues) {
+      const there = atHeadend.get(key);
+      if (there === undefined) {
+        if (pending.has(key)) waiting++;
+        else lost++;
+      } else if (there === value) delivered++;
+    }
+    const bytes = u.bytes.up + u.bytes.down;
+    return {
+      readingsDelivered: delivered,
+      readingsPending: waiting,
+      duplicatesAtHeadEnd: he.duplicates(id),
+      lost,
+      // In the database with another value than stored, or without ever having been stored.
+      readingsCorrupt: atHeadend.size - delivered,
+      uplinkBytes: bytes,
+      uplinkBytesPerReading: delivered ? Number((bytes / delivered).toFixed(2)) : 0,
+    };
+  }
+
+  #stored(readings: readonly Reading[]): void {
+    for (const r of readings) {
+      const key = keyOf(r);
+      if (!this.#storedValues.has(key)) this.#storedValues.set(key, r.value);
+    }
   }
 
   /** The module behind a simulated module's serial, in the firmware's topology now. */
@@ -287,6 +422,18 @@ export class Site {
     this.#longestSupplied = Math.max(this.#longestSupplied, durationMs);
     if (durationMs > SLOT_MS) this.#violations++;
   }
+}
+
+function keyOf(r: Reading): string {
+  return `${r.meter}/${r.register}/${r.time}`;
+}
+
+function memoryView(store: MemoryHeadendStore): HeadendView {
+  return {
+    readings: (concentrator) => store.readingsOf(concentrator),
+    count: (concentrator) => store.readingCount(concentrator),
+    duplicates: (concentrator) => store.duplicateReadings(concentrator),
+  };
 }
 
 /** Registers a readout of this module carries per interval (docs/d0.md register map). */

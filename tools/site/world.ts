@@ -4,7 +4,8 @@
  * repeaters, a feeder balance meter for one group, the grid (mains failures reach the consumers and
  * the concentrator's cabinet alike), the bus supply of the modules (the concentrator's power-supply
  * module feeds it: when the board is down, modules run on their batteries or go down cold), and seeded
- * faults: module reboots, tamper and door openings, repeater outages.
+ * faults: module reboots, tamper and door openings, repeater outages. With `uplink`, also a GPRS
+ * modem on the board and the network, broker and head-end behind it, with their faults (uplink-world.ts).
  *
  * Pure ECMAScript on hal/sim: the same world runs in the site simulation, the tests and inside XS.
  */
@@ -16,15 +17,20 @@ import { Prng } from "../../hal/sim/prng.js";
 import { Rs485Bus } from "../../hal/sim/rs485-bus.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 import { populateBus } from "../../hal/sim/site.js";
+import { UplinkWorld, type UplinkWorldOptions } from "./uplink-world.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+/** Wall-clock time at simulated time 0, unless the board options say otherwise. */
+const START_EPOCH_MS = Date.UTC(2026, 0, 1);
 /** Bus addresses of the bridges (1..254; D0 modules use their own address space). */
 export const PLC_BRIDGE_ADDRESS = 201;
 export const RADIO_BRIDGE_ADDRESS = 202;
 
 export interface WorldOptions {
   seed: string;
+  /** The simulation's event loop; default a new one (a real-time runner passes the one it drives). */
+  scheduler?: Scheduler;
   /** Local modules, half on each bus. Default 64. */
   modules?: number;
   /** Remote modules behind the PLC bridge (bus 0) and the radio bridge (bus 1). Defaults 8 and 4. */
@@ -47,6 +53,10 @@ export interface WorldOptions {
   /** Consumers (the first modules of bus 0) behind a feeder with a balance meter; 0 for none. Default 8. */
   balanceConsumers?: number;
   board?: SimBoardOptions;
+  /** A GPRS modem on the board, the network behind it, and the broker and head-end (uplink-world.ts). */
+  uplink?: UplinkWorldOptions;
+  /** Flash content the board starts with (images a previous run kept), instead of erased parts. */
+  flash?: { log: Uint8Array; state: Uint8Array };
 }
 
 export interface FaultCounters {
@@ -57,7 +67,7 @@ export interface FaultCounters {
 }
 
 export class World {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly prng: Prng;
   readonly board: SimBoard;
   readonly buses: Rs485Bus[];
@@ -67,13 +77,20 @@ export class World {
   /** The feeder's balance meter, its module (on bus 0) and the consumer meter serials behind it. */
   readonly feeder: { meter: SimFeederMeter; module: SimLocalModule; consumers: string[] } | undefined;
   readonly faults: FaultCounters = { mainsFailures: 0, moduleReboots: 0, openings: 0, repeaterOutages: 0 };
+  /** The modem, the network and what is at its other end, when the site has an uplink. */
+  readonly uplink: UplinkWorld | undefined;
   #gridUp = true;
 
   constructor(o: WorldOptions) {
-    const s = this.scheduler;
+    const s = (this.scheduler = o.scheduler ?? new Scheduler());
     this.prng = new Prng(o.seed);
     const p = this.prng;
-    this.board = new SimBoard(s, p, { power: { capacityMah: 800 }, ...o.board });
+    const startEpochMs = o.board?.startEpochMs ?? START_EPOCH_MS;
+    this.board = new SimBoard(s, p, { power: { capacityMah: 800 }, startEpochMs, ...o.board });
+    if (o.flash) {
+      this.board.logFlash.load(o.flash.log);
+      this.board.stateFlash.load(o.flash.state);
+    }
     const total = o.modules ?? 64;
     const perBus = Math.ceil(total / this.board.rs485.length);
     this.buses = this.board.rs485.map((port, i) => {
@@ -103,6 +120,7 @@ export class World {
     const flat = o.flatBatteryShare ?? 0.1;
     const batteries = p.fork("batteries");
     for (const m of this.local.flat()) if (batteries.chance(flat)) m.setBattery(false);
+    this.uplink = o.uplink ? new UplinkWorld(s, p.fork("uplink"), this.board, o.uplink, o.days, startEpochMs) : undefined;
     this.#scheduleFaults(o);
   }
 

@@ -394,7 +394,7 @@ export class MqttClient {
     this.#timer = this.#o.timers.set(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
-      this.#tick();
+      this.#tick(at);
     }, Math.max(0, at - this.#o.clock.now()));
   }
 
@@ -416,8 +416,13 @@ export class MqttClient {
     }
   }
 
-  #tick(): void {
-    const now = this.#o.clock.now();
+  /**
+   * The timer for deadline `due` fired. The deadline counts as reached even if the clock reads a hair
+   * below it: times may be fractional, and `at - now` then `now + delay` need not give `at` back
+   * exactly (a deadline missed by rounding would re-arm a 0 ms timer for ever).
+   */
+  #tick(due: number): void {
+    const now = Math.max(this.#o.clock.now(), due);
     switch (this.#state) {
       case "waiting":
         if (now >= this.#reconnectAt) return this.#open();

@@ -6,14 +6,14 @@
  *
  * Like a Mosquitto without persistence, `restart()` forgets every session and queued message.
  * Fault injection: `lose` decides, per PUBLISH, to acknowledge it and then drop it.
- * Pure ECMAScript: it runs in the XS scenarios too.
+ * Pure ECMAScript: it runs in the site simulation and the XS scenarios too.
  */
 import type { ByteStream, ByteStreamHandlers } from "../../firmware/net/byte-stream.js";
 import { encodePacket } from "../../firmware/uplink/mqtt/encode.js";
 import { type MqttPacket, type PublishPacket, type Subscription, topicMatches } from "../../firmware/uplink/mqtt/packets.js";
 import { MqttParser } from "../../firmware/uplink/mqtt/parser.js";
 import type { Scheduler } from "../../hal/sim/scheduler.js";
-import type { SimNetwork } from "./sim-net.js";
+import type { ServerHost } from "./streams.js";
 
 export interface SimBrokerOptions {
   host?: string;
@@ -58,13 +58,14 @@ export class SimBroker {
   readonly counters: BrokerCounters = { connections: 0, published: 0, delivered: 0, dropped: 0, lost: 0, protocolErrors: 0 };
   /** Every PUBLISH received from a client, in order (for assertions). */
   readonly log: Array<{ clientId: string; packet: PublishPacket }> = [];
-  readonly #net: SimNetwork;
+  readonly #net: ServerHost;
   readonly #s: Scheduler;
   readonly #o: Required<Omit<SimBrokerOptions, "lose">> & Pick<SimBrokerOptions, "lose">;
   #sessions = new Map<string, Session>();
   #conns = new Set<Conn>();
 
-  constructor(net: SimNetwork, o: SimBrokerOptions = {}) {
+  /** Listens at once on `net`: a SimNetwork, or the modem's internet (streams.ts `serversOn`). */
+  constructor(net: ServerHost, o: SimBrokerOptions = {}) {
     this.#net = net;
     this.#s = net.scheduler;
     this.#o = { host: "broker", port: 1883, maxInflight: 20, maxQueued: 1000, ...o };
@@ -93,6 +94,14 @@ export class SimBroker {
   /** Publishes as if a client had (an attacker with broker access, a replayed capture). */
   inject(topic: string, payload: Uint8Array, qos: 0 | 1 = 1): void {
     this.#route({ type: "publish", topic, payload, qos, dup: false, retain: false, ...(qos ? { packetId: 1 } : {}) });
+  }
+
+  /** Writes raw bytes to a connected client, as a broken or hostile broker would; false if not connected. */
+  injectRaw(clientId: string, bytes: Uint8Array): boolean {
+    const conn = this.#sessions.get(clientId)?.conn;
+    if (!conn?.open) return false;
+    conn.stream.write(bytes);
+    return true;
   }
 
   /** Messages queued or in flight for a client (0 if it has no session). */

@@ -1,10 +1,11 @@
 /**
- * In-memory stand-ins for the store's queue and the persistent counters (firmware/uplink/ports.ts):
- * for the simulated concentrator on real brokers, the tests and the benchmarks. Pure ECMAScript.
+ * In-memory stand-ins for what the uplink needs from the concentrator (firmware/uplink/ports.ts): the
+ * store's queue, the persistent counters, and command handlers that record their calls. For the
+ * uplink rig (uplink-site.ts), the tests and the benchmarks. Pure ECMAScript (XS too).
  */
 import type { MeterEvent, Reading } from "../../firmware/model/records.js";
-import type { CommandResult } from "../../firmware/uplink/messages.js";
-import type { CounterStore, RecordKind, UplinkQueue, UplinkRecord } from "../../firmware/uplink/ports.js";
+import { ResultCode, type CommandResult, type ConfigChange } from "../../firmware/uplink/messages.js";
+import type { CommandHandlers, CommandOutcome, CounterStore, RecordKind, UplinkQueue, UplinkRecord } from "../../firmware/uplink/ports.js";
 
 interface Entry {
   record: UplinkRecord;
@@ -107,3 +108,44 @@ export class MemoryCounters implements CounterStore {
   }
 }
 
+export type HandlerCall =
+  | { op: "read"; meters: readonly number[]; registers: readonly number[]; persistedCounter: number }
+  | { op: "disconnect" | "reconnect"; meter: number; persistedCounter: number }
+  | { op: "configure"; changes: readonly ConfigChange[]; commandId: number; persistedCounter: number }
+  | { op: "time"; epochMs: number; persistedCounter: number };
+
+/**
+ * Handlers that record each call (with the receive counter persisted at that moment) and answer at
+ * once: meters above `meterCount` are rejected, reads return one reading per meter.
+ */
+export class RecordingHandlers implements CommandHandlers {
+  readonly calls: HandlerCall[] = [];
+  constructor(
+    readonly counters: MemoryCounters,
+    readonly meterCount = 100,
+  ) {}
+  #known(meter: number): boolean {
+    return meter >= 1 && meter <= this.meterCount;
+  }
+  read(meters: readonly number[], registers: readonly number[], done: (o: CommandOutcome) => void): void {
+    this.calls.push({ op: "read", meters, registers, persistedCounter: this.counters.lastAccepted });
+    if (!meters.every((m) => this.#known(m))) return done({ code: ResultCode.rejected, detail: "unknown meter" });
+    done({ code: ResultCode.ok, readings: meters.map((m) => ({ meter: m, register: 0x010800, time: 1_767_225_600, value: m * 1000, status: 0 })) });
+  }
+  disconnect(meter: number, done: (o: CommandOutcome) => void): void {
+    this.calls.push({ op: "disconnect", meter, persistedCounter: this.counters.lastAccepted });
+    done({ code: this.#known(meter) ? ResultCode.ok : ResultCode.rejected });
+  }
+  reconnect(meter: number, done: (o: CommandOutcome) => void): void {
+    this.calls.push({ op: "reconnect", meter, persistedCounter: this.counters.lastAccepted });
+    done({ code: this.#known(meter) ? ResultCode.ok : ResultCode.rejected });
+  }
+  configure(changes: readonly ConfigChange[], commandId: number, done: (o: CommandOutcome) => void): void {
+    this.calls.push({ op: "configure", changes, commandId, persistedCounter: this.counters.lastAccepted });
+    done({ code: ResultCode.ok });
+  }
+  setTime(epochMs: number, done: (o: CommandOutcome) => void): void {
+    this.calls.push({ op: "time", epochMs, persistedCounter: this.counters.lastAccepted });
+    done({ code: ResultCode.ok, detail: 0 });
+  }
+}

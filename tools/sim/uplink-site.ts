@@ -4,26 +4,25 @@
  * GPRS-like network, a broker, and the reference head-end's core with an in-memory database, all on
  * one scheduler. Pure ECMAScript: the XS scenarios use it too.
  */
-import nacl from "tweetnacl";
 import type { Reading } from "../../firmware/model/records.js";
 import type { StreamConnector } from "../../firmware/net/byte-stream.js";
 import type { CommandRequest } from "../../firmware/uplink/messages.js";
-import { MqttClient } from "../../firmware/uplink/mqtt/client.js";
 import type { MqttPacket } from "../../firmware/uplink/mqtt/packets.js";
 import { MqttParser } from "../../firmware/uplink/mqtt/parser.js";
 import { deriveSharedKey } from "../../firmware/uplink/envelope.js";
-import { allUplinks } from "../../firmware/uplink/topics.js";
 import { Uplink, type UplinkOptions } from "../../firmware/uplink/uplink.js";
 import { SimClock, SimRtc } from "../../hal/sim/clock.js";
 import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 import { SimRandom } from "../../hal/sim/system.js";
-import { HeadendCore, type Outgoing } from "../../tools/headend/core.js";
-import { MemoryHeadendStore } from "../../tools/headend/memory-store.js";
+import type { HeadendCore } from "../headend/core.js";
+import type { MemoryHeadendStore } from "../headend/memory-store.js";
+import { keyPairOf } from "./keys.js";
 import { SimBroker, type SimBrokerOptions } from "./sim-broker.js";
 import { SimNetwork, type SimNetworkOptions } from "./sim-net.js";
-import { MemoryCounters, MemoryQueue, RecordingHandlers } from "./uplink-ports.js";
+import { MemoryCounters, MemoryQueue, RecordingHandlers } from "./memory-ports.js";
+import { SimHeadend } from "./sim-headend.js";
 
 export const START_EPOCH_MS = Date.UTC(2026, 0, 1);
 
@@ -36,13 +35,6 @@ export interface UplinkSiteOptions {
   uplink?: Pick<UplinkOptions, "mqtt" | "drain" | "statusIntervalMs">;
   /** When false the head-end receives but never acknowledges (a head-end that cannot commit). */
   headendAcks?: boolean;
-}
-
-/** Deterministic X25519 key pair from a label. */
-export function keyPairOf(label: string): nacl.BoxKeyPair {
-  const seed = new Uint8Array(32);
-  new Prng(label).fill(seed);
-  return nacl.box.keyPair.fromSecretKey(seed);
 }
 
 export class UplinkSite {
@@ -58,16 +50,12 @@ export class UplinkSite {
   readonly queue = new MemoryQueue();
   readonly counters = new MemoryCounters();
   readonly handlers: RecordingHandlers;
-  readonly headendStore = new MemoryHeadendStore();
-  readonly headend: HeadendCore;
-  readonly headendClient: MqttClient;
+  readonly headendSim: SimHeadend;
   readonly sharedKey: Uint8Array;
   uplink!: Uplink;
   /** Every MQTT packet the concentrator wrote, in order, across connections and boots. */
   readonly sent: MqttPacket[] = [];
   boots = 0;
-  headendAcks: boolean;
-  readonly #outbox: Outgoing[] = [];
   readonly #connector: StreamConnector;
 
   constructor(o: UplinkSiteOptions) {
@@ -79,47 +67,33 @@ export class UplinkSite {
     this.clock = new SimClock(this.domain);
     this.rtc = new SimRtc(this.domain, { startEpochMs: START_EPOCH_MS });
     this.handlers = new RecordingHandlers(this.counters);
-    this.headendAcks = o.headendAcks ?? true;
     const device = keyPairOf("concentrator");
     const he = keyPairOf("headend");
     this.sharedKey = deriveSharedKey(device.secretKey, he.publicKey);
-    this.headend = new HeadendCore({
+    this.headendSim = new SimHeadend({
+      scheduler: this.s,
+      prng: this.prng,
+      connector: (domain) => this.net.connector(domain),
+      brokerHost: this.broker.host,
+      brokerPort: this.broker.port,
       keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => (id === this.id ? device.publicKey : undefined) },
-      store: this.headendStore,
       now: () => START_EPOCH_MS + this.s.now,
+      concentrators: [this.id],
     });
-    this.headend.channel(this.id); // derive the shared key now, not inside a measured turn
-    // The head-end's own MQTT connection (not on the concentrator's power domain).
-    const heDomain = new PowerDomain(this.s, "headend");
-    heDomain.powerOn();
-    const heClock = new SimClock(heDomain);
-    this.headendClient = new MqttClient(
-      {
-        connector: this.net.connector(),
-        clock: heClock,
-        timers: heClock,
-        random: new SimRandom(heDomain, this.prng.fork("headend")),
-        host: this.broker.host,
-        port: this.broker.port,
-        clientId: "headend",
-        keepAliveS: 60,
-        maxInFlight: 32,
-        reconnectMinMs: 500,
-        reconnectMaxMs: 10_000,
-        subscriptions: [{ topic: allUplinks(), qos: 1 }],
-      },
-      {
-        onMessage: (topic, payload) => {
-          const out = this.headend.handleUplink(topic, payload);
-          if (out && this.headendAcks) this.#headendSend(out);
-        },
-        onWindowOpen: () => this.#flushOutbox(),
-      },
-    );
-    this.headendClient.start();
+    this.headendSim.acks = o.headendAcks ?? true;
     const uplinkOptions = o.uplink ?? {};
     this.#connector = this.#tap(this.net.connector(this.domain));
     this.domain.onPowerOn(() => this.#boot(uplinkOptions));
+  }
+
+  /** The head-end's protocol core (of its current process). */
+  get headend(): HeadendCore {
+    return this.headendSim.core;
+  }
+
+  /** The head-end's database. */
+  get headendStore(): MemoryHeadendStore {
+    return this.headendSim.store;
   }
 
   /** Powers the concentrator on (it boots and starts its uplink). */
@@ -148,9 +122,7 @@ export class UplinkSite {
 
   /** The head-end issues a command; returns its id. */
   command(command: CommandRequest): number {
-    const out = this.headend.command(this.id, command)!;
-    this.#headendSend(out);
-    return out.commandId;
+    return this.headendSim.command(this.id, command)!;
   }
 
   #boot(o: NonNullable<UplinkSiteOptions["uplink"]>): void {
@@ -190,14 +162,5 @@ export class UplinkSite {
         };
       },
     };
-  }
-
-  #headendSend(out: Outgoing): void {
-    this.#outbox.push(out);
-    this.#flushOutbox();
-  }
-
-  #flushOutbox(): void {
-    while (this.#outbox.length > 0 && this.headendClient.publish(this.#outbox[0]!.topic, this.#outbox[0]!.payload, 1)) this.#outbox.shift();
   }
 }

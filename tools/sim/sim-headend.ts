@@ -1,0 +1,121 @@
+/**
+ * The reference head-end inside the simulation: its protocol core (tools/headend/core.ts) on an
+ * in-memory database, connected to the broker with the firmware's own MQTT client (a persistent
+ * session on `mc/+/up`). It runs on a power domain of its own: `crash()` kills the process (its
+ * connection drops, its RAM is gone, the database stays), `restart()` starts a new one on the same
+ * database. Pure ECMAScript (XS too).
+ */
+import type { StreamConnector } from "../../firmware/net/byte-stream.js";
+import type { CommandRequest } from "../../firmware/uplink/messages.js";
+import { MqttClient } from "../../firmware/uplink/mqtt/client.js";
+import { allUplinks } from "../../firmware/uplink/topics.js";
+import { SimClock } from "../../hal/sim/clock.js";
+import { PowerDomain } from "../../hal/sim/power-domain.js";
+import type { Prng } from "../../hal/sim/prng.js";
+import type { Scheduler } from "../../hal/sim/scheduler.js";
+import { SimRandom } from "../../hal/sim/system.js";
+import { HeadendCore, type HeadendKeys, type Outgoing } from "../headend/core.js";
+import { MemoryHeadendStore } from "../headend/memory-store.js";
+
+export interface SimHeadendOptions {
+  scheduler: Scheduler;
+  prng: Prng;
+  /** The head-end's connections, on its power domain. */
+  connector: (domain: PowerDomain) => StreamConnector;
+  brokerHost: string;
+  brokerPort: number;
+  keys: HeadendKeys;
+  /** Wall clock of the head-end, ms since 1970. */
+  now: () => number;
+  /** Concentrators whose shared key is derived at the start (≈ 12 M XS units each, not in a measured turn). */
+  concentrators?: readonly number[];
+}
+
+export class SimHeadend {
+  /** The database: survives crashes. */
+  readonly store = new MemoryHeadendStore();
+  readonly domain: PowerDomain;
+  /** When false, messages are stored but never acknowledged (a head-end that cannot commit). */
+  acks = true;
+  /** Uplink messages handled (whatever their fate), across restarts. */
+  messages = 0;
+  #core!: HeadendCore;
+  #client!: MqttClient;
+  #outbox: Outgoing[] = [];
+  readonly #o: SimHeadendOptions;
+
+  constructor(o: SimHeadendOptions) {
+    this.#o = o;
+    this.domain = new PowerDomain(o.scheduler, "headend");
+    const connector = o.connector(this.domain);
+    const clock = new SimClock(this.domain);
+    let starts = 0;
+    this.domain.onPowerOn(() => {
+      this.#core = new HeadendCore({ keys: o.keys, store: this.store, now: o.now });
+      for (const id of o.concentrators ?? []) this.#core.channel(id);
+      this.#outbox = [];
+      this.#client = new MqttClient(
+        {
+          connector,
+          clock,
+          timers: clock,
+          random: new SimRandom(this.domain, o.prng.fork(`headend-${starts++}`)),
+          host: o.brokerHost,
+          port: o.brokerPort,
+          clientId: "headend",
+          keepAliveS: 60,
+          maxInFlight: 32,
+          reconnectMinMs: 500,
+          reconnectMaxMs: 10_000,
+          subscriptions: [{ topic: allUplinks(), qos: 1 }],
+        },
+        {
+          onMessage: (topic, payload) => {
+            this.messages++;
+            const out = this.#core.handleUplink(topic, payload);
+            if (out && this.acks) this.#send(out);
+          },
+          onWindowOpen: () => this.#flush(),
+        },
+      );
+      this.#client.start();
+    });
+    this.domain.powerOn();
+  }
+
+  get core(): HeadendCore {
+    return this.#core;
+  }
+
+  get running(): boolean {
+    return this.domain.on;
+  }
+
+  /** Records and sends a command; returns its id (undefined: not registered, or the head-end is down). */
+  command(concentrator: number, command: CommandRequest): number | undefined {
+    if (!this.running) return undefined;
+    const out = this.#core.command(concentrator, command);
+    if (!out) return undefined;
+    this.#send(out);
+    return out.commandId;
+  }
+
+  /** The process dies: no goodbye to the broker, acknowledgements not yet sent are gone. */
+  crash(): void {
+    if (!this.running) return;
+    this.domain.powerOff("panic");
+  }
+
+  restart(): void {
+    if (!this.running) this.domain.powerOn();
+  }
+
+  #send(out: Outgoing): void {
+    this.#outbox.push(out);
+    this.#flush();
+  }
+
+  #flush(): void {
+    while (this.#outbox.length > 0 && this.#client.publish(this.#outbox[0]!.topic, this.#outbox[0]!.payload, 1)) this.#outbox.shift();
+  }
+}
