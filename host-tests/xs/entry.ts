@@ -9,7 +9,7 @@
  */
 import { suites } from "../scenarios/index.js";
 import type { Scenario, ScenarioRun } from "../lib/scenario.js";
-import { serveJsonCommands } from "./json-commands.js";
+import { serveJsonCommands } from "../../tools/xs/json-commands.js";
 
 const all: Array<{ suite: string; scenario: Scenario }> = [];
 for (const { suite, scenarios } of suites) for (const scenario of scenarios) all.push({ suite, scenario });

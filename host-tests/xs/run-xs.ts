@@ -10,8 +10,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bundleForXs } from "./bundle.js";
-import { startXs } from "./xs-worker.js";
+import { bundleForXs } from "../../tools/xs/bundle.js";
+import { startXs } from "../../tools/xs/xs-worker.js";
 
 interface Options {
   seed: string;

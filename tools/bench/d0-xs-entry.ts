@@ -5,7 +5,7 @@
 import { D0Decoder } from "../../firmware/d0/decoder.js";
 import type { DataSet } from "../../firmware/d0/data-set.js";
 import { decode7E1InPlace } from "../../hal/serial-7e1.js";
-import { serveJsonCommands } from "../../host-tests/xs/json-commands.js";
+import { serveJsonCommands } from "../xs/json-commands.js";
 
 const inputs: Uint8Array[] = [];
 

@@ -6,8 +6,8 @@
  */
 import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
-import { bundleForXs } from "../../host-tests/xs/bundle.js";
-import { startXs } from "../../host-tests/xs/xs-worker.js";
+import { bundleForXs } from "../xs/bundle.js";
+import { startXs } from "../xs/xs-worker.js";
 import { encode7E1 } from "../../hal/serial-7e1.js";
 
 const [moduleReadoutFile] = process.argv.slice(2);

@@ -19,7 +19,7 @@ import { decodePdu, encodeSubmit } from "../../firmware/modem/sms/pdu.js";
 import { appElement, AppKind } from "../../firmware/modem/sms/app-header.js";
 import { hexDecode } from "../../firmware/modem/ascii.js";
 import { Modem } from "../../firmware/modem/modem.js";
-import { serveJsonCommands } from "../../host-tests/xs/json-commands.js";
+import { serveJsonCommands } from "../xs/json-commands.js";
 
 /** Timers that run only when `drain` is called (no clock: the bench is about code cost). */
 class ManualTimers implements Timers {

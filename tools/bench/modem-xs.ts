@@ -6,8 +6,8 @@
  *   node dist/tools/bench/modem-xs.js
  */
 import { fileURLToPath } from "node:url";
-import { bundleForXs } from "../../host-tests/xs/bundle.js";
-import { startXs } from "../../host-tests/xs/xs-worker.js";
+import { bundleForXs } from "../xs/bundle.js";
+import { startXs } from "../xs/xs-worker.js";
 
 /** What one item of each bench is, and how many run in the measured crank. */
 const BENCHES: Array<{ bench: string; item: string; n: number }> = [

@@ -17,7 +17,7 @@ import type { StoredRecord } from "../../firmware/store/record-codec.js";
 import { StateJournal } from "../../firmware/store/state-journal.js";
 import { MonotonicCounter } from "../../firmware/store/counter.js";
 import { STATE_KEY_COUNT, StateLayout } from "../../firmware/store/state-layout.js";
-import { serveJsonCommands } from "../../host-tests/xs/json-commands.js";
+import { serveJsonCommands } from "../xs/json-commands.js";
 
 class NativeCostFlash implements FlashPartition {
   readonly blockSize = 4096;

@@ -6,8 +6,8 @@
  *   node dist/tools/bench/store-xs.js
  */
 import { fileURLToPath } from "node:url";
-import { bundleForXs } from "../../host-tests/xs/bundle.js";
-import { startXs } from "../../host-tests/xs/xs-worker.js";
+import { bundleForXs } from "../xs/bundle.js";
+import { startXs } from "../xs/xs-worker.js";
 
 const entry = fileURLToPath(new URL("../../../tools/bench/store-xs-entry.ts", import.meta.url));
 const xs = await startXs(await bundleForXs(entry), "store-bench");

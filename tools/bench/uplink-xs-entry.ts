@@ -12,7 +12,7 @@ import { seqSetOf } from "../../firmware/uplink/seq-set.js";
 import { Uplink } from "../../firmware/uplink/uplink.js";
 import { MemoryCounters, MemoryQueue } from "../sim/memory-ports.js";
 import { keyPairOf } from "../sim/keys.js";
-import { serveJsonCommands } from "../../host-tests/xs/json-commands.js";
+import { serveJsonCommands } from "../xs/json-commands.js";
 
 const device = keyPairOf("concentrator");
 const headend = keyPairOf("headend");

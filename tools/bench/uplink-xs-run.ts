@@ -4,8 +4,8 @@
  * down its process). Prints one JSON object: { op: computeUnits, ..., "heap slots ...": n }.
  */
 import { fileURLToPath } from "node:url";
-import { bundleForXs } from "../../host-tests/xs/bundle.js";
-import { startXs } from "../../host-tests/xs/xs-worker.js";
+import { bundleForXs } from "../xs/bundle.js";
+import { startXs } from "../xs/xs-worker.js";
 
 const entry = fileURLToPath(new URL("../../../tools/bench/uplink-xs-entry.ts", import.meta.url));
 const xs = await startXs(await bundleForXs(entry), "uplink-bench");
