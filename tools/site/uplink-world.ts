@@ -183,7 +183,7 @@ export class UplinkWorld {
         const coverage = p.chance(0.5) ? "none" : "searching";
         s.at(from, () => {
           f.gprsOutages++;
-          f.gprsOutageMs += until - from;
+          f.gprsOutageMs += Math.round(until - from);
           modem.setCoverage(coverage);
         });
         s.at(until, () => modem.setCoverage("home"));
