@@ -20,6 +20,11 @@ export interface ModemPort {
   serial: SerialPortProvider;
   /** PWRKEY line: a held pulse switches the modem on or off (SIM800: ≥1 s, Quectel: ≥500 ms). */
   powerKey: DigitalOutput;
+  /**
+   * True when the board wires the modem's RTS and CTS to this UART: the port can then be opened with
+   * `flowControl`, and the modem is told to use it (AT+IFC=2,2).
+   */
+  flowControl?: boolean;
 }
 
 export interface Hal {

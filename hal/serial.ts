@@ -18,6 +18,11 @@
  *   once `close()` has begun. `close()` discards anything still in the transmit FIFO.
  * - There is no "transmit complete" event. A caller that must know when the last bit has left the
  *   wire (RS485 direction release) waits `characterTimeMs(baud) × characters` after its last write.
+ * - `flowControl` (RTS/CTS, done by the UART hardware): RTS is deasserted while the receive FIFO
+ *   holds `FLOW_CONTROL_RX_THRESHOLD` bytes or more, so a sender that obeys it pauses until the owner
+ *   reads; characters are transmitted only while CTS is asserted. This is what makes an answer longer
+ *   than the FIFO safe however long a turn runs. A provider whose board has no RTS/CTS lines for the
+ *   port throws RangeError("no flow control").
  */
 
 /** Character framing on the wire; both are 10 bits per character. */
@@ -32,6 +37,8 @@ export interface SerialOptions {
   onReadable?: (count: number) => void;
   /** Called when the transmit FIFO has drained below its threshold; `count` is the free space in bytes. */
   onWritable?: (count: number) => void;
+  /** RTS/CTS hardware flow control (see the contract above). Default false. */
+  flowControl?: boolean;
 }
 
 export interface SerialPort {
@@ -54,6 +61,13 @@ export interface SerialPortProvider {
 
 /** Size of the ESP32 UART transmit and receive FIFOs, in bytes (ESP32 TRM §13.3.3). */
 export const UART_FIFO_BYTES = 128;
+
+/**
+ * Receive FIFO level at which the UART deasserts RTS (ESP-IDF `rx_flow_ctrl_thresh`). It leaves 32
+ * bytes for what the sender still transmits after RTS falls: the character on the wire and the ones its
+ * own UART had already queued.
+ */
+export const FLOW_CONTROL_RX_THRESHOLD = 96;
 
 /** Bits per character on the wire for both 8N1 and 7E1: start + 8 + stop. */
 export const BITS_PER_CHARACTER = 10;

@@ -12,7 +12,8 @@ export const board = {
     { uart: { port: 0, transmit: 17, receive: 18 }, driverEnable: 8 },
     { uart: { port: 1, transmit: 15, receive: 16 }, driverEnable: 7 },
   ],
-  modem: { uart: { port: 2, transmit: 4, receive: 5 }, powerKey: 6 },
+  /** The modem's RTS/CTS are wired: long answers (an SMS read) wait in the modem while a turn runs. */
+  modem: { uart: { port: 2, transmit: 4, receive: 5, rts: 12, cts: 13 }, powerKey: 6 },
   inputs: { door: 9, tamper: 10 },
   /** Power-supply module: mains-present line and the battery through a 2:1 divider (ADC1 channel). */
   power: { mainsSense: 11, batteryAdc: 1, dividerRatio: 2, fullScaleMv: 3100 },

@@ -30,7 +30,7 @@ export function createDeviceHal(): Hal {
     timers: clock,
     wallClock: new ModdableWallClock(),
     rs485: board.rs485.map((bus) => ({ serial: new ModdableSerialProvider(bus.uart), direction: new ModdableDigitalOutput(bus.driverEnable, 0) })),
-    modem: { serial: new ModdableSerialProvider(board.modem.uart), powerKey: new ModdableDigitalOutput(board.modem.powerKey, 0) },
+    modem: { serial: new ModdableSerialProvider(board.modem.uart, ffi), powerKey: new ModdableDigitalOutput(board.modem.powerKey, 0), flowControl: true },
     // The field console is on USB-Serial-JTAG (manifest USE_USB), not a UART of this board; its
     // provider arrives with the console (to do). Opening it fails plainly rather than take a UART.
     console: { open: () => { throw new Error("unsupported"); } },

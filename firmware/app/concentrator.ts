@@ -95,8 +95,9 @@ const DEFAULT_GROUP_ID = 0;
 /**
  * Bytes of TCP data asked of the modem per read command: with the answer's framing it fits the modem
  * UART's 128-byte receive FIFO, which the ESP32 port does not empty while a turn runs (no software
- * buffer; at 115200 Bd it fills in 11 ms). So no turn, however long, loses modem bytes (docs/uplink.md
- * "Turns and the modem UART"). The downlink carries acknowledgements and commands: little.
+ * buffer; at 115200 Bd it fills in 11 ms). So no turn, however long, loses TCP data, even on a board
+ * without RTS/CTS (docs/uplink.md "Turns and the modem UART"). The downlink carries acknowledgements
+ * and commands: little.
  */
 const MODEM_READ_BYTES = 64;
 /** A bridge that did not list its modules is asked again after this long, ms. */

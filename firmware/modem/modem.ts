@@ -6,7 +6,7 @@
  *
  *   syncing ─▶ configuring ─▶ sim ─▶ registering ─▶ connecting ─▶ ready
  *   AT…OK      ATE0, CMEE,     +CPIN?  +CREG?/+CGREG?  attach, PDP     sockets open; supervision every 30 s
- *              family setup,   (PIN)   (SMS usable     (family steps)
+ *              (IFC), family,  (PIN)   (SMS usable     (family steps)
  *              SMS setup               once +CREG ok)
  *
  * Recovery ladder: a stage that fails counts one failure; the failure count picks the action:
@@ -200,6 +200,7 @@ export class Modem {
     };
     this.#engine = new AtEngine({
       serial: options.port.serial,
+      flowControl: options.port.flowControl === true,
       timers: this.#timers,
       urcs,
       onEcho: () => this.#echo(),
@@ -314,6 +315,9 @@ export class Modem {
       { text: "ATE0", timeoutMs: COMMAND_TIMEOUT_MS }, // echo off (TG initImpl)
       { text: "AT+CMEE=1", timeoutMs: COMMAND_TIMEOUT_MS }, // numeric +CME ERROR (27.007 §9.1)
     ];
+    // RTS/CTS both ways (V.250 +IFC; the factory setting is 0,0): from here on the modem holds an
+    // answer longer than the UART FIFO (an SMS read) while a long turn keeps us from reading.
+    if (this.#options.port.flowControl) common.push({ text: "AT+IFC=2,2", timeoutMs: COMMAND_TIMEOUT_MS });
     this.#run(common, e, (failed) => {
       if (failed) return this.#fail(silent(failed.failure) ? "unresponsive" : "configure-failed");
       this.#dialect.configure(this.#engine, (f) => {

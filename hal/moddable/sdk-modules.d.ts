@@ -13,6 +13,7 @@ declare module "mc/ffi" {
     board_ota_running_state(): number;
     board_ota_confirm(): number;
     board_ota_rollback(): number;
+    board_uart_flow_control(port: number, rts: number, cts: number, rxThreshold: number): number;
   }
 }
 

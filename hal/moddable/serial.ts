@@ -9,13 +9,16 @@
  *   bytes) minus what has been written since, which can only under-estimate it; a write that still
  *   does not fit returns false instead of throwing.
  * - There is no baud setter: reopen the port (mode C baud switch). UART0 belongs to xsbug/console.
+ * - The driver has no flow control setting: `flowControl` routes RTS and CTS and turns the hardware
+ *   flow control on through the board FFI (manifests/ffi/board.c) after every open.
  * to do:
  * - RX FIFO overflow is not reported by the driver (UART_INTR_RXFIFO_OVF is not surfaced), so
  *   `overruns` stays 0 on the device; a native patch would expose it.
  */
 import Serial from "embedded:io/serial";
 import type { SerialOptions, SerialPort, SerialPortProvider } from "../serial.js";
-import { UART_FIFO_BYTES } from "../serial.js";
+import type FFI from "mc/ffi";
+import { FLOW_CONTROL_RX_THRESHOLD, UART_FIFO_BYTES } from "../serial.js";
 import { decode7E1InPlace, encode7E1 } from "../serial-7e1.js";
 
 /** Board wiring of one UART. */
@@ -24,21 +27,37 @@ export interface UartPins {
   port: number;
   receive: number;
   transmit: number;
+  /** RTS and CTS, where the board wires them (needed for `flowControl`). */
+  rts?: number;
+  cts?: number;
 }
 
 export class ModdableSerialProvider implements SerialPortProvider {
   readonly #pins: UartPins;
+  readonly #ffi: FFI | undefined;
   #open: ModdableSerialPort | undefined;
 
-  constructor(pins: UartPins) {
+  /** `ffi` is needed only for a port with RTS/CTS. */
+  constructor(pins: UartPins, ffi?: FFI) {
     this.#pins = pins;
+    this.#ffi = ffi;
   }
 
   open(options: SerialOptions): SerialPort {
     if (this.#open) throw new Error("in use");
     const frame = options.frame ?? "8N1";
     if (frame !== "8N1" && frame !== "7E1") throw new RangeError("invalid frame");
+    const { rts, cts, port: uart } = this.#pins;
+    const ffi = this.#ffi;
+    if (options.flowControl && (rts === undefined || cts === undefined || !ffi)) throw new RangeError("no flow control");
     const port = new ModdableSerialPort(this.#pins, options, frame === "7E1", () => (this.#open = undefined));
+    if (options.flowControl) {
+      const err = ffi!.board_uart_flow_control(uart, rts!, cts!, FLOW_CONTROL_RX_THRESHOLD);
+      if (err !== 0) {
+        port.close();
+        throw new Error(`flow control failed (esp_err ${err})`);
+      }
+    }
     this.#open = port;
     return port;
   }

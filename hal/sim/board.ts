@@ -31,6 +31,8 @@ export interface SimBoardOptions {
   /** Delay from a reset to the next boot, ms. Default 300 (ESP32 ROM + bootloader + XS start). */
   bootDelayMs?: number;
   cryptoLatencyMs?: number;
+  /** Whether the modem's RTS and CTS are wired to the modem UART (as on our PCB). Default true. */
+  modemFlowControl?: boolean;
 }
 
 export interface SimRs485Port {
@@ -91,7 +93,7 @@ export class SimBoard {
       timers: this.clock,
       wallClock: this.rtc,
       rs485,
-      modem: { serial: this.modemUart, powerKey: this.modemPowerKey },
+      modem: { serial: this.modemUart, powerKey: this.modemPowerKey, flowControl: options.modemFlowControl ?? true },
       console: this.consoleUart,
       flash: { log: this.logFlash, state: this.stateFlash },
       inputs: { door: this.door, tamper: this.tamper },

@@ -1,6 +1,7 @@
 /**
  * A point-to-point serial line between two UARTs (the modem and the console ports): full duplex,
- * every character takes its wire time, optional seeded noise, and a cable that can be pulled.
+ * every character takes its wire time, optional seeded noise, and a cable that can be pulled. RTS and
+ * CTS are wired through (crossed), for UARTs that use flow control.
  */
 import type { Medium, SimUart, Transceiver } from "./uart.js";
 import { LineNoise, type LineNoiseRates } from "./line-noise.js";
@@ -29,8 +30,21 @@ export class SerialLink implements Medium {
     b.attach(this);
   }
 
+  /** RTS and CTS are crossed in the cable: `from` may send while its peer's RTS is up. */
+  clearToSend(from: Transceiver): boolean {
+    return this.#peer(from).readyToReceive;
+  }
+
+  readyChanged(from: Transceiver): void {
+    this.#peer(from).resume();
+  }
+
+  #peer(from: Transceiver): SimUart {
+    return from === this.#a ? this.#b : this.#a;
+  }
+
   transmit(from: Transceiver, byte: number, baud: number, durationMs: number): void {
-    const to = from === this.#a ? this.#b : this.#a;
+    const to = this.#peer(from);
     this.#scheduler.after(durationMs, () => {
       if (!this.connected) return;
       for (const b of this.noise.apply(byte)) {

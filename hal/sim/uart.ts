@@ -11,10 +11,14 @@
  *   Characters arriving while the FIFO is full are lost and counted as overruns.
  * - A character sent at another baud rate arrives as a garbage byte (framing errors are not reported
  *   by the ESP32 driver either).
+ * - RTS/CTS flow control, when on (`flowControl`, or `setFlowControl` for a simulated device): RTS
+ *   falls while the receive FIFO holds FLOW_CONTROL_RX_THRESHOLD bytes or more, and a character starts
+ *   only while the peer's RTS is up (the one already on the wire finishes). A medium without the
+ *   lines (the RS485 bus) leaves CTS always asserted.
  * 7E1 is applied on top exactly as hal/moddable does it: parity set on write, checked on read.
  */
 import type { SerialOptions, SerialPort, SerialPortProvider } from "../serial.js";
-import { UART_FIFO_BYTES, characterTimeMs } from "../serial.js";
+import { FLOW_CONTROL_RX_THRESHOLD, UART_FIFO_BYTES, characterTimeMs } from "../serial.js";
 import { decode7E1InPlace, encode7E1 } from "../serial-7e1.js";
 import type { PowerDomain } from "./power-domain.js";
 import type { Prng } from "./prng.js";
@@ -33,6 +37,10 @@ const BAUD_TOLERANCE = 0.03;
 export interface Medium {
   /** Character `byte` leaves `from` starting now, for `durationMs`. The medium delivers it at the end. */
   transmit(from: Transceiver, byte: number, baud: number, durationMs: number): void;
+  /** Whether `from` may start a character: its peer's RTS is up. Absent: always. */
+  clearToSend?(from: Transceiver): boolean;
+  /** `from`'s RTS may have risen: a peer held by it may go on. */
+  readyChanged?(from: Transceiver): void;
 }
 
 /**
@@ -64,6 +72,10 @@ export class SimUart implements SerialPortProvider, Transceiver {
 
   readonly #tx: number[] = [];
   #shifting = false;
+  /** RTS/CTS flow control on. */
+  #flow = false;
+  /** Transmission paused because the peer's RTS is down. */
+  #held = false;
   #writableArmed = false;
 
   readonly #rx = new Uint8Array(UART_FIFO_BYTES);
@@ -84,6 +96,33 @@ export class SimUart implements SerialPortProvider, Transceiver {
     this.#medium = medium;
   }
 
+  /** Received characters lost because the receive FIFO was full, since the port was opened (the port's `overruns`, seen from the simulation). */
+  get rxOverruns(): number {
+    return this.#overruns;
+  }
+
+  /** Whether this UART's RTS is up: flow control off, the port closed, or room in the receive FIFO. */
+  get readyToReceive(): boolean {
+    return !this.#flow || !this.#config || this.#rxCount < FLOW_CONTROL_RX_THRESHOLD;
+  }
+
+  /**
+   * Turns RTS/CTS flow control on or off while the port is open, as a simulated device's firmware does
+   * (a modem's AT+IFC). The firmware under test sets it with `open({ flowControl })`.
+   */
+  setFlowControl(on: boolean): void {
+    this.#flow = on;
+    this.#medium?.readyChanged?.(this);
+    this.resume();
+  }
+
+  /** The peer's RTS may have risen: go on with a transmission it held. */
+  resume(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (!this.#shifting) this.#shiftNext();
+  }
+
   /** The configured baud rate, or undefined when the port is closed. */
   get baud(): number | undefined {
     return this.#config?.baud;
@@ -98,6 +137,7 @@ export class SimUart implements SerialPortProvider, Transceiver {
     if (frame !== "8N1" && frame !== "7E1") throw new RangeError("invalid frame");
     this.#config = { baud, parity: frame === "7E1", onReadable: options.onReadable, onWritable: options.onWritable };
     this.#overruns = 0;
+    this.#flow = options.flowControl === true;
     const port = new SimSerialPort(this);
     this.#port = port;
     if (options.onWritable) this.#postWritable();
@@ -117,6 +157,7 @@ export class SimUart implements SerialPortProvider, Transceiver {
     this.#rxHead = (this.#rxHead + n) % UART_FIFO_BYTES;
     this.#rxCount -= n;
     if (this.#config!.parity) decode7E1InPlace(out);
+    if (this.#flow) this.#medium?.readyChanged?.(this);
     return out;
   }
 
@@ -200,6 +241,11 @@ export class SimUart implements SerialPortProvider, Transceiver {
       this.#shifting = false;
       return;
     }
+    if (this.#flow && this.#medium?.clearToSend?.(this) === false) {
+      this.#shifting = false;
+      this.#held = true;
+      return;
+    }
     this.#shifting = true;
     const byte = this.#tx.shift()!;
     const duration = characterTimeMs(config.baud);
@@ -218,11 +264,15 @@ export class SimUart implements SerialPortProvider, Transceiver {
     this.#port = undefined;
     this.#tx.length = 0;
     this.#shifting = false;
+    this.#held = false;
     this.#writableArmed = false;
+    const wasFlow = this.#flow;
+    this.#flow = false;
     this.#rxHead = 0;
     this.#rxCount = 0;
     this.domain.scheduler.cancel(this.#rxEvent);
     this.#rxEvent = undefined;
+    if (wasFlow) this.#medium?.readyChanged?.(this);
   }
 }
 

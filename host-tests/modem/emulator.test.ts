@@ -97,6 +97,21 @@ describe("modem emulator", () => {
     assert.match(t.read(5_000), /RDY/);
   });
 
+  it("takes AT+IFC=2,2 (RTS/CTS, V.250), refuses what it does not offer, and forgets it at a reboot", () => {
+    const t = terminal("sim800");
+    t.modem.switchOn();
+    t.read(10_000);
+    t.at("ATE0");
+    assert.equal(t.at("AT+IFC?"), "\r\n+IFC: 0,0\r\n\r\nOK\r\n", "the factory setting");
+    assert.match(t.at("AT+IFC=1,1"), /ERROR/);
+    assert.match(t.at("AT+IFC=2,2"), /OK/);
+    assert.equal(t.at("AT+IFC?"), "\r\n+IFC: 2,2\r\n\r\nOK\r\n");
+    t.modem.reboot();
+    t.read(10_000);
+    t.at("ATE0");
+    assert.equal(t.at("AT+IFC?"), "\r\n+IFC: 0,0\r\n\r\nOK\r\n");
+  });
+
   it("reports BG96 URCs on the UART only after AT+QURCCFG=\"urcport\",\"uart1\"", () => {
     const t = terminal("quectel");
     t.modem.switchOn();

@@ -132,6 +132,38 @@ for (const family of ["sim800", "quectel"] as const) {
       assert.equal(rig.incoming[0]!.ref, 11);
     });
 
+    it("reads a full-length message intact while every modem read waits behind a 40 ms turn (RTS/CTS)", () => {
+      const rig = smsRig(family, { lateReadMs: 40 });
+      const data = pattern(MAX_SMS_PAYLOAD);
+      rig.headend.send(CONCENTRATOR_NUMBER, command(21, Array.from(data)));
+      rig.until(() => rig.incoming.length === 1 && rig.modem.storedMessages === 0, 5 * MINUTE);
+      assert.deepEqual(Array.from(rig.incoming[0]!.data), Array.from(data));
+      assert.equal(rig.board.modemUart.rxOverruns, 0);
+    });
+
+    it("reads a message again when the answer to AT+CMGR is lost, instead of deleting it unread", () => {
+      const rig = smsRig(family);
+      rig.headend.send(CONCENTRATOR_NUMBER, command(22, [7, 7, 7]));
+      assert.ok(rig.until(() => rig.modem.storedMessages === 1, 5 * MINUTE));
+      const commands = rig.modem.counters.commands;
+      assert.ok(rig.until(() => rig.modem.counters.commands > commands, MINUTE), "AT+CMGR reached the modem");
+      rig.link.connected = false; // its answer goes nowhere
+      rig.scheduler.runFor(2_000);
+      rig.link.connected = true;
+      rig.until(() => rig.incoming.length === 1 && rig.modem.storedMessages === 0, 5 * MINUTE);
+      assert.deepEqual(Array.from(rig.incoming[0]!.data), [7, 7, 7]);
+      assert.equal(rig.fw.sms.counters.malformed, 0);
+    });
+
+    it("cannot read that message on a board without RTS/CTS, and drops it as malformed after three reads (the control case)", () => {
+      const rig = smsRig(family, { lateReadMs: 40, flowControl: false });
+      rig.headend.send(CONCENTRATOR_NUMBER, command(21, Array.from(pattern(MAX_SMS_PAYLOAD))));
+      rig.until(() => rig.smsc.counters.delivered === 1 && rig.modem.storedMessages === 0, 5 * MINUTE);
+      assert.ok(rig.board.modemUart.rxOverruns > 0);
+      assert.equal(rig.incoming.length, 0);
+      assert.equal(rig.fw.sms.counters.malformed, 1, "dropped as malformed, never handed over damaged");
+    });
+
     it("hands over a 7-bit text from a whitelisted phone as septets, without a reference", () => {
       const rig = smsRig(family);
       rig.headend.send(CONCENTRATOR_NUMBER, { data: gsm7Septets("WAKE UP"), alphabet: "gsm7" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { characterTimeMs, UART_FIFO_BYTES } from "../../hal/serial.js";
+import { characterTimeMs, FLOW_CONTROL_RX_THRESHOLD, UART_FIFO_BYTES } from "../../hal/serial.js";
 import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Rs485Bus } from "../../hal/sim/rs485-bus.js";
@@ -75,6 +75,59 @@ describe("sim UART and serial link", () => {
     }
     assert.equal(rx.overruns, 300 - UART_FIFO_BYTES);
     assert.equal(rx.read()!.length, UART_FIFO_BYTES);
+  });
+
+  describe("RTS/CTS flow control", () => {
+    /** `a` sends `n` bytes as fast as its FIFO takes them; `b` reads only every `readEveryMs` (a long turn). */
+    function slowReader(n: number, readEveryMs: number, flow: { a: boolean; b: boolean }) {
+      const { s, a, b } = link();
+      const got: number[] = [];
+      const rx = b.open({ baud: 115200, flowControl: flow.b });
+      const readAll = (): void => {
+        for (let c = rx.read(); c; c = rx.read()) got.push(...c);
+        if (got.length < n) s.after(readEveryMs, readAll);
+      };
+      s.after(readEveryMs, readAll);
+      const data = Uint8Array.from({ length: n }, (_, i) => i & 0xff);
+      let sent = 0;
+      const tx = a.open({
+        baud: 115200,
+        onWritable: (free) => {
+          const k = Math.min(free, n - sent);
+          if (k > 0 && tx.write(data.subarray(sent, sent + k))) sent += k;
+        },
+      });
+      if (flow.a) a.setFlowControl(true);
+      s.runUntil(10_000);
+      return { got, data, rx, s };
+    }
+
+    it("holds the sender while the receive FIFO is at the threshold, so a reader 50 ms late loses nothing", () => {
+      const { got, data, rx } = slowReader(1000, 50, { a: true, b: true });
+      assert.equal(rx.overruns, 0);
+      assert.deepEqual(got, Array.from(data));
+    });
+
+    it("loses characters to the same late reader when the sender ignores RTS (the control case)", () => {
+      const { got, rx } = slowReader(1000, 50, { a: false, b: true });
+      assert.ok(rx.overruns > 0);
+      assert.ok(got.length < 1000);
+    });
+
+    it("drops RTS at the threshold and raises it again once the owner reads", () => {
+      const { s, a, b } = link();
+      const rx = b.open({ baud: 9600, flowControl: true });
+      const tx = a.open({ baud: 9600, flowControl: true });
+      tx.write(new Uint8Array(UART_FIFO_BYTES));
+      s.runUntil(1000);
+      assert.equal(b.readyToReceive, false);
+      const first = rx.read()!;
+      assert.equal(first.length, FLOW_CONTROL_RX_THRESHOLD, "the sender stopped at the threshold");
+      assert.equal(b.readyToReceive, true);
+      s.runUntil(2000);
+      assert.equal(rx.read()!.length, UART_FIFO_BYTES - FLOW_CONTROL_RX_THRESHOLD);
+      assert.equal(rx.overruns, 0);
+    });
   });
 
   it("turns characters sent at another baud rate into garbage", () => {

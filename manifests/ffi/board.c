@@ -9,6 +9,7 @@
 #include "esp_random.h"
 #include "esp_task_wdt.h"
 #include "esp_ota_ops.h"
+#include "driver/uart.h"
 
 int32_t board_wdt_enable(uint32_t timeout_ms)
 {
@@ -76,4 +77,17 @@ int32_t board_ota_confirm(void)
 int32_t board_ota_rollback(void)
 {
 	return esp_ota_mark_app_invalid_rollback_and_reboot();
+}
+
+/*
+ * RTS/CTS on a UART that ECMA-419 serial has opened (serial.c configures flow_ctrl DISABLE and routes
+ * only TX and RX): routes RTS and CTS and lets the hardware drop RTS at `rx_threshold` bytes in the RX
+ * FIFO. Called after every open, since each open configures the UART afresh.
+ */
+int32_t board_uart_flow_control(uint32_t port, int32_t rts, int32_t cts, uint32_t rx_threshold)
+{
+	esp_err_t err = uart_set_pin((uart_port_t)port, UART_PIN_NO_CHANGE, UART_PIN_NO_CHANGE, rts, cts);
+	if (err != ESP_OK)
+		return err;
+	return uart_set_hw_flow_ctrl((uart_port_t)port, UART_HW_FLOWCTRL_CTS_RTS, (uint8_t)rx_threshold);
 }

@@ -3,6 +3,8 @@
  * at echo.test:7) and an SMS centre with the head-end's SMS gateway, and the firmware's Modem started
  * at every boot. Shared by the mocha tests, the XS scenarios and the benchmarks: pure ECMAScript.
  */
+import type { Timers } from "../../hal/clock.js";
+import type { ModemPort } from "../../hal/index.js";
 import { SimBoard } from "../../hal/sim/board.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
@@ -35,6 +37,13 @@ export interface RigOptions {
   network?: PacketNetwork;
   /** Switch the module on before the board boots (default: the firmware must press the key). */
   modemOn?: boolean;
+  /** Whether the board wires the modem's RTS/CTS (default true, as our PCB). */
+  flowControl?: boolean;
+  /**
+   * Every modem `onReadable` reaches the firmware this many ms late, as when each one waits behind a
+   * long turn of the event loop (the FIFO fills meanwhile). Default 0.
+   */
+  lateReadMs?: number;
   scheduler?: Scheduler;
 }
 
@@ -57,10 +66,35 @@ export interface Rig {
   until(done: () => boolean, limitMs: number): boolean;
 }
 
+/** `port` whose `onReadable` callbacks each run `lateMs` late (one pending at a time, as the device posts them). */
+function lateReader(port: ModemPort, timers: Timers, lateMs: number): ModemPort {
+  return {
+    ...port,
+    serial: {
+      open(options) {
+        const onReadable = options.onReadable;
+        if (!onReadable) return port.serial.open(options);
+        let posted = false;
+        return port.serial.open({
+          ...options,
+          onReadable: (count) => {
+            if (posted) return;
+            posted = true;
+            timers.set(() => {
+              posted = false;
+              onReadable(count);
+            }, lateMs);
+          },
+        });
+      },
+    },
+  };
+}
+
 export function modemRig(o: RigOptions): Rig {
   const s = o.scheduler ?? new Scheduler();
   const prng = new Prng(o.seed);
-  const board = new SimBoard(s, prng, { logBytes: 64 * 1024, stateBytes: 64 * 1024 });
+  const board = new SimBoard(s, prng, { logBytes: 64 * 1024, stateBytes: 64 * 1024, modemFlowControl: o.flowControl ?? true });
   const internet = new SimInternet(s);
   internet.listen(ECHO_HOST, ECHO_PORT, echoServer);
   const smsc = new SimSmsc(s);
@@ -80,7 +114,7 @@ export function modemRig(o: RigOptions): Rig {
   let fw: Modem | undefined;
   board.onBoot((hal) => {
     fw = new Modem({
-      port: hal.modem,
+      port: o.lateReadMs ? lateReader(hal.modem, hal.timers, o.lateReadMs) : hal.modem,
       timers: hal.timers,
       clock: hal.clock,
       random: hal.random,

@@ -71,6 +71,8 @@ export interface AtEngineOptions {
   urcs: UrcHandler;
   /** Bit rate, default 115200 (the modem UART of hal/index.ts). */
   baud?: number;
+  /** Open the port with RTS/CTS flow control (the board wires the lines). Default false. */
+  flowControl?: boolean;
   /** Commands that may wait behind the current one. Default 16. */
   maxQueue?: number;
   /** Told when the modem echoes a command: its echo setting was reset (a silent reboot). */
@@ -156,11 +158,12 @@ export class AtEngine implements LineSink {
     return this.#queue.length + (this.#current ? 1 : 0);
   }
 
-  /** Opens the serial port (8N1). Idempotent. */
+  /** Opens the serial port (8N1, RTS/CTS when `flowControl`). Idempotent. */
   open(): void {
     if (this.#port) return;
     this.#port = this.#options.serial.open({
       baud: this.#options.baud ?? 115_200,
+      flowControl: this.#options.flowControl === true,
       onReadable: () => this.#guard(() => this.#drain()),
       onWritable: () => this.#guard(() => this.#pump()),
     });

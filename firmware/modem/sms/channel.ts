@@ -128,6 +128,13 @@ export const SMS_SETUP_COMMANDS = ["AT+CMGF=0", "AT+CNMI=2,1,0,1,0"] as const;
 const RECENT_INCOMING = 16;
 /** Stored messages waiting to be read or deleted (a SIM holds a few dozen). */
 const MAX_STORAGE_WORK = 64;
+/**
+ * Reads of one stored message before it is deleted as unreadable (ours). An answer cut short or
+ * garbled on the line (a UART overrun, noise) is read again rather than lost.
+ */
+const MAX_STORAGE_READS = 3;
+/** +CMS ERROR 321, invalid memory index (27.005 §3.2.5): nothing is stored there. */
+const CMS_INVALID_INDEX = 321;
 
 class Outgoing implements OutgoingSms {
   state: SmsState = "queued";
@@ -150,6 +157,8 @@ interface StorageWork {
   readonly index: number;
   /** The PDU already listed by AT+CMGL; otherwise it is read with AT+CMGR. */
   pdu: string | undefined;
+  /** Answers (listed or read) that gave no decodable PDU. */
+  reads: number;
 }
 
 export class SmsChannel {
@@ -262,7 +271,9 @@ export class SmsChannel {
   }
 
   urcBody(line: string): void {
-    this.#processHex(line);
+    const pdu = decodeHex(line);
+    if (pdu) this.#process(pdu);
+    else this.counters.malformed++;
   }
 
   // ---- outgoing ----
@@ -420,7 +431,7 @@ export class SmsChannel {
       known.pdu ??= pdu;
       return;
     }
-    if (this.#storage.length < MAX_STORAGE_WORK) this.#storage.push({ index, pdu });
+    if (this.#storage.length < MAX_STORAGE_WORK) this.#storage.push({ index, pdu, reads: 0 });
   }
 
   #workStorage(): void {
@@ -428,23 +439,7 @@ export class SmsChannel {
     const w = this.#storage[0];
     if (!w) return;
     this.#storageBusy = true;
-    const remove = () => {
-      this.#engine.send({
-        text: `AT+CMGD=${w.index}`,
-        timeoutMs: SMS_STORAGE_TIMEOUT_MS,
-        done: (r) => {
-          this.#storageBusy = false;
-          // Kept if the modem went away before it was deleted: AT+CMGL finds it again.
-          if (r.ok || (r.failure.code !== "aborted" && r.failure.code !== "closed")) this.#storage.splice(this.#storage.indexOf(w), 1);
-          this.#workStorage();
-        },
-      });
-    };
-    if (w.pdu !== undefined) {
-      this.#processHex(w.pdu);
-      remove();
-      return;
-    }
+    if (w.pdu !== undefined) return this.#settle(w, true);
     let header = false;
     this.#engine.send({
       text: `AT+CMGR=${w.index}`,
@@ -461,20 +456,36 @@ export class SmsChannel {
           this.#storageBusy = false;
           return;
         }
-        if (w.pdu !== undefined) this.#processHex(w.pdu);
-        remove();
+        this.#settle(w, r.ok || (r.failure.code === "cms" && r.failure.value === CMS_INVALID_INDEX));
       },
     });
   }
 
-  #processHex(hex: string): void {
-    const bytes = hexDecode(hex);
-    const decoded = bytes ? decodePdu(bytes) : undefined;
-    if (!decoded?.ok) {
-      this.counters.malformed++;
-      return;
-    }
-    this.#process(decoded.pdu);
+  /**
+   * After an answer about stored message `w` (`answered`: the modem said OK, or that the slot is
+   * empty): processes and deletes it. Without a PDU that decodes (the answer failed, came garbled, or
+   * said nothing) it is read again, up to MAX_STORAGE_READS answers; then it is deleted, and counted as
+   * malformed unless the last answer was a clean "nothing here".
+   */
+  #settle(w: StorageWork, answered: boolean): void {
+    const hex = w.pdu;
+    w.pdu = undefined;
+    const pdu = hex === undefined ? undefined : decodeHex(hex);
+    if (pdu) this.#process(pdu);
+    else if (++w.reads < MAX_STORAGE_READS) {
+      this.#storageBusy = false;
+      return this.#workStorage();
+    } else if (!(answered && hex === undefined)) this.counters.malformed++;
+    this.#engine.send({
+      text: `AT+CMGD=${w.index}`,
+      timeoutMs: SMS_STORAGE_TIMEOUT_MS,
+      done: (r) => {
+        this.#storageBusy = false;
+        // Kept if the modem went away before it was deleted: AT+CMGL finds it again.
+        if (r.ok || (r.failure.code !== "aborted" && r.failure.code !== "closed")) this.#storage.splice(this.#storage.indexOf(w), 1);
+        this.#workStorage();
+      },
+    });
   }
 
   #process(pdu: DecodedPdu): void {
@@ -540,3 +551,9 @@ function digitsOf(number: string): string {
   return number.startsWith("+") ? number.slice(1) : number;
 }
 
+/** The PDU a hex line of +CMGR, +CMGL, +CMT or +CDS carries, or undefined when it does not decode. */
+function decodeHex(hex: string): DecodedPdu | undefined {
+  const bytes = hexDecode(hex);
+  const decoded = bytes ? decodePdu(bytes) : undefined;
+  return decoded?.ok ? decoded.pdu : undefined;
+}

@@ -184,6 +184,8 @@ export class SimModem implements SmsTerminal {
   // volatile state
   #echo = true;
   #cmee = 0;
+  /** AT+IFC: <DCE_by_DTE>, <DTE_by_DCE> (0 none, 2 RTS / CTS). */
+  #ifc: [number, number] = [0, 0];
   #cmgf = 0;
   #cnmiMt = 0;
   #cnmiDs = 0;
@@ -406,6 +408,7 @@ export class SimModem implements SmsTerminal {
     const now = this.#scheduler.now;
     this.#echo = true;
     this.#cmee = 0;
+    this.#ifc = [0, 0];
     this.#cmgf = 0;
     this.#cnmiMt = this.#cnmiDs = 0;
     this.#cfun = 1;
@@ -644,6 +647,18 @@ export class SimModem implements SmsTerminal {
         if (call.form !== "set" || !(n >= 0)) return this.#finish("ERROR", this.#latency()), true;
         this.#ipr = n; // kept by AT&W on the real part; the emulator keeps it at once
         return ok(), true;
+      case "+IFC": {
+        // V.250 §6.2.12. Both parts also offer 1 (XON/XOFF), which the emulator does not model.
+        if (call.form === "read") return this.#finish("OK", this.#latency(), [`+IFC: ${this.#ifc[0]},${this.#ifc[1]}`]), true;
+        if (call.form === "test") return this.#finish("OK", this.#latency(), ["+IFC: (0,2),(0,2)"]), true;
+        const m = a.length > 1 ? Number(a[1]) : this.#ifc[1];
+        if (call.form !== "set" || a.length > 2 || !(n === 0 || n === 2) || !(m === 0 || m === 2)) return this.#finish("ERROR", this.#latency()), true;
+        this.#ifc = [n, m];
+        // DCE_by_DTE = 2: the modem sends only while our RTS is up. Its own CTS never falls: the
+        // emulator takes every byte as it comes.
+        this.uart.setFlowControl(n === 2);
+        return ok(), true;
+      }
       case "+CMEE":
         if (call.form === "read") return this.#finish("OK", this.#latency(), [`+CMEE: ${this.#cmee}`]), true;
         if (!(n >= 0 && n <= 2)) return this.#finish("ERROR", this.#latency()), true;
