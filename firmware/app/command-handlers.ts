@@ -4,6 +4,9 @@
  * persisted its counter before calling here. Every handler answers exactly once and never throws.
  */
 import { ChangeResult, ChangeSource } from "../store/audit.js";
+import type { ControlMode } from "../latch/disconnect-control.js";
+import type { LatchOutcome } from "../latch/latch-manager.js";
+import type { LoadLimit } from "../model/load-limit.js";
 import { ResultCode, type ConfigChange } from "../uplink/messages.js";
 import type { CommandHandlers, CommandOutcome } from "../uplink/ports.js";
 import type { Concentrator } from "./concentrator.js";
@@ -30,13 +33,19 @@ export class ConcentratorCommands implements CommandHandlers {
   }
 
   disconnect(meter: number, done: (o: CommandOutcome) => void): void {
-    const r = this.#c.latchTrigger(meter, "remoteDisconnect", "head-end");
-    done(r.code === "ok" ? { code: ResultCode.ok, detail: r.state } : { code: ResultCode.rejected, detail: r.reason });
+    done(latchOutcome(this.#c.latchTrigger(meter, "remoteDisconnect", "head-end")));
   }
 
   reconnect(meter: number, done: (o: CommandOutcome) => void): void {
-    const r = this.#c.latchTrigger(meter, "remoteReconnect", "head-end");
-    done(r.code === "ok" ? { code: ResultCode.ok, detail: r.state } : { code: ResultCode.rejected, detail: r.reason });
+    done(latchOutcome(this.#c.latchTrigger(meter, "remoteReconnect", "head-end")));
+  }
+
+  setMode(meter: number, mode: number, done: (o: CommandOutcome) => void): void {
+    done(latchOutcome(this.#c.latch.setMode(meter, mode as ControlMode, "head-end")));
+  }
+
+  setLimit(meter: number, limit: LoadLimit | undefined, done: (o: CommandOutcome) => void): void {
+    done(latchOutcome(this.#c.latch.setLimiter(meter, limit, "head-end")));
   }
 
   configure(changes: readonly ConfigChange[], commandId: number, done: (o: CommandOutcome) => void): void {
@@ -55,4 +64,9 @@ export class ConcentratorCommands implements CommandHandlers {
     const offsetMs = this.#c.setWallClock(epochMs, ChangeSource.headEnd);
     done({ code: ResultCode.ok, detail: Math.round(offsetMs) });
   }
+}
+
+/** A latch outcome as a command result: the new control state, or why it was refused. */
+function latchOutcome(r: LatchOutcome): CommandOutcome {
+  return r.code === "ok" ? { code: ResultCode.ok, detail: r.state } : { code: ResultCode.rejected, detail: r.reason };
 }

@@ -171,7 +171,7 @@ export class Concentrator {
 
     const defaultMode = Number(this.config.get("latch.defaultMode")) as ControlMode;
     this.latch = new LatchManager({
-      persistence: new LatchStore(this.journal, (r) => r.state === ControlState.connected && r.mode === defaultMode),
+      persistence: new LatchStore(this.journal, (r) => r.state === ControlState.connected && r.mode === defaultMode && !r.limiter),
       relays: new ModuleRelays(this.access),
       moduleOf: (consumer) => this.topology.meterLocation(consumer)?.module.number,
       consumersOf: (module) => [...(this.topology.module(module)?.meters.values() ?? [])],
@@ -281,6 +281,7 @@ export class Concentrator {
       this.acquirer.flagAll(ReadingStatus.powerFailure);
     }
     this.#resolveBalance();
+    this.#applyEmergency();
     this.latch.start();
     this.poller.start();
     this.discovery.start();
@@ -314,6 +315,7 @@ export class Concentrator {
     this.poller.setGroups(this.#groups(), Number(this.config.get("site.utcOffsetMin")));
     this.clockKeeper.setMaxDrift(Number(this.config.get("clock.maxDriftS")));
     this.#resolveBalance();
+    this.#applyEmergency();
   }
 
   /** Triggers a latch from an authenticated source (the command path, a console with privileges). */
@@ -330,6 +332,7 @@ export class Concentrator {
     this.events.pulse(EventType.clockSet, CONCENTRATOR, Math.round(offset / 1000));
     this.acquirer.flagAll(ReadingStatus.clockAdjusted);
     this.clockKeeper.wallClockSet();
+    this.#applyEmergency();
     return offset;
   }
 
@@ -417,6 +420,13 @@ export class Concentrator {
     const source = e.source === "head-end" ? ChangeSource.headEnd : e.source === "console" ? ChangeSource.console : ChangeSource.local;
     // "latch.<consumer>.<trigger or mode>": at most 27 characters, within the audit's 32.
     this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied);
+  }
+
+  /** The emergency profile of the configuration, for the time it has left on the wall clock. */
+  #applyEmergency(): void {
+    const id = Number(this.config.get("limiter.emergencyProfile"));
+    const leftMs = Number(this.config.get("limiter.emergencyUntilS")) * 1000 - this.hal.wallClock.now();
+    this.latch.setEmergency(id > 0 && leftMs > 0 ? { id, activationMs: this.hal.clock.now(), durationMs: leftMs } : undefined);
   }
 
   /** Balance groups are configured by meter serial; they start once every meter is known. */

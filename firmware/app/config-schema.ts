@@ -36,4 +36,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   "tariff.t2FromMin": { key: 11, type: "int", default: 1320, min: 0, max: 1439, writableBy: HE },
   /** P1 password of the local modules (8 characters). */
   "module.password": { key: 12, type: "text", default: "00000000", maxLength: 8, writableBy: HE },
+  /** IC 71 emergency profile in force: limiters whose groups name it apply their emergency threshold (0: none) … */
+  "limiter.emergencyProfile": { key: 13, type: "int", default: 0, min: 0, max: 0xffff, writableBy: HE },
+  /** … until this wall time, s since 1970 (the profile's activation is when it is set). */
+  "limiter.emergencyUntilS": { key: 14, type: "int", default: 0, min: 0, max: 0xffffffff, writableBy: HE },
 };

@@ -2,7 +2,8 @@
  * The concentrator's critical state on the state journal (firmware/store, StateLayout):
  * - topology: one record per module (identity, place, meters) and the number counters, written
  *   together whenever a number is handed out, so no module or meter number is ever reused;
- * - latches: one record per consumer whose latch differs from the default (connected, default mode);
+ * - latches: one record per consumer whose latch differs from the default (connected, default mode,
+ *   no load limiter);
  * - the uplink's two message counters, as high-water marks (never lower after a cut).
  *
  * Record formats (all integers little-endian; strings are an 8-bit length then ASCII):
@@ -10,10 +11,13 @@
  *   module   number u16 · flags u8 (bit 0 displaced) · path str ≤ 8 · address str ≤ 32 · serial str ≤ 32 ·
  *            meters u8 · per meter: channel u8 · meter u16 · serial str ≤ 32          (≤ 224 bytes)
  *   counters nextModule u32 · nextMeter u32
- *   latch    consumer u16 · state u8 · mode u8
+ *   latch    consumer u16 · state u8 · mode u8 ·
+ *            [limiter: normal u32 · emergency u32 · minOverMs u32 · minUnderMs u32 · groups u8 · group u16 …]
+ *                                                                                    (4, or 21 to 29 bytes)
  */
 import type { ControlMode, ControlState } from "../latch/disconnect-control.js";
 import type { LatchPersistence, LatchRecord } from "../latch/latch-manager.js";
+import { isValidLoadLimit, LOAD_LIMIT_BOUNDS, type LoadLimit } from "../model/load-limit.js";
 import type { PersistedModule, TopologyCounters, TopologySnapshot } from "../poll/topology.js";
 import { asciiBytes, asciiString, ByteReader, ByteWriter, isPrintableAscii } from "../store/bytes.js";
 import { HighWaterMark } from "../store/counter.js";
@@ -137,10 +141,8 @@ export class LatchStore implements LatchPersistence {
       StateLayout.latches.base,
       StateLayout.latches.count,
       (bytes) => {
-        if (bytes.length !== 4) return undefined;
-        const r = new ByteReader(bytes);
-        const rec = { consumer: r.u16(), state: r.u8() as ControlState, mode: r.u8() as ControlMode };
-        return rec.consumer > 0 && rec.state <= 2 && rec.mode <= 6 ? { id: rec.consumer, value: rec } : undefined;
+        const rec = decodeLatch(bytes);
+        return rec ? { id: rec.consumer, value: rec } : undefined;
       },
       (rec) => this.#loaded.push(rec),
     );
@@ -152,13 +154,48 @@ export class LatchStore implements LatchPersistence {
 
   save(record: LatchRecord): void {
     if (this.#isDefault(record)) return this.#table.remove(record.consumer);
-    const b = new Uint8Array(4);
-    const w = new ByteWriter(b);
-    w.u16(record.consumer);
-    w.u8(record.state);
-    w.u8(record.mode);
-    this.#table.write(record.consumer, b);
+    this.#table.write(record.consumer, encodeLatch(record));
   }
+}
+
+const LATCH_BASE_BYTES = 4;
+const LIMITER_BASE_BYTES = 17;
+
+function encodeLatch(record: LatchRecord): Uint8Array {
+  const l = record.limiter;
+  const w = new ByteWriter(new Uint8Array(LATCH_BASE_BYTES + (l ? LIMITER_BASE_BYTES + 2 * l.emergencyGroups.length : 0)));
+  w.u16(record.consumer);
+  w.u8(record.state);
+  w.u8(record.mode);
+  if (l) {
+    if (!isValidLoadLimit(l)) throw new InvalidRecordError("invalid limiter");
+    w.u32(l.thresholdNormal);
+    w.u32(l.thresholdEmergency);
+    w.u32(l.minOverMs);
+    w.u32(l.minUnderMs);
+    w.u8(l.emergencyGroups.length);
+    for (const g of l.emergencyGroups) w.u16(g);
+  }
+  return w.bytes;
+}
+
+function decodeLatch(bytes: Uint8Array): LatchRecord | undefined {
+  if (bytes.length !== LATCH_BASE_BYTES && bytes.length < LATCH_BASE_BYTES + LIMITER_BASE_BYTES) return undefined;
+  const r = new ByteReader(bytes);
+  const rec: LatchRecord = { consumer: r.u16(), state: r.u8() as ControlState, mode: r.u8() as ControlMode };
+  if (!(rec.consumer > 0 && rec.state <= 2 && rec.mode <= 6)) return undefined;
+  if (r.remaining === 0) return rec;
+  const thresholdNormal = r.u32();
+  const thresholdEmergency = r.u32();
+  const minOverMs = r.u32();
+  const minUnderMs = r.u32();
+  const count = r.u8();
+  if (count > LOAD_LIMIT_BOUNDS.maxGroups || r.remaining !== 2 * count) return undefined;
+  const emergencyGroups: number[] = [];
+  for (let i = 0; i < count; i++) emergencyGroups.push(r.u16());
+  const limiter: LoadLimit = { thresholdNormal, thresholdEmergency, minOverMs, minUnderMs, emergencyGroups };
+  rec.limiter = limiter;
+  return rec;
 }
 
 /** The uplink envelope's counters (StateLayout.counters keys 0-1 out, 2-3 in). */

@@ -24,13 +24,16 @@ import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock
 import type { Failure } from "../bus/types.js";
 import { EventType, type MeterEvent } from "../model/records.js";
 import { ControlState, isControlMode, outputState, transition, type ControlMode, type Trigger } from "./disconnect-control.js";
-import { Limiter, type LimiterConfig } from "./limiter.js";
+import { isValidLoadLimit, type LoadLimit } from "../model/load-limit.js";
+import { Limiter, type EmergencyProfile } from "./limiter.js";
 
 export interface LatchRecord {
   /** The consumer's meter number. */
   consumer: number;
   state: ControlState;
   mode: ControlMode;
+  /** The consumer's load limiter (IC 71), when it has one. */
+  limiter?: LoadLimit;
 }
 
 /** Critical state of the latches. `save` is durable when it returns and leaves the old or the new record. */
@@ -55,8 +58,8 @@ export interface AuditEntry {
   timeS: number;
   source: TriggerSource;
   subject: number;
-  /** The trigger pulled, or "mode" for a change of control mode. */
-  action: Trigger | "mode";
+  /** The trigger pulled, "mode" for a change of control mode, "limit" for one of the load limiter. */
+  action: Trigger | "mode" | "limit";
   old: string;
   new: string;
   result: "ok" | "refused";
@@ -105,8 +108,9 @@ export class LatchManager {
   readonly #records = new Map<number, LatchRecord>();
   /** Relay drives in progress, by module. */
   readonly #drives = new Map<number, Drive>();
-  /** Load limiters, by consumer. */
+  /** Load limiters, by consumer (their configuration is in the consumer's record). */
   readonly #limiters = new Map<number, Limiter>();
+  #emergency: EmergencyProfile | undefined;
   #watch: TimerId | undefined;
   /** Between start and stop: relays are driven and watched only then (a latch changed before start is driven by start). */
   #running = false;
@@ -118,7 +122,11 @@ export class LatchManager {
 
   constructor(options: LatchOptions) {
     this.#o = options;
-    for (const r of options.persistence.load()) if (isControlMode(r.mode)) this.#records.set(r.consumer, { ...r });
+    for (const r of options.persistence.load()) {
+      if (!isControlMode(r.mode)) continue;
+      this.#records.set(r.consumer, { ...r });
+      if (r.limiter && isValidLoadLimit(r.limiter)) this.#limiters.set(r.consumer, new Limiter(r.limiter));
+    }
   }
 
   /** Starts enforcing: every latched relay is driven now (a reboot may have closed some), then watched. */
@@ -175,7 +183,7 @@ export class LatchManager {
     if (SOURCE_OF[trigger] !== source) return this.#refuse(consumer, trigger, source, old, `${trigger} is not accepted from ${source}`);
     const t = transition(old, mode, trigger);
     if (!t.allowed) return this.#refuse(consumer, trigger, source, old, `${trigger} not allowed in state ${old}, mode ${mode}`);
-    this.#set(consumer, t.to, mode);
+    this.#set(consumer, t.to, mode, this.limiter(consumer));
     this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: trigger, old: String(old), new: String(t.to), result: "ok" });
     this.#o.raise({ type: EventType.latchChange, subject: consumer, time: this.#nowS(), alarm: false, detail: t.to });
     if (outputState(old) !== outputState(t.to)) this.#driveConsumer(consumer);
@@ -191,16 +199,47 @@ export class LatchManager {
     // Mode 0 means "always connected": switching to it is a reconnection and needs the head-end.
     if (mode === 0 && !outputState(state) && source !== "head-end") return this.#refuse(consumer, "mode", source, old, "mode 0 would reconnect");
     const next = mode === 0 ? ControlState.connected : state;
-    this.#set(consumer, next, mode);
+    this.#set(consumer, next, mode, this.limiter(consumer));
     this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "mode", old: String(old), new: String(mode), result: "ok" });
     if (outputState(state) !== outputState(next)) this.#driveConsumer(consumer);
     return { code: "ok", state: next };
   }
 
-  /** Sets or removes the consumer's load limiter (IC 71). */
-  setLimiter(consumer: number, config: LimiterConfig | undefined): void {
-    if (config) this.#limiters.set(consumer, new Limiter(config));
-    else this.#limiters.delete(consumer);
+  /** The consumer's load limiter configuration, if it has one. */
+  limiter(consumer: number): LoadLimit | undefined {
+    return this.#records.get(consumer)?.limiter;
+  }
+
+  /**
+   * Sets (or, with undefined, removes) the consumer's load limiter (IC 71), persisted with its latch
+   * record before this returns, and audited. A new limiter starts from "not over": the next samples
+   * decide. Only the head-end and the console configure limiters.
+   */
+  setLimiter(consumer: number, config: LoadLimit | undefined, source: TriggerSource): LatchOutcome {
+    const old = describeLimit(this.limiter(consumer));
+    const refuse = (reason: string) => {
+      this.counters.refused++;
+      this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "limit", old, new: old, result: "refused" });
+      return { code: "refused", reason } as const;
+    };
+    if (source !== "head-end" && source !== "console") return refuse(`limits are not set from ${source}`);
+    if (config && !isValidLoadLimit(config)) return refuse("invalid limit");
+    if (this.#o.moduleOf(consumer) === undefined) return refuse("unknown consumer");
+    const state = this.state(consumer);
+    this.#set(consumer, state, this.mode(consumer), config);
+    if (config) {
+      const l = new Limiter(config);
+      l.setEmergency(this.#emergency);
+      this.#limiters.set(consumer, l);
+    } else this.#limiters.delete(consumer);
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "limit", old, new: describeLimit(config), result: "ok" });
+    return { code: "ok", state };
+  }
+
+  /** Activates (or, with undefined, ends) an emergency profile: limiters of its group apply their emergency threshold. */
+  setEmergency(profile: EmergencyProfile | undefined): void {
+    this.#emergency = profile;
+    for (const l of this.#limiters.values()) l.setEmergency(profile);
   }
 
   /** A load sample (W) of the consumer: the limiter may disconnect it locally, or let it reconnect. */
@@ -247,9 +286,10 @@ export class LatchManager {
     return Math.floor(this.#o.wallClock.now() / 1000);
   }
 
-  #set(consumer: number, state: ControlState, mode: ControlMode): void {
-    this.#o.persistence.save({ consumer, state, mode });
-    this.#records.set(consumer, { consumer, state, mode });
+  #set(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
+    const record: LatchRecord = limiter ? { consumer, state, mode, limiter } : { consumer, state, mode };
+    this.#o.persistence.save(record);
+    this.#records.set(consumer, record);
   }
 
   #refuse(consumer: number, action: Trigger | "mode", source: TriggerSource, old: number, reason: string): LatchOutcome {
@@ -321,4 +361,9 @@ export class LatchManager {
       }, wait);
     });
   }
+}
+
+/** A limiter as the audit trail shows it: "none", or "<normal>/<emergency> <over ms>/<under ms> g<groups>". */
+function describeLimit(c: LoadLimit | undefined): string {
+  return c ? `${c.thresholdNormal}/${c.thresholdEmergency} ${c.minOverMs}/${c.minUnderMs} g${c.emergencyGroups.join(",")}` : "none";
 }

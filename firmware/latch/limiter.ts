@@ -9,6 +9,8 @@
  * Time comes in with each sample (milliseconds of the caller's monotonic clock).
  */
 
+import { isValidLoadLimit, type LoadLimit } from "../model/load-limit.js";
+
 export interface EmergencyProfile {
   id: number;
   /** Start, caller's monotonic ms. */
@@ -16,36 +18,24 @@ export interface EmergencyProfile {
   durationMs: number;
 }
 
-export interface LimiterConfig {
-  /** Threshold in the monitored value's unit (e.g. W). */
-  thresholdNormal: number;
-  thresholdEmergency: number;
-  /** attribute 6, ms. */
-  minOverMs: number;
-  /** attribute 7, ms. */
-  minUnderMs: number;
-  /** attribute 9: emergency profiles that apply to this limiter. */
-  emergencyGroups: readonly number[];
-}
-
 export type LimiterAction = "none" | "overThreshold" | "underThreshold";
 
 export class Limiter {
-  #config: LimiterConfig;
+  #config: LoadLimit;
   #emergency: EmergencyProfile | undefined;
   /** Since when the value has been on the side opposite to the current verdict; undefined when not. */
   #since: number | undefined;
   #over = false;
 
-  constructor(config: LimiterConfig) {
+  constructor(config: LoadLimit) {
     this.#config = validate(config);
   }
 
-  get config(): LimiterConfig {
+  get config(): LoadLimit {
     return this.#config;
   }
 
-  configure(config: LimiterConfig): void {
+  configure(config: LoadLimit): void {
     this.#config = validate(config);
   }
 
@@ -86,9 +76,7 @@ export class Limiter {
   }
 }
 
-function validate(c: LimiterConfig): LimiterConfig {
-  for (const k of ["thresholdNormal", "thresholdEmergency", "minOverMs", "minUnderMs"] as const) {
-    if (!(typeof c[k] === "number" && Number.isFinite(c[k]) && c[k] >= 0)) throw new RangeError(`invalid ${k}`);
-  }
+function validate(c: LoadLimit): LoadLimit {
+  if (!isValidLoadLimit(c)) throw new RangeError("invalid limiter");
   return { ...c, emergencyGroups: [...c.emergencyGroups] };
 }

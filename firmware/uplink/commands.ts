@@ -55,6 +55,10 @@ export class CommandDispatcher {
           return h.configure(c.changes, c.id, done);
         case "time":
           return h.setTime(c.epochMs, done);
+        case "mode":
+          return h.setMode(c.meter, c.mode, done);
+        case "limit":
+          return h.setLimit(c.meter, c.limit ?? undefined, done);
       }
     } catch {
       this.counters.handlerErrors++;

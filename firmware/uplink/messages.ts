@@ -12,6 +12,7 @@
  * the CBOR subset (cbor-subset.ts) and every field against the schema.
  */
 import { decode, encode } from "cbor-x";
+import { isValidLoadLimit, type LoadLimit } from "../model/load-limit.js";
 import type { EventType, MeterEvent, Reading } from "../model/records.js";
 import { isCborSubset } from "./cbor-subset.js";
 import { type SeqSet, seqSetFromWire, seqSetToWire } from "./seq-set.js";
@@ -42,6 +43,10 @@ export const CommandOp = {
   configure: 4,
   /** Set the wall clock. */
   time: 5,
+  /** Set a consumer's disconnect control mode (DLMS IC 70 control_mode, 0-6). */
+  mode: 6,
+  /** Set or remove a consumer's load limit (DLMS IC 71 in the latch module). */
+  limit: 7,
 } as const;
 export type CommandOpName = keyof typeof CommandOp;
 
@@ -70,7 +75,9 @@ export type Command =
   | { id: number; op: "disconnect"; meter: number }
   | { id: number; op: "reconnect"; meter: number }
   | { id: number; op: "configure"; changes: ConfigChange[] }
-  | { id: number; op: "time"; epochMs: number };
+  | { id: number; op: "time"; epochMs: number }
+  | { id: number; op: "mode"; meter: number; mode: number }
+  | { id: number; op: "limit"; meter: number; limit: LoadLimit | null };
 
 /** A command as the head-end asks for it, before it is given an id. */
 export type CommandRequest = { [K in Command["op"]]: Omit<Extract<Command, { op: K }>, "id"> }[Command["op"]];
@@ -359,6 +366,12 @@ function wire(m: UplinkMessage | DownlinkMessage): unknown[] {
           return [...head, c.changes.flatMap((ch) => [ch.key, ch.value])];
         case "time":
           return [...head, c.epochMs];
+        case "mode":
+          return [...head, c.meter, c.mode];
+        case "limit": {
+          const l = c.limit;
+          return [...head, c.meter, l && [l.thresholdNormal, l.thresholdEmergency, l.minOverMs, l.minUnderMs, l.emergencyGroups]];
+        }
       }
     }
   }
@@ -444,6 +457,14 @@ function decodeUplinkWire(v: unknown[], limits: MessageLimits): UplinkMessage {
 
 const CONFIG_KEY = /^[A-Za-z][A-Za-z0-9_.]{0,47}$/;
 
+function loadLimit(x: unknown): LoadLimit {
+  if (!Array.isArray(x) || x.length !== 5) throw new MessageError("invalid limit");
+  const [thresholdNormal, thresholdEmergency, minOverMs, minUnderMs, emergencyGroups] = x as [number, number, number, number, readonly number[]];
+  const l = { thresholdNormal, thresholdEmergency, minOverMs, minUnderMs, emergencyGroups };
+  if (!isValidLoadLimit(l)) throw new MessageError("invalid limit");
+  return l;
+}
+
 function decodeCommand(v: unknown[]): Command {
   const [, id, op] = v;
   if (!isUint(id, Number.MAX_SAFE_INTEGER)) throw new MessageError("invalid command");
@@ -478,6 +499,12 @@ function decodeCommand(v: unknown[]): Command {
     case CommandOp.time:
       if (v.length !== 4 || !isUint(v[3], Number.MAX_SAFE_INTEGER)) throw new MessageError("invalid command");
       return { id, op: "time", epochMs: v[3] as number };
+    case CommandOp.mode:
+      if (v.length !== 5 || !isUint(v[4], 6)) throw new MessageError("invalid command");
+      return { id, op: "mode", meter: meter(v[3]), mode: v[4] as number };
+    case CommandOp.limit:
+      if (v.length !== 5) throw new MessageError("invalid command");
+      return { id, op: "limit", meter: meter(v[3]), limit: v[4] === null ? null : loadLimit(v[4]) };
     default:
       throw new MessageError("unknown command");
   }

@@ -5,6 +5,7 @@
  * to small in-memory implementations.
  */
 import type { MeterEvent, Reading } from "../model/records.js";
+import type { LoadLimit } from "../model/load-limit.js";
 import type { Command, CommandResult, ConfigChange } from "./messages.js";
 
 /**
@@ -79,6 +80,10 @@ export interface CommandHandlers {
   configure(changes: readonly ConfigChange[], commandId: number, done: (outcome: CommandOutcome) => void): void;
   /** Sets the wall clock. */
   setTime(epochMs: number, done: (outcome: CommandOutcome) => void): void;
+  /** Sets the consumer's disconnect control mode; `done` after it is persisted. */
+  setMode(meter: number, mode: number, done: (outcome: CommandOutcome) => void): void;
+  /** Sets (undefined: removes) the consumer's load limit; `done` after it is persisted. */
+  setLimit(meter: number, limit: LoadLimit | undefined, done: (outcome: CommandOutcome) => void): void;
 }
 
 export type { Command };

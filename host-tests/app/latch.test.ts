@@ -8,7 +8,7 @@ import { ResultCode } from "../../firmware/uplink/messages.js";
 import { PowerLossError } from "../../hal/sim/power-domain.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
 import type { Site } from "../../tools/site/site.js";
-import { afterDiscovery, calmSite, command, consumersOf, firmware, HOUR, MINUTE, play, POLL_MS, stored } from "../lib/core-rig.js";
+import { afterDiscovery, calmSite, command, consumersOf, firmware, handled, HOUR, MINUTE, play, POLL_MS, stored } from "../lib/core-rig.js";
 
 /** A module of the site with one serial meter (its consumer has a power reading for the limiter). */
 function oneSerialMeter(site: Site): SimLocalModule {
@@ -27,13 +27,13 @@ describe("core: latches", () => {
     const script = afterDiscovery(site, 6)
       .do("a 50 W limit on one consumer", () => {
         consumer = consumersOf(site, module)[0]!;
-        firmware(site).latch.setLimiter(consumer, LIMIT);
+        firmware(site).latch.setLimiter(consumer, LIMIT, "head-end");
       })
       .within(POLL_MS + MINUTE, "the next readout's power is over the limit: relay open", () => !module.relayConnected)
       .do("ready for reconnection", () => assert.equal(firmware(site).latch.state(consumer), ControlState.readyForReconnection))
       .wait(2 * HOUR, "two hours: the load is gone, but mode 2 has no local reconnection", () => assert.ok(!module.relayConnected))
       .do("the head-end clears it: disconnect (c), then reconnect (a)", () => {
-        firmware(site).latch.setLimiter(consumer, undefined);
+        firmware(site).latch.setLimiter(consumer, undefined, "head-end");
         assert.equal(command(site, "disconnect", consumer).code, ResultCode.ok);
         assert.equal(command(site, "reconnect", consumer).code, ResultCode.ok);
       })
@@ -41,7 +41,9 @@ describe("core: latches", () => {
     play(site, script, 4 * HOUR);
     const audits = stored(firmware(site)).audits.filter((a) => a.name.startsWith(`latch.${consumer}.`));
     assert.deepEqual(audits.map((a) => [a.name.split(".")[2], a.source]), [
+      ["limit", ChangeSource.headEnd],
       ["localDisconnect", ChangeSource.local],
+      ["limit", ChangeSource.headEnd],
       ["remoteDisconnect", ChangeSource.headEnd],
       ["remoteReconnect", ChangeSource.headEnd],
     ]);
@@ -56,12 +58,51 @@ describe("core: latches", () => {
         consumer = consumersOf(site, module)[0]!;
         const latch = firmware(site).latch;
         latch.setMode(consumer, 5, "head-end");
-        latch.setLimiter(consumer, LIMIT);
+        latch.setLimiter(consumer, LIMIT, "head-end");
       })
       .within(POLL_MS + MINUTE, "disconnected locally (g)", () => !module.relayConnected)
       // Readouts show 0 W with the relay open; after 30 minutes under the limit: h.
       .within(POLL_MS * 4, "reconnected locally (h)", () => module.relayConnected, () => assert.equal(firmware(site).latch.state(consumer), ControlState.connected));
     play(site, script, 4 * HOUR);
+  });
+
+  it("takes a load limit and a control mode from the head-end, keeps them across a reboot, and applies the emergency threshold while the configured profile is in force", () => {
+    const site = calmSite("limit-command", { modules: 6 });
+    const w = site.world;
+    const module = oneSerialMeter(site);
+    const limit = { thresholdNormal: 1_000_000, thresholdEmergency: 50, minOverMs: 0, minUnderMs: 1_800_000, emergencyGroups: [7] };
+    let consumer = 0;
+    const script = afterDiscovery(site, 6)
+      .do("a 1 MW limit (50 W in emergency profile 7) and mode 5, from the head-end", () => {
+        consumer = consumersOf(site, module)[0]!;
+        assert.equal(handled(site, "limit", (h, done) => h.setLimit(consumer, limit, done)).code, ResultCode.ok);
+        assert.equal(handled(site, "mode", (h, done) => h.setMode(consumer, 5, done)).code, ResultCode.ok);
+        assert.equal(handled(site, "limit", (h, done) => h.setLimit(99_999, limit, done)).code, ResultCode.rejected, "an unknown meter");
+        assert.equal(handled(site, "mode", (h, done) => h.setMode(consumer, 9, done)).code, ResultCode.rejected, "an invalid mode");
+      })
+      .wait(POLL_MS + MINUTE, "a poll interval: the load is far under 1 MW", () => assert.ok(module.relayConnected))
+      .do("a restart", () => w.board.system.restart())
+      .wait(MINUTE, "a minute", () => {
+        const latch = firmware(site).latch;
+        assert.deepEqual(latch.limiter(consumer), limit);
+        assert.equal(latch.mode(consumer), 5);
+      })
+      .do("emergency profile 7 for two hours", () => {
+        const untilS = Math.floor(w.board.rtc.now() / 1000) + 2 * 3600;
+        const changes = [{ key: "limiter.emergencyProfile", value: 7 }, { key: "limiter.emergencyUntilS", value: untilS }];
+        assert.equal(handled(site, "configure", (h, done) => h.configure(changes, 1, done)).code, ResultCode.ok);
+      })
+      .within(POLL_MS + MINUTE, "over the 50 W emergency threshold: disconnected locally (g)", () => !module.relayConnected)
+      // The profile ends after two hours; the load (0 W while off) has been under the threshold since: h in mode 5.
+      .within(3 * HOUR, "the profile over, reconnected locally (h)", () => module.relayConnected);
+    play(site, script, 6 * HOUR);
+    const audits = stored(firmware(site)).audits.filter((a) => a.name.startsWith(`latch.${consumer}.`));
+    assert.deepEqual(audits.slice(0, 3).map((a) => [a.name.split(".")[2], a.source, a.result]), [
+      ["limit", ChangeSource.headEnd, ChangeResult.applied],
+      ["mode", ChangeSource.headEnd, ChangeResult.applied],
+      ["mode", ChangeSource.headEnd, ChangeResult.denied],
+    ]);
+    assert.equal(audits[0]!.newValue, "1000000/50 0/1800000 g7");
   });
 
   it("keeps a disconnection the head-end was told of across a power cut at any flash operation of the command", () => {

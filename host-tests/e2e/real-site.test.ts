@@ -58,6 +58,16 @@ for (const broker of ["aedes", "mosquitto"] as const) {
         assert.equal(c().latch.state(meter), ControlState.connected, "control mode 2: a remote reconnection is direct (IC 70 a)");
         await waitFor(real, "the module's relay closed", () => sim.relayConnected, 5 * MINUTE);
 
+        const limit = { thresholdNormal: 20_000, thresholdEmergency: 5_000, minOverMs: 60_000, minUnderMs: 600_000, emergencyGroups: [3] };
+        const limited = await roundTrip(real, { op: "limit", meter, limit });
+        assert.equal(limited.result_code, ResultCode.ok);
+        assert.deepEqual(c().latch.limiter(meter), limit);
+        const mode = await roundTrip(real, { op: "mode", meter, mode: 5 });
+        assert.equal(mode.result_code, ResultCode.ok);
+        assert.equal(c().latch.mode(meter), 5);
+        assert.equal((await roundTrip(real, { op: "limit", meter, limit: null })).result_code, ResultCode.ok);
+        assert.equal(c().latch.limiter(meter), undefined);
+
         const conf = await roundTrip(real, { op: "configure", changes: [{ key: "clock.maxDriftS", value: 30 }] });
         assert.equal(conf.result_code, ResultCode.ok);
         assert.equal(c().config.get("clock.maxDriftS"), 30);

@@ -6,7 +6,7 @@ import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 
 /** A latch manager on a virtual clock, with relays whose answers the test decides. */
-function rig(o: { consumers: Map<number, number[]> }) {
+function rig(o: { consumers: Map<number, number[]>; records?: LatchRecord[] }) {
   const s = new Scheduler();
   const domain = new PowerDomain(s, "mc");
   domain.powerOn();
@@ -17,7 +17,7 @@ function rig(o: { consumers: Map<number, number[]> }) {
   const relays = new Map<number, boolean>();
   let answer: (module: number, connected: boolean) => RelayResult = (_m, connected) => ({ ok: true, connected });
   const latch = new LatchManager({
-    persistence: { load: () => [], save: (r) => (log.push(`save ${r.consumer}=${r.state}`), saved.push(r)) },
+    persistence: { load: () => o.records ?? [], save: (r) => (log.push(`save ${r.consumer}=${r.state}`), saved.push(r)) },
     relays: {
       setRelay: (module, connected, done) => {
         log.push(`set ${module} ${connected ? "closed" : "open"}`);
@@ -37,7 +37,7 @@ function rig(o: { consumers: Map<number, number[]> }) {
     raise: () => undefined,
     audit: (e) => log.push(`audit ${e.subject} ${e.result}`),
   });
-  return { s, latch, log, saved, setAnswer: (f: typeof answer) => (answer = f) };
+  return { s, clock, latch, log, saved, setAnswer: (f: typeof answer) => (answer = f) };
 }
 
 describe("latch manager", () => {
@@ -87,5 +87,52 @@ describe("latch manager", () => {
     r.s.runUntil(3_600_000);
     assert.ok(!r.log.includes("set 1 closed"), r.log.join("; "));
     assert.ok(r.log.includes("set 2 open"), "the watch finds the new module closed and opens it");
+  });
+
+  describe("load limiters", () => {
+    const LIMIT = { thresholdNormal: 5000, thresholdEmergency: 1000, minOverMs: 0, minUnderMs: 60_000, emergencyGroups: [7] };
+
+    it("persists a limit with the consumer's record before it answers, and audits it", () => {
+      const r = rig({ consumers: new Map([[1, [10]]]) });
+      assert.deepEqual(r.latch.setLimiter(10, LIMIT, "head-end"), { code: "ok", state: ControlState.connected });
+      assert.deepEqual(r.saved.at(-1), { consumer: 10, state: ControlState.connected, mode: 2, limiter: LIMIT });
+      assert.deepEqual(r.log, ["save 10=1", "audit 10 ok"]);
+      r.latch.trigger(10, "remoteDisconnect", "head-end");
+      assert.deepEqual(r.saved.at(-1)?.limiter, LIMIT, "a trigger keeps the limit in the record");
+      r.latch.setLimiter(10, undefined, "head-end");
+      assert.equal(r.saved.at(-1)?.limiter, undefined);
+    });
+
+    it("refuses a limit from the field, for an unknown consumer or out of bounds, changing nothing", () => {
+      const r = rig({ consumers: new Map([[1, [10]]]) });
+      for (const [consumer, config, source] of [
+        [10, LIMIT, "local"],
+        [10, LIMIT, "manual"],
+        [99, LIMIT, "head-end"],
+        [10, { ...LIMIT, minOverMs: -1 }, "head-end"],
+        [10, { ...LIMIT, thresholdNormal: 1.5 }, "head-end"],
+        [10, { ...LIMIT, emergencyGroups: [1, 2, 3, 4, 5] }, "head-end"],
+      ] as const) {
+        assert.equal(r.latch.setLimiter(consumer, config, source).code, "refused", `${consumer} ${JSON.stringify(config)} ${source}`);
+      }
+      assert.equal(r.saved.length, 0);
+      assert.equal(r.latch.limiter(10), undefined);
+      assert.equal(r.latch.counters.refused, 6);
+    });
+
+    it("acts on a limit restored from its record, and on the emergency threshold while a profile of its group is in force", () => {
+      const r = rig({ consumers: new Map([[1, [10]], [2, [20]]]), records: [{ consumer: 10, state: ControlState.connected, mode: 2, limiter: LIMIT }] });
+      r.latch.start();
+      r.latch.sampleLoad(10, 3000);
+      assert.equal(r.latch.state(10), ControlState.connected, "under the normal threshold");
+      r.latch.setEmergency({ id: 8, activationMs: r.clock.now(), durationMs: 3_600_000 });
+      r.latch.sampleLoad(10, 3000);
+      assert.equal(r.latch.state(10), ControlState.connected, "a profile of another group changes nothing");
+      r.latch.setEmergency({ id: 7, activationMs: r.clock.now(), durationMs: 3_600_000 });
+      r.latch.sampleLoad(10, 3000);
+      assert.equal(r.latch.state(10), ControlState.readyForReconnection, "over the emergency threshold: local disconnect (g)");
+      r.latch.sampleLoad(20, 1e9);
+      assert.equal(r.latch.state(20), ControlState.connected, "a consumer without a limit");
+    });
   });
 });

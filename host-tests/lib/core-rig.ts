@@ -177,9 +177,14 @@ export function checkHealthy(site: Site): void {
 
 /** The head-end's command carried out (as the uplink calls it once it has authenticated it); its outcome. */
 export function command(site: Site, op: "disconnect" | "reconnect", meter: number): CommandOutcome {
+  return handled(site, op, (h, done) => h[op](meter, done));
+}
+
+/** What the concentrator's handler of command `name` answers at once when `call` calls it. */
+export function handled(site: Site, name: string, call: (h: ConcentratorCommands, done: (o: CommandOutcome) => void) => void): CommandOutcome {
   let outcome: CommandOutcome | undefined;
-  new ConcentratorCommands(firmware(site))[op](meter, (o) => (outcome = o));
-  check.ok(outcome, `${op} answers at once`);
+  call(new ConcentratorCommands(firmware(site)), (o) => (outcome = o));
+  check.ok(outcome, `${name} answers at once`);
   return outcome;
 }
 

@@ -41,6 +41,22 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     changes: fc.array(fc.record({ key: fc.constantFrom("poll.intervalS", "tariff.t1.start", "alarm.voltageHighDeciV"), value: fc.oneof(fc.integer(), fc.boolean(), fc.string({ maxLength: 10 })) }), { minLength: 1, maxLength: 4 }),
   }),
   fc.record({ id: fc.nat(), op: fc.constant("time" as const), epochMs: fc.integer({ min: 0, max: 4e12 }) }),
+  fc.record({ id: fc.nat(), op: fc.constant("mode" as const), meter: fc.integer({ min: 0, max: 0xffff }), mode: fc.integer({ min: 0, max: 6 }) }),
+  fc.record({
+    id: fc.nat(),
+    op: fc.constant("limit" as const),
+    meter: fc.integer({ min: 0, max: 0xffff }),
+    limit: fc.option(
+      fc.record({
+        thresholdNormal: fc.integer({ min: 0, max: 0xffffffff }),
+        thresholdEmergency: fc.integer({ min: 0, max: 0xffffffff }),
+        minOverMs: fc.integer({ min: 0, max: 86_400_000 }),
+        minUnderMs: fc.integer({ min: 0, max: 86_400_000 }),
+        emergencyGroups: fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 4 }),
+      }),
+      { nil: null },
+    ),
+  }),
 ).map((c) => structuredClone(c));
 
 describe("uplink messages (CBOR)", () => {
@@ -113,6 +129,21 @@ describe("uplink messages (CBOR)", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("refuses a mode outside 0-6 and a load limit outside its bounds", () => {
+    const limit = { thresholdNormal: 5000, thresholdEmergency: 2000, minOverMs: 60_000, minUnderMs: 300_000, emergencyGroups: [7] };
+    const body = (c: object) => encodeMessage({ kind: "command", command: { id: 1, ...c } as Command });
+    assert.ok(!(decodeDownlink(body({ op: "limit", meter: 3, limit })) instanceof MessageError));
+    for (const bad of [
+      { op: "mode", meter: 3, mode: 7 },
+      { op: "limit", meter: 3, limit: { ...limit, minOverMs: 86_400_001 } },
+      { op: "limit", meter: 3, limit: { ...limit, thresholdNormal: -1 } },
+      { op: "limit", meter: 3, limit: { ...limit, thresholdNormal: 0.5 } },
+      { op: "limit", meter: 3, limit: { ...limit, emergencyGroups: [1, 2, 3, 4, 5] } },
+    ]) {
+      assert.ok(decodeDownlink(body(bad)) instanceof MessageError, JSON.stringify(bad));
+    }
   });
 
   it("refuses a message of the other direction", () => {

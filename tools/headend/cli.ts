@@ -6,9 +6,13 @@
  *   headend command --keys DIR --db FILE [--broker URL] --id N read --meters 1,2 [--registers 1.8.0,2.8.0]
  *                                                     | disconnect --meter M | reconnect --meter M
  *                                                     | configure KEY=VALUE ... | time [--epoch-ms T]
+ *                                                     | mode --meter M --mode 0..6
+ *                                                     | limit --meter M (--threshold-w W [--emergency-w W] [--over-s S]
+ *                                                       [--under-s S] [--groups G,G] | --none)
  *   headend report  --db FILE --id N latest | gaps [--step-s 900] | alarms | commands | security
  */
 import mqtt from "mqtt";
+import { isValidLoadLimit, LOAD_LIMIT_BOUNDS } from "../../firmware/model/load-limit.js";
 import type { CommandRequest, ConfigValue } from "../../firmware/uplink/messages.js";
 import { registerCode, registerName } from "../../firmware/model/records.js";
 import { parseOptions, UsageError } from "../cli-args.js";
@@ -27,6 +31,13 @@ const SPEC = {
   meters: "string",
   registers: "string",
   "epoch-ms": "number",
+  mode: "number",
+  "threshold-w": "number",
+  "emergency-w": "number",
+  "over-s": "number",
+  "under-s": "number",
+  groups: "string",
+  none: "boolean",
   "step-s": "number",
   json: "boolean",
 } as const;
@@ -73,8 +84,24 @@ function commandRequest(op: string | undefined, args: string[], o: Options): Com
       };
     case "time":
       return { op: "time", epochMs: o["epoch-ms"] ?? Date.now() };
+    case "mode":
+      return { op: "mode", meter: need(o.meter, "meter"), mode: need(o.mode, "mode") };
+    case "limit": {
+      if (o.none) return { op: "limit", meter: need(o.meter, "meter"), limit: null };
+      const thresholdW = need(o["threshold-w"], "threshold-w");
+      const limit = {
+        thresholdNormal: thresholdW,
+        thresholdEmergency: o["emergency-w"] ?? thresholdW,
+        minOverMs: (o["over-s"] ?? 60) * 1000,
+        minUnderMs: (o["under-s"] ?? 300) * 1000,
+        emergencyGroups: o.groups ? o.groups.split(",").map(Number) : [],
+      };
+      const b = LOAD_LIMIT_BOUNDS;
+      if (!isValidLoadLimit(limit)) throw new UsageError(`a limit is whole watts, whole ms of at most ${b.maxDurationMs / 1000} s and at most ${b.maxGroups} groups`);
+      return { op: "limit", meter: need(o.meter, "meter"), limit };
+    }
     default:
-      throw new UsageError("command: read | disconnect | reconnect | configure | time");
+      throw new UsageError("command: read | disconnect | reconnect | configure | time | mode | limit");
   }
 }
 

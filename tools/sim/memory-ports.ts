@@ -4,6 +4,7 @@
  * uplink rig (uplink-site.ts), the tests and the benchmarks. Pure ECMAScript (XS too).
  */
 import type { MeterEvent, Reading } from "../../firmware/model/records.js";
+import type { LoadLimit } from "../../firmware/model/load-limit.js";
 import { ResultCode, type CommandResult, type ConfigChange } from "../../firmware/uplink/messages.js";
 import type { CommandHandlers, CommandOutcome, CounterStore, RecordKind, UplinkQueue, UplinkRecord } from "../../firmware/uplink/ports.js";
 
@@ -112,7 +113,9 @@ export type HandlerCall =
   | { op: "read"; meters: readonly number[]; registers: readonly number[]; persistedCounter: number }
   | { op: "disconnect" | "reconnect"; meter: number; persistedCounter: number }
   | { op: "configure"; changes: readonly ConfigChange[]; commandId: number; persistedCounter: number }
-  | { op: "time"; epochMs: number; persistedCounter: number };
+  | { op: "time"; epochMs: number; persistedCounter: number }
+  | { op: "mode"; meter: number; mode: number; persistedCounter: number }
+  | { op: "limit"; meter: number; limit: LoadLimit | undefined; persistedCounter: number };
 
 /**
  * Handlers that record each call (with the receive counter persisted at that moment) and answer at
@@ -147,5 +150,13 @@ export class RecordingHandlers implements CommandHandlers {
   setTime(epochMs: number, done: (o: CommandOutcome) => void): void {
     this.calls.push({ op: "time", epochMs, persistedCounter: this.counters.lastAccepted });
     done({ code: ResultCode.ok, detail: 0 });
+  }
+  setMode(meter: number, mode: number, done: (o: CommandOutcome) => void): void {
+    this.calls.push({ op: "mode", meter, mode, persistedCounter: this.counters.lastAccepted });
+    done({ code: this.#known(meter) ? ResultCode.ok : ResultCode.rejected });
+  }
+  setLimit(meter: number, limit: LoadLimit | undefined, done: (o: CommandOutcome) => void): void {
+    this.calls.push({ op: "limit", meter, limit, persistedCounter: this.counters.lastAccepted });
+    done({ code: this.#known(meter) ? ResultCode.ok : ResultCode.rejected });
   }
 }
