@@ -46,7 +46,7 @@ import { deriveSharedKey } from "../uplink/envelope.js";
 import { Uplink } from "../uplink/uplink.js";
 import { ConcentratorCommands } from "./command-handlers.js";
 import { CONFIG_SCHEMA } from "./config-schema.js";
-import { LatchStore, TopologyPersistence, UplinkCounters } from "./persistence.js";
+import { LatchStore, ModuleLogMarks, TopologyPersistence, UplinkCounters } from "./persistence.js";
 import { StoreQueue } from "./store-queue.js";
 
 export interface BridgeConfig {
@@ -193,7 +193,8 @@ export class Concentrator {
     });
     const moduleLog = new ModuleLogReader({
       access: this.access,
-      pulse: (type, subject, detail) => this.events.pulse(type, subject, detail),
+      pulse: (type, subject, detail, timeS) => this.events.pulse(type, subject, detail, timeS),
+      marks: new ModuleLogMarks(this.journal),
       bootS: hal.wallClock.valid ? Math.floor(hal.wallClock.now() / 1000) : undefined,
     });
     this.acquirer = new Acquirer({

@@ -4,6 +4,7 @@
  *   together whenever a number is handed out, so no module or meter number is ever reused;
  * - latches: one record per consumer whose latch differs from the default (connected, default mode,
  *   no load limiter);
+ * - module log marks: per module, the last entry of its own event log already taken;
  * - the uplink's two message counters, as high-water marks (never lower after a cut).
  *
  * Record formats (all integers little-endian; strings are an 8-bit length then ASCII):
@@ -11,6 +12,7 @@
  *   module   number u16 · flags u8 (bit 0 displaced) · path str ≤ 8 · address str ≤ 32 · serial str ≤ 32 ·
  *            meters u8 · per meter: channel u8 · meter u16 · serial str ≤ 32          (≤ 224 bytes)
  *   counters nextModule u32 · nextMeter u32
+ *   log mark module u16 · time u32 · code u8 · detail u16
  *   latch    consumer u16 · state u8 · mode u8 ·
  *            [limiter: normal u32 · emergency u32 · minOverMs u32 · minUnderMs u32 · groups u8 · group u16 …]
  *                                                                                    (4, or 21 to 29 bytes)
@@ -18,6 +20,8 @@
 import type { ControlMode, ControlState } from "../latch/disconnect-control.js";
 import type { LatchPersistence, LatchRecord } from "../latch/latch-manager.js";
 import { isValidLoadLimit, LOAD_LIMIT_BOUNDS, type LoadLimit } from "../model/load-limit.js";
+import type { ModuleLogEntry } from "../bus/local-module.js";
+import type { LogMarkStore } from "../poll/module-log.js";
 import type { PersistedModule, TopologyCounters, TopologySnapshot } from "../poll/topology.js";
 import { asciiBytes, asciiString, ByteReader, ByteWriter, isPrintableAscii } from "../store/bytes.js";
 import { HighWaterMark } from "../store/counter.js";
@@ -196,6 +200,46 @@ function decodeLatch(bytes: Uint8Array): LatchRecord | undefined {
   const limiter: LoadLimit = { thresholdNormal, thresholdEmergency, minOverMs, minUnderMs, emergencyGroups };
   rec.limiter = limiter;
   return rec;
+}
+
+const LOG_MARK_BYTES = 9;
+
+/** Module log marks, one key per module that has one; kept in RAM as well for the reader. */
+export class ModuleLogMarks implements LogMarkStore {
+  readonly #table: SlotTable<{ module: number; entry: ModuleLogEntry }>;
+  readonly #marks = new Map<number, ModuleLogEntry>();
+
+  constructor(journal: StateJournal) {
+    this.#table = new SlotTable(
+      journal,
+      StateLayout.moduleLogMarks.base,
+      StateLayout.moduleLogMarks.count,
+      (bytes) => {
+        if (bytes.length !== LOG_MARK_BYTES) return undefined;
+        const r = new ByteReader(bytes);
+        const module = r.u16();
+        const entry = { time: r.u32(), code: r.u8(), detail: r.u16() };
+        return module > 0 ? { id: module, value: { module, entry } } : undefined;
+      },
+      (v) => this.#marks.set(v.module, v.entry),
+    );
+  }
+
+  get(module: number): ModuleLogEntry | undefined {
+    return this.#marks.get(module);
+  }
+
+  set(module: number, entry: ModuleLogEntry): void {
+    this.#marks.set(module, entry);
+    // A module clock outside 1970-2106 gives a mark this boot only: the next boot reads from its boot time.
+    if (!(entry.time >= 0 && entry.time <= 0xffffffff)) return;
+    const w = new ByteWriter(new Uint8Array(LOG_MARK_BYTES));
+    w.u16(module);
+    w.u32(entry.time);
+    w.u8(entry.code);
+    w.u16(entry.detail);
+    this.#table.write(module, w.bytes);
+  }
 }
 
 /** The uplink envelope's counters (StateLayout.counters keys 0-1 out, 2-3 in). */

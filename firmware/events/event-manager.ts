@@ -8,6 +8,8 @@ import type { EventType, MeterEvent } from "../model/records.js";
 import { policyOf } from "./catalogue.js";
 import { EventDebouncer } from "./debounce.js";
 
+const YEAR_S = 365 * 86_400;
+
 export interface EventSink {
   /** Stores the event (durable when it returns). */
   append(event: MeterEvent): void;
@@ -32,10 +34,14 @@ export class EventManager {
     this.#listeners.push(listener);
   }
 
-  /** A one-shot event: raised unless the same one for the same subject is held off. */
-  pulse(type: EventType, subject: number, detail = 0): boolean {
+  /**
+   * A one-shot event: raised unless the same one for the same subject is held off. `timeS` is when it
+   * happened, when that was before now (an entry of a module's own log); a time in the future or more
+   * than a year back (a module clock reset) is replaced by now.
+   */
+  pulse(type: EventType, subject: number, detail = 0, timeS?: number): boolean {
     const v = this.#debouncer.pulse(type, subject, this.#clock.now());
-    return v.raise ? this.#emit(type, subject, detail) : this.#swallow();
+    return v.raise ? this.#emit(type, subject, detail, timeS) : this.#swallow();
   }
 
   /** A condition seen present or absent at a read: raised once it has held for the debounce time. */
@@ -50,8 +56,10 @@ export class EventManager {
     this.#store(event);
   }
 
-  #emit(type: EventType, subject: number, detail: number): true {
-    this.#store({ type, subject, time: Math.floor(this.#wallClock.now() / 1000), alarm: policyOf(type).alarm, detail });
+  #emit(type: EventType, subject: number, detail: number, timeS?: number): true {
+    const nowS = Math.floor(this.#wallClock.now() / 1000);
+    const time = timeS !== undefined && timeS <= nowS && timeS >= nowS - YEAR_S ? timeS : nowS;
+    this.#store({ type, subject, time, alarm: policyOf(type).alarm, detail });
     return true;
   }
 

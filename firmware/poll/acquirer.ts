@@ -95,6 +95,8 @@ export class Acquirer {
     this.counters.readouts++;
     let status = this.#topologyEvents(module, changes);
     const mem = this.#memoryOf(module, obs.powerFailures);
+    // The first readout since this boot: what the module logged while we were down is news.
+    if (mem.lastReadS === 0) o.moduleLog.catchUp(module);
     status |= mem.pendingStatus;
     mem.pendingStatus = 0;
     if (obs.powerFailures !== undefined && mem.powerFailures !== undefined && obs.powerFailures > mem.powerFailures) {

@@ -1,12 +1,16 @@
 /**
- * A module's own event log (P.98, docs/d0.md) as the concentrator reads it: once a day and after a
- * module restarts, so that what happened between two readouts (a tamper contact opened and closed
- * again, wrong passwords tried on the module) still becomes an event.
+ * A module's own event log (P.98, docs/d0.md) as the concentrator reads it: once a day, after a
+ * module restarts and at the first readout after the concentrator boots, so that what happened between
+ * two readouts or while the concentrator was down (a tamper contact opened and closed again, wrong
+ * passwords tried on the module) still becomes an event.
  *
- * Only entries after the last one seen are news. The first read after boot takes the entries logged
- * since the boot (module clocks are kept within a few seconds of ours): older ones were the previous
- * boot's. A happening a readout already raised from the module's status (`reported`) is in the log
- * too: the next read skips that many of its entries, so one tamper opening is one alarm.
+ * Only entries after the last one taken are news, and that mark is persisted (`marks`) after the
+ * events are stored: what a module logged while the concentrator was down is raised at the next read,
+ * with the time the module logged it, and a cut between the two raises it again rather than never.
+ * A module read for the first time has no mark: the entries logged since this boot are news (module
+ * clocks are kept within a few seconds of ours), older ones are history from before it was ours.
+ * A happening a readout already raised from the module's status (`reported`) is in the log too: the
+ * next read skips that many of its entries, so one tamper opening is one alarm.
  */
 import { eventLogEntries, readEventLog, type ModuleLogEntry } from "../bus/local-module.js";
 import { EventType } from "../model/records.js";
@@ -22,17 +26,23 @@ const LOG_EVENTS: Record<number, EventType> = {
   0x50: EventType.batteryLow,
 };
 
+/** The last log entry taken per module, kept across reboots. `set` is durable when it returns. */
+export interface LogMarkStore {
+  get(module: number): ModuleLogEntry | undefined;
+  set(module: number, entry: ModuleLogEntry): void;
+}
+
 export interface ModuleLogOptions {
   access: ModuleAccess;
-  pulse(type: EventType, subject: number, detail: number): void;
-  /** Wall-clock seconds of the boot; undefined when the wall clock was not valid (the first read then only sets the mark). */
+  /** Raises an event that happened at `timeS` (the module's clock). */
+  pulse(type: EventType, subject: number, detail: number, timeS: number): void;
+  marks: LogMarkStore;
+  /** Wall-clock seconds of the boot; undefined when the wall clock was not valid (a first read then only sets the mark). */
   bootS: number | undefined;
 }
 
 export class ModuleLogReader {
   readonly #o: ModuleLogOptions;
-  /** Last entry seen per module; undefined: never read since boot. */
-  readonly #mark = new Map<number, ModuleLogEntry>();
   readonly #busy = new Set<number>();
   /** Per module, events raised from its status since its log was last read, by type. */
   readonly #reported = new Map<number, Map<EventType, number>>();
@@ -47,6 +57,11 @@ export class ModuleLogReader {
     let m = this.#reported.get(module);
     if (!m) this.#reported.set(module, (m = new Map()));
     m.set(type, (m.get(type) ?? 0) + 1);
+  }
+
+  /** Reads the log of a module whose log was taken before (it has a mark): at the first readout after a boot. */
+  catchUp(module: number): void {
+    if (this.#o.marks.get(module)) this.read(module);
   }
 
   read(module: number): void {
@@ -65,9 +80,8 @@ export class ModuleLogReader {
   }
 
   #process(module: number, entries: ModuleLogEntry[]): void {
-    const mark = this.#mark.get(module);
+    const mark = this.#o.marks.get(module);
     const last = entries[entries.length - 1];
-    if (last) this.#mark.set(module, last);
     const reported = this.#reported.get(module);
     this.#reported.delete(module);
     let news: ModuleLogEntry[];
@@ -75,7 +89,7 @@ export class ModuleLogReader {
       let from = 0;
       for (let i = entries.length - 1; i >= 0; i--) {
         const e = entries[i]!;
-        if (e.time === mark.time && e.code === mark.code && e.detail === mark.detail) {
+        if (sameEntry(e, mark)) {
           from = i + 1;
           break;
         }
@@ -91,7 +105,16 @@ export class ModuleLogReader {
       if (type === undefined) continue;
       const already = reported?.get(type) ?? 0;
       if (already > 0) reported!.set(type, already - 1);
-      else this.#o.pulse(type, module, e.detail);
+      else this.#o.pulse(type, module, e.detail, e.time);
     }
+    const next = last ?? mark ?? EMPTY_LOG;
+    if (!(mark && sameEntry(next, mark))) this.#o.marks.set(module, next);
   }
+}
+
+/** The mark of a log read empty: no entry matches it, so every later entry is news. */
+const EMPTY_LOG: ModuleLogEntry = { time: 0, code: 0, detail: 0 };
+
+function sameEntry(a: ModuleLogEntry, b: ModuleLogEntry): boolean {
+  return a.time === b.time && a.code === b.code && a.detail === b.detail;
 }

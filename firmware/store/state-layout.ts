@@ -19,6 +19,8 @@ export const StateLayout = {
   latches: { base: 512, count: 1024 },
   /** One record per module of the topology (firmware/app/persistence.ts); `topology` keeps its counters. */
   modules: { base: 1536, count: 512 },
+  /** Per module, the last entry of its own event log already taken (firmware/poll/module-log.ts). */
+  moduleLogMarks: { base: 2048, count: 512 },
 } as const;
 
-export const STATE_KEY_COUNT = 2048;
+export const STATE_KEY_COUNT = 2560;

@@ -76,6 +76,37 @@ describe("core: events", () => {
   });
 });
 
+describe("core: module logs across a concentrator outage", () => {
+  it("raises once, with the module's time, a tamper a module logged while the concentrator was off", () => {
+    const site = calmSite("events-outage", { modules: 2 });
+    const w = site.world;
+    const s = w.scheduler;
+    const m1 = w.local[0]![0]!;
+    let wallOffsetMs = 0;
+    let tamperS = 0;
+    const tampers = () => eventsOf(stored(firmware(site)), EventType.tamper, site.moduleNumber(m1)!);
+    const script = afterDiscovery(site, 2)
+      .when("past the first billing point: every module's log has been read", () => s.now > DAY + HOUR)
+      .do("the concentrator loses power", () => {
+        wallOffsetMs = w.board.rtc.now() - s.now;
+        w.board.cutPower();
+      })
+      .wait(10 * MINUTE, "ten minutes", () => {
+        tamperS = Math.floor((wallOffsetMs + s.now) / 1000);
+        m1.setTamper(true);
+      })
+      .wait(MINUTE, "a minute", () => m1.setTamper(false))
+      .wait(30 * MINUTE, "half an hour off", () => w.board.powerOn())
+      .within(POLL_MS + 10 * MINUTE, "the tamper is raised at the first readout after the boot", () => tampers().length === 1)
+      .wait(DAY, "a day more, through the next billing point's log read");
+    play(site, script, 4 * DAY);
+    const list = tampers();
+    assert.equal(list.length, 1, JSON.stringify(list));
+    assert.equal(list[0]!.alarm, true);
+    assert.ok(Math.abs(list[0]!.time - tamperS) <= 30, `the module's time ${list[0]!.time}, the tamper at ${tamperS}`);
+  });
+});
+
 describe("core: the concentrator's cabinet", () => {
   it("raises one alarm when its door stays open past the debounce time, nothing for a bounce, and one for a cabinet already open at boot", () => {
     const site = calmSite("cabinet", { modules: 2 });
