@@ -15,8 +15,8 @@ export const board = {
   /** The modem's RTS/CTS are wired: long answers (an SMS read) wait in the modem while a turn runs. */
   modem: { uart: { port: 2, transmit: 4, receive: 5, rts: 12, cts: 13 }, powerKey: 6 },
   inputs: { door: 9, tamper: 10 },
-  /** Power-supply module: mains-present line and the battery through a 2:1 divider (ADC1 channel). */
-  power: { mainsSense: 11, batteryAdc: 1, dividerRatio: 2, fullScaleMv: 3100 },
+  /** Power-supply module: mains-present line, the battery through a 2:1 divider (ADC1 channel), the battery-hold line. */
+  power: { mainsSense: 11, batteryAdc: 1, dividerRatio: 2, fullScaleMv: 3100, batteryHold: 14 },
   /** Raw flash partitions by role (names in partitions.csv). */
   partitions: { log: "log", state: "state" },
 } as const;

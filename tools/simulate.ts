@@ -66,7 +66,7 @@ function main(): void {
   }
   const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : "0");
   console.log(`site simulation, seed ${seed}: ${days} day(s) of ${report.modules} modules in ${(report.wallMs / 1000).toFixed(1)} s`);
-  console.log(`  power: ${report.mainsFailures} mains failures, ${report.boots} boots, ${report.brownouts} brown-outs, ${report.shutdowns} orderly shutdowns`);
+  console.log(`  power: ${report.mainsFailures} mains failures, ${report.boots} boots, ${report.brownouts} brown-outs, ${report.shutdowns} orderly shutdowns (${report.batteryCutoffs} with the battery disconnected)`);
   console.log(`  modules: ${report.modulesDiscovered} discovered, ${report.modulesMissing} missing at the end`);
   console.log(`  readings: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct(report.readingsAcquired, report.readingsExpected)} %), ${report.readingsStored} stored, ${report.readingsImplausible} implausible`);
   console.log(`  readouts: ${report.readoutsOk} ok, ${report.readoutsFailed} failed; poll cycle ${report.pollCycleRatio} × the wire-time bound over ${report.pollCycles} cycles; bus utilisation ${(report.busUtilisation * 100).toFixed(1)} %`);

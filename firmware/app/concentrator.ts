@@ -462,7 +462,8 @@ export class Concentrator {
     if (present) {
       if (this.#batteryTimer !== undefined) t.clear(this.#batteryTimer);
       this.#batteryTimer = undefined;
-      // Back from an orderly shutdown: start afresh (recovery is the normal boot path).
+      // Mains back after an orderly shutdown the battery cutoff did not end (mains returned as it
+      // shut down): start afresh (recovery is the normal boot path).
       if (this.#state === "shutdown") this.hal.system.restart();
       return;
     }
@@ -472,8 +473,9 @@ export class Concentrator {
 
   /**
    * On battery, below the low-battery threshold: record it, stop everything that draws current or
-   * writes, and wait for mains (seeds/001, the power-supply module: "automatically records and stores
-   * the event then disconnects the system"). Everything acknowledged is already on flash.
+   * writes, then have the power-supply module disconnect the battery (seeds/001: "automatically
+   * records and stores the event then disconnects the system"); the board starts again when mains
+   * return. Everything acknowledged is already on flash.
    */
   #checkBattery(): void {
     if (this.#state !== "running" || this.#power.mainsPresent()) return;
@@ -488,6 +490,7 @@ export class Concentrator {
     for (const b of this.bridges.values()) b.close();
     for (const b of this.buses) b.close();
     while (this.log.maintain());
+    this.#power.disconnectBattery();
   }
 
   #guarded(fn: () => void): void {

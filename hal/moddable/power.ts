@@ -1,6 +1,8 @@
 /**
  * The power-supply module's signals on the board: a mains-present digital line (active high from the
- * supply's optocoupler) and the backup battery through a resistor divider into an ADC pin.
+ * supply's optocoupler), the backup battery through a resistor divider into an ADC pin, and the
+ * battery-hold line: the board holds it high while it runs on battery; low, the module opens the
+ * battery switch (the board goes off until mains return).
  *
  * Implementation notes: `embedded:io/analog` returns raw counts at its `resolution` (12 bits on the
  * ESP32-S3, full scale ≈ 3100 mV at 12 dB attenuation); the divider ratio comes from the board.
@@ -18,6 +20,8 @@ export interface PowerPins {
   dividerRatio: number;
   /** ADC full-scale input, mV. */
   fullScaleMv: number;
+  /** Battery-hold output to the power-supply module (high: battery switched in). */
+  batteryHold: number;
 }
 
 export class ModdablePowerMonitor implements PowerMonitorProvider {
@@ -36,10 +40,18 @@ export class ModdablePowerMonitor implements PowerMonitorProvider {
     });
     const battery = new Analog({ pin: pins.batteryAdc });
     const scale = (pins.fullScaleMv * pins.dividerRatio) / ((1 << battery.resolution) - 1);
+    const hold = new Digital({ pin: pins.batteryHold, mode: Digital.Output });
+    hold.write(1);
     return {
       mainsPresent: () => mains.read() === 1,
       batteryMillivolts: () => Math.round(battery.read() * scale),
-      close: () => mains.close(),
+      disconnectBattery: () => {
+        if (mains.read() !== 1) hold.write(0);
+      },
+      close: () => {
+        mains.close();
+        hold.close();
+      },
     };
   }
 }

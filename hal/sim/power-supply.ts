@@ -1,7 +1,8 @@
 /**
  * The concentrator's power-supply module: mains sense and a backup battery that carries the board
- * through a mains failure until the battery is flat, at which point the board browns out and stays off
- * until mains return (then it boots again and the battery recharges).
+ * through a mains failure until the firmware has it disconnected (`disconnectBattery`) or the battery
+ * is flat (the board browns out); either way the board stays off until mains return (then it boots
+ * again and the battery recharges).
  *
  * Battery model: charge in mAh drained by a constant board load on battery and refilled by a constant
  * charge current on mains. Terminal voltage is linear in state of charge from `emptyMillivolts` to
@@ -39,6 +40,7 @@ export class SimPowerSupply implements PowerMonitorProvider {
   #brownout: ScheduledEvent | undefined;
   #listener: ((present: boolean) => void) | undefined;
   #brownouts = 0;
+  #cutoffs = 0;
 
   constructor(domain: PowerDomain, options: PowerSupplyOptions = {}) {
     this.#domain = domain;
@@ -82,6 +84,11 @@ export class SimPowerSupply implements PowerMonitorProvider {
     return this.#brownouts;
   }
 
+  /** Times the firmware had the battery disconnected. */
+  get cutoffs(): number {
+    return this.#cutoffs;
+  }
+
   /** Battery charge as a fraction of capacity. */
   stateOfCharge(): number {
     this.#integrate();
@@ -108,6 +115,15 @@ export class SimPowerSupply implements PowerMonitorProvider {
       batteryMillivolts: () => {
         this.#domain.check();
         return Math.round(this.millivolts());
+      },
+      disconnectBattery: () => {
+        this.#domain.check();
+        if (this.#mains) return;
+        this.#integrate();
+        this.#domain.scheduler.cancel(this.#brownout);
+        this.#brownout = undefined;
+        this.#cutoffs++;
+        this.#domain.powerOff("power-cut");
       },
       close: () => {
         if (epoch === this.#domain.epoch) this.#listener = undefined;

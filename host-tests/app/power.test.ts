@@ -1,5 +1,6 @@
 // Power supervision of the whole concentrator in the simulated site: mains failures, the battery, the
-// orderly shutdown at the low-battery threshold, brown-outs and what happens when mains return.
+// orderly shutdown at the low-battery threshold that ends with the battery disconnected, brown-outs
+// and what happens when mains return.
 import assert from "node:assert/strict";
 import { CONCENTRATOR, EventType, ReadingStatus } from "../../firmware/model/records.js";
 import { ChangeResult, ChangeSource } from "../../firmware/store/audit.js";
@@ -9,30 +10,34 @@ import { afterDiscovery, calmSite, command, consumersOf, eventsOf, firmware, HOU
 const THRESHOLD_MV = 3550; // config power.lowBatteryMv, default
 
 describe("core: power", () => {
-  it("keeps polling on battery through a mains failure, shuts down in order at the low-battery threshold with everything stored, and boots when mains return", () => {
+  it("keeps polling on battery through a mains failure, shuts down in order at the low-battery threshold with everything stored, disconnects the battery, and boots when mains return", () => {
     // 200 mAh at 250 mA: 48 min on battery; the threshold (3550 mV) comes at about 8.7 % of charge.
     const site = calmSite("power-1", { modules: 4, board: { power: { capacityMah: 200 } } });
     const w = site.world;
     let readoutsAtFailure = 0, storedBefore = 0, shutdownMv = 0, busyAtShutdown = 0, failedAtS = 0;
+    let onBattery = firmware(site);
     const busy = () => w.buses.reduce((n, b) => n + b.busyMs, 0);
     const script = afterDiscovery(site, 4)
       .wait(HOUR, "an hour of normal polling")
       .do("mains fail", () => {
-        readoutsAtFailure = firmware(site).poller.counters.ok;
-        storedBefore = firmware(site).counters.readingsStored;
+        onBattery = firmware(site);
+        readoutsAtFailure = onBattery.poller.counters.ok;
+        storedBefore = onBattery.counters.readingsStored;
         failedAtS = Math.floor(w.board.rtc.now() / 1000);
         w.setGrid(false);
       })
-      .within(HOUR, "orderly shutdown", () => site.concentrator?.state === "shutdown", () => {
-        shutdownMv = Math.round(w.board.power.millivolts()); // as the firmware reads it
+      .within(HOUR, "orderly shutdown, the battery disconnected: the board is off", () => w.board.power.cutoffs === 1, () => {
+        assert.equal(onBattery.state, "shutdown");
+        assert.ok(!w.board.domain.on);
+        shutdownMv = Math.round(w.board.power.millivolts()); // as the firmware read it
         busyAtShutdown = busy();
-        const c = firmware(site);
         // Every module was read in each slot on battery: the board feeds the bus.
-        assert.ok(c.poller.counters.ok - readoutsAtFailure >= 2 * 4, `${c.poller.counters.ok - readoutsAtFailure} readouts on battery`);
+        assert.ok(onBattery.poller.counters.ok - readoutsAtFailure >= 2 * 4, `${onBattery.poller.counters.ok - readoutsAtFailure} readouts on battery`);
       })
       .wait(3 * MINUTE, "shut down", () => assert.equal(busy(), busyAtShutdown, "nothing on the buses after the shutdown"))
-      .within(HOUR, "the board browns out", () => !w.board.domain.on)
-      .wait(30 * MINUTE, "half an hour off")
+      .wait(HOUR, "an hour off, past when the battery would have been flat", () => {
+        assert.equal(Math.round(w.board.power.millivolts()), shutdownMv, "the battery keeps its charge");
+      })
       .do("mains return", () => w.setGrid(true))
       .within(1_000, "the board boots", () => site.concentrator?.state === "running")
       .wait(POLL_MS + MINUTE, "a poll interval");
@@ -49,11 +54,12 @@ describe("core: power", () => {
     // Nothing stored before the shutdown is lost, and polling resumed after the boot.
     assert.ok(s.readings.length >= storedBefore + c.counters.readingsStored, `${s.readings.length} readings on flash`);
     assert.ok(c.poller.counters.ok >= 4, "every module read after the boot");
-    assert.equal(site.report().brownouts, 1);
+    assert.equal(site.report().brownouts, 0);
     assert.equal(site.report().shutdowns, 1);
+    assert.equal(site.report().batteryCutoffs, 1);
   });
 
-  it("restarts when mains return after the shutdown but before the battery is flat", () => {
+  it("shuts down at a higher threshold set by the head-end, keeping that much of the battery for the next outage", () => {
     const site = calmSite("power-2", { modules: 2, board: { power: { capacityMah: 200 } } });
     const w = site.world;
     const script = afterDiscovery(site, 2)
@@ -63,13 +69,12 @@ describe("core: power", () => {
       })
       .do("mains fail", () => w.setGrid(false))
       // 3700 mV is about 31 % of charge: after about 33 minutes; flat at 48.
-      .within(40 * MINUTE, "orderly shutdown", () => site.concentrator?.state === "shutdown")
-      .wait(5 * MINUTE, "a while shut down")
-      .do("mains return", () => {
-        assert.ok(w.board.domain.on, "not browned out yet");
+      .within(40 * MINUTE, "orderly shutdown, the battery disconnected", () => w.board.power.cutoffs === 1)
+      .wait(HOUR, "an hour off, past when the battery would have been flat", () => {
+        assert.ok(w.board.power.millivolts() >= 3695, `${w.board.power.millivolts()} mV kept`);
         w.setGrid(true);
       })
-      .within(5_000, "restarted and running", () => w.board.boots === 2 && site.concentrator?.state === "running")
+      .within(5_000, "booted and running", () => w.board.boots === 2 && site.concentrator?.state === "running")
       .wait(POLL_MS, "a poll interval");
     play(site, script, 3 * HOUR);
     assert.equal(w.board.power.brownouts, 0);
@@ -77,7 +82,7 @@ describe("core: power", () => {
     assert.ok(firmware(site).poller.counters.ok >= 2, "polling again");
   });
 
-  it("re-asserts every latch within one poll interval when mains return after a brown-out that took the flat-battery modules down cold", () => {
+  it("re-asserts every latch within one poll interval when mains return after an outage that took the board and the flat-battery modules down cold", () => {
     const site = calmSite("power-3", { modules: 4, board: { power: { capacityMah: 100 } } });
     const w = site.world;
     const modules = w.local.flat();
@@ -90,7 +95,7 @@ describe("core: power", () => {
       })
       .within(MINUTE, "their relays open", () => latched.every((m) => !m.relayConnected))
       .do("mains fail", () => w.setGrid(false))
-      .within(HOUR, "the board browns out", () => !w.board.domain.on)
+      .within(HOUR, "the board goes off (shut down, the battery disconnected)", () => !w.board.domain.on)
       .do("the modules went down with the bus supply", () => assert.ok(modules.every((m) => !m.domain.on)))
       .wait(HOUR, "an hour off")
       .do("mains return", () => {

@@ -50,6 +50,8 @@ export interface SiteReport {
   boots: number;
   brownouts: number;
   shutdowns: number;
+  /** Orderly shutdowns that ended with the battery disconnected (the board off until mains return). */
+  batteryCutoffs: number;
   mainsFailures: number;
   /** Register readings the schedule called for: every register of every meter, every interval. */
   readingsExpected: number;
@@ -268,6 +270,7 @@ export class Site {
       boots: w.board.boots,
       brownouts: w.board.power.brownouts,
       shutdowns: t.shutdowns,
+      batteryCutoffs: w.board.power.cutoffs,
       mainsFailures: w.faults.mainsFailures,
       readingsExpected: Math.floor(s.now / SLOT_MS) * modules.reduce((n, m) => n + registersOf(m), 0),
       readingsAcquired: t.acquired,
