@@ -127,7 +127,6 @@ export class Concentrator {
   #state: ConcentratorState = "running";
   #power: PowerMonitor;
   #batteryTimer: TimerId | undefined;
-  #watchdogTimer: TimerId | undefined;
   readonly #topologyStore: TopologyPersistence;
   readonly #balance: BalanceMonitor[] = [];
   readonly #storedListeners: Array<(readings: readonly Reading[]) => void> = [];
@@ -138,7 +137,7 @@ export class Concentrator {
     this.site = site;
     const t = hal.timers;
     hal.watchdog.enable(site.watchdogMs ?? 30_000);
-    this.#watchdogTimer = t.set(() => hal.watchdog.feed(), (site.watchdogMs ?? 30_000) / 4, (site.watchdogMs ?? 30_000) / 4);
+    t.set(() => hal.watchdog.feed(), (site.watchdogMs ?? 30_000) / 4, (site.watchdogMs ?? 30_000) / 4);
 
     // 1. The store.
     this.journal = StateJournal.open(hal.flash.state, { keyCount: STATE_KEY_COUNT, timers: t });

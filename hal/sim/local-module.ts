@@ -28,7 +28,7 @@ import type { Prng } from "./prng.js";
 import type { Rs485Bus } from "./rs485-bus.js";
 import type { Scheduler } from "./scheduler.js";
 
-const SOH = 0x01, STX = 0x02, ETX = 0x03, EOT = 0x04, ACK = 0x06, NAK = 0x15, CR = 0x0d, LF = 0x0a;
+const SOH = 0x01, STX = 0x02, ETX = 0x03, EOT = 0x04, ACK = 0x06, NAK = 0x15, LF = 0x0a;
 /** Mode D at 2400 Bd; mode C signs on at 300 Bd (STD §6.3.14 item 13, §6.4.4). */
 const MODE_D_BAUD = 2400;
 const SIGN_ON_BAUD = 300;

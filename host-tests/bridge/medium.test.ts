@@ -11,7 +11,7 @@ import { encodeRelay, responseStatus } from "../../firmware/bridge/messages.js";
 import { FrameDecoder, FrameType, encodeFrame, type Frame } from "../../firmware/bridge/protocol.js";
 import { encodeRequest } from "../../firmware/d0/encoder.js";
 import type { FrameAnswer } from "../../firmware/bus/types.js";
-import { bridgeSite } from "../scenarios/bridge.js";
+import { bridgeSite } from "../../tools/sim/bus-rig.js";
 
 function network(seed: string, profile = PLC_PROFILE, startEpochMs = Date.UTC(2026, 0, 1)) {
   const s = new Scheduler();

@@ -6,7 +6,8 @@ import { readRelay, relayState } from "../../firmware/bus/local-module.js";
 import { runPollCycle, type CycleReport } from "../../firmware/bus/poll-cycle.js";
 import type { ReadoutResult, SessionResult, Transaction } from "../../firmware/bus/types.js";
 import { BridgeTransport } from "../../firmware/bridge/transport.js";
-import { bridgeSite, readoutDiffers, type BridgeBusSite } from "../scenarios/bridge.js";
+import { bridgeSite, type BridgeBusSite } from "../../tools/sim/bus-rig.js";
+import { readoutDiffers } from "../scenarios/bridge.js";
 
 function discovered(site: BridgeBusSite): BridgeBusSite {
   let left = site.bridges.length;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { clockSeconds, eventLogEntries, readClock, readEventLog, readRelay, relayState, writeClock, writeRelay } from "../../firmware/bus/local-module.js";
 import type { ReadoutResult, SessionResult, SessionTransaction } from "../../firmware/bus/types.js";
 import { ModuleEvent } from "../../hal/sim/local-module.js";
-import { busSite } from "../scenarios/d0-bus.js";
+import { busSite } from "../../tools/sim/bus-rig.js";
 
 function session(site: ReturnType<typeof busSite>, address: string, commands: SessionTransaction["commands"], password = "00000000"): SessionResult {
   let result: SessionResult | undefined;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { decodeCapture, type CaptureFrame } from "../../firmware/d0/capture.js";
 import type { DataSet } from "../../firmware/d0/data-set.js";
 import { isSound, type D0Block } from "../../firmware/d0/decoder.js";
-import { corpusFile, corpusFiles, CORPUS } from "./corpus.js";
+import { corpusFile, corpusFiles, CORPUS } from "../../tools/corpus.js";
 import { decodeEvents, messages } from "./events.js";
 
 const STX = 0x02, ETX = 0x03;

@@ -8,7 +8,7 @@ import { loadProfiles } from "../../firmware/d0/load-profile.js";
 import { readingsOf } from "../../firmware/d0/readings.js";
 import type { DataSet } from "../../firmware/d0/data-set.js";
 import { Prng } from "../../hal/sim/prng.js";
-import { corpusFile, corpusFiles } from "./corpus.js";
+import { corpusFile, corpusFiles } from "../../tools/corpus.js";
 
 const INPUTS = Number(process.env.FUZZ_INPUTS ?? 100_000);
 /** Characters that steer the decoder, to reach deep states often. */

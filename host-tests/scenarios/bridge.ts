@@ -3,65 +3,18 @@
  * bus master, reaching simulated local modules behind simulated bridges (hal/sim/bridge*.ts) through
  * repeaters, with the bus shared with local modules. They run under mocha and inside XS.
  */
-import { BusMaster } from "../../firmware/bus/bus-master.js";
 import { eventLogEntries, readEventLog, readRelay, relayState, writeRelay } from "../../firmware/bus/local-module.js";
 import { runPollCycle, type CycleReport } from "../../firmware/bus/poll-cycle.js";
 import type { Readout, ReadoutResult, SessionResult } from "../../firmware/bus/types.js";
 import type { RemoteModule } from "../../firmware/bridge/transport.js";
-import { BridgeTransport, type DiscoveryResult } from "../../firmware/bridge/transport.js";
+import type { DiscoveryResult } from "../../firmware/bridge/transport.js";
 import type { Answer } from "../../firmware/bridge/client.js";
-import type { RoutePolicy } from "../../firmware/bridge/route.js";
 import { baudOf } from "../../firmware/d0/modes.js";
 import { readingsOf } from "../../firmware/d0/readings.js";
-import { populateBridge, type BridgeSite } from "../../hal/sim/bridge-site.js";
-import { SimClock } from "../../hal/sim/clock.js";
-import { SimDigitalOutput } from "../../hal/sim/digital.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
-import { PowerDomain } from "../../hal/sim/power-domain.js";
-import { Prng } from "../../hal/sim/prng.js";
-import { Rs485Bus } from "../../hal/sim/rs485-bus.js";
-import { Scheduler } from "../../hal/sim/scheduler.js";
-import { populateBus } from "../../hal/sim/site.js";
-import { SimUart } from "../../hal/sim/uart.js";
+import { bridgeSite, truthOf, type BridgeBusSite } from "../../tools/sim/bus-rig.js";
 import * as check from "../lib/check.js";
 import type { Scenario } from "../lib/scenario.js";
-import { truthOf } from "./d0-bus.js";
-
-export interface BridgeSpec {
-  kind: "plc" | "radio";
-  /** Bus address. */
-  address: number;
-  modules: number;
-}
-
-export interface BridgeBusSite {
-  scheduler: Scheduler;
-  bus: Rs485Bus;
-  clock: SimClock;
-  master: BusMaster;
-  local: SimLocalModule[];
-  bridges: Array<{ sim: BridgeSite; transport: BridgeTransport }>;
-}
-
-/** A concentrator's RS485 port, `localModules` local modules and the bridges on one bus, a transport per bridge. */
-export function bridgeSite(seed: string, o: { bridges: BridgeSpec[]; localModules?: number; policy?: Partial<RoutePolicy> }): BridgeBusSite {
-  const scheduler = new Scheduler();
-  const prng = new Prng(seed);
-  const bus = new Rs485Bus(scheduler, prng);
-  const domain = new PowerDomain(scheduler, "mc");
-  const uart = new SimUart(domain, "mc.rs485", prng.fork("mc"));
-  const de = new SimDigitalOutput(domain);
-  bus.attach({ uart, de, echo: true });
-  domain.powerOn();
-  const clock = new SimClock(domain);
-  const local = populateBus({ scheduler, prng, bus, count: o.localModules ?? 0 });
-  const master = new BusMaster({ port: { serial: uart, direction: de }, clock, timers: clock });
-  const bridges = o.bridges.map((b, i) => ({
-    sim: populateBridge({ scheduler, prng, bus, kind: b.kind, address: b.address, modules: b.modules, firstAddress: 20_000_001 + 1000 * i }),
-    transport: new BridgeTransport({ bus: master, clock, timers: clock, address: b.address, policy: o.policy }),
-  }));
-  return { scheduler, bus, clock, master, local, bridges };
-}
 
 /** Runs `steps` one after the other; each calls its `next` when it is over. */
 export function sequence(steps: ReadonlyArray<(next: () => void) => void>, done: () => void): void {

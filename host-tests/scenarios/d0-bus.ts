@@ -3,62 +3,13 @@
  * (hal/sim/local-module.ts) — a poll cycle over 64 modules with and without line noise, a programming
  * session, and a module that reboots with a flat battery.
  */
-import { BusMaster } from "../../firmware/bus/bus-master.js";
 import { runPollCycle, type CycleReport } from "../../firmware/bus/poll-cycle.js";
 import { readingsOf } from "../../firmware/d0/readings.js";
 import type { Reading } from "../../firmware/model/records.js";
-import { SimClock } from "../../hal/sim/clock.js";
-import { SimDigitalOutput } from "../../hal/sim/digital.js";
 import type { LineNoiseRates } from "../../hal/sim/line-noise.js";
-import type { SimLocalModule } from "../../hal/sim/local-module.js";
-import { PowerDomain } from "../../hal/sim/power-domain.js";
-import { Prng } from "../../hal/sim/prng.js";
-import { Rs485Bus } from "../../hal/sim/rs485-bus.js";
-import { Scheduler } from "../../hal/sim/scheduler.js";
-import { populateBus } from "../../hal/sim/site.js";
-import { SimUart } from "../../hal/sim/uart.js";
+import { busSite, truthOf } from "../../tools/sim/bus-rig.js";
 import * as check from "../lib/check.js";
 import type { Scenario } from "../lib/scenario.js";
-
-export interface BusSite {
-  scheduler: Scheduler;
-  bus: Rs485Bus;
-  master: BusMaster;
-  modules: SimLocalModule[];
-  clock: SimClock;
-}
-
-/** A concentrator's RS485 port (its own power domain) and `modules` simulated modules on one bus. */
-export function busSite(seed: string, options: { modules: number; noise?: LineNoiseRates; echo?: boolean }): BusSite {
-  const scheduler = new Scheduler();
-  const prng = new Prng(seed);
-  const bus = new Rs485Bus(scheduler, prng, { noise: options.noise });
-  const domain = new PowerDomain(scheduler, "mc");
-  const uart = new SimUart(domain, "mc.rs485", prng.fork("mc"));
-  const de = new SimDigitalOutput(domain);
-  bus.attach({ uart, de, echo: options.echo ?? true });
-  domain.powerOn();
-  const clock = new SimClock(domain);
-  const modules = populateBus({ scheduler, prng, bus, count: options.modules });
-  const master = new BusMaster({ port: { serial: uart, direction: de }, clock, timers: clock });
-  return { scheduler, bus, master, modules, clock };
-}
-
-/** The readings a readout of `module` must give, from the module's own registers (after the readout). */
-export function truthOf(module: SimLocalModule): Map<string, number> {
-  const t = new Map<string, number>();
-  module.meters.forEach((m, i) => {
-    const b = i + 1;
-    if (m.kind === "pulse") t.set(`${b}:1.8.0`, Math.floor((module.countedPulses(i) * 1000) / m.impPerKwh));
-    else {
-      t.set(`${b}:1.8.0`, m.importWh());
-      t.set(`${b}:1.8.1`, m.importWh(1));
-      t.set(`${b}:1.8.2`, m.importWh(2));
-      t.set(`${b}:2.8.0`, m.exportWh());
-    }
-  });
-  return t;
-}
 
 function pollCycle(name: string, noise: LineNoiseRates | undefined, maxRatio: number): Scenario {
   return {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { EventType } from "../../firmware/model/records.js";
 import { RecordLog } from "../../firmware/store/log.js";
-import { LOG_RECORDS_AT, parseSummary, SUMMARY_AT } from "../../firmware/store/sector-format.js";
+import { LOG_RECORDS_AT, parseSummary } from "../../firmware/store/sector-format.js";
 import { PowerLossError } from "../../hal/sim/power-domain.js";
 import { event, simFlash, TearingFlash } from "./fixtures.js";
 

@@ -46,6 +46,13 @@ describe("import boundary check", () => {
     assert.equal(violations(root).length, 2);
   });
 
+  it("reports the tools importing host-tests (the tests use the tools, not the other way round)", () => {
+    const root = project({ "tools/bench/b.ts": 'import "../../host-tests/scenarios/s.js";\nimport "node:fs";\nimport "../sim/rig.js";\n' });
+    const v = violations(root);
+    assert.equal(v.length, 1, v.join("\n"));
+    assert.match(v[0]!, /tools\/bench\/b\.ts:1: .*host-tests/);
+  });
+
   it("keeps the simulated site and servers pure: no Node, no host-tests, only the head-end's core", () => {
     const root = project({
       "tools/site/w.ts": 'import "../../firmware/x.js";\nimport "../../hal/sim/board.js";\nimport "../sim/b.js";\nimport "../headend/core.js";\n',

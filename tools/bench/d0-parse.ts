@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import type { DataSet } from "../../firmware/d0/data-set.js";
 import { D0Decoder } from "../../firmware/d0/decoder.js";
 import { encode7E1, decode7E1InPlace } from "../../hal/serial-7e1.js";
-import { corpusFile, corpusFiles } from "../../host-tests/d0/corpus.js";
+import { corpusFile, corpusFiles } from "../corpus.js";
 import type { Bench } from "./bench.js";
 
 interface PeerD0 {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeModeDReadout } from "../../firmware/d0/encoder.js";
-import { busSite } from "../../host-tests/scenarios/d0-bus.js";
+import { busSite } from "../sim/bus-rig.js";
 import type { Bench } from "./bench.js";
 
 /** The bytes a simulated module with two meters sends for a mode D readout: read it over the simulated bus, re-encode it. */

@@ -4,7 +4,7 @@
  * noise and at a byte error rate of 1e-4 (one bit flipped in 1 character of 10,000), over 5 seeds.
  */
 import { runPollCycle, type CycleReport } from "../../firmware/bus/poll-cycle.js";
-import { busSite } from "../../host-tests/scenarios/d0-bus.js";
+import { busSite } from "../sim/bus-rig.js";
 import type { Bench } from "./bench.js";
 
 function cycle(seed: string, flip: number): CycleReport & { utilisation: number; wallMs: number } {

@@ -12,7 +12,7 @@
  */
 import type { ReadoutResult } from "../../firmware/bus/types.js";
 import { expectedStepMs } from "../../firmware/bridge/link.js";
-import { bridgeSite } from "../../host-tests/scenarios/bridge.js";
+import { bridgeSite } from "../sim/bus-rig.js";
 import type { Bench } from "./bench.js";
 
 interface Cycle {

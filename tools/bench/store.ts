@@ -9,9 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { MeterEvent, Reading } from "../../firmware/model/records.js";
-import { EventType } from "../../firmware/model/records.js";
 import { RecordLog } from "../../firmware/store/log.js";
-import { RecordClass } from "../../firmware/store/record-codec.js";
 import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";

@@ -93,7 +93,11 @@ const ops: Record<string, () => unknown> = {
     });
     return 1;
   },
-  "drop the Uplink": () => (kept = undefined),
+  "drop the Uplink": () => {
+    const had = kept !== undefined;
+    kept = undefined;
+    return had;
+  },
   gc: () => ((globalThis as { gc?: () => void }).gc?.(), 0),
 };
 

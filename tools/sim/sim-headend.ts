@@ -42,10 +42,8 @@ export class SimHeadend {
   #core!: HeadendCore;
   #client!: MqttClient;
   #outbox: Outgoing[] = [];
-  readonly #o: SimHeadendOptions;
 
   constructor(o: SimHeadendOptions) {
-    this.#o = o;
     this.domain = new PowerDomain(o.scheduler, "headend");
     const connector = o.connector(this.domain);
     const clock = new SimClock(this.domain);
