@@ -12,7 +12,11 @@ export class SimClock implements MonotonicClock, Timers {
 
   constructor(domain: PowerDomain) {
     this.#domain = domain;
-    domain.onPowerOff(() => this.#live.clear());
+    // A board that loses power loses its timers: cancelled, so nothing of the dead boot stays referenced.
+    domain.onPowerOff(() => {
+      for (const e of this.#live.values()) domain.scheduler.cancel(e);
+      this.#live.clear();
+    });
   }
 
   now(): number {
@@ -63,7 +67,7 @@ export class SimClock implements MonotonicClock, Timers {
   clear(id: TimerId): void {
     const e = this.#live.get(id);
     if (!e) return;
-    e.cancelled = true;
+    this.#domain.scheduler.cancel(e);
     this.#live.delete(id);
   }
 }

@@ -14,8 +14,10 @@ export interface ScheduledEvent {
 
 interface Entry extends ScheduledEvent {
   readonly seq: number;
-  readonly run: () => void;
+  run: () => void;
 }
+
+const NOTHING = (): void => undefined;
 
 export class Scheduler {
   #now = 0;
@@ -51,8 +53,11 @@ export class Scheduler {
     return this.at(this.#now + (delayMs > 0 ? delayMs : 0), run);
   }
 
+  /** Skips `event`, and lets go of its callback at once (a cancelled event waits in the queue until its time). */
   cancel(event: ScheduledEvent | undefined): void {
-    if (event) event.cancelled = true;
+    if (!event) return;
+    event.cancelled = true;
+    (event as Entry).run = NOTHING;
   }
 
   /** Time of the next live event, or undefined. */

@@ -16,6 +16,23 @@ function bootedAt(bootMs: number): { s: Scheduler; clock: SimClock } {
 const ms = fc.double({ min: 0, max: 1e7, noNaN: true });
 
 describe("sim clock", () => {
+  it("loses its timers when the board loses power: cancelled at once, nothing of the dead boot left queued", () => {
+    const s = new Scheduler();
+    const d = new PowerDomain(s, "mc");
+    d.powerOn();
+    const clock = new SimClock(d);
+    let fired = 0;
+    clock.set(() => fired++, 3_600_000);
+    clock.set(() => fired++, 1_000, 1_000);
+    s.runUntil(5_500);
+    assert.equal(fired, 5);
+    d.powerOff("power-cut");
+    assert.equal(s.peek(), undefined, "no live event left");
+    d.powerOn();
+    s.runUntil(10_000_000);
+    assert.equal(fired, 5);
+  });
+
   it("never fires a timer before its delay by its own now(), whatever the boot time", () => {
     fc.assert(
       fc.property(ms, fc.array(fc.tuple(fc.double({ min: 0, max: 1e4, noNaN: true }), fc.double({ min: 0, max: 5e3, noNaN: true })), { minLength: 1, maxLength: 20 }), (bootMs, timers) => {
