@@ -422,11 +422,12 @@ export class Concentrator {
     this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied);
   }
 
-  /** The emergency profile of the configuration, for the time it has left on the wall clock. */
+  /** The emergency profile of the configuration, for the time it has left on the wall clock (none while that clock is not set). */
   #applyEmergency(): void {
     const id = Number(this.config.get("limiter.emergencyProfile"));
-    const leftMs = Number(this.config.get("limiter.emergencyUntilS")) * 1000 - this.hal.wallClock.now();
-    this.latch.setEmergency(id > 0 && leftMs > 0 ? { id, activationMs: this.hal.clock.now(), durationMs: leftMs } : undefined);
+    const wall = this.hal.wallClock;
+    const leftMs = Number(this.config.get("limiter.emergencyUntilS")) * 1000 - wall.now();
+    this.latch.setEmergency(id > 0 && wall.valid && leftMs > 0 ? { id, activationMs: this.hal.clock.now(), durationMs: leftMs } : undefined);
   }
 
   /** Balance groups are configured by meter serial; they start once every meter is known. */

@@ -21,21 +21,13 @@ export interface EmergencyProfile {
 export type LimiterAction = "none" | "overThreshold" | "underThreshold";
 
 export class Limiter {
-  #config: LoadLimit;
+  readonly #config: LoadLimit;
   #emergency: EmergencyProfile | undefined;
   /** Since when the value has been on the side opposite to the current verdict; undefined when not. */
   #since: number | undefined;
   #over = false;
 
   constructor(config: LoadLimit) {
-    this.#config = validate(config);
-  }
-
-  get config(): LoadLimit {
-    return this.#config;
-  }
-
-  configure(config: LoadLimit): void {
     this.#config = validate(config);
   }
 
