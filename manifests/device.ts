@@ -51,7 +51,7 @@ function key(name: string): Uint8Array | undefined {
 }
 
 /** The manifest's "config.site": the site wiring, and where the uplink goes. */
-type DeviceSiteConfig = SiteConfig & { broker?: { host: string; port: number }; modem?: UplinkConfig["modem"] };
+type DeviceSiteConfig = SiteConfig & { broker?: { host: string; port: number }; modem?: UplinkConfig["modem"]; smsNumber?: string };
 
 /** The site wiring from mc/config, with the uplink when the unit has been provisioned. */
 function siteConfig(): SiteConfig {
@@ -62,7 +62,8 @@ function siteConfig(): SiteConfig {
     trace("concentrator: not provisioned for the uplink (keys or broker missing)\n");
     return site;
   }
-  return { ...site, uplink: { modem: site.modem, host: site.broker.host, port: site.broker.port, secretKey, headendPublicKey } };
+  const sms = site.smsNumber ? { smsNumber: site.smsNumber } : {};
+  return { ...site, uplink: { modem: site.modem, host: site.broker.host, port: site.broker.port, secretKey, headendPublicKey, ...sms } };
 }
 
 export function start(): Concentrator {

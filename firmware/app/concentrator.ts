@@ -26,6 +26,8 @@ import { LatchManager, type AuditEntry as LatchAudit, type TriggerSource } from 
 import { ModuleRelays } from "../latch/module-relays.js";
 import { CONCENTRATOR, EventType, ReadingStatus, type Reading } from "../model/records.js";
 import { Modem, type ModemOptions } from "../modem/modem.js";
+import { MAX_SMS_PAYLOAD, type IncomingSms } from "../modem/sms/channel.js";
+import { AlarmSms } from "./alarm-sms.js";
 import { Acquirer } from "../poll/acquirer.js";
 import { ClockKeeper } from "../poll/clock-keeper.js";
 import { Discovery } from "../poll/discovery.js";
@@ -72,6 +74,12 @@ export interface UplinkConfig {
   /** The concentrator's X25519 secret key and the head-end's public key (provisioned). */
   secretKey: Uint8Array;
   headendPublicKey: Uint8Array;
+  /**
+   * The head-end's SMS gateway ("+40700000900"): alarms go there while GPRS is down, and sealed
+   * messages from it (commands, acknowledgements) are taken like those on the down topic. No SMS use
+   * without it.
+   */
+  smsNumber?: string;
 }
 
 /** Site wiring: what depends on the installation, not on configuration the head-end changes. */
@@ -123,6 +131,8 @@ export class Concentrator {
   readonly clockKeeper: ClockKeeper;
   readonly modem: Modem | undefined;
   readonly uplink: Uplink | undefined;
+  /** Alarms by SMS while GPRS is down (with `uplink.smsNumber`). */
+  readonly alarmSms: AlarmSms | undefined;
   readonly counters = { internalErrors: 0, topologyFull: 0, readingsStored: 0, storeErrors: 0 };
   #state: ConcentratorState = "running";
   #power: PowerMonitor;
@@ -246,7 +256,16 @@ export class Concentrator {
     // 5. The uplink.
     if (site.uplink) {
       const u = site.uplink;
-      this.modem = new Modem({ ...u.modem, tcp: { readChunkBytes: MODEM_READ_BYTES, ...u.modem.tcp }, port: hal.modem, timers: t, clock: hal.clock, random: hal.random });
+      const sms = u.smsNumber ? { ...u.modem.sms, whitelist: [u.smsNumber], onMessage: (m: IncomingSms) => this.#guarded(() => this.#smsIn(m)) } : u.modem.sms;
+      this.modem = new Modem({
+        ...u.modem,
+        tcp: { readChunkBytes: MODEM_READ_BYTES, ...u.modem.tcp },
+        ...(sms ? { sms } : {}),
+        port: hal.modem,
+        timers: t,
+        clock: hal.clock,
+        random: hal.random,
+      });
       this.uplink = new Uplink({
         concentratorId: site.concentratorId,
         sharedKey: deriveSharedKey(u.secretKey, u.headendPublicKey),
@@ -263,6 +282,11 @@ export class Concentrator {
         statusCounters: () => this.statusCounters(),
       });
       this.events.onRaised((e) => this.uplink!.notify(e.alarm ? "alarm" : "event"));
+      if (u.smsNumber) {
+        const alarmSms = new AlarmSms({ number: u.smsNumber, sms: this.modem.sms, queue: new StoreQueue(this.log), uplink: this.uplink, timers: t, maxBytes: MAX_SMS_PAYLOAD });
+        this.alarmSms = alarmSms;
+        this.events.onRaised((e) => e.alarm && alarmSms.alarmStored());
+      }
     }
   }
 
@@ -482,6 +506,7 @@ export class Concentrator {
     if (this.#power.batteryMillivolts() > Number(this.config.get("power.lowBatteryMv"))) return;
     this.events.pulse(EventType.batteryLow, CONCENTRATOR, this.#power.batteryMillivolts());
     this.#state = "shutdown";
+    this.alarmSms?.stop();
     this.uplink?.stop();
     this.modem?.stop();
     this.discovery.stop();
@@ -491,6 +516,12 @@ export class Concentrator {
     for (const b of this.buses) b.close();
     while (this.log.maintain());
     this.#power.disconnectBattery();
+  }
+
+  /** A message from the head-end's SMS gateway: a sealed downlink message, confirmed once it is taken. */
+  #smsIn(m: IncomingSms): void {
+    if (m.alphabet !== "8bit" || !this.uplink?.receive(m.data)) return; // dropped silently, counted by the channel
+    this.modem?.sms.confirm(m);
   }
 
   #guarded(fn: () => void): void {

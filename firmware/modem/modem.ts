@@ -378,7 +378,10 @@ export class Modem {
         this.#packetRegistration = ps;
         this.#emit();
         if (registered(ps)) this.#connect();
-        else this.#registerAgain(deadline, e, ps === "denied");
+        // Calls and SMS work without packet service (a cell without packet capacity, an APN outage):
+        // keep SMS up and keep asking, rather than reset a module that is fine.
+        else if (ps !== "denied") this.#after(REGISTRATION_POLL_MS, e, () => this.#register(this.#options.clock.now() + REGISTRATION_WAIT_MS));
+        else this.#registerAgain(deadline, e, true);
       });
     });
   }

@@ -5,7 +5,11 @@
  *
  *   store ──pending──▶ Drain ──body──▶ SecureChannel.seal ──▶ MqttClient ──▶ <prefix>/<id>/up
  *   store ◀─acknowledge── Drain ◀─ack── decodeDownlink ◀── SecureChannel.open ◀── <prefix>/<id>/down
- *   handlers ◀─command──┘   └─result─▶ store (appendResult) ──▶ Drain
+ *   handlers ◀─command──┘   └─result─▶ store (appendResult) ──▶ Drain        ◀── `receive` (SMS)
+ *
+ * The same channel seals what goes by SMS (`seal`, alarms while GPRS is down) and opens what
+ * comes by SMS (`receive`): one counter per direction whatever the bearer, so a message is acted on
+ * once however it arrives.
  */
 import type { MonotonicClock, Timers, WallClock } from "../../hal/clock.js";
 import type { RandomSource } from "../../hal/system.js";
@@ -113,6 +117,27 @@ export class Uplink {
     this.drain.kick();
   }
 
+  /** Whether the MQTT session is up: records go out over GPRS now. */
+  get connected(): boolean {
+    return this.mqtt.state === "connected";
+  }
+
+  /**
+   * A sealed message for us that came by another bearer (an SMS from the head-end's gateway): opened
+   * and acted on as on the down topic, and the MQTT session tried again at once if it was waiting.
+   * Returns whether it was authentic, fresh and well-formed; anything else is dropped and counted.
+   */
+  receive(payload: Uint8Array): boolean {
+    const ok = this.#handle(payload);
+    if (ok) this.mqtt.reconnectNow();
+    return ok;
+  }
+
+  /** Seals a message body with the next counter, for a bearer other than MQTT (alarms by SMS). */
+  seal(body: Uint8Array): Uint8Array {
+    return this.channel.seal(body);
+  }
+
   /** Every counter of the uplink, flat (status messages, the console). */
   diagnostics(): Record<string, number> {
     const out: Record<string, number> = { strayMessages: this.#strayMessages, outstanding: this.drain.outstanding, inFlight: this.mqtt.inFlight };
@@ -135,15 +160,20 @@ export class Uplink {
       this.#strayMessages++;
       return;
     }
+    this.#handle(payload);
+  }
+
+  #handle(payload: Uint8Array): boolean {
     const body = this.channel.open(payload);
-    if (!body) return; // dropped silently, counted by the channel
+    if (!body) return false; // dropped silently, counted by the channel
     const m = decodeDownlink(body);
     if (m instanceof MessageError) {
       this.channel.bodyRejected();
-      return;
+      return false;
     }
     if (m.kind === "ack") this.drain.acknowledged(m.seqs);
     else this.commands.dispatch(m.command);
+    return true;
   }
 
   #sendStatus(): void {

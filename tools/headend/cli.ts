@@ -9,6 +9,8 @@
  *                                                     | mode --meter M --mode 0..6
  *                                                     | limit --meter M (--threshold-w W [--emergency-w W] [--over-s S]
  *                                                       [--under-s S] [--groups G,G] | --none)
+ *                                                     [--sms: print the sealed SMS payload (hex) instead of publishing]
+ *   headend sms-in  --keys DIR --db FILE [--broker URL] HEX    what an SMS gateway received from a concentrator
  *   headend report  --db FILE --id N latest | gaps [--step-s 900] | alarms | commands | security
  */
 import mqtt from "mqtt";
@@ -38,6 +40,7 @@ const SPEC = {
   "under-s": "number",
   groups: "string",
   none: "boolean",
+  sms: "boolean",
   "step-s": "number",
   json: "boolean",
 } as const;
@@ -117,25 +120,54 @@ async function serve(o: Options): Promise<void> {
   process.on("SIGINT", () => void service.close().then(() => process.exit(0)));
 }
 
-async function command(o: Options): Promise<void> {
-  const id = need(o.id, "id");
-  const [op, ...args] = o._.slice(1);
-  const request = commandRequest(op, args, o);
+/** Runs `fn` with the head-end's core on the database and keys of the options. */
+async function withCore<T>(o: Options, fn: (core: HeadendCore, keys: string) => Promise<T>): Promise<T> {
   const keys = need(o.keys, "keys");
   const he = readHeadendKeys(keys);
   const registry = readRegistry(keys);
   const store = new SqliteHeadendStore(need(o.db, "db"));
   try {
-    const core = new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() });
-    const out = core.command(id, request);
-    if (!out) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
-    const client = await mqtt.connectAsync(o.broker ?? "mqtt://127.0.0.1:1883", { clientId: `headend-cli-${process.pid}`, clean: true, protocolVersion: 4 });
-    await client.publishAsync(out.topic, Buffer.from(out.payload), { qos: 1 });
-    await client.endAsync();
-    console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
+    return await fn(new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() }), keys);
   } finally {
     store.close();
   }
+}
+
+async function publish(o: Options, topic: string, payload: Uint8Array): Promise<void> {
+  const client = await mqtt.connectAsync(o.broker ?? "mqtt://127.0.0.1:1883", { clientId: `headend-cli-${process.pid}`, clean: true, protocolVersion: 4 });
+  await client.publishAsync(topic, Buffer.from(payload), { qos: 1 });
+  await client.endAsync();
+}
+
+async function command(o: Options): Promise<void> {
+  const id = need(o.id, "id");
+  const [op, ...args] = o._.slice(1);
+  const request = commandRequest(op, args, o);
+  await withCore(o, async (core, keys) => {
+    const out = core.command(id, request);
+    if (!out) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
+    if (o.sms) {
+      // For an SMS gateway: 8-bit data to the concentrator's number, asking for the processed confirmation.
+      console.log(Buffer.from(out.payload).toString("hex"));
+      return;
+    }
+    await publish(o, out.topic, out.payload);
+    console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
+  });
+}
+
+async function smsIn(o: Options): Promise<void> {
+  const hex = o._[1] ?? "";
+  if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new UsageError("sms-in needs the payload as hex");
+  await withCore(o, async (core) => {
+    const ack = core.handleSms(Uint8Array.from(Buffer.from(hex, "hex")));
+    if (!ack) {
+      console.log('not taken (see "report security")');
+      return;
+    }
+    await publish(o, ack.topic, ack.payload);
+    console.log("stored; acknowledgement published");
+  });
 }
 
 function report(o: Options): void {
@@ -176,8 +208,9 @@ try {
   const verb = o._[0];
   if (verb === "serve") await serve(o);
   else if (verb === "command") await command(o);
+  else if (verb === "sms-in") await smsIn(o);
   else if (verb === "report") report(o);
-  else throw new UsageError("usage: headend serve | command | report (see the README, section Head-end)");
+  else throw new UsageError("usage: headend serve | command | sms-in | report (see the README, section Head-end)");
 } catch (e) {
   if (!(e instanceof UsageError)) throw e;
   console.error(e.message);

@@ -98,16 +98,33 @@ export class HeadendCore {
    * committed), or undefined when nothing is to be answered (dropped silently, or a status).
    */
   handleUplink(topic: string, payload: Uint8Array): Outgoing | undefined {
-    const { store } = this.#o;
     const id = concentratorOfUplink(topic, this.#prefix);
     const header = peekHeader(payload);
-    const reject = (reason: Rejection, who = id) => {
-      store.countRejection(who, reason);
-      return undefined;
-    };
-    if (id === undefined) return reject("foreign", undefined);
-    if (!header) return reject("malformed");
-    if (header.concentrator !== id) return reject("foreign"); // a concentrator may only speak for itself
+    if (id === undefined) return this.#reject("foreign", undefined);
+    if (!header) return this.#reject("malformed", id);
+    if (header.concentrator !== id) return this.#reject("foreign", id); // a concentrator may only speak for itself
+    return this.#handle(id, payload);
+  }
+
+  /**
+   * Handles the payload of an SMS that reached the gateway (alarms a concentrator sends while its GPRS
+   * is down): the concentrator is the one its envelope names, and only its key opens it. Returns the
+   * acknowledgement to publish on MQTT, as `handleUplink` does.
+   */
+  handleSms(payload: Uint8Array): Outgoing | undefined {
+    const header = peekHeader(payload);
+    if (!header) return this.#reject("malformed", undefined);
+    return this.#handle(header.concentrator, payload);
+  }
+
+  #reject(reason: Rejection, id: number | undefined): undefined {
+    this.#o.store.countRejection(id, reason);
+    return undefined;
+  }
+
+  #handle(id: number, payload: Uint8Array): Outgoing | undefined {
+    const { store } = this.#o;
+    const reject = (reason: Rejection) => this.#reject(reason, id);
     const channel = this.channel(id);
     if (!channel) return reject("unknown concentrator");
     const now = this.#o.now();

@@ -1,10 +1,13 @@
 /**
  * The reference head-end inside the simulation: its protocol core (tools/headend/core.ts) on an
  * in-memory database, connected to the broker with the firmware's own MQTT client (a persistent
- * session on `mc/+/up`). It runs on a power domain of its own: `crash()` kills the process (its
- * connection drops, its RAM is gone, the database stays), `restart()` starts a new one on the same
- * database. Pure ECMAScript (XS too).
+ * session on `mc/+/up`), and an SMS gateway (`sms`, a phone of the simulated SMS centre): alarms a
+ * concentrator sends by SMS are stored like those from MQTT and confirmed as processed, and commands
+ * can go out by SMS. It runs on a power domain of its own: `crash()` kills the process (its connection
+ * drops, its RAM is gone, the database stays), `restart()` starts a new one on the same database. Pure
+ * ECMAScript (XS too).
  */
+import { APP_IEI, AppKind } from "../../firmware/modem/sms/app-header.js";
 import type { StreamConnector } from "../../firmware/net/byte-stream.js";
 import type { CommandRequest } from "../../firmware/uplink/messages.js";
 import { MqttClient } from "../../firmware/uplink/mqtt/client.js";
@@ -13,6 +16,7 @@ import { SimClock } from "../../hal/sim/clock.js";
 import { PowerDomain } from "../../hal/sim/power-domain.js";
 import type { Prng } from "../../hal/sim/prng.js";
 import type { Scheduler } from "../../hal/sim/scheduler.js";
+import type { SimPhone, SimSms } from "../../hal/sim/modem/index.js";
 import { SimRandom } from "../../hal/sim/system.js";
 import { HeadendCore, type HeadendKeys, type Outgoing } from "../headend/core.js";
 import { MemoryHeadendStore } from "../headend/memory-store.js";
@@ -39,6 +43,11 @@ export class SimHeadend {
   acks = true;
   /** Uplink messages handled (whatever their fate), across restarts. */
   messages = 0;
+  /** SMS that reached the gateway, and those taken (authentic, fresh, stored), across restarts. */
+  readonly smsCounters = { received: 0, taken: 0 };
+  /** The SMS gateway's phone, once `attachSms` has connected it. */
+  #phone: SimPhone | undefined;
+  #smsRef = 0;
   #core!: HeadendCore;
   #client!: MqttClient;
   #outbox: Outgoing[] = [];
@@ -98,6 +107,27 @@ export class SimHeadend {
     return out.commandId;
   }
 
+  /** Connects the SMS gateway: what reaches `phone` is handled here. */
+  attachSms(phone: SimPhone): void {
+    this.#phone = phone;
+    phone.onMessage = (sms) => this.#smsIn(sms);
+  }
+
+  /** Records a command and sends it by SMS to `number` (the concentrator's); its id, as `command`. */
+  commandBySms(concentrator: number, number: string, command: CommandRequest): number | undefined {
+    if (!this.running || !this.#phone) return undefined;
+    const out = this.#core.command(concentrator, command);
+    if (!out) return undefined;
+    this.sendSms(number, out.payload);
+    return out.commandId;
+  }
+
+  /** Sends `payload` by SMS, asking for the processed confirmation (what a replay test resends). */
+  sendSms(number: string, payload: Uint8Array): void {
+    const ref = (this.#smsRef = (this.#smsRef + 1) & 0xffff);
+    this.#phone!.send(number, { data: payload, header: [{ id: APP_IEI, data: new Uint8Array([AppKind.dataConfirm, ref >> 8, ref & 0xff]) }] });
+  }
+
   /** The process dies: no goodbye to the broker, acknowledgements not yet sent are gone. */
   crash(): void {
     if (!this.running) return;
@@ -106,6 +136,18 @@ export class SimHeadend {
 
   restart(): void {
     if (!this.running) this.domain.powerOn();
+  }
+
+  #smsIn(sms: SimSms): void {
+    this.smsCounters.received++;
+    if (!this.running) return; // the gateway has no one to hand it to: never confirmed
+    const app = sms.header.find((h) => h.id === APP_IEI);
+    if (app && app.data[0] === AppKind.confirmation) return; // our own command was processed
+    const out = this.#core.handleSms(sms.data);
+    if (!out) return; // dropped (counted by the core) or a status: nothing to confirm
+    this.smsCounters.taken++;
+    if (this.acks) this.#send(out);
+    if (app && app.data[0] === AppKind.dataConfirm) this.#phone!.send(sms.from, { data: new Uint8Array(0), header: [{ id: APP_IEI, data: new Uint8Array([AppKind.confirmation, app.data[1]!, app.data[2]!]) }] });
   }
 
   #send(out: Outgoing): void {

@@ -97,6 +97,9 @@ export interface SiteReport {
   uplinkBytesPerReading: number;
   /** Commands the concentrator dropped (not authentic, not fresh, not for it, unreadable) or refused. */
   commandsRejected: number;
+  /** Alarm messages the concentrator sent by SMS while GPRS was down, and SMS the head-end took. */
+  alarmSmsSent: number;
+  smsTakenAtHeadEnd: number;
   commandsRejectedBy: { malformed: number; foreign: number; authFailed: number; replayed: number; parseFailed: number; refused: number };
   faults: World["faults"] & Partial<NonNullable<World["uplink"]>["faults"]>;
   wallMs: number;
@@ -125,12 +128,13 @@ interface Totals {
   replayed: number;
   parseFailed: number;
   refused: number;
+  alarmSms: number;
 }
 
 function zero(): Totals {
   return {
     acquired: 0, stored: 0, implausible: 0, ok: 0, failed: 0, events: 0, alarms: 0, detected: 0, repaired: 0, cycles: 0, ratioSum: 0, remoteCycles: 0, remoteRatioSum: 0, failovers: 0, internalErrors: 0, shutdowns: 0,
-    malformed: 0, foreign: 0, authFailed: 0, replayed: 0, parseFailed: 0, refused: 0,
+    malformed: 0, foreign: 0, authFailed: 0, replayed: 0, parseFailed: 0, refused: 0, alarmSms: 0,
   };
 }
 
@@ -171,6 +175,7 @@ function countersOf(c: Concentrator): Totals {
     replayed: rx?.replayed ?? 0,
     parseFailed: rx?.parseFailed ?? 0,
     refused: c.uplink?.commands.counters.rejected ?? 0,
+    alarmSms: c.alarmSms?.counters.messages ?? 0,
   };
 }
 
@@ -216,6 +221,7 @@ export class Site {
               port: u.brokerPort,
               secretKey: u.keys.secretKey,
               headendPublicKey: u.keys.headendPublicKey,
+              ...(u.smsNumber ? { smsNumber: u.smsNumber } : {}),
             },
           }
         : {}),
@@ -297,6 +303,8 @@ export class Site {
       ...this.#uplinkTruth(),
       commandsRejected: t.malformed + t.foreign + t.authFailed + t.replayed + t.parseFailed + t.refused,
       commandsRejectedBy: { malformed: t.malformed, foreign: t.foreign, authFailed: t.authFailed, replayed: t.replayed, parseFailed: t.parseFailed, refused: t.refused },
+      alarmSmsSent: t.alarmSms,
+      smsTakenAtHeadEnd: w.uplink?.headend?.smsCounters.taken ?? 0,
       faults: { ...w.faults, ...w.uplink?.faults },
       wallMs: Date.now() - this.#started,
     };

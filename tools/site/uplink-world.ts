@@ -8,13 +8,14 @@
  *   real processes and nothing of them is simulated.
  *
  * Keys are provisioned deterministically from the seed unless given. Seeded faults over the days:
- * GPRS outage windows (coverage lost, or the network searching), PDP context drops, modem resets,
+ * GPRS outage windows (coverage lost, the network searching, or only the packet service lost while
+ * SMS still works), PDP context drops, modem resets,
  * broker restarts (sessions and queues lost) and head-end crashes (the process dies; its database stays).
  *
  * Pure ECMAScript: it runs in the site simulation, the tests and inside XS.
  */
 import type { SimBoard } from "../../hal/sim/board.js";
-import { connectModem, SimInternet, SimModem, type NetConnection, type PacketNetwork, type SimModemFamily } from "../../hal/sim/modem/index.js";
+import { connectModem, SimInternet, SimModem, SimSmsc, type NetConnection, type PacketNetwork, type SimModemFamily } from "../../hal/sim/modem/index.js";
 import type { Prng } from "../../hal/sim/prng.js";
 import type { Scheduler } from "../../hal/sim/scheduler.js";
 import { keyPairOf } from "../sim/keys.js";
@@ -26,6 +27,9 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 export const APN = "m2m.test";
 export const BROKER_HOST = "broker.test";
+/** The concentrator's SIM and the head-end's SMS gateway. */
+export const CONCENTRATOR_SMS_NUMBER = "+40700000001";
+export const HEADEND_SMS_NUMBER = "+40700000900";
 
 export interface ProvisionedKeys {
   /** The concentrator's X25519 key pair. */
@@ -100,6 +104,10 @@ export class UplinkWorld {
   /** The simulated head-end's key pair (a test seals with it what a head-end, or an impostor, would). */
   readonly headendKeys: { publicKey: Uint8Array; secretKey: Uint8Array } | undefined;
   readonly servers: ServerFaults | undefined;
+  /** The mobile network's SMS centre. */
+  readonly smsc: SimSmsc;
+  /** The head-end's SMS gateway, when the head-end is simulated (the concentrator then uses SMS). */
+  readonly smsNumber: string | undefined;
   readonly bytes: LinkBytes = { up: 0, down: 0 };
   readonly faults: UplinkFaultCounters = { gprsOutages: 0, gprsOutageMs: 0, pdpDrops: 0, modemResets: 0, brokerRestarts: 0, headendCrashes: 0 };
 
@@ -134,7 +142,12 @@ export class UplinkWorld {
       const headend = this.headend;
       this.servers = { restartBroker: () => broker.restart(), crashHeadend: () => headend.crash(), restartHeadend: () => headend.restart() };
     }
-    this.modem = new SimModem(scheduler, prng.fork("modem"), { family: o.family ?? "sim800", network: this.#counted(network), apn: APN });
+    this.smsc = new SimSmsc(scheduler, { startEpochMs });
+    if (this.headend) {
+      this.headend.attachSms(this.smsc.phone(HEADEND_SMS_NUMBER));
+      this.smsNumber = HEADEND_SMS_NUMBER;
+    }
+    this.modem = new SimModem(scheduler, prng.fork("modem"), { family: o.family ?? "sim800", network: this.#counted(network), apn: APN, smsc: this.smsc, number: CONCENTRATOR_SMS_NUMBER });
     connectModem(board, this.modem, prng.fork("modem-link"));
     this.#scheduleFaults(scheduler, prng, o, days * DAY);
   }
@@ -179,14 +192,16 @@ export class UplinkWorld {
       for (let t = around(meanUp); t < end; ) {
         const from = t;
         const until = Math.min(end, from + around(meanDown));
-        // Half the windows lose the radio altogether, half leave the module searching for a network.
-        const coverage = p.chance(0.5) ? "none" : "searching";
+        // A third of the windows lose the radio altogether, a third leave the module searching for a
+        // network, a third lose only the packet service (SMS still goes through).
+        const kind = p.int(3);
         s.at(from, () => {
           f.gprsOutages++;
           f.gprsOutageMs += Math.round(until - from);
-          modem.setCoverage(coverage);
+          if (kind === 2) modem.setPacketService(false);
+          else modem.setCoverage(kind === 0 ? "none" : "searching");
         });
-        s.at(until, () => modem.setCoverage("home"));
+        s.at(until, () => (kind === 2 ? modem.setPacketService(true) : modem.setCoverage("home")));
         t = until + around(meanUp);
       }
     }

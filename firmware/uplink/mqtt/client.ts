@@ -186,6 +186,13 @@ export class MqttClient {
    * at the next CONNACK) and kept until its PUBACK; returns false when the window is full. QoS 0:
    * sent only if connected now; false otherwise.
    */
+  /** Waiting out a reconnection backoff: try now instead (the head-end asked, by SMS, to hear from us). */
+  reconnectNow(): void {
+    if (this.#state !== "waiting") return;
+    this.#reconnectAt = this.#o.clock.now();
+    this.#schedule();
+  }
+
   publish(topic: string, payload: Uint8Array, qos: 0 | 1 = 1): boolean {
     if (this.#state === "stopped") return false;
     if (qos === 0) {

@@ -183,6 +183,7 @@ export class SimModem implements SmsTerminal {
   readonly #storage: Array<Stored | undefined>;
   // volatile state
   #echo = true;
+  #packetService = true;
   #cmee = 0;
   /** AT+IFC: <DCE_by_DTE>, <DTE_by_DCE> (0 none, 2 RTS / CTS). */
   #ifc: [number, number] = [0, 0];
@@ -300,6 +301,19 @@ export class SimModem implements SmsTerminal {
   hang(durationMs = Infinity): void {
     this.#hungUntil = this.#scheduler.now + durationMs;
     this.#out.length = 0;
+  }
+
+  /**
+   * Packet service (GPRS) apart from the radio: off, the module stays registered for calls and SMS
+   * while +CGREG says "searching", attaching fails and the network tears the PDP context down (a cell
+   * without packet capacity, an APN outage).
+   */
+  setPacketService(on: boolean): void {
+    this.#packetService = on;
+    if (!on && this.domain.on) {
+      this.#attached = false;
+      this.domain.after(3_000, () => !this.#packetService && this.#stack.dropPdp(false));
+    }
   }
 
   /** Radio conditions: registration follows after the registration delay (or at once when lost). */
@@ -463,6 +477,16 @@ export class SimModem implements SmsTerminal {
     return stat === 1 || stat === 5;
   }
 
+  /** <stat> of +CGREG: that of +CREG, or "searching" while the packet service is off. */
+  #psStat(): number {
+    const stat = this.#regStat();
+    return !this.#packetService && (stat === 1 || stat === 5) ? 2 : stat;
+  }
+
+  #psRegistered(): boolean {
+    return this.#packetService && this.#csRegistered();
+  }
+
   // ---- UART ----
 
   #readable(): void {
@@ -605,7 +629,7 @@ export class SimModem implements SmsTerminal {
       prng: this.#prng.fork("stack"),
       faults: this.faults,
       get attached() {
-        return modem.#attached && modem.#csRegistered();
+        return modem.#attached && modem.#psRegistered();
       },
       apn: this.#options.apn,
       receiveBufferBytes: this.#options.receiveBufferBytes ?? 8_192,
@@ -677,7 +701,8 @@ export class SimModem implements SmsTerminal {
         if (!known) return false;
         if (call.form === "set") return ok(), true;
         if (call.form !== "read") return this.#finish("ERROR", this.#latency()), true;
-        const stat = call.name === "+CEREG" ? (this.#regStat() === 3 ? 3 : 0) : this.#regStat(); // EGPRS only: no LTE
+        const cs = call.name === "+CREG";
+        const stat = call.name === "+CEREG" ? (this.#regStat() === 3 ? 3 : 0) : cs ? this.#regStat() : this.#psStat(); // EGPRS only: no LTE
         return this.#finish("OK", this.#latency(), [`${call.name}: 0,${stat}`]), true;
       }
       case "+CGATT":
@@ -749,7 +774,7 @@ export class SimModem implements SmsTerminal {
   }
 
   #cgatt(call: AtCall): void {
-    if (call.form === "read") return this.#finish("OK", this.#latency(), [`+CGATT: ${this.#attached && this.#csRegistered() ? 1 : 0}`]);
+    if (call.form === "read") return this.#finish("OK", this.#latency(), [`+CGATT: ${this.#attached && this.#psRegistered() ? 1 : 0}`]);
     if (call.form !== "set") return this.#finish("ERROR", this.#latency());
     if (call.args[0] === "0") {
       this.#attached = false;
@@ -759,7 +784,7 @@ export class SimModem implements SmsTerminal {
     // Attach once registered; give up (ERROR) after 10 s without service.
     const deadline = this.#scheduler.now + 10_000;
     const attempt = () => {
-      if (this.#csRegistered()) {
+      if (this.#psRegistered()) {
         this.#attached = true;
         return this.#finish("OK");
       }
