@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   else {
     console.log(`uplink campaign, seed ${v.seed}: ${v.days} day(s), servers ${v.servers}: ${v.ok ? "OK" : "FAILED"}`);
     console.log(`  readings: ${v.readingsStored} stored, ${v.readingsDelivered} delivered, ${v.lost} lost, ${v.readingsCorrupt} corrupt, ${v.readingsPending} pending; ${v.duplicatesAtHeadEnd} duplicates absorbed`);
-    console.log(`  drained ${(v.drainMs / 60_000).toFixed(1)} min after the faults ended; ${v.uplinkBytes} bytes, ${v.uplinkBytesPerReading} per reading; ${v.commandsRejected} commands rejected`);
+    console.log(`  drained ${(v.drainMs / 60_000).toFixed(1)} min after the faults ended; ${v.uplinkBytes} bytes, ${v.uplinkBytesPerReading} per reading; ${v.commandsRejected} commands rejected; ${v.alarmSmsSent} alarm SMS sent, ${v.smsTakenAtHeadEnd} taken`);
     console.log(`  faults: GPRS down ${(v.outageShare * 100).toFixed(1)} % of the time; ${JSON.stringify(v.faults)}; ${v.boots} boots, internal errors ${v.internalErrors}; ${(v.wallMs / 1000).toFixed(1)} s`);
   }
   process.exitCode = v.ok ? 0 : 1;

@@ -73,7 +73,7 @@ function main(): void {
   console.log(`  events: ${report.eventsRaised} raised, ${report.alarms} alarms`);
   console.log(`  latches: ${report.latchedConsumers} consumers disconnected, ${report.latchMismatchesDetected} relay mismatches detected, ${report.latchMismatchesRepaired} repaired, ${report.latchViolations} violations (longest supplied ${(report.latchLongestSuppliedMs / 1000).toFixed(0)} s)`);
   if (modem !== "none") {
-    console.log(`  uplink: ${report.readingsDelivered} readings at the head-end, ${report.readingsPending} still pending, ${report.lost} lost, ${report.readingsCorrupt} corrupt; ${report.duplicatesAtHeadEnd} duplicates absorbed`);
+    console.log(`  uplink: ${report.readingsDelivered} readings at the head-end, ${report.readingsPending} still pending, ${report.lost} lost, ${report.readingsCorrupt} corrupt; ${report.duplicatesAtHeadEnd} duplicates absorbed; ${report.alarmSmsSent} alarm SMS while GPRS was down`);
     console.log(`  uplink: ${report.uplinkBytes} bytes through the modem, ${report.uplinkBytesPerReading} per reading delivered; ${report.commandsRejected} commands rejected`);
   }
   console.log(`  faults injected: ${JSON.stringify(report.faults)}; internal errors ${report.internalErrors}`);

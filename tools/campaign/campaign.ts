@@ -45,6 +45,9 @@ export interface CampaignVerdict {
   uplinkBytes: number;
   uplinkBytesPerReading: number;
   commandsRejected: number;
+  /** Alarm messages the concentrator sent by SMS while GPRS was down, and SMS the head-end took. */
+  alarmSmsSent: number;
+  smsTakenAtHeadEnd: number;
   /** Share of the time the bearer was down. */
   outageShare: number;
   faults: SiteReport["faults"];
@@ -98,6 +101,8 @@ export async function judge(site: Site, drive: Driver, o: { days: number; server
     uplinkBytes: r.uplinkBytes,
     uplinkBytesPerReading: r.uplinkBytesPerReading,
     commandsRejected: r.commandsRejected,
+    alarmSmsSent: r.alarmSmsSent,
+    smsTakenAtHeadEnd: r.smsTakenAtHeadEnd,
     outageShare: Number(((r.faults.gprsOutageMs ?? 0) / faultsEnd).toFixed(3)),
     faults: r.faults,
     boots: r.boots,
