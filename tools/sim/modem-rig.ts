@@ -11,7 +11,7 @@ import { Scheduler } from "../../hal/sim/scheduler.js";
 import type { SerialLink } from "../../hal/sim/serial-link.js";
 import type { LineNoiseRates } from "../../hal/sim/line-noise.js";
 import { connectModem, echoServer, SimInternet, SimModem, SimSmsc, type PacketNetwork, type SimModemFamily, type SimModemOptions, type SimPhone, type SimSms } from "../../hal/sim/modem/index.js";
-import { APP_IEI, AppKind } from "../../firmware/modem/sms/app-header.js";
+import { confirmIfAsked } from "./sim-headend.js";
 import { Modem, type ModemOptions, type ModemStatus } from "../../firmware/modem/modem.js";
 import type { ByteStreamCloseReason } from "../../firmware/net/byte-stream.js";
 import type { IncomingSms, SmsState } from "../../firmware/modem/sms/channel.js";
@@ -216,10 +216,5 @@ export function pattern(length: number, salt = 0): Uint8Array {
 
 /** The head-end's SMS gateway confirms every message that asks for it, as its application would. */
 export function autoConfirm(phone: SimPhone): void {
-  phone.onMessage = (sms: SimSms, p: SimPhone) => {
-    const ie = sms.header.find((h) => h.id === APP_IEI);
-    if (ie && ie.data[0] === AppKind.dataConfirm) {
-      p.send(CONCENTRATOR_NUMBER, { data: new Uint8Array(0), header: [{ id: APP_IEI, data: new Uint8Array([AppKind.confirmation, ie.data[1]!, ie.data[2]!]) }] });
-    }
-  };
+  phone.onMessage = (sms: SimSms, p: SimPhone) => confirmIfAsked(p, sms);
 }

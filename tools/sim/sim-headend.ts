@@ -7,7 +7,7 @@
  * drops, its RAM is gone, the database stays), `restart()` starts a new one on the same database. Pure
  * ECMAScript (XS too).
  */
-import { APP_IEI, AppKind } from "../../firmware/modem/sms/app-header.js";
+import { AppKind, appElement, findAppHeader } from "../../firmware/modem/sms/app-header.js";
 import type { StreamConnector } from "../../firmware/net/byte-stream.js";
 import type { CommandRequest } from "../../firmware/uplink/messages.js";
 import { MqttClient } from "../../firmware/uplink/mqtt/client.js";
@@ -125,7 +125,7 @@ export class SimHeadend {
   /** Sends `payload` by SMS, asking for the processed confirmation (what a replay test resends). */
   sendSms(number: string, payload: Uint8Array): void {
     const ref = (this.#smsRef = (this.#smsRef + 1) & 0xffff);
-    this.#phone!.send(number, { data: payload, header: [{ id: APP_IEI, data: new Uint8Array([AppKind.dataConfirm, ref >> 8, ref & 0xff]) }] });
+    this.#phone!.send(number, { data: payload, header: [appElement({ kind: AppKind.dataConfirm, ref })] });
   }
 
   /** The process dies: no goodbye to the broker, acknowledgements not yet sent are gone. */
@@ -141,13 +141,13 @@ export class SimHeadend {
   #smsIn(sms: SimSms): void {
     this.smsCounters.received++;
     if (!this.running) return; // the gateway has no one to hand it to: never confirmed
-    const app = sms.header.find((h) => h.id === APP_IEI);
-    if (app && app.data[0] === AppKind.confirmation) return; // our own command was processed
+    const app = findAppHeader(sms.header);
+    if (app !== "malformed" && app?.kind === AppKind.confirmation) return; // our own command was processed
     const out = this.#core.handleSms(sms.data);
     if (!out) return; // dropped (counted by the core) or a status: nothing to confirm
     this.smsCounters.taken++;
     if (this.acks) this.#send(out);
-    if (app && app.data[0] === AppKind.dataConfirm) this.#phone!.send(sms.from, { data: new Uint8Array(0), header: [{ id: APP_IEI, data: new Uint8Array([AppKind.confirmation, app.data[1]!, app.data[2]!]) }] });
+    confirmIfAsked(this.#phone!, sms);
   }
 
   #send(out: Outgoing): void {
@@ -158,4 +158,11 @@ export class SimHeadend {
   #flush(): void {
     while (this.#outbox.length > 0 && this.#client.publish(this.#outbox[0]!.topic, this.#outbox[0]!.payload, 1)) this.#outbox.shift();
   }
+}
+
+/** Sends `sms`'s sender the processed confirmation when the message asked for one (app-header.ts). */
+export function confirmIfAsked(phone: SimPhone, sms: SimSms): void {
+  const app = findAppHeader(sms.header);
+  if (app === "malformed" || app?.kind !== AppKind.dataConfirm) return;
+  phone.send(sms.from, { data: new Uint8Array(0), header: [appElement({ kind: AppKind.confirmation, ref: app.ref })] });
 }
