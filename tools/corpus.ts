@@ -1,8 +1,8 @@
-/** The shared corpus of real readouts (../shared/corpus, used in place; see its README). */
+/** The corpus of real readouts the tests use (host-tests/corpus: sources and licences in its README and MANIFEST.tsv). */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-export const CORPUS = "../shared/corpus";
+export const CORPUS = "host-tests/corpus";
 
 export function corpusFile(path: string): Uint8Array {
   return Uint8Array.from(readFileSync(join(CORPUS, path)));

@@ -122,7 +122,7 @@ describe("d0 codec: every message of IEC 62056-21", () => {
   });
 
   it("computes the BCC vectors of the corpus (pwitab, erl62056)", () => {
-    const v = JSON.parse(readFileSync("../shared/corpus/expected/bcc-vectors.json", "utf8")) as {
+    const v = JSON.parse(readFileSync("host-tests/corpus/expected/bcc-vectors.json", "utf8")) as {
       vectors: Array<{ frame_hex?: string; frame?: string; data?: string; bcc: string }>;
     };
     const expect = (s: string) => (s.startsWith("0x") ? Number(s) : s.charCodeAt(1));

@@ -8,7 +8,7 @@ const run = (args: string[], input?: Uint8Array) => JSON.parse(execFileSync(proc
 
 describe("d0-decode tool", () => {
   it("prints the frames of a corpus file as JSON with identification, mode, BCC, data sets and errors", () => {
-    const out = run(["../shared/corpus/d0/iskra-mt174-1.bin"]);
+    const out = run(["host-tests/corpus/d0/iskra-mt174-1.bin"]);
     const readout = out.frames.find((f) => f.identification)!;
     assert.equal(readout.identification, "ISk5MT174-0001");
     assert.equal(readout.mode, "C");
@@ -18,12 +18,12 @@ describe("d0-decode tool", () => {
   });
 
   it("reports a bad BCC and its offset", () => {
-    const out = run(["../shared/corpus/d0/kamstrup-multical66-1.bin"]);
+    const out = run(["host-tests/corpus/d0/kamstrup-multical66-1.bin"]);
     assert.deepEqual([out.frames[0]!.bcc, out.frames[0]!.errors], ["bad", [{ code: "bcc-mismatch", offset: 84 }]]);
   });
 
   it("reads standard input, and with --parity checks and strips the parity bit of a raw 7E1 capture", () => {
-    const text = readFileSync("../shared/corpus/d0/emh-ehz-1.txt");
+    const text = readFileSync("host-tests/corpus/d0/emh-ehz-1.txt");
     const raw = encode7E1(Uint8Array.from(text));
     raw[40] = raw[40]! ^ 0x80; // one character with wrong parity
     const out = run(["--parity", "-"], raw);

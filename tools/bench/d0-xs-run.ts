@@ -17,7 +17,7 @@ let baseline = Infinity;
 for (let i = 0; i < 5; i++) baseline = Math.min(baseline, (await xs.command({ op: "noop" })).compute);
 const cases: Record<string, Uint8Array> = {
   "module readout (mode D)": Uint8Array.from(readFileSync(moduleReadoutFile!)),
-  "iskra-mt174-1 (mode C, BCC)": Uint8Array.from(readFileSync("../shared/corpus/d0/iskra-mt174-1.bin")),
+  "iskra-mt174-1 (mode C, BCC)": Uint8Array.from(readFileSync("host-tests/corpus/d0/iskra-mt174-1.bin")),
 };
 const out: Record<string, { units: number; dataSets: number; unitsPerLine: number; bytes: number }> = {};
 for (const [name, bytes] of Object.entries(cases)) {
