@@ -27,7 +27,7 @@ export interface DigitalInputProvider {
 }
 
 /**
- * RS485 transceiver direction: the ESP32 UART driver has no DE pin (reference/moddable.md §2.1),
+ * RS485 transceiver direction: the ESP32 UART driver has no DE pin (Moddable SDK modules/io/serial/esp32/serial.c),
  * so the driver-enable line is a plain digital output. 1 = driver enabled (transmitting),
  * 0 = receiving. Bytes still leaving the UART when the driver is disabled are cut off on the wire:
  * the caller waits for the last character time before releasing the line.

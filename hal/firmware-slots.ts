@@ -1,7 +1,7 @@
 /**
  * Firmware image slots for OTA: the running slot and the inactive one (ESP-IDF ota_0 / ota_1 via
  * `embedded:update`, with boot confirmation through FFI to esp_ota_mark_app_valid_cancel_rollback,
- * see reference/moddable.md §4).
+ * see docs/sources.md: ESP-IDF OTA).
  *
  * Life cycle: `openInactive(byteLength)` erases the inactive slot and returns a writer; chunks may be
  * written at any offset (resumable download); `complete()` checks the image and makes the slot boot

@@ -1,5 +1,5 @@
 /**
- * 7E1 framing in software over an 8N1 UART (the ESP32 driver is 8N1-only, see reference/moddable.md §2.4).
+ * 7E1 framing in software over an 8N1 UART (the ESP32 driver is 8N1-only, see Moddable SDK modules/io/serial/esp32/serial.c).
  *
  * A 7E1 character is start + 7 data + even parity + stop: the same 10 bits as 8N1, with the parity
  * bit where 8N1 carries bit 7. Transmit: set bit 7 to the even parity of the low 7 bits.

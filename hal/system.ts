@@ -28,7 +28,7 @@ export interface SystemControl {
 /**
  * Expensive cryptography off the main loop (a Worker on the second core, or native code, on the device).
  * Ed25519 verification costs ~44 M XS meter units (seconds on an ESP32): it must never run inside one
- * event-loop turn of the main VM or the UART FIFOs overflow (reference/moddable.md §7, §10).
+ * event-loop turn of the main VM or the UART FIFOs overflow (tweetnacl measured in xsnap: docs/uplink.md).
  *
  * Contract: the callback runs in a later turn, exactly once, with the result. Bad lengths give `false`.
  */

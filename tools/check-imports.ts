@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The dependency rule of DESIGN.md, enforced: firmware/ never imports hal/sim, hal/moddable, tools/,
+ * The dependency rule of docs/design.md, enforced: firmware/ never imports hal/sim, hal/moddable, tools/,
  * host-tests/ or manifests/; hal/sim imports only hal interfaces and itself; tools/ never imports
  * host-tests/ (tests use tools, not the other way round); the simulated site and its
  * servers (tools/site, tools/sim), which run inside XS too, import only firmware, hal, each other and
@@ -14,7 +14,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import ts from "typescript";
 
-/** npm packages that are pure ECMAScript and fit the device (DESIGN.md names them). */
+/** npm packages that are pure ECMAScript and fit the device (docs/design.md names them). */
 const PURE_PACKAGES = new Set(["cbor-x", "tweetnacl"]);
 
 interface Rule {

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { board } from "../manifests/board.js";
 
-/** SDK module specifiers and the SDK manifest that provides each (reference/moddable.md §2-§3). */
+/** SDK module specifiers and the SDK manifest that provides each (Moddable SDK 8.2.3, the manifest.json of each module folder). */
 const SDK_PROVIDERS: Record<string, string | "device" | "ffi"> = {
   "embedded:io/serial": "$(MODULES)/io/serial/manifest.json",
   "embedded:io/digital": "$(MODULES)/io/digital/manifest.json",
@@ -29,7 +29,7 @@ const SDK_PROVIDERS: Record<string, string | "device" | "ffi"> = {
   "mc/ffi": "ffi",
 };
 
-/** XS heap budget on a plain ESP32: 78,848 B of chunks + 4,928 slots × 16 B (reference/moddable.md §1.3). */
+/** XS heap budget on a plain ESP32: 78,848 B of chunks + 4,928 slots × 16 B (the SDK's esp32/nodemcu target manifest). */
 const HEAP_BUDGET_BYTES = 78_848 + 4_928 * 16;
 const FLASH_SIZES: Record<string, number> = { "4MB": 4 << 20, "8MB": 8 << 20, "16MB": 16 << 20 };
 

@@ -1,5 +1,5 @@
 /**
- * Alarms by SMS while GPRS is down (seeds/000: SMS is the alarm channel when the data bearer is not
+ * Alarms by SMS while GPRS is down (the SMS-based metering system's product document: SMS is the alarm channel when the data bearer is not
  * there). An alarm stored while the MQTT session has been down for `graceMs` goes to the head-end's
  * SMS gateway as an events message sealed like any uplink message (same keys, same counter), as many
  * alarms to a message as fit. The SMS is a copy: the alarm stays in the store until the head-end

@@ -497,7 +497,7 @@ export class Concentrator {
 
   /**
    * On battery, below the low-battery threshold: record it, stop everything that draws current or
-   * writes, then have the power-supply module disconnect the battery (seeds/001: "automatically
+   * writes, then have the power-supply module disconnect the battery (the ENERGSys MC/ML product document: "automatically
    * records and stores the event then disconnects the system"); the board starts again when mains
    * return. Everything acknowledged is already on flash.
    */

@@ -29,7 +29,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   "balance.minDurationMin": { key: 7, type: "int", default: 60, min: 0, max: 1440, writableBy: HE },
   /** Orderly shutdown below this battery voltage on battery power, mV. */
   "power.lowBatteryMv": { key: 8, type: "int", default: 3550, min: 3300, max: 4100, writableBy: HE },
-  /** IC 70 control mode of consumers without a latch record (reference/domain.md §2.3). */
+  /** IC 70 control mode of consumers without a latch record (DLMS Blue Book, IC 70 control_mode). */
   "latch.defaultMode": { key: 9, type: "int", default: 2, min: 1, max: 6, writableBy: HE },
   /** Tariff switching times the meters apply (T1 from, T2 from), minutes of the local day; kept and audited for the head-end. */
   "tariff.t1FromMin": { key: 10, type: "int", default: 360, min: 0, max: 1439, writableBy: HE },

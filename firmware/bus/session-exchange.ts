@@ -1,5 +1,5 @@
 /**
- * Mode C programming session (STD §6.4.3, Annex A; reference/domain.md §1.9): the request at 300 Bd,
+ * Mode C programming session (STD §6.4.3, Annex A): the request at 300 Bd,
  * the identification, after tr the ACK/option select `ACK 0 Z 1` (both sides switch to Z when the master
  * can use it, else stay at 300), the meter's P0, our P1 password, the commands, and B0.
  *

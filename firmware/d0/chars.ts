@@ -1,5 +1,5 @@
 /**
- * IEC 62056-21 control and framing characters (STD §6.3.14, Table in reference/domain.md §1.2), and
+ * IEC 62056-21 control and framing characters (STD §6.3.14), and
  * the ASCII helpers the codec needs: TextEncoder/TextDecoder are modules, not globals, on the device.
  */
 

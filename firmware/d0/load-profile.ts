@@ -1,5 +1,5 @@
 /**
- * Load-profile blocks (P.01, P.02) as EMH and Metcom meters answer an R5 read (reference/domain.md §3,
+ * Load-profile blocks (P.01, P.02) as EMH and Metcom meters answer an R5 read (IEC 62056-6-1 OBIS,
  * after Runamook/iec_62056-21 parser.py): a header data set
  * `P.01(syymmddhhmmss)(status)(period)(z)(code1)(unit1)…(codez)(unitz)` gives the time of the oldest
  * value, a status, the registration period in minutes and the z channels; each following data set

@@ -1,6 +1,6 @@
 /**
  * IEC 62056-21 protocol modes, baud-rate characters and timing (STD §6.1, §6.3.14 items 12-13,
- * §6.4, Annex A/E; facts in reference/domain.md §1.3, §1.7, §1.8).
+ * §6.4, Annex A/E; facts in IEC 62056-21 §6.3, §6.4).
  *
  * The identification tells the sign-on mode: Z in A-I is mode B, Z in 0-9 is mode C (mode E when an
  * enhanced identification `\2` follows), any other printable Z is mode A. Mode D is told by the

@@ -1,5 +1,5 @@
 /**
- * OBIS codes as IEC 62056-21 readouts write them (reference/domain.md §3): the full form
+ * OBIS codes as IEC 62056-21 readouts write them (IEC 62056-6-1 OBIS): the full form
  * `A-B:C.D.E*F`, and the short forms that leave out A-B, E or F (`1.8.0`, `32.7`, `1.8.0*00`,
  * `0-0:F.F.0*255`). The letters C, F, L and P stand for 96, 97, 98 and 99 (IEC 62056-61).
  */

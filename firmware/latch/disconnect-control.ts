@@ -1,6 +1,6 @@
 /**
  * Disconnect control in the model of DLMS/COSEM interface class 70 (IEC 62056-6-2 §4.5.8;
- * reference/domain.md §2.1-§2.3): three control states, seven control modes, and the transitions each
+ * DLMS Blue Book, IC 70): three control states, seven control modes, and the transitions each
  * mode allows. Pure logic: no I/O, no time. The latch manager persists the result and drives the relay.
  */
 
@@ -27,7 +27,7 @@ export type Trigger =
   | "localDisconnect" // g: connected → ready (limiter, prepayment)
   | "localReconnect"; // h: ready → connected (modes 5, 6)
 
-/** Transition letters each control mode enables (reference/domain.md §2.3, letters as in the SP library). */
+/** Transition letters each control mode enables (DLMS Blue Book, IC 70 control_mode, letters as in the SP library). */
 const MODE_LETTERS: Record<ControlMode, string> = {
   0: "",
   1: "bcfgde",

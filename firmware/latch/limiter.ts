@@ -1,6 +1,6 @@
 /**
  * A load limiter in the spirit of DLMS/COSEM interface class 71 (IEC 62056-6-2 §4.5.9;
- * reference/domain.md §2.4): a monitored value compared with the active threshold (normal, or the
+ * DLMS Blue Book, IC 71): a monitored value compared with the active threshold (normal, or the
  * emergency threshold while an emergency profile that names this limiter's group is active); when the
  * value stays above it for at least `minOverMs` the limiter asks for a local disconnect (transition g),
  * and when it then stays below for `minUnderMs` it reports that the load is back under the threshold

@@ -1,5 +1,5 @@
 /**
- * A consumer's load limit, in the spirit of DLMS/COSEM interface class 71 (reference/domain.md §2.4):
+ * A consumer's load limit, in the spirit of DLMS/COSEM interface class 71 (DLMS Blue Book, IC 71):
  * what the head-end sends (uplink `limit` command), what the latch module persists with the
  * consumer's latch record and what its limiter applies.
  */

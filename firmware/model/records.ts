@@ -69,7 +69,7 @@ export interface Reading {
   status: number;
 }
 
-/** Event types (DESIGN.md "events" area). Stable numbers: they are stored and sent. */
+/** Event types (docs/design.md, area "events"). Stable numbers: they are stored and sent. */
 export const EventType = {
   tamper: 1,
   terminalCover: 2,

@@ -4,7 +4,7 @@
  * drivers/quectel.ts. "Ours" marks a choice of this project where no manual gives a figure.
  *
  * Sources: TG = TinyGSM @4c55210, GSMM = python-gsmmodem @834c68b, 27.007 / 27.005 = 3GPP TS
- * (see ../shared/reference/domain.md §0 and §4).
+ * (docs/sources.md).
  */
 
 /** Local commands (ATE0, AT+CSQ, AT+CREG?): TG waitResponse default, 1 s. */

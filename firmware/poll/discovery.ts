@@ -1,5 +1,5 @@
 /**
- * Topology auto-detection (seeds/001: "Auto-detection of topology of associated communication system"):
+ * Topology auto-detection (the ENERGSys MC/ML product document: "Auto-detection of topology of associated communication system"):
  * probes the candidate addresses of each path that the topology does not know yet, one at a time, at the
  * lowest priority, with a short timeout and a gap between probes, so a scan never holds the bus from
  * scheduled work: a probe waits behind every other transaction, and at most one is queued per path.

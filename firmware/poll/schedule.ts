@@ -1,6 +1,6 @@
 /**
- * Reading schedules for groups of modules (seeds/001: "Rules can be set for defined groups of meters -
- * time frame between automated readings / moment of the day for reading"; seeds/004: 15-minute load
+ * Reading schedules for groups of modules (the ENERGSys MC/ML product document: "Rules can be set for defined groups of meters -
+ * time frame between automated readings / moment of the day for reading"; ESMIG: 15-minute load
  * profiles, billing values): an interval aligned to the clock (1-60 minutes, a divisor of 60 so every
  * hour starts a slot), an optional time-of-day window, and an optional daily billing snapshot.
  *

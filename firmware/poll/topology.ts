@@ -2,7 +2,7 @@
  * The concentrator's topology table: which local modules it reaches, on which path (an RS485 bus or a
  * bridge) and at which address, which meters are behind each, and how healthy each module is.
  *
- * Identity rules (seeds/001: "Auto-detection of topology"):
+ * Identity rules (the ENERGSys MC/ML product document: "Auto-detection of topology"):
  * - A module is known by its serial (0-0:C.1.0). It gets a module number when first seen, kept for life.
  * - The same serial at another path or address is the module *moved*; another serial at a known
  *   path and address is the module *replaced* (the new one gets its own number and takes over the place).

@@ -3,7 +3,7 @@
  * the next send counter and opens incoming ones, dropping replayed, old, foreign and forged ones.
  * The concentrator has one; the head-end has one per concentrator.
  *
- * Counters (reference/anchors.md §3.1, the DLMS invocation-counter rule):
+ * Counters (the DLMS Green Book's invocation-counter rule):
  * - Send: strictly increasing, never repeated even across power cuts, because a repeated nonce under
  *   the same key would expose plaintexts and allow forgeries. Values are reserved in blocks: the
  *   reserve is persisted before any value in it is used, so a power cut only skips values.

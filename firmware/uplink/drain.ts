@@ -2,7 +2,7 @@
  * The drain: takes unacknowledged records from the store in priority order (alarms, command results,
  * events, readings), sends them in bounded batches, and lets them leave the store only when the
  * head-end acknowledges the sequence numbers it stored durably. A broker's PUBACK is never enough
- * (reference/anchors.md §6: Mosquitto may acknowledge and then lose a message).
+ * (Mosquitto src/database.c, docs/sources.md: Mosquitto may acknowledge and then lose a message).
  *
  * - A message is built across three event-loop turns — its records chosen, then encoded, then sealed
  *   and handed to the transport — and the store is read at most once per turn (UplinkQueue.pending

@@ -13,7 +13,7 @@
  * being sent twice: change any header bit and the tag fails. A (key, nonce) pair must never repeat:
  * each direction has its own counter, strictly increasing and persisted (channel.ts).
  *
- * Cost in XS (reference/moddable.md §10): secretbox of 1 KiB ≈ 0.31 M units; the key derivation
+ * Cost in XS (measured in xsnap, docs/uplink.md): secretbox of 1 KiB ≈ 0.31 M units; the key derivation
  * ≈ 12 M units, so it is done once, at provisioning or before the firmware opens its UARTs.
  */
 import nacl from "tweetnacl";

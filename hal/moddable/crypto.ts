@@ -1,7 +1,7 @@
 /**
  * The asynchronous crypto service on a Worker (documentation/base/worker.md): Ed25519 verification
  * costs ~44 M XS units, seconds on an ESP32, so it runs in a second XS machine on the other core while
- * the main loop keeps the UART FIFOs drained (reference/moddable.md §7, §10). The worker is
+ * the main loop keeps the UART FIFOs drained (tweetnacl measured in xsnap: docs/uplink.md). The worker is
  * manifests/crypto-worker.ts; requests and answers carry an id, so callbacks find their request.
  */
 import Worker from "worker";

@@ -2,7 +2,7 @@
  * OTA slots on ESP-IDF: images are written to the next OTA partition through ECMA-419
  * `embedded:update` (mode "w": writes at offsets, so a download can resume), read back through
  * `embedded:storage/flash`, and confirmed or rolled back through FFI (esp_ota_mark_app_valid_cancel_rollback,
- * esp_ota_mark_app_invalid_rollback_and_reboot), which the SDK does not expose (reference/moddable.md §4).
+ * esp_ota_mark_app_invalid_rollback_and_reboot), which the SDK does not expose (the SDK's embedded:update has no confirm; ESP-IDF OTA in docs/sources.md).
  *
  * to do: the inactive slot's state after a reboot is not queried (esp_ota_get_state_partition of the
  * next partition); `inactive()` reports what this boot did to it.

@@ -1,4 +1,4 @@
-// Moddable SDK modules that @moddable/typings 5.6.0 does not declare (reference/moddable.md §8), written
+// Moddable SDK modules that @moddable/typings 5.6.0 does not declare (its package 'types' field is an array), written
 // from the SDK sources they describe. Keep them to what hal/moddable uses.
 
 /** XS FFI (documentation/xs/XS FFI.md): the functions of manifests/ffi/board.c, as the manifest's "ffi" describes them. */

@@ -45,7 +45,7 @@ export interface MediumProfile {
 }
 
 /**
- * Narrowband PLC after the seed's CE-Nero (seeds/000: "maximum achievable connection rate of 2400
+ * Narrowband PLC after the seed's CE-Nero (the SMS-based metering system's product document: "maximum achievable connection rate of 2400
  * bps"): 2400 bit/s stepping down to 300. Frames of 64 payload bytes with 8 bytes of preamble, sync,
  * header and CRC-16; 30 ms of turnaround and channel access (a few mains half-cycles at 50 Hz).
  */

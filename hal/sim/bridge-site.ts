@@ -1,7 +1,7 @@
 /**
  * A bridge with its network, as installed: the bridge on an RS485 bus, repeaters, and remote nodes
  * each in front of one simulated local module (populated as on a bus, site.ts), with a primary and a
- * backup route per module ("a backup communication channel for each relay level", seeds/000).
+ * backup route per module ("a backup communication channel for each relay level", the SMS-based metering system's product document).
  *
  * Layout, by module index i (level = i mod 3):
  * - level 0: direct from the bridge; backup through repeater 1.

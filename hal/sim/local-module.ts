@@ -1,5 +1,5 @@
 /**
- * A simulated local module (ML, seeds/001: RS485, protocol D per EN 61107, pulse counting, tamper and
+ * A simulated local module (ML, the ENERGSys MC/ML product document: RS485, protocol D per EN 61107, pulse counting, tamper and
  * door contacts, backup battery, a latching disconnect relay) with its meters, answering on a simulated
  * RS485 bus as docs/d0.md describes:
  *

@@ -153,7 +153,7 @@ export class SimMeter implements MeterModel {
 }
 
 /**
- * The balance meter of a group (seeds/001 "Balance Meters"; seeds/000 imbalance monitoring): on the
+ * The balance meter of a group (the ENERGSys MC/ML product document "Balance Meters"; the SMS-based metering system's product document imbalance monitoring): on the
  * feeder in front of the group's consumers, it registers their energy plus whatever is taken between
  * it and their meters: line losses (a fixed fraction) and an illegal tap (`tapW`, set by a scenario).
  */

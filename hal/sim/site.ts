@@ -2,7 +2,7 @@
  * Populates a simulated RS485 bus with local modules that look like real installations: identities
  * after meters of the corpus (Iskra, Landis+Gyr, EMH, Elster, Hager; some with a lower-case third
  * letter, hence tr = 20 ms), one to three meters each, most single-phase residential serial meters,
- * some three-phase, some pulse meters at 1000 or 1600 imp/kWh (seeds/001), a few with solar export.
+ * some three-phase, some pulse meters at 1000 or 1600 imp/kWh (the ENERGSys MC/ML product document), a few with solar export.
  */
 import { SimLocalModule, type ModuleIdentity } from "./local-module.js";
 import { SimMeter } from "./meters.js";

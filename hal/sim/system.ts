@@ -88,7 +88,7 @@ export class SimSystemControl implements SystemControl {
 
 /**
  * Crypto on a worker: the result arrives `latencyMs` later in its own turn. The default latency is
- * an estimate for Ed25519 verify on an ESP32 worker (44 M XS units at ≤15 M units/s, reference/moddable.md §10).
+ * an estimate for Ed25519 verify on an ESP32 worker (44 M XS units at ≤15 M units/s, measured in xsnap, docs/uplink.md).
  */
 export class SimCrypto implements CryptoService {
   readonly #domain: PowerDomain;

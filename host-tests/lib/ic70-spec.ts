@@ -1,5 +1,5 @@
 /**
- * DLMS UA 1000-1 table 25 as listed in reference/domain.md §2.2, and the control modes of §2.3,
+ * DLMS UA 1000-1 table 25 (DLMS Blue Book, IC 70), and its control modes,
  * written out as data: the specification the IC 70 tests hold the firmware to (the unit test of the
  * pure transitions and the scenario with relays on simulated modules).
  */

@@ -1,7 +1,7 @@
 /*
  * ESP-IDF calls the Moddable SDK does not expose to JavaScript, bound through XS FFI (manifest "ffi";
  * documentation/xs/XS FFI.md): the task watchdog, the reset reason, restart, the hardware RNG and the
- * OTA boot confirmation / rollback (reference/moddable.md §4, §7). Each function is a thin call with
+ * OTA boot confirmation / rollback (the SDK's embedded:update has no confirm; ESP-IDF OTA in docs/sources.md). Each function is a thin call with
  * plain integer arguments; errors come back as esp_err_t values (0 = ESP_OK).
  */
 #include <stdint.h>

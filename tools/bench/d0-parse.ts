@@ -1,5 +1,5 @@
 /**
- * Parse throughput on Node: our decoder against the smartmeter-obis 4.0.0 peer (reference/peers.md §2)
+ * Parse throughput on Node: our decoder against the smartmeter-obis 4.0.0 peer (Apollon77/smartmeter-obis)
  * on the same corpus, in one run. The peer parses text and checks neither BCC nor parity; we are given
  * each file as a raw 8N1 capture of a 7E1 line (parity bits added), and pay for the parity check and
  * strip (hal/serial-7e1.ts), the BCC, and a DataValue per value. Files the peer's state machine rejects

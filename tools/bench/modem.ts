@@ -3,8 +3,8 @@
  * SMS PDU (deterministic, from tools/bench/modem-xs.ts in its own process), and how fast the simulated
  * modem runs on the host (wall clock, noisy).
  *
- * Budget: a 128-byte FIFO fills in 11.1 ms at 115200 Bd (reference/moddable.md §2.1). On this host XS
- * runs about 150 k units per ms (44.2 M units ≈ 290 ms, reference/moddable.md §10) and the ESP32 is
+ * Budget: a 128-byte FIFO fills in 11.1 ms at 115200 Bd (Moddable SDK modules/io/serial/esp32/serial.c). On this host XS
+ * runs about 150 k units per ms (44.2 M units ≈ 290 ms, measured in xsnap, docs/uplink.md) and the ESP32 is
  * about 10 times slower, so the modem's work per FIFO should stay well under ~150 k units.
  */
 import { execFileSync } from "node:child_process";
@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { echoClient, modemRig, pattern } from "../sim/modem-rig.js";
 import type { Bench } from "./bench.js";
 
-/** Units per ms on an ESP32, derived from the host figure of reference/moddable.md §10 and the ~10× factor of DESIGN.md. */
+/** Units per ms on an ESP32, derived from the host figure measured in xsnap and the ~10× clock factor of docs/design.md. */
 const ESP32_UNITS_PER_MS = 44.2e6 / 290 / 10;
 
 export const modemBench: Bench = {

@@ -1,6 +1,6 @@
 /**
- * Power-cut campaigns for firmware/store on simulated NOR flash (littlefs-style, reference/anchors.md
- * §1.1): a concentrator-like workload (readings, billing, events and alarms, a head-end that drains
+ * Power-cut campaigns for firmware/store on simulated NOR flash (as littlefs and MCUboot test their power-loss
+ * claims): a concentrator-like workload (readings, billing, events and alarms, a head-end that drains
  * and acknowledges out of order and goes offline, latch writes, counters, replay checks,
  * configuration changes, maintenance), with power cut in the middle of a program or erase.
  *

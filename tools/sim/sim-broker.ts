@@ -2,7 +2,7 @@
  * An MQTT 3.1.1 broker inside the simulation, built on our codec: persistent sessions (Clean Session
  * = 0) with queued QoS 1 messages while a client is away, session takeover, QoS 0/1 routing with
  * wildcards, keep-alive enforcement at 1.5 × the interval, and Mosquitto's defaults where they
- * matter (20 in flight per client, 1,000 queued, excess dropped; reference/domain.md §5.5).
+ * matter (20 in flight per client, 1,000 queued, excess dropped; Mosquitto src/database.c: max_inflight_messages 20, max_queued_messages 1000).
  *
  * Like a Mosquitto without persistence, `restart()` forgets every session and queued message.
  * Fault injection: `lose` decides, per PUBLISH, to acknowledge it and then drop it.

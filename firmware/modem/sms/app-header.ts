@@ -1,7 +1,7 @@
 /**
  * The concentrator's application header in an SMS: one user-data-header information element that
  * numbers a message and asks for, or gives, the receiver's "processed" confirmation — the 1:1 state of
- * the SMS exchange in seeds/000 ("data delivered with a message is processed by a smart meter").
+ * the SMS exchange in the SMS-based metering system's product document ("data delivered with a message is processed by a smart meter").
  *
  *   IEI 0x80 (1) | length 3 (1) | kind (1) | reference (2, big-endian)
  *

@@ -2,7 +2,7 @@
  * SMS in PDU mode with 8-bit data: the alarm path when GPRS is down, and the wake-up / command channel
  * from whitelisted numbers.
  *
- * Outgoing messages go through the four delivery states of the SMS exchange in seeds/000
+ * Outgoing messages go through the four delivery states of the SMS exchange in the SMS-based metering system's product document
  * ("0:0 sending, 0:1 delivered to the mobile operator, 1:0 received, 1:1 processed"):
  *
  *   queued ──prompt, PDU written──▶ sent ──"+CMGS: <mr>"──▶ accepted ──status report, TP-ST 0x00-0x1F──▶ received

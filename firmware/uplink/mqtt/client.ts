@@ -6,7 +6,7 @@
  * Delivery: a QoS 1 message accepted by `publish` stays in the window until its PUBACK, across any
  * number of reconnections; after each CONNACK the window is re-sent in order with DUP = 1 and the
  * same packet ids [MQTT-4.4.0-1, MQTT-2.3.1-3]. The window lives in RAM: a reboot empties it. That is
- * enough because a PUBACK proves nothing beyond the broker (reference/anchors.md §6): records leave
+ * enough because a PUBACK proves nothing beyond the broker (Mosquitto src/database.c, docs/sources.md): records leave
  * the store only on the head-end's application acknowledgement (drain.ts), so whatever a reboot
  * drops is sent again from the store.
  *

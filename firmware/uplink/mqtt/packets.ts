@@ -1,6 +1,6 @@
 /**
  * MQTT 3.1.1 control packets as objects, and the protocol constants grouped by packet section
- * (OASIS MQTT v3.1.1; ../shared/reference/domain.md §5). The codec (encode.ts, parser.ts) turns
+ * (OASIS MQTT v3.1.1; docs/sources.md). The codec (encode.ts, parser.ts) turns
  * these objects into bytes and back; it knows nothing of sockets.
  */
 
