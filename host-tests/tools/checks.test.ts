@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { violations } from "../../tools/check-imports.js";
 import { checkPartitions, parsePartitions } from "../../tools/check-manifest.js";
+import { outsideReferences } from "../../tools/check-standalone.js";
+
+// check-standalone: fixture paths (the projects below are written to temporary folders).
 
 function project(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), "boundary-"));
@@ -78,5 +81,40 @@ describe("partition table check", () => {
     assert.ok(p.some((m) => /ota_0: offset 0xe000 not aligned/.test(m)), p.join("\n"));
     assert.ok(p.some((m) => /overlap/.test(m)));
     assert.ok(p.some((m) => /log: ends beyond/.test(m)));
+  });
+});
+
+describe("standalone check", () => {
+  it("accepts paths that land inside the repository, from the file, the root or the file's place under dist/", () => {
+    const root = project({
+      "docs/a.md": "See [storage](storage.md), `../firmware/store/log.ts` and `host-tests/corpus/d0/x.bin`.\n",
+      "docs/storage.md": "x\n",
+      "firmware/store/log.ts": "// x\n",
+      "host-tests/corpus/d0/x.bin": "x",
+      "tools/bench/b.ts": 'readFileSync(join(dirname(url), "../../../tools/bench/entry.ts"));\n',
+      "tools/bench/entry.ts": "x\n",
+    });
+    mkdirSync(join(root, "dist/tools/bench"), { recursive: true });
+    assert.deepEqual(outsideReferences(root), []);
+  });
+
+  it("reports paths above the repository and into a folder it does not have, and absolute workspace paths", () => {
+    const root = project({
+      "README.md": "- `../shared/DESIGN.md`: the design\n",
+      "docs/d0.md": "Facts: `../shared/reference/domain.md` §1.\n",
+      "host-tests/d0/c.test.ts": 'readFileSync("../shared/corpus/expected/bcc.json");\n',
+      "tools/x.ts": 'const dir = "/work/shared/moddable";\n',
+    });
+    const found = outsideReferences(root).map((r) => `${r.file}:${r.line}: ${r.text}`);
+    assert.deepEqual(found, [
+      "README.md:1: ../shared/DESIGN.md",
+      "docs/d0.md:1: ../shared/reference/domain.md",
+      "host-tests/d0/c.test.ts:1: ../shared/corpus/expected/bcc.json",
+      "tools/x.ts:1: /work/shared",
+    ]);
+  });
+
+  it("finds nothing outside in this repository", () => {
+    assert.deepEqual(outsideReferences(process.cwd()), []);
   });
 });
