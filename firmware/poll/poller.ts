@@ -32,6 +32,18 @@ export interface PollListener {
   failed(module: number, failure: Failure, kind: ReadKind): void;
 }
 
+/** One poll cycle that ended: the scheduled readouts of one slot on one path. */
+export interface PollCycle {
+  path: string;
+  slot: number;
+  /** From the first readout queued to the last one over, ms. */
+  durationMs: number;
+  /** Wire-time lower bound of the readouts that answered, ms (docs/d0.md). */
+  lowerBoundMs: number;
+  /** Every readout of the cycle answered (only those count in `cycles`). */
+  complete: boolean;
+}
+
 export interface PollerOptions {
   clock: MonotonicClock;
   timers: Timers;
@@ -89,6 +101,7 @@ export class Poller {
    */
   readonly cycles = new Map<string, { complete: number; ratioSum: number }>();
   readonly #open = new Map<string, { startMs: number; pending: number; boundMs: number; failed: boolean }>();
+  readonly #cycleListeners: Array<(c: PollCycle) => void> = [];
 
   constructor(options: PollerOptions) {
     for (const g of options.groups) validateSchedule(g);
@@ -114,6 +127,11 @@ export class Poller {
     this.#pending.clear();
     this.#open.clear();
     this.#billingOpen.clear();
+  }
+
+  /** `listener` runs after every poll cycle that ended, complete or not (for reports; it must not throw). */
+  onCycle(listener: (c: PollCycle) => void): void {
+    this.#cycleListeners.push(listener);
   }
 
   /** Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished. */
@@ -204,12 +222,15 @@ export class Poller {
     else c.boundMs += boundMs;
     if (--c.pending > 0) return;
     this.#open.delete(key);
-    if (!c.failed && c.boundMs > 0) {
+    const durationMs = this.#o.clock.now() - c.startMs;
+    const complete = !c.failed && c.boundMs > 0;
+    if (complete) {
       let total = this.cycles.get(path);
       if (!total) this.cycles.set(path, (total = { complete: 0, ratioSum: 0 }));
       total.complete++;
-      total.ratioSum += (this.#o.clock.now() - c.startMs) / c.boundMs;
+      total.ratioSum += durationMs / c.boundMs;
     }
+    for (const l of this.#cycleListeners) l({ path, slot: read.slot, durationMs, lowerBoundMs: c.boundMs, complete });
   }
 
   #feed(path: string): void {

@@ -14,6 +14,7 @@ import type { Hal } from "../../hal/index.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
 import { SimMeter } from "../../hal/sim/meters.js";
 import type { MemoryHeadendStore } from "../headend/memory-store.js";
+import { SiteRecorder, type SiteSeries } from "./recorder.js";
 import { APN } from "./uplink-world.js";
 import { World, type WorldOptions } from "./world.js";
 
@@ -31,6 +32,8 @@ export interface SiteOptions extends WorldOptions {
   disconnectedShare?: number;
   /** The head-end's database, when it is not the simulated one (a real head-end on SQLite). */
   headendView?: HeadendView;
+  /** Record the time series of the report's charts (recorder.ts): `series` in the report. Default false. */
+  record?: boolean;
 }
 
 /** What a head-end's database holds, for the report's ground truth. */
@@ -80,6 +83,7 @@ export interface SiteReport {
   pollCycles: number;
   /** The same through the bridges, over the air-and-wire lower bound (docs/bridge.md). */
   remoteCycleRatio: number;
+  remoteCycles: number;
   routeFailovers: number;
   internalErrors: number;
   /** Distinct readings (meter, register, time) the concentrator stored that are in the head-end's database. */
@@ -103,6 +107,8 @@ export interface SiteReport {
   commandsRejectedBy: { malformed: number; foreign: number; authFailed: number; replayed: number; parseFailed: number; refused: number };
   faults: World["faults"] & Partial<NonNullable<World["uplink"]>["faults"]>;
   wallMs: number;
+  /** The run over time, with `record` (recorder.ts). */
+  series?: SiteSeries;
 }
 
 interface Totals {
@@ -203,6 +209,7 @@ export class Site {
   readonly #storedValues = new Map<string, number>();
   readonly #headend: HeadendView | undefined;
   readonly #started = Date.now();
+  readonly #recorder: SiteRecorder | undefined;
 
   constructor(options: SiteOptions) {
     this.options = options;
@@ -229,10 +236,12 @@ export class Site {
     };
     const headend = u?.headend;
     this.#headend = options.headendView ?? (headend ? memoryView(headend.store) : undefined);
+    const recorder = (this.#recorder = options.record ? new SiteRecorder(this) : undefined);
     w.board.onBoot((hal: Hal) => {
       const c = new Concentrator(hal, config);
       this.concentrator = c;
       c.onReadingsStored((readings) => this.#stored(readings));
+      recorder?.watch(c);
       c.start();
     });
     w.board.domain.onPowerOff(() => {
@@ -298,6 +307,7 @@ export class Site {
       pollCycleRatio: t.cycles ? Number((t.ratioSum / t.cycles).toFixed(4)) : 0,
       pollCycles: t.cycles,
       remoteCycleRatio: t.remoteCycles ? Number((t.remoteRatioSum / t.remoteCycles).toFixed(4)) : 0,
+      remoteCycles: t.remoteCycles,
       routeFailovers: t.failovers,
       internalErrors: t.internalErrors,
       ...this.#uplinkTruth(),
@@ -307,6 +317,7 @@ export class Site {
       smsTakenAtHeadEnd: w.uplink?.headend?.smsCounters.taken ?? 0,
       faults: { ...w.faults, ...w.uplink?.faults },
       wallMs: Date.now() - this.#started,
+      ...(this.#recorder ? { series: this.#recorder.series() } : {}),
     };
   }
 
@@ -325,6 +336,11 @@ export class Site {
       alarms: t.alarms,
       latchViolations: this.#violations,
     };
+  }
+
+  /** Consumers the firmware holds disconnected (as it last said), and of those, supplied now (ground truth). */
+  latchState(): { latched: number; supplied: number } {
+    return { latched: this.#latched.size, supplied: this.#suppliedSince.size };
   }
 
   /** The readings the firmware stored against the head-end's database and the concentrator's store. */

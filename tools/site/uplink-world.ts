@@ -85,6 +85,10 @@ export interface UplinkFaultCounters {
   headendCrashes: number;
 }
 
+/** How a GPRS outage window takes the bearer away. */
+const GPRS_OUTAGE_KINDS = ["no coverage", "searching", "no packet service"] as const;
+export type GprsOutageKind = (typeof GPRS_OUTAGE_KINDS)[number];
+
 /** Bytes the modem exchanged with the network (TCP payload, both directions). */
 export interface LinkBytes {
   up: number;
@@ -110,6 +114,8 @@ export class UplinkWorld {
   readonly smsNumber: string | undefined;
   readonly bytes: LinkBytes = { up: 0, down: 0 };
   readonly faults: UplinkFaultCounters = { gprsOutages: 0, gprsOutageMs: 0, pdpDrops: 0, modemResets: 0, brokerRestarts: 0, headendCrashes: 0 };
+  /** The GPRS outage windows that have begun, simulated ms. */
+  readonly gprsOutages: Array<{ fromMs: number; untilMs: number; kind: GprsOutageKind }> = [];
 
   /** `startEpochMs`: the wall clock of the servers at simulated time 0. */
   constructor(scheduler: Scheduler, prng: Prng, board: SimBoard, o: UplinkWorldOptions, days: number, startEpochMs: number) {
@@ -194,14 +200,15 @@ export class UplinkWorld {
         const until = Math.min(end, from + around(meanDown));
         // A third of the windows lose the radio altogether, a third leave the module searching for a
         // network, a third lose only the packet service (SMS still goes through).
-        const kind = p.int(3);
+        const kind = GPRS_OUTAGE_KINDS[p.int(3)]!;
         s.at(from, () => {
           f.gprsOutages++;
           f.gprsOutageMs += Math.round(until - from);
-          if (kind === 2) modem.setPacketService(false);
-          else modem.setCoverage(kind === 0 ? "none" : "searching");
+          this.gprsOutages.push({ fromMs: from, untilMs: until, kind });
+          if (kind === "no packet service") modem.setPacketService(false);
+          else modem.setCoverage(kind === "no coverage" ? "none" : "searching");
         });
-        s.at(until, () => (kind === 2 ? modem.setPacketService(true) : modem.setCoverage("home")));
+        s.at(until, () => (kind === "no packet service" ? modem.setPacketService(true) : modem.setCoverage("home")));
         t = until + around(meanUp);
       }
     }

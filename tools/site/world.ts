@@ -68,6 +68,8 @@ export interface FaultCounters {
 
 export class World {
   readonly scheduler: Scheduler;
+  /** Wall-clock time at simulated time 0, ms since 1970. */
+  readonly startEpochMs: number;
   readonly prng: Prng;
   readonly board: SimBoard;
   readonly buses: Rs485Bus[];
@@ -77,6 +79,8 @@ export class World {
   /** The feeder's balance meter, its module (on bus 0) and the consumer meter serials behind it. */
   readonly feeder: { meter: SimFeederMeter; module: SimLocalModule; consumers: string[] } | undefined;
   readonly faults: FaultCounters = { mainsFailures: 0, moduleReboots: 0, openings: 0, repeaterOutages: 0 };
+  /** Every time the grid was down at the site, simulated ms (`untilMs` undefined while it still is). */
+  readonly gridOutages: Array<{ fromMs: number; untilMs: number | undefined }> = [];
   /** The modem, the network and what is at its other end, when the site has an uplink. */
   readonly uplink: UplinkWorld | undefined;
   #gridUp = true;
@@ -85,7 +89,7 @@ export class World {
     const s = (this.scheduler = o.scheduler ?? new Scheduler());
     this.prng = new Prng(o.seed);
     const p = this.prng;
-    const startEpochMs = o.board?.startEpochMs ?? START_EPOCH_MS;
+    const startEpochMs = (this.startEpochMs = o.board?.startEpochMs ?? START_EPOCH_MS);
     this.board = new SimBoard(s, p, { power: { capacityMah: 800 }, startEpochMs, ...o.board });
     if (o.flash) {
       this.board.logFlash.load(o.flash.log);
@@ -146,6 +150,9 @@ export class World {
   setGrid(up: boolean): void {
     if (up === this.#gridUp) return;
     this.#gridUp = up;
+    const now = this.scheduler.now;
+    if (!up) this.gridOutages.push({ fromMs: now, untilMs: undefined });
+    else this.gridOutages[this.gridOutages.length - 1]!.untilMs = now;
     for (const m of this.modules) {
       m.advanceMeters();
       for (const meter of m.meters) if (meter instanceof SimMeter) meter.setGrid(up);
