@@ -3,7 +3,7 @@
 // tests, the tools and the Moddable manifest all run the same output. Type-checking is separate
 // (npm run typecheck); this pass only strips types.
 import { build } from "esbuild";
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const roots = ["firmware", "hal", "host-tests", "tools", "manifests"];
@@ -44,5 +44,22 @@ await build({
   mainFields: ["module", "main"],
   external: sdkModules,
   alias: { crypto: "./manifests/no-node-crypto.js" },
+  logLevel: "warning",
+});
+
+// The HTML report's page script with uPlot, one file each of script and styles that tools/report/html.ts
+// inlines into every report (a browser opening it needs nothing else). uPlot's MIT licence travels with it.
+const uplot = JSON.parse(readFileSync("node_modules/uplot/package.json", "utf8"));
+const uplotLicence = readFileSync("node_modules/uplot/LICENSE", "utf8").replaceAll("*/", "* /");
+await build({
+  banner: { js: `/*! uPlot ${uplot.version}\n${uplotLicence}*/` },
+  entryPoints: { "page.bundle": "tools/report/page/page.ts" },
+  outdir: "dist/tools/report",
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: "es2020",
+  platform: "browser",
+  legalComments: "inline",
   logLevel: "warning",
 });

@@ -4,14 +4,23 @@
  * installation (tools/site): two RS485 buses of local modules, a PLC and a radio bridge with remote
  * modules, a feeder balance meter, mains failures, module reboots, tamper and door openings, repeater
  * outages; and the uplink: a GPRS modem, the mobile network with outages and dropped contexts, an
- * MQTT broker and the reference head-end. Prints a live progress line and a final report.
+ * MQTT broker and the reference head-end. Shows its progress (a live line on a terminal, a plain line
+ * every eighth of the run otherwise), prints a final report and writes it as a self-contained HTML
+ * page with charts (tools/report; by default reports/site-<seed>.html).
  *
  *   npm start
  *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--days D] [--seed S]
- *                                [--modem sim800|quectel|none] [--json]
+ *                                [--modem sim800|quectel|none] [--html FILE] [--json]
+ *
+ * `--json` prints the report as JSON instead of text (its `series` are the charts' data), and writes
+ * the HTML page only when `--html` is given.
  */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { SimModemFamily } from "../hal/sim/modem/index.js";
 import { parseOptions, UsageError } from "./cli-args.js";
+import { writeReportHtml } from "./report/html.js";
+import { siteReportSpec } from "./report/sections.js";
 import { Site, type SiteOptions, type SiteReport } from "./site/site.js";
 import type { UplinkWorldOptions } from "./site/uplink-world.js";
 
@@ -28,8 +37,33 @@ export function simulateSite(options: SiteOptions & { onProgress?: (dayFraction:
   return site.report();
 }
 
+/** One line of progress: simulated time, readings so far, the uplink's backlog, events, boots. */
+export function progressLine(site: Site, days: number): string {
+  const now = site.world.scheduler.now;
+  const day = Math.min(Math.floor(now / DAY), Math.ceil(days) - 1);
+  const minutes = Math.floor((now - day * DAY) / 60_000);
+  const clock = `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+  const p = site.progress();
+  const uplink = site.world.uplink ? `${p.readingsDelivered} at the head-end, backlog ${p.readingsDistinct - p.readingsDelivered}` : "no uplink";
+  return `day ${day + 1} ${clock} (${Math.round((100 * now) / (days * DAY))} %): ${p.readingsStored} readings stored, ${uplink}; ${p.eventsRaised} events (${p.alarms} alarms), ${p.boots} boot(s), latch violations ${p.latchViolations}`;
+}
+
+/** Progress as the output allows: one live line on a terminal, else a plain line every eighth of the run. */
+function progressPrinter(out: NodeJS.WriteStream, days: number): ((f: number, site: Site) => void) | undefined {
+  // Cut to the terminal's width: a wrapped line would not be overwritten.
+  if (out.isTTY) return (_f, site) => out.write(`\r${progressLine(site, days).slice(0, Math.max(20, (out.columns ?? 200) - 1))}\x1b[K`);
+  const every = Math.max(HOUR, Math.round((days * DAY) / 8 / HOUR) * HOUR);
+  let next = every;
+  return (_f, site) => {
+    const now = site.world.scheduler.now;
+    if (now < next && now < days * DAY) return;
+    next += every;
+    out.write(`${progressLine(site, days)}\n`);
+  };
+}
+
 function main(): void {
-  const o = parseOptions(process.argv.slice(2), { days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string" });
+  const o = parseOptions(process.argv.slice(2), { days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string", html: "string" });
   const days = o.days ?? 1;
   const seed = o.seed ?? "1";
   const modules = o.modules ?? 64;
@@ -42,26 +76,27 @@ function main(): void {
   if (!(Number.isInteger(radio) && radio >= 0 && radio <= 255)) throw new UsageError("--radio: 0..255");
   const modem = o.modem ?? "sim800";
   if (modem !== "sim800" && modem !== "quectel" && modem !== "none") throw new UsageError("--modem: sim800 | quectel | none");
-  const tty = !o.json && process.stdout.isTTY;
+  if (o.html === "") throw new UsageError("--html: a file name");
+  const html = o.html ?? (o.json ? undefined : `reports/site-${seed}.html`);
+  // JSON on standard output stays JSON: progress then goes to a terminal on standard error, or nowhere.
+  const out = o.json ? process.stderr : process.stdout;
+  const progress = !o.json || out.isTTY ? progressPrinter(out, days) : undefined;
   const report = simulateSite({
     days,
     seed,
     modules,
     plc,
     radio,
+    record: true,
     ...(modem !== "none" ? { uplink: { ...EVERYDAY_UPLINK, family: modem as SimModemFamily } } : {}),
-    onProgress: tty
-      ? (f, site) => {
-          const r = site.progress();
-          process.stdout.write(
-            `\rday ${(f * days).toFixed(2)}/${days}: ${r.modulesDiscovered} modules, ${r.readingsStored} readings stored, ${r.readingsDelivered} at the head-end, ${r.eventsRaised} events (${r.alarms} alarms), ${r.boots} boots, latch violations ${r.latchViolations}   `,
-          );
-        }
-      : undefined,
+    onProgress: progress,
   });
-  if (tty) process.stdout.write("\n");
+  if (progress && out.isTTY) out.write("\n");
+  const file = html === undefined ? undefined : resolve(html);
+  if (file) writeReportHtml(file, siteReportSpec(report));
   if (o.json) {
     console.log(JSON.stringify(report));
+    if (file) console.error(`report: ${file}`);
     return;
   }
   const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : "0");
@@ -77,6 +112,7 @@ function main(): void {
     console.log(`  uplink: ${report.uplinkBytes} bytes through the modem, ${report.uplinkBytesPerReading} per reading delivered; ${report.commandsRejected} commands rejected`);
   }
   console.log(`  faults injected: ${JSON.stringify(report.faults)}; internal errors ${report.internalErrors}`);
+  if (file) console.log(`report: ${file}\n  open it in a browser: ${pathToFileURL(file).href}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

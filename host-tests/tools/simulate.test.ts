@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { EVERYDAY_UPLINK, simulateSite } from "../../tools/simulate.js";
+
+const SIMULATE = fileURLToPath(new URL("../../tools/simulate.js", import.meta.url));
 
 const calm = { mainsFailuresPerDay: 0, moduleRebootsPerDay: 0, openingsPerDay: 0, repeaterOutagesPerDay: 0, flatBatteryShare: 0, balanceConsumers: 0 };
 
@@ -38,5 +45,34 @@ describe("site simulation", () => {
     assert.ok(r.uplinkBytesPerReading > 3 && r.uplinkBytesPerReading < 20, String(r.uplinkBytesPerReading));
     assert.equal(r.commandsRejected, 0);
     assert.equal(r.internalErrors, 0);
+  });
+
+  describe("command", () => {
+    const small = ["--days", "0.25", "--modules", "2", "--plc", "0", "--radio", "0", "--modem", "none"];
+    let dir: string;
+    beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "simulate-"))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("shows its progress as plain lines when the output is not a terminal, then the summary and where the HTML report is", () => {
+      const file = join(dir, "r.html");
+      const out = execFileSync(process.execPath, [SIMULATE, ...small, "--html", file], { encoding: "utf8" }).split("\n");
+      const progress = out.filter((l) => l.startsWith("day 1 "));
+      // A line every simulated hour (an eighth of six hours is less), the last at the end.
+      assert.equal(progress.length, 6, out.join("\n"));
+      assert.match(progress[0]!, /^day 1 01:00 \(17 %\): \d+ readings stored, no uplink; \d+ events \(\d+ alarms\), 1 boot\(s\), latch violations 0$/);
+      assert.match(progress[5]!, /^day 1 06:00 \(100 %\): /);
+      // Two modules and the feeder's balance meter module.
+      assert.ok(out.some((l) => l.startsWith("site simulation, seed 1: 0.25 day(s) of 3 modules")));
+      assert.ok(out.includes(`report: ${file}`), out.join("\n"));
+      assert.match(readFileSync(file, "utf8"), /^<!doctype html>/);
+    });
+
+    it("prints only the JSON report with --json, its series included, and writes HTML only when asked", () => {
+      const json = execFileSync(process.execPath, [SIMULATE, ...small, "--json"], { encoding: "utf8", cwd: dir });
+      const r = JSON.parse(json) as ReturnType<typeof simulateSite>;
+      assert.equal(r.days, 0.25);
+      assert.equal(r.series?.samples.timeMs.length, 72);
+      assert.ok(!existsSync(join(dir, "reports")), "no HTML without --html");
+    });
   });
 });

@@ -1,0 +1,43 @@
+/**
+ * Opens a report in headless Chromium (Debian's `chromium` package, driven by playwright-core) and
+ * waits until every chart has drawn. Used by the screenshot command and the report test. Requests
+ * that leave the file are refused and counted: a report that needs the network shows it here.
+ */
+import { pathToFileURL } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+/** Debian's Chromium (tools/prereqs.mjs installs it); `CHROMIUM` overrides it. */
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+export interface OpenReport {
+  browser: Browser;
+  page: Page;
+  /** URLs the page asked for besides the report file itself (refused). */
+  refused: string[];
+  close(): Promise<void>;
+}
+
+export async function openReport(file: string, viewport = { width: 1200, height: 900 }): Promise<OpenReport> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  try {
+    const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
+    const url = pathToFileURL(file).href;
+    const refused: string[] = [];
+    await page.route("**/*", (route) => {
+      if (route.request().url() === url) return route.continue();
+      refused.push(route.request().url());
+      return route.abort();
+    });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(url);
+    await page.waitForSelector("body[data-rendered], body[data-error]", { timeout: 30_000 });
+    const failed = await page.getAttribute("body", "data-error");
+    if (failed !== null || errors.length > 0) throw new Error(`the report did not render: ${failed ?? errors.join("; ")}`);
+    return { browser, page, refused, close: () => browser.close() };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}
