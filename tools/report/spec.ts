@@ -87,10 +87,3 @@ export function joinOnX(columns: Array<{ x: readonly number[]; y: ReadonlyArray<
   });
   return { x, ys };
 }
-
-/** Values plotted in a series: those not null. */
-export function plottedPoints(values: ReadonlyArray<number | null>): number {
-  let n = 0;
-  for (const v of values) if (v !== null) n++;
-  return n;
-}
