@@ -37,7 +37,12 @@ export const d0Xs: Bench = {
     const runner = fileURLToPath(new URL("./d0-xs-run.js", import.meta.url));
     const out = JSON.parse(execFileSync(process.execPath, [runner, file], { encoding: "utf8" })) as Record<string, { units: number; dataSets: number; unitsPerLine: number; bytes: number }>;
     const figures: Record<string, number | string> = {};
-    for (const [name, r] of Object.entries(out)) figures[name] = `${r.units} units per readout (${r.bytes} bytes, ${r.dataSets} data lines), ${r.unitsPerLine} units per data line`;
+    for (const [name, r] of Object.entries(out)) {
+      figures[`${name}: units per readout`] = r.units;
+      figures[`${name}: bytes`] = r.bytes;
+      figures[`${name}: data lines`] = r.dataSets;
+      figures[`${name}: units per data line`] = r.unitsPerLine;
+    }
     return figures;
   },
 };

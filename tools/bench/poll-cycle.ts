@@ -23,12 +23,17 @@ export const pollCycle: Bench = {
     for (const flip of [0, 1e-4]) {
       const runs = ["1", "2", "3", "4", "5"].map((s) => cycle(s, flip));
       const label = flip ? "byte error rate 1e-4" : "no noise";
-      const ratios = runs.map((r) => r.ratio);
-      figures[`${label}: ratio mean / max`] = `${(ratios.reduce((a, b) => a + b, 0) / runs.length).toFixed(4)} / ${Math.max(...ratios).toFixed(4)}`;
-      figures[`${label}: cycle s (mean), lower bound s (mean)`] = `${(runs.reduce((a, r) => a + r.durationMs, 0) / runs.length / 1000).toFixed(1)}, ${(runs.reduce((a, r) => a + r.lowerBoundMs, 0) / runs.length / 1000).toFixed(1)}`;
-      figures[`${label}: read ok / failed / retries (all seeds)`] = `${runs.reduce((a, r) => a + r.ok, 0)} / ${runs.reduce((a, r) => a + r.failed, 0)} / ${runs.reduce((a, r) => a + r.retries, 0)}`;
-      figures[`${label}: bus utilisation (mean)`] = Number((runs.reduce((a, r) => a + r.utilisation, 0) / runs.length).toFixed(3));
-      figures[`${label}: wall ms per simulated cycle (mean)`] = Math.round(runs.reduce((a, r) => a + r.wallMs, 0) / runs.length);
+      const mean = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0) / runs.length;
+      const total = (f: (r: (typeof runs)[number]) => number) => runs.reduce((a, r) => a + f(r), 0);
+      figures[`${label}: ratio, mean`] = Number(mean((r) => r.ratio).toFixed(4));
+      figures[`${label}: ratio, max`] = Number(Math.max(...runs.map((r) => r.ratio)).toFixed(4));
+      figures[`${label}: cycle s (mean)`] = Number((mean((r) => r.durationMs) / 1000).toFixed(1));
+      figures[`${label}: lower bound s (mean)`] = Number((mean((r) => r.lowerBoundMs) / 1000).toFixed(1));
+      figures[`${label}: reads ok (all seeds)`] = total((r) => r.ok);
+      figures[`${label}: reads failed (all seeds)`] = total((r) => r.failed);
+      figures[`${label}: retries (all seeds)`] = total((r) => r.retries);
+      figures[`${label}: bus utilisation (mean)`] = Number(mean((r) => r.utilisation).toFixed(3));
+      figures[`${label}: wall ms per simulated cycle (mean)`] = Math.round(mean((r) => r.wallMs));
     }
     return figures;
   },

@@ -170,16 +170,21 @@ function capacity(meters: number, intervalsPerBatch: number, eventsPerMeterPerDa
   return Number((rounds / ROUNDS_PER_DAY).toFixed(1));
 }
 
+/** Flash bytes programmed, payload bytes and their ratio (the write amplification), as three figures. */
+function writeCost(figures: Record<string, number | string>, label: string, c: { programmed: number; payload: number }): void {
+  figures[`bytes programmed ${label}`] = Number(c.programmed.toFixed(2));
+  figures[`payload bytes ${label}`] = Number(c.payload.toFixed(2));
+  figures[`write amplification ${label}`] = Number((c.programmed / c.payload).toFixed(2));
+}
+
 export const storeBench: Bench = {
   name: "store (firmware/store on a 4 MiB log)",
   async run() {
     const figures: Record<string, number | string> = {};
     for (const [label, k] of [["poll round (1 value per meter)", 1], ["hourly profiles (4 intervals)", 4], ["daily profiles (96 intervals)", 96]] as const) {
-      const a = amplification(k);
-      figures[`bytes programmed per reading, ${label}`] = `${a.programmed.toFixed(2)} (payload ${a.payload.toFixed(2)}, amplification ${(a.programmed / a.payload).toFixed(2)})`;
+      writeCost(figures, `per reading, ${label}`, amplification(k));
     }
-    const e = eventCost();
-    figures["bytes programmed per event"] = `${e.programmed.toFixed(1)} (payload ${e.payload.toFixed(1)}, amplification ${(e.programmed / e.payload).toFixed(2)})`;
+    writeCost(figures, "per event", eventCost());
     for (const [label, meters, k] of [["256 meters, poll rounds", 256, 1], ["256 meters, hourly profiles", 256, 4], ["1024 meters, poll rounds", 1024, 1], ["1024 meters, hourly profiles", 1024, 4]] as const) {
       figures[`capacity, days: ${label} + 1 event/meter/day`] = capacity(meters, k, 1);
     }
