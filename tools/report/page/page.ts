@@ -179,7 +179,9 @@ function renderSection(s: SectionSpec, main: HTMLElement, width: number, drawn: 
 function render(): void {
   const spec = JSON.parse(document.getElementById("report-spec")!.textContent!) as ReportSpec;
   const main = document.getElementById("report")!;
-  const width = Math.min(WIDTH_MAX, main.clientWidth || WIDTH_MAX);
+  const style = getComputedStyle(main);
+  const inner = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const width = Math.min(WIDTH_MAX, inner > 0 ? inner : WIDTH_MAX);
   const nav = el("nav");
   for (const s of spec.sections) {
     const a = el("a", { href: `#section-${s.id}` }, s.title);
