@@ -86,6 +86,14 @@ export interface RecordedSite {
   latchState(): { latched: number; supplied: number };
 }
 
+/** One row of column arrays: a value for each array of `T`. */
+type Row<T> = { [K in keyof T as T[K] extends readonly unknown[] ? K : never]: T[K] extends ReadonlyArray<infer V> ? V : never };
+
+/** Appends a row to column arrays. */
+function append<T extends object>(columns: T, row: Row<T>): void {
+  for (const [k, v] of Object.entries(row)) (columns[k as keyof T] as unknown[]).push(v);
+}
+
 /**
  * The energy of a set of meters per interval, from their 1.8.0 readings: each increase spread evenly
  * over the time between the two readings. An interval counts once the readings cover three quarters
@@ -159,22 +167,8 @@ export class SiteRecorder {
   /** Watches a booted concentrator (call before it starts). */
   watch(c: Concentrator): void {
     const s = this.#world.scheduler;
-    c.events.onRaised((e) => {
-      const ev = this.#events;
-      ev.timeMs.push(s.now);
-      ev.type.push(e.type);
-      ev.alarm.push(e.alarm);
-      ev.subject.push(e.subject);
-      ev.detail.push(e.detail);
-    });
-    c.poller.onCycle((cycle: PollCycle) => {
-      const k = this.#cycles;
-      k.endMs.push(s.now);
-      k.path.push(cycle.path);
-      k.durationMs.push(cycle.durationMs);
-      k.lowerBoundMs.push(cycle.lowerBoundMs);
-      k.complete.push(cycle.complete);
-    });
+    c.events.onRaised((e) => append(this.#events, { timeMs: s.now, type: e.type, alarm: e.alarm, subject: e.subject, detail: e.detail }));
+    c.poller.onCycle((k: PollCycle) => append(this.#cycles, { endMs: s.now, path: k.path, durationMs: k.durationMs, lowerBoundMs: k.lowerBoundMs, complete: k.complete }));
     c.onReadingsStored((readings) => this.#stored(c, readings));
   }
 
@@ -207,17 +201,19 @@ export class SiteRecorder {
     const p = this.#site.progress();
     const latch = this.#site.latchState();
     const bytes = w.uplink?.bytes ?? { up: 0, down: 0 };
-    m.timeMs.push(now);
-    m.readingsStored.push(p.readingsDistinct);
-    m.readingsDelivered.push(p.readingsDelivered);
-    m.bytesUp.push(bytes.up - this.#bytes.up);
-    m.bytesDown.push(bytes.down - this.#bytes.down);
+    append(m, {
+      timeMs: now,
+      readingsStored: p.readingsDistinct,
+      readingsDelivered: p.readingsDelivered,
+      bytesUp: bytes.up - this.#bytes.up,
+      bytesDown: bytes.down - this.#bytes.down,
+      batteryMv: Math.round(w.board.power.millivolts()),
+      mains: w.board.power.mains ? 1 : 0,
+      boardOn: w.board.domain.on ? 1 : 0,
+      latched: latch.latched,
+      latchedSupplied: latch.supplied,
+    });
     this.#bytes = { up: bytes.up, down: bytes.down };
-    m.batteryMv.push(Math.round(w.board.power.millivolts()));
-    m.mains.push(w.board.power.mains ? 1 : 0);
-    m.boardOn.push(w.board.domain.on ? 1 : 0);
-    m.latched.push(latch.latched);
-    m.latchedSupplied.push(latch.supplied);
     if (now % INTERVAL_MS === 0) {
       w.buses.forEach((b, i) => {
         this.#busShare[i]!.push(Number(((b.busyMs - this.#busBusyAt[i]!) / INTERVAL_MS).toFixed(4)));
