@@ -38,7 +38,7 @@ export function simulateSite(options: SiteOptions & { onProgress?: (dayFraction:
 }
 
 /** One line of progress: simulated time, readings so far, the uplink's backlog, events, boots. */
-export function progressLine(site: Site, days: number): string {
+function progressLine(site: Site, days: number): string {
   const now = site.world.scheduler.now;
   const day = Math.min(Math.floor(now / DAY), Math.ceil(days) - 1);
   const minutes = Math.floor((now - day * DAY) / 60_000);

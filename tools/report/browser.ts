@@ -1,7 +1,8 @@
 /**
  * Opens a report in headless Chromium (Debian's `chromium` package, driven by playwright-core) and
  * waits until every chart has drawn. Used by the screenshot command and the report test. Requests
- * that leave the file are refused and counted: a report that needs the network shows it here.
+ * that leave the file are refused and listed, and so are those its content security policy blocked:
+ * a report that needs the network shows it here.
  */
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -29,6 +30,8 @@ export async function openReport(file: string, viewport = { width: 1200, height:
       refused.push(route.request().url());
       return route.abort();
     });
+    // What the content security policy blocks never reaches the router: Chromium reports it on the console.
+    page.on("console", (m) => void (m.type() === "error" && m.text().includes("Content Security Policy") && refused.push(m.text())));
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(String(e)));
     await page.goto(url);
