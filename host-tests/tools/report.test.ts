@@ -2,10 +2,11 @@
 // (Debian's package), every chart drawn with every value the run recorded, checked against the
 // report's own figures, and nothing fetched from anywhere.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openReport, type OpenReport } from "../../tools/report/browser.js";
+import type { Browser } from "playwright-core";
+import { launchChromium, openReport, type OpenReport } from "../../tools/report/browser.js";
 import { writeReportHtml } from "../../tools/report/html.js";
 import { siteReportSpec } from "../../tools/report/sections.js";
 import type { ChartSpec, ReportSpec } from "../../tools/report/spec.js";
@@ -57,6 +58,7 @@ describe("site report in a browser", function () {
   let report: SiteReport;
   let spec: ReportSpec;
   let dir: string;
+  let browser: Browser;
   let page: OpenReport;
 
   before(async () => {
@@ -75,11 +77,12 @@ describe("site report in a browser", function () {
     spec = siteReportSpec(report);
     dir = mkdtempSync(join(tmpdir(), "report-"));
     writeReportHtml(join(dir, "site.html"), spec);
-    page = await openReport(join(dir, "site.html"));
+    browser = await launchChromium();
+    page = await openReport(browser, join(dir, "site.html"));
   });
 
   after(async () => {
-    await page?.close();
+    await browser?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -109,6 +112,14 @@ describe("site report in a browser", function () {
     assert.equal((await drawn(page, "power")).bands, report.mainsFailures + (report.series?.boardOff.length ?? 0));
     // One load profile per path with modules: both buses and both bridges.
     assert.equal(chart(spec, "load-profiles").series.length, 4);
+  });
+
+  it("catches a report that asks for anything outside its file", async () => {
+    const leaky = join(dir, "leaky.html");
+    writeFileSync(leaky, readFileSync(join(dir, "site.html"), "utf8").replace("<main", '<img src="https://example.invalid/logo.png"><main'));
+    const opened = await openReport(browser, leaky);
+    assert.equal(opened.refused.length, 1, opened.refused.join("\n"));
+    assert.match(opened.refused[0]!, /example\.invalid/);
   });
 
   it("says what was simulated and shows the summary figures as text", async () => {

@@ -11,36 +11,33 @@ import { chromium, type Browser, type Page } from "playwright-core";
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
-export interface OpenReport {
-  browser: Browser;
-  page: Page;
-  /** URLs the page asked for besides the report file itself (refused). */
-  refused: string[];
-  close(): Promise<void>;
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
 }
 
-export async function openReport(file: string, viewport = { width: 1200, height: 900 }): Promise<OpenReport> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-  try {
-    const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
-    const url = pathToFileURL(file).href;
-    const refused: string[] = [];
-    await page.route("**/*", (route) => {
-      if (route.request().url() === url) return route.continue();
-      refused.push(route.request().url());
-      return route.abort();
-    });
-    // What the content security policy blocks never reaches the router: Chromium reports it on the console.
-    page.on("console", (m) => void (m.type() === "error" && m.text().includes("Content Security Policy") && refused.push(m.text())));
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(url);
-    await page.waitForSelector("body[data-rendered], body[data-error]", { timeout: 30_000 });
-    const failed = await page.getAttribute("body", "data-error");
-    if (failed !== null || errors.length > 0) throw new Error(`the report did not render: ${failed ?? errors.join("; ")}`);
-    return { browser, page, refused, close: () => browser.close() };
-  } catch (e) {
-    await browser.close();
-    throw e;
-  }
+export interface OpenReport {
+  page: Page;
+  /** URLs the page asked for besides the report file itself (refused), and what its policy blocked. */
+  refused: string[];
+}
+
+/** A new page of `browser` with the report drawn; throws when it does not draw. */
+export async function openReport(browser: Browser, file: string, viewport = { width: 1200, height: 900 }): Promise<OpenReport> {
+  const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
+  const url = pathToFileURL(file).href;
+  const refused: string[] = [];
+  await page.route("**/*", (route) => {
+    if (route.request().url() === url) return route.continue();
+    refused.push(route.request().url());
+    return route.abort();
+  });
+  // What the content security policy blocks never reaches the router: Chromium reports it on the console.
+  page.on("console", (m) => void (m.type() === "error" && m.text().includes("Content Security Policy") && refused.push(m.text())));
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForSelector("body[data-rendered], body[data-error]", { timeout: 30_000 });
+  const failed = await page.getAttribute("body", "data-error");
+  if (failed !== null || errors.length > 0) throw new Error(`the report did not render: ${failed ?? errors.join("; ")}`);
+  return { page, refused };
 }

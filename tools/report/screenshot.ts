@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseOptions, UsageError } from "../cli-args.js";
 import { EVERYDAY_UPLINK, simulateSite } from "../simulate.js";
-import { openReport } from "./browser.js";
+import { launchChromium, openReport } from "./browser.js";
 import { writeReportHtml } from "./html.js";
 import { siteReportSpec } from "./sections.js";
 
@@ -30,11 +30,12 @@ async function main(): Promise<void> {
     writeReportHtml(resolve(html), siteReportSpec(simulateSite({ days: 1, seed, record: true, uplink: EVERYDAY_UPLINK })));
   } else if (!existsSync(html)) throw new UsageError(`--html: ${html} does not exist`);
   const out = resolve(o.out ?? html.replace(/\.html?$/, "") + ".png");
-  const report = await openReport(resolve(html), { width, height: o.height ?? 900 });
+  const browser = await launchChromium();
   try {
-    await report.page.screenshot({ path: out, fullPage: o.height === undefined });
+    const { page } = await openReport(browser, resolve(html), { width, height: o.height ?? 900 });
+    await page.screenshot({ path: out, fullPage: o.height === undefined });
   } finally {
-    await report.close();
+    await browser.close();
   }
   console.log(out);
 }
