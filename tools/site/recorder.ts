@@ -94,6 +94,11 @@ function append<T extends object>(columns: T, row: Row<T>): void {
   for (const [k, v] of Object.entries(row)) (columns[k as keyof T] as unknown[]).push(v);
 }
 
+/** Column arrays as they are now (the recorder goes on appending to its own). */
+function snapshot<T extends object>(columns: T): T {
+  return Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, Array.isArray(v) ? v.slice() : v])) as T;
+}
+
 /**
  * The energy of a set of meters per interval, from their 1.8.0 readings: each increase spread evenly
  * over the time between the two readings. An interval counts once the readings cover three quarters
@@ -179,15 +184,15 @@ export class SiteRecorder {
     return {
       startEpochMs: w.startEpochMs,
       endMs: w.scheduler.now,
-      samples: this.#samples,
+      samples: snapshot(this.#samples),
       intervals: {
         periodMs: INTERVAL_MS,
         groups: [...this.#groups].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, e]) => ({ name, wh: e.take(intervals) })),
         feeder,
-        busUtilisation: w.buses.map((b, i) => ({ name: b.name, share: this.#busShare[i]! })),
+        busUtilisation: w.buses.map((b, i) => ({ name: b.name, share: this.#busShare[i]!.slice() })),
       },
-      cycles: this.#cycles,
-      events: this.#events,
+      cycles: snapshot(this.#cycles),
+      events: snapshot(this.#events),
       gridOutages: w.gridOutages.map((o) => ({ ...o })),
       boardOff: this.#boardOff.map((o) => ({ ...o })),
       gprsOutages: w.uplink ? [...w.uplink.gprsOutages] : [],
