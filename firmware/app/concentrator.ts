@@ -343,8 +343,8 @@ export class Concentrator {
   }
 
   /** Triggers a latch from an authenticated source (the command path, a console with privileges). */
-  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource) {
-    return this.latch.trigger(consumer, trigger, source);
+  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource, actor?: string) {
+    return this.latch.trigger(consumer, trigger, source, actor);
   }
 
   /** Sets the wall clock (from the head-end): audited, an event, and the readings of the interval flagged. */
@@ -443,7 +443,7 @@ export class Concentrator {
   #auditLatch(e: LatchAudit): void {
     const source = e.source === "head-end" ? ChangeSource.headEnd : e.source === "console" ? ChangeSource.console : ChangeSource.local;
     // "latch.<consumer>.<trigger or mode>": at most 27 characters, within the audit's 32.
-    this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied);
+    this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied, e.actor);
   }
 
   /** The emergency profile of the configuration, for the time it has left on the wall clock (none while that clock is not set). */
