@@ -25,7 +25,7 @@ import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
 import type { ModemPort } from "../../hal/index.js";
 import type { RandomSource } from "../../hal/system.js";
 import { AtEngine, UrcVerdict, type AtCommand, type AtResult, type UrcHandler } from "./at/engine.js";
-import { atParams, intParam, type AtFailure } from "./at/response.js";
+import { atParams, finalResult, intParam, type AtFailure } from "./at/response.js";
 import { runSequence, type Step, type StepFailure } from "./at/sequence.js";
 import { isQuotable, type Dialect, type ModemEvent, type ModemFamily } from "./drivers/dialect.js";
 import { quectel } from "./drivers/quectel.js";
@@ -280,7 +280,7 @@ export class Modem {
     const refused = passThroughProblem(text);
     if (refused) return refused;
     const own = ownInfoPrefix(text);
-    const info = (line: string) => (own !== undefined && line.startsWith(own)) || (!line.startsWith("+") && this.#dialect.classify(line) === undefined);
+    const info = (line: string) => (own !== undefined && line.startsWith(own)) || (!line.startsWith("+") && finalResult(line) === undefined && this.#dialect.classify(line) === undefined);
     this.#engine.send({ text, timeoutMs, info, done });
     return undefined;
   }
