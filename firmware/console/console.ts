@@ -90,6 +90,8 @@ export class Console {
   readonly counters: ConsoleCounters = { lines: 0, commands: 0, errors: 0, cancelled: 0, dropped: 0, internalErrors: 0, turns: 0 };
   readonly output = new ConsoleOutput(OUTPUT_LIMIT);
   readonly session: ConsoleSession;
+  /** The name of the command typed last (diagnostics: which command a turn worked for). */
+  lastCommand = "";
   lastInternalError: unknown;
   readonly #o: ConsoleOptions;
   readonly #editor = new LineEditor();
@@ -169,6 +171,7 @@ export class Console {
     const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
     if (words.length === 0) return this.output.write(this.#prompt());
     const name = words[0]!.toLowerCase();
+    this.lastCommand = name;
     const command = this.#commands.get(name);
     const ctx = new Ctx(this, name, words.slice(1), text.trim().slice(words[0]!.length).trim(), this.session.engineer);
     const job: Job = { ctx, step: undefined, onCancel: undefined, timer: undefined, sliceArmed: false };

@@ -329,8 +329,9 @@ export class RecordLog {
     if (s < 0) return { records: [], next: 0 };
     const read = this.#readSector(s);
     const records: StoredRecord[] = [];
+    // Views of the sector read, not copies: the records of one sector live as long as the sector's bytes.
     for (const f of read.frames) {
-      if (f.seq < beforeSeq) records.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.slice(f.payloadAt, f.payloadAt + f.payloadLength) });
+      if (f.seq < beforeSeq) records.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.subarray(f.payloadAt, f.payloadAt + f.payloadLength) });
     }
     return { records, next: first[s]! };
   }
