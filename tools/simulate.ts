@@ -9,11 +9,23 @@
  *   npm start
  *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--days D] [--seed S]
  *                                [--modem sim800|quectel|none] [--json]
+ *                                [--realtime] [--console tcp:HOST:PORT|pty[:PATH]] [--engineers FILE]
+ *                                [--bus-tcp HOST:PORT]
+ *
+ * `--realtime` runs the site at wall-clock pace (until Ctrl-C, or for `--days`); `--console` opens the
+ * simulated concentrator's console to an engineer (the site keeps real time while one is connected);
+ * `--engineers` is the engineers.json of `npm run keys -- --engineer NAME` (who may log in);
+ * `--bus-tcp` exposes bus i as an RS485-to-Ethernet converter on PORT + i. SIGINT or SIGTERM end the
+ * run with its report (docs/console.md).
  */
 import type { SimModemFamily } from "../hal/sim/modem/index.js";
 import { parseOptions, UsageError } from "./cli-args.js";
 import { Site, type SiteOptions, type SiteReport } from "./site/site.js";
 import type { UplinkWorldOptions } from "./site/uplink-world.js";
+import { Scheduler } from "../hal/sim/scheduler.js";
+import { readEngineers } from "./console/engineer-keys.js";
+import { RealTimeRunner } from "./net/realtime-runner.js";
+import { checkReachOptions, reachSite, runUntilStopped, type ReachOptions } from "./site/live.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -28,8 +40,26 @@ export function simulateSite(options: SiteOptions & { onProgress?: (dayFraction:
   return site.report();
 }
 
-function main(): void {
-  const o = parseOptions(process.argv.slice(2), { days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string" });
+/** The site in real time (or as fast as it goes while nobody is connected), reachable as `reach` says, until its days end or a signal. */
+export async function simulateLive(options: SiteOptions & { realtime: boolean; reach: ReachOptions }): Promise<SiteReport> {
+  const scheduler = new Scheduler();
+  const runner = new RealTimeRunner(scheduler, { alwaysPaced: options.realtime });
+  const site = new Site({ ...options, scheduler });
+  const close = await reachSite(site, runner, options.reach);
+  console.log(`site running${options.realtime ? " in real time" : ""} for ${options.days} day(s); Ctrl-C ends it with its report`);
+  await runUntilStopped(runner, options.days * DAY);
+  close();
+  return site.report();
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2), {
+    days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string",
+    realtime: "boolean", console: "string", engineers: "string", "bus-tcp": "string",
+  });
+  const reach: ReachOptions = { ...(o.console !== undefined ? { console: o.console } : {}), ...(o["bus-tcp"] !== undefined ? { busTcp: o["bus-tcp"] } : {}) };
+  checkReachOptions(reach);
+  const live = o.realtime === true || reach.console !== undefined || reach.busTcp !== undefined;
   const days = o.days ?? 1;
   const seed = o.seed ?? "1";
   const modules = o.modules ?? 64;
@@ -42,14 +72,18 @@ function main(): void {
   if (!(Number.isInteger(radio) && radio >= 0 && radio <= 255)) throw new UsageError("--radio: 0..255");
   const modem = o.modem ?? "sim800";
   if (modem !== "sim800" && modem !== "quectel" && modem !== "none") throw new UsageError("--modem: sim800 | quectel | none");
-  const tty = !o.json && process.stdout.isTTY;
-  const report = simulateSite({
+  const tty = !o.json && process.stdout.isTTY && !live;
+  const siteOptions: SiteOptions = {
     days,
     seed,
     modules,
     plc,
     radio,
     ...(modem !== "none" ? { uplink: { ...EVERYDAY_UPLINK, family: modem as SimModemFamily } } : {}),
+    ...(o.engineers !== undefined ? { config: { console: { engineers: readEngineers(o.engineers) } } } : {}),
+  };
+  const report = live ? await simulateLive({ ...siteOptions, realtime: o.realtime === true, reach }) : simulateSite({
+    ...siteOptions,
     onProgress: tty
       ? (f, site) => {
           const r = site.progress();
@@ -65,7 +99,8 @@ function main(): void {
     return;
   }
   const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : "0");
-  console.log(`site simulation, seed ${seed}: ${days} day(s) of ${report.modules} modules in ${(report.wallMs / 1000).toFixed(1)} s`);
+  const ran = live ? `${(report.simulatedMs / DAY).toFixed(3)} of ${days}` : days;
+  console.log(`site simulation, seed ${seed}: ${ran} day(s) of ${report.modules} modules in ${(report.wallMs / 1000).toFixed(1)} s`);
   console.log(`  power: ${report.mainsFailures} mains failures, ${report.boots} boots, ${report.brownouts} brown-outs, ${report.shutdowns} orderly shutdowns (${report.batteryCutoffs} with the battery disconnected)`);
   console.log(`  modules: ${report.modulesDiscovered} discovered, ${report.modulesMissing} missing at the end`);
   console.log(`  readings: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct(report.readingsAcquired, report.readingsExpected)} %), ${report.readingsStored} stored, ${report.readingsImplausible} implausible`);
@@ -81,7 +116,7 @@ function main(): void {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    main();
+    await main();
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`simulate: ${e.message}`);

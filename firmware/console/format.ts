@@ -6,9 +6,12 @@ import { EventType, registerName, type MeterEvent, type Reading } from "../model
 import { CONCENTRATOR } from "../model/records.js";
 import { RecordClass } from "../store/record-codec.js";
 import { ControlState } from "../latch/disconnect-control.js";
+import { ChangeResult, ChangeSource } from "../store/audit.js";
 
 const EVENT_NAMES = new Map<number, string>(Object.entries(EventType).map(([name, n]) => [n, name]));
 const CLASS_NAMES = new Map<number, string>(Object.entries(RecordClass).map(([name, n]) => [n, name]));
+const SOURCE_NAMES = new Map<number, string>(Object.entries(ChangeSource).map(([name, n]) => [n, name]));
+const RESULT_NAMES = new Map<number, string>(Object.entries(ChangeResult).map(([name, n]) => [n, name]));
 
 /** "2026-01-01 10:15:00Z" for seconds since 1970. */
 export function wallTime(seconds: number): string {
@@ -30,6 +33,16 @@ export function eventName(type: number): string {
 
 export function className(cls: number): string {
   return CLASS_NAMES.get(cls) ?? `class ${cls}`;
+}
+
+/** An audit entry's source: "headEnd", "console", "local". */
+export function sourceName(source: number): string {
+  return SOURCE_NAMES.get(source) ?? `source ${source}`;
+}
+
+/** An audit entry's result: "applied", "invalid", "unknown", "denied". */
+export function resultName(result: number): string {
+  return RESULT_NAMES.get(result) ?? `result ${result}`;
 }
 
 export function subjectName(subject: number): string {

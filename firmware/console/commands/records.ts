@@ -6,7 +6,7 @@
 import type { Reading } from "../../model/records.js";
 import { decodeRecord, RecordClass, type DecodedRecord, type StoredRecord } from "../../store/record-codec.js";
 import type { Command, CommandContext } from "../console.js";
-import { className, eventLine, readingLine, wallTime, wholeNumber } from "../format.js";
+import { className, eventLine, readingLine, resultName, sourceName, wallTime, wholeNumber } from "../format.js";
 import { LogTail } from "../tail.js";
 import type { ConsoleUnit } from "../unit.js";
 import { printTail } from "./listing.js";
@@ -84,7 +84,7 @@ function recordLine(d: DecodedRecord): string {
       return `${head} ${eventLine(d.seq, d.event).slice(String(d.seq).length + 2)}`;
     case "audit": {
       const e = d.entry;
-      return `${head} audit ${wallTime(e.time)} ${e.name}: ${e.oldValue} -> ${e.newValue} (source ${e.source}${e.actor ? ` ${e.actor}` : ""}, result ${e.result})`;
+      return `${head} audit ${wallTime(e.time)} ${e.name}: ${e.oldValue} -> ${e.newValue} (${sourceName(e.source)}${e.actor ? ` ${e.actor}` : ""}, ${resultName(e.result)})`;
     }
     case "result":
       return `${head} command result ${JSON.stringify(d.result)}`;
