@@ -30,7 +30,7 @@ import { NodePacketNetwork } from "./net/node-packet-network.js";
 import { RealTimeRunner } from "./net/realtime-runner.js";
 import { Site } from "./site/site.js";
 import { readEngineers } from "./console/engineer-keys.js";
-import { checkReachOptions, reachSite, runUntilStopped, type ReachOptions } from "./site/live.js";
+import { checkReachOptions, reachSite, runUntilStopped, type ReachOptions } from "./net/site-access.js";
 
 const USAGE =
   "usage: device --keys FILE [--broker URL] [--modules N] [--plc N] [--radio N] [--modem sim800|quectel] [--speed X] [--seed S] [--state DIR] [--console SPEC] [--engineers FILE] [--bus-tcp HOST:PORT] [--bus tcp://HOST:PORT]";

@@ -25,7 +25,7 @@ import type { UplinkWorldOptions } from "./site/uplink-world.js";
 import { Scheduler } from "../hal/sim/scheduler.js";
 import { readEngineers } from "./console/engineer-keys.js";
 import { RealTimeRunner } from "./net/realtime-runner.js";
-import { checkReachOptions, reachSite, runUntilStopped, type ReachOptions } from "./site/live.js";
+import { checkReachOptions, reachSite, runUntilStopped, type ReachOptions } from "./net/site-access.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -3,12 +3,12 @@
  * console on a TCP port or a pseudo-terminal, each RS485 bus as an RS485-to-Ethernet converter's TCP
  * port, and a run in real time (or faster) that ends cleanly on SIGINT or SIGTERM.
  */
-import { parseConsoleSpec, ConsoleServer } from "../net/console-port.js";
-import type { RealTimeRunner } from "../net/realtime-runner.js";
-import { BusConverter, tunnelBus } from "../net/tcp-bus.js";
+import { parseConsoleSpec, ConsoleServer } from "./console-port.js";
+import type { RealTimeRunner } from "./realtime-runner.js";
+import { BusConverter, tunnelBus } from "./tcp-bus.js";
 import { Rs485Bus } from "../../hal/sim/rs485-bus.js";
 import { UsageError } from "../cli-args.js";
-import type { Site } from "./site.js";
+import type { Site } from "../site/site.js";
 
 export interface ReachOptions {
   /** "tcp:HOST:PORT" or "pty[:PATH]". */
