@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 /** Debian package, the file it installs that the tests use, and what for. */
 const PREREQUISITES = [
   { pkg: "mosquitto", proof: "/usr/sbin/mosquitto", why: "the real MQTT broker of the end-to-end tests" },
+  { pkg: "socat", proof: "/usr/bin/socat", why: "the simulated console on a pseudo-terminal (simulate --console pty)" },
 ];
 
 const args = new Set(process.argv.slice(2));

@@ -2,6 +2,7 @@
 // UART as an engineer at the cabinet drives it: every command, bad arguments, output longer than the
 // FIFO, login, lockout and its alarm at the head-end, audit entries, `at` while the modem is busy.
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { ControlState } from "../../firmware/latch/disconnect-control.js";
 import { EventType } from "../../firmware/model/records.js";
 import { ChangeResult, ChangeSource } from "../../firmware/store/audit.js";
@@ -162,6 +163,29 @@ describe("console: commands through the service UART", () => {
     site.world.scheduler.runUntilTrue(() => d.atPrompt, 10_000);
     assert.match(d.terminal.take(), /\(cancelled\)\r\nmc17> $/);
     assert.equal(firmware(site).console.counters.cancelled, 1);
+  });
+});
+
+describe("console: any input", () => {
+  it("takes any bytes typed without harm: no exception, no privileged effect, and it still answers", () => {
+    const { site, d } = settled("fuzz", 2);
+    const c = firmware(site);
+    const bytes = fc.uint8Array({ maxLength: 200 });
+    const words = fc.array(fc.constantFrom("help", "events", "log", "module", "read", "latch", "set", "config", "auth", "login", "at", "reboot", "0", "1", "x", "=", " "), { maxLength: 6 }).map((w) => w.join(" "));
+    fc.assert(
+      fc.property(fc.oneof(bytes, words.map((w) => new Uint8Array(Buffer.from(w)))), (input) => {
+        d.terminal.type(String.fromCharCode(...input) + "\x03\r");
+        site.world.scheduler.runUntilTrue(() => d.terminal.idle && d.atPrompt, 200_000);
+        site.run(site.world.scheduler.now + 500); // the prompts of the last line ends
+        assert.ok(d.atPrompt, "back at the prompt");
+      }),
+      { numRuns: 60, seed: 14 },
+    );
+    assert.equal(c.console.counters.internalErrors, 0);
+    assert.equal(c.counters.internalErrors, 0);
+    assert.equal(c.latch.latchedConsumers().length, 0);
+    assert.equal(site.world.board.boots, 1);
+    assert.equal(d.lines("version")[0], "firmware 0.1.0");
   });
 });
 

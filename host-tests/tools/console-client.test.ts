@@ -4,7 +4,8 @@
 // command succeeded. SIGTERM ends the simulation with its report.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { constants, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { ReadStream } from "node:tty";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -83,5 +84,40 @@ describe("tools: the console client against the running simulation", function ()
     assert.equal(await exited, 0);
     assert.match(simOut, /site simulation, seed 7: 0\.\d{3} of 1 day\(s\) of \d+ modules/);
     assert.match(simOut, /internal errors 0/);
+  });
+});
+
+describe("tools: the simulation's console on a pseudo-terminal", function () {
+  this.timeout(60_000);
+
+  it("answers on the PTY a terminal program opens (socat links it to the console)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mc-pty-"));
+    const path = join(dir, "console");
+    const sim = spawn(node, ["dist/tools/simulate.js", "--realtime", "--console", `pty:${path}`, "--modules", "2", "--plc", "0", "--radio", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    sim.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(path) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(existsSync(path), `the PTY link: ${out}`);
+      // As picocom does: open the terminal device, write a line, read the answer.
+      const fd = openSync(path, constants.O_RDWR | constants.O_NOCTTY);
+      const stream = new ReadStream(fd);
+      const answer = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        stream.on("data", (d: Buffer) => {
+          text += d.toString("latin1");
+          if (/security counter[^]*mc\d+> $/.test(text)) resolve(text);
+        });
+        writeSync(fd, "version\r");
+        setTimeout(() => reject(new Error(`no answer: ${JSON.stringify(text)}`)), 15_000);
+      });
+      stream.destroy();
+      assert.match(answer, /^version\r\nfirmware \d+\.\d+\.\d+\r\n/);
+    } finally {
+      sim.kill("SIGTERM");
+      await new Promise((r) => sim.once("exit", r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
