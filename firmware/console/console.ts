@@ -149,20 +149,28 @@ export class Console {
     const port = this.#port;
     if (!port) return;
     for (let bytes = port.read(); bytes; bytes = this.#port === port ? port.read() : undefined) {
-      for (let i = 0; i < bytes.length; i++) this.#byte(bytes[i]!);
+      // The echo of a chunk goes out in one write (a pasted line is one chunk), before anything a line starts.
+      let echo = "";
+      for (let i = 0; i < bytes.length; i++) {
+        const b = bytes[i]!;
+        if (this.#job) {
+          if (b === 0x03) {
+            this.output.write(echo);
+            echo = "";
+            this.#cancel(true);
+          } else this.counters.dropped++;
+          continue;
+        }
+        const r = this.#editor.feed(b);
+        echo += r.echo;
+        if (r.kind === "edit") continue;
+        this.output.write(echo);
+        echo = "";
+        if (r.kind === "cancel") this.output.write(this.#prompt());
+        else this.#line(r.line);
+      }
+      this.output.write(echo);
     }
-  }
-
-  #byte(b: number): void {
-    if (this.#job) {
-      if (b === 0x03) this.#cancel(true);
-      else this.counters.dropped++;
-      return;
-    }
-    const r = this.#editor.feed(b);
-    this.output.write(r.echo);
-    if (r.kind === "cancel") this.output.write(this.#prompt());
-    else if (r.kind === "line") this.#line(r.line);
   }
 
   #line(text: string): void {

@@ -73,6 +73,8 @@ export const everyCommand: Scenario = {
     const board = site.world.board;
     let consoleTurns = 0;
     let verified = 0;
+    let busBytes = 0;
+    let modemBytes = 0;
     return {
       scheduler: s,
       warmUpMs: 2 * 60 * MINUTE,
@@ -81,9 +83,20 @@ export const everyCommand: Scenario = {
       turnKind() {
         const c = site.concentrator;
         const turns = c?.console.counters.turns ?? consoleTurns;
-        const kind = board.crypto.verified !== verified ? "crypto service" : signed ? "engineer's tool" : turns !== consoleTurns ? `console: ${c!.console.lastCommand || "prompt"}` : "firmware and devices";
+        let bus = 0;
+        for (const b of c?.buses ?? []) bus += b.lineCounters.bytesSent + b.lineCounters.bytesReceived;
+        const modem = c?.modem ? c.modem.at.bytesIn + c.modem.at.bytesOut : modemBytes;
+        const kind =
+          board.crypto.verified !== verified ? "crypto service"
+          : signed ? "engineer's tool"
+          : turns !== consoleTurns ? `console: ${c!.console.lastCommand || "prompt"}`
+          : bus !== busBytes ? "poller and buses"
+          : modem !== modemBytes ? "uplink and modem"
+          : "other firmware and devices";
         consoleTurns = turns;
         verified = board.crypto.verified;
+        busBytes = bus;
+        modemBytes = modem;
         signed = false;
         return kind;
       },
