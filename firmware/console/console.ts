@@ -24,6 +24,8 @@ export interface Command {
   readonly help: string;
   /** Needs an engineer logged in. */
   readonly privileged?: boolean;
+  /** The most words it takes after its name (checked before `run`); no limit when absent. */
+  readonly maxArgs?: number;
   run(ctx: CommandContext): void;
 }
 
@@ -186,6 +188,7 @@ export class Console {
     this.#job = job;
     this.counters.commands++;
     if (!command) return ctx.fail(`unknown command (help lists the commands)`);
+    if (command.maxArgs !== undefined && ctx.args.length > command.maxArgs) return ctx.fail(command.maxArgs === 0 ? "takes no arguments" : `usage: ${command.usage}`);
     const refusal = command.privileged ? this.session.refusal(ctx.engineer) : undefined;
     if (refusal) return ctx.fail(refusal);
     this.#guard(job, () => command.run(ctx));
@@ -294,13 +297,12 @@ export class Console {
     return `${this.#o.name}${this.session.engineer !== undefined ? "#" : ">"} `;
   }
 
+  /** Runs a command's code: what it throws ends the command with "internal error". */
   #guard(job: Job, fn: () => void): void {
     try {
       fn();
     } catch (e) {
-      if (e instanceof Error && e.name === "PowerLossError") throw e;
-      this.counters.internalErrors++;
-      this.lastInternalError = e;
+      this.#internalError(e);
       if (this.#job === job) job.ctx.fail(`internal error (${e instanceof Error ? e.message : String(e)})`);
     }
   }
@@ -311,10 +313,15 @@ export class Console {
     try {
       fn();
     } catch (e) {
-      if (e instanceof Error && e.name === "PowerLossError") throw e;
-      this.counters.internalErrors++;
-      this.lastInternalError = e;
+      this.#internalError(e);
     }
+  }
+
+  #internalError(e: unknown): void {
+    // A power loss in the simulation unwinds through here: it is not an error of ours.
+    if (e instanceof Error && e.name === "PowerLossError") throw e;
+    this.counters.internalErrors++;
+    this.lastInternalError = e;
   }
 }
 

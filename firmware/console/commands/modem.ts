@@ -17,8 +17,8 @@ export function modemCommands(unit: ConsoleUnit): Command[] {
       name: "modem",
       usage: "modem",
       help: "registration, operator, signal, packet service, sockets, SMS queue, recovery counters",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const modem = unit.modem;
         if (!modem) return ctx.print("no modem (the uplink is not provisioned)");
         const s = modem.status;

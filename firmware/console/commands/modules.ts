@@ -40,8 +40,8 @@ export function moduleCommands(unit: ConsoleUnit): Command[] {
       name: "modules",
       usage: "modules",
       help: "the topology: number, path, address, serial, meters, state, last good readout, failures",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const list = [...unit.topology.modules];
         let i = 0;
         ctx.print("  N path    address   serial            meters state    last good readout    failures");
@@ -111,8 +111,8 @@ export function moduleCommands(unit: ConsoleUnit): Command[] {
       name: "bus",
       usage: "bus",
       help: "per bus and bridge: bytes, wire time, utilisation, queue, transactions, failures",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const lines: string[] = [];
         unit.buses.forEach((b, i) => {
           const c = b.lineCounters;

@@ -40,8 +40,8 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
       name: "version",
       usage: "version",
       help: "firmware version, image slots and their state, security counter",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const running = hal.firmware.running();
         const inactive = hal.firmware.inactive();
         ctx.print(`firmware ${FIRMWARE_VERSION}`);
@@ -55,8 +55,8 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
       name: "status",
       usage: "status",
       help: "uptime, boot reason, power, storage, oldest unacknowledged record, uplink, modem, backlog, alarms",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const power = unit.powerMonitor;
         const usage = unit.log.usage();
         const live = usage.live.reduce((a, b) => a + b, 0);
@@ -98,8 +98,8 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
       name: "time",
       usage: "time",
       help: "the wall clock and where it was set from",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const w = hal.wallClock;
         ctx.print(`wall clock ${wallTime(Math.floor(w.now() / 1000))}${w.valid ? "" : " (NOT SET: running from an unknown origin)"}, UTC offset ${unit.config.get("site.utcOffsetMin")} min`);
         const set = unit.config.history().filter((e) => e.name === "clock.concentrator" && e.result === ChangeResult.applied).pop();
@@ -111,8 +111,8 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
       name: "ota",
       usage: "ota",
       help: "the firmware update's state",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const status = unit.ota?.status();
         if (!status) return ctx.print("no OTA module");
         printLines(ctx, Object.entries(status).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : String(v)}`));
@@ -123,8 +123,8 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
       usage: "reboot",
       help: "restarts the unit (audited); everything acknowledged is already on flash",
       privileged: true,
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         unit.config.record("console.reboot", "", "restart", ChangeSource.console, ChangeResult.applied, ctx.engineer);
         ctx.print("rebooting");
         // The line reaches the terminal first (the UART's FIFO is lost at the reset); nothing after restart() runs.
@@ -136,8 +136,8 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
       name: "selftest",
       usage: "selftest",
       help: "checks storage, clock, power, buses, modem and the running image; fails if any check fails",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const checks: Array<[string, boolean, string]> = [];
         const usage = unit.log.usage();
         checks.push(["storage", usage.bad === 0 && unit.log.stats.corruptRecords === 0, `${usage.bad} bad sectors, ${unit.log.stats.corruptRecords} corrupt records`]);
@@ -205,8 +205,8 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
       name: "logout",
       usage: "logout",
       help: "ends the engineer's session",
+      maxArgs: 0,
       run(ctx) {
-        if (ctx.args.length > 0) return ctx.fail("takes no arguments");
         const who = session.logout();
         ctx.print(who ? `${who} logged out` : "not logged in");
       },
