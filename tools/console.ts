@@ -12,6 +12,11 @@
  * console's own "error: " line is printed), 2 when the tool could not do its job (usage, connection,
  * no prompt in time). Interactively, `login` logs in with the key file, Ctrl-C cancels the command
  * running on the unit, Ctrl-D ends.
+ *
+ *   npm run console -- --key keys/engineer-alice.json --unit 17 --sign 61F4DEFF8C1E85F113647F71B6FDA51C
+ *
+ * prints the `auth` line answering that challenge, for an engineer on a plain terminal program.
+ * The tool logs out when it ends (a session would otherwise outlive the connection until it is idle).
  */
 import { createConnection } from "node:net";
 import { homedir } from "node:os";
@@ -20,10 +25,10 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Duplex } from "node:stream";
 import { parseOptions, UsageError } from "./cli-args.js";
-import { ConsoleClient, ConsoleError, type Answer } from "./console/client.js";
+import { ConsoleClient, ConsoleError, signChallenge, type Answer } from "./console/client.js";
 import { readEngineerKey, type EngineerKeyFile } from "./console/engineer-keys.js";
 
-const USAGE = 'usage: console (--port DEVICE [--baud N] | --tcp HOST:PORT) [--key FILE] [--unit ID] [--run "cmd; cmd"] [--timeout S]';
+const USAGE = 'usage: console (--port DEVICE [--baud N] | --tcp HOST:PORT) [--key FILE] [--unit ID] [--run "cmd; cmd"] [--timeout S] | console --key FILE --unit ID --sign NONCE';
 const HISTORY = join(homedir(), ".mc_console_history");
 
 async function connect(o: { port?: string; baud?: number; tcp?: string }): Promise<Duplex> {
@@ -98,9 +103,14 @@ async function interactive(client: ConsoleClient, key: EngineerKeyFile | undefin
 }
 
 async function main(): Promise<number> {
-  const o = parseOptions(process.argv.slice(2), { port: "string", baud: "number", tcp: "string", key: "string", unit: "number", run: "string", timeout: "number" });
-  if (!o.port === !o.tcp) throw new UsageError(USAGE);
+  const o = parseOptions(process.argv.slice(2), { port: "string", baud: "number", tcp: "string", key: "string", unit: "number", run: "string", timeout: "number", sign: "string" });
   const key = o.key ? readEngineerKey(o.key) : undefined;
+  if (o.sign !== undefined) {
+    if (!key || o.unit === undefined || !/^[0-9A-F]{32}$/.test(o.sign)) throw new UsageError("--sign NONCE (32 hex digits, as the unit shows it) needs --key FILE and --unit ID");
+    console.log(`auth ${signChallenge(key, o.unit, o.sign)}`);
+    return 0;
+  }
+  if (!o.port === !o.tcp) throw new UsageError(USAGE);
   const timeoutMs = (o.timeout ?? 120) * 1000;
   const client = new ConsoleClient(await connect(o));
   try {
@@ -111,6 +121,9 @@ async function main(): Promise<number> {
     }
     return await interactive(client, key, o.unit, timeoutMs);
   } finally {
+    // A serial line does not tell the unit the cable was pulled: end the session, so the next person
+    // on the port does not inherit it.
+    if (client.loggedIn) await client.command("logout", timeoutMs).catch(() => undefined);
     client.close();
   }
 }

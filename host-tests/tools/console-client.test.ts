@@ -67,6 +67,32 @@ describe("tools: the console client against the running simulation", function ()
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /^logged in as alice\npoll\.intervalMin: 15 -> 5 \(audited as alice\)\npoll\.intervalMin = 5 /);
     assert.match(r.stdout, /audit .* poll\.intervalMin: 15 -> 5 \(console alice, applied\)/, "the audit entry in the log");
+    const after = consoleRun(port, ["--run", "status"]);
+    assert.match(after.stdout, /\nsession: not logged in\n/, "the tool logged out as it ended");
+  });
+
+  it("signs a challenge for an engineer on a plain terminal program (--sign), and the unit takes it", async () => {
+    const { createConnection } = await import("node:net");
+    const socket = createConnection({ host: "127.0.0.1", port });
+    let text = "";
+    socket.on("data", (d: Buffer) => (text += d.toString("latin1")));
+    const until = async (re: RegExp) => {
+      const deadline = Date.now() + 20_000;
+      while (!re.test(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.match(text, re);
+    };
+    socket.write("login alice\r");
+    await until(/challenge ([0-9A-F]{32})\r\n[^]*mc17> $/);
+    const nonce = /challenge ([0-9A-F]{32})/.exec(text)![1]!;
+    const signed = spawnSync(node, ["dist/tools/console.js", "--key", join(dir, "engineer-alice.json"), "--unit", "17", "--sign", nonce], { encoding: "utf8" });
+    assert.equal(signed.status, 0, signed.stderr);
+    assert.match(signed.stdout, /^auth [0-9A-F]{128}\n$/);
+    text = "";
+    socket.write(signed.stdout.trim() + "\r");
+    await until(/logged in as alice\r\nmc17# $/);
+    socket.write("logout\r");
+    await until(/alice logged out/);
+    socket.destroy();
   });
 
   it("refuses to sign for another unit than the one meant, and exits 2 when there is no console to reach", () => {

@@ -26,6 +26,12 @@ export class ConsoleError extends Error {
   }
 }
 
+/** The signature (hex) answering challenge `nonce` of unit `unit` as the key's engineer. */
+export function signChallenge(key: EngineerKeyFile, unit: number, nonce: string): string {
+  const message = new Uint8Array(Buffer.from(loginMessage(unit, key.engineer, nonce), "latin1"));
+  return Buffer.from(nacl.sign.detached(message, key.secretKey)).toString("hex").toUpperCase();
+}
+
 export class ConsoleClient {
   readonly #stream: Duplex;
   #buffer = "";
@@ -85,9 +91,7 @@ export class ConsoleClient {
     const nonce = /^challenge ([0-9A-F]{32})$/.exec(challenge.lines[0] ?? "")?.[1];
     if (!nonce || this.unit === undefined) throw new ConsoleError(`no challenge in the console's answer: ${challenge.lines.join(" | ")}`);
     if (expectUnit !== undefined && expectUnit !== this.unit) throw new ConsoleError(`this is unit ${this.unit}, not ${expectUnit}: not signing`);
-    const message = new Uint8Array(Buffer.from(loginMessage(this.unit, key.engineer, nonce), "latin1"));
-    const signature = Buffer.from(nacl.sign.detached(message, key.secretKey)).toString("hex").toUpperCase();
-    return this.command(`auth ${signature}`, timeoutMs);
+    return this.command(`auth ${signChallenge(key, this.unit, nonce)}`, timeoutMs);
   }
 
   close(): void {
