@@ -81,8 +81,8 @@ describe("console: commands through the service UART", () => {
       ["module x", /^error: module: N: a whole number from 1 to 65535$/],
       ["module 999", /^error: module: no module 999 \(modules lists them\)$/],
       ["read 0", /^error: read: N: a whole number from 1 to 65535$/],
-      ["events 0", /^error: events: N: a whole number from 1 to 200$/],
-      ["events 201", /^error: events: N: a whole number from 1 to 200$/],
+      ["events 0", /^error: events: N: a whole number from 1 to 100$/],
+      ["events 101", /^error: events: N: a whole number from 1 to 100$/],
       ["log 1 2", /^error: log: usage: log \[N\]$/],
       ["readings", /^error: readings: usage: readings METER \[N\]$/],
       ["readings -1", /^error: readings: METER: a whole number from 0 to 65535$/],
@@ -127,10 +127,10 @@ describe("console: commands through the service UART", () => {
     const d = new ConsoleDriver(site);
     const c = firmware(site);
     const written = c.console.output.written;
-    const out = d.run("log 120");
+    const out = d.run("log 100");
     const lines = out.split("\r\n").filter((l) => l);
-    assert.match(lines.at(-1)!, /^120 records \(next #\d+\)$/);
-    assert.equal(lines.length, 121, "every line arrived");
+    assert.match(lines.at(-1)!, /^100 records \(next #\d+\)$/);
+    assert.equal(lines.length, 101, "every line arrived");
     const seqs = lines.slice(0, -1).map((l) => Number(/^#(\d+) (alarm|event|billing|profile) /.exec(l)?.[1]));
     assert.ok(seqs.every((n, i) => n > 0 && (i === 0 || n > seqs[i - 1]!)), "every line whole, in order");
     const bytes = c.console.output.written - written;
@@ -157,7 +157,7 @@ describe("console: commands through the service UART", () => {
   it("cancels a running listing with Ctrl-C", () => {
     const { site, d } = settled("cancel", 8);
     d.terminal.take();
-    d.terminal.type("events 200\r");
+    d.terminal.type("events 100\r");
     site.world.scheduler.runUntilTrue(() => d.terminal.text.includes("#"), 10_000);
     d.terminal.type("\x03");
     site.world.scheduler.runUntilTrue(() => d.atPrompt, 10_000);

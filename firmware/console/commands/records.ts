@@ -13,7 +13,8 @@ import { printTail } from "./listing.js";
 import { pickReadings } from "./modules.js";
 
 const DEFAULT_COUNT = 10;
-const MAX_COUNT = 200;
+/** Bounds what a listing collects (about 100 bytes an item) on a heap of ~150 KB. */
+const MAX_COUNT = 100;
 /** `readings` gives up after this many sectors of readings (a meter read no more shows nothing). */
 const READINGS_SECTORS = 256;
 const ALL_CLASSES = [RecordClass.alarm, RecordClass.event, RecordClass.billing, RecordClass.profile];
