@@ -56,7 +56,7 @@ describe("tools: the console client against the running simulation", function ()
     assert.match(unknown.stdout, /\nerror: frobnicate: unknown command \(help lists the commands\)\n$/);
     const bad = consoleRun(port, ["--run", "events 0"]);
     assert.equal(bad.status, 1);
-    assert.equal(bad.stdout, "error: events: N: a whole number from 1 to 200\n");
+    assert.equal(bad.stdout, "error: events: N: a whole number from 1 to 100\n");
     const privileged = consoleRun(port, ["--run", "config set poll.intervalMin=5"]);
     assert.equal(privileged.status, 1);
     assert.equal(privileged.stdout, "error: config: needs a login (login NAME, then auth SIGNATURE)\n");
