@@ -5,7 +5,8 @@
  *
  * The site wiring (concentrator id, bus address plan, bridges, balance groups, broker) comes from the
  * manifest's "config" (mc/config); the keys from provisioning, in the NVS preference domain "keys"
- * (written once at the factory; a unit without keys runs without uplink and says so).
+ * (written once at the factory; a unit without keys runs without uplink and says so; a unit without
+ * "engineers" has a console without privileged commands).
  */
 import Preference from "preference";
 import config from "mc/config";
@@ -19,6 +20,8 @@ import { ModdableFlashPartition } from "../hal/moddable/flash.js";
 import { ModdablePowerMonitor } from "../hal/moddable/power.js";
 import { ModdableSerialProvider } from "../hal/moddable/serial.js";
 import { ModdableRandom, ModdableSystemControl, ModdableWatchdog } from "../hal/moddable/system.js";
+import { UsbSerialJtagConsole } from "../hal/moddable/usb-console.js";
+import { decodeEngineerKeys } from "../firmware/console/engineer-keys.js";
 import { Concentrator, type SiteConfig, type UplinkConfig } from "../firmware/app/concentrator.js";
 import { board } from "./board.js";
 
@@ -31,9 +34,9 @@ export function createDeviceHal(): Hal {
     wallClock: new ModdableWallClock(),
     rs485: board.rs485.map((bus) => ({ serial: new ModdableSerialProvider(bus.uart), direction: new ModdableDigitalOutput(bus.driverEnable, 0) })),
     modem: { serial: new ModdableSerialProvider(board.modem.uart, ffi), powerKey: new ModdableDigitalOutput(board.modem.powerKey, 0), flowControl: true },
-    // The field console is on USB-Serial-JTAG (manifest USE_USB), not a UART of this board; its
-    // provider arrives with the console (to do). Opening it fails plainly rather than take a UART.
-    console: { open: () => { throw new Error("unsupported"); } },
+    // The service console is on USB-Serial-JTAG (manifest USE_USB), not a UART of this board: all
+    // three are the buses' and the modem's (docs/console.md "Which port").
+    console: new UsbSerialJtagConsole(ffi),
     flash: { log: new ModdableFlashPartition(board.partitions.log), state: new ModdableFlashPartition(board.partitions.state) },
     inputs: { door: new ModdableDigitalInputProvider(board.inputs.door), tamper: new ModdableDigitalInputProvider(board.inputs.tamper) },
     power: new ModdablePowerMonitor(board.power),
@@ -53,9 +56,17 @@ function key(name: string): Uint8Array | undefined {
 /** The manifest's "config.site": the site wiring, and where the uplink goes. */
 type DeviceSiteConfig = SiteConfig & { broker?: { host: string; port: number }; modem?: UplinkConfig["modem"]; smsNumber?: string };
 
+/** The engineers the unit trusts on its console (NVS "keys"/"engineers", as `npm run keys -- --engineer` writes engineers.bin). */
+function engineers(): SiteConfig["console"] {
+  const v = Preference.get("keys", "engineers");
+  const list = v instanceof ArrayBuffer ? decodeEngineerKeys(new Uint8Array(v)) : [];
+  if (list.length === 0) trace("concentrator: no engineer keys provisioned; the console has no privileged commands\n");
+  return { engineers: list };
+}
+
 /** The site wiring from mc/config, with the uplink when the unit has been provisioned. */
 function siteConfig(): SiteConfig {
-  const site = config.site as DeviceSiteConfig;
+  const site = { ...(config.site as DeviceSiteConfig), console: engineers() };
   const secretKey = key("secret");
   const headendPublicKey = key("headend");
   if (!secretKey || !headendPublicKey || !site.broker || !site.modem) {

@@ -6,7 +6,14 @@
  *
  *   node dist/tools/device.js --keys keys/mc-17.json [--broker mqtt://127.0.0.1:1883] [--modules 8]
  *                             [--plc 0] [--radio 0] [--modem sim800|quectel] [--speed 1] [--seed S]
- *                             [--state DIR]
+ *                             [--state DIR] [--console tcp:HOST:PORT|pty[:PATH]] [--engineers FILE]
+ *                             [--bus-tcp HOST:PORT] [--bus tcp://HOST:PORT[,tcp://HOST:PORT]]
+ *
+ * `--console` opens the concentrator's service console (docs/console.md), `--engineers` names who may
+ * log in (engineers.json of `npm run keys -- --engineer NAME`); `--bus-tcp` exposes each simulated bus
+ * as an RS485-to-Ethernet converter (bus i on PORT + i); `--bus` has bus i of the board polled through
+ * a converter at the i-th address instead of the simulated bus (the discovery's address plan stays the
+ * simulated site's: give the same --modules as the site behind the converter). SIGINT or SIGTERM stop it.
  *
  * `--state DIR` keeps the board's flash (the record log and the state journal: unacknowledged
  * readings, latches, configuration, the message counters) in DIR across runs, as a real board keeps
@@ -22,8 +29,11 @@ import { readDeviceKeys } from "./headend/keyfiles.js";
 import { NodePacketNetwork } from "./net/node-packet-network.js";
 import { RealTimeRunner } from "./net/realtime-runner.js";
 import { Site } from "./site/site.js";
+import { readEngineers } from "./console/engineer-keys.js";
+import { checkReachOptions, reachSite, runUntilStopped, type ReachOptions } from "./net/site-access.js";
 
-const USAGE = "usage: device --keys FILE [--broker URL] [--modules N] [--plc N] [--radio N] [--modem sim800|quectel] [--speed X] [--seed S] [--state DIR]";
+const USAGE =
+  "usage: device --keys FILE [--broker URL] [--modules N] [--plc N] [--radio N] [--modem sim800|quectel] [--speed X] [--seed S] [--state DIR] [--console SPEC] [--engineers FILE] [--bus-tcp HOST:PORT] [--bus tcp://HOST:PORT]";
 
 function images(dir: string): { log: Uint8Array; state: Uint8Array } | undefined {
   const log = join(dir, "log.bin");
@@ -42,8 +52,17 @@ function keep(dir: string, site: Site): void {
 }
 
 async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2), { keys: "string", broker: "string", modules: "number", plc: "number", radio: "number", modem: "string", speed: "number", seed: "string", state: "string" });
+  const o = parseOptions(process.argv.slice(2), {
+    keys: "string", broker: "string", modules: "number", plc: "number", radio: "number", modem: "string", speed: "number", seed: "string", state: "string",
+    console: "string", engineers: "string", "bus-tcp": "string", bus: "string",
+  });
   if (!o.keys) throw new UsageError(USAGE);
+  const reach: ReachOptions = {
+    ...(o.console !== undefined ? { console: o.console } : {}),
+    ...(o["bus-tcp"] !== undefined ? { busTcp: o["bus-tcp"] } : {}),
+    ...(o.bus !== undefined ? { bus: o.bus } : {}),
+  };
+  checkReachOptions(reach);
   const keys = readDeviceKeys(o.keys);
   const url = new URL(o.broker ?? "mqtt://127.0.0.1:1883");
   if (url.protocol !== "mqtt:") throw new UsageError('--broker: an mqtt:// URL');
@@ -63,6 +82,7 @@ async function main(): Promise<void> {
     scheduler,
     board: { startEpochMs: Date.now() },
     ...(o.state && images(o.state) ? { flash: images(o.state)! } : {}),
+    ...(o.engineers !== undefined ? { config: { console: { engineers: readEngineers(o.engineers) } } } : {}),
     uplink: {
       concentratorId: keys.concentratorId,
       family: family as SimModemFamily,
@@ -72,7 +92,7 @@ async function main(): Promise<void> {
       keys,
     },
   });
-  let stopping = false;
+  const close = await reachSite(site, runner, reach);
   const status = setInterval(() => {
     const c = site.concentrator;
     const u = c?.uplink?.diagnostics();
@@ -84,10 +104,10 @@ async function main(): Promise<void> {
     );
     if (o.state) keep(o.state, site);
   }, 5_000);
-  process.on("SIGINT", () => (stopping = true));
   console.log(`concentrator ${keys.concentratorId}: ${site.world.modules.length} modules, broker ${url.host}, ${speed}× real time; Ctrl-C stops`);
-  await runner.run(() => stopping, Infinity);
+  await runUntilStopped(runner, Infinity);
   clearInterval(status);
+  close();
   if (o.state) keep(o.state, site);
   network.destroyAll();
 }

@@ -15,6 +15,7 @@ const PREREQUISITES = [
   { pkg: "mosquitto", proof: "/usr/sbin/mosquitto", why: "the real MQTT broker of the end-to-end tests" },
   { pkg: "chromium", proof: "/usr/bin/chromium", why: "the headless browser the HTML report is opened in by its test and by npm run report:screenshot" },
   { pkg: "fonts-dejavu-core", proof: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", why: "a font for Chromium to draw the report's text with" },
+  { pkg: "socat", proof: "/usr/bin/socat", why: "the simulated console on a pseudo-terminal (simulate --console pty)" },
 ];
 
 const args = new Set(process.argv.slice(2));

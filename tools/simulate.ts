@@ -11,9 +11,16 @@
  *   npm start
  *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--days D] [--seed S]
  *                                [--modem sim800|quectel|none] [--html FILE] [--json]
+ *                                [--realtime] [--console tcp:HOST:PORT|pty[:PATH]] [--engineers FILE]
+ *                                [--bus-tcp HOST:PORT]
  *
  * `--json` prints the report as JSON instead of text (its `series` are the charts' data), and writes
  * the HTML page only when `--html` is given.
+ * `--realtime` runs the site at wall-clock pace (until Ctrl-C, or for `--days`); `--console` opens the
+ * simulated concentrator's console to an engineer (the site keeps real time while one is connected);
+ * `--engineers` is the engineers.json of `npm run keys -- --engineer NAME` (who may log in);
+ * `--bus-tcp` exposes bus i as an RS485-to-Ethernet converter on PORT + i. SIGINT or SIGTERM end the
+ * run with its report (docs/console.md).
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -23,6 +30,10 @@ import { writeReportHtml } from "./report/html.js";
 import { siteReportSpec } from "./report/sections.js";
 import { Site, type SiteOptions, type SiteReport } from "./site/site.js";
 import type { UplinkWorldOptions } from "./site/uplink-world.js";
+import { Scheduler } from "../hal/sim/scheduler.js";
+import { readEngineers } from "./console/engineer-keys.js";
+import { RealTimeRunner } from "./net/realtime-runner.js";
+import { checkReachOptions, reachSite, runUntilStopped, type ReachOptions } from "./net/site-access.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -62,8 +73,26 @@ function progressPrinter(out: NodeJS.WriteStream, days: number): ((f: number, si
   };
 }
 
-function main(): void {
-  const o = parseOptions(process.argv.slice(2), { days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string", html: "string" });
+/** The site in real time (or as fast as it goes while nobody is connected), reachable as `reach` says, until its days end or a signal. */
+export async function simulateLive(options: SiteOptions & { realtime: boolean; reach: ReachOptions }): Promise<SiteReport> {
+  const scheduler = new Scheduler();
+  const runner = new RealTimeRunner(scheduler, { alwaysPaced: options.realtime });
+  const site = new Site({ ...options, scheduler });
+  const close = await reachSite(site, runner, options.reach);
+  console.log(`site running${options.realtime ? " in real time" : ""} for ${options.days} day(s); Ctrl-C ends it with its report`);
+  await runUntilStopped(runner, options.days * DAY);
+  close();
+  return site.report();
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2), {
+    days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string",
+    realtime: "boolean", console: "string", engineers: "string", "bus-tcp": "string", html: "string",
+  });
+  const reach: ReachOptions = { ...(o.console !== undefined ? { console: o.console } : {}), ...(o["bus-tcp"] !== undefined ? { busTcp: o["bus-tcp"] } : {}) };
+  checkReachOptions(reach);
+  const live = o.realtime === true || reach.console !== undefined || reach.busTcp !== undefined;
   const days = o.days ?? 1;
   const seed = o.seed ?? "1";
   const modules = o.modules ?? 64;
@@ -80,8 +109,8 @@ function main(): void {
   const html = o.html ?? (o.json ? undefined : `reports/site-${seed}.html`);
   // JSON on standard output stays JSON: progress then goes to a terminal on standard error, or nowhere.
   const out = o.json ? process.stderr : process.stdout;
-  const progress = !o.json || out.isTTY ? progressPrinter(out, days) : undefined;
-  const report = simulateSite({
+  const progress = !live && (!o.json || out.isTTY) ? progressPrinter(out, days) : undefined;
+  const siteOptions: SiteOptions = {
     days,
     seed,
     modules,
@@ -89,8 +118,9 @@ function main(): void {
     radio,
     record: true,
     ...(modem !== "none" ? { uplink: { ...EVERYDAY_UPLINK, family: modem as SimModemFamily } } : {}),
-    onProgress: progress,
-  });
+    ...(o.engineers !== undefined ? { config: { console: { engineers: readEngineers(o.engineers) } } } : {}),
+  };
+  const report = live ? await simulateLive({ ...siteOptions, realtime: o.realtime === true, reach }) : simulateSite({ ...siteOptions, onProgress: progress });
   if (progress && out.isTTY) out.write("\n");
   const file = html === undefined ? undefined : resolve(html);
   if (file) writeReportHtml(file, siteReportSpec(report));
@@ -100,7 +130,8 @@ function main(): void {
     return;
   }
   const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : "0");
-  console.log(`site simulation, seed ${seed}: ${days} day(s) of ${report.modules} modules in ${(report.wallMs / 1000).toFixed(1)} s`);
+  const ran = live ? `${(report.simulatedMs / DAY).toFixed(3)} of ${days}` : days;
+  console.log(`site simulation, seed ${seed}: ${ran} day(s) of ${report.modules} modules in ${(report.wallMs / 1000).toFixed(1)} s`);
   console.log(`  power: ${report.mainsFailures} mains failures, ${report.boots} boots, ${report.brownouts} brown-outs, ${report.shutdowns} orderly shutdowns (${report.batteryCutoffs} with the battery disconnected)`);
   console.log(`  modules: ${report.modulesDiscovered} discovered, ${report.modulesMissing} missing at the end`);
   console.log(`  readings: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct(report.readingsAcquired, report.readingsExpected)} %), ${report.readingsStored} stored, ${report.readingsImplausible} implausible`);
@@ -117,7 +148,7 @@ function main(): void {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    main();
+    await main();
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`simulate: ${e.message}`);

@@ -47,6 +47,10 @@ import { STATE_KEY_COUNT, StateLayout } from "../store/state-layout.js";
 import { deriveSharedKey } from "../uplink/envelope.js";
 import { Uplink } from "../uplink/uplink.js";
 import { ConcentratorCommands } from "./command-handlers.js";
+import { Console } from "../console/console.js";
+import { consoleCommands } from "../console/commands/index.js";
+import { passwordGuessing } from "../console/commands/system.js";
+import { ConsoleSession, type EngineerKey, type SessionPolicy } from "../console/session.js";
 import { CONFIG_SCHEMA } from "./config-schema.js";
 import { LatchStore, ModuleLogMarks, TopologyPersistence, UplinkCounters } from "./persistence.js";
 import { StoreQueue } from "./store-queue.js";
@@ -82,6 +86,16 @@ export interface UplinkConfig {
   smsNumber?: string;
 }
 
+/** The engineers' console on the service port (docs/console.md). */
+export interface ConsoleConfig {
+  /** The engineers' Ed25519 public keys the unit trusts (provisioned); without any, no privileged command runs. */
+  engineers?: readonly EngineerKey[];
+  /** Session expiry and login lockout (defaults: 5 min idle; 3 failures in 15 min lock out for 15 min). */
+  policy?: SessionPolicy;
+  /** Bit rate of the service port, default 115200. */
+  baud?: number;
+}
+
 /** Site wiring: what depends on the installation, not on configuration the head-end changes. */
 export interface SiteConfig {
   /** u32: in the uplink's topics and every envelope. */
@@ -93,6 +107,7 @@ export interface SiteConfig {
   groups?: readonly GroupSchedule[];
   balance?: readonly BalanceConfig[];
   uplink?: UplinkConfig;
+  console?: ConsoleConfig;
   /** Task watchdog timeout, ms. Default 30 s. */
   watchdogMs?: number;
 }
@@ -133,6 +148,8 @@ export class Concentrator {
   readonly uplink: Uplink | undefined;
   /** Alarms by SMS while GPRS is down (with `uplink.smsNumber`). */
   readonly alarmSms: AlarmSms | undefined;
+  /** The engineers' serial console. */
+  readonly console: Console;
   readonly counters = { internalErrors: 0, topologyFull: 0, readingsStored: 0, storeErrors: 0 };
   #state: ConcentratorState = "running";
   #power: PowerMonitor;
@@ -140,7 +157,10 @@ export class Concentrator {
   readonly #topologyStore: TopologyPersistence;
   readonly #balance: BalanceMonitor[] = [];
   readonly #storedListeners: Array<(readings: readonly Reading[]) => void> = [];
+  readonly #readoutListeners: Array<(module: number, readout: Readout) => void> = [];
   lastInternalError: unknown;
+  /** Why the console's port could not be opened, if it could not. */
+  consoleUnavailable: string | undefined;
 
   constructor(hal: Hal, site: SiteConfig) {
     this.hal = hal;
@@ -288,10 +308,29 @@ export class Concentrator {
         this.events.onRaised((e) => e.alarm && alarmSms.alarmStored());
       }
     }
+
+    // 6. The engineers' console.
+    const c = site.console ?? {};
+    const session = new ConsoleSession({
+      ...c.policy,
+      unitId: site.concentratorId,
+      engineers: c.engineers ?? [],
+      random: hal.random,
+      crypto: hal.crypto,
+      clock: hal.clock,
+      audit: (name, engineer, detail, ok) => this.config.record(name, "", detail, ChangeSource.console, ok ? ChangeResult.applied : ChangeResult.denied, engineer),
+      lockedOut: (failures) => passwordGuessing(this, failures),
+    });
+    this.console = new Console({ serial: hal.console, timers: t, clock: hal.clock, session, commands: consoleCommands(this, session), name: `mc${site.concentratorId}`, ...(c.baud ? { baud: c.baud } : {}) });
   }
 
   get state(): ConcentratorState {
     return this.#state;
+  }
+
+  /** Mains and battery, as the power-supply module reports them. */
+  get powerMonitor(): PowerMonitor {
+    return this.#power;
   }
 
   /** Starts everything, in order. */
@@ -313,6 +352,13 @@ export class Concentrator {
     if (!this.#power.mainsPresent()) this.#onMains(false);
     this.modem?.start();
     this.uplink?.start();
+    // A board whose service port cannot be had (a debug build: the debugger owns it) runs without.
+    this.consoleUnavailable = this.console.start();
+  }
+
+  /** `listener` runs after every readout of a module (scheduled, billing, on demand), before its readings are stored. */
+  onReadout(listener: (module: number, readout: Readout) => void): void {
+    this.#readoutListeners.push(listener);
   }
 
   /** `listener` runs after every append of readings to the store, when they are durable. */
@@ -343,8 +389,8 @@ export class Concentrator {
   }
 
   /** Triggers a latch from an authenticated source (the command path, a console with privileges). */
-  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource) {
-    return this.latch.trigger(consumer, trigger, source);
+  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource, actor?: string) {
+    return this.latch.trigger(consumer, trigger, source, actor);
   }
 
   /** Sets the wall clock (from the head-end): audited, an event, and the readings of the interval flagged. */
@@ -408,6 +454,7 @@ export class Concentrator {
   #onReadout(module: number, readout: Readout, kind: ReadKind, timeS: number): void {
     const m = this.topology.module(module);
     if (!m) return;
+    for (const l of this.#readoutListeners) l(module, readout);
     this.#observe(m.path, m.address, readout, kind, timeS);
   }
 
@@ -443,7 +490,7 @@ export class Concentrator {
   #auditLatch(e: LatchAudit): void {
     const source = e.source === "head-end" ? ChangeSource.headEnd : e.source === "console" ? ChangeSource.console : ChangeSource.local;
     // "latch.<consumer>.<trigger or mode>": at most 27 characters, within the audit's 32.
-    this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied);
+    this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied, e.actor);
   }
 
   /** The emergency profile of the configuration, for the time it has left on the wall clock (none while that clock is not set). */
@@ -506,6 +553,7 @@ export class Concentrator {
     if (this.#power.batteryMillivolts() > Number(this.config.get("power.lowBatteryMv"))) return;
     this.events.pulse(EventType.batteryLow, CONCENTRATOR, this.#power.batteryMillivolts());
     this.#state = "shutdown";
+    this.console.stop();
     this.alarmSms?.stop();
     this.uplink?.stop();
     this.modem?.stop();

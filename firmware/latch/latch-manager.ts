@@ -63,6 +63,8 @@ export interface AuditEntry {
   old: string;
   new: string;
   result: "ok" | "refused";
+  /** The engineer, for a trigger from a console session. */
+  actor?: string;
 }
 
 export interface LatchOptions {
@@ -87,13 +89,18 @@ export interface LatchOptions {
 
 export type LatchOutcome = { code: "ok"; state: ControlState } | { code: "refused"; reason: string };
 
-const SOURCE_OF: Record<Trigger, TriggerSource> = {
-  remoteDisconnect: "head-end",
-  remoteReconnect: "head-end",
-  localDisconnect: "local",
-  localReconnect: "local",
-  manualDisconnect: "manual",
-  manualReconnect: "manual",
+/**
+ * Who may pull each trigger. The remote ones carry the operation center's authority: the head-end's
+ * authenticated commands, and an engineer logged in on the console with a key the unit trusts
+ * (docs/console.md), audited with the engineer's name.
+ */
+const SOURCES_OF: Record<Trigger, readonly TriggerSource[]> = {
+  remoteDisconnect: ["head-end", "console"],
+  remoteReconnect: ["head-end", "console"],
+  localDisconnect: ["local"],
+  localReconnect: ["local"],
+  manualDisconnect: ["manual"],
+  manualReconnect: ["manual"],
 };
 
 interface Drive {
@@ -176,15 +183,16 @@ export class LatchManager {
    * Applies a trigger from `source` to a consumer. The outcome is known (and persisted) when this
    * returns; the relay follows.
    */
-  trigger(consumer: number, trigger: Trigger, source: TriggerSource): LatchOutcome {
+  trigger(consumer: number, trigger: Trigger, source: TriggerSource, actor?: string): LatchOutcome {
     const old = this.state(consumer);
     const mode = this.mode(consumer);
-    if (this.#o.moduleOf(consumer) === undefined) return this.#refuse(consumer, trigger, source, old, "unknown consumer");
-    if (SOURCE_OF[trigger] !== source) return this.#refuse(consumer, trigger, source, old, `${trigger} is not accepted from ${source}`);
+    const who = actor === undefined ? {} : { actor };
+    if (this.#o.moduleOf(consumer) === undefined) return this.#refuse(consumer, trigger, source, old, "unknown consumer", who);
+    if (!SOURCES_OF[trigger].includes(source)) return this.#refuse(consumer, trigger, source, old, `${trigger} is not accepted from ${source}`, who);
     const t = transition(old, mode, trigger);
-    if (!t.allowed) return this.#refuse(consumer, trigger, source, old, `${trigger} not allowed in state ${old}, mode ${mode}`);
+    if (!t.allowed) return this.#refuse(consumer, trigger, source, old, `${trigger} not allowed in state ${old}, mode ${mode}`, who);
     this.#set(consumer, t.to, mode, this.limiter(consumer));
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: trigger, old: String(old), new: String(t.to), result: "ok" });
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: trigger, old: String(old), new: String(t.to), result: "ok", ...who });
     this.#o.raise({ type: EventType.latchChange, subject: consumer, time: this.#nowS(), alarm: false, detail: t.to });
     if (outputState(old) !== outputState(t.to)) this.#driveConsumer(consumer);
     return { code: "ok", state: t.to };
@@ -292,9 +300,9 @@ export class LatchManager {
     this.#records.set(consumer, record);
   }
 
-  #refuse(consumer: number, action: Trigger | "mode", source: TriggerSource, old: number, reason: string): LatchOutcome {
+  #refuse(consumer: number, action: Trigger | "mode", source: TriggerSource, old: number, reason: string, who: { actor?: string } = {}): LatchOutcome {
     this.counters.refused++;
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action, old: String(old), new: String(old), result: "refused" });
+    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action, old: String(old), new: String(old), result: "refused", ...who });
     return { code: "refused", reason };
   }
 

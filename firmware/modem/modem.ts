@@ -25,7 +25,7 @@ import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
 import type { ModemPort } from "../../hal/index.js";
 import type { RandomSource } from "../../hal/system.js";
 import { AtEngine, UrcVerdict, type AtCommand, type AtResult, type UrcHandler } from "./at/engine.js";
-import { atParams, intParam, type AtFailure } from "./at/response.js";
+import { atParams, finalResult, intParam, type AtFailure } from "./at/response.js";
 import { runSequence, type Step, type StepFailure } from "./at/sequence.js";
 import { isQuotable, type Dialect, type ModemEvent, type ModemFamily } from "./drivers/dialect.js";
 import { quectel } from "./drivers/quectel.js";
@@ -265,6 +265,38 @@ export class Modem {
     // The module may be off, on, on and hung, or starting with the board: probe for as long as it
     // takes to boot before touching the power key, which would switch a booting module off.
     this.#sync(Math.max(SYNC_PROBE_WINDOW_MS, this.#dialect.bootTimeMs), () => this.#pressAndProbe(false));
+  }
+
+  /**
+   * An engineer's command from the console (`at`), sent between the modem's own: the AT engine runs
+   * one command at a time, so the owner yields the line to it when the command before it ends and
+   * takes the line back when this one's final result code or its timeout (`timeoutMs`, from the
+   * moment it is sent) ends it. Lines of the answer that are URCs (an SMS arriving, a socket
+   * closing) still go to their handlers. Returns why the command is refused, or undefined when it is
+   * queued; `done` then runs exactly once, in a later turn.
+   */
+  passThrough(text: string, timeoutMs: number, done: (result: AtResult) => void): string | undefined {
+    if (this.#state === "stopped") return "the modem is stopped";
+    const refused = passThroughProblem(text);
+    if (refused) return refused;
+    const own = ownInfoPrefix(text);
+    const info = (line: string) => (own !== undefined && line.startsWith(own)) || (!line.startsWith("+") && finalResult(line) === undefined && this.#dialect.classify(line) === undefined);
+    this.#engine.send({ text, timeoutMs, info, done });
+    return undefined;
+  }
+
+  /** The network operator's name (AT+COPS?), asked now; undefined when the modem does not say. */
+  queryOperator(done: (name: string | undefined) => void): void {
+    if (this.#state === "stopped") return void this.#timers.set(() => done(undefined), 0);
+    this.#engine.send({
+      text: "AT+COPS?",
+      timeoutMs: COMMAND_TIMEOUT_MS,
+      info: "+COPS:",
+      done: (r) => {
+        const name = r.ok ? atParams(r.lines[0] ?? "", "+COPS:")?.[2] : undefined;
+        done(name === undefined ? undefined : String(name));
+      },
+    });
   }
 
   /** Closes every socket ("network"), stops SMS and releases the UART. The module stays powered. */
@@ -701,6 +733,35 @@ export class Modem {
     this.counters.internalErrors++;
     this.lastInternalError = e;
   }
+}
+
+/** Longest command line an engineer may pass through (SIM800: 556 characters; ours: one console line). */
+const PASS_THROUGH_MAX = 120;
+/**
+ * What the console may not pass through, and why: commands that leave command mode or wait for a
+ * payload prompt (the engine would be left holding the line), and settings the modem's owner relies on
+ * (echo, defaults, bit rate, flow control: the bring-up sets them and a change reads as a reboot).
+ */
+const PASS_THROUGH_REFUSED: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^AT(D|A|O)/, "would leave command mode"],
+  [/^AT(E|Z|&F)/, "changes settings the modem's owner relies on (echo, defaults)"],
+  [/^AT\+(IPR|IFC)/, "changes the UART settings the concentrator uses"],
+  [/^AT\+(CMGS|CMGW|CIPSEND|QISEND)/, "waits for a payload prompt"],
+];
+
+function passThroughProblem(text: string): string | undefined {
+  if (text.length > PASS_THROUGH_MAX) return `longer than ${PASS_THROUGH_MAX} characters`;
+  if (!/^[\x20-\x7e]+$/.test(text)) return "not printable ASCII";
+  const upper = text.toUpperCase();
+  if (!upper.startsWith("AT")) return 'an AT command starts with "AT"';
+  for (const [pattern, why] of PASS_THROUGH_REFUSED) if (pattern.test(upper)) return why;
+  return undefined;
+}
+
+/** "+CSQ:" for AT+CSQ, AT+CSQ? and AT+CSQ=…: the prefix of the command's own information text. */
+function ownInfoPrefix(text: string): string | undefined {
+  const m = /^AT(\+[A-Z]+)/i.exec(text);
+  return m ? `${m[1]!.toUpperCase()}:` : undefined;
 }
 
 function registered(r: Registration | undefined): boolean {

@@ -32,11 +32,14 @@ export interface AuditEntry {
   oldValue: string;
   newValue: string;
   result: ChangeResult;
+  /** Who, beyond the source: the engineer whose console session made the change. Absent for the head-end and the firmware. */
+  actor?: string;
 }
 
-/** Longest name and value an entry keeps (longer text is cut): bounds an entry to 177 bytes. */
+/** Longest name, value and actor an entry keeps (longer text is cut): bounds an entry to 194 bytes. */
 export const AUDIT_NAME_MAX = 32;
 export const AUDIT_VALUE_MAX = 64;
+export const AUDIT_ACTOR_MAX = 16;
 
 function text(w: ByteWriter, s: string, max: number): void {
   const b = asciiBytes(s.length > max ? s.slice(0, max) : s);
@@ -53,6 +56,8 @@ export function encodeAudit(e: AuditEntry, w: ByteWriter): void {
   text(w, e.name, AUDIT_NAME_MAX);
   text(w, e.oldValue, AUDIT_VALUE_MAX);
   text(w, e.newValue, AUDIT_VALUE_MAX);
+  // Optional and last: entries written before it existed decode as they did.
+  if (e.actor !== undefined) text(w, e.actor, AUDIT_ACTOR_MAX);
 }
 
 /** Decodes an entry; undefined when malformed (never throws). */
@@ -65,6 +70,9 @@ export function decodeAudit(r: ByteReader): AuditEntry | undefined {
   const name = asciiString(r.raw(r.u8()));
   const oldValue = asciiString(r.raw(r.u8()));
   const newValue = asciiString(r.raw(r.u8()));
+  const actor = r.remaining > 0 ? asciiString(r.raw(r.u8())) : undefined;
   if (r.error || source < 1 || source > 3 || result < 1 || result > 4) return undefined;
-  return { number, time, timeValid, source: source as ChangeSource, name, oldValue, newValue, result: result as ChangeResult };
+  const entry: AuditEntry = { number, time, timeValid, source: source as ChangeSource, name, oldValue, newValue, result: result as ChangeResult };
+  if (actor !== undefined) entry.actor = actor;
+  return entry;
 }

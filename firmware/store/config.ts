@@ -15,7 +15,7 @@ import { CorruptStateError, InvalidKeyError } from "./errors.js";
 import type { RecordLog } from "./log.js";
 import type { StateJournal, StateRegion } from "./state-journal.js";
 import { StateLayout } from "./state-layout.js";
-import { AUDIT_NAME_MAX, AUDIT_VALUE_MAX } from "./audit.js";
+import { AUDIT_ACTOR_MAX, AUDIT_NAME_MAX, AUDIT_VALUE_MAX } from "./audit.js";
 
 interface ParameterBase {
   /** Index in the configuration key range; never reuse one for another parameter. */
@@ -97,7 +97,7 @@ export class ConfigStore {
    * Attempts a change and returns its audit entry (durable when this returns). `value` may be text
    * for an int parameter (as typed on the console). A refused change changes nothing but is audited.
    */
-  set(name: string, value: ConfigValue, source: ChangeSource): AuditEntry {
+  set(name: string, value: ConfigValue, source: ChangeSource, actor?: string): AuditEntry {
     const p = this.#param(name);
     const parsed = p?.type === "int" && typeof value === "string" && /^-?\d{1,16}$/.test(value) ? Number(value) : value;
     let result: ChangeResult = ChangeResult.applied;
@@ -106,18 +106,18 @@ export class ConfigStore {
     else if (problem(p, parsed) !== undefined) result = ChangeResult.invalid;
     const writes: Array<readonly [number, Uint8Array]> = [];
     if (p && result === ChangeResult.applied) writes.push([this.#values.key(p.key), encodeValue(p, parsed)]);
-    return this.#audited(name, p ? String(this.get(name)) : "", String(value), source, result, writes);
+    return this.#audited(name, p ? String(this.get(name)) : "", String(value), source, result, writes, actor);
   }
 
   /**
    * Audits an action that is not a parameter change (a latch, the wall clock) in the same trail:
    * numbered, kept in the journal and copied to the log. Durable when it returns.
    */
-  record(name: string, oldValue: string, newValue: string, source: ChangeSource, result: ChangeResult): AuditEntry {
-    return this.#audited(name, oldValue, newValue, source, result, []);
+  record(name: string, oldValue: string, newValue: string, source: ChangeSource, result: ChangeResult, actor?: string): AuditEntry {
+    return this.#audited(name, oldValue, newValue, source, result, [], actor);
   }
 
-  #audited(name: string, oldValue: string, newValue: string, source: ChangeSource, result: ChangeResult, writes: Array<readonly [number, Uint8Array]>): AuditEntry {
+  #audited(name: string, oldValue: string, newValue: string, source: ChangeSource, result: ChangeResult, writes: Array<readonly [number, Uint8Array]>, actor: string | undefined): AuditEntry {
     const now = this.#clock.now();
     const entry: AuditEntry = {
       number: this.#lastAudit + 1,
@@ -129,6 +129,7 @@ export class ConfigStore {
       newValue: newValue.slice(0, AUDIT_VALUE_MAX),
       result,
     };
+    if (actor !== undefined) entry.actor = actor.slice(0, AUDIT_ACTOR_MAX);
     this.#journal.putAll([[this.#audit.key(this.#slot(entry.number)), encodeEntry(entry)], ...writes]);
     this.#lastAudit = entry.number;
     this.#forward();
@@ -213,7 +214,7 @@ function encodeValue(p: ConfigParameter, value: ConfigValue): Uint8Array {
 }
 
 function encodeEntry(e: AuditEntry): Uint8Array {
-  const w = new ByteWriter(new Uint8Array(192));
+  const w = new ByteWriter(new Uint8Array(256));
   encodeAudit(e, w);
   return w.bytes.slice(0, w.pos);
 }

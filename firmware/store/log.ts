@@ -313,6 +313,29 @@ export class RecordLog {
     return released;
   }
 
+  /**
+   * Reading back, newest first, acknowledged or not (the console's tails): the records of class `cls`
+   * numbered below `beforeSeq` in the newest sector that holds any, oldest first, and where to go on
+   * (`next`: the `beforeSeq` of the call for the sector before it; 0 when there is none). Reads one
+   * sector per call, so a caller bounds its turn by calling once per turn.
+   */
+  recent(cls: RecordClass, beforeSeq: number): { records: StoredRecord[]; next: number } {
+    let s = -1;
+    const first = this.#pool.firstSeq;
+    for (let k = 0; k < this.#pool.count; k++) {
+      if (this.#pool.state[k] !== SectorState.live || this.#cls[k] !== cls || first[k]! >= beforeSeq) continue;
+      if (s < 0 || first[k]! > first[s]!) s = k;
+    }
+    if (s < 0) return { records: [], next: 0 };
+    const read = this.#readSector(s);
+    const records: StoredRecord[] = [];
+    // Views of the sector read, not copies: the records of one sector live as long as the sector's bytes.
+    for (const f of read.frames) {
+      if (f.seq < beforeSeq) records.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.subarray(f.payloadAt, f.payloadAt + f.payloadLength) });
+    }
+    return { records, next: first[s]! };
+  }
+
   /** A drain cursor over the unacknowledged records of `classes` (default all), in drain order (see LogCursor). */
   cursor(classes?: readonly RecordClass[]): LogCursor {
     return new LogCursor(this, classes);

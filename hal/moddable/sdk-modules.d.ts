@@ -14,6 +14,9 @@ declare module "mc/ffi" {
     board_ota_confirm(): number;
     board_ota_rollback(): number;
     board_uart_flow_control(port: number, rts: number, cts: number, rxThreshold: number): number;
+    board_console_open(): number;
+    board_console_read(buffer: ArrayBuffer, offset: number, length: number): number;
+    board_console_write(buffer: ArrayBuffer, offset: number, length: number): number;
   }
 }
 

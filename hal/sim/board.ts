@@ -58,6 +58,7 @@ export class SimBoard {
   readonly watchdog: SimWatchdog;
   readonly system: SimSystemControl;
   readonly firmware: SimFirmwareSlots;
+  readonly crypto: SimCrypto;
   readonly hal: Hal;
   readonly #bootDelayMs: number;
   #boot: ((hal: Hal) => void) | undefined;
@@ -87,6 +88,7 @@ export class SimBoard {
     this.watchdog = new SimWatchdog(d, reset);
     this.system = new SimSystemControl(d, reset);
     this.firmware = new SimFirmwareSlots(d, reset);
+    this.crypto = new SimCrypto(d, { latencyMs: options.cryptoLatencyMs });
     const rs485: Rs485Port[] = this.rs485.map((r) => ({ serial: r.uart, direction: r.de }));
     this.hal = {
       clock: this.clock,
@@ -102,7 +104,7 @@ export class SimBoard {
       watchdog: this.watchdog,
       system: this.system,
       firmware: this.firmware,
-      crypto: new SimCrypto(d, { latencyMs: options.cryptoLatencyMs }),
+      crypto: this.crypto,
     };
     d.onPowerOn(() => {
       this.#boots++;

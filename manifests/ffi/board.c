@@ -1,7 +1,8 @@
 /*
  * ESP-IDF calls the Moddable SDK does not expose to JavaScript, bound through XS FFI (manifest "ffi";
  * documentation/xs/XS FFI.md): the task watchdog, the reset reason, restart, the hardware RNG and the
- * OTA boot confirmation / rollback (the SDK's embedded:update has no confirm; ESP-IDF OTA in docs/sources.md). Each function is a thin call with
+ * OTA boot confirmation / rollback (the SDK's embedded:update has no confirm; ESP-IDF OTA in docs/sources.md), and the
+ * service console on USB-Serial-JTAG. Each function is a thin call with
  * plain integer arguments; errors come back as esp_err_t values (0 = ESP_OK).
  */
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include "esp_task_wdt.h"
 #include "esp_ota_ops.h"
 #include "driver/uart.h"
+#include "driver/usb_serial_jtag.h"
 
 int32_t board_wdt_enable(uint32_t timeout_ms)
 {
@@ -90,4 +92,32 @@ int32_t board_uart_flow_control(uint32_t port, int32_t rts, int32_t cts, uint32_
 	if (err != ESP_OK)
 		return err;
 	return uart_set_hw_flow_ctrl((uart_port_t)port, UART_HW_FLOWCTRL_CTS_RTS, (uint8_t)rx_threshold);
+}
+
+/*
+ * The service console on USB-Serial-JTAG (the board's USB-C connector; docs/console.md "Which port").
+ * In a debug build (mxDebug) the debugger owns it: xsbug's protocol runs there, so the console may not
+ * open it (-1). Otherwise the driver is installed once; reads and writes never block (0 ticks) and
+ * return how many bytes moved.
+ */
+int32_t board_console_open(void)
+{
+#ifdef mxDebug
+	return -1;
+#else
+	if (usb_serial_jtag_is_driver_installed())
+		return 0;
+	usb_serial_jtag_driver_config_t config = USB_SERIAL_JTAG_DRIVER_CONFIG_DEFAULT();
+	return usb_serial_jtag_driver_install(&config);
+#endif
+}
+
+int32_t board_console_read(uint8_t *buffer, uint32_t offset, uint32_t length)
+{
+	return usb_serial_jtag_read_bytes(buffer + offset, length, 0);
+}
+
+int32_t board_console_write(uint8_t *buffer, uint32_t offset, uint32_t length)
+{
+	return usb_serial_jtag_write_bytes(buffer + offset, length, 0);
 }

@@ -211,6 +211,11 @@ export class SmsChannel {
     this.#nextRef = firstRef & 0xffff;
   }
 
+  /** Messages waiting to be submitted, and those submitted that wait for their report or confirmation. */
+  get queued(): { waiting: number; tracked: number } {
+    return { waiting: this.#queue.length, tracked: this.#tracked.length };
+  }
+
   /** True while the modem can send and receive messages (registered, SMS configured). */
   get ready(): boolean {
     return this.#ready;

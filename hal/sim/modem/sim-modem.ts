@@ -125,6 +125,8 @@ export interface SimModemOptions {
   /** From SIM ready until registered, ms. Default 3000 + up to 2000. */
   registrationDelayMs?: number;
   coverage?: Coverage;
+  /** The network's name in +COPS? (27.007 §7.3). Default "SIM NETWORK". */
+  operator?: string;
   /** +CSQ rssi, 0..31. Default 18 (−77 dBm). */
   rssi?: number;
   /** The APN the network accepts; any if undefined. */
@@ -693,6 +695,13 @@ export class SimModem implements SmsTerminal {
       case "+CSQ": {
         const rssi = this.#csRegistered() ? (this.#options.rssi ?? 18) : 99;
         return this.#finish("OK", this.#latency(), [`+CSQ: ${rssi},${rssi === 99 ? 99 : 0}`]), true;
+      }
+      case "+COPS": {
+        // 27.007 §7.3: automatic mode; the long alphanumeric name while registered.
+        if (call.form === "set") return ok(), true;
+        if (call.form !== "read") return this.#finish("ERROR", this.#latency()), true;
+        const name = this.#csRegistered() ? `0,0,"${this.#options.operator ?? "SIM NETWORK"}"` : "0";
+        return this.#finish("OK", this.#latency(), [`+COPS: ${name}`]), true;
       }
       case "+CREG":
       case "+CGREG":
