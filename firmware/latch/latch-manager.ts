@@ -87,14 +87,14 @@ export interface LatchOptions {
 
 export type LatchOutcome = { code: "ok"; state: ControlState } | { code: "refused"; reason: string };
 
-const SOURCE_OF: Record<Trigger, TriggerSource> = {
+const SOURCE_OF: Record<Trigger, TriggerSource> = Object.freeze({
   remoteDisconnect: "head-end",
   remoteReconnect: "head-end",
   localDisconnect: "local",
   localReconnect: "local",
   manualDisconnect: "manual",
   manualReconnect: "manual",
-};
+});
 
 interface Drive {
   timer: TimerId | undefined;

@@ -72,7 +72,7 @@ export type ModemState =
 
 /** 27.007 §7.2 <stat>: 0 not registered, 1 home, 2 searching, 3 denied, 4 unknown, 5 roaming. */
 export type Registration = "not-registered" | "home" | "searching" | "denied" | "unknown" | "roaming";
-const REGISTRATION: readonly Registration[] = ["not-registered", "home", "searching", "denied", "unknown", "roaming"];
+const REGISTRATION: readonly Registration[] = Object.freeze(["not-registered", "home", "searching", "denied", "unknown", "roaming"]);
 
 export type FailureReason =
   | "unresponsive"
@@ -137,7 +137,7 @@ export interface ModemOptions {
   onStatus?: (status: ModemStatus) => void;
 }
 
-const DIALECTS: Record<ModemFamily, Dialect> = { sim800, quectel };
+const DIALECTS: Record<ModemFamily, Dialect> = Object.freeze({ sim800, quectel });
 
 /** Consecutive socket opens without an outcome after which the bring-up is run again (ours). */
 const OPEN_TIMEOUTS_BEFORE_RESTART = 2;
