@@ -13,6 +13,11 @@ import { existsSync } from "node:fs";
 /** Debian package, the file it installs that the tests use, and what for. */
 const PREREQUISITES = [
   { pkg: "mosquitto", proof: "/usr/sbin/mosquitto", why: "the real MQTT broker of the end-to-end tests" },
+  // The device check builds the Moddable SDK's host tools (xsc, xsl, mcconfig) from vendor/moddable.
+  { pkg: "gcc", proof: "/usr/bin/gcc", why: "compiles the Moddable SDK's host tools (npm run device-check)" },
+  { pkg: "make", proof: "/usr/bin/make", why: "builds the Moddable SDK's host tools and drives mcconfig's makefile (npm run device-check)" },
+  { pkg: "pkg-config", proof: "/usr/bin/pkg-config", why: "finds GLib for the Moddable SDK's tools (npm run device-check)" },
+  { pkg: "libglib2.0-dev", proof: "/usr/include/glib-2.0/gio/gio.h", why: "gio-2.0, linked by the Moddable SDK's mcconfig (npm run device-check)" },
 ];
 
 const args = new Set(process.argv.slice(2));
