@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { build } from "esbuild";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { checkStrip, checkWorkers, importsOf, stringLiterals, workersOf } from "../../tools/device-check/checks.js";
@@ -8,6 +8,7 @@ import { builtins, imageFigures, linkerSummary } from "../../tools/device-check/
 import { pinNotes } from "../../tools/device-check/pins.js";
 import { checkPlatform, creationOf, errorLines, type PlatformReport } from "../../tools/device-check/platform.js";
 import { missingBuildPrerequisites, prerequisitesMessage, vendoredSdk, type SdkTools } from "../../tools/device-check/sdk.js";
+import { manifestVariant, type ManifestJson } from "../../tools/device-check/variant.js";
 import { countWarnings, parseWarnings } from "../../tools/device-check/warnings.js";
 import { board } from "../../manifests/board.js";
 
@@ -171,20 +172,7 @@ describe("device check on manifest variants (real mcconfig, xsc and xsl)", funct
     work = mkdtempSync(join(tmpdir(), "device-check-"));
   });
 
-  /** The project's manifest with its paths made absolute, changed by `edit`, written to a folder of its own. */
-  function variant(name: string, edit: (m: Record<string, any>) => void): string {
-    const m = JSON.parse(readFileSync("manifests/manifest.json", "utf8"));
-    const abs = (p: string) => resolve("manifests", p);
-    for (const [k, v] of Object.entries(m.modules)) if (typeof v === "string") m.modules[k] = abs(v);
-    m.build.SDKCONFIGPATH = abs(m.build.SDKCONFIGPATH);
-    m.build.PARTITIONS_FILE = abs(m.build.PARTITIONS_FILE);
-    m.ffi.sources = m.ffi.sources.map(abs);
-    edit(m);
-    const dir = join(work, name);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "manifest.json"), JSON.stringify(m, null, 2));
-    return join(dir, "manifest.json");
-  }
+  const variant = (name: string, edit: (m: ManifestJson) => void): string => manifestVariant("manifests/manifest.json", join(work, name), edit);
   const check = (manifest: string, platform = "esp32/esp32s3"): PlatformReport => checkPlatform(root, tools, manifest, platform, join(work, "out", platform.replaceAll("/", "_")));
   const failed = (r: PlatformReport, name: string) => r.checks.find((c) => c.name === name && !c.ok);
 

@@ -137,6 +137,8 @@ export function checkStrip(all: readonly Builtin[], modules: readonly ModuleSour
       else problems.push(`${at}: a call through it would abort the XS machine`);
     }
   const stripped = all.filter((b) => b.stripped).length;
-  const summary = `${stripped} of ${all.length} built-in functions stripped; ${problems.length ? `${problems.length} string(s) in the modules name one` : "no string in the modules reaches one"}`;
+  const summary = !stripped
+    ? "nothing stripped (the manifest turns the SDK's strip off)"
+    : `${stripped} of ${all.length} built-in functions stripped; ${problems.length ? `${problems.length} string(s) in the modules name one` : "no string in the modules reaches one"}`;
   return { name: "strip", ok: problems.length === 0, details: [summary, ...problems, ...accepted] };
 }
