@@ -15,7 +15,8 @@
  *    binding costs a RAM pointer in every XS machine ("no const" linker warning), so declarations that
  *    nothing reassigns are made `const` again, as the sources wrote them.
  *  - cbor-x reads `TypedArray.name` when it loads; the SDK's "strip" leaves built-in functions without
- *    `name`, so its module would throw at preload. CBOR_X_PATCHES replaces that one read.
+ *    `name`, so its module would throw at preload. And its half-float decoding writes into typed arrays
+ *    made when the module loads, which preload makes read-only. CBOR_X_PATCHES changes those lines.
  */
 import { build, type BuildOptions, type Plugin } from "esbuild";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -26,10 +27,7 @@ export const sdkModules = ["embedded:*", "timer", "time", "flash", "mc/*", "pref
 /** npm dependencies that are device modules of their own (manifests/deps/<name>.ts re-exports what we use). */
 export const dependencyModules = ["cbor-x", "tweetnacl"];
 
-/**
- * Exact text replacements in cbor-x 1.6.8, each with why. The build fails when one does not match
- * exactly once (a new cbor-x version must be looked at again, not patched blindly).
- */
+/** A text replacement in a dependency's source, made when it is bundled. */
 export interface Patch {
   file: string;
   why: string;
@@ -37,6 +35,10 @@ export interface Patch {
   to: string;
 }
 
+/**
+ * Exact text replacements in cbor-x 1.6.8, each with why. The build fails when one does not match
+ * exactly once (a new cbor-x version must be looked at again, not patched blindly).
+ */
 export const CBOR_X_PATCHES: readonly Patch[] = [
   {
     file: "node_modules/cbor-x/decode.js",
@@ -44,6 +46,14 @@ export const CBOR_X_PATCHES: readonly Patch[] = [
     from: "let dvMethod = 'get' + TypedArray.name.slice(0, -5)",
     to: "let dvMethod = 'get' + ['Uint8', 'Uint8Clamped', 'Uint16', 'Uint32', 'BigUint64', 'Int8', 'Int16', 'Int32', 'BigInt64', 'Float32', 'Float64'][typedArrays.indexOf(TypedArray)]",
   },
+  {
+    file: "node_modules/cbor-x/decode.js",
+    why: "a preloaded typed array is read-only on the device: the scratch buffers of half-float decoding are made at first use",
+    from: "let f32Array = new Float32Array(1)\nlet u8Array = new Uint8Array(f32Array.buffer, 0, 4)\n",
+    to: "let f32Array, u8Array\nfunction float32Scratch() {\n\tif (!u8Array) {\n\t\tf32Array = new Float32Array(1)\n\t\tu8Array = new Uint8Array(f32Array.buffer, 0, 4)\n\t}\n}\n",
+  },
+  { file: "node_modules/cbor-x/decode.js", why: "(the same scratch buffers)", from: "function getFloat16() {\n", to: "function getFloat16() {\n\tfloat32Scratch()\n" },
+  { file: "node_modules/cbor-x/decode.js", why: "(the same scratch buffers)", from: "export function roundFloat32(float32Number) {\n", to: "export function roundFloat32(float32Number) {\n\tfloat32Scratch()\n" },
 ];
 
 /** Applies `patches` to `text` (the contents of `file`); throws unless each matches exactly once. */

@@ -54,6 +54,17 @@ describe("device modules: patches", () => {
     assert.throws(() => applyPatches("decode.js", "a.name; a.name;", p), /does not match exactly once/);
   });
 
+  it("the patched cbor-x of the device decodes half floats and round-trips like cbor-x as published", async () => {
+    const device = (await import(new URL("../../device/cbor-x.js", import.meta.url).href)) as typeof import("cbor-x");
+    const published = await import("cbor-x");
+    assert.equal(device.decode(new Uint8Array([0xf9, 0x55, 0x4c])), 84.75);
+    assert.equal(device.decode(new Uint8Array([0xf9, 0xc0, 0x00])), -2);
+    assert.ok(Number.isNaN(device.decode(new Uint8Array([0xf9, 0x7e, 0x00]))));
+    const value = [1, -2, 3.5, 2 ** 40, "text", new Uint8Array([1, 2]), [true, false, null]];
+    assert.deepEqual(new Uint8Array(device.encode(value)), new Uint8Array(published.encode(value)));
+    assert.deepEqual(device.decode(device.encode(value)), published.decode(published.encode(value)));
+  });
+
   it("the cbor-x patch matches the installed cbor-x and leaves no read of a built-in's name there", () => {
     const path = "node_modules/cbor-x/decode.js";
     const patched = applyPatches(path, readFileSync(path, "utf8"), CBOR_X_PATCHES);

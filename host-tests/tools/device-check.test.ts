@@ -3,7 +3,7 @@ import { build } from "esbuild";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { checkStrip, checkWorkers, importsOf, stringLiterals, workersOf } from "../../tools/device-check/checks.js";
+import { checkReadOnly, checkStrip, checkWorkers, importsOf, stringLiterals, workersOf } from "../../tools/device-check/checks.js";
 import { builtins, imageFigures, linkerSummary } from "../../tools/device-check/image.js";
 import { pinNotes } from "../../tools/device-check/pins.js";
 import { checkPlatform, creationOf, errorLines, type PlatformReport } from "../../tools/device-check/platform.js";
@@ -121,6 +121,39 @@ describe("device check: stripped built-ins", () => {
   });
 });
 
+describe("device check: preloaded instances are read-only on the device", () => {
+  const T = [{ variable: "T", class: "TypedArray" as const }];
+
+  it("reports a write after the preload, and accepts one while the module loads", () => {
+    const text = "const T = new Uint8Array(4);\nT[0] = 1;\nexport function f(i) {\n  T[i]++;\n  return T.fill(0);\n}\n";
+    const c = checkReadOnly(T, [{ name: "m", text }], []);
+    assert.equal(c.ok, false);
+    assert.deepEqual(
+      c.details.filter((d) => d.startsWith("m:")).map((d) => d.split(",")[0]),
+      ["m:4: T[...] is assigned", "m:5: T.fill() is called"],
+    );
+  });
+
+  it("follows the scopes: a parameter or local of the same name is another variable", () => {
+    const text = "const T = new Set();\nfunction g(T) { T.add(1); }\nfunction h() { const T = []; T[0] = 1; }\nexport const k = () => T.has(1);\n";
+    assert.equal(checkReadOnly([{ variable: "T", class: "Set" }], [{ name: "m", text }], []).ok, true);
+  });
+
+  it("sees the scopes that run at load: a function called where it is written, esbuild's CommonJS wrapper", () => {
+    const iife = "(function () {\n  var K = new Float64Array(2);\n  K[0] = 1;\n  function later() { K[1] = 3; }\n})();\n";
+    const cjs = '__commonJS({ "x.js"(exports, module) {\n  var K = new Float64Array(2);\n  exports.w = function () { K.set([1]); };\n} });\n';
+    const K = [{ variable: "K", class: "TypedArray" as const }];
+    assert.match(checkReadOnly(K, [{ name: "a", text: iife }], []).details[1]!, /^a:4: K\[\.\.\.\] is assigned/);
+    assert.match(checkReadOnly(K, [{ name: "b", text: cjs }], []).details[1]!, /^b:3: K\.set\(\) is called/);
+  });
+
+  it("accepts a reviewed write and says why", () => {
+    const c = checkReadOnly(T, [{ name: "m", text: "const T = new Uint8Array(1);\nexport function f() { T[0] = 1; }\n" }], [{ module: "m", value: "T", why: "never called" }]);
+    assert.equal(c.ok, true);
+    assert.match(c.details[1]!, /reviewed: never called/);
+  });
+});
+
 describe("device check: the worker's own machine", () => {
   const image = (preloaded: boolean) => ({ heapSlots: 1, aliases: 0, keys: 1, scripts: [{ name: "w", preloaded, codeBytes: preloaded ? 0 : 100, native: false }] });
   const starter = { name: "device", text: 'new Worker("w", {});' };
@@ -210,14 +243,15 @@ describe("device check on manifest variants (real mcconfig, xsc and xsl)", funct
     assert.match(r.error!.join("\n"), /incompatible platform/);
   });
 
-  it("a module of ours with a mutable binding, an unfrozen table and a computed call to a stripped built-in fails the warnings and strip checks", () => {
+  it("a module of ours with a mutable binding, an unfrozen table, a computed call to a stripped built-in and a write to a preloaded Set fails the warnings, strip and read-only checks", () => {
     const extra = join(work, "extra.js");
-    writeFileSync(extra, 'export let count = 0;\nexport const table = { a: 1 };\nconst method = "getInt16";\nexport function read(view) { count++; return view[method](table.a); }\n');
+    writeFileSync(extra, 'export let count = 0;\nexport const table = { a: 1 };\nconst method = "getInt16";\nconst seen = new Set();\nexport function read(view) { count++; seen.add(view); return view[method](table.a); }\n');
     const r = check(variant("extra", (m) => ((m.modules.extra = extra.slice(0, -3)), m.preload.push("extra"))));
     assert.equal(r.stage, "ok");
     assert.deepEqual(r.warnings!.own, { "no const": 1, "not frozen": 1 });
     assert.ok(failed(r, "warnings"));
     assert.match(failed(r, "strip")!.details.join("\n"), /extra:3: the string "getInt16" names DataView\.prototype\.getInt16/);
+    assert.match(failed(r, "read-only")!.details.join("\n"), /extra:5: seen\.add\(\) is called, but seen holds a preloaded Set/);
     // The module table of the image: preloaded modules keep no bytecode, the worker's and main's do.
     const mcXsC = readdirSync(r.outDir, { recursive: true, encoding: "utf8" }).find((f) => f.endsWith("mc.xs.c"))!;
     const image = imageFigures(readFileSync(join(r.outDir, mcXsC), "utf8"));

@@ -8,14 +8,17 @@
  *  - warnings: no "no const" and no "not frozen" from this project's modules;
  *  - strip: the linker dead-strips the built-ins no module names; a call that reaches one aborts the
  *    XS machine. Only a name computed at run time can reach one, so a module that holds the name of a
- *    stripped built-in as a string is reported with the place.
+ *    stripped built-in as a string is reported with the place;
+ *  - read-only: a preloaded typed array, DataView, Map, Set, WeakMap, WeakSet or Date cannot be aliased,
+ *    so writing it throws a TypeError on the device; a module that writes one held by a variable of its
+ *    own is reported with the place.
  */
 import ts from "typescript";
-import type { Builtin, ImageFigures } from "./image.js";
+import type { Builtin, ImageFigures, ReadOnlyVariable } from "./image.js";
 import type { WarningsByOrigin } from "./warnings.js";
 
 export interface Check {
-  name: "preload" | "worker" | "warnings" | "strip";
+  name: "preload" | "worker" | "warnings" | "strip" | "read-only";
   ok: boolean;
   /** What was found, one line per fact. */
   details: string[];
@@ -76,9 +79,21 @@ export function checkWarnings(w: WarningsByOrigin): Check {
   };
 }
 
+const parsed = new Map<string, ts.SourceFile>();
+/** `text` parsed as a JavaScript module (the last few are kept: each check reads the same modules). */
+function parse(text: string): ts.SourceFile {
+  let file = parsed.get(text);
+  if (!file) {
+    file = ts.createSourceFile("module.js", text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+    if (parsed.size >= 8) parsed.delete(parsed.keys().next().value!);
+    parsed.set(text, file);
+  }
+  return file;
+}
+
 /** String literals in `text` (JavaScript), with their line numbers. */
 export function stringLiterals(text: string): Array<{ value: string; line: number }> {
-  const file = ts.createSourceFile("module.js", text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const file = parse(text);
   const out: Array<{ value: string; line: number }> = [];
   const visit = (node: ts.Node): void => {
     if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) out.push({ value: node.text, line: file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1 });
@@ -88,9 +103,10 @@ export function stringLiterals(text: string): Array<{ value: string; line: numbe
   return out;
 }
 
-/** A string in a module that names a stripped built-in, looked at and found harmless. */
-export interface ReviewedString {
+/** A finding in a module (a string, or a variable written), looked at and found harmless, with why. */
+export interface Reviewed {
   module: string;
+  /** The string, or the variable. */
   value: string;
   why: string;
 }
@@ -99,7 +115,7 @@ export interface ReviewedString {
  * The strings reviewed so far. Each says why no member access computed from it can reach the stripped
  * built-in it names.
  */
-export const REVIEWED_STRINGS: readonly ReviewedString[] = [
+export const REVIEWED_STRINGS: readonly Reviewed[] = [
   {
     module: "cbor-x",
     value: "__proto__",
@@ -114,7 +130,7 @@ export const REVIEWED_STRINGS: readonly ReviewedString[] = [
  * a global the linker stripped entirely (reachable as `globalThis[name]`). Strings in REVIEWED_STRINGS
  * are reported as reviewed.
  */
-export function checkStrip(all: readonly Builtin[], modules: readonly ModuleSource[], reviewed: readonly ReviewedString[] = REVIEWED_STRINGS): Check {
+export function checkStrip(all: readonly Builtin[], modules: readonly ModuleSource[], reviewed: readonly Reviewed[] = REVIEWED_STRINGS): Check {
   const root = (b: Builtin) => b.path.split(".")[0]!;
   const keptNames = new Set(all.filter((b) => !b.stripped).map((b) => b.name));
   const liveRoots = new Set(all.filter((b) => !b.stripped).map(root));
@@ -141,4 +157,116 @@ export function checkStrip(all: readonly Builtin[], modules: readonly ModuleSour
     ? "nothing stripped (the manifest turns the SDK's strip off)"
     : `${stripped} of ${all.length} built-in functions stripped; ${problems.length ? `${problems.length} string(s) in the modules name one` : "no string in the modules reaches one"}`;
   return { name: "strip", ok: problems.length === 0, details: [summary, ...problems, ...accepted] };
+}
+
+/** Methods that change their receiver, by the class of a read-only instance. */
+const MUTATORS: Record<ReadOnlyVariable["class"], RegExp> = {
+  TypedArray: /^(set|fill|copyWithin|sort|reverse)$/,
+  DataView: /^set[A-Z]/,
+  Map: /^(set|delete|clear|getOrInsert|getOrInsertComputed)$/,
+  Set: /^(add|delete|clear)$/,
+  WeakMap: /^(set|delete|getOrInsert|getOrInsertComputed)$/,
+  WeakSet: /^(add|delete)$/,
+  Date: /^set[A-Z]/,
+};
+
+/** The names a scope node declares itself: a function's parameters and `var`s, a block's `let`s, `const`s, classes and functions. */
+function declares(scope: ts.Node, name: string): boolean {
+  const found = (node: ts.Node, functionScope: boolean): boolean => {
+    if ((ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && node.name && ts.isIdentifier(node.name) && node.name.text === name) {
+      const list = ts.isVariableDeclaration(node) ? node.parent : undefined;
+      const isVar = list !== undefined && ts.isVariableDeclarationList(list) && !(list.flags & ts.NodeFlags.BlockScoped);
+      if (ts.isParameter(node) || isVar ? functionScope : node.parent === scope || (list !== undefined && list.parent.parent === scope) || list?.parent === scope) return true;
+    }
+    if (node !== scope && (ts.isFunctionLike(node) || ts.isClassLike(node))) return false;
+    if (node !== scope && !functionScope && ts.isBlock(node)) return false;
+    return ts.forEachChild(node, (c) => found(c, functionScope)) === true;
+  };
+  return found(scope, ts.isFunctionLike(scope) || ts.isSourceFile(scope));
+}
+
+/** The scope that declares `id`'s name, nearest first (undefined: a global). */
+function declaringScope(id: ts.Identifier): ts.Node | undefined {
+  for (let n: ts.Node | undefined = id.parent; n; n = n.parent) {
+    if ((ts.isFunctionLike(n) || ts.isBlock(n) || ts.isSourceFile(n) || ts.isForStatement(n) || ts.isCatchClause(n)) && declares(n, id.text)) return n;
+  }
+  return undefined;
+}
+
+/**
+ * A scope whose code runs when the module loads, that is at preload: the module's top level, a function
+ * called where it is written (`(function () { ... })()`), or the body esbuild wraps a CommonJS
+ * dependency in (`__commonJS({ "path"(exports, module) { ... } })`), inside such scopes.
+ */
+function runsAtLoad(scope: ts.Node): boolean {
+  if (ts.isSourceFile(scope)) return true;
+  if (!ts.isFunctionLike(scope)) return scope.parent !== undefined && runsAtLoad(enclosingScope(scope.parent));
+  let callee: ts.Node = scope;
+  while (ts.isParenthesizedExpression(callee.parent)) callee = callee.parent;
+  const iife = ts.isCallExpression(callee.parent) && callee.parent.expression === callee;
+  const wrapped = ts.isMethodDeclaration(scope) && ts.isObjectLiteralExpression(scope.parent) && ts.isCallExpression(scope.parent.parent) && /^__(commonJS|esm)$/.test(scope.parent.parent.expression.getText());
+  return (iife || wrapped) && runsAtLoad(enclosingScope(scope.parent));
+}
+
+function enclosingScope(node: ts.Node): ts.Node {
+  let n = node;
+  while (!ts.isSourceFile(n) && !ts.isFunctionLike(n)) n = n.parent;
+  return n;
+}
+
+/** A write to a preloaded read-only instance, looked at and found unreachable by our firmware. */
+export const REVIEWED_WRITES: readonly Reviewed[] = [
+  {
+    module: "cbor-x",
+    value: "nestedDecodeErrors",
+    why: "written only by a decode nested inside another, which only a cbor-x extension (a tag) starts; our messages have no tags (firmware/uplink/cbor-subset.ts rejects them before cbor-x decodes)",
+  },
+];
+
+/**
+ * Writes to the read-only preloaded instances `variables` hold: an element assignment (`v[i] = x`,
+ * `v[i]++`) or a call of a method that changes its receiver (`v.fill(0)`, `set.add(x)`), in a function
+ * that runs after the preload, where `v` resolves to a declaration of a scope that runs at load (the
+ * one the preload ran). Not seen: a write through another name, or inside a function the instance is
+ * passed to. Writes in REVIEWED_WRITES are reported as reviewed.
+ */
+export function checkReadOnly(variables: readonly ReadOnlyVariable[], modules: readonly ModuleSource[], reviewed: readonly Reviewed[] = REVIEWED_WRITES): Check {
+  const byName = new Map(variables.map((v) => [v.variable, v]));
+  const problems: string[] = [];
+  const accepted: string[] = [];
+  const held: string[] = [];
+  for (const m of modules) {
+    const file = parse(m.text);
+    const names = new Set<string>();
+    const visit = (node: ts.Node): void => {
+      ts.forEachChild(node, visit);
+      if (!ts.isIdentifier(node) || !byName.has(node.text)) return;
+      const scope = declaringScope(node);
+      if (!scope || !runsAtLoad(scope)) return;
+      names.add(node.text);
+      if (enclosingScope(node) === enclosingScope(scope)) return; // runs at load, before the preload ends
+      const v = byName.get(node.text)!;
+      const parent = node.parent;
+      if (!(ts.isElementAccessExpression(parent) || ts.isPropertyAccessExpression(parent)) || parent.expression !== node) return;
+      const outer = parent.parent;
+      const assigned =
+        (ts.isBinaryExpression(outer) && outer.left === parent && outer.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && outer.operatorToken.kind <= ts.SyntaxKind.LastAssignment) ||
+        ((ts.isPrefixUnaryExpression(outer) || ts.isPostfixUnaryExpression(outer)) && (outer.operator === ts.SyntaxKind.PlusPlusToken || outer.operator === ts.SyntaxKind.MinusMinusToken));
+      const write =
+        assigned && ts.isElementAccessExpression(parent)
+          ? `${node.text}[...] is assigned`
+          : ts.isPropertyAccessExpression(parent) && ts.isCallExpression(outer) && outer.expression === parent && MUTATORS[v.class].test(parent.name.text)
+            ? `${node.text}.${parent.name.text}() is called`
+            : undefined;
+      if (!write) return;
+      const at = `${m.name}:${file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1}: ${write}, but ${node.text} holds a preloaded ${v.class}, read-only on the device`;
+      const ok = reviewed.find((r) => r.module === m.name && r.value === node.text);
+      if (ok) accepted.push(`${at} (reviewed: ${ok.why})`);
+      else problems.push(`${at} (TypeError)`);
+    };
+    visit(file);
+    for (const name of [...names].sort()) held.push(`${m.name}: ${name} (${byName.get(name)!.class})`);
+  }
+  const summary = `${variables.length} variables hold a preloaded ${[...new Set(variables.map((v) => v.class))].join(", ") || "read-only instance"}, read-only on the device; ${problems.length ? `${problems.length} write(s) after the preload` : "no module writes one after the preload"}`;
+  return { name: "read-only", ok: problems.length === 0, details: [summary, ...problems, ...accepted, ...(held.length ? [`held by ${held.join(", ")}`] : [])] };
 }

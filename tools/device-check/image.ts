@@ -69,6 +69,8 @@ interface HeapSlot {
   kind: string;
   /** For a reference: the instance it points to; for an accessor: its getter and setter. */
   refs: number[];
+  /** For a closure (a variable of a module or function scope): the slot holding its value. */
+  closure?: number;
   builder?: number;
   callback?: string;
 }
@@ -86,6 +88,7 @@ function parseHeap(mcXsC: string): HeapSlot[] {
     const value = m[5]!;
     const slot: HeapSlot = { next: m[2] ? Number(m[2]) : -1, id: m[3]!.replace(/^xsID_/, "").replace(/^(\d+) \/\* (.*) \*\/$/, "[$2]"), kind: m[4]!, refs: [] };
     if (slot.kind === "XS_REFERENCE_KIND" || slot.kind === "XS_ACCESSOR_KIND") for (const r of value.matchAll(/&gxHeap\[(\d+)\]/g)) slot.refs.push(Number(r[1]));
+    if (slot.kind === "XS_CLOSURE_KIND") slot.closure = Number(/&gxHeap\[(\d+)\]/.exec(value)?.[1] ?? -1);
     const b = /&gxBuilders\[(\d+)\]/.exec(value);
     if (b) slot.builder = Number(b[1]);
     const c = /\.callback = \{ (\w+),/.exec(value);
@@ -93,6 +96,57 @@ function parseHeap(mcXsC: string): HeapSlot[] {
     heap[Number(m[1])] = slot;
   }
   return heap;
+}
+
+/** The instance each slot belongs to: the head of its chain of properties. */
+function owners(heap: HeapSlot[]): Map<number, number> {
+  const owner = new Map<number, number>();
+  heap.forEach((slot, i) => {
+    if (slot?.kind !== "XS_INSTANCE_KIND") return;
+    for (let p = slot.next; p >= 0 && !owner.has(p); p = heap[p]?.next ?? -1) owner.set(p, i);
+  });
+  return owner;
+}
+
+/** Built-in classes whose preloaded instances cannot be aliased: read-only on the device (XS linker warnings.md, "Exceptions"). */
+export type ReadOnlyClass = "TypedArray" | "DataView" | "Map" | "Set" | "WeakMap" | "WeakSet" | "Date";
+const INTERNAL: Array<[string, ReadOnlyClass]> = [
+  ["XS_TYPED_ARRAY_KIND", "TypedArray"],
+  ["XS_MAP_KIND", "Map"],
+  ["XS_SET_KIND", "Set"],
+  ["XS_WEAK_MAP_KIND", "WeakMap"],
+  ["XS_WEAK_SET_KIND", "WeakSet"],
+  ["XS_DATE_KIND", "Date"],
+  ["XS_DATA_VIEW_KIND", "DataView"], // last: a typed array has one too
+];
+
+/** A variable that holds a preloaded instance of a read-only class. */
+export interface ReadOnlyVariable {
+  variable: string;
+  class: ReadOnlyClass;
+}
+
+/** The variables (of any module or function scope of the image) that hold a preloaded read-only instance. */
+export function readOnlyVariables(mcXsC: string): ReadOnlyVariable[] {
+  const heap = parseHeap(mcXsC);
+  const classOf = new Map<number, ReadOnlyClass>();
+  const functions = new Set<number>(); // constructors such as Uint8Array carry a typed array's internal slot too
+  owners(heap).forEach((instance, slot) => {
+    const kind = heap[slot]!.kind;
+    if (/^XS_(CALLBACK|CODE)(_X)?_KIND$/.test(kind)) functions.add(instance);
+    const found = INTERNAL.find(([k]) => k === kind)?.[1];
+    const known = classOf.get(instance);
+    if (found && (!known || known === "DataView")) classOf.set(instance, found);
+  });
+  for (const f of functions) classOf.delete(f);
+  const out = new Map<string, ReadOnlyVariable>();
+  for (const slot of heap) {
+    if (slot?.closure === undefined) continue;
+    const value = heap[slot.closure];
+    const cls = value?.kind === "XS_REFERENCE_KIND" ? classOf.get(value.refs[0]!) : undefined;
+    if (cls) out.set(`${slot.id} ${cls}`, { variable: slot.id, class: cls });
+  }
+  return [...out.values()].sort((a, b) => a.variable.localeCompare(b.variable));
 }
 
 /**
@@ -105,12 +159,7 @@ export function builtins(mcXsC: string): Builtin[] {
   if (!table) return [];
   const dead = table[1]!.split("\n").map((line) => line.includes("{ fxDeadStrip,"));
   const heap = parseHeap(mcXsC);
-  // The instance each slot belongs to: the head of its chain of properties.
-  const owner = new Map<number, number>();
-  heap.forEach((slot, i) => {
-    if (slot?.kind !== "XS_INSTANCE_KIND") return;
-    for (let p = slot.next; p >= 0 && !owner.has(p); p = heap[p]?.next ?? -1) owner.set(p, i);
-  });
+  const owner = owners(heap);
   // Names: breadth-first from the global objects (the instances that own "Math" and "Object").
   const name = new Map<number, string>();
   const queue: number[] = [];

@@ -4,8 +4,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { checkPreload, checkStrip, checkWarnings, checkWorkers, type Check, type ModuleSource } from "./checks.js";
-import { builtins, imageFigures, linkerSummary } from "./image.js";
+import { checkPreload, checkReadOnly, checkStrip, checkWarnings, checkWorkers, type Check, type ModuleSource } from "./checks.js";
+import { builtins, imageFigures, linkerSummary, readOnlyVariables } from "./image.js";
 import { linkPlatform, type LinkResult } from "./link.js";
 import { pinNotes } from "./pins.js";
 import type { SdkTools } from "./sdk.js";
@@ -114,6 +114,7 @@ export function checkPlatform(root: string, tools: SdkTools, manifestPath: strin
     ),
     checkWarnings(warnings),
     checkStrip(all, sources),
+    checkReadOnly(readOnlyVariables(mcXsC), sources),
   ];
   const creation = creationOf(makefile);
   return {
