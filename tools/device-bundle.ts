@@ -9,7 +9,7 @@
  *                  warnings name them apart from ours
  * Moddable SDK modules and the two dependencies stay imports, resolved by the manifest.
  *
- * Two steps adapt esbuild's output to the XS linker (docs/device.md, "The device modules"):
+ * Two steps adapt esbuild's output to the XS linker (docs/device.md, "Adapting the bundle to the XS linker"):
  *  - esbuild turns every top-level const, let and class of a bundle into `var` (deliberate, with no
  *    option to turn it off: esbuild FAQ, "Top-level var"). A preloaded module's mutable top-level
  *    binding costs a RAM pointer in every XS machine ("no const" linker warning), so declarations that
