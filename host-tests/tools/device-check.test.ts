@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { build } from "esbuild";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -180,6 +181,19 @@ describe("device check: environment", () => {
     );
     assert.match(prerequisitesMessage(missing), /sudo apt-get install -y --no-install-recommends gcc pkg-config libglib2\.0-dev$/);
     assert.deepEqual(missingBuildPrerequisites(() => true, () => true), []);
+  });
+
+  it("from the command line: exit 2 with the apt-get line when the tools cannot be built here", () => {
+    const r = spawnSync(process.execPath, ["dist/tools/device-check.js", "--platform", "esp32", "--cache", mkdtempSync(join(tmpdir(), "no-tools-"))], { encoding: "utf8", env: { PATH: "/nonexistent" } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /needs gcc, make, pkg-config, the GLib gio-2\.0 development files\.\n.*\n  sudo apt-get install -y --no-install-recommends gcc make pkg-config libglib2\.0-dev\n$/);
+  });
+
+  it("from the command line: exit 2 when MODDABLE names no SDK with built tools", () => {
+    const empty = mkdtempSync(join(tmpdir(), "moddable-"));
+    const r = spawnSync(process.execPath, ["dist/tools/device-check.js", "--platform", "esp32"], { encoding: "utf8", env: { ...process.env, MODDABLE: empty } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /MODDABLE=.*: not a Moddable SDK \(no tools\/VERSION\)/);
   });
 
   it("notes the S3 pin map's conflicts on a plain ESP32 and none on the S3", () => {
