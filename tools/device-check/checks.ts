@@ -170,19 +170,34 @@ const MUTATORS: Record<ReadOnlyVariable["class"], RegExp> = {
   Date: /^set[A-Z]/,
 };
 
-/** The names a scope node declares itself: a function's parameters and `var`s, a block's `let`s, `const`s, classes and functions. */
+/** The name a declaration binds: a variable, a parameter, a function or a class (undefined otherwise). */
+function declaredName(node: ts.Node): string | undefined {
+  const named = ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node);
+  return named && node.name && ts.isIdentifier(node.name) ? node.name.text : undefined;
+}
+
+/** A parameter or a `var`: bound in the enclosing function, wherever it is written. */
+function hoisted(node: ts.Node): boolean {
+  return ts.isParameter(node) || (ts.isVariableDeclaration(node) && ts.isVariableDeclarationList(node.parent) && !(node.parent.flags & ts.NodeFlags.BlockScoped));
+}
+
+/** The block, statement or file a `let`, `const`, class, function or catch parameter is bound in. */
+function lexicalScope(node: ts.Node): ts.Node {
+  if (!ts.isVariableDeclaration(node) || !ts.isVariableDeclarationList(node.parent)) return node.parent; // functions, classes, catch (e)
+  const list = node.parent;
+  return ts.isVariableStatement(list.parent) ? list.parent.parent : list.parent; // a block or file, or a for statement
+}
+
+/** Whether `scope` (a function, block, file, for statement or catch clause) itself declares `name`. */
 function declares(scope: ts.Node, name: string): boolean {
-  const found = (node: ts.Node, functionScope: boolean): boolean => {
-    if ((ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && node.name && ts.isIdentifier(node.name) && node.name.text === name) {
-      const list = ts.isVariableDeclaration(node) ? node.parent : undefined;
-      const isVar = list !== undefined && ts.isVariableDeclarationList(list) && !(list.flags & ts.NodeFlags.BlockScoped);
-      if (ts.isParameter(node) || isVar ? functionScope : node.parent === scope || (list !== undefined && list.parent.parent === scope) || list?.parent === scope) return true;
-    }
-    if (node !== scope && (ts.isFunctionLike(node) || ts.isClassLike(node))) return false;
-    if (node !== scope && !functionScope && ts.isBlock(node)) return false;
-    return ts.forEachChild(node, (c) => found(c, functionScope)) === true;
+  const functionScope = ts.isFunctionLike(scope) || ts.isSourceFile(scope);
+  const visit = (node: ts.Node): boolean => {
+    if (declaredName(node) === name && (hoisted(node) ? functionScope : lexicalScope(node) === scope)) return true;
+    if (node !== scope && (ts.isFunctionLike(node) || ts.isClassLike(node))) return false; // a scope of its own
+    if (node !== scope && !functionScope && ts.isBlock(node)) return false; // a nested block's lets are its own
+    return ts.forEachChild(node, visit) === true;
   };
-  return found(scope, ts.isFunctionLike(scope) || ts.isSourceFile(scope));
+  return visit(scope);
 }
 
 /** The scope that declares `id`'s name, nearest first (undefined: a global). */
