@@ -7,7 +7,9 @@
  *
  * One object, so the device entry point and the manifest check read the same facts.
  */
-export const board = {
+import { frozen } from "../firmware/model/frozen.js";
+
+export const board = frozen({
   rs485: [
     { uart: { port: 0, transmit: 17, receive: 18 }, driverEnable: 8 },
     { uart: { port: 1, transmit: 15, receive: 16 }, driverEnable: 7 },
@@ -19,4 +21,4 @@ export const board = {
   power: { mainsSense: 11, batteryAdc: 1, dividerRatio: 2, fullScaleMv: 3100, batteryHold: 14 },
   /** Raw flash partitions by role (names in partitions.csv). */
   partitions: { log: "log", state: "state" },
-} as const;
+} as const);

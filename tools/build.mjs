@@ -5,6 +5,7 @@
 import { build } from "esbuild";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const roots = ["firmware", "hal", "host-tests", "tools", "manifests"];
 
@@ -30,22 +31,10 @@ await build({
   logLevel: "warning",
 });
 
-// The device module: firmware and hal/moddable in one preloadable ES module. Moddable SDK modules
-// stay imports (the manifest provides them); everything of ours is inlined, so the module names inside
-// XS never depend on how relative paths resolve on the device.
-export const sdkModules = ["embedded:*", "timer", "time", "flash", "mc/*", "preference", "worker"];
-await build({
-  entryPoints: { device: "manifests/device.ts", "crypto-worker": "manifests/crypto-worker.ts" },
-  outdir: "dist/device",
-  bundle: true,
-  format: "esm",
-  target: "es2022",
-  platform: "neutral",
-  mainFields: ["module", "main"],
-  external: sdkModules,
-  alias: { crypto: "./manifests/no-node-crypto.js" },
-  logLevel: "warning",
-});
+// The device's modules: firmware and hal/moddable in one preloadable ES module, the crypto worker's
+// module, and the npm dependencies they share (tools/device-bundle.ts, compiled by the pass above).
+const { buildDeviceModules } = await import(pathToFileURL("dist/tools/device-bundle.js").href);
+await buildDeviceModules("dist/device");
 
 // The HTML report's page script with uPlot, one file each of script and styles that tools/report/html.ts
 // inlines into every report (a browser opening it needs nothing else). uPlot's MIT licence travels with it.

@@ -81,6 +81,7 @@ export function checkDevice(root: string): string[] {
   const problems: string[] = [];
   const manifest = JSON.parse(readFileSync(join(root, "manifests/manifest.json"), "utf8"));
   for (const [spec, path] of Object.entries(manifest.modules as Record<string, string>)) {
+    if (spec === "~") continue; // files excluded from the SDK's manifests (docs/device.md)
     if (!existsSync(join(root, "manifests", `${path}.js`))) problems.push(`manifest module "${spec}": ${path}.js does not exist (run npm run build)`);
   }
   for (const p of manifest.preload as string[]) if (!(p in manifest.modules)) problems.push(`preload "${p}" is not a module of the manifest`);

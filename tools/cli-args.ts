@@ -1,10 +1,11 @@
 /**
  * Command-line options for the tools: `--name value` pairs and `--flag` booleans, checked against a
- * declared set so a typo is an error, not a silently ignored option.
+ * declared set so a typo is an error, not a silently ignored option. A "strings" option may be given
+ * more than once; its values are collected in order.
  */
-export type OptionSpec = Record<string, "string" | "number" | "boolean">;
+export type OptionSpec = Record<string, "string" | "strings" | "number" | "boolean">;
 export type ParsedOptions<S extends OptionSpec> = {
-  [K in keyof S]?: S[K] extends "number" ? number : S[K] extends "boolean" ? boolean : string;
+  [K in keyof S]?: S[K] extends "number" ? number : S[K] extends "boolean" ? boolean : S[K] extends "strings" ? string[] : string;
 } & { _: string[] };
 
 export function parseOptions<S extends OptionSpec>(argv: string[], spec: S): ParsedOptions<S> {
@@ -28,7 +29,8 @@ export function parseOptions<S extends OptionSpec>(argv: string[], spec: S): Par
       const n = Number(v);
       if (!Number.isFinite(n)) throw new UsageError(`--${name}: "${v}" is not a number`);
       out[name] = n;
-    } else out[name] = v;
+    } else if (kind === "strings") out[name] = [...((out[name] as string[] | undefined) ?? []), v];
+    else out[name] = v;
   }
   return out as ParsedOptions<S>;
 }

@@ -16,6 +16,11 @@ const PREREQUISITES = [
   { pkg: "chromium", proof: "/usr/bin/chromium", why: "the headless browser the HTML report is opened in by its test and by npm run report:screenshot" },
   { pkg: "fonts-dejavu-core", proof: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", why: "a font for Chromium to draw the report's text with" },
   { pkg: "socat", proof: "/usr/bin/socat", why: "the simulated console on a pseudo-terminal (simulate --console pty)" },
+  // The device check builds the Moddable SDK's host tools (xsc, xsl, mcconfig) from vendor/moddable.
+  { pkg: "gcc", proof: "/usr/bin/gcc", why: "compiles the Moddable SDK's host tools (npm run device-check)" },
+  { pkg: "make", proof: "/usr/bin/make", why: "builds the Moddable SDK's host tools and drives mcconfig's makefile (npm run device-check)" },
+  { pkg: "pkg-config", proof: "/usr/bin/pkg-config", why: "finds GLib for the Moddable SDK's tools (npm run device-check)" },
+  { pkg: "libglib2.0-dev", proof: "/usr/include/glib-2.0/gio/gio.h", why: "gio-2.0, linked by the Moddable SDK's mcconfig (npm run device-check)" },
 ];
 
 const args = new Set(process.argv.slice(2));

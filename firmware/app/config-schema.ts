@@ -7,11 +7,12 @@
 import type { ConfigSchema } from "../store/config.js";
 import { ChangeSource } from "../store/audit.js";
 import { INTERVALS_MIN } from "../poll/schedule.js";
+import { frozen } from "../model/frozen.js";
 
 const HE = [ChangeSource.headEnd];
 const ANY = [ChangeSource.headEnd, ChangeSource.console, ChangeSource.local];
 
-export const CONFIG_SCHEMA: ConfigSchema = {
+export const CONFIG_SCHEMA: ConfigSchema = frozen({
   /** Interval readings of the default group, minutes (a divisor of 60). */
   "poll.intervalMin": { key: 0, type: "int", default: 15, min: 1, max: 60, allowed: INTERVALS_MIN, writableBy: ANY },
   /** Window of the default group, minutes of the local day; equal values mean no window. */
@@ -40,4 +41,4 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   "limiter.emergencyProfile": { key: 13, type: "int", default: 0, min: 0, max: 0xffff, writableBy: HE },
   /** … until this wall time, s since 1970 (the profile's activation is when it is set). */
   "limiter.emergencyUntilS": { key: 14, type: "int", default: 0, min: 0, max: 0xffffffff, writableBy: HE },
-};
+});

@@ -22,13 +22,13 @@ import { decodeRecord, RecordClass, type DecodedRecord } from "../store/record-c
 import type { CommandResult } from "../uplink/messages.js";
 import type { RecordKind, UplinkQueue, UplinkRecord } from "../uplink/ports.js";
 
-const CLASS_OF: Record<RecordKind, RecordClass> = {
+const CLASS_OF: Record<RecordKind, RecordClass> = Object.freeze({
   alarm: RecordClass.alarm,
   result: RecordClass.event,
   event: RecordClass.event,
   billing: RecordClass.billing,
   reading: RecordClass.profile,
-};
+});
 
 /** Records and payload bytes taken from the log per read at most. */
 const READ_RECORDS = 8;

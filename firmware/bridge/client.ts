@@ -34,7 +34,7 @@ export interface BridgeClientOptions {
  * time-out adds the UART's delivery after 4 idle characters (4.2 ms at 9600 Bd) and margin. Frames are
  * sent back to back: 50 ms of silence inside one ends it. Two retries, as for modules.
  */
-export const FRAME_TIMING: Partial<Timing> = { firstCharTimeoutMs: 100, interCharTimeoutMs: 50, retries: 2, backoffMs: 20 };
+export const FRAME_TIMING: Partial<Timing> = Object.freeze({ firstCharTimeoutMs: 100, interCharTimeoutMs: 50, retries: 2, backoffMs: 20 });
 
 export class BridgeClient {
   readonly address: number;

@@ -7,7 +7,7 @@ import { baudOf, modeCBaudChar } from "../d0/modes.js";
 import { PAYLOAD_MAX } from "./protocol.js";
 
 /** Status byte of every response (docs/bridge.md §Messages, status). */
-export const STATUSES = ["ok", "pending", "busy", "no-route", "bad-request", "unknown", "no-answer", "route-failed", "timeout"] as const;
+export const STATUSES = Object.freeze(["ok", "pending", "busy", "no-route", "bad-request", "unknown", "no-answer", "route-failed", "timeout"] as const);
 export type Status = (typeof STATUSES)[number];
 
 /** Repeaters a path may hold (relay levels): the table and RELAY carry at most this many. */
@@ -20,12 +20,12 @@ export const RATES_MAX = 8;
 export const NO_BACKUP = 0xff;
 
 /** RELAY flags. */
-export const RelayFlag = {
+export const RelayFlag = Object.freeze({
   /** Collect the module's answer (else only send). */
   listen: 0x01,
   /** Mode C sign-on: answer the identification with the option select at once (docs/bridge.md §Remote node, sign-on). */
   signOn: 0x02,
-} as const;
+} as const);
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 

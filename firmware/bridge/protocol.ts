@@ -40,7 +40,7 @@ export const TYPE_MASK = 0x7f;
 /** The bridge link: 8N1 at 9600 Bd. D0 modules on the bus listen at 2400 and 300 Bd only (docs/d0.md). */
 export const BRIDGE_BAUD = 9600;
 
-export const FrameType = {
+export const FrameType = Object.freeze({
   /** What the bridge is: medium, rates, frame sizes, table size. */
   info: 0x01,
   /** One entry of the bridge's table of remote modules and their routes. */
@@ -49,7 +49,7 @@ export const FrameType = {
   relay: 0x03,
   /** The outcome of a relay, one part at a time. */
   fetch: 0x04,
-} as const;
+} as const);
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
 
 export interface Frame {

@@ -38,7 +38,7 @@ export interface RoutePolicy {
   fasterAfter: number;
 }
 
-export const DEFAULT_ROUTE_POLICY: RoutePolicy = {
+export const DEFAULT_ROUTE_POLICY: RoutePolicy = Object.freeze({
   alpha: 1 / 8,
   frameAlpha: 1 / 16,
   downAfter: 2,
@@ -46,7 +46,7 @@ export const DEFAULT_ROUTE_POLICY: RoutePolicy = {
   slowerBelow: 0.85,
   fasterAbove: 0.95,
   fasterAfter: 10,
-};
+});
 
 /** AARF: the longest wait before a step up, in multiples of `fasterAfter`. */
 const FASTER_BACKOFF_MAX = 8;

@@ -127,7 +127,7 @@ const GIVE_UP_MARGIN_MS = 2000;
 /** Answer bytes given to the D0 decoder per turn: the ESP32 UART's receive threshold (hal/sim/uart.ts), what a bus delivers at once. */
 const FEED_BYTES = 120;
 /** Mode C rates, highest first (STD §6.3.14 item 13): RELAY carries the session's highest rate as one of them. */
-const MODE_C_RATES = [19200, 9600, 4800, 2400, 1200, 600, 300];
+const MODE_C_RATES = Object.freeze([19200, 9600, 4800, 2400, 1200, 600, 300]);
 
 function key(address: string): string {
   return address.replace(/^0+/, "");

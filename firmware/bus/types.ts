@@ -22,14 +22,14 @@ export interface Timing {
   maxBaud: number;
 }
 
-export const DEFAULT_TIMING: Timing = {
+export const DEFAULT_TIMING: Timing = Object.freeze({
   firstCharTimeoutMs: 1600,
   interCharTimeoutMs: 1500,
   retries: 2,
   backoffMs: 20,
   resyncIdleChars: 10,
   maxBaud: 9600,
-};
+});
 
 export type FailureCode =
   /** No answer, or an answer that stopped (first-character or inter-character timeout). */

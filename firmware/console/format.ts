@@ -4,6 +4,7 @@
  */
 import { EventType, registerName, type MeterEvent, type Reading } from "../model/records.js";
 import { CONCENTRATOR } from "../model/records.js";
+import { frozen } from "../model/frozen.js";
 import { RecordClass } from "../store/record-codec.js";
 import { ControlState } from "../latch/disconnect-control.js";
 import { ChangeResult, ChangeSource } from "../store/audit.js";
@@ -66,11 +67,11 @@ export function wholeNumber(text: string | undefined, what: string, min: number,
   return Number(text);
 }
 
-const LATCH_STATES: Record<number, string> = {
+const LATCH_STATES: Record<number, string> = frozen({
   [ControlState.disconnected]: "disconnected",
   [ControlState.connected]: "connected",
   [ControlState.readyForReconnection]: "ready-for-reconnection",
-};
+});
 
 /** IC 70 control_state by name. */
 export function latchStateName(state: number): string {

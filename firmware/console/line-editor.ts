@@ -7,6 +7,7 @@
  *
  * Pure: bytes in, what to echo and what happened out.
  */
+import { frozen } from "../model/frozen.js";
 
 /** What one byte did: text to echo (possibly empty), and a finished or cancelled line. */
 export type EditOutcome =
@@ -17,8 +18,8 @@ export type EditOutcome =
 /** Longest command line, characters: a terminal's width, and the longest `at` pass-through. */
 export const MAX_LINE = 160;
 
-const NUL_EDIT: EditOutcome = { kind: "edit", echo: "" };
-const BELL: EditOutcome = { kind: "edit", echo: "\x07" };
+const NUL_EDIT: EditOutcome = frozen({ kind: "edit", echo: "" });
+const BELL: EditOutcome = frozen({ kind: "edit", echo: "\x07" });
 const RUB_OUT = "\b \b";
 
 const CTRL_C = 0x03;

@@ -32,9 +32,9 @@ export const INACTIVITY_MIN_MS = 60_000;
 export const INACTIVITY_MAX_MS = 120_000;
 
 /** Mode B baud characters A-F (§6.3.14 item 13); G, H, I are reserved. */
-const MODE_B_BAUD: Record<string, number> = { A: 600, B: 1200, C: 2400, D: 4800, E: 9600, F: 19200 };
+const MODE_B_BAUD: Record<string, number> = Object.freeze({ A: 600, B: 1200, C: 2400, D: 4800, E: 9600, F: 19200 });
 /** Mode C and E baud characters 0-6 (§6.3.14 item 13); 7, 8, 9 are reserved. */
-const MODE_C_BAUD = [300, 600, 1200, 2400, 4800, 9600, 19200] as const;
+const MODE_C_BAUD = Object.freeze([300, 600, 1200, 2400, 4800, 9600, 19200] as const);
 
 /** The sign-on mode a baud character (and enhanced identification) designates. */
 export function signOnMode(baudChar: string, enhanced: string): "A" | "B" | "C" | "E" {

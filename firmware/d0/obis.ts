@@ -16,7 +16,7 @@ export interface Obis {
   readonly f: number | undefined;
 }
 
-const LETTER: Record<string, number> = { C: 96, F: 97, L: 98, P: 99 };
+const LETTER: Record<string, number> = Object.freeze({ C: 96, F: 97, L: 98, P: 99 });
 
 function group(text: string): number | undefined {
   const letter = LETTER[text];

@@ -6,16 +6,17 @@
 import { Quantity, registerCode, type Reading } from "../model/records.js";
 import type { DataSet } from "./data-set.js";
 import { parseObis } from "./obis.js";
+import { frozen } from "../model/frozen.js";
 
 /** Power of ten from each unit to the quantity's integer resolution (records.ts). */
-const UNIT_EXPONENT: Record<Quantity, Record<string, number>> = {
+const UNIT_EXPONENT: Record<Quantity, Record<string, number>> = frozen({
   [Quantity.energyWh]: { Wh: 0, kWh: 3, MWh: 6 },
   [Quantity.reactiveVarh]: { varh: 0, kvarh: 3, Mvarh: 6 },
   [Quantity.powerW]: { W: 0, kW: 3, MW: 6 },
   [Quantity.voltageDeciV]: { V: 1, kV: 4 },
   [Quantity.currentMilliA]: { mA: 0, A: 3, kA: 6 },
   [Quantity.frequencyMilliHz]: { mHz: 0, Hz: 3 },
-};
+});
 
 /**
  * The quantity of electricity register C.D (OBIS, IEC 62056-61): energy x.8 for active import/export

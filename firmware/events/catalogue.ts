@@ -3,6 +3,7 @@
  * stable numbers of firmware/model/records.ts; this table is policy, kept in one place.
  */
 import { EventType } from "../model/records.js";
+import { frozen } from "../model/frozen.js";
 
 export interface EventPolicy {
   /** Sent immediately and drained before readings and ordinary events. */
@@ -15,7 +16,7 @@ export interface EventPolicy {
 
 const MINUTE = 60_000;
 
-const POLICY: Record<EventType, EventPolicy> = {
+const POLICY: Record<EventType, EventPolicy> = frozen({
   [EventType.tamper]: { alarm: true, debounceMs: 0, holdOffMs: 15 * MINUTE },
   [EventType.terminalCover]: { alarm: true, debounceMs: 0, holdOffMs: 15 * MINUTE },
   [EventType.door]: { alarm: true, debounceMs: 2_000, holdOffMs: 5 * MINUTE },
@@ -40,7 +41,7 @@ const POLICY: Record<EventType, EventPolicy> = {
   [EventType.clockSet]: { alarm: false, debounceMs: 0, holdOffMs: 0 },
   [EventType.storageEviction]: { alarm: true, debounceMs: 0, holdOffMs: 60 * MINUTE },
   [EventType.storageQuarantine]: { alarm: true, debounceMs: 0, holdOffMs: 0 },
-};
+});
 
 export function policyOf(type: EventType): EventPolicy {
   return POLICY[type];

@@ -5,11 +5,11 @@
  */
 
 /** control_state (attribute 3). */
-export const ControlState = {
+export const ControlState = Object.freeze({
   disconnected: 0,
   connected: 1,
   readyForReconnection: 2,
-} as const;
+} as const);
 export type ControlState = (typeof ControlState)[keyof typeof ControlState];
 
 /** control_mode (attribute 4), 0..6. */
@@ -28,7 +28,7 @@ export type Trigger =
   | "localReconnect"; // h: ready → connected (modes 5, 6)
 
 /** Transition letters each control mode enables (DLMS Blue Book, IC 70 control_mode, letters as in the SP library). */
-const MODE_LETTERS: Record<ControlMode, string> = {
+const MODE_LETTERS: Record<ControlMode, string> = Object.freeze({
   0: "",
   1: "bcfgde",
   2: "bcfgae",
@@ -36,7 +36,7 @@ const MODE_LETTERS: Record<ControlMode, string> = {
   4: "bcgae",
   5: "bcfgdeh",
   6: "bcgdeh",
-};
+});
 
 export interface Transition {
   /** The transition letter that applies, or undefined when the trigger does nothing. */
@@ -67,7 +67,7 @@ function letterFor(trigger: Trigger, state: ControlState, mode: ControlMode): Tr
   }
 }
 
-const TARGET: Record<NonNullable<Transition["letter"]>, ControlState> = {
+const TARGET: Record<NonNullable<Transition["letter"]>, ControlState> = Object.freeze({
   a: ControlState.connected,
   b: ControlState.disconnected,
   c: ControlState.disconnected,
@@ -76,7 +76,7 @@ const TARGET: Record<NonNullable<Transition["letter"]>, ControlState> = {
   f: ControlState.readyForReconnection,
   g: ControlState.readyForReconnection,
   h: ControlState.connected,
-};
+});
 
 /** The outcome of `trigger` in `state` under `mode`. Mode 0 keeps the consumer connected whatever happens. */
 export function transition(state: ControlState, mode: ControlMode, trigger: Trigger): Transition {

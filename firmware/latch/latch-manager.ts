@@ -24,6 +24,7 @@ import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock
 import type { Failure } from "../bus/types.js";
 import { EventType, type MeterEvent } from "../model/records.js";
 import { ControlState, isControlMode, outputState, transition, type ControlMode, type Trigger } from "./disconnect-control.js";
+import { frozen } from "../model/frozen.js";
 import { isValidLoadLimit, type LoadLimit } from "../model/load-limit.js";
 import { Limiter, type EmergencyProfile } from "./limiter.js";
 
@@ -94,14 +95,14 @@ export type LatchOutcome = { code: "ok"; state: ControlState } | { code: "refuse
  * authenticated commands, and an engineer logged in on the console with a key the unit trusts
  * (docs/console.md), audited with the engineer's name.
  */
-const SOURCES_OF: Record<Trigger, readonly TriggerSource[]> = {
+const SOURCES_OF: Record<Trigger, readonly TriggerSource[]> = frozen({
   remoteDisconnect: ["head-end", "console"],
   remoteReconnect: ["head-end", "console"],
   localDisconnect: ["local"],
   localReconnect: ["local"],
   manualDisconnect: ["manual"],
   manualReconnect: ["manual"],
-};
+});
 
 interface Drive {
   timer: TimerId | undefined;

@@ -17,7 +17,7 @@ export interface LoadLimit {
 }
 
 /** What a load limit may hold: whole watts as u32, durations up to a day, at most 4 groups of u16. */
-export const LOAD_LIMIT_BOUNDS = { maxThreshold: 0xffffffff, maxDurationMs: 86_400_000, maxGroups: 4, maxGroup: 0xffff } as const;
+export const LOAD_LIMIT_BOUNDS = Object.freeze({ maxThreshold: 0xffffffff, maxDurationMs: 86_400_000, maxGroups: 4, maxGroup: 0xffff } as const);
 
 const whole = (v: unknown, max: number): boolean => typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= max;
 

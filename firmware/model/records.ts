@@ -7,7 +7,7 @@
  */
 
 /** Electrical quantities the concentrator acquires, with their integer resolution. */
-export const Quantity = {
+export const Quantity = Object.freeze({
   /** Active energy, Wh (OBIS 1.8.x import, 2.8.x export). */
   energyWh: 1,
   /** Reactive energy, varh (OBIS 3.8.x, 4.8.x). */
@@ -20,7 +20,7 @@ export const Quantity = {
   currentMilliA: 5,
   /** Frequency, mHz (OBIS 14.7.0). */
   frequencyMilliHz: 6,
-} as const;
+} as const);
 export type Quantity = (typeof Quantity)[keyof typeof Quantity];
 
 /**
@@ -39,7 +39,7 @@ export function registerName(code: RegisterCode): string {
 }
 
 /** Per-value status flags (load-profile status in the spirit of the DLMS profile status word). */
-export const ReadingStatus = {
+export const ReadingStatus = Object.freeze({
   /** A power failure occurred in the interval. */
   powerFailure: 1 << 0,
   /** The clock was adjusted in the interval. */
@@ -54,7 +54,7 @@ export const ReadingStatus = {
   meterClockInvalid: 1 << 5,
   /** A value of the daily billing snapshot (read at the billing time of the meter's group). */
   billing: 1 << 6,
-} as const;
+} as const);
 
 /** One register value of one meter at one instant. */
 export interface Reading {
@@ -70,7 +70,7 @@ export interface Reading {
 }
 
 /** Event types (docs/design.md, area "events"). Stable numbers: they are stored and sent. */
-export const EventType = {
+export const EventType = Object.freeze({
   tamper: 1,
   terminalCover: 2,
   door: 3,
@@ -94,7 +94,7 @@ export const EventType = {
   clockSet: 21,
   storageEviction: 22,
   storageQuarantine: 23,
-} as const;
+} as const);
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
 export interface MeterEvent {

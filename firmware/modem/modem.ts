@@ -24,6 +24,7 @@
 import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
 import type { ModemPort } from "../../hal/index.js";
 import type { RandomSource } from "../../hal/system.js";
+import { frozen } from "../model/frozen.js";
 import { AtEngine, UrcVerdict, type AtCommand, type AtResult, type UrcHandler } from "./at/engine.js";
 import { atParams, finalResult, intParam, type AtFailure } from "./at/response.js";
 import { runSequence, type Step, type StepFailure } from "./at/sequence.js";
@@ -72,7 +73,7 @@ export type ModemState =
 
 /** 27.007 §7.2 <stat>: 0 not registered, 1 home, 2 searching, 3 denied, 4 unknown, 5 roaming. */
 export type Registration = "not-registered" | "home" | "searching" | "denied" | "unknown" | "roaming";
-const REGISTRATION: readonly Registration[] = ["not-registered", "home", "searching", "denied", "unknown", "roaming"];
+const REGISTRATION: readonly Registration[] = Object.freeze(["not-registered", "home", "searching", "denied", "unknown", "roaming"]);
 
 export type FailureReason =
   | "unresponsive"
@@ -137,7 +138,7 @@ export interface ModemOptions {
   onStatus?: (status: ModemStatus) => void;
 }
 
-const DIALECTS: Record<ModemFamily, Dialect> = { sim800, quectel };
+const DIALECTS: Record<ModemFamily, Dialect> = Object.freeze({ sim800, quectel });
 
 /** Consecutive socket opens without an outcome after which the bring-up is run again (ours). */
 const OPEN_TIMEOUTS_BEFORE_RESTART = 2;
@@ -742,12 +743,12 @@ const PASS_THROUGH_MAX = 120;
  * payload prompt (the engine would be left holding the line), and settings the modem's owner relies on
  * (echo, defaults, bit rate, flow control: the bring-up sets them and a change reads as a reboot).
  */
-const PASS_THROUGH_REFUSED: ReadonlyArray<readonly [RegExp, string]> = [
+const PASS_THROUGH_REFUSED: ReadonlyArray<readonly [RegExp, string]> = frozen([
   [/^AT(D|A|O)/, "would leave command mode"],
   [/^AT(E|Z|&F)/, "changes settings the modem's owner relies on (echo, defaults)"],
   [/^AT\+(IPR|IFC)/, "changes the UART settings the concentrator uses"],
   [/^AT\+(CMGS|CMGW|CIPSEND|QISEND)/, "waits for a payload prompt"],
-];
+]);
 
 function passThroughProblem(text: string): string | undefined {
   if (text.length > PASS_THROUGH_MAX) return `longer than ${PASS_THROUGH_MAX} characters`;

@@ -22,7 +22,7 @@ import { slotOf, slotStart } from "./schedule.js";
 import type { Topology, TopologyChange } from "./topology.js";
 
 /** EN 50160: supply voltage within ±10 % of 230 V (0.1 V units). */
-const VOLTAGE_BAND_DECIV: [number, number] = [2070, 2530];
+const VOLTAGE_BAND_DECIV: readonly [number, number] = Object.freeze([2070, 2530]);
 const IMPORT_TOTAL = registerCode(1, 8, 0);
 const VOLTAGES = new Set([registerCode(32, 7, 0), registerCode(52, 7, 0), registerCode(72, 7, 0)]);
 const POWER_IMPORT = registerCode(1, 7, 0);

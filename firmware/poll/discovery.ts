@@ -31,7 +31,7 @@ export interface DiscoveryOptions {
   rescanMs?: number;
 }
 
-const DEFAULT_PROBE: Partial<Timing> = { firstCharTimeoutMs: 800, retries: 0 };
+const DEFAULT_PROBE: Partial<Timing> = Object.freeze({ firstCharTimeoutMs: 800, retries: 0 });
 
 export class Discovery {
   readonly #o: DiscoveryOptions;

@@ -23,7 +23,7 @@ export interface ModuleAccessOptions {
   timingOf?(path: string): Partial<Timing> | undefined;
 }
 
-const UNKNOWN: Failure = { code: "closed", detail: "unknown module or path" };
+const UNKNOWN: Failure = Object.freeze({ code: "closed", detail: "unknown module or path" });
 
 export class ModuleAccess {
   readonly #o: ModuleAccessOptions;

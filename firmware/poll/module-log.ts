@@ -18,13 +18,13 @@ import type { ModuleAccess } from "./module-access.js";
 import { Priority } from "./poller.js";
 
 /** Module log codes (docs/d0.md) and the concentrator event each one becomes. */
-const LOG_EVENTS: Record<number, EventType> = {
+const LOG_EVENTS: Record<number, EventType> = Object.freeze({
   0x10: EventType.tamper,
   0x12: EventType.door,
   0x40: EventType.passwordGuessing,
   0x41: EventType.passwordGuessing,
   0x50: EventType.batteryLow,
-};
+});
 
 /** The last log entry taken per module, kept across reboots. `set` is durable when it returns. */
 export interface LogMarkStore {
@@ -113,7 +113,7 @@ export class ModuleLogReader {
 }
 
 /** The mark of a log read empty: no entry matches it, so every later entry is news. */
-const EMPTY_LOG: ModuleLogEntry = { time: 0, code: 0, detail: 0 };
+const EMPTY_LOG: ModuleLogEntry = Object.freeze({ time: 0, code: 0, detail: 0 });
 
 function sameEntry(a: ModuleLogEntry, b: ModuleLogEntry): boolean {
   return a.time === b.time && a.code === b.code && a.detail === b.detail;

@@ -8,13 +8,13 @@ import type { DataSet } from "../d0/data-set.js";
 import { parseObis } from "../d0/obis.js";
 
 /** Bits of the module status register 0-0:C.5.0 (docs/d0.md). */
-export const ModuleStatus = {
+export const ModuleStatus = Object.freeze({
   tamperOpen: 1 << 0,
   doorOpen: 1 << 1,
   onBattery: 1 << 2,
   batteryLow: 1 << 3,
   clockNotSet: 1 << 4,
-} as const;
+} as const);
 
 export interface ModuleObservation {
   serial: string | undefined;

@@ -8,6 +8,7 @@
  */
 import { Quantity, ReadingStatus, type Reading } from "../model/records.js";
 import { quantityOf } from "../d0/readings.js";
+import { frozen } from "../model/frozen.js";
 
 export interface PlausibilityLimits {
   /** Largest credible average power of one meter, W (a 3 × 100 A service at 230 V ≈ 69 kW). */
@@ -20,12 +21,12 @@ export interface PlausibilityLimits {
   frequencyMilliHz: [min: number, max: number];
 }
 
-export const DEFAULT_LIMITS: PlausibilityLimits = {
+export const DEFAULT_LIMITS: PlausibilityLimits = frozen({
   maxPowerW: 70_000,
   voltageDeciV: [0, 3000],
   maxCurrentMilliA: 200_000,
   frequencyMilliHz: [45_000, 65_000],
-};
+});
 
 export type Verdict = "ok" | "backwards" | "jump" | "width" | "range";
 

@@ -21,7 +21,7 @@ import type { ModuleAccess } from "./module-access.js";
 import type { Topology } from "./topology.js";
 import { billingDay, inWindow, slotOf, slotStart, validateSchedule, type GroupSchedule } from "./schedule.js";
 
-export const Priority = { alarm: 30, onDemand: 20, billing: 15, scheduled: 10, discovery: 0 } as const;
+export const Priority = Object.freeze({ alarm: 30, onDemand: 20, billing: 15, scheduled: 10, discovery: 0 } as const);
 
 export type ReadKind = "scheduled" | "billing" | "onDemand";
 

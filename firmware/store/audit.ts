@@ -4,10 +4,10 @@
  */
 import { asciiBytes, asciiString, type ByteReader, type ByteWriter } from "./bytes.js";
 
-export const ChangeSource = { headEnd: 1, console: 2, local: 3 } as const;
+export const ChangeSource = Object.freeze({ headEnd: 1, console: 2, local: 3 } as const);
 export type ChangeSource = (typeof ChangeSource)[keyof typeof ChangeSource];
 
-export const ChangeResult = {
+export const ChangeResult = Object.freeze({
   /** The new value is in force. */
   applied: 1,
   /** The value failed the parameter's checks; nothing changed. */
@@ -16,7 +16,7 @@ export const ChangeResult = {
   unknown: 3,
   /** The source may not change this parameter; nothing changed. */
   denied: 4,
-} as const;
+} as const);
 export type ChangeResult = (typeof ChangeResult)[keyof typeof ChangeResult];
 
 export interface AuditEntry {

@@ -138,9 +138,9 @@ const SMALL_PAYLOAD_MAX = 256;
 /** Largest notice payload: a class byte and four varints of at most 5 bytes (sequence numbers < 2^32). */
 const NOTICE_FRAME_MAX = FRAME_OVERHEAD + 1 + 4 * 5;
 /** Eviction order: lowest priority first. */
-const EVICTION_ORDER: readonly RecordClass[] = [RecordClass.profile, RecordClass.billing, RecordClass.event, RecordClass.alarm];
+const EVICTION_ORDER: readonly RecordClass[] = Object.freeze([RecordClass.profile, RecordClass.billing, RecordClass.event, RecordClass.alarm]);
 /** Drain order: alarms first. */
-const ALL_CLASSES: readonly RecordClass[] = [RecordClass.alarm, RecordClass.event, RecordClass.billing, RecordClass.profile];
+const ALL_CLASSES: readonly RecordClass[] = Object.freeze([RecordClass.alarm, RecordClass.event, RecordClass.billing, RecordClass.profile]);
 /**
  * Largest readings payload: bounds the scratch buffer (RAM) and one program (4 pages, ≈ 1.6 ms on a
  * W25Q-class part). A batch larger than this takes several records; each costs 12 bytes of frame.

@@ -14,7 +14,7 @@ import { decodeReadings, MAX_ABS_VALUE, MAX_TIME } from "./readings-codec.js";
  * at a time and eviction can drop the oldest profile sector without touching an event.
  * Eviction goes the other way: profile first, then billing, then events, alarms last.
  */
-export const RecordClass = {
+export const RecordClass = Object.freeze({
   /** Alarms and the store's own notices (evictions, corruption): sent first, evicted last. */
   alarm: 0,
   /** Events and audit entries. */
@@ -23,12 +23,12 @@ export const RecordClass = {
   billing: 2,
   /** Scheduled interval readings and load profiles. */
   profile: 3,
-} as const;
+} as const);
 export type RecordClass = (typeof RecordClass)[keyof typeof RecordClass];
 export const CLASS_COUNT = 4;
 
 /** Stable numbers: they are stored in every record frame. */
-export const RecordKind = { readings: 1, event: 2, eviction: 3, corruption: 4, audit: 5, result: 6 } as const;
+export const RecordKind = Object.freeze({ readings: 1, event: 2, eviction: 3, corruption: 4, audit: 5, result: 6 } as const);
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 export const MAX_KIND = 6;
 
@@ -97,14 +97,14 @@ export interface EvictionNotice {
   records: number;
 }
 
-export const CorruptionReason = {
+export const CorruptionReason = Object.freeze({
   /** A sector failed an erase or program read-back: no longer written in this boot. */
   badSector: 1,
   /** Records of a sector fail their CRC: skipped, never returned. */
   corruptRecords: 2,
   /** One of a sector's two header copies is unreadable: the other one still serves. */
   headerCopy: 3,
-} as const;
+} as const);
 export type CorruptionReason = (typeof CorruptionReason)[keyof typeof CorruptionReason];
 
 export interface CorruptionNotice {

@@ -15,7 +15,7 @@ import type { FlashPartition } from "../../hal/flash.js";
 import { isErased, sameBytes } from "./bytes.js";
 import { encodeHeaders, HEADERS_BYTES, parseHeaders, type SectorHeader } from "./sector-format.js";
 
-export const SectorState = {
+export const SectorState = Object.freeze({
   /** Holds nothing the store reads; must be erased before use. */
   dirty: 0,
   /** Erased and verified in this boot: can take a header. */
@@ -24,7 +24,7 @@ export const SectorState = {
   live: 2,
   /** Failed an erase or program read-back in this boot. */
   bad: 3,
-} as const;
+} as const);
 export type SectorState = (typeof SectorState)[keyof typeof SectorState];
 
 export type BadSectorReason = "erase" | "program";

@@ -2,7 +2,9 @@
  * Who owns which keys of the state journal. Like a partition table: once devices are in the field a
  * range may grow only into unused keys, never move. The journal is opened with `STATE_KEY_COUNT` keys.
  */
-export const StateLayout = {
+import { frozen } from "../model/frozen.js";
+
+export const StateLayout = frozen({
   /** Two keys per MonotonicCounter / HighWaterMark: 0-1 uplink message counter out, 2-3 highest counter in, 4 + 2g the last billing day of schedule group g. */
   counters: { base: 0, count: 32 },
   /** Configuration values, one key per parameter (ConfigSchema `key`). */
@@ -21,6 +23,6 @@ export const StateLayout = {
   modules: { base: 1536, count: 512 },
   /** Per module, the last entry of its own event log already taken (firmware/poll/module-log.ts). */
   moduleLogMarks: { base: 2048, count: 512 },
-} as const;
+} as const);
 
 export const STATE_KEY_COUNT = 2560;

@@ -26,12 +26,12 @@ export const OVERHEAD_BYTES = HEADER_BYTES + TAG_BYTES;
 export const COUNTER_MAX = 2 ** 48 - 1;
 export const KEY_BYTES = 32;
 
-export const Direction = {
+export const Direction = Object.freeze({
   /** Concentrator → head-end. */
   up: 1,
   /** Head-end → concentrator. */
   down: 2,
-} as const;
+} as const);
 export type Direction = (typeof Direction)[keyof typeof Direction];
 
 export interface EnvelopeHeader {

@@ -17,7 +17,7 @@ import type { EventType, MeterEvent, Reading } from "../model/records.js";
 import { isCborSubset } from "./cbor-subset.js";
 import { type SeqSet, seqSetFromWire, seqSetToWire } from "./seq-set.js";
 
-export const MessageKind = {
+export const MessageKind = Object.freeze({
   /** Concentrator → head-end: readings (load-profile series) with the sequence numbers they cover. */
   readings: 1,
   /** Concentrator → head-end: events and alarms, each with its sequence number. */
@@ -30,9 +30,9 @@ export const MessageKind = {
   ack: 16,
   /** Head-end → concentrator: a command. */
   command: 17,
-} as const;
+} as const);
 
-export const CommandOp = {
+export const CommandOp = Object.freeze({
   /** Read meters now; the readings come back in the result. */
   read: 1,
   /** Open a consumer's breaker and latch it open (latch module). */
@@ -47,10 +47,10 @@ export const CommandOp = {
   mode: 6,
   /** Set or remove a consumer's load limit (DLMS IC 71 in the latch module). */
   limit: 7,
-} as const;
+} as const);
 export type CommandOpName = keyof typeof CommandOp;
 
-export const ResultCode = {
+export const ResultCode = Object.freeze({
   ok: 0,
   /** The arguments are invalid for this concentrator (unknown meter, bad key or value). */
   rejected: 1,
@@ -60,7 +60,7 @@ export const ResultCode = {
   unsupported: 3,
   /** Another operation on the same subject is in progress. */
   busy: 4,
-} as const;
+} as const);
 export type ResultCode = (typeof ResultCode)[keyof typeof ResultCode];
 
 export type ConfigValue = number | string | boolean;
@@ -140,7 +140,7 @@ export interface MessageLimits {
   /** Sequence numbers one set may name. Default 65,536. */
   maxSeqs: number;
 }
-export const DEFAULT_LIMITS: MessageLimits = { maxReadings: 4_096, maxSeqs: 65_536 };
+export const DEFAULT_LIMITS: MessageLimits = Object.freeze({ maxReadings: 4_096, maxSeqs: 65_536 });
 
 // --- readings as a block of series ---------------------------------------------------------------
 
@@ -388,7 +388,7 @@ export function encodeMessage(m: UplinkMessage | DownlinkMessage): Uint8Array {
 // --- decoding -------------------------------------------------------------------------------------
 
 /** Generous for our shapes: [kind, seqs, [tBase, step, [regs], [m, r, t, [values], [status], [times]]]] is depth 4. */
-const CBOR_LIMITS = { maxDepth: 5, maxItems: 200_000 };
+const CBOR_LIMITS = Object.freeze({ maxDepth: 5, maxItems: 200_000 });
 
 function parse(bytes: Uint8Array): unknown[] {
   if (!isCborSubset(bytes, CBOR_LIMITS)) throw new MessageError("invalid cbor");

@@ -13,7 +13,7 @@ import type { Command, CommandResult, ConfigChange } from "./messages.js";
  * snapshots, interval readings. Sequence numbers increase within a kind (each is one store class).
  */
 export type RecordKind = "alarm" | "result" | "event" | "billing" | "reading";
-export const DRAIN_ORDER: readonly RecordKind[] = ["alarm", "result", "event", "billing", "reading"];
+export const DRAIN_ORDER: readonly RecordKind[] = Object.freeze(["alarm", "result", "event", "billing", "reading"]);
 
 /** Kinds whose records are readings, sent in readings messages. */
 export function isReadingKind(kind: RecordKind): kind is "billing" | "reading" {

@@ -8,7 +8,7 @@ import Worker from "worker";
 import type { CryptoService } from "../system.js";
 
 /** The worker's own XS machine: tweetnacl's verify needs little heap (60 slots retained, §10.3). */
-const WORKER_CREATION = { static: 32768, stack: 256 };
+const WORKER_CREATION = Object.freeze({ static: 32768, stack: 256 });
 
 export class WorkerCrypto implements CryptoService {
   readonly #worker: Worker;

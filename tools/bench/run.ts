@@ -30,6 +30,7 @@ import { pollCycle } from "./poll-cycle.js";
 import { modemBench } from "./modem.js";
 import { remotePoll } from "./remote-poll.js";
 import { siteBacklog, siteUplinkBytes } from "./site-uplink.js";
+import { deviceImage } from "./device-image.js";
 import { siteRecording } from "./site-record.js";
 
 /** Every benchmark by its id: the id is the key of its figures in the JSON document. */
@@ -48,6 +49,7 @@ const BENCHES: Record<string, Bench> = {
   siteUplinkBytes,
   siteBacklog,
   siteRecording,
+  deviceImage,
 };
 
 type Entry = { name: string; wallMs: number } & ({ figures: Record<string, number | string> } | { error: string });

@@ -4,6 +4,7 @@
  * looks at one record per turn (tail.ts).
  */
 import type { Reading } from "../../model/records.js";
+import { frozen } from "../../model/frozen.js";
 import { decodeRecord, RecordClass, type DecodedRecord, type StoredRecord } from "../../store/record-codec.js";
 import type { Command, CommandContext } from "../console.js";
 import { className, eventLine, readingLine, resultName, sourceName, wallTime, wholeNumber } from "../format.js";
@@ -17,7 +18,7 @@ const DEFAULT_COUNT = 10;
 const MAX_COUNT = 100;
 /** `readings` gives up after this many sectors of readings (a meter read no more shows nothing). */
 const READINGS_SECTORS = 256;
-const ALL_CLASSES = [RecordClass.alarm, RecordClass.event, RecordClass.billing, RecordClass.profile];
+const ALL_CLASSES = frozen([RecordClass.alarm, RecordClass.event, RecordClass.billing, RecordClass.profile]);
 
 /** N from the optional argument at `index`, or the error printed. */
 function countArg(ctx: CommandContext, index: number): number | undefined {

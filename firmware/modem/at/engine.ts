@@ -55,7 +55,7 @@ export type AtResult =
   | { readonly ok: false; readonly failure: AtFailure; readonly lines: readonly string[] };
 
 /** How the URC handler took a line: not a URC, a complete URC, or a URC whose next line is its body. */
-export const UrcVerdict = { NotUrc: 0, Handled: 1, HandledWithBody: 2 } as const;
+export const UrcVerdict = Object.freeze({ NotUrc: 0, Handled: 1, HandledWithBody: 2 } as const);
 export type UrcVerdict = (typeof UrcVerdict)[keyof typeof UrcVerdict];
 
 export interface UrcHandler {

@@ -36,7 +36,7 @@ export interface AtFailure {
 
 export type FinalResult = { readonly ok: true } | { readonly ok: false; readonly failure: AtFailure };
 
-const OK: FinalResult = { ok: true };
+const OK: FinalResult = Object.freeze({ ok: true });
 
 /** The generic final result codes of V.250 §5.7 and 27.007 §9.2 / 27.005 §3.2.5; undefined otherwise. */
 export function finalResult(line: string): FinalResult | undefined {

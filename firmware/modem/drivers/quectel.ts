@@ -18,6 +18,7 @@ import { runSequence, type Step, type StepFailure } from "../at/sequence.js";
 import { CGATT_TIMEOUT_MS, COMMAND_TIMEOUT_MS } from "../timing.js";
 import type { ApnSettings, Dialect, ModemEvent, OpenFailure, ReadOutcome } from "./dialect.js";
 import { sendOutcomeOf } from "./outcomes.js";
+import { frozen } from "../../model/frozen.js";
 
 /** AN: AT+QIACT answers within 150 s, AT+QIDEACT within 40 s; the +QIOPEN URC may take 150 s. */
 const QIACT_TIMEOUT_MS = 150_000;
@@ -41,15 +42,15 @@ const BOOT_TIME_MS = 10_000;
 const CONTEXT = 1;
 
 /** AN chapter 4 error codes in "+QIOPEN: <n>,<err>". */
-const QIOPEN_ERRORS: Record<number, OpenFailure> = {
+const QIOPEN_ERRORS: Readonly<Record<number, OpenFailure>> = Object.freeze<Record<number, OpenFailure>>({
   561: "packet-down", // PDP context opening failed
   563: "in-use", // socket identity has been used
   566: "refused", // socket connect failed
   569: "timeout", // operation timeout
   570: "packet-down", // PDP context broken down
-};
+});
 
-export const quectel: Dialect = {
+export const quectel: Dialect = frozen({
   family: "quectel",
   socketIds: 12, // AN: <connectID> 0..11
   maxSendBytes: 1460, // AN: AT+QISEND <send_length> 0..1460
@@ -175,7 +176,7 @@ export const quectel: Dialect = {
       done: (r) => done(r.ok ? contextActive(r.lines) : undefined),
     };
   },
-};
+});
 
 /** "+QIACT: <ctx>,<state>,<type>,<ip>" with state 1 (activated) for our context. */
 function contextActive(lines: readonly string[]): boolean {

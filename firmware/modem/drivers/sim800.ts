@@ -14,6 +14,7 @@ import { runSequence, type Step, type StepFailure } from "../at/sequence.js";
 import { CGATT_TIMEOUT_MS, COMMAND_TIMEOUT_MS } from "../timing.js";
 import type { ApnSettings, Dialect, ModemEvent, ReadOutcome, SendOutcome } from "./dialect.js";
 import { sendOutcomeOf } from "./outcomes.js";
+import { frozen } from "../../model/frozen.js";
 
 /** TG gprsConnectImpl / gprsDisconnect wait 60 s for CIPSHUT, CSTT and CIICR, 10 s for CIFSR; the manual
  * pages cited give no maximum for CIPSHUT and CIICR (domain.md §7 item 4). */
@@ -44,7 +45,7 @@ const shutOk = (line: string) => (line === "SHUT OK" ? "ok" : undefined);
 /** AT+CIFSR answers with the bare IP address and no OK (domain.md §4.2). */
 const ipAddress = (line: string) => (isDottedQuad(line) ? "ok" : undefined);
 
-export const sim800: Dialect = {
+export const sim800: Dialect = frozen({
   family: "sim800",
   socketIds: 6, // multi-IP link numbers 0..5 (manual, AT+CIPSTART)
   maxSendBytes: 1460, // AT+CIPSEND? <size> on GPRS
@@ -211,7 +212,7 @@ export const sim800: Dialect = {
       done: (r) => done(r.ok ? true : r.failure.code === "error" ? false : undefined),
     };
   },
-};
+});
 
 function isDottedQuad(line: string): boolean {
   const parts = line.split(".");

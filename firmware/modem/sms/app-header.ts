@@ -14,7 +14,7 @@ import type { InformationElement } from "./pdu.js";
 export const APP_IEI = 0x80;
 const APP_IE_LENGTH = 3;
 
-export const AppKind = { data: 0x00, dataConfirm: 0x01, confirmation: 0x02 } as const;
+export const AppKind = Object.freeze({ data: 0x00, dataConfirm: 0x01, confirmation: 0x02 } as const);
 export type AppKind = (typeof AppKind)[keyof typeof AppKind];
 
 export interface AppHeader {

@@ -123,7 +123,7 @@ const PERMANENT_CMS = new Set([300, 301, 302, 303, 304, 305, 330]);
 /** 27.005 §3.1: Ctrl-Z ends the PDU after the prompt. */
 const CTRL_Z = "\x1a";
 /** +CNMI=2,1,0,1,0 stores new messages (+CMTI) and routes status reports (+CDS) (27.005 §3.4.1). */
-export const SMS_SETUP_COMMANDS = ["AT+CMGF=0", "AT+CNMI=2,1,0,1,0"] as const;
+export const SMS_SETUP_COMMANDS = Object.freeze(["AT+CMGF=0", "AT+CNMI=2,1,0,1,0"] as const);
 /** Messages remembered to recognise a repeated delivery (ours). */
 const RECENT_INCOMING = 16;
 /** Stored messages waiting to be read or deleted (a SIM holds a few dozen). */
@@ -544,13 +544,13 @@ export class SmsChannel {
   }
 }
 
-const COUNTER_OF: Partial<Record<SmsState, keyof SmsCounters>> = {
+const COUNTER_OF: Partial<Record<SmsState, keyof SmsCounters>> = Object.freeze({
   sent: "sent",
   accepted: "accepted",
   received: "received",
   processed: "processed",
   failed: "failed",
-};
+});
 
 function digitsOf(number: string): string {
   return number.startsWith("+") ? number.slice(1) : number;

@@ -90,7 +90,7 @@ interface InFlight {
   sentAtMs: number;
 }
 
-const DEFAULTS = {
+const DEFAULTS = Object.freeze({
   keepAliveS: 60,
   connectTimeoutMs: 30_000,
   pubackTimeoutMs: 60_000,
@@ -99,7 +99,7 @@ const DEFAULTS = {
   maxInFlight: 4,
   maxPacketBytes: 16_384,
   writeChunkBytes: 1_024,
-};
+});
 
 export class MqttClient {
   readonly counters: MqttClientCounters = {

@@ -31,20 +31,20 @@ export const CONNECT_USERNAME = 0x80;
 
 /* CONNACK (§3.2.2) */
 export const CONNACK_SESSION_PRESENT = 0x01;
-export const ConnackCode = {
+export const ConnackCode = Object.freeze({
   accepted: 0,
   badProtocolVersion: 1,
   identifierRejected: 2,
   serverUnavailable: 3,
   badUsernameOrPassword: 4,
   notAuthorized: 5,
-} as const;
+} as const);
 
 /* SUBACK return code for a refused subscription (§3.9.3) */
 export const SUBACK_FAILURE = 0x80;
 
 /** Packet type numbers (§2.2.1), and the fixed flags each must carry [MQTT-2.2.2-1]; PUBLISH's vary. */
-export const PacketType = {
+export const PacketType = Object.freeze({
   connect: 1,
   connack: 2,
   publish: 3,
@@ -59,11 +59,11 @@ export const PacketType = {
   pingreq: 12,
   pingresp: 13,
   disconnect: 14,
-} as const;
+} as const);
 export type PacketTypeName = keyof typeof PacketType;
 
 /** Required flags per type; PUBREL, SUBSCRIBE and UNSUBSCRIBE carry 0010 [MQTT-3.6.1-1, MQTT-3.8.1-1, MQTT-3.10.1-1]. */
-export const FIXED_FLAGS: Readonly<Record<Exclude<PacketTypeName, "publish">, number>> = {
+export const FIXED_FLAGS: Readonly<Record<Exclude<PacketTypeName, "publish">, number>> = Object.freeze({
   connect: 0,
   connack: 0,
   puback: 0,
@@ -77,7 +77,7 @@ export const FIXED_FLAGS: Readonly<Record<Exclude<PacketTypeName, "publish">, nu
   pingreq: 0,
   pingresp: 0,
   disconnect: 0,
-};
+});
 
 export type QoS = 0 | 1 | 2;
 

@@ -47,10 +47,10 @@ export interface MqttParserOptions {
   onError(error: MqttPacketError): void;
 }
 
-const TYPE_NAMES: ReadonlyArray<PacketTypeName | undefined> = [
+const TYPE_NAMES: ReadonlyArray<PacketTypeName | undefined> = Object.freeze([
   undefined, "connect", "connack", "publish", "puback", "pubrec", "pubrel", "pubcomp",
   "subscribe", "suback", "unsubscribe", "unsuback", "pingreq", "pingresp", "disconnect", undefined,
-];
+]);
 
 /** Thrown inside the body decoder only; `push` turns it into `onError`. */
 class Malformed {
