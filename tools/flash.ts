@@ -2,14 +2,15 @@
 /**
  * Builds the firmware with the Moddable SDK and ESP-IDF and flashes a board (README, "Flash a board").
  *
- *   npm run flash -- --port /dev/ttyUSB0 [--platform esp32/esp32s3] [--keys keys/mc-17.json] [--debug] [--dry-run]
+ *   npm run flash -- --port /dev/ttyUSB0 [--platform esp32/esp32s3] [--keys keys/mc-17.json [--engineers keys/engineers.bin]]
+ *                    [--debug] [--dry-run]
  *
  * It first checks the environment and names everything that is missing at once: MODDABLE (an SDK
  * 8.2 with its tools built), IDF_PATH (an ESP-IDF of the version the SDK expects, v6.0 for 8.2.3) with
  * its environment exported (idf.py on PATH), the serial port (a character device this user may open),
  * and a platform the board's pin map fits. With `--keys`, the unit's keys (a device file of
- * `npm run keys`) are written first into the NVS partition, domain "keys" (secret, headend), where the
- * firmware reads them at start. Then `mcconfig -m` builds and flashes (`-d`: a debug build that
+ * `npm run keys`) are written first into the NVS partition, domain "keys" (secret, headend, and with
+ * `--engineers` the engineers' console keys the unit trusts), where the firmware reads them at start. Then `mcconfig -m` builds and flashes (`-d`: a debug build that
  * connects xsbug). `--dry-run` prints the commands instead of running them. Exit 2: environment.
  */
 import { spawnSync } from "node:child_process";
@@ -20,7 +21,7 @@ import { parsePartitions } from "./check-manifest.js";
 import { pinNotes } from "./device-check/pins.js";
 import { readDeviceKeys } from "./headend/keyfiles.js";
 
-const USAGE = "usage: flash --port DEVICE [--platform esp32/esp32s3] [--keys FILE] [--debug] [--dry-run]";
+const USAGE = "usage: flash --port DEVICE [--platform esp32/esp32s3] [--keys FILE [--engineers FILE]] [--debug] [--dry-run]";
 /** The SDK release the firmware is checked against (tools/device-check/sdk.ts, vendor/moddable). */
 const SDK_MAJOR_MINOR = "8.2";
 /** The chip of each platform the manifest accepts (the SDK's target manifests set ESP32_SUBCLASS). */
@@ -135,15 +136,17 @@ export function mcconfigCommand(root: string, env: FlashEnvironment, o: { port: 
 
 /**
  * The unit's keys as ESP-IDF's NVS partition generator takes them: namespace "keys" with the blobs
- * "secret" (the concentrator's X25519 secret key) and "headend" (the head-end's public key), the
+ * "secret" (the concentrator's X25519 secret key), "headend" (the head-end's public key) and, when given,
+ * "engineers" (the console's trusted engineer keys, engineers.bin of `npm run keys -- --engineer`): the
  * domain and names manifests/device.ts reads through the SDK's Preference module (NVS blobs).
  */
-export function nvsCsv(secretFile: string, headendFile: string): string {
-  return `key,type,encoding,value\nkeys,namespace,,\nsecret,file,binary,${secretFile}\nheadend,file,binary,${headendFile}\n`;
+export function nvsCsv(secretFile: string, headendFile: string, engineersFile?: string): string {
+  const engineers = engineersFile === undefined ? "" : `engineers,file,binary,${engineersFile}\n`;
+  return `key,type,encoding,value\nkeys,namespace,,\nsecret,file,binary,${secretFile}\nheadend,file,binary,${headendFile}\n${engineers}`;
 }
 
 /** Writes the NVS image's inputs for `keysFile` into `dir`; returns the commands that make and write it. */
-export function nvsCommands(root: string, env: FlashEnvironment, keysFile: string, port: string, dir: string): Command[] {
+export function nvsCommands(root: string, env: FlashEnvironment, keysFile: string, port: string, dir: string, engineersFile?: string): Command[] {
   const keys = readDeviceKeys(keysFile);
   const manifest = JSON.parse(readFileSync(join(root, "manifests/manifest.json"), "utf8")) as { config: { site: { concentratorId: number } } };
   if (keys.concentratorId !== manifest.config.site.concentratorId) {
@@ -154,7 +157,8 @@ export function nvsCommands(root: string, env: FlashEnvironment, keysFile: strin
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, "secret.bin"), keys.secretKey, { mode: 0o600 });
   writeFileSync(join(dir, "headend.bin"), keys.headendPublicKey);
-  writeFileSync(join(dir, "keys.csv"), nvsCsv(join(dir, "secret.bin"), join(dir, "headend.bin")));
+  if (engineersFile !== undefined && !existsSync(engineersFile)) throw new UsageError(`--engineers ${engineersFile}: no such file (npm run keys -- --dir DIR --engineer NAME writes DIR/engineers.bin)`);
+  writeFileSync(join(dir, "keys.csv"), nvsCsv(join(dir, "secret.bin"), join(dir, "headend.bin"), engineersFile === undefined ? undefined : resolve(engineersFile)));
   const image = join(dir, "nvs.bin");
   return [
     { program: "python", args: [join(env.idfPath, "components/nvs_flash/nvs_partition_generator/nvs_partition_gen.py"), "generate", join(dir, "keys.csv"), image, `0x${nvs.size.toString(16)}`], cwd: dir },
@@ -172,8 +176,8 @@ function run(c: Command): void {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    const o = parseOptions(process.argv.slice(2), { port: "string", platform: "string", keys: "string", debug: "boolean", "dry-run": "boolean" });
-    if (o._.length) throw new UsageError(USAGE);
+    const o = parseOptions(process.argv.slice(2), { port: "string", platform: "string", keys: "string", engineers: "string", debug: "boolean", "dry-run": "boolean" });
+    if (o._.length || (o.engineers !== undefined && o.keys === undefined)) throw new UsageError(USAGE);
     const root = resolve(".");
     const options = { port: o.port ?? "", platform: o.platform ?? "esp32/esp32s3", debug: o.debug === true };
     const checked = checkEnvironment(thisMachine(), options);
@@ -182,7 +186,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(2);
     }
     const nvsDir = join(root, ".cache/flash/nvs");
-    const commands = [...(o.keys ? nvsCommands(root, checked.env, o.keys, options.port, nvsDir) : []), mcconfigCommand(root, checked.env, options)];
+    const commands = [...(o.keys ? nvsCommands(root, checked.env, o.keys, options.port, nvsDir, o.engineers) : []), mcconfigCommand(root, checked.env, options)];
     if (o["dry-run"]) for (const c of commands) console.log(show(c));
     else
       try {

@@ -112,6 +112,17 @@ describe("npm run flash: the commands", () => {
     assert.deepEqual(write!.args.slice(1), ["--port", "/dev/ttyUSB0", "write_partition", "--partition-name", "nvs", "--input", join(out, "nvs.bin")]);
   });
 
+  it("adds the engineers' console keys to the NVS domain when given, and refuses a missing file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "flash-"));
+    provision(join(dir, "keys"), [1]);
+    writeFileSync(join(dir, "engineers.bin"), Uint8Array.of(1, 2, 3));
+    const out = join(dir, "nvs");
+    nvsCommands(resolve("."), env, join(dir, "keys/mc-1.json"), "/dev/ttyUSB0", out, join(dir, "engineers.bin"));
+    assert.equal(readFileSync(join(out, "keys.csv"), "utf8"), nvsCsv(join(out, "secret.bin"), join(out, "headend.bin"), join(dir, "engineers.bin")));
+    assert.match(nvsCsv("s", "h", "e"), /\nheadend,file,binary,h\nengineers,file,binary,e\n$/);
+    assert.throws(() => nvsCommands(resolve("."), env, join(dir, "keys/mc-1.json"), "/dev/ttyUSB0", out, join(dir, "nope.bin")), /--engineers .*nope\.bin: no such file/);
+  });
+
   it("refuses keys of another concentrator than the manifest's site", () => {
     const dir = mkdtempSync(join(tmpdir(), "flash-"));
     provision(join(dir, "keys"), [17]);
