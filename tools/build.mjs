@@ -33,7 +33,7 @@ await build({
 // The device module: firmware and hal/moddable in one preloadable ES module. Moddable SDK modules
 // stay imports (the manifest provides them); everything of ours is inlined, so the module names inside
 // XS never depend on how relative paths resolve on the device.
-export const sdkModules = ["embedded:*", "timer", "time", "flash", "mc/*", "preference", "worker"];
+export const sdkModules = ["embedded:*", "timer", "time", "flash", "mc/*", "preference", "worker", "crypt", "gcm"];
 await build({
   entryPoints: { device: "manifests/device.ts", "crypto-worker": "manifests/crypto-worker.ts" },
   outdir: "dist/device",

@@ -44,3 +44,27 @@ declare module "embedded:update" {
   const Update: { open(options: { partition: FlashFile; mode?: "a" | "w"; byteLength?: number }): UpdateSession };
   export default Update;
 }
+
+/** Native ciphers (modules/crypt/digest/crypt.js, preloaded by modules/crypt/digest/manifest.json). Only what hal/moddable uses. */
+declare module "crypt" {
+  export class BlockCipher {
+    /** `cipher`: "AES", "DES", "TDES"; the key length picks AES-128/192/256. */
+    constructor(cipher: string, key: ArrayBuffer);
+    readonly blockSize: number;
+    encrypt(data: ArrayBuffer, result?: ArrayBuffer): ArrayBuffer;
+    decrypt(data: ArrayBuffer, result?: ArrayBuffer): ArrayBuffer;
+  }
+}
+
+/**
+ * GCM over a block cipher (modules/crypt/etc/gcm.js): CTR and GHASH natively. `process(data, buf, iv, aad,
+ * true)` returns the ciphertext followed by the tag cut to `tagLength`; with `false` it takes ciphertext
+ * and tag and returns the plaintext, or undefined when the tag does not match.
+ */
+declare module "gcm" {
+  import type { BlockCipher } from "crypt";
+  export default class GCM {
+    constructor(cipher: BlockCipher, tagLength?: number);
+    process(data: ArrayBuffer | Uint8Array, buf: ArrayBuffer | undefined, iv: ArrayBuffer, aad: ArrayBuffer, encrypt: boolean): ArrayBuffer | undefined;
+  }
+}
