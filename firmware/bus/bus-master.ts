@@ -29,7 +29,7 @@ import { createExchange } from "./exchanges.js";
 import { FrameExchange } from "./frame-exchange.js";
 import { TransactionQueue } from "./queue.js";
 import { Rs485Line } from "./rs485-line.js";
-import { DEFAULT_TIMING, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
+import { DEFAULT_TIMING, type ExchangeTransaction, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
 
 export interface BusMasterOptions {
   port: Rs485Port;
@@ -46,7 +46,7 @@ export interface BusMasterOptions {
 type Phase = "idle" | "sending" | "await" | "receive" | "wait" | "drain";
 
 interface Job {
-  tx: Transaction | FrameTransaction<unknown>;
+  tx: Transaction | FrameTransaction<unknown> | ExchangeTransaction<unknown>;
 }
 
 export interface BusHandle {
@@ -114,6 +114,11 @@ export class BusMaster {
   /** Queues a frame transaction (another protocol on this bus, types.ts). Same contract as `enqueue`. */
   enqueueFrame<T>(tx: FrameTransaction<T>): BusHandle {
     return this.#enqueue(tx as FrameTransaction<unknown>);
+  }
+
+  /** Queues a transaction that brings its own exchange (types.ts ExchangeTransaction). Same contract as `enqueue`. */
+  enqueueExchange<T>(tx: ExchangeTransaction<T>): BusHandle {
+    return this.#enqueue(tx as ExchangeTransaction<unknown>);
   }
 
   #enqueue(tx: Job["tx"]): BusHandle {
@@ -187,7 +192,8 @@ export class BusMaster {
     this.#attempts = 0;
     this.#moduleStats().transactions++;
     const port = this.#exchangePort();
-    this.#exchange = job.tx.kind === "frame" ? new FrameExchange(port, job.tx) : createExchange(port, job.tx, this.#lockoutText);
+    const tx = job.tx;
+    this.#exchange = tx.kind === "frame" ? new FrameExchange(port, tx) : tx.kind === "exchange" ? tx.create(port) : createExchange(port, tx, this.#lockoutText);
     this.#attempt();
   }
 
@@ -239,6 +245,10 @@ export class BusMaster {
       },
       fail: (failure, retry) => this.#fail(failure, retry),
       succeed: (result) => this.#succeed(result),
+      hold: () => {
+        this.#clearWatchdog();
+        this.#phase = "wait";
+      },
     };
   }
 
@@ -287,6 +297,7 @@ export class BusMaster {
     if (this.#phase === "drain") return this.#recover();
     if (this.#phase === "await" || this.#phase === "receive") {
       this.#moduleStats().timeouts++;
+      if (this.#exchange?.timeout?.()) return;
       this.#fail({ code: "timeout", detail: this.#phase === "await" ? "first character" : "inter-character" }, true);
     }
   }
@@ -325,7 +336,7 @@ export class BusMaster {
     s.maxResponseMs = Math.max(s.maxResponseMs, responseMs);
     s.totalResponseMs += responseMs;
     const kind = this.#job!.tx.kind;
-    if (kind === "frame") return this.#finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
+    if (kind === "frame" || kind === "exchange") return this.#finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
     if (kind === "session") return this.#finish({ ok: true, ...(result as object), attempts: this.#attempts });
     const sentBytes = this.#line.counters.bytesSent - this.#attemptStart.sent;
     const receivedBytes = this.#line.counters.bytesReceived - this.#attemptStart.received;

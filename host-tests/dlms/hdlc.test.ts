@@ -148,7 +148,7 @@ describe("dlms/hdlc: the streaming decoder's error table", () => {
 
 function flip(b: Uint8Array, at: number): Uint8Array {
   const c = b.slice();
-  c[at] ^= 0x01;
+  c[at] = c[at]! ^ 0x01;
   return c;
 }
 
