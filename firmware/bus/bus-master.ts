@@ -225,7 +225,8 @@ export class BusMaster {
         this.#line.send(bytes, (echoOk) => {
           if (this.#job !== job || this.#phase !== "sending") return;
           this.#requestEnd = this.#clock.now();
-          if (!echoOk) this.#fail({ code: "collision" }, true);
+          // An exchange that resends its own frames on a time-out (DLMS) lets the garbled one go unanswered.
+          if (!echoOk && !this.#exchange?.timeout) this.#fail({ code: "collision" }, true);
           else then();
         });
       },

@@ -45,6 +45,8 @@ export interface Exchange {
   /**
    * The answer's first or next character did not come in time. An exchange that recovers by itself
    * (sends its last frame again) returns true; otherwise, or without this method, the attempt fails.
+   * An exchange with this method is not failed when the echo of its frame differs (a collision or
+   * noise): the garbled frame goes unanswered and the time-out sends it again.
    */
   timeout?(): boolean;
 }

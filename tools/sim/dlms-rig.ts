@@ -107,7 +107,7 @@ export function dlmsRig(seed: string, o: { meters: number; noise?: LineNoiseRate
       let c = counters ?? defaults.get(meter);
       if (!c) defaults.set(meter, (c = new MemoryCounters()));
       const deps = { crypto, random, counters: c, stats };
-      master.enqueueExchange({ kind: "exchange", address: `dlms:${meter.physical}`, timing: { firstCharTimeoutMs: 1000, interCharTimeoutMs: 200, retries: 1 }, create: (port) => new DlmsSession(port, e, deps, script()), onDone: done });
+      master.enqueueExchange({ kind: "exchange", address: `dlms:${meter.physical}`, timing: { firstCharTimeoutMs: 1000, interCharTimeoutMs: 200, retries: 2 }, create: (port) => new DlmsSession(port, e, deps, script), onDone: done });
     },
   };
 }

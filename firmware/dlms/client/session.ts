@@ -64,12 +64,16 @@ export interface SessionDeps {
 type Phase = "sign-on" | "link" | "associate" | "hls" | "request" | "release" | "done";
 
 const HLS_CHALLENGE_BYTES = 16;
+/** How long an aborted session waits for the meter's answer to its DISC, ms (a meter's reaction time and a UA). */
+const DISC_ANSWER_MS = 300;
 
 export class DlmsSession<T> implements Exchange {
   readonly #port: ExchangePort;
   readonly #e: Endpoint;
   readonly #d: SessionDeps;
-  readonly #script: Script<T>;
+  readonly #newScript: () => Script<T>;
+  /** The script of the current attempt: every attempt starts from the beginning. */
+  #script: Script<T>;
   readonly #link: HdlcClientLink;
   readonly #decoder: HdlcDecoder;
   #phase: Phase = "link";
@@ -78,6 +82,8 @@ export class DlmsSession<T> implements Exchange {
   #epoch = 0;
   #retries = 0;
   #invoke = 0;
+  /** Set while an aborted attempt waits for the answer to its DISC. */
+  #aborting: (() => void) | undefined;
   #signOn = "";
   #reactionMs = 0;
   #ctos = new Uint8Array(0);
@@ -87,11 +93,12 @@ export class DlmsSession<T> implements Exchange {
   #blocks: Uint8Array[] = [];
   #nextBlock = 1;
 
-  constructor(port: ExchangePort, endpoint: Endpoint, deps: SessionDeps, script: Script<T>) {
+  constructor(port: ExchangePort, endpoint: Endpoint, deps: SessionDeps, script: () => Script<T>) {
     this.#port = port;
     this.#e = endpoint;
     this.#d = deps;
-    this.#script = script;
+    this.#newScript = script;
+    this.#script = script();
     this.#baud = endpoint.baud;
     this.#link = new HdlcClientLink({ clientSap: endpoint.clientSap, server: endpoint.server, ...(endpoint.link ? { proposed: endpoint.link } : {}) });
     this.#decoder = new HdlcDecoder({
@@ -107,6 +114,7 @@ export class DlmsSession<T> implements Exchange {
   start(): void {
     this.#epoch++;
     this.#d.stats.sessions++;
+    this.#script = this.#newScript();
     this.#decoder.reset();
     this.#retries = 0;
     if (this.#e.modeE) {
@@ -146,8 +154,20 @@ export class DlmsSession<T> implements Exchange {
     const linked = this.#phase !== "sign-on" && this.#phase !== "link" && this.#phase !== "done";
     this.#phase = "done";
     if (!linked) return then();
-    // Leave the meter free for the next attempt: it would otherwise keep this association until its inactivity time-out.
-    this.#port.send(this.#link.disconnect(), this.#baud, then, "8N1");
+    // Leave the meter free for the next attempt (it would otherwise keep this association until its
+    // inactivity time-out), and let its UA or DM go by before the bus is anyone else's.
+    let called = false;
+    const finish = () => {
+      if (called) return;
+      called = true;
+      this.#aborting = undefined;
+      then();
+    };
+    this.#aborting = finish;
+    this.#decoder.reset();
+    const disc = this.#link.disconnect();
+    this.#d.stats.bytesSent += disc.length;
+    this.#port.send(disc, this.#baud, () => this.#port.wait(DISC_ANSWER_MS, finish), "8N1");
   }
 
   // ---- sign-on (mode E) and the link ----
@@ -192,6 +212,7 @@ export class DlmsSession<T> implements Exchange {
         this.#retries = 0;
         return this.#onApdu(e.apdu);
       case "disconnected":
+        if (this.#aborting) return this.#aborting();
         if (this.#phase === "release") return this.#done();
         return this.#fail({ code: "link", detail: `disconnected (${e.how}) during ${this.#phase}` }, true);
       case "failed":
