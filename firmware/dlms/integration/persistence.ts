@@ -55,6 +55,8 @@ class JournalCounters implements InvocationCounters {
   readonly #server: HighWaterMark;
   constructor(journal: StateJournal, key: number) {
     this.#client = new MonotonicCounter(journal, key, { block: 32 });
+    // A meter takes only counters above the last it accepted, which starts at 0.
+    this.#client.advanceTo(1);
     this.#server = new HighWaterMark(journal, key + 2);
   }
   next(): number {
