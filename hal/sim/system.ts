@@ -98,6 +98,8 @@ export class SimCrypto implements CryptoService {
   readonly #domain: PowerDomain;
   readonly latencyMs: number;
   readonly aesLatencyMs: number;
+  /** AES-GCM operations computed (each in a turn of its own). */
+  aesOperations = 0;
   constructor(domain: PowerDomain, options: { latencyMs?: number; aesLatencyMs?: number } = {}) {
     this.#domain = domain;
     this.latencyMs = options.latencyMs ?? 3000;
@@ -117,6 +119,7 @@ export class SimCrypto implements CryptoService {
   #aes(compute: () => Uint8Array | undefined, callback: (out: Uint8Array | undefined) => void): void {
     this.#domain.check();
     this.#domain.after(0, () => {
+      this.aesOperations++;
       const out = compute();
       this.#domain.after(this.aesLatencyMs, () => callback(out));
     });

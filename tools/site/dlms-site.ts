@@ -46,5 +46,6 @@ export function dlmsSite(s: Scheduler, prng: Prng, buses: readonly Rs485Bus[], c
     configs.push({ bus, physical, security: lls ? "lls" : "hls", ...(lls ? { password } : { keys }), ...(modeE ? { modeE } : {}) });
   }
   const perBus = Math.ceil(count / Math.max(1, buses.length));
-  return { meters, config: { meters: configs, clientSystemTitle: CLIENT_TITLE, scan: buses.map((_, bus) => ({ bus, from: FIRST_PHYSICAL, to: FIRST_PHYSICAL + perBus + 1 })) } };
+  const scan = count ? buses.map((_, bus) => ({ bus, from: FIRST_PHYSICAL, to: FIRST_PHYSICAL + perBus + 1 })) : [];
+  return { meters, config: { meters: configs, clientSystemTitle: CLIENT_TITLE, scan } };
 }

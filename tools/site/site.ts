@@ -236,7 +236,7 @@ export class Site {
             },
           }
         : {}),
-      dlms: w.dlms.config,
+      ...(w.dlms.meters.length ? { dlms: w.dlms.config } : {}),
       ...options.config,
     };
     const headend = u?.headend;

@@ -84,6 +84,7 @@ export class DlmsSession<T> implements Exchange {
   #invoke = 0;
   /** Set while an aborted attempt waits for the answer to its DISC. */
   #aborting: (() => void) | undefined;
+  #attemptBytes = 0;
   #signOn = "";
   #reactionMs = 0;
   #ctos = new Uint8Array(0);
@@ -111,10 +112,16 @@ export class DlmsSession<T> implements Exchange {
     return this.#reactionMs;
   }
 
+  /** Bytes sent and received by the current (or last) attempt. */
+  get attemptBytes(): number {
+    return this.#attemptBytes;
+  }
+
   start(): void {
     this.#epoch++;
     this.#d.stats.sessions++;
     this.#script = this.#newScript();
+    this.#attemptBytes = 0;
     this.#decoder.reset();
     this.#retries = 0;
     if (this.#e.modeE) {
@@ -128,6 +135,7 @@ export class DlmsSession<T> implements Exchange {
 
   data(bytes: Uint8Array): void {
     this.#d.stats.bytesReceived += bytes.length;
+    this.#attemptBytes += bytes.length;
     if (this.#phase === "sign-on") return this.#onSignOnBytes(bytes);
     this.#decoder.push(bytes);
   }
@@ -440,6 +448,7 @@ export class DlmsSession<T> implements Exchange {
 
   #send(bytes: Uint8Array, baud: number, frame: "8N1" | "7E1"): void {
     this.#d.stats.bytesSent += bytes.length;
+    this.#attemptBytes += bytes.length;
     const epoch = this.#epoch;
     this.#port.send(bytes, baud, () => {
       if (epoch === this.#epoch) this.#port.listen();

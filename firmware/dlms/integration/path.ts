@@ -89,20 +89,19 @@ export class DlmsPath implements ModulePath {
     const target = known && endpoint ? { ...known, endpoint } : known;
     if (!target) return this.#later(() => done({ ok: false, failure: { code: "closed", detail: "unknown DLMS address" }, attempts: 0 }));
     const probe = timing?.retries === 0;
-    const stats = target.deps.stats;
-    const before = stats.bytesSent + stats.bytesReceived;
+    let session: DlmsSession<T> | undefined;
     return this.#bus.enqueueExchange<T>({
       kind: "exchange",
       address,
       priority,
       timing: { ...DLMS_TIMING, ...timing },
-      create: (port) => new DlmsSession(port, target.endpoint, { ...target.deps, frameRetries: probe ? 0 : FRAME_RETRIES }, script),
+      create: (port) => (session = new DlmsSession(port, target.endpoint, { ...target.deps, frameRetries: probe ? 0 : FRAME_RETRIES }, script)),
       onDone: (r) => {
         if (!r.ok) {
           this.#c.failed(this.#index, address, r.failure);
           return done(r);
         }
-        done({ ...r, bytes: stats.bytesSent + stats.bytesReceived - before });
+        done({ ...r, bytes: session?.attemptBytes ?? 0 });
       },
     });
   }

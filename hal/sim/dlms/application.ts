@@ -74,7 +74,7 @@ export class DlmsServerApplication {
   /** The last invocation counter accepted from the management client (flash; 0.0.43.1.0.255). */
   lastClientIc = 0;
   #a: Association | undefined;
-  readonly counters = { associations: 0, refused: 0, discarded: 0, requests: 0 };
+  readonly counters = { associations: 0, refused: 0, discarded: 0, requests: 0, blocks: 0 };
 
   constructor(o: ApplicationOptions) {
     this.o = o;
@@ -267,6 +267,7 @@ export class DlmsServerApplication {
     const last = from + b.size >= b.raw.length;
     const out = [0xc4, 0x02, invoke, last ? 1 : 0, ...u(b.next, 4), 0x00, ...len(chunk.length), ...chunk];
     b.next++;
+    this.counters.blocks++;
     if (last) a.blocks = undefined;
     return out;
   }
