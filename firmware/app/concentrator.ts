@@ -181,7 +181,7 @@ export class Concentrator {
           meterOf: (module) => this.topology.module(module)?.meters.get(1),
           latch: () => this.latch,
           events: this.events,
-          store: (readings) => this.#storeReadings(readings, false),
+          store: (readings) => this.#guarded(() => this.#storeReadings(readings, false)),
           emergency: () => this.#emergencyForMeters(),
         })
       : undefined;

@@ -303,3 +303,50 @@ function readDescribed(c: ByteCursor, t: TypeDescription, depth: number, budget:
   }
   return readValue(c, t.tag, c.pos, depth, budget);
 }
+
+/**
+ * An array decoded as its bytes arrive (a long GET answer comes in data blocks): each `push` decodes
+ * the elements that are complete, so no single turn decodes the whole answer. An element cut by a
+ * block boundary is decoded again, whole, once the next block is in.
+ */
+export class ArrayStream {
+  #buf = new Uint8Array(0);
+  #count: number | undefined;
+  readonly items: Data[] = [];
+
+  /** True when `first` (the first bytes of the answer) start an array. */
+  static starts(first: Uint8Array): boolean {
+    return first[0] === Tag.array;
+  }
+
+  push(bytes: Uint8Array): void {
+    const buf = new Uint8Array(this.#buf.length + bytes.length);
+    buf.set(this.#buf);
+    buf.set(bytes, this.#buf.length);
+    let pos = 0;
+    try {
+      if (this.#count === undefined) {
+        const c = new ByteCursor(buf);
+        if (c.u8() !== Tag.array) throw new DecodeError("tag", 0);
+        this.#count = c.length();
+        pos = c.pos;
+      }
+      while (this.items.length < this.#count) {
+        const c = new ByteCursor(buf, pos);
+        this.items.push(decodeData(c));
+        pos = c.pos;
+      }
+    } catch (e) {
+      // Not enough bytes yet for the next element (or the array's header): wait for the next block.
+      if (!(e instanceof DecodeError) || (e.code !== "truncated" && e.code !== "length")) throw e;
+    }
+    this.#buf = buf.slice(pos);
+  }
+
+  /** The whole array, once the last block is in. Throws DecodeError when elements are missing or bytes are left. */
+  finish(): Data {
+    if (this.#count === undefined || this.items.length !== this.#count) throw new DecodeError("truncated", 0);
+    if (this.#buf.length) throw new DecodeError("trailing", 0);
+    return { tag: Tag.array, items: this.items };
+  }
+}

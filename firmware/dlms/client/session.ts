@@ -41,7 +41,7 @@ import {
   type GetResult,
   type Response,
 } from "../apdu/xdlms.js";
-import { decode, DecodeError } from "../axdr/codec.js";
+import { ArrayStream, decode, DecodeError } from "../axdr/codec.js";
 import { bytesOf, octets } from "../axdr/data.js";
 import { ClassId, Method } from "../cosem/classes.js";
 import { Obis } from "../cosem/obis.js";
@@ -92,6 +92,8 @@ export class DlmsSession<T> implements Exchange {
   /** The request in flight, and the blocks of a long answer to it. */
   #request: Request | undefined;
   #blocks: Uint8Array[] = [];
+  /** A long answer to a single attribute that is an array (a profile buffer): decoded block by block. */
+  #stream: ArrayStream | undefined;
   #nextBlock = 1;
 
   constructor(port: ExchangePort, endpoint: Endpoint, deps: SessionDeps, script: () => Script<T>) {
@@ -323,6 +325,7 @@ export class DlmsSession<T> implements Exchange {
     const request = (this.#request = this.#script.next(previous));
     if (!request) return this.#release();
     this.#blocks = [];
+    this.#stream = undefined;
     this.#nextBlock = 1;
     const id = this.#nextInvoke();
     let apdu: Uint8Array;
@@ -347,13 +350,18 @@ export class DlmsSession<T> implements Exchange {
     const request = this.#request as Extract<Request, { kind: "get" }>;
     if (request.kind !== "get" || r.block !== this.#nextBlock) return this.#fail({ code: "malformed", detail: `data block ${r.block}, expected ${this.#nextBlock}` }, true);
     if (!r.raw) return this.#nextRequest({ kind: "get", results: request.refs.map((): GetResult => ({ ok: false, result: r.result })) });
-    this.#blocks.push(r.raw);
+    if (r.block === 1 && request.refs.length === 1 && ArrayStream.starts(r.raw)) this.#stream = new ArrayStream();
+    if (this.#stream) this.#stream.push(r.raw);
+    else this.#blocks.push(r.raw);
     if (!r.last) {
       this.#nextBlock++;
       return this.#sendApdu(encodeGetNext(this.#invoke, r.block), this.#e.security.level === "hls");
     }
-    const raw = join(this.#blocks);
-    const results: GetResult[] = request.refs.length === 1 ? [{ ok: true, data: decode(raw) }] : decodeListResults(raw);
+    const results: GetResult[] = this.#stream
+      ? [{ ok: true, data: this.#stream.finish() }]
+      : request.refs.length === 1
+        ? [{ ok: true, data: decode(join(this.#blocks)) }]
+        : decodeListResults(join(this.#blocks));
     if (results.length !== request.refs.length) return this.#fail({ code: "malformed", detail: "result count" }, true);
     this.#nextRequest({ kind: "get", results });
   }

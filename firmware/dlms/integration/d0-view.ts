@@ -9,11 +9,13 @@
 import type { Readout } from "../../bus/types.js";
 import { DataValue, type DataSet } from "../../d0/data-set.js";
 import type { Identification } from "../../d0/identification.js";
-import { acquiredValues } from "../../d0/readings.js";
-import { ReadingStatus, type Reading } from "../../model/records.js";
+import { scaledInteger } from "../../d0/decimal.js";
+import { unitExponent } from "../../d0/readings.js";
+import { ReadingStatus, registerCode, type Reading } from "../../model/records.js";
 import { ModuleStatus } from "../../poll/module-readout.js";
 import type { MeterRead, ProfileResult } from "../client/scripts.js";
-import { ClassId, scaledValue } from "../cosem/classes.js";
+import { ClassId, scaledValue, type ScalerUnit } from "../cosem/classes.js";
+import { UNIT_TEXT } from "../cosem/units.js";
 import { ClockStatus } from "../cosem/date-time.js";
 import { ProfileStatus, statusOf } from "../cosem/profile.js";
 
@@ -78,20 +80,29 @@ export function readingStatusOf(profileStatus: number): number {
   return s;
 }
 
-/** The readings of a profile's entries: one per register column and entry, at the entry's time, with its status. */
-export function profileReadings(p: ProfileResult, meter: number, afterS: number): Reading[] {
+/**
+ * The readings of profile entries `from` … `to` − 1 taken after `afterS`: one per register column, at
+ * the entry's time, with its status. Each column's register code and exponent are worked out once.
+ */
+export function profileReadings(p: ProfileResult, meter: number, afterS: number, from = 0, to = p.rows.length): Reading[] {
+  const columns: Array<{ index: number; register: number; exponent: number; scaler: ScalerUnit }> = [];
+  p.columns.forEach((c, index) => {
+    const su = p.scalers[index];
+    const unit = su && UNIT_TEXT[su.unit];
+    if ((c.classId !== ClassId.register && c.classId !== ClassId.extendedRegister) || !su || unit === undefined || !registerAddress(c.ln)) return;
+    const exponent = unitExponent(c.ln[2]!, c.ln[3]!, unit);
+    if (exponent !== undefined) columns.push({ index, register: registerCode(c.ln[2]!, c.ln[3]!, c.ln[4]!), exponent, scaler: su });
+  });
   const out: Reading[] = [];
-  for (const row of p.rows) {
+  for (let i = from; i < to; i++) {
+    const row = p.rows[i]!;
     if (row.timeS <= afterS) continue;
-    const sets: DataSet[] = [];
-    p.columns.forEach((c, j) => {
-      if (c.classId !== ClassId.register && c.classId !== ClassId.extendedRegister) return;
-      const a = registerAddress(c.ln);
-      const v = scaledValue(row.values[j], p.scalers[j]);
-      if (a && v) sets.push(ds(a, v.text, v.unit));
-    });
     const status = readingStatusOf(statusOf(row, p.columns));
-    for (const { reading } of acquiredValues(sets, { meterOf: (b) => (b === 1 ? meter : undefined), time: row.timeS, status })) out.push(reading);
+    for (const c of columns) {
+      const v = scaledValue(row.values[c.index], c.scaler);
+      const value = v === undefined ? undefined : scaledInteger(v.text, c.exponent);
+      if (value !== undefined) out.push({ meter, register: c.register, time: row.timeS, value, status });
+    }
   }
   return out;
 }

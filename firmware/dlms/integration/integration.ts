@@ -49,7 +49,9 @@ const EVENTS: Readonly<Record<number, EventType>> = {
 };
 
 /** A profile or log read at once covers at most this, s: a long outage is caught up over several reads. */
-const MAX_SPAN_S = 2 * 86_400;
+const MAX_SPAN_S = 86_400;
+/** Profile entries converted to readings per turn. */
+const ROWS_PER_TURN = 24;
 /** Entries stamped a little ahead of the concentrator's clock (meter drift) are taken too, s. */
 const AHEAD_S = 300;
 
@@ -204,38 +206,52 @@ export class DlmsIntegration implements DlmsPathContext {
 
   // ---- what a read brings ----
 
-  /** Profile entries to readings, log entries to events, then the marks (after the store has them). */
+  /**
+   * Log entries to events at once; profile entries to readings a chunk per turn (ROWS_PER_TURN: the
+   * conversion costs ~2,000 XS units an entry), each chunk stored before the next; the marks once the
+   * store has everything they cover.
+   */
   #takeLogs(bus: number, physical: number, config: DlmsMeterConfig, module: number, meter: number, profiles: readonly ProfileResult[]): void {
     const id = meterId(bus, physical);
     const marks = this.state.marks(id);
-    const next = { profileS: marks.profileS, logS: [...marks.logS] };
+    const logS = [...marks.logS];
     const profile = logicalName(config.loadProfile, DEFAULT_PROFILE);
     const logs = this.#logs(config);
+    let entries: ProfileResult | undefined;
     for (const p of profiles) {
-      const last = p.rows.length ? p.rows[p.rows.length - 1]!.timeS : undefined;
       if (profile && sameLogicalName(p.ln, profile)) {
-        const readings = profileReadings(p, meter, marks.profileS);
-        if (readings.length) {
-          this.#o.store(readings);
-          this.counters.profileReadings += readings.length;
-        }
-        if (last !== undefined) next.profileS = Math.max(next.profileS, last);
+        entries = p;
         continue;
       }
       const i = logs.findIndex((ln) => sameLogicalName(ln, p.ln));
-      if (i < 0) continue;
       const code = p.columns.findIndex((c) => c.classId === ClassId.data);
+      if (i < 0 || code < 0) continue;
+      while (logS.length <= i) logS.push(0);
       for (const row of p.rows) {
-        if (row.timeS <= (marks.logS[i] ?? 0) || code < 0) continue;
+        if (row.timeS <= logS[i]!) continue;
         const value = integerOf(row.values[code]);
         const type = value === undefined ? undefined : EVENTS[value];
         this.counters.logEvents++;
         if (type !== undefined) this.#o.events.pulse(type, module, value!, row.timeS);
+        logS[i] = row.timeS;
       }
-      while (next.logS.length <= i) next.logS.push(0);
-      if (last !== undefined) next.logS[i] = Math.max(next.logS[i]!, last);
     }
-    if (next.profileS !== marks.profileS || next.logS.some((s, i) => s !== (marks.logS[i] ?? 0))) this.state.setMarks(id, next);
+    if (logS.some((s, i) => s !== (marks.logS[i] ?? 0))) this.state.setMarks(id, { profileS: marks.profileS, logS });
+    if (!entries?.rows.length) return;
+    const p = entries;
+    const afterS = marks.profileS;
+    const chunk = (from: number): void => {
+      const to = Math.min(p.rows.length, from + ROWS_PER_TURN);
+      const readings = profileReadings(p, meter, afterS, from, to);
+      if (readings.length) {
+        this.#o.store(readings);
+        this.counters.profileReadings += readings.length;
+      }
+      if (to < p.rows.length) return void this.#o.timers.set(() => chunk(to), 0);
+      const now = this.state.marks(id);
+      this.state.setMarks(id, { profileS: Math.max(now.profileS, p.rows[p.rows.length - 1]!.timeS), logS: now.logS });
+    };
+    this.#o.timers.set(() => chunk(0), 0);
   }
 
   /**
