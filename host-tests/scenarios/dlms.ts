@@ -12,6 +12,7 @@ import { EventType } from "../../firmware/model/records.js";
 import { ResultCode } from "../../firmware/uplink/messages.js";
 import { meterId } from "../../firmware/dlms/integration/persistence.js";
 import type { SimDlmsMeter } from "../../hal/sim/dlms/meter.js";
+import type { SimCrypto } from "../../hal/sim/system.js";
 import { dlmsRig } from "../../tools/sim/dlms-rig.js";
 import type { Site } from "../../tools/site/site.js";
 import * as check from "../lib/check.js";
@@ -88,7 +89,11 @@ export const mixedSiteDay: Scenario = {
     const script = new Script(site.world.scheduler);
     script.within(30 * MINUTE, "all 8 discovered", () => (site.concentrator?.topology.size ?? 0) === 8);
     script.wait(6 * HOUR, "six hours of reads");
-    return runOf(site, script, 8 * HOUR, () => {
+    const crypto = site.world.board.hal.crypto as SimCrypto;
+    let aes = crypto.aesOperations;
+    let boots = site.world.board.boots;
+    const seen = site.world.dlmsMeters.map(() => 0);
+    const run = runOf(site, script, 8 * HOUR, () => {
       const r = site.report();
       check.ok(r.readingsByProtocol.dlms > 4 * 6 * 4 * 7, `DLMS readings ${r.readingsByProtocol.dlms}`);
       check.ok(r.readingsByProtocol.iec > 0, "IEC readings");
@@ -105,6 +110,22 @@ export const mixedSiteDay: Scenario = {
         check.equal(times.length, entries.length, `meter ${m.serial}: every profile entry up to the mark stored, once`);
       }
     });
+    return {
+      ...run,
+      turnKind() {
+        let kind = "concentrator and IEC modules";
+        if (crypto.aesOperations !== aes) kind = "AES (hardware)";
+        aes = crypto.aesOperations;
+        site.world.dlmsMeters.forEach((m, i) => {
+          const n = m.counters.framesIn + m.counters.framesOut + m.counters.foreign + m.app.counters.requests;
+          if (n !== seen[i]) kind = "DLMS meters";
+          seen[i] = n;
+        });
+        if (site.world.board.boots !== boots) kind = "boot";
+        boots = site.world.board.boots;
+        return kind;
+      },
+    };
   },
 };
 
