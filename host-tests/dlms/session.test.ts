@@ -57,15 +57,17 @@ describe("dlms/session: association at every security level", () => {
     assert.ok(meter.objects.logs.get("0.0.99.98.1.255")!.some((e) => e.code === 46), "failed login in the fraud log");
   });
 
-  it("the public client (SAP 16, no security) reads the identity; the meter refuses the registers item by item", () => {
+  it("the public client (SAP 16, no security) reads; the meter refuses it a SET and an ACTION", () => {
     const rig = dlmsRig("public", { meters: 1 });
     rig.scheduler.runUntil(HOUR);
     const meter = rig.meters[0]!;
-    const r = run(rig, meter, { clientSap: 16, security: { level: "none" } }, readEnergy);
+    const publicClient: Partial<Endpoint> = { clientSap: 16, security: { level: "none" } };
+    energyOf(run(rig, meter, publicClient, readEnergy), meter);
+    const dc = (index: number) => ({ classId: ClassId.disconnectControl, ln: Obis.disconnectControl, index });
+    const r = run(rig, meter, publicClient, () => new SequenceScript([{ kind: "set", ref: dc(Attr.controlMode), value: { tag: Tag.enum, value: 0 } }, { kind: "action", ref: dc(Method.remoteDisconnect), parameter: { tag: Tag.integer, value: 0 } }]));
     assert.ok(r.ok);
-    assert.equal(r.value.serial, meter.serial);
-    assert.equal(r.value.registers.size, 0);
-    assert.equal(r.value.refused.get("3/1.0.1.8.0.255/2"), 3, "read-write-denied");
+    assert.deepEqual(r.value.map((x) => (x.kind === "get" ? -1 : x.result)), [3, 3], "read-write-denied both");
+    assert.equal(meter.relayConnected, true);
   });
 
   it("HLS with a wrong encryption key: the meter refuses the association; with a wrong authentication key too", () => {

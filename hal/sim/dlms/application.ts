@@ -1,6 +1,6 @@
 /**
  * The application layer of a simulated DLMS meter (IEC 62056-5-3 server side): associations for the
- * public client (no security, read-only), and the management client with LLS (password) or HLS-GMAC
+ * public client (no security, read-only: it reads everything, writes and acts on nothing), and the management client with LLS (password) or HLS-GMAC
  * with security suite 0 (AES-GCM-128, the meter's own system title and invocation counter, the
  * client's counter checked against the last one it used); GET (normal, with-list, answers longer than
  * the client's PDU in data blocks), SET and ACTION on the object model; and the faults a test sets.
@@ -36,8 +36,6 @@ export interface ApplicationFaults {
   replayCounter?: boolean;
 }
 
-/** What was public-readable on IDIS meters: identification, clock, the invocation counter. */
-const PUBLIC_READABLE = new Set(["1/0.0.42.0.0.255", "1/0.0.96.1.0.255", "8/0.0.1.0.0.255", "1/0.0.43.1.0.255"]);
 const OID = [0x60, 0x85, 0x74, 0x05, 0x08];
 /** Conformance this meter supports: GET, SET, ACTION, selective access, multiple references, block transfer with GET. */
 const CONFORMANCE = 0x00101f | (1 << 12) | (1 << 9);
@@ -215,7 +213,7 @@ export class DlmsServerApplication {
         const name = r.bytes(6);
         const attr = r.u8();
         const access = readAccess(r);
-        results.push(this.#getResult(a, classId, name, attr, access));
+        results.push(this.#getResult(classId, name, attr, access));
       }
       const body = type === 1 ? results[0]! : [...len(count), ...results.flat()];
       const whole = [0xc4, type, invoke, ...body];
@@ -246,9 +244,7 @@ export class DlmsServerApplication {
     return [0xd8, 1, 2];
   }
 
-  #getResult(a: Association, classId: number, name: Uint8Array, attr: number, access: { selector: number; parameters: X } | undefined): number[] {
-    const k = `${classId}/${Array.from(name).join(".")}`;
-    if (a.sap === 16 && !PUBLIC_READABLE.has(k)) return [0x01, DAR.readWriteDenied];
+  #getResult(classId: number, name: Uint8Array, attr: number, access: { selector: number; parameters: X } | undefined): number[] {
     const v = this.o.objects.get(classId, name, attr, access);
     return typeof v === "number" ? [0x01, v] : [0x00, ...axdrEncode(v)];
   }
