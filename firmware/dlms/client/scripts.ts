@@ -29,19 +29,26 @@ export interface RegisterValue {
   readonly captureS?: number;
 }
 
-/** A profile read by range: the profile, from and to (UTC s), and the meter's deviation for the request. */
+/** What a profile's buffer holds (read once per meter and kept: it changes only when the meter is reprogrammed). */
+export interface ProfileHeader {
+  readonly columns: readonly CaptureObject[];
+  /** Capture period, s (0 when the profile is not periodic). */
+  readonly period: number;
+  /** Scaler and unit of each column that is a register (undefined for the others). */
+  readonly scalers: ReadonlyArray<{ scaler: number; unit: number } | undefined>;
+}
+
+/** A profile read by range: the profile, from and to (UTC s), the meter's deviation for the request, and its header when known. */
 export interface RangeRead {
   readonly ln: LogicalName;
   readonly fromS: number;
   readonly toS: number;
   readonly deviation: number;
+  readonly header?: ProfileHeader;
 }
 
-export interface ProfileResult {
+export interface ProfileResult extends ProfileHeader {
   readonly ln: LogicalName;
-  readonly columns: readonly CaptureObject[];
-  /** Scaler and unit of each column that is a register (undefined for the others). */
-  readonly scalers: ReadonlyArray<{ scaler: number; unit: number } | undefined>;
   readonly rows: readonly ProfileRow[];
   readonly skipped: number;
 }
@@ -56,6 +63,9 @@ export interface MeterRead {
   /** Items the meter refused, by "class/obis/attribute": the DataAccessResult. */
   refused: Map<string, number>;
 }
+
+/** A range expected to hold at most this many entries is read together with the other short ones. */
+const SHORT_RANGE_ENTRIES = 8;
 
 const IDENTITY: AttributeRequest[] = [
   { classId: ClassId.data, ln: Obis.serialNumber, index: Attr.value },
@@ -83,7 +93,7 @@ export interface ReadPlan {
   identity?: boolean;
   registers: readonly RegisterSpec[];
   ranges?: readonly RangeRead[];
-  /** Attributes per GET-with-list. Default 16. */
+  /** Attributes per GET-with-list. Default 32. */
   listSize?: number;
 }
 
@@ -95,15 +105,20 @@ export class ReadScript implements Script<MeterRead> {
   #asked: AttributeRequest[] = [];
   readonly #got = new Map<string, Data>();
   #range = 0;
-  #profileStep: "header" | "scalers" | "buffer" = "header";
+  #profileStep: "header" | "scalers" = "header";
   #columns: CaptureObject[] = [];
   #period = 0;
-  #scalers: Array<{ scaler: number; unit: number } | undefined> = [];
+  /** Each range's header, known or read. */
+  readonly #headers: Array<ProfileHeader | undefined> = [];
+  /** The buffer requests still to make (ranges by index), once every header is known. */
+  #buffers: number[][] | undefined;
+  /** The range of each buffer in the request in flight. */
+  #bufferOf: number[] = [];
 
   constructor(plan: ReadPlan) {
     this.#plan = plan;
     const refs = [...(plan.identity === false ? [] : IDENTITY), ...plan.registers.flatMap(registerRefs)];
-    const size = plan.listSize ?? 16;
+    const size = plan.listSize ?? 32;
     for (let i = 0; i < refs.length; i += size) this.#batches.push(refs.slice(i, i + size));
   }
 
@@ -153,60 +168,95 @@ export class ReadScript implements Script<MeterRead> {
     this.#asked = [];
   }
 
-  // ---- profiles by range: header (capture objects and period), the registers' scalers, the buffer ----
+  // ---- profiles by range: the headers not known yet (capture objects and period, then the captured
+  // registers' scalers), then every buffer between its two times in one request ----
 
   #nextRange(): Request | undefined {
-    const range = this.#plan.ranges?.[this.#range];
-    if (!range) return undefined;
-    const ref = (index: number, access?: AttributeRequest["access"]): AttributeRequest => ({ classId: ClassId.profileGeneric, ln: range.ln, index, ...(access ? { access } : {}) });
-    if (this.#profileStep === "header") return { kind: "get", refs: [ref(Attr.captureObjects), ref(Attr.capturePeriod)] };
-    if (this.#profileStep === "scalers") {
-      const registers = this.#columns.filter((c) => c.classId === ClassId.register || c.classId === ClassId.extendedRegister);
-      if (registers.length) return { kind: "get", refs: registers.map((c) => ({ classId: c.classId, ln: c.ln, index: Attr.scalerUnit })) };
-      this.#profileStep = "buffer";
+    const ranges = this.#plan.ranges ?? [];
+    while (this.#range < ranges.length && ranges[this.#range]!.header) {
+      this.#headers[this.#range] = ranges[this.#range]!.header;
+      this.#range++;
     }
-    return { kind: "get", refs: [ref(Attr.buffer, byRange(range.fromS, range.toS, range.deviation))] };
+    const range = ranges[this.#range];
+    if (range) {
+      const ref = (index: number): AttributeRequest => ({ classId: ClassId.profileGeneric, ln: range.ln, index });
+      if (this.#profileStep === "header") return { kind: "get", refs: [ref(Attr.captureObjects), ref(Attr.capturePeriod)] };
+      const registers = this.#columns.filter(isRegister);
+      return { kind: "get", refs: registers.map((c) => ({ classId: c.classId, ln: c.ln, index: Attr.scalerUnit })) };
+    }
+    if (this.#buffers === undefined) this.#buffers = this.#bufferRequests(ranges);
+    const next = this.#buffers.shift();
+    if (!next) return undefined;
+    this.#bufferOf = next;
+    return { kind: "get", refs: next.map((i) => ({ classId: ClassId.profileGeneric, ln: ranges[i]!.ln, index: Attr.buffer, access: byRange(ranges[i]!.fromS, ranges[i]!.toS, ranges[i]!.deviation) })) };
+  }
+
+  /**
+   * The buffers to ask for, as requests: the short ranges together in one GET-with-list (a routine
+   * read: one round trip), each long one alone, so its answer, in data blocks, is decoded as it
+   * arrives (session.ts) rather than all in one turn.
+   */
+  #bufferRequests(ranges: readonly RangeRead[]): number[][] {
+    const short: number[] = [];
+    const long: number[][] = [];
+    ranges.forEach((r, i) => {
+      const h = this.#headers[i];
+      if (!h) return;
+      const entries = h.period > 0 ? (r.toS - r.fromS) / h.period : Infinity;
+      if (entries <= SHORT_RANGE_ENTRIES) short.push(i);
+      else long.push([i]);
+    });
+    return short.length ? [short, ...long] : long;
   }
 
   #takeProfile(results: readonly GetResult[]): void {
-    const range = this.#plan.ranges![this.#range]!;
+    const ranges = this.#plan.ranges!;
+    if (this.#buffers !== undefined) {
+      this.#bufferOf.forEach((i, k) => {
+        const r = results[k];
+        const range = ranges[i]!;
+        if (!r?.ok) return this.#refuse(range.ln, r);
+        const header = this.#headers[i]!;
+        const { rows, skipped } = profileRows(r.data, header.columns, header.period);
+        this.#read.profiles.push({ ln: range.ln, ...header, rows, skipped });
+      });
+      return;
+    }
+    const range = ranges[this.#range]!;
     if (this.#profileStep === "header") {
       const columns = results[0]?.ok ? captureObjectsOf(results[0].data) : undefined;
-      if (!columns) return this.#skipRange(results[0]);
+      if (!columns) {
+        this.#refuse(range.ln, results[0]);
+        return this.#nextProfile();
+      }
       this.#columns = columns;
       this.#period = (results[1]?.ok ? integerOf(results[1].data) : undefined) ?? 0;
       this.#profileStep = "scalers";
-      return;
+      if (columns.some(isRegister)) return;
     }
-    if (this.#profileStep === "scalers") {
-      let k = 0;
-      this.#scalers = this.#columns.map((c) => {
-        if (c.classId !== ClassId.register && c.classId !== ClassId.extendedRegister) return undefined;
-        const r = results[k++];
-        return r?.ok ? scalerUnitOf(r.data) : undefined;
-      });
-      this.#profileStep = "buffer";
-      return;
-    }
-    const buffer = results[0];
-    if (!buffer?.ok) return this.#skipRange(buffer);
-    const { rows, skipped } = profileRows(buffer.data, this.#columns, this.#period);
-    this.#read.profiles.push({ ln: range.ln, columns: this.#columns, scalers: this.#scalers, rows, skipped });
+    let k = 0;
+    const scalers = this.#columns.map((c) => {
+      if (!isRegister(c)) return undefined;
+      const r = results[k++];
+      return r?.ok ? scalerUnitOf(r.data) : undefined;
+    });
+    this.#headers[this.#range] = { columns: this.#columns, period: this.#period, scalers };
     this.#nextProfile();
   }
 
-  #skipRange(r: GetResult | undefined): void {
-    const range = this.#plan.ranges![this.#range]!;
-    this.#read.refused.set(`${ClassId.profileGeneric}/${formatLogicalName(range.ln)}/${Attr.buffer}`, r && !r.ok ? r.result : 250);
-    this.#nextProfile();
+  #refuse(ln: LogicalName, r: GetResult | undefined): void {
+    this.#read.refused.set(`${ClassId.profileGeneric}/${formatLogicalName(ln)}/${Attr.buffer}`, r && !r.ok ? r.result : 250);
   }
 
   #nextProfile(): void {
     this.#range++;
     this.#profileStep = "header";
     this.#columns = [];
-    this.#scalers = [];
   }
+}
+
+function isRegister(c: CaptureObject): boolean {
+  return c.classId === ClassId.register || c.classId === ClassId.extendedRegister;
 }
 
 /** Fixed requests in order; `result()` is every answer. */

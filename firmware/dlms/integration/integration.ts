@@ -27,10 +27,10 @@ import { EventType, type Reading } from "../../model/records.js";
 import { Priority } from "../../poll/poller.js";
 import type { StateJournal } from "../../store/state-journal.js";
 import { integerOf } from "../axdr/data.js";
-import { SequenceScript, type MeterRead, type ProfileResult, type ReadPlan } from "../client/scripts.js";
+import { SequenceScript, type MeterRead, type ProfileHeader, type ProfileResult, type ReadPlan } from "../client/scripts.js";
 import { newSessionCounters, type Endpoint, type SessionCounters } from "../client/types.js";
 import { Attr, ClassId, type DisconnectState } from "../cosem/classes.js";
-import { Obis, sameLogicalName } from "../cosem/obis.js";
+import { formatLogicalName, Obis, sameLogicalName } from "../cosem/obis.js";
 import { DEFAULT_LOGS, DEFAULT_PROFILE, DEFAULT_REGISTERS, endpointOf, logicalName, parseDlmsAddress, registerSpec, type DlmsMeterConfig, type DlmsSiteConfig } from "./config.js";
 import { DisconnectScript, limiterScript, type DisconnectTarget, type Emergency } from "./control.js";
 import { profileReadings } from "./d0-view.js";
@@ -75,6 +75,8 @@ export interface DlmsIntegrationOptions {
 
 interface MeterMemory {
   deviation: number;
+  /** Profile and log headers read before, by OBIS text: a routine read asks only for the buffers. */
+  headers: Map<string, ProfileHeader>;
   /** The limiter settings last written, as text; undefined: not since boot. */
   limiter: string | undefined;
   /** A disconnect sync or limiter write is queued or running. */
@@ -145,10 +147,11 @@ export class DlmsIntegration implements DlmsPathContext {
     if (!this.#o.wallClock.valid) return { registers };
     const nowS = Math.floor(this.#o.wallClock.now() / 1000);
     const marks = this.state.marks(meterId(bus, a.physical));
-    const deviation = this.deviation(bus, address);
+    const mem = this.#memoryOf(bus, address);
     const range = (ln: Uint8Array, mark: number | undefined) => {
       const fromS = mark ? mark + 1 : nowS - (this.#o.config.catchUpS ?? 86_400);
-      return { ln, fromS, toS: Math.min(nowS + AHEAD_S, fromS + MAX_SPAN_S), deviation };
+      const header = mem.headers.get(formatLogicalName(ln));
+      return { ln, fromS, toS: Math.min(nowS + AHEAD_S, fromS + MAX_SPAN_S), deviation: mem.deviation, ...(header ? { header } : {}) };
     };
     const ranges = [];
     const profile = logicalName(config.loadProfile, DEFAULT_PROFILE);
@@ -174,6 +177,7 @@ export class DlmsIntegration implements DlmsPathContext {
     this.counters.reads++;
     const mem = this.#memoryOf(bus, address);
     if (read.clock?.deviation !== undefined) mem.deviation = read.clock.deviation;
+    for (const p of read.profiles) mem.headers.set(formatLogicalName(p.ln), { columns: p.columns, period: p.period, scalers: p.scalers });
     const meter = this.#meterAt(bus, address);
     if (meter !== undefined && read.disconnect) this.#observeDisconnect(bus, address, meter, read.disconnect);
   }
@@ -321,7 +325,7 @@ export class DlmsIntegration implements DlmsPathContext {
   #memoryOf(bus: number, address: string): MeterMemory {
     const id = meterId(bus, parseDlmsAddress(address)?.physical ?? 0);
     let m = this.#memory.get(id);
-    if (!m) this.#memory.set(id, (m = { deviation: 0, limiter: undefined, syncing: false, limiting: false }));
+    if (!m) this.#memory.set(id, (m = { deviation: 0, headers: new Map(), limiter: undefined, syncing: false, limiting: false }));
     return m;
   }
 }
