@@ -43,7 +43,7 @@ export interface BusMasterOptions {
   lockoutText?: string;
 }
 
-type Phase = "idle" | "sending" | "await" | "receive" | "wait" | "drain";
+type Phase = "idle" | "sending" | "await" | "receive" | "wait" | "hold" | "drain";
 
 interface Job {
   tx: Transaction | FrameTransaction<unknown> | ExchangeTransaction<unknown>;
@@ -77,6 +77,8 @@ export class BusMaster {
   #listenAt = 0;
   #lastRx = 0;
   #requestEnd = 0;
+  /** End of a hold (an exchange deciphering): it fails the attempt if its work has not ended by then. */
+  #holdUntil = 0;
   #failure: { failure: Failure; retry: boolean } | undefined;
   #watchdog: TimerId | undefined;
   #pending: DataSet[] = [];
@@ -247,8 +249,9 @@ export class BusMaster {
       fail: (failure, retry) => this.#fail(failure, retry),
       succeed: (result) => this.#succeed(result),
       hold: () => {
-        this.#clearWatchdog();
-        this.#phase = "wait";
+        this.#phase = "hold";
+        this.#holdUntil = this.#clock.now() + this.#timing.firstCharTimeoutMs;
+        this.#armWatchdog();
       },
     };
   }
@@ -260,7 +263,7 @@ export class BusMaster {
     const s = this.#job ? this.#moduleStats() : undefined;
     if (s) s.bytesReceived += bytes.length;
     if (this.#phase === "await") this.#phase = "receive";
-    if (this.#phase !== "receive" && this.#phase !== "wait") return;
+    if (this.#phase !== "receive" && this.#phase !== "wait" && this.#phase !== "hold") return;
     if (this.#exchange?.data) this.#exchange.data(bytes);
     else this.#decoder.push(bytes);
   }
@@ -274,6 +277,8 @@ export class BusMaster {
         return this.#lastRx + this.#timing.interCharTimeoutMs;
       case "drain":
         return Math.max(this.#lastRx, this.#requestEnd) + idleMs;
+      case "hold":
+        return this.#holdUntil;
       default:
         return Infinity;
     }
@@ -296,6 +301,10 @@ export class BusMaster {
     this.#line.poll();
     if (this.#clock.now() < this.#deadline()) return this.#armWatchdog();
     if (this.#phase === "drain") return this.#recover();
+    if (this.#phase === "hold") {
+      this.#moduleStats().timeouts++;
+      return this.#fail({ code: "timeout", detail: "the exchange's own work did not end" }, true);
+    }
     if (this.#phase === "await" || this.#phase === "receive") {
       this.#moduleStats().timeouts++;
       if (this.#exchange?.timeout?.()) return;

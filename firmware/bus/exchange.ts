@@ -24,8 +24,9 @@ export interface ExchangePort {
   /** The transaction succeeded with `result` (the engine adds attempts and costs). */
   succeed(result: unknown): void;
   /**
-   * The exchange is busy elsewhere (an answer being deciphered): no time-out runs until its next
-   * `send` or `listen`. Offered by the bus master, which runs the long exchanges that need it.
+   * The exchange is busy elsewhere (an answer being deciphered): no answer time-out runs until its next
+   * `send` or `listen`, but the attempt fails if that takes longer than the first-character time-out.
+   * Offered by the bus master, which runs the long exchanges that need it.
    */
   hold?(): void;
 }

@@ -138,8 +138,7 @@ export class DlmsSession<T> implements Exchange {
   data(bytes: Uint8Array): void {
     this.#d.stats.bytesReceived += bytes.length;
     this.#attemptBytes += bytes.length;
-    if (this.#phase === "sign-on") return this.#onSignOnBytes(bytes);
-    this.#decoder.push(bytes);
+    this.#contained(() => (this.#phase === "sign-on" ? this.#onSignOnBytes(bytes) : this.#decoder.push(bytes)));
   }
 
   message(): void {
@@ -246,11 +245,13 @@ export class DlmsSession<T> implements Exchange {
     this.#d.random.fill(this.#ctos);
     const epoch = this.#epoch;
     this.#port.hold?.();
-    sealApdu(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), initiate, (ciphered) => {
-      if (epoch !== this.#epoch) return;
-      if (!ciphered) return this.#fail({ code: "association-refused", detail: "unusable keys" }, false);
-      this.#sendApdu(encodeAarq({ context: Context.logicalNameCiphered, mechanism: Mechanism.hlsGmac, systemTitle: s.clientSystemTitle, authenticationValue: this.#ctos, userInformation: ciphered }), false);
-    });
+    sealApdu(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), initiate, (ciphered) =>
+      this.#contained(() => {
+        if (epoch !== this.#epoch) return;
+        if (!ciphered) return this.#fail({ code: "association-refused", detail: "unusable keys" }, false);
+        this.#sendApdu(encodeAarq({ context: Context.logicalNameCiphered, mechanism: Mechanism.hlsGmac, systemTitle: s.clientSystemTitle, authenticationValue: this.#ctos, userInformation: ciphered }), false);
+      }),
+    );
   }
 
   #onAare(apdu: Uint8Array): void {
@@ -274,13 +275,15 @@ export class DlmsSession<T> implements Exchange {
       if (!this.#initiated(plain)) return;
       // HLS pass 3: f(StoC) to the current association's reply_to_HLS_authentication.
       const epoch = this.#epoch;
-      hlsResponse(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), stoc, (f) => {
-        if (epoch !== this.#epoch) return;
-        if (!f) return this.#fail({ code: "association-refused", detail: "unusable keys" }, false);
-        this.#phase = "hls";
-        this.#request = { kind: "action", ref: { classId: ClassId.associationLn, ln: Obis.currentAssociation, index: Method.replyToHlsAuthentication }, parameter: octets(f) };
-        this.#sendApdu(encodeActionNormal(this.#nextInvoke(), this.#request.ref, this.#request.parameter), true);
-      });
+      hlsResponse(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), stoc, (f) =>
+        this.#contained(() => {
+          if (epoch !== this.#epoch) return;
+          if (!f) return this.#fail({ code: "association-refused", detail: "unusable keys" }, false);
+          this.#phase = "hls";
+          this.#request = { kind: "action", ref: { classId: ClassId.associationLn, ln: Obis.currentAssociation, index: Method.replyToHlsAuthentication }, parameter: octets(f) };
+          this.#sendApdu(encodeActionNormal(this.#nextInvoke(), this.#request.ref, this.#request.parameter), true);
+        }),
+      );
     });
   }
 
@@ -306,7 +309,7 @@ export class DlmsSession<T> implements Exchange {
       return this.#fail({ code: "association-refused", detail: "HLS authentication refused" }, false);
     }
     const epoch = this.#epoch;
-    checkHlsResponse(this.#d.crypto, s.keys, this.#serverTitle!, this.#ctos, f, (ic) => {
+    checkHlsResponse(this.#d.crypto, s.keys, this.#serverTitle!, this.#ctos, f, (ic) => this.#contained(() => {
       if (epoch !== this.#epoch) return;
       // f(CtoS) answers this association's fresh challenge, so it cannot be a replay; the APDU that
       // carried it passed the counter check already.
@@ -315,7 +318,7 @@ export class DlmsSession<T> implements Exchange {
         return this.#fail({ code: "security", detail: "the meter's f(CtoS) does not authenticate" }, false);
       }
       this.#nextRequest(undefined);
-    });
+    }));
   }
 
   // ---- requests ----
@@ -383,11 +386,13 @@ export class DlmsSession<T> implements Exchange {
     if (!cipher || s.level !== "hls") return this.#transmit(this.#link.send(plain));
     const epoch = this.#epoch;
     this.#port.hold?.();
-    sealApdu(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), plain, (ciphered) => {
-      if (epoch !== this.#epoch) return;
-      if (!ciphered) return this.#fail({ code: "security", detail: "unusable keys" }, false);
-      this.#transmit(this.#link.send(ciphered));
-    });
+    sealApdu(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), plain, (ciphered) =>
+      this.#contained(() => {
+        if (epoch !== this.#epoch) return;
+        if (!ciphered) return this.#fail({ code: "security", detail: "unusable keys" }, false);
+        this.#transmit(this.#link.send(ciphered));
+      }),
+    );
   }
 
   #onApdu(apdu: Uint8Array): void {
@@ -424,7 +429,7 @@ export class DlmsSession<T> implements Exchange {
     const parts = parseCiphered(apdu);
     const epoch = this.#epoch;
     this.#port.hold?.();
-    openApdu(this.#d.crypto, s.keys, this.#serverTitle, parts, (opened) => {
+    openApdu(this.#d.crypto, s.keys, this.#serverTitle, parts, (opened) => this.#contained(() => {
       if (epoch !== this.#epoch) return;
       if (!opened.ok) {
         this.#d.stats.authFailed++;
@@ -439,13 +444,26 @@ export class DlmsSession<T> implements Exchange {
       } catch (e) {
         this.#malformed(e);
       }
-    });
+    }));
   }
 
   #malformed(e: unknown): void {
     if (!(e instanceof DecodeError)) throw e;
     this.#d.stats.parseFailed++;
     this.#fail({ code: "malformed", detail: e.message }, true);
+  }
+
+  /**
+   * Runs `fn` so that nothing it throws leaves the turn: an error of this code fails the attempt (the
+   * bus master retries, the meter is left with DISC). A simulated power loss still unwinds the turn.
+   */
+  #contained(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof Error && e.name === "PowerLossError") throw e;
+      this.#fail({ code: "malformed", detail: `internal: ${e instanceof Error ? e.message : String(e)}` }, true);
+    }
   }
 
   // ---- the wire ----

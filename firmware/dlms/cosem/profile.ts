@@ -1,6 +1,6 @@
 /**
  * Profile generic (IC 7) buffers: selective access by range on the clock column (access selector 1,
- * range_descriptor) or by entry (selector 2), and the buffer read back as rows with their time.
+ * range_descriptor), and the buffer read back as rows with their time.
  *
  * A row's time is its clock column; a meter may leave it null in rows that follow the previous one
  * by exactly one capture period (IEC 62056-6-2 §4.3.6, "compressed" entries), which is honoured here.
@@ -33,11 +33,6 @@ function clockColumn(): Data {
  */
 export function byRange(fromS: number, toS: number, deviation: number): AccessSelection {
   return { selector: 1, parameters: structure(clockColumn(), octets(encodeDateTime(fromS, deviation)), octets(encodeDateTime(toS, deviation)), array([])) };
-}
-
-/** Entries `from`..`to` (1-based; 0 as `to` means the last), all columns. */
-export function byEntry(from: number, to: number): AccessSelection {
-  return { selector: 2, parameters: structure(int(Tag.doubleLongUnsigned, from), int(Tag.doubleLongUnsigned, to), int(Tag.longUnsigned, 1), int(Tag.longUnsigned, 0)) };
 }
 
 export interface ProfileRow {
