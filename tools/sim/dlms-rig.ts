@@ -4,23 +4,21 @@
  * master, simulated DLMS meters (hal/sim/dlms) at their physical addresses, and a way to run one
  * association with a script. Pure ECMAScript.
  */
-import { BusMaster } from "../../firmware/bus/bus-master.js";
+import type { BusMaster } from "../../firmware/bus/bus-master.js";
 import type { FrameResult } from "../../firmware/bus/types.js";
 import { DlmsSession } from "../../firmware/dlms/client/session.js";
 import { newSessionCounters, type Endpoint, type InvocationCounters, type Script, type SessionCounters } from "../../firmware/dlms/client/types.js";
 import { serverAddress } from "../../firmware/dlms/hdlc/address.js";
 import { SimClock } from "../../hal/sim/clock.js";
-import { SimDigitalOutput } from "../../hal/sim/digital.js";
 import type { MeterKeys } from "../../hal/sim/dlms/application.js";
 import { SimDlmsMeter, type SimDlmsMeterOptions } from "../../hal/sim/dlms/meter.js";
 import type { LineNoiseRates } from "../../hal/sim/line-noise.js";
 import { SimMeter } from "../../hal/sim/meters.js";
-import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Rs485Bus } from "../../hal/sim/rs485-bus.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 import { SimCrypto, SimRandom } from "../../hal/sim/system.js";
-import { SimUart } from "../../hal/sim/uart.js";
+import { concentratorPort } from "./bus-rig.js";
 
 /** The Green Book's example keys: what the test meters are provisioned with unless told otherwise. */
 export const TEST_KEYS: MeterKeys = {
@@ -81,13 +79,7 @@ export function dlmsRig(seed: string, o: { meters: number; noise?: LineNoiseRate
   const scheduler = new Scheduler();
   const prng = new Prng(seed);
   const bus = new Rs485Bus(scheduler, prng, { noise: o.noise });
-  const domain = new PowerDomain(scheduler, "mc");
-  const uart = new SimUart(domain, "mc.rs485", prng.fork("mc"));
-  const de = new SimDigitalOutput(domain);
-  bus.attach({ uart, de, echo: true });
-  domain.powerOn();
-  const clock = new SimClock(domain);
-  const master = new BusMaster({ port: { serial: uart, direction: de }, clock, timers: clock });
+  const { domain, clock, master } = concentratorPort(scheduler, prng, bus);
   const meters = Array.from({ length: o.meters }, (_, i) => simDlmsMeter(scheduler, prng, bus, 0x11 + i, o.meter));
   const crypto = new SimCrypto(domain);
   const random = new SimRandom(domain, prng.fork("random"));

@@ -21,6 +21,7 @@
  */
 import type { CryptoService, RandomSource } from "../../../hal/system.js";
 import type { Exchange, ExchangePort } from "../../bus/exchange.js";
+import { concatBytes } from "../../store/bytes.js";
 import type { Failure } from "../../bus/types.js";
 import { encodeOptionSelect, encodeRequest } from "../../d0/encoder.js";
 import { parseIdentification } from "../../d0/identification.js";
@@ -363,8 +364,8 @@ export class DlmsSession<T> implements Exchange {
     const results: GetResult[] = this.#stream
       ? [{ ok: true, data: this.#stream.finish() }]
       : request.refs.length === 1
-        ? [{ ok: true, data: decode(join(this.#blocks)) }]
-        : decodeListResults(join(this.#blocks));
+        ? [{ ok: true, data: decode(concatBytes(this.#blocks)) }]
+        : decodeListResults(concatBytes(this.#blocks));
     if (results.length !== request.refs.length) return this.#fail({ code: "malformed", detail: "result count" }, true);
     this.#nextRequest({ kind: "get", results });
   }
@@ -496,14 +497,4 @@ export class DlmsSession<T> implements Exchange {
     if (!c) throw new Error("HLS without invocation counters");
     return c;
   }
-}
-
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

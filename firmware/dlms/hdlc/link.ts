@@ -16,6 +16,7 @@
  * - Frames not from this server to this client (another meter on the bus) are ignored and counted.
  */
 import { encodeClient, encodeServer, readAddress, sameServer, serverFromGroups, type ServerAddress } from "./address.js";
+import { concatBytes, sameBytes } from "../../store/bytes.js";
 import { encodeFrame, unnumbered, type Frame } from "./frame.js";
 import { decodeParameters, DEFAULT_PARAMETERS, encodeParameters, negotiate, type LinkParameters } from "./parameters.js";
 
@@ -120,7 +121,7 @@ export class HdlcClientLink {
   /** A frame received from the bus. */
   receive(f: Frame): LinkEvent {
     const src = readAddress(f.source, 0, f.source.length);
-    if (!equalBytes(f.destination, this.#client) || !src || !sameServer(serverFromGroups(src.groups), this.#serverAddress)) {
+    if (!sameBytes(f.destination, this.#client) || !src || !sameServer(serverFromGroups(src.groups), this.#serverAddress)) {
       this.counters.foreign++;
       return { kind: "ignored", reason: "foreign" };
     }
@@ -175,7 +176,7 @@ export class HdlcClientLink {
       if (!f.pollFinal) return { kind: "ignored", reason: "unexpected" }; // more frames of the window follow
       return { kind: "send", bytes: this.#emit(encodeFrame({ kind: "RR", destination: this.#server, source: this.#client, pollFinal: true, sendSeq: 0, receiveSeq: this.#vr, segmented: false, info: new Uint8Array(0) })) };
     }
-    const whole = concat(this.#rx, this.#rxLength);
+    const whole = concatBytes(this.#rx);
     this.#rx = [];
     this.#rxLength = 0;
     this.#state = "connected";
@@ -206,20 +207,4 @@ export class HdlcClientLink {
     this.#last = bytes;
     return bytes;
   }
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
