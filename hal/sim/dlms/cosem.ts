@@ -87,6 +87,8 @@ export class MeterObjects {
   #maxDemandW = 0;
   #maxDemandT = 0;
   readonly onRelay: Array<(connected: boolean) => void> = [];
+  /** Called when the limiter's normal threshold is written (the meter runs the limiter only while one is set). */
+  onLimiter: (active: boolean) => void = () => undefined;
 
   constructor(o: ObjectsOptions) {
     this.o = o;
@@ -250,6 +252,7 @@ export class MeterObjects {
         if (v === undefined || v < 0) return DAR.typeUnmatched;
         const field = ({ 4: "normal", 5: "emergency", 6: "minOverS", 7: "minUnderS" } as const)[Number(k.slice(-1)) as 4 | 5 | 6 | 7];
         this.limiter[field] = v;
+        if (field === "normal") this.onLimiter(v > 0);
         return DAR.success;
       }
       case "71/0.0.17.0.0.255/8": {

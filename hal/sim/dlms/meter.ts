@@ -93,6 +93,7 @@ export class SimDlmsMeter {
   #signOn = "";
   #modeE = false;
   #grid = true;
+  #limiterEpoch = 0;
   readonly counters = { framesIn: 0, framesOut: 0, foreign: 0, duplicates: 0 };
 
   constructor(o: SimDlmsMeterOptions) {
@@ -127,6 +128,10 @@ export class SimDlmsMeter {
       this.advance();
       o.meter.setRelay(connected);
     });
+    this.objects.onLimiter = (active) => {
+      this.#limiterEpoch++;
+      if (active && this.domain.on) this.#scheduleLimiter(this.#limiterEpoch);
+    };
     const clients: ClientPolicy[] = [{ sap: 16, mechanism: "none" }, o.management.mechanism === "lls" ? { sap: 1, mechanism: "lls", password: o.management.password } : { sap: 1, mechanism: "hls" }];
     this.app = new DlmsServerApplication({ objects: this.objects, clients, systemTitle: o.systemTitle, ...(o.management.mechanism === "hls" ? { keys: o.management.keys } : {}), prng: o.prng.fork("challenge") });
     this.#scanner = new HdlcScanner((f) => this.#onFrame(f));
@@ -192,7 +197,8 @@ export class SimDlmsMeter {
   #boot(): void {
     if (this.#powerFailures > 0) this.objects.logEvent(MeterEvent.powerUp);
     this.#scheduleCapture();
-    this.#scheduleLimiter();
+    this.#limiterEpoch++;
+    if (this.objects.limiter.normal > 0) this.#scheduleLimiter(this.#limiterEpoch);
   }
 
   /** The next capture at the next 15-minute boundary of the meter's clock after `after` (meter ms). */
@@ -204,10 +210,12 @@ export class SimDlmsMeter {
     });
   }
 
-  #scheduleLimiter(): void {
+  /** The limiter's looks at the power, every LIMITER_TICK_MS while a threshold is set (`epoch` ends an older chain). */
+  #scheduleLimiter(epoch: number): void {
     this.domain.after(LIMITER_TICK_MS, () => {
+      if (epoch !== this.#limiterEpoch) return;
       this.objects.limiterTick(Math.floor(this.clockMs() / 1000));
-      this.#scheduleLimiter();
+      this.#scheduleLimiter(epoch);
     });
   }
 
