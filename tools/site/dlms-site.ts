@@ -12,7 +12,7 @@ import type { Rs485Bus } from "../../hal/sim/rs485-bus.js";
 import type { Scheduler } from "../../hal/sim/scheduler.js";
 import { simDlmsMeter } from "../sim/dlms-rig.js";
 
-export const FIRST_PHYSICAL = 0x11;
+const FIRST_PHYSICAL = 0x11;
 
 export interface DlmsSite {
   meters: SimDlmsMeter[];

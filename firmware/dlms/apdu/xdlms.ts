@@ -160,7 +160,7 @@ export interface AttributeRequest extends CosemRef {
 }
 
 /** Invoke-id-and-priority: high priority, confirmed, the invoke id in the low nibble. */
-export function invokeByte(invokeId: number): number {
+function invokeByte(invokeId: number): number {
   return 0xc0 | (invokeId & 0x0f);
 }
 

@@ -9,8 +9,8 @@
  */
 import { INTEGER_WIDTH, Tag, type Data } from "./data.js";
 
-export const MAX_DEPTH = 16;
-export const MAX_ELEMENTS = 8192;
+const MAX_DEPTH = 16;
+const MAX_ELEMENTS = 8192;
 
 export type DecodeErrorCode = "truncated" | "tag" | "length" | "depth" | "too-many" | "trailing";
 

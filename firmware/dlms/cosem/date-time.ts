@@ -18,7 +18,7 @@ export const ClockStatus = {
   notSpecified: 0xff,
 } as const;
 
-export const DEVIATION_NOT_SPECIFIED = -0x8000;
+const DEVIATION_NOT_SPECIFIED = -0x8000;
 
 export interface CosemDateTime {
   /** UTC seconds since 1970 (local fields + deviation); undefined when a date or time field is not specified. */

@@ -31,8 +31,6 @@ export const UNIT_TEXT: Readonly<Record<number, string>> = {
   255: "",
 };
 
-export const Unit = { W: 27, VA: 28, var: 29, Wh: 30, VAh: 31, varh: 32, A: 33, V: 35, Hz: 44, none: 255 } as const;
-
 /**
  * The decimal text of `digits` (an integer's exact decimal form, sign allowed) × 10^scaler:
  * ("8048375", -3) → "8048.375", ("-5", -2) → "-0.05", ("12", 2) → "1200".

@@ -39,7 +39,7 @@ export interface Frame {
 }
 
 /** The control byte of a frame. */
-export function controlByte(f: Pick<Frame, "kind" | "pollFinal" | "sendSeq" | "receiveSeq">): number {
+function controlByte(f: Pick<Frame, "kind" | "pollFinal" | "sendSeq" | "receiveSeq">): number {
   const pf = f.pollFinal ? POLL_FINAL : 0;
   switch (f.kind) {
     case "I":

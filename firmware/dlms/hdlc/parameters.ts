@@ -16,7 +16,7 @@ export interface LinkParameters {
 export const DEFAULT_PARAMETERS: LinkParameters = { maxInfoTransmit: 128, maxInfoReceive: 128, windowTransmit: 1, windowReceive: 1 };
 
 /** Largest information field an HDLC frame can carry with 4-byte addresses (2047 − 13 bytes of framing). */
-export const MAX_INFO_FIELD = 2030;
+const MAX_INFO_FIELD = 2030;
 
 const IDS: Array<[number, keyof LinkParameters, number]> = [
   [0x05, "maxInfoTransmit", 2],

@@ -70,7 +70,7 @@ export function identificationOf(address: string): Identification {
 }
 
 /** ReadingStatus of a profile entry from its AMR profile status (IDIS/DSMR bits). */
-export function readingStatusOf(profileStatus: number): number {
+function readingStatusOf(profileStatus: number): number {
   let s = 0;
   if (profileStatus & ProfileStatus.powerDown) s |= ReadingStatus.powerFailure;
   if (profileStatus & ProfileStatus.clockAdjusted) s |= ReadingStatus.clockAdjusted;

@@ -31,7 +31,7 @@ import { SequenceScript, type MeterRead, type ProfileHeader, type ProfileResult,
 import { newSessionCounters, type Endpoint, type SessionCounters } from "../client/types.js";
 import { Attr, ClassId, type DisconnectState } from "../cosem/classes.js";
 import { formatLogicalName, Obis, sameLogicalName } from "../cosem/obis.js";
-import { DEFAULT_LOGS, DEFAULT_PROFILE, DEFAULT_REGISTERS, endpointOf, logicalName, parseDlmsAddress, registerSpec, type DlmsMeterConfig, type DlmsSiteConfig } from "./config.js";
+import { DEFAULT_LOGS, DEFAULT_PROFILE, DEFAULT_REGISTERS, dlmsAddress, endpointOf, logicalName, parseDlmsAddress, registerSpec, type DlmsMeterConfig, type DlmsSiteConfig } from "./config.js";
 import { DisconnectScript, limiterScript, type DisconnectTarget, type Emergency } from "./control.js";
 import { profileReadings } from "./d0-view.js";
 import { DlmsPath, type DlmsPathContext } from "./path.js";
@@ -117,8 +117,8 @@ export class DlmsIntegration implements DlmsPathContext {
   /** Candidate addresses discovery scans on bus `index`. */
   scanAddresses(index: number): string[] {
     const out: string[] = [];
-    for (const s of this.#o.config.scan ?? []) if (s.bus === index) for (let a = s.from; a <= s.to; a++) out.push(`dlms:${a}`);
-    for (const m of this.#o.config.meters) if (m.bus === index && !out.includes(`dlms:${m.physical}`)) out.push(`dlms:${m.physical}`);
+    for (const s of this.#o.config.scan ?? []) if (s.bus === index) for (let a = s.from; a <= s.to; a++) out.push(dlmsAddress(a));
+    for (const m of this.#o.config.meters) if (m.bus === index && !out.includes(dlmsAddress(m.physical, m.logical))) out.push(dlmsAddress(m.physical, m.logical));
     return out;
   }
 

@@ -36,7 +36,7 @@ import { identificationOf, readoutOf } from "./d0-view.js";
 import { booleanOf } from "../axdr/data.js";
 
 /** A DLMS association on RS485: a meter answers within ~0.5 s; silence inside a frame of 20 characters ends it. */
-export const DLMS_TIMING: Partial<Timing> = { firstCharTimeoutMs: 1500, interCharTimeoutMs: 200, retries: 2 };
+const DLMS_TIMING: Partial<Timing> = { firstCharTimeoutMs: 1500, interCharTimeoutMs: 200, retries: 2 };
 /** Frame retransmissions inside one association (the bus master then retries the whole association). */
 const FRAME_RETRIES = 2;
 

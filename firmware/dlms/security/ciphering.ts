@@ -15,10 +15,10 @@ import type { CryptoService } from "../../../hal/system.js";
 import { ApduTag } from "../apdu/xdlms.js";
 import { ByteCursor, ByteSink, DecodeError } from "../axdr/codec.js";
 
-export const TAG_LENGTH = 12;
+const TAG_LENGTH = 12;
 /** Security control byte: suite in bits 0-3, authentication bit 4, encryption bit 5. */
-export const SecurityControl = { authenticated: 0x10, encrypted: 0x20, suite0: 0x00 } as const;
-export const AUTHENTICATED_ENCRYPTED = SecurityControl.authenticated | SecurityControl.encrypted;
+const SecurityControl = { authenticated: 0x10, encrypted: 0x20, suite0: 0x00 } as const;
+const AUTHENTICATED_ENCRYPTED = SecurityControl.authenticated | SecurityControl.encrypted;
 
 /** The glo-ciphered tag of each plain request and response this client exchanges. */
 const GLO_OF: Readonly<Record<number, number>> = {
