@@ -1,4 +1,10 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import type { ExchangePort } from "../../firmware/bus/exchange.js";
+import { DlmsSession } from "../../firmware/dlms/client/session.js";
+import { newSessionCounters } from "../../firmware/dlms/client/types.js";
+import { encodeClient, encodeServer, serverAddress } from "../../firmware/dlms/hdlc/address.js";
+import { encodeFrame, type Frame } from "../../firmware/dlms/hdlc/frame.js";
 import type { FrameResult } from "../../firmware/bus/types.js";
 import { ReadScript, SequenceScript, type MeterRead } from "../../firmware/dlms/client/scripts.js";
 import type { Endpoint, Script } from "../../firmware/dlms/client/types.js";
@@ -186,5 +192,47 @@ describe("dlms/session: the wire", () => {
     }
     assert.ok(ok >= 5, `${ok} of 6 sessions`);
     assert.ok(rig.stats.frameRetransmissions + rig.stats.parseFailed > 0, "noise was met and recovered from");
+  });
+});
+
+describe("dlms/session: robustness", () => {
+  it("a meter at physical address 291 is reached with the 4-byte server address", () => {
+    const rig = dlmsRig("far", { meters: 1, meter: { physical: 291 } });
+    rig.scheduler.runUntil(HOUR);
+    energyOf(run(rig, rig.meters[0]!, {}, readEnergy), rig.meters[0]!);
+  });
+
+  it("fuzz: random frames and bytes from the bus never throw out of a session, which ends in a typed failure or keeps waiting", () => {
+    const server = encodeServer(serverAddress(1, 17));
+    const client = encodeClient(1);
+    const frame = fc.record({
+      kind: fc.constantFrom<Frame["kind"]>("I", "RR", "UA", "DM", "FRMR", "SNRM"),
+      sendSeq: fc.nat(7),
+      receiveSeq: fc.nat(7),
+      segmented: fc.boolean(),
+      info: fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ maxLength: 80 }).map((b) => Uint8Array.from([0xe6, 0xe7, 0x00, ...b]))),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(frame.map((f) => encodeFrame({ ...f, destination: client, source: server, pollFinal: true })), fc.uint8Array({ maxLength: 40 })), { maxLength: 12 }), (inputs) => {
+        const calls: string[] = [];
+        const port: ExchangePort = {
+          timing: { firstCharTimeoutMs: 1000, interCharTimeoutMs: 100, retries: 0, backoffMs: 1, resyncIdleChars: 10, maxBaud: 9600 },
+          resetDecoder: () => undefined,
+          send: (_b, _baud, then) => (calls.push("send"), then()),
+          listen: () => calls.push("listen"),
+          wait: (_ms, fn) => fn(),
+          fail: (f) => calls.push(`fail:${f.code}`),
+          succeed: () => calls.push("succeed"),
+          hold: () => calls.push("hold"),
+        };
+        const crypto = { verifyEd25519: () => undefined, aesGcmSeal: () => undefined, aesGcmOpen: () => undefined };
+        const session = new DlmsSession(port, { server: serverAddress(1, 17), clientSap: 1, baud: 9600, security: { level: "lls", password: Uint8Array.of(1) } }, { crypto, random: { fill: () => undefined }, stats: newSessionCounters() }, readEnergy);
+        session.start();
+        for (const bytes of inputs) session.data(bytes);
+        session.timeout();
+        for (const c of calls) assert.ok(/^(send|listen|hold|succeed|fail:(link|malformed|association-refused|security|service-error|timeout))$/.test(c), c);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
