@@ -354,7 +354,14 @@ export class Concentrator {
       mismatchesDetected: this.latch.counters.mismatchesDetected,
       mismatchesRepaired: this.latch.counters.mismatchesRepaired,
       internalErrors: this.counters.internalErrors,
+      ...this.#dlmsCounters(),
     };
+  }
+
+  /** DLMS diagnostics apart, as a field engineer needs them: answers not authentic, replayed, refused, unreadable. */
+  #dlmsCounters(): Record<string, number> {
+    const s = this.dlms?.stats;
+    return s ? { dlmsAuthFailed: s.authFailed, dlmsReplayed: s.replayed, dlmsRefused: s.refused, dlmsParseFailed: s.parseFailed } : {};
   }
 
   /** Applies configuration that the running parts read once (schedules, thresholds). */
