@@ -23,6 +23,7 @@ import { ModdableRandom, ModdableSystemControl, ModdableWatchdog } from "../hal/
 import { UsbSerialJtagConsole } from "../hal/moddable/usb-console.js";
 import { decodeEngineerKeys } from "../firmware/console/engineer-keys.js";
 import { Concentrator, type SiteConfig, type UplinkConfig } from "../firmware/app/concentrator.js";
+import type { DlmsMeterConfig, DlmsSiteConfig } from "../firmware/dlms/integration/config.js";
 import { board } from "./board.js";
 
 export function createDeviceHal(): Hal {
@@ -44,7 +45,7 @@ export function createDeviceHal(): Hal {
     watchdog: new ModdableWatchdog(ffi),
     system: new ModdableSystemControl(ffi),
     firmware: new ModdableFirmwareSlots(ffi),
-    crypto: new WorkerCrypto(),
+    crypto: new WorkerCrypto(ffi),
   };
 }
 
@@ -64,9 +65,45 @@ function engineers(): SiteConfig["console"] {
   return { engineers: list };
 }
 
+interface DeviceDlmsConfig extends Omit<DlmsSiteConfig, "clientSystemTitle" | "meters"> {
+  clientSystemTitle: string;
+  meters: Array<Omit<DlmsMeterConfig, "keys"> & { keys?: { encryptionKey: string; authenticationKey: string } }>;
+}
+
+function hexBytes(text: string, n: number): Uint8Array | undefined {
+  return new RegExp(`^[0-9a-fA-F]{${2 * n}}$`).test(text) ? Uint8Array.from(text.match(/../g)!, (h) => parseInt(h, 16)) : undefined;
+}
+
+/**
+ * The DLMS meters of the site (config.site.dlms, as JSON: titles and keys as hex): keys from hex in the configuration (a test bench), or the
+ * keys from the NVS preference domain "dlms", provisioned per meter as "<bus>.<physical>.ek" and
+ * "<bus>.<physical>.ak" (16 bytes each). An HLS meter without keys is read with the public client.
+ */
+function withDlms(site: DeviceSiteConfig): DeviceSiteConfig {
+  const d = site.dlms as DeviceDlmsConfig | undefined;
+  if (!d) return site;
+  const title = hexBytes(d.clientSystemTitle, 8);
+  if (!title) throw new Error("config.site.dlms.clientSystemTitle: 8 bytes of hex");
+  const meters = d.meters.map((m): DlmsMeterConfig => {
+    const { keys: hexKeys, ...rest } = m;
+    const stored = (k: string) => {
+      const v = Preference.get("dlms", `${m.bus}.${m.physical}.${k}`);
+      return v instanceof ArrayBuffer && v.byteLength === 16 ? new Uint8Array(v) : undefined;
+    };
+    const encryptionKey = hexKeys ? hexBytes(hexKeys.encryptionKey, 16) : stored("ek");
+    const authenticationKey = hexKeys ? hexBytes(hexKeys.authenticationKey, 16) : stored("ak");
+    if (m.security === "hls" && (!encryptionKey || !authenticationKey)) {
+      trace(`concentrator: no DLMS keys for meter ${m.bus}.${m.physical}: public client\n`);
+      return { ...rest, security: "none" };
+    }
+    return encryptionKey && authenticationKey ? { ...rest, keys: { encryptionKey, authenticationKey } } : rest;
+  });
+  return { ...site, dlms: { ...d, clientSystemTitle: title, meters } };
+}
+
 /** The site wiring from mc/config, with the uplink when the unit has been provisioned. */
 function siteConfig(): SiteConfig {
-  const site = { ...(config.site as DeviceSiteConfig), console: engineers() };
+  const site = withDlms({ ...(config.site as DeviceSiteConfig), console: engineers() });
   const secretKey = key("secret");
   const headendPublicKey = key("headend");
   if (!secretKey || !headendPublicKey || !site.broker || !site.modem) {

@@ -15,7 +15,7 @@ import { dirname, join, normalize, relative } from "node:path";
 import ts from "typescript";
 
 /** npm packages that are pure ECMAScript and fit the device (docs/design.md names them). */
-const PURE_PACKAGES = new Set(["cbor-x", "tweetnacl"]);
+const PURE_PACKAGES = new Set(["cbor-x", "tweetnacl", "@noble/ciphers"]);
 
 interface Rule {
   root: string;

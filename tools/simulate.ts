@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The site simulation (npm start): the concentrator firmware on a simulated board in a simulated
- * installation (tools/site): two RS485 buses of local modules, a PLC and a radio bridge with remote
+ * installation (tools/site): two RS485 buses of local modules and DLMS/COSEM meters, a PLC and a radio bridge with remote
  * modules, a feeder balance meter, mains failures, module reboots, tamper and door openings, repeater
  * outages; and the uplink: a GPRS modem, the mobile network with outages and dropped contexts, an
  * MQTT broker and the reference head-end. Shows its progress (a live line on a terminal, a plain line
@@ -9,7 +9,7 @@
  * page with charts (tools/report; by default reports/site-<seed>.html).
  *
  *   npm start
- *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--days D] [--seed S]
+ *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--dlms N] [--days D] [--seed S]
  *                                [--modem sim800|quectel|none] [--html FILE] [--json]
  *                                [--realtime] [--console tcp:HOST:PORT|pty[:PATH]] [--engineers FILE]
  *                                [--bus-tcp HOST:PORT]
@@ -88,7 +88,7 @@ export async function simulateLive(options: SiteOptions & { realtime: boolean; r
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), {
     days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string",
-    realtime: "boolean", console: "string", engineers: "string", "bus-tcp": "string", html: "string",
+    realtime: "boolean", console: "string", engineers: "string", "bus-tcp": "string", html: "string", dlms: "number",
   });
   const reach: ReachOptions = { ...(o.console !== undefined ? { console: o.console } : {}), ...(o["bus-tcp"] !== undefined ? { busTcp: o["bus-tcp"] } : {}) };
   checkReachOptions(reach);
@@ -103,6 +103,8 @@ async function main(): Promise<void> {
   // The bridge's table index is one byte (docs/bridge.md).
   if (!(Number.isInteger(plc) && plc >= 0 && plc <= 255)) throw new UsageError("--plc: 0..255");
   if (!(Number.isInteger(radio) && radio >= 0 && radio <= 255)) throw new UsageError("--radio: 0..255");
+  const dlms = o.dlms ?? 8;
+  if (!(Number.isInteger(dlms) && dlms >= 0 && dlms <= 64)) throw new UsageError("--dlms: 0..64");
   const modem = o.modem ?? "sim800";
   if (modem !== "sim800" && modem !== "quectel" && modem !== "none") throw new UsageError("--modem: sim800 | quectel | none");
   if (o.html === "") throw new UsageError("--html: a file name");
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
     plc,
     radio,
     record: true,
+    dlmsMeters: dlms,
     ...(modem !== "none" ? { uplink: { ...EVERYDAY_UPLINK, family: modem as SimModemFamily } } : {}),
     ...(o.engineers !== undefined ? { config: { console: { engineers: readEngineers(o.engineers) } } } : {}),
   };
@@ -135,6 +138,7 @@ async function main(): Promise<void> {
   console.log(`  power: ${report.mainsFailures} mains failures, ${report.boots} boots, ${report.brownouts} brown-outs, ${report.shutdowns} orderly shutdowns (${report.batteryCutoffs} with the battery disconnected)`);
   console.log(`  modules: ${report.modulesDiscovered} discovered, ${report.modulesMissing} missing at the end`);
   console.log(`  readings: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct(report.readingsAcquired, report.readingsExpected)} %), ${report.readingsStored} stored, ${report.readingsImplausible} implausible`);
+  console.log(`  readings by protocol: ${report.readingsByProtocol.iec} IEC 62056-21, ${report.readingsByProtocol.dlms} DLMS/COSEM (${report.dlmsProfileReadings} from load profiles; ${report.dlmsMetersKnown} of ${report.dlmsMeters} DLMS meters known)`);
   console.log(`  readouts: ${report.readoutsOk} ok, ${report.readoutsFailed} failed; poll cycle ${report.pollCycleRatio} × the wire-time bound over ${report.pollCycles} cycles; bus utilisation ${(report.busUtilisation * 100).toFixed(1)} %`);
   console.log(`  events: ${report.eventsRaised} raised, ${report.alarms} alarms`);
   console.log(`  latches: ${report.latchedConsumers} consumers disconnected, ${report.latchMismatchesDetected} relay mismatches detected, ${report.latchMismatchesRepaired} repaired, ${report.latchViolations} violations (longest supplied ${(report.latchLongestSuppliedMs / 1000).toFixed(0)} s)`);

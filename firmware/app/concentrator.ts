@@ -51,6 +51,8 @@ import { Console } from "../console/console.js";
 import { consoleCommands } from "../console/commands/index.js";
 import { passwordGuessing } from "../console/commands/system.js";
 import { ConsoleSession, type EngineerKey, type SessionPolicy } from "../console/session.js";
+import type { DlmsSiteConfig } from "../dlms/integration/config.js";
+import { DlmsIntegration } from "../dlms/integration/integration.js";
 import { CONFIG_SCHEMA } from "./config-schema.js";
 import { LatchStore, ModuleLogMarks, TopologyPersistence, UplinkCounters } from "./persistence.js";
 import { StoreQueue } from "./store-queue.js";
@@ -110,6 +112,8 @@ export interface SiteConfig {
   console?: ConsoleConfig;
   /** Task watchdog timeout, ms. Default 30 s. */
   watchdogMs?: number;
+  /** DLMS/COSEM meters on the RS485 buses (docs/dlms.md). */
+  dlms?: DlmsSiteConfig;
 }
 
 export type ConcentratorState = "running" | "shutdown";
@@ -144,6 +148,8 @@ export class Concentrator {
   readonly poller: Poller;
   readonly discovery: Discovery;
   readonly clockKeeper: ClockKeeper;
+  /** The DLMS meters' side of the buses, when the site has DLMS meters. */
+  readonly dlms: DlmsIntegration | undefined;
   readonly modem: Modem | undefined;
   readonly uplink: Uplink | undefined;
   /** Alarms by SMS while GPRS is down (with `uplink.smsNumber`). */
@@ -181,11 +187,27 @@ export class Concentrator {
     this.topology = new Topology({ maxModules: StateLayout.modules.count }, this.#topologyStore.load());
     if (this.#topologyStore.unreadable > 0) this.events.pulse(EventType.storageQuarantine, CONCENTRATOR, this.#topologyStore.unreadable);
 
-    // 3. Paths to the modules.
+    // 3. Paths to the modules (and DLMS meters, which a bus's path tells apart by their address).
     const paths = new Map<string, ModulePath>();
+    this.dlms = site.dlms
+      ? new DlmsIntegration({
+          config: site.dlms,
+          journal: this.journal,
+          crypto: hal.crypto,
+          random: hal.random,
+          timers: t,
+          wallClock: hal.wallClock,
+          moduleAt: (path, address) => this.topology.at(path, address)?.number,
+          meterOf: (module) => this.topology.module(module)?.meters.get(1),
+          latch: () => this.latch,
+          events: this.events,
+          store: (readings) => this.#guarded(() => this.#storeReadings(readings, false)),
+          emergency: () => this.#emergencyForMeters(),
+        })
+      : undefined;
     this.buses = hal.rs485.map((port, i) => {
       const bus = new BusMaster({ port, clock: hal.clock, timers: t });
-      paths.set(`bus${i}`, bus);
+      paths.set(`bus${i}`, this.dlms ? this.dlms.path(bus, i) : bus);
       return bus;
     });
     this.bridges = new Map();
@@ -210,6 +232,7 @@ export class Concentrator {
       raise: (e) => this.events.record(e),
       audit: (e) => this.#auditLatch(e),
       defaultMode,
+      limitedByMeter: (consumer) => this.dlms?.limitedByMeter(consumer) ?? false,
     });
 
     this.clockKeeper = new ClockKeeper({
@@ -258,7 +281,7 @@ export class Concentrator {
       timers: t,
       topology: this.topology,
       paths,
-      candidates: (path) => this.bridges.get(path)?.addresses ?? site.busAddresses[Number(path.slice(3))] ?? [],
+      candidates: (path) => this.bridges.get(path)?.addresses ?? [...(site.busAddresses[Number(path.slice(3))] ?? []), ...(this.dlms?.scanAddresses(Number(path.slice(3))) ?? [])],
       onFound: (path, address, readout) => this.#guarded(() => this.#observe(path, address, readout, "discovery", this.hal.wallClock.now() / 1000)),
     });
 
@@ -377,7 +400,14 @@ export class Concentrator {
       mismatchesDetected: this.latch.counters.mismatchesDetected,
       mismatchesRepaired: this.latch.counters.mismatchesRepaired,
       internalErrors: this.counters.internalErrors,
+      ...this.#dlmsCounters(),
     };
+  }
+
+  /** DLMS diagnostics apart, as a field engineer needs them: answers not authentic, replayed, refused, unreadable. */
+  #dlmsCounters(): Record<string, number> {
+    const s = this.dlms?.stats;
+    return s ? { dlmsAuthFailed: s.authFailed, dlmsReplayed: s.replayed, dlmsRefused: s.refused, dlmsParseFailed: s.parseFailed } : {};
   }
 
   /** Applies configuration that the running parts read once (schedules, thresholds). */
@@ -499,6 +529,17 @@ export class Concentrator {
     const wall = this.hal.wallClock;
     const leftMs = Number(this.config.get("limiter.emergencyUntilS")) * 1000 - wall.now();
     this.latch.setEmergency(id > 0 && wall.valid && leftMs > 0 ? { id, activationMs: this.hal.clock.now(), durationMs: leftMs } : undefined);
+  }
+
+  /**
+   * The emergency profile of the configuration as DLMS limiters take it (IC 71 activation and duration,
+   * s). The configuration has only its end: the meters are told it has been active since 2000-01-01.
+   */
+  #emergencyForMeters(): { id: number; startS: number; durationS: number } | undefined {
+    const id = Number(this.config.get("limiter.emergencyProfile"));
+    const untilS = Number(this.config.get("limiter.emergencyUntilS"));
+    const since2000 = 946_684_800;
+    return id > 0 && untilS > since2000 ? { id, startS: since2000, durationS: untilS - since2000 } : undefined;
   }
 
   /** Balance groups are configured by meter serial; they start once every meter is known. */

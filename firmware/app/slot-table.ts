@@ -44,6 +44,11 @@ export class SlotTable<T> {
     return this.#slotOf.size;
   }
 
+  /** The key index (0 … capacity − 1) holding `id`'s record, if it has one. */
+  slot(id: number): number | undefined {
+    return this.#slotOf.get(id);
+  }
+
   get capacity(): number {
     return this.#count;
   }

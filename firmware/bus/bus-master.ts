@@ -29,7 +29,7 @@ import { createExchange } from "./exchanges.js";
 import { FrameExchange } from "./frame-exchange.js";
 import { TransactionQueue } from "./queue.js";
 import { Rs485Line } from "./rs485-line.js";
-import { DEFAULT_TIMING, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
+import { DEFAULT_TIMING, type ExchangeTransaction, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
 
 export interface BusMasterOptions {
   port: Rs485Port;
@@ -43,10 +43,10 @@ export interface BusMasterOptions {
   lockoutText?: string;
 }
 
-type Phase = "idle" | "sending" | "await" | "receive" | "wait" | "drain";
+type Phase = "idle" | "sending" | "await" | "receive" | "wait" | "hold" | "drain";
 
 interface Job {
-  tx: Transaction | FrameTransaction<unknown>;
+  tx: Transaction | FrameTransaction<unknown> | ExchangeTransaction<unknown>;
 }
 
 export interface BusHandle {
@@ -77,6 +77,8 @@ export class BusMaster {
   #listenAt = 0;
   #lastRx = 0;
   #requestEnd = 0;
+  /** End of a hold (an exchange deciphering): it fails the attempt if its work has not ended by then. */
+  #holdUntil = 0;
   #failure: { failure: Failure; retry: boolean } | undefined;
   #watchdog: TimerId | undefined;
   #pending: DataSet[] = [];
@@ -114,6 +116,11 @@ export class BusMaster {
   /** Queues a frame transaction (another protocol on this bus, types.ts). Same contract as `enqueue`. */
   enqueueFrame<T>(tx: FrameTransaction<T>): BusHandle {
     return this.#enqueue(tx as FrameTransaction<unknown>);
+  }
+
+  /** Queues a transaction that brings its own exchange (types.ts ExchangeTransaction). Same contract as `enqueue`. */
+  enqueueExchange<T>(tx: ExchangeTransaction<T>): BusHandle {
+    return this.#enqueue(tx as ExchangeTransaction<unknown>);
   }
 
   #enqueue(tx: Job["tx"]): BusHandle {
@@ -187,7 +194,8 @@ export class BusMaster {
     this.#attempts = 0;
     this.#moduleStats().transactions++;
     const port = this.#exchangePort();
-    this.#exchange = job.tx.kind === "frame" ? new FrameExchange(port, job.tx) : createExchange(port, job.tx, this.#lockoutText);
+    const tx = job.tx;
+    this.#exchange = tx.kind === "frame" ? new FrameExchange(port, tx) : tx.kind === "exchange" ? tx.create(port) : createExchange(port, tx, this.#lockoutText);
     this.#attempt();
   }
 
@@ -219,7 +227,8 @@ export class BusMaster {
         this.#line.send(bytes, (echoOk) => {
           if (this.#job !== job || this.#phase !== "sending") return;
           this.#requestEnd = this.#clock.now();
-          if (!echoOk) this.#fail({ code: "collision" }, true);
+          // An exchange that resends its own frames on a time-out (DLMS) lets the garbled one go unanswered.
+          if (!echoOk && !this.#exchange?.timeout) this.#fail({ code: "collision" }, true);
           else then();
         });
       },
@@ -239,6 +248,11 @@ export class BusMaster {
       },
       fail: (failure, retry) => this.#fail(failure, retry),
       succeed: (result) => this.#succeed(result),
+      hold: () => {
+        this.#phase = "hold";
+        this.#holdUntil = this.#clock.now() + this.#timing.firstCharTimeoutMs;
+        this.#armWatchdog();
+      },
     };
   }
 
@@ -249,7 +263,7 @@ export class BusMaster {
     const s = this.#job ? this.#moduleStats() : undefined;
     if (s) s.bytesReceived += bytes.length;
     if (this.#phase === "await") this.#phase = "receive";
-    if (this.#phase !== "receive" && this.#phase !== "wait") return;
+    if (this.#phase !== "receive" && this.#phase !== "wait" && this.#phase !== "hold") return;
     if (this.#exchange?.data) this.#exchange.data(bytes);
     else this.#decoder.push(bytes);
   }
@@ -263,6 +277,8 @@ export class BusMaster {
         return this.#lastRx + this.#timing.interCharTimeoutMs;
       case "drain":
         return Math.max(this.#lastRx, this.#requestEnd) + idleMs;
+      case "hold":
+        return this.#holdUntil;
       default:
         return Infinity;
     }
@@ -285,8 +301,13 @@ export class BusMaster {
     this.#line.poll();
     if (this.#clock.now() < this.#deadline()) return this.#armWatchdog();
     if (this.#phase === "drain") return this.#recover();
+    if (this.#phase === "hold") {
+      this.#moduleStats().timeouts++;
+      return this.#fail({ code: "timeout", detail: "the exchange's own work did not end" }, true);
+    }
     if (this.#phase === "await" || this.#phase === "receive") {
       this.#moduleStats().timeouts++;
+      if (this.#exchange?.timeout?.()) return;
       this.#fail({ code: "timeout", detail: this.#phase === "await" ? "first character" : "inter-character" }, true);
     }
   }
@@ -325,7 +346,7 @@ export class BusMaster {
     s.maxResponseMs = Math.max(s.maxResponseMs, responseMs);
     s.totalResponseMs += responseMs;
     const kind = this.#job!.tx.kind;
-    if (kind === "frame") return this.#finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
+    if (kind === "frame" || kind === "exchange") return this.#finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
     if (kind === "session") return this.#finish({ ok: true, ...(result as object), attempts: this.#attempts });
     const sentBytes = this.#line.counters.bytesSent - this.#attemptStart.sent;
     const receivedBytes = this.#line.counters.bytesReceived - this.#attemptStart.received;

@@ -23,6 +23,12 @@ export interface ExchangePort {
   fail(failure: Failure, retry: boolean): void;
   /** The transaction succeeded with `result` (the engine adds attempts and costs). */
   succeed(result: unknown): void;
+  /**
+   * The exchange is busy elsewhere (an answer being deciphered): no answer time-out runs until its next
+   * `send` or `listen`, but the attempt fails if that takes longer than the first-character time-out.
+   * Offered by the bus master, which runs the long exchanges that need it.
+   */
+  hold?(): void;
 }
 
 export interface Exchange {
@@ -37,6 +43,13 @@ export interface Exchange {
   abort(then: () => void): void;
   /** The meter's tr lower limit, ms, once known. */
   readonly reactionMs: number;
+  /**
+   * The answer's first or next character did not come in time. An exchange that recovers by itself
+   * (sends its last frame again) returns true; otherwise, or without this method, the attempt fails.
+   * An exchange with this method is not failed when the echo of its frame differs (a collision or
+   * noise): the garbled frame goes unanswered and the time-out sends it again.
+   */
+  timeout?(): boolean;
 }
 
 /** The failure an answer's decode error stands for. */

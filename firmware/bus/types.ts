@@ -57,7 +57,15 @@ export type FailureCode =
   /** Through a bridge: no route it was asked to use reached the remote module (firmware/bridge, docs/bridge.md). */
   | "unreachable"
   /** Through a bridge: the bridge did not answer on the bus, refused the relay, or lost it (docs/bridge.md). */
-  | "bridge";
+  | "bridge"
+  /** DLMS: the HDLC link was refused or broken (DM, FRMR, a protocol violation). */
+  | "link"
+  /** DLMS: the meter refused the association (wrong password or keys, unsupported context), or HLS failed. */
+  | "association-refused"
+  /** DLMS: an answer failed authentication (GCM tag) or came with a used invocation counter: dropped. */
+  | "security"
+  /** DLMS: the meter answered a request with an error (exception response, confirmed service error). */
+  | "service-error";
 
 export interface Failure {
   readonly code: FailureCode;
@@ -128,6 +136,17 @@ export interface SessionTransaction extends TransactionBase {
 }
 
 export type Transaction = ReadoutTransaction | SessionTransaction;
+
+/**
+ * A transaction whose exchange the caller supplies: a whole session in another protocol that holds the
+ * bus from its first frame to its last (a DLMS association, firmware/dlms). `create` builds the exchange
+ * for each attempt; its result is `value`. Queued, timed, retried and counted like the others.
+ */
+export interface ExchangeTransaction<T> extends TransactionBase {
+  readonly kind: "exchange";
+  create(port: import("./exchange.js").ExchangePort): import("./exchange.js").Exchange;
+  onDone(result: FrameResult<T>): void;
+}
 
 /**
  * How a frame transaction judges its answer, byte by byte (firmware/bridge/protocol.ts has one for

@@ -63,17 +63,24 @@ export function acquiredValues(dataSets: readonly DataSet[], options: ReadingsOp
   for (const ds of dataSets) {
     const o = parseObis(ds.address);
     if (!o || o.d === undefined || (o.a !== undefined && o.a !== 1) || (o.f !== undefined && o.f !== 255)) continue;
-    const q = quantityOf(o.c, o.d);
     const v = ds.values[0];
-    if (q === undefined || !v || v.unit === undefined) continue;
-    const exponent = UNIT_EXPONENT[q][v.unit];
+    const exponent = v?.unit === undefined ? undefined : unitExponent(o.c, o.d, v.unit);
     if (exponent === undefined) continue;
-    const value = v.scaled(exponent);
+    const value = v!.scaled(exponent);
     const meter = options.meterOf(o.b);
     if (value === undefined || meter === undefined) continue;
-    out.push({ reading: { meter, register: registerCode(o.c, o.d, o.e ?? 0), time: options.time, value, status: options.status ?? 0 }, text: v.value });
+    out.push({ reading: { meter, register: registerCode(o.c, o.d, o.e ?? 0), time: options.time, value, status: options.status ?? 0 }, text: v!.value });
   }
   return out;
+}
+
+/**
+ * The power of ten from `unit` to the integer resolution of electricity register C.D; undefined when
+ * C.D is not a register the concentrator keeps or the unit is not one of its quantity's.
+ */
+export function unitExponent(c: number, d: number, unit: string): number | undefined {
+  const q = quantityOf(c, d);
+  return q === undefined ? undefined : UNIT_EXPONENT[q][unit];
 }
 
 /** The readings of `acquiredValues`, without their texts. */

@@ -41,6 +41,7 @@ const POLICY: Record<EventType, EventPolicy> = frozen({
   [EventType.clockSet]: { alarm: false, debounceMs: 0, holdOffMs: 0 },
   [EventType.storageEviction]: { alarm: true, debounceMs: 0, holdOffMs: 60 * MINUTE },
   [EventType.storageQuarantine]: { alarm: true, debounceMs: 0, holdOffMs: 0 },
+  [EventType.meterSecurity]: { alarm: true, debounceMs: 0, holdOffMs: 60 * MINUTE },
 });
 
 export function policyOf(type: EventType): EventPolicy {

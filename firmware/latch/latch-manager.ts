@@ -86,6 +86,11 @@ export interface LatchOptions {
   watchMs?: number;
   /** First retry after a failed relay operation, ms; doubles up to `watchMs`. Default 30 s. */
   retryMs?: number;
+  /**
+   * True for a consumer whose meter applies the load limit itself (a DLMS meter's IC 71, written from
+   * the consumer's record): the concentrator's samples then decide nothing for it.
+   */
+  limitedByMeter?(consumer: number): boolean;
 }
 
 export type LatchOutcome = { code: "ok"; state: ControlState } | { code: "refused"; reason: string };
@@ -254,7 +259,7 @@ export class LatchManager {
   /** A load sample (W) of the consumer: the limiter may disconnect it locally, or let it reconnect. */
   sampleLoad(consumer: number, powerW: number): void {
     const l = this.#limiters.get(consumer);
-    if (!l) return;
+    if (!l || this.#o.limitedByMeter?.(consumer)) return;
     const action = l.sample(powerW, this.#o.clock.now());
     if (action === "overThreshold") this.trigger(consumer, "localDisconnect", "local");
     // Local reconnection exists only in modes 5 and 6 (transition h); elsewhere the latch waits for a clearance.

@@ -94,6 +94,8 @@ export const EventType = Object.freeze({
   clockSet: 21,
   storageEviction: 22,
   storageQuarantine: 23,
+  /** A DLMS meter's answer failed authentication (detail 1), reused an invocation counter (2), or the meter refused the association (3). */
+  meterSecurity: 40,
 } as const);
 export type EventType = (typeof EventType)[keyof typeof EventType];
 

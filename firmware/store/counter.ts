@@ -70,6 +70,11 @@ export class MonotonicCounter {
   peek(): number {
     return this.#next;
   }
+
+  /** Skips ahead: `next()` returns at least `v` from now on (a peer has seen values up to v − 1). */
+  advanceTo(v: number): void {
+    if (Number.isSafeInteger(v) && v > this.#next) this.#next = v;
+  }
 }
 
 export class HighWaterMark {

@@ -23,6 +23,10 @@ export const StateLayout = frozen({
   modules: { base: 1536, count: 512 },
   /** Per module, the last entry of its own event log already taken (firmware/poll/module-log.ts). */
   moduleLogMarks: { base: 2048, count: 512 },
+  /** One record per DLMS meter: its id, and the capture times of the last profile entry and log entries taken (firmware/dlms/integration). */
+  dlmsMeters: { base: 2560, count: 64 },
+  /** Per DLMS meter record i: the client's invocation counter (keys 4i, 4i+1) and the meter's highest accepted (4i+2, 4i+3). */
+  dlmsCounters: { base: 2624, count: 256 },
 } as const);
 
-export const STATE_KEY_COUNT = 2560;
+export const STATE_KEY_COUNT = 2880;

@@ -3,19 +3,27 @@
  * costs ~44 M XS units, seconds on an ESP32, so it runs in a second XS machine on the other core while
  * the main loop keeps the UART FIFOs drained (tweetnacl measured in xsnap: docs/uplink.md). The worker is
  * manifests/crypto-worker.ts; requests and answers carry an id, so callbacks find their request.
+ *
+ * AES-GCM (DLMS security suite 0) runs natively through ESP-IDF's PSA Crypto (manifests/ffi/board.c
+ * board_aes_gcm; ESP-IDF v6.0 drives the chip's AES accelerator behind it): microseconds for an APDU,
+ * so no worker round trip; the result is still delivered in a later turn, as the contract says.
  */
 import Worker from "worker";
-import type { CryptoService } from "../system.js";
+import Timer from "timer";
+import type FFI from "mc/ffi";
+import { aesGcmLengthsOk, type CryptoService } from "../system.js";
 
 /** The worker's own XS machine: tweetnacl's verify needs little heap (60 slots retained, §10.3). */
 const WORKER_CREATION = Object.freeze({ static: 32768, stack: 256 });
 
 export class WorkerCrypto implements CryptoService {
+  readonly #ffi: FFI;
   readonly #worker: Worker;
   readonly #pending = new Map<number, (valid: boolean) => void>();
   #next = 1;
 
-  constructor() {
+  constructor(ffi: FFI) {
+    this.#ffi = ffi;
     this.#worker = new Worker("crypto-worker", WORKER_CREATION);
     this.#worker.onmessage = (reply: { id: number; valid: boolean }) => {
       const cb = this.#pending.get(reply.id);
@@ -24,10 +32,34 @@ export class WorkerCrypto implements CryptoService {
     };
   }
 
+  aesGcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, tagLength: number, callback: (sealed: Uint8Array | undefined) => void): void {
+    const out = aesGcmLengthsOk(key, iv, tagLength) ? this.#gcm(true, key, iv, aad, plaintext, plaintext.length + tagLength, tagLength) : undefined;
+    Timer.set(() => callback(out), 0);
+  }
+
+  aesGcmOpen(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array, tagLength: number, callback: (plaintext: Uint8Array | undefined) => void): void {
+    const ok = aesGcmLengthsOk(key, iv, tagLength) && sealed.length >= tagLength;
+    const out = ok ? this.#gcm(false, key, iv, aad, sealed, sealed.length - tagLength, tagLength) : undefined;
+    Timer.set(() => callback(out), 0);
+  }
+
+  /** One AES-128-GCM operation in native code: the output, or undefined when it fails (or the tag does not authenticate). */
+  #gcm(encrypt: boolean, key: Uint8Array, iv: Uint8Array, aad: Uint8Array, input: Uint8Array, outputLength: number, tagLength: number): Uint8Array | undefined {
+    // Whole buffers of their own: the native side takes a buffer's first byte as the data's.
+    const output = new ArrayBuffer(Math.max(outputLength, 1));
+    const n = this.#ffi.board_aes_gcm(encrypt ? 1 : 0, copy(key), copy(iv), copy(aad), aad.length, copy(input), input.length, output, outputLength, tagLength);
+    return n === outputLength ? new Uint8Array(output, 0, n) : undefined;
+  }
+
   verifyEd25519(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, callback: (valid: boolean) => void): void {
     const id = this.#next++;
     this.#pending.set(id, callback);
     // Copies: the worker's machine does not share this one's heap.
     this.#worker.postMessage({ id, message: message.slice().buffer, signature: signature.slice().buffer, publicKey: publicKey.slice().buffer });
   }
+}
+
+/** The bytes of a view as an ArrayBuffer of their own (the native code takes whole buffers). */
+function copy(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer as ArrayBuffer;
 }

@@ -17,6 +17,8 @@ declare module "mc/ffi" {
     board_console_open(): number;
     board_console_read(buffer: ArrayBuffer, offset: number, length: number): number;
     board_console_write(buffer: ArrayBuffer, offset: number, length: number): number;
+    /** AES-128-GCM through PSA Crypto: the output's length, -1 when the tag does not authenticate, -2 on any other failure. */
+    board_aes_gcm(encrypt: number, key: ArrayBuffer, iv: ArrayBuffer, aad: ArrayBuffer, aadLength: number, input: ArrayBuffer, inputLength: number, output: ArrayBuffer, outputLength: number, tagLength: number): number;
   }
 }
 
@@ -47,3 +49,4 @@ declare module "embedded:update" {
   const Update: { open(options: { partition: FlashFile; mode?: "a" | "w"; byteLength?: number }): UpdateSession };
   export default Update;
 }
+

@@ -3,6 +3,7 @@
  * service (a Worker on the second core on the device) and the OTA firmware slots.
  */
 import nacl from "tweetnacl";
+import { aesGcmOpenSync, aesGcmSealSync } from "./aes-gcm.js";
 import type { FirmwareSlots, FirmwareWriter, SlotInfo, SlotState } from "../firmware-slots.js";
 import type { CryptoService, RandomSource, ResetReason, SystemControl, Watchdog } from "../system.js";
 import type { PowerDomain, PowerOffReason } from "./power-domain.js";
@@ -89,13 +90,39 @@ export class SimSystemControl implements SystemControl {
 /**
  * Crypto on a worker: the result arrives `latencyMs` later in its own turn. The default latency is
  * an estimate for Ed25519 verify on an ESP32 worker (44 M XS units at ≤15 M units/s, measured in xsnap, docs/uplink.md).
+ * AES-GCM is the ESP32's native code on the device: here it is computed in a turn of its own (the
+ * hardware's, not the firmware's: software AES would cost the firmware's turn far more than the device
+ * spends) and its result delivered `aesLatencyMs` later.
  */
 export class SimCrypto implements CryptoService {
   readonly #domain: PowerDomain;
   readonly latencyMs: number;
-  constructor(domain: PowerDomain, options: { latencyMs?: number } = {}) {
+  readonly aesLatencyMs: number;
+  /** AES-GCM operations computed (each in a turn of its own). */
+  aesOperations = 0;
+  constructor(domain: PowerDomain, options: { latencyMs?: number; aesLatencyMs?: number } = {}) {
     this.#domain = domain;
     this.latencyMs = options.latencyMs ?? 3000;
+    this.aesLatencyMs = options.aesLatencyMs ?? 1;
+  }
+
+  aesGcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, tagLength: number, callback: (sealed: Uint8Array | undefined) => void): void {
+    const [k, v, a, p] = [key.slice(), iv.slice(), aad.slice(), plaintext.slice()];
+    this.#aes(() => aesGcmSealSync(k, v, a, p, tagLength), callback);
+  }
+
+  aesGcmOpen(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array, tagLength: number, callback: (plaintext: Uint8Array | undefined) => void): void {
+    const [k, v, a, c] = [key.slice(), iv.slice(), aad.slice(), sealed.slice()];
+    this.#aes(() => aesGcmOpenSync(k, v, a, c, tagLength), callback);
+  }
+
+  #aes(compute: () => Uint8Array | undefined, callback: (out: Uint8Array | undefined) => void): void {
+    this.#domain.check();
+    this.#domain.after(0, () => {
+      this.aesOperations++;
+      const out = compute();
+      this.#domain.after(this.aesLatencyMs, () => callback(out));
+    });
   }
   /** Verifications done: the turns that did one stand for the device's worker, not its main VM. */
   verified = 0;

@@ -22,6 +22,7 @@ describe("core: a month", () => {
       modules: 6,
       plc: 0,
       radio: 0,
+      dlmsMeters: 0,
       balanceConsumers: 3,
       flatBatteryShare: 0.5,
       mainsFailuresPerDay: 0,

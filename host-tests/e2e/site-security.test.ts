@@ -14,7 +14,7 @@ import { MemoryCounters } from "../../tools/sim/memory-ports.js";
 import { Site } from "../../tools/site/site.js";
 
 const MINUTE = 60_000;
-const calm = { days: 1, modules: 4, plc: 0, radio: 0, mainsFailuresPerDay: 0, moduleRebootsPerDay: 0, openingsPerDay: 0, repeaterOutagesPerDay: 0, flatBatteryShare: 0, balanceConsumers: 0 };
+const calm = { days: 1, modules: 4, plc: 0, radio: 0, mainsFailuresPerDay: 0, moduleRebootsPerDay: 0, openingsPerDay: 0, repeaterOutagesPerDay: 0, flatBatteryShare: 0, balanceConsumers: 0, dlmsMeters: 0 };
 
 /** A site whose concentrator is connected and knows its modules, with handles on both ends. */
 function connectedSite(seed: string) {

@@ -39,6 +39,7 @@ export const CALM = {
   disconnectedShare: 0,
   plc: 0,
   radio: 0,
+  dlmsMeters: 0,
 } as const;
 
 /** A site without random faults (override any option). */

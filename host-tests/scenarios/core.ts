@@ -230,6 +230,7 @@ export const smallSite: Scenario = {
       modules: 6,
       plc: 2,
       radio: 0,
+      dlmsMeters: 0,
       balanceConsumers: 3,
       flatBatteryShare: 0.3,
       mainsFailuresPerDay: 8,

@@ -10,6 +10,7 @@ import { scenarios as bridge } from "./bridge.js";
 import { scenarios as core } from "./core.js";
 import { scenarios as siteUplink } from "./site-uplink.js";
 import { scenarios as console } from "./console.js";
+import { scenarios as dlms } from "./dlms.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
@@ -22,4 +23,5 @@ export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "core", scenarios: core },
   { suite: "site-uplink", scenarios: siteUplink },
   { suite: "console", scenarios: console },
+  { suite: "dlms", scenarios: dlms },
 ];

@@ -1,8 +1,8 @@
 /*
  * ESP-IDF calls the Moddable SDK does not expose to JavaScript, bound through XS FFI (manifest "ffi";
  * documentation/xs/XS FFI.md): the task watchdog, the reset reason, restart, the hardware RNG and the
- * OTA boot confirmation / rollback (the SDK's embedded:update has no confirm; ESP-IDF OTA in docs/sources.md), and the
- * service console on USB-Serial-JTAG. Each function is a thin call with
+ * OTA boot confirmation / rollback (the SDK's embedded:update has no confirm; ESP-IDF OTA in docs/sources.md), the
+ * service console on USB-Serial-JTAG, and AES-GCM for DLMS meters. Each function is a thin call with
  * plain integer arguments; errors come back as esp_err_t values (0 = ESP_OK).
  */
 #include <stdint.h>
@@ -12,6 +12,7 @@
 #include "esp_ota_ops.h"
 #include "driver/uart.h"
 #include "driver/usb_serial_jtag.h"
+#include "psa/crypto.h"
 
 int32_t board_wdt_enable(uint32_t timeout_ms)
 {
@@ -120,4 +121,41 @@ int32_t board_console_read(uint8_t *buffer, uint32_t offset, uint32_t length)
 int32_t board_console_write(uint8_t *buffer, uint32_t offset, uint32_t length)
 {
 	return usb_serial_jtag_write_bytes(buffer + offset, length, 0);
+}
+
+static int board_psa_ready(void)
+{
+	static int ready = 0;
+	if (!ready)
+		ready = psa_crypto_init() == PSA_SUCCESS;
+	return ready;
+}
+
+/*
+ * AES-128-GCM of DLMS security suite 0 through PSA Crypto, the crypto interface of ESP-IDF v6.0
+ * (Mbed TLS 4), whose drivers use the chip's AES accelerator. Encrypting, `output` receives the
+ * ciphertext then the tag (inputLength + tagLength bytes); decrypting, `input` is ciphertext then tag.
+ * Returns the output's length, -1 when the tag does not authenticate, -2 on any other failure.
+ */
+int32_t board_aes_gcm(int32_t encrypt, uint8_t *key, uint8_t *iv, uint8_t *aad, uint32_t aadLength, uint8_t *input, uint32_t inputLength, uint8_t *output, uint32_t outputLength, uint32_t tagLength)
+{
+	if (!board_psa_ready() || tagLength < 12 || tagLength > 16)
+		return -2;
+	psa_algorithm_t alg = PSA_ALG_AEAD_WITH_SHORTENED_TAG(PSA_ALG_GCM, tagLength);
+	psa_key_attributes_t attributes = PSA_KEY_ATTRIBUTES_INIT;
+	psa_set_key_type(&attributes, PSA_KEY_TYPE_AES);
+	psa_set_key_bits(&attributes, 128);
+	psa_set_key_usage_flags(&attributes, encrypt ? PSA_KEY_USAGE_ENCRYPT : PSA_KEY_USAGE_DECRYPT);
+	psa_set_key_algorithm(&attributes, alg);
+	psa_key_id_t id;
+	if (psa_import_key(&attributes, key, 16, &id) != PSA_SUCCESS)
+		return -2;
+	size_t length = 0;
+	psa_status_t status = encrypt
+		? psa_aead_encrypt(id, alg, iv, 12, aad, aadLength, input, inputLength, output, outputLength, &length)
+		: psa_aead_decrypt(id, alg, iv, 12, aad, aadLength, input, inputLength, output, outputLength, &length);
+	psa_destroy_key(id);
+	if (status == PSA_ERROR_INVALID_SIGNATURE)
+		return -1;
+	return status == PSA_SUCCESS ? (int32_t)length : -2;
 }

@@ -31,6 +31,7 @@ import { modemBench } from "./modem.js";
 import { remotePoll } from "./remote-poll.js";
 import { siteBacklog, siteUplinkBytes } from "./site-uplink.js";
 import { deviceImage } from "./device-image.js";
+import { dlmsBench } from "./dlms.js";
 import { siteRecording } from "./site-record.js";
 
 /** Every benchmark by its id: the id is the key of its figures in the JSON document. */
@@ -50,6 +51,7 @@ const BENCHES: Record<string, Bench> = {
   siteBacklog,
   siteRecording,
   deviceImage,
+  dlms: dlmsBench,
 };
 
 type Entry = { name: string; wallMs: number } & ({ figures: Record<string, number | string> } | { error: string });

@@ -26,19 +26,24 @@ export interface BusSite {
   clock: SimClock;
 }
 
+/** A concentrator's RS485 port on `bus` (its own power domain, powered), its clock and a bus master. */
+export function concentratorPort(scheduler: Scheduler, prng: Prng, bus: Rs485Bus, echo = true): { domain: PowerDomain; clock: SimClock; master: BusMaster } {
+  const domain = new PowerDomain(scheduler, "mc");
+  const uart = new SimUart(domain, "mc.rs485", prng.fork("mc"));
+  const de = new SimDigitalOutput(domain);
+  bus.attach({ uart, de, echo });
+  domain.powerOn();
+  const clock = new SimClock(domain);
+  return { domain, clock, master: new BusMaster({ port: { serial: uart, direction: de }, clock, timers: clock }) };
+}
+
 /** A concentrator's RS485 port (its own power domain) and `modules` simulated modules on one bus. */
 export function busSite(seed: string, options: { modules: number; noise?: LineNoiseRates; echo?: boolean }): BusSite {
   const scheduler = new Scheduler();
   const prng = new Prng(seed);
   const bus = new Rs485Bus(scheduler, prng, { noise: options.noise });
-  const domain = new PowerDomain(scheduler, "mc");
-  const uart = new SimUart(domain, "mc.rs485", prng.fork("mc"));
-  const de = new SimDigitalOutput(domain);
-  bus.attach({ uart, de, echo: options.echo ?? true });
-  domain.powerOn();
-  const clock = new SimClock(domain);
+  const { clock, master } = concentratorPort(scheduler, prng, bus, options.echo);
   const modules = populateBus({ scheduler, prng, bus, count: options.modules });
-  const master = new BusMaster({ port: { serial: uart, direction: de }, clock, timers: clock });
   return { scheduler, bus, master, modules, clock };
 }
 
@@ -79,14 +84,8 @@ export function bridgeSite(seed: string, o: { bridges: BridgeSpec[]; localModule
   const scheduler = new Scheduler();
   const prng = new Prng(seed);
   const bus = new Rs485Bus(scheduler, prng);
-  const domain = new PowerDomain(scheduler, "mc");
-  const uart = new SimUart(domain, "mc.rs485", prng.fork("mc"));
-  const de = new SimDigitalOutput(domain);
-  bus.attach({ uart, de, echo: true });
-  domain.powerOn();
-  const clock = new SimClock(domain);
+  const { clock, master } = concentratorPort(scheduler, prng, bus);
   const local = populateBus({ scheduler, prng, bus, count: o.localModules ?? 0 });
-  const master = new BusMaster({ port: { serial: uart, direction: de }, clock, timers: clock });
   const bridges = o.bridges.map((b, i) => ({
     sim: populateBridge({ scheduler, prng, bus, kind: b.kind, address: b.address, modules: b.modules, firstAddress: 20_000_001 + 1000 * i }),
     transport: new BridgeTransport({ bus: master, clock, timers: clock, address: b.address, policy: o.policy }),

@@ -13,6 +13,7 @@ import type { UplinkRecord } from "../../firmware/uplink/ports.js";
 import type { Hal } from "../../hal/index.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
 import { SimMeter } from "../../hal/sim/meters.js";
+import { DEFAULT_REGISTERS } from "../../firmware/dlms/integration/config.js";
 import type { MemoryHeadendStore } from "../headend/memory-store.js";
 import { SiteRecorder, type SiteSeries } from "./recorder.js";
 import { APN } from "./uplink-world.js";
@@ -59,6 +60,12 @@ export interface SiteReport {
   /** Register readings the schedule called for: every register of every meter, every interval. */
   readingsExpected: number;
   readingsAcquired: number;
+  /** Distinct readings stored, by the protocol of the meter they came from (IEC 62056-21 readouts, DLMS/COSEM). */
+  readingsByProtocol: { iec: number; dlms: number };
+  /** DLMS meters installed and known to the concentrator at the end; of their readings, those from load profiles. */
+  dlmsMeters: number;
+  dlmsMetersKnown: number;
+  dlmsProfileReadings: number;
   readingsStored: number;
   readingsImplausible: number;
   readoutsOk: number;
@@ -135,12 +142,13 @@ interface Totals {
   parseFailed: number;
   refused: number;
   alarmSms: number;
+  dlmsProfile: number;
 }
 
 function zero(): Totals {
   return {
     acquired: 0, stored: 0, implausible: 0, ok: 0, failed: 0, events: 0, alarms: 0, detected: 0, repaired: 0, cycles: 0, ratioSum: 0, remoteCycles: 0, remoteRatioSum: 0, failovers: 0, internalErrors: 0, shutdowns: 0,
-    malformed: 0, foreign: 0, authFailed: 0, replayed: 0, parseFailed: 0, refused: 0, alarmSms: 0,
+    malformed: 0, foreign: 0, authFailed: 0, replayed: 0, parseFailed: 0, refused: 0, alarmSms: 0, dlmsProfile: 0,
   };
 }
 
@@ -182,6 +190,7 @@ function countersOf(c: Concentrator): Totals {
     parseFailed: rx?.parseFailed ?? 0,
     refused: c.uplink?.commands.counters.rejected ?? 0,
     alarmSms: c.alarmSms?.counters.messages ?? 0,
+    dlmsProfile: c.dlms?.counters.profileReadings ?? 0,
   };
 }
 
@@ -202,8 +211,10 @@ export class Site {
   /** Since when each latched consumer (meter serial) has been supplied. */
   #suppliedSince = new Map<string, number>();
   #violations = 0;
-  /** Modules whose consumers the head-end is still to disconnect. */
-  readonly #toDisconnect: SimLocalModule[];
+  /** Modules and DLMS meters whose consumers the head-end is still to disconnect. */
+  readonly #toDisconnect: Array<{ serial: string }>;
+  /** Distinct readings stored, by protocol. */
+  readonly #byProtocol = { iec: 0, dlms: 0 };
   #longestSupplied = 0;
   /** Ground truth of the uplink: every distinct reading the firmware stored, with its first value. */
   readonly #storedValues = new Map<string, number>();
@@ -232,6 +243,7 @@ export class Site {
             },
           }
         : {}),
+      ...(w.dlms.meters.length ? { dlms: w.dlms.config } : {}),
       ...options.config,
     };
     const headend = u?.headend;
@@ -249,7 +261,7 @@ export class Site {
       this.concentrator = undefined;
     });
     const chosen = w.prng.fork("disconnected");
-    const candidates = w.local.flat();
+    const candidates: Array<{ serial: string }> = [...w.local.flat(), ...w.dlms.meters];
     this.#toDisconnect = [];
     for (let k = Math.round(candidates.length * (options.disconnectedShare ?? 0.1)); k > 0; k--) this.#toDisconnect.push(...candidates.splice(chosen.int(candidates.length), 1));
     const tick = () => {
@@ -287,8 +299,12 @@ export class Site {
       shutdowns: t.shutdowns,
       batteryCutoffs: w.board.power.cutoffs,
       mainsFailures: w.faults.mainsFailures,
-      readingsExpected: Math.floor(s.now / SLOT_MS) * modules.reduce((n, m) => n + registersOf(m), 0),
+      readingsExpected: Math.floor(s.now / SLOT_MS) * (modules.reduce((n, m) => n + registersOf(m), 0) + w.dlms.meters.length * DLMS_REGISTERS),
       readingsAcquired: t.acquired,
+      readingsByProtocol: { ...this.#byProtocol },
+      dlmsMeters: w.dlms.meters.length,
+      dlmsMetersKnown: c ? [...c.topology.modules].filter((m) => m.address.startsWith("dlms:") && m.state === "present").length : 0,
+      dlmsProfileReadings: t.dlmsProfile,
       readingsStored: t.stored,
       readingsImplausible: t.implausible,
       readoutsOk: t.ok,
@@ -385,14 +401,18 @@ export class Site {
   }
 
   #stored(readings: readonly Reading[]): void {
+    const topology = this.concentrator?.topology;
     for (const r of readings) {
       const key = keyOf(r);
-      if (!this.#storedValues.has(key)) this.#storedValues.set(key, r.value);
+      if (this.#storedValues.has(key)) continue;
+      this.#storedValues.set(key, r.value);
+      const address = topology?.meterLocation(r.meter)?.module.address ?? "";
+      this.#byProtocol[address.startsWith("dlms:") ? "dlms" : "iec"]++;
     }
   }
 
-  /** The module behind a simulated module's serial, in the firmware's topology now. */
-  moduleNumber(m: SimLocalModule): number | undefined {
+  /** The module behind a simulated module's (or DLMS meter's) serial, in the firmware's topology now. */
+  moduleNumber(m: { serial: string }): number | undefined {
     const c = this.concentrator;
     if (!c) return undefined;
     for (const e of c.topology.modules) if (e.serial === m.serial) return e.number;
@@ -427,8 +447,8 @@ export class Site {
       }
     }
     const now = this.world.scheduler.now;
-    for (const m of this.world.modules) {
-      for (const meter of m.meters) {
+    for (const meters of [...this.world.modules.map((m) => m.meters), this.world.dlmsMeters.map((d) => d.meter)]) {
+      for (const meter of meters) {
         if (!(meter instanceof SimMeter)) continue;
         const supplied = this.#latched.has(meter.serial) && meter.supplied;
         const since = this.#suppliedSince.get(meter.serial);
@@ -462,6 +482,9 @@ function memoryView(store: MemoryHeadendStore): HeadendView {
     duplicates: (concentrator) => store.duplicateReadings(concentrator),
   };
 }
+
+/** Registers a DLMS meter's scheduled read carries (firmware/dlms/integration/config.ts DEFAULT_REGISTERS). */
+const DLMS_REGISTERS = DEFAULT_REGISTERS.length;
 
 /** Registers a readout of this module carries per interval (docs/d0.md register map). */
 function registersOf(m: SimLocalModule): number {

@@ -18,6 +18,8 @@ import { Rs485Bus } from "../../hal/sim/rs485-bus.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
 import { populateBus } from "../../hal/sim/site.js";
 import { UplinkWorld, type UplinkWorldOptions } from "./uplink-world.js";
+import type { SimDlmsMeter } from "../../hal/sim/dlms/meter.js";
+import { dlmsSite, type DlmsSite } from "./dlms-site.js";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -57,6 +59,8 @@ export interface WorldOptions {
   uplink?: UplinkWorldOptions;
   /** Flash content the board starts with (images a previous run kept), instead of erased parts. */
   flash?: { log: Uint8Array; state: Uint8Array };
+  /** DLMS/COSEM meters, half on each bus (dlms-site.ts). Default 8. */
+  dlmsMeters?: number;
 }
 
 export interface FaultCounters {
@@ -83,6 +87,8 @@ export class World {
   readonly gridOutages: Array<{ fromMs: number; untilMs: number | undefined }> = [];
   /** The modem, the network and what is at its other end, when the site has an uplink. */
   readonly uplink: UplinkWorld | undefined;
+  /** The DLMS meters on the buses and the concentrator's configuration for them. */
+  readonly dlms: DlmsSite;
   #gridUp = true;
 
   constructor(o: WorldOptions) {
@@ -117,6 +123,7 @@ export class World {
       site: populateBridge({ scheduler: s, prng: p.fork(`bridge-${b.kind}`), bus: this.buses[b.bus]!, kind: b.kind, address: b.address, modules: b.modules, firstAddress: b.firstAddress }),
     }));
     this.feeder = this.#feeder(o.balanceConsumers ?? 8);
+    this.dlms = dlmsSite(s, p.fork("dlms"), this.buses, o.dlmsMeters ?? 8, startEpochMs);
 
     // The modules' bus supply follows the board; the grid reaches every consumer.
     this.board.domain.onPowerOff(() => this.#busPower(false));
@@ -126,6 +133,11 @@ export class World {
     for (const m of this.local.flat()) if (batteries.chance(flat)) m.setBattery(false);
     this.uplink = o.uplink ? new UplinkWorld(s, p.fork("uplink"), this.board, o.uplink, o.days, startEpochMs) : undefined;
     this.#scheduleFaults(o);
+  }
+
+  /** Every simulated DLMS meter. */
+  get dlmsMeters(): SimDlmsMeter[] {
+    return this.dlms.meters;
   }
 
   /** Every simulated module: local, behind bridges, and the feeder's. */
@@ -157,6 +169,7 @@ export class World {
       m.advanceMeters();
       for (const meter of m.meters) if (meter instanceof SimMeter) meter.setGrid(up);
     }
+    for (const d of this.dlms.meters) d.setGrid(up);
     this.board.power.setMains(up);
   }
 

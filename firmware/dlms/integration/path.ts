@@ -1,0 +1,180 @@
+/**
+ * An RS485 bus as a module path (firmware/poll/module-access.ts) for IEC and DLMS devices alike:
+ * transactions to a "dlms:" address become DLMS associations (firmware/dlms/client) on the same bus
+ * master, everything else goes to the bus master as it is. The poller, discovery, latches, clocks and
+ * logs keep asking in the terms of the local module register map (docs/d0.md); this path answers in
+ * them:
+ *
+ *   readout               → a read of the meter (identity, clock, disconnect control, registers, and
+ *                           the profile and logs since their marks), as the data sets of d0-view.ts
+ *   W1 0-0:96.3.10 + R1   → the disconnect control driven to the latch's state and mode (control.ts),
+ *                           read back as 0-0:96.3.10
+ *   R1 0-0:96.3.10        → output_state
+ *   W1 0-0:1.0.0 + R1     → the clock set (IC 8) and read back as 0-0:1.0.0
+ *   R3 P.98               → nothing: the meter's COSEM event logs come with its reads
+ *
+ * What a read brings besides (profile entries, log entries, the disconnect state, failures) goes to
+ * the `Observer` before the readout is delivered, so the latch sees a consumer's own reconnection
+ * before it sees the relay closed.
+ */
+import type { Timers } from "../../../hal/clock.js";
+import { characterTimeMs } from "../../../hal/serial.js";
+import type { BusHandle, BusMaster } from "../../bus/bus-master.js";
+import { CLOCK_ADDRESS, EVENT_LOG_ADDRESS, RELAY_ADDRESS } from "../../bus/local-module.js";
+import type { CommandResult, Failure, ReadoutResult, SessionResult, SessionTransaction, Timing, Transaction } from "../../bus/types.js";
+import { DataValue, type DataSet } from "../../d0/data-set.js";
+import type { ModulePath } from "../../poll/module-access.js";
+import type { DisconnectState } from "../cosem/classes.js";
+import { ReadScript, SequenceScript, type MeterRead, type ReadPlan } from "../client/scripts.js";
+import { DlmsSession, type SessionDeps } from "../client/session.js";
+import type { Endpoint, Script } from "../client/types.js";
+import { Attr, ClassId } from "../cosem/classes.js";
+import { Obis } from "../cosem/obis.js";
+import { isDlmsAddress, parseDlmsAddress } from "./config.js";
+import { ClockScript, DisconnectScript, type DisconnectTarget } from "./control.js";
+import { identificationOf, readoutOf } from "./d0-view.js";
+import { booleanOf } from "../axdr/data.js";
+import { frozen } from "../../model/frozen.js";
+
+/** A DLMS association on RS485: a meter answers within ~0.5 s; silence inside a frame of 20 characters ends it. */
+const DLMS_TIMING: Partial<Timing> = frozen({ firstCharTimeoutMs: 1500, interCharTimeoutMs: 200, retries: 2 });
+/** Frame retransmissions inside one association (the bus master then retries the whole association). */
+const FRAME_RETRIES = 2;
+
+/** What the path needs to know of the meters and tells about them (integration.ts). */
+export interface DlmsPathContext {
+  /** How to reach the meter at `address` on this bus, and the counters and statistics of its sessions; undefined: unknown. */
+  session(bus: number, address: string): { endpoint: Endpoint; deps: Omit<SessionDeps, "frameRetries"> } | undefined;
+  /** What a read asks for (registers, ranges since the marks); `probe`: discovery's, the identity only. */
+  plan(bus: number, address: string, probe: boolean): ReadPlan;
+  /** The state and mode the latch wants of the meter's disconnect control. */
+  disconnectTarget(bus: number, address: string, connected: boolean): DisconnectTarget;
+  /** The meter's deviation, minutes (from its last read). */
+  deviation(bus: number, address: string): number;
+  /** A read succeeded: called before the readout goes to the poller … */
+  read(bus: number, address: string, read: MeterRead): void;
+  /** … and after it (the topology knows the meter by then). */
+  delivered(bus: number, address: string, read: MeterRead): void;
+  /** The disconnect control was driven (or read) to this state. */
+  disconnect(bus: number, address: string, state: DisconnectState): void;
+  failed(bus: number, address: string, failure: Failure): void;
+}
+
+export class DlmsPath implements ModulePath {
+  readonly #bus: BusMaster;
+  readonly #index: number;
+  readonly #timers: Timers;
+  readonly #c: DlmsPathContext;
+
+  constructor(bus: BusMaster, index: number, timers: Timers, context: DlmsPathContext) {
+    this.#bus = bus;
+    this.#index = index;
+    this.#timers = timers;
+    this.#c = context;
+  }
+
+  enqueue(tx: Transaction): BusHandle {
+    if (!isDlmsAddress(tx.address)) return this.#bus.enqueue(tx);
+    const target = parseDlmsAddress(tx.address) && this.#c.session(this.#index, tx.address);
+    if (!target) {
+      const failure = { ok: false as const, failure: { code: "closed" as const, detail: "unknown DLMS address" }, attempts: 0 };
+      return this.#later(() => (tx.kind === "readout" ? tx.onDone(failure) : tx.onDone(failure)));
+    }
+    if (tx.kind === "readout") return this.#read(tx, target);
+    return this.#command(tx);
+  }
+
+  /** Runs one association with `script` (as the meter's own client, or `endpoint`); `done` gets its value or failure. */
+  run<T>(address: string, priority: number, timing: Partial<Timing> | undefined, script: () => Script<T>, done: (r: { ok: true; value: T; attempts: number; responseMs: number; bytes: number } | { ok: false; failure: Failure; attempts: number }) => void, endpoint?: Endpoint): BusHandle {
+    const known = this.#c.session(this.#index, address);
+    const target = known && endpoint ? { ...known, endpoint } : known;
+    if (!target) return this.#later(() => done({ ok: false, failure: { code: "closed", detail: "unknown DLMS address" }, attempts: 0 }));
+    const probe = timing?.retries === 0;
+    let session: DlmsSession<T> | undefined;
+    return this.#bus.enqueueExchange<T>({
+      kind: "exchange",
+      address,
+      priority,
+      timing: { ...DLMS_TIMING, ...timing },
+      create: (port) => (session = new DlmsSession(port, target.endpoint, { ...target.deps, frameRetries: probe ? 0 : FRAME_RETRIES }, script)),
+      onDone: (r) => {
+        if (!r.ok) {
+          this.#c.failed(this.#index, address, r.failure);
+          return done(r);
+        }
+        done({ ...r, bytes: session?.attemptBytes ?? 0 });
+      },
+    });
+  }
+
+  #read(tx: Extract<Transaction, { kind: "readout" }>, target: { endpoint: Endpoint }): BusHandle {
+    const probe = tx.timing?.retries === 0;
+    const plan = this.#c.plan(this.#index, tx.address, probe);
+    return this.run(tx.address, tx.priority ?? 0, tx.timing, () => new ReadScript(plan), (r) => {
+      if (!r.ok) return tx.onDone(r);
+      this.#c.read(this.#index, tx.address, r.value);
+      const baud = target.endpoint.baud;
+      const wire = { sentBytes: 0, receivedBytes: r.bytes, baud, reactionMs: 0, lowerBoundMs: r.bytes * characterTimeMs(baud) };
+      const result: ReadoutResult = { ok: true, readout: readoutOf(r.value, tx.address), attempts: r.attempts, responseMs: r.responseMs, wire };
+      tx.onDone(result);
+      this.#c.delivered(this.#index, tx.address, r.value);
+    });
+  }
+
+  /** Programming commands of the module register map, in DLMS (see the file's comment). */
+  #command(tx: SessionTransaction): BusHandle {
+    const [first, second] = tx.commands;
+    const address = tx.address;
+    const done = (results: CommandResult[], attempts: number) => tx.onDone({ ok: true, identification: identificationOf(address), operand: "", results, attempts });
+    const fail = (r: { failure: Failure; attempts: number }) => tx.onDone({ ok: false, failure: r.failure, attempts: r.attempts } as SessionResult);
+    const relay = (s: DisconnectState): DataSet[] => [set(RELAY_ADDRESS, s.outputState ? "1" : "0")];
+    const at = first?.dataSet.address;
+    if (first?.letter === "W" && at === RELAY_ADDRESS) {
+      const want = this.#c.disconnectTarget(this.#index, address, first.dataSet.values[0]?.value === "1");
+      return this.run(address, tx.priority ?? 0, tx.timing, () => new DisconnectScript(want), (r) => {
+        if (!r.ok) return fail(r);
+        if (!r.value) return fail({ failure: { code: "malformed", detail: "disconnect control not read back" }, attempts: r.attempts });
+        this.#c.disconnect(this.#index, address, r.value);
+        done(second ? [{ ok: true, dataSets: [] }, { ok: true, dataSets: relay(r.value) }] : [{ ok: true, dataSets: [] }], r.attempts);
+      });
+    }
+    if (first?.letter === "R" && at === RELAY_ADDRESS) {
+      const ref = { classId: ClassId.disconnectControl, ln: Obis.disconnectControl, index: Attr.outputState };
+      return this.run(address, tx.priority ?? 0, tx.timing, () => new SequenceScript([{ kind: "get", refs: [ref] }]), (r) => {
+        if (!r.ok) return fail(r);
+        const got = r.value[0];
+        const output = got?.kind === "get" && got.results[0]?.ok ? booleanOf(got.results[0].data) : undefined;
+        done([output === undefined ? { ok: false, code: "error-message", text: "ERVAL" } : { ok: true, dataSets: [set(RELAY_ADDRESS, output ? "1" : "0")] }], r.attempts);
+      });
+    }
+    if (first?.letter === "W" && at === CLOCK_ADDRESS) {
+      const v = first.dataSet.values[0]?.value ?? "";
+      const t = /^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})/.exec(v);
+      const targetS = t ? Date.UTC(2000 + Number(t[1]), Number(t[2]) - 1, Number(t[3]), Number(t[4]), Number(t[5]), Number(t[6])) / 1000 : NaN;
+      if (!Number.isFinite(targetS)) return this.#later(() => done([{ ok: false, code: "error-message", text: "ERVAL" }], 0));
+      return this.run(address, tx.priority ?? 0, tx.timing, () => new ClockScript(targetS, this.#c.deviation(this.#index, address)), (r) => {
+        if (!r.ok) return fail(r);
+        const readBack = r.value === undefined ? [] : [set(CLOCK_ADDRESS, `${stamp(r.value)}W`)];
+        done(second ? [{ ok: true, dataSets: [] }, { ok: true, dataSets: readBack }] : [{ ok: true, dataSets: [] }], r.attempts);
+      });
+    }
+    // The event log (P.98): a DLMS meter's logs come with its reads; anything else is not in the map.
+    const results = tx.commands.map((c): CommandResult => (c.dataSet.address === EVENT_LOG_ADDRESS ? { ok: true, dataSets: [] } : { ok: false, code: "error-message", text: "ERADDR" }));
+    return this.#later(() => done(results, 0));
+  }
+
+  #later(fn: () => void): BusHandle {
+    this.#timers.set(fn, 0);
+    return { cancel: () => false };
+  }
+}
+
+function set(address: string, value: string): DataSet {
+  return { address, values: [new DataValue(value)], offset: 0 };
+}
+
+function stamp(s: number): string {
+  const t = new Date(s * 1000);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return two(t.getUTCFullYear() % 100) + two(t.getUTCMonth() + 1) + two(t.getUTCDate()) + two(t.getUTCHours()) + two(t.getUTCMinutes()) + two(t.getUTCSeconds());
+}
