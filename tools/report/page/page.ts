@@ -56,7 +56,11 @@ function drawnPoints(u: uPlot): number {
 
 function chartOptions(spec: ChartSpec, width: number, box: HTMLElement, drawn: () => void): uPlot.Options {
   const time = spec.xKind === "time";
-  const scales: uPlot.Scales = { x: { time } };
+  // The x range reaches a hair past the first and last x: uPlot draws from the index its binary search
+  // finds for the range's ends, which for several points at the very first x (events raised together at
+  // the start) is not the first of them.
+  const margin = (min: number, max: number) => (max - min) * 1e-6 || 1;
+  const scales: uPlot.Scales = { x: { time, range: (_u, min, max) => [min - margin(min, max), max + margin(min, max)] } };
   const axes: uPlot.Axis[] = [{ label: spec.xLabel ?? (time ? "UTC" : ""), ...(time ? { values: timeTicks } : {}) }];
   spec.axes.forEach((a, k) => {
     const key = `y${k}`;
