@@ -1,5 +1,5 @@
 /**
- * Board-level services: random bytes, watchdog, reset, and the asynchronous crypto service.
+ * Board-level services: random bytes, watchdog, reset, the crypto service and raw-DEFLATE inflation.
  */
 
 /** Cryptographically strong random bytes (esp_fill_random on the device). */
@@ -31,6 +31,11 @@ export interface SystemControl {
  * event-loop turn of the main VM or the UART FIFOs overflow (tweetnacl measured in xsnap: docs/uplink.md).
  *
  * Contract: the callback runs in a later turn, exactly once, with the result. Bad lengths give `false`.
+ *
+ * SHA-256 is synchronous and incremental: the caller bounds the bytes it hashes per turn. On the device
+ * it is native (mbedtls, with the ESP32-S3's SHA accelerator), a few ms per 4 KiB; a pure-ECMAScript
+ * SHA-256 costs ~15 k XS units per 64-byte block (~235 k per KiB, measured in xsnap, docs/ota.md), so
+ * firmware that must also run where SHA-256 is not native hashes at most 512 bytes per turn.
  */
 export interface CryptoService {
   verifyEd25519(
@@ -39,4 +44,26 @@ export interface CryptoService {
     publicKey: Uint8Array,
     callback: (valid: boolean) => void,
   ): void;
+  /** A new SHA-256 (FIPS 180-4) computation. */
+  sha256(): Sha256;
+}
+
+export interface Sha256 {
+  /** Adds bytes; the hasher does not keep `bytes`. */
+  update(bytes: Uint8Array): void;
+  /** The 32-byte digest; the hasher cannot be used afterwards. */
+  digest(): Uint8Array;
+}
+
+/**
+ * Raw DEFLATE (RFC 1951, no zlib or gzip wrapper) decompression of one self-contained stream into a
+ * buffer whose size is known in advance (an OTA chunk of a compressed image). On the device it is the
+ * ROM's miniz inflater (tinfl), native; synchronous.
+ *
+ * Returns the number of bytes written to `output`. Throws RangeError("invalid deflate data") when the
+ * input is not one complete raw-DEFLATE stream, or its output does not fit `output`; `output` may then
+ * hold anything.
+ */
+export interface Inflater {
+  inflateRaw(input: Uint8Array, output: Uint8Array): number;
 }

@@ -18,7 +18,7 @@ import { ModdableFirmwareSlots } from "../hal/moddable/firmware-slots.js";
 import { ModdableFlashPartition } from "../hal/moddable/flash.js";
 import { ModdablePowerMonitor } from "../hal/moddable/power.js";
 import { ModdableSerialProvider } from "../hal/moddable/serial.js";
-import { ModdableRandom, ModdableSystemControl, ModdableWatchdog } from "../hal/moddable/system.js";
+import { ModdableInflater, ModdableRandom, ModdableSystemControl, ModdableWatchdog } from "../hal/moddable/system.js";
 import { Concentrator, type SiteConfig, type UplinkConfig } from "../firmware/app/concentrator.js";
 import { board } from "./board.js";
 
@@ -41,7 +41,8 @@ export function createDeviceHal(): Hal {
     watchdog: new ModdableWatchdog(ffi),
     system: new ModdableSystemControl(ffi),
     firmware: new ModdableFirmwareSlots(ffi),
-    crypto: new WorkerCrypto(),
+    crypto: new WorkerCrypto(ffi),
+    inflater: new ModdableInflater(ffi),
   };
 }
 

@@ -10,10 +10,17 @@ declare module "mc/ffi" {
     board_restart(): void;
     board_fill_random(buffer: ArrayBuffer, offset: number, length: number): void;
     board_ota_running_slot(): number;
-    board_ota_running_state(): number;
+    board_ota_state(which: number): number;
+    board_ota_describe(which: number, out: ArrayBuffer, offset: number): number;
+    board_ota_release(): number;
+    board_ota_select(): number;
     board_ota_confirm(): number;
     board_ota_rollback(): number;
     board_uart_flow_control(port: number, rts: number, cts: number, rxThreshold: number): number;
+    board_sha256_start(context: ArrayBuffer): number;
+    board_sha256_update(context: ArrayBuffer, data: ArrayBuffer, offset: number, length: number): number;
+    board_sha256_finish(context: ArrayBuffer, digest: ArrayBuffer): number;
+    board_inflate_raw(input: ArrayBuffer, inOffset: number, inLength: number, output: ArrayBuffer, outOffset: number, outLength: number): number;
   }
 }
 
@@ -28,19 +35,4 @@ declare module "embedded:storage/flash" {
   }
   const flash: { open(options: { path: string; mode?: "r" | "r+" }): FlashFile };
   export default flash;
-}
-
-/** ECMA-419 firmware update (modules/io/update/esp32/update-esp32.js): esp_ota_begin/write/end + set boot partition. */
-declare module "embedded:update" {
-  import type { FlashFile } from "embedded:storage/flash";
-  export interface UpdateSession {
-    /** Mode "w": writes at an offset (esp_ota_write_with_offset). */
-    write(buffer: ArrayBuffer | ArrayBufferView, offset: number): void;
-    /** esp_ota_end (validates the image) and esp_ota_set_boot_partition. */
-    complete(): void;
-    /** Aborts (esp_ota_abort) unless completed. */
-    close(): void;
-  }
-  const Update: { open(options: { partition: FlashFile; mode?: "a" | "w"; byteLength?: number }): UpdateSession };
-  export default Update;
 }
