@@ -3,8 +3,9 @@
  * The dependency rule of docs/design.md, enforced: firmware/ never imports hal/sim, hal/moddable, tools/,
  * host-tests/ or manifests/; hal/sim imports only hal interfaces and itself; tools/ never imports
  * host-tests/ (tests use tools, not the other way round); the simulated site and its
- * servers (tools/site, tools/sim), which run inside XS too, import only firmware, hal, each other and
- * the head-end's pure core; none of them imports anything that is not pure ECMAScript (Node
+ * servers (tools/site, tools/sim), which run inside XS too, import only firmware, hal, each other,
+ * the head-end's pure core and OTA campaigns and the OTA package builder; none of them imports anything
+ * that is not pure ECMAScript (Node
  * built-ins, Moddable SDK modules, packages not on the allow list).
  * Type-checking without Node types (tsconfig.device.json) catches Node globals; this catches imports.
  *
@@ -46,7 +47,9 @@ const RULES: Rule[] = [
       t.startsWith("tools/site/") ||
       t.startsWith("tools/sim/") ||
       t === "tools/headend/core.js" ||
-      t === "tools/headend/memory-store.js",
+      t === "tools/headend/memory-store.js" ||
+      t === "tools/headend/ota-campaign.js" ||
+      t === "tools/ota/package.js",
   })),
 ];
 

@@ -26,6 +26,8 @@ import { LatchManager, type AuditEntry as LatchAudit, type TriggerSource } from 
 import { ModuleRelays } from "../latch/module-relays.js";
 import { CONCENTRATOR, EventType, ReadingStatus, type Reading } from "../model/records.js";
 import { Modem, type ModemOptions } from "../modem/modem.js";
+import type { KeySet } from "../ota/format.js";
+import { OtaUpdater, type OtaUpdaterOptions } from "../ota/updater.js";
 import { MAX_SMS_PAYLOAD, type IncomingSms } from "../modem/sms/channel.js";
 import { AlarmSms } from "./alarm-sms.js";
 import { Acquirer } from "../poll/acquirer.js";
@@ -93,13 +95,26 @@ export interface SiteConfig {
   groups?: readonly GroupSchedule[];
   balance?: readonly BalanceConfig[];
   uplink?: UplinkConfig;
+  /** Over-the-air updates (firmware/ota, docs/ota.md); none without it. */
+  ota?: OtaConfig;
   /** Task watchdog timeout, ms. Default 30 s. */
   watchdogMs?: number;
+}
+
+export interface OtaConfig {
+  /** This board's hardware id, as packages name their target (e.g. "MC-ESP32S3-R1"). */
+  hardwareId: string;
+  /** The release key set pinned in this build (tools/ota keygen), until a rotation replaces it. */
+  releaseKeys: KeySet;
+  /** Download, self-test and timing settings (tests shorten them). */
+  options?: Partial<Pick<OtaUpdaterOptions, "windowChunks" | "requestTimeoutMs" | "maxRefetch" | "hashBytesPerTurn" | "selfTestTimeoutMs" | "selfTestPollMs">>;
 }
 
 export type ConcentratorState = "running" | "shutdown";
 
 const DEFAULT_GROUP_ID = 0;
+/** OTA states as numbers in the status message (index in this list). */
+const OTA_STATES = ["idle", "verifying", "downloading", "checking", "waiting", "switching", "testing"] as const;
 /**
  * Bytes of TCP data asked of the modem per read command: with the answer's framing it fits the modem
  * UART's 128-byte receive FIFO, which the ESP32 port does not empty while a turn runs (no software
@@ -133,6 +148,8 @@ export class Concentrator {
   readonly uplink: Uplink | undefined;
   /** Alarms by SMS while GPRS is down (with `uplink.smsNumber`). */
   readonly alarmSms: AlarmSms | undefined;
+  /** Over-the-air updates (with `site.ota`). */
+  readonly ota: OtaUpdater | undefined;
   readonly counters = { internalErrors: 0, topologyFull: 0, readingsStored: 0, storeErrors: 0 };
   #state: ConcentratorState = "running";
   #power: PowerMonitor;
@@ -280,6 +297,7 @@ export class Concentrator {
         wallClock: hal.wallClock,
         random: hal.random,
         statusCounters: () => this.statusCounters(),
+        ...(site.ota ? { ota: { frame: (p: Uint8Array) => this.#guarded(() => this.ota?.frame(p)), linkUp: () => this.#guarded(() => this.ota?.linkUp()) } } : {}),
       });
       this.events.onRaised((e) => this.uplink!.notify(e.alarm ? "alarm" : "event"));
       if (u.smsNumber) {
@@ -287,6 +305,33 @@ export class Concentrator {
         this.alarmSms = alarmSms;
         this.events.onRaised((e) => e.alarm && alarmSms.alarmStored());
       }
+    }
+
+    // 6. Over-the-air updates: last, so that its self-test can look at everything above.
+    if (site.ota) {
+      this.ota = new OtaUpdater({
+        ...site.ota.options,
+        concentratorId: site.concentratorId,
+        hardwareId: site.ota.hardwareId,
+        releaseKeys: site.ota.releaseKeys,
+        slots: hal.firmware,
+        crypto: hal.crypto,
+        inflater: hal.inflater,
+        journal: this.journal,
+        timers: t,
+        clock: hal.clock,
+        wallClock: hal.wallClock,
+        resetReason: hal.system.resetReason,
+        restart: () => hal.system.restart(),
+        send: (r) => this.uplink?.sendOtaRequest(r) ?? false,
+        raise: (type, detail) => void this.events.pulse(type, CONCENTRATOR, detail),
+        utcOffsetMin: () => Number(this.config.get("site.utcOffsetMin")),
+        probes: {
+          storeRecovered: () => this.counters.storeErrors === 0,
+          busAnswered: () => this.topology.size === 0 || this.poller.counters.ok > 0,
+          headendAcknowledged: () => (this.uplink?.drain.counters.recordsAcknowledged ?? 0) > 0,
+        },
+      });
     }
   }
 
@@ -313,6 +358,7 @@ export class Concentrator {
     if (!this.#power.mainsPresent()) this.#onMains(false);
     this.modem?.start();
     this.uplink?.start();
+    this.ota?.start();
   }
 
   /** `listener` runs after every append of readings to the store, when they are durable. */
@@ -331,7 +377,15 @@ export class Concentrator {
       mismatchesDetected: this.latch.counters.mismatchesDetected,
       mismatchesRepaired: this.latch.counters.mismatchesRepaired,
       internalErrors: this.counters.internalErrors,
+      ...this.#otaCounters(),
     };
+  }
+
+  /** The OTA state for the head-end's status view (docs/ota.md "Reports"). */
+  #otaCounters(): Record<string, number> {
+    if (!this.ota) return {};
+    const s = this.ota.status();
+    return { "ota.state": OTA_STATES.indexOf(s.state), "ota.bytes": s.bytesDone, "ota.securityCounter": s.securityCounter, "ota.keySet": s.keySetVersion };
   }
 
   /** Applies configuration that the running parts read once (schedules, thresholds). */
