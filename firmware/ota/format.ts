@@ -139,7 +139,10 @@ export interface SignatureEntry {
 export interface HeadFields {
   kind: PackageKind;
   flags: number;
-  /** Release sequence: each signing raises it; a unit takes none at or below the last it installed. */
+  /**
+   * Image: the release sequence, raised by each signing; a unit takes none at or below the last it
+   * installed. Key rotation: the new key set's version, exactly one above the unit's.
+   */
   sequence: number;
   /** Anti-rollback counter (the image's esp_app_desc_t.secure_version): never below the unit's. */
   securityCounter: number;

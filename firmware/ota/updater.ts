@@ -252,6 +252,7 @@ export class OtaUpdater {
       inProgress,
       capacity: this.#o.slots.capacity,
       blockSize: this.#o.slots.blockSize,
+      keySetVersion: this.#keys.version,
     };
   }
 
@@ -299,7 +300,7 @@ export class OtaUpdater {
         unitId: o.concentratorId,
         send: (r) => o.send(r),
         headFetched: (h) => policyReason(h, this.#judge(u.sequence)),
-        keysFetched: (table) => this.#checkKeys(table),
+        keysFetched: (table) => this.#checkKeys(table, u.sequence),
         progress: (bytes) => this.#progress(u, bytes),
         complete: () => this.#downloaded(u, d),
         failed: (reason) => {
@@ -329,10 +330,10 @@ export class OtaUpdater {
     this.#o.raise(EventType.otaDownload, bytes);
   }
 
-  /** A key-rotation package's table: the next key set. */
-  #checkKeys(table: Uint8Array): OtaReason | undefined {
+  /** A key-rotation package's table: the next key set, of the version its head names. */
+  #checkKeys(table: Uint8Array, version: number): OtaReason | undefined {
     const next = decodeKeySet(table);
-    if (!next) return OtaReason.malformed;
+    if (!next || next.version !== version) return OtaReason.malformed;
     if (next.version !== this.#keys.version + 1) return OtaReason.replayed;
     this.#nextKeys = next;
     return undefined;

@@ -14,8 +14,8 @@
  *   6. expiry time passed                                          → expired
  *   7. security counter below the unit's                           → securityCounter
  *   8. image: sequence not above the last installed (unless it is
- *      the update in progress); keys: set version not exactly the
- *      current one + 1 (checked on the table)                      → replayed
+ *      the update in progress); keys: sequence (the new key set's
+ *      version) not exactly the current one + 1                     → replayed
  *   9. image larger than the slot                                  → tooLarge
  *  10. chunk size other than the slot's sector                     → unsupported
  */
@@ -34,6 +34,8 @@ export interface Judge {
   inProgress?: number;
   capacity: number;
   blockSize: number;
+  /** The version of the key set in force. */
+  keySetVersion: number;
 }
 
 /** Rules 4-10: the first one broken, or undefined. */
@@ -42,6 +44,7 @@ export function policyReason(h: PackageHead, j: Judge): OtaReason | undefined {
   if (j.nowS === undefined) return OtaReason.noTime;
   if (j.nowS > h.expiresS) return OtaReason.expired;
   if (h.securityCounter < j.securityCounter) return OtaReason.securityCounter;
+  if (h.kind === PackageKind.keys && h.sequence !== j.keySetVersion + 1) return OtaReason.replayed;
   if (h.kind === PackageKind.image) {
     if (h.sequence <= j.sequenceFloor && h.sequence !== j.inProgress) return OtaReason.replayed;
     if (h.imageLength > j.capacity) return OtaReason.tooLarge;

@@ -105,7 +105,7 @@ export class MemoryHeadendStore implements HeadendStore {
     this.rejections[reason] = (this.rejections[reason] ?? 0) + 1;
   }
 
-  putPackage(id: string, bytes: Uint8Array): void {
+  putPackage(id: string, bytes: Uint8Array, _addedAtMs?: number): void {
     if (!this.packages.has(id)) this.packages.set(id, bytes.slice());
   }
 

@@ -46,9 +46,9 @@ export interface ImagePackageOptions {
 }
 
 export interface KeysPackageOptions {
+  /** The new key set; its version is the package's sequence. */
   next: KeySet;
   hardwareId: string;
-  sequence: number;
   securityCounter: number;
   expiresS: number;
   signers: readonly Uint8Array[];
@@ -116,7 +116,7 @@ export function buildKeysPackage(o: KeysPackageOptions): Uint8Array {
   const signed = encodeSigned({
     kind: PackageKind.keys,
     flags: 0,
-    sequence: o.sequence,
+    sequence: o.next.version,
     securityCounter: o.securityCounter,
     expiresS: o.expiresS,
     hardwareId: o.hardwareId,
