@@ -26,7 +26,7 @@ import { LatchManager, type AuditEntry as LatchAudit, type TriggerSource } from 
 import { ModuleRelays } from "../latch/module-relays.js";
 import { CONCENTRATOR, EventType, ReadingStatus, type Reading } from "../model/records.js";
 import { Modem, type ModemOptions } from "../modem/modem.js";
-import type { KeySet } from "../ota/format.js";
+import { packVersion, type KeySet } from "../ota/format.js";
 import { OtaUpdater, type OtaUpdaterOptions } from "../ota/updater.js";
 import { MAX_SMS_PAYLOAD, type IncomingSms } from "../modem/sms/channel.js";
 import { AlarmSms } from "./alarm-sms.js";
@@ -385,7 +385,13 @@ export class Concentrator {
   #otaCounters(): Record<string, number> {
     if (!this.ota) return {};
     const s = this.ota.status();
-    return { "ota.state": OTA_STATES.indexOf(s.state), "ota.bytes": s.bytesDone, "ota.securityCounter": s.securityCounter, "ota.keySet": s.keySetVersion };
+    return {
+      "ota.state": OTA_STATES.indexOf(s.state),
+      "ota.version": Math.max(0, packVersion(s.runningVersion)),
+      "ota.bytes": s.bytesDone,
+      "ota.securityCounter": s.securityCounter,
+      "ota.keySet": s.keySetVersion,
+    };
   }
 
   /** Applies configuration that the running parts read once (schedules, thresholds). */

@@ -48,6 +48,8 @@ export interface SiteOtaOptions {
   campaign?: SiteCampaign;
   /** The firmware's OTA settings (tests shorten the self-test). */
   firmware?: OtaConfig["options"];
+  /** What the release keys derive from (sites of one fleet share them). Default the site's seed. */
+  releaseSeed?: string;
 }
 
 /** The `ota` part of the site report. */
@@ -109,7 +111,7 @@ export class SiteOta {
   constructor(seed: string, o: SiteOtaOptions, now: () => number) {
     this.#o = o;
     this.#now = now;
-    this.keys = [1, 2, 3].map((n) => signingKeyPairOf(`${seed}/release-${n}`));
+    this.keys = [1, 2, 3].map((n) => signingKeyPairOf(`${o.releaseSeed ?? seed}/release-${n}`));
     this.releaseKeys = { version: 1, threshold: 2, keys: this.keys.map((k) => k.publicKey) };
     this.bundle = o.bundle ?? standInBundle(256 * 1024, seed);
     this.initialImage = this.image(FACTORY_VERSION);
