@@ -8,11 +8,18 @@
  *
  *   npm start
  *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--days D] [--seed S]
- *                                [--modem sim800|quectel|none] [--json]
+ *                                [--modem sim800|quectel|none] [--ota [--ota-bad-image]] [--json]
+ *
+ * `--ota`: the board runs the simulator's image 1.0.0 of this build's firmware bundle
+ * (dist/device/device.js), and a third of the way through the run the head-end offers 1.1.0 (with
+ * `--ota-bad-image`, an image that passes every check and then fails its self-test); the report's
+ * `ota` says how it went (docs/ota.md "In the simulation").
  */
+import { existsSync, readFileSync } from "node:fs";
 import type { SimModemFamily } from "../hal/sim/modem/index.js";
 import { parseOptions, UsageError } from "./cli-args.js";
 import { Site, type SiteOptions, type SiteReport } from "./site/site.js";
+import type { SiteOtaOptions } from "./site/ota-world.js";
 import type { UplinkWorldOptions } from "./site/uplink-world.js";
 
 const HOUR = 3_600_000;
@@ -29,7 +36,7 @@ export function simulateSite(options: SiteOptions & { onProgress?: (dayFraction:
 }
 
 function main(): void {
-  const o = parseOptions(process.argv.slice(2), { days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string" });
+  const o = parseOptions(process.argv.slice(2), { days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string", ota: "boolean", "ota-bad-image": "boolean" });
   const days = o.days ?? 1;
   const seed = o.seed ?? "1";
   const modules = o.modules ?? 64;
@@ -42,6 +49,9 @@ function main(): void {
   if (!(Number.isInteger(radio) && radio >= 0 && radio <= 255)) throw new UsageError("--radio: 0..255");
   const modem = o.modem ?? "sim800";
   if (modem !== "sim800" && modem !== "quectel" && modem !== "none") throw new UsageError("--modem: sim800 | quectel | none");
+  if (o["ota-bad-image"] && !o.ota) throw new UsageError("--ota-bad-image goes with --ota");
+  if (o.ota && modem === "none") throw new UsageError("--ota needs the uplink (not --modem none)");
+  const ota = o.ota ? otaOptions(days, o["ota-bad-image"] === true) : undefined;
   const tty = !o.json && process.stdout.isTTY;
   const report = simulateSite({
     days,
@@ -50,6 +60,7 @@ function main(): void {
     plc,
     radio,
     ...(modem !== "none" ? { uplink: { ...EVERYDAY_UPLINK, family: modem as SimModemFamily } } : {}),
+    ...(ota ? { ota } : {}),
     onProgress: tty
       ? (f, site) => {
           const r = site.progress();
@@ -76,7 +87,21 @@ function main(): void {
     console.log(`  uplink: ${report.readingsDelivered} readings at the head-end, ${report.readingsPending} still pending, ${report.lost} lost, ${report.readingsCorrupt} corrupt; ${report.duplicatesAtHeadEnd} duplicates absorbed; ${report.alarmSmsSent} alarm SMS while GPRS was down`);
     console.log(`  uplink: ${report.uplinkBytes} bytes through the modem, ${report.uplinkBytesPerReading} per reading delivered; ${report.commandsRejected} commands rejected`);
   }
+  if (report.ota) {
+    const t = report.ota;
+    console.log(`  ota: ${t.outcome}${t.reason && !t.outcome.includes(t.reason) ? ` (${t.reason})` : ""}, ${t.versionBefore} → ${t.versionAfter}; image ${t.imageBytes} bytes, package ${t.packageBytes}, ${t.bytesOnAir} bytes on the air, download ${(t.downloadMs / 1000).toFixed(0)} s`);
+    console.log(`  ota steps: ${t.timeline.map(([ms, step, detail]) => `${(ms / HOUR).toFixed(2)} h ${step}${step === "download" ? ` ${detail}` : ""}`).join(", ")}`);
+  }
   console.log(`  faults injected: ${JSON.stringify(report.faults)}; internal errors ${report.internalErrors}`);
+}
+
+/** The campaign of `--ota`: the real firmware bundle when it is built, a third of the way through the run. */
+function otaOptions(days: number, bad: boolean): SiteOtaOptions {
+  const bundle = new URL("./../device/device.js", import.meta.url);
+  return {
+    ...(existsSync(bundle) ? { bundle: new Uint8Array(readFileSync(bundle)) } : {}),
+    campaign: { atMs: (days * DAY) / 3, ...(bad ? { defect: "uplink" as const } : {}) },
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
