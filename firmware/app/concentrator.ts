@@ -154,6 +154,7 @@ export class Concentrator {
   #state: ConcentratorState = "running";
   #power: PowerMonitor;
   #batteryTimer: TimerId | undefined;
+  #busProbed = false;
   readonly #topologyStore: TopologyPersistence;
   readonly #balance: BalanceMonitor[] = [];
   readonly #storedListeners: Array<(readings: readonly Reading[]) => void> = [];
@@ -328,7 +329,7 @@ export class Concentrator {
         utcOffsetMin: () => Number(this.config.get("site.utcOffsetMin")),
         probes: {
           storeRecovered: () => this.counters.storeErrors === 0,
-          busAnswered: () => this.topology.size === 0 || this.poller.counters.ok > 0,
+          busAnswered: () => this.#busAnswered(),
           headendAcknowledged: () => (this.uplink?.drain.counters.recordsAcknowledged ?? 0) > 0,
         },
       });
@@ -379,6 +380,20 @@ export class Concentrator {
       internalErrors: this.counters.internalErrors,
       ...this.#otaCounters(),
     };
+  }
+
+  /**
+   * The OTA self-test's bus check: a module answered since boot. The first time it has not, one
+   * known module is read at once rather than waiting for the schedule (up to a poll interval).
+   */
+  #busAnswered(): boolean {
+    if (this.topology.size === 0 || this.poller.counters.ok > 0) return true;
+    if (!this.#busProbed) {
+      this.#busProbed = true;
+      const first = this.topology.modules[Symbol.iterator]().next().value;
+      if (first) this.poller.readNow([first.number], () => undefined);
+    }
+    return false;
   }
 
   /** The OTA state for the head-end's status view (docs/ota.md "Reports"). */

@@ -46,6 +46,8 @@ export interface DownloadCounters {
   requests: number;
   timeouts: number;
   refetches: number;
+  /** Turns of its own it ran (inflating, hashing, erasing, programming, checking). */
+  steps: number;
 }
 
 export interface DownloadHost {
@@ -79,7 +81,7 @@ interface Request {
 }
 
 export class Download {
-  readonly counters: DownloadCounters = { framesReceived: 0, framesDropped: 0, requests: 0, timeouts: 0, refetches: 0 };
+  readonly counters: DownloadCounters = { framesReceived: 0, framesDropped: 0, requests: 0, timeouts: 0, refetches: 0, steps: 0 };
   readonly #host: DownloadHost;
   readonly #record: UpdateRecord;
   readonly #window: number;
@@ -153,7 +155,6 @@ export class Download {
   /** The link is up again: frames in flight were lost with the old connection; ask again. */
   linkUp(): void {
     if (this.#stopped || this.#busy) return;
-    this.#queued.clear();
     this.#ask();
   }
 
@@ -186,8 +187,9 @@ export class Download {
         this.#tablePieces ??= new Uint8Array(Math.ceil(this.#head!.tableLength / TABLE_FRAME_BYTES));
         return this.#send({ object: FrameObject.table, first: 0, count: this.#head!.tableLength });
       case "chunks":
+        // What arrived is kept; what was asked for and did not is asked for again.
         this.#asked = this.#next;
-        this.#queued.clear();
+        while (this.#queued.has(this.#asked)) this.#asked++;
         return this.#topUp();
       case "check":
         if (this.#repairing !== undefined) this.#send({ object: FrameObject.chunk, first: this.#repairing, count: 1 });
@@ -238,7 +240,7 @@ export class Download {
       return this.#ask();
     }
     if (this.#step === "chunks") {
-      this.#queued.clear();
+      this.#queued.delete(this.#next);
       this.#asked = this.#next;
       return this.#topUp();
     }
@@ -255,6 +257,7 @@ export class Download {
     this.#job = this.#host.timers.set(() => {
       this.#job = undefined;
       if (this.#stopped) return;
+      this.counters.steps++;
       if (step()) this.#run(step);
     }, 0);
   }
@@ -326,42 +329,42 @@ export class Download {
   // ---- chunks ----
 
   #chunkFrame(k: number, data: Uint8Array): void {
-    if (this.#step === "check") {
-      if (k !== this.#repairing || this.#busy) return void this.counters.framesDropped++;
-      return this.#take(k, data);
-    }
-    if (this.#step !== "chunks" || k < this.#next || k >= this.#asked) return void this.counters.framesDropped++;
-    if (this.#busy || k !== this.#next) {
-      if (k > this.#next && !this.#queued.has(k)) this.#queued.set(k, data.slice());
-      else this.counters.framesDropped++;
-      return;
-    }
-    this.#take(k, data);
+    const wanted = this.#step === "check" ? k === this.#repairing : this.#step === "chunks" && k >= this.#next && k < this.#asked;
+    if (!wanted || this.#queued.has(k)) return void this.counters.framesDropped++;
+    // Kept as it is; taken in a turn of its own (the frame's turn is the modem's and MQTT's).
+    this.#queued.set(k, data.slice());
+    this.#pump();
   }
 
-  /** Chunk `k`'s stored bytes: inflated if they are DEFLATE (a turn), hashed, written. */
-  #take(k: number, data: Uint8Array): void {
-    this.counters.framesReceived++;
-    const table = this.#table!;
-    if (data.length !== table.storedLength(k)) return this.#refetch(OtaReason.length);
+  /** Takes the next chunk, if it has arrived and none is being processed. */
+  #pump(): void {
+    const k = this.#step === "check" ? this.#repairing : this.#next;
+    const data = k === undefined || this.#busy ? undefined : this.#queued.get(k);
+    if (k === undefined || !data) return;
+    this.#queued.delete(k);
     this.#busy = true;
-    this.#arm();
-    const stored = data.slice();
-    const plainLength = Math.min(this.#head!.chunkBytes, this.#head!.imageLength - k * this.#head!.chunkBytes);
-    if (!table.deflated(k)) return this.#hashChunk(k, stored);
     this.#run(() => {
-      const plain = new Uint8Array(plainLength);
-      let n: number;
-      try {
-        n = this.#host.inflater.inflateRaw(stored, plain);
-      } catch {
-        this.#refetch(OtaReason.corruptChunk);
-        return false;
-      }
-      if (n !== plainLength) this.#refetch(OtaReason.length);
-      else this.#hashChunk(k, plain);
+      this.#take(k, data);
       return false;
     });
+  }
+
+  /** Chunk `k`'s stored bytes: inflated if they are DEFLATE (this turn), then hashed, written. */
+  #take(k: number, stored: Uint8Array): void {
+    this.counters.framesReceived++;
+    const table = this.#table!;
+    if (stored.length !== table.storedLength(k)) return this.#refetch(OtaReason.length);
+    this.#arm();
+    if (!table.deflated(k)) return this.#hashChunk(k, stored);
+    const plain = new Uint8Array(Math.min(this.#head!.chunkBytes, this.#head!.imageLength - k * this.#head!.chunkBytes));
+    let n: number;
+    try {
+      n = this.#host.inflater.inflateRaw(stored, plain);
+    } catch {
+      return this.#refetch(OtaReason.corruptChunk);
+    }
+    if (n !== plain.length) return this.#refetch(OtaReason.length);
+    this.#hashChunk(k, plain);
   }
 
   #hashChunk(k: number, plain: Uint8Array): void {
@@ -371,19 +374,26 @@ export class Download {
     });
   }
 
-  /** Erases chunk `k`'s sector (one turn), then programs it and persists the progress (another). */
+  /**
+   * Chunk `k` into its sector, a turn each: the erase (≈ 45 ms on the device), the program with the
+   * progress persisted, then what follows (the report, the next requests, the next chunk).
+   */
   #write(k: number, plain: Uint8Array): void {
     const slots = this.#host.slots;
-    let erased = false;
+    let step = 0;
     this.#run(() => {
-      if (!erased) {
-        slots.eraseBlock(k);
-        erased = true;
-        return true;
+      switch (step++) {
+        case 0:
+          slots.eraseBlock(k);
+          return true;
+        case 1:
+          slots.write(k * this.#head!.chunkBytes, plain);
+          if (this.#step === "chunks") this.#host.state.setProgress(k + 1);
+          return true;
+        default:
+          this.#written(k);
+          return false;
       }
-      slots.write(k * this.#head!.chunkBytes, plain);
-      this.#written(k);
-      return false;
     });
   }
 
@@ -396,15 +406,10 @@ export class Download {
     }
     const head = this.#head!;
     this.#next = k + 1;
-    this.#host.state.setProgress(this.#next);
     this.#host.progress(Math.min(head.imageLength, this.#next * head.chunkBytes));
     if (this.#next >= this.#table!.chunkCount) return this.#check();
     this.#topUp();
-    const queued = this.#queued.get(this.#next);
-    if (queued) {
-      this.#queued.delete(this.#next);
-      this.#take(this.#next, queued);
-    }
+    this.#pump();
   }
 
   // ---- the check of the whole slot ----

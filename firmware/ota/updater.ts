@@ -163,6 +163,12 @@ export class OtaUpdater {
    */
   offer(headBytes: Uint8Array, window: SwitchWindow | undefined, done: Done): void {
     this.counters.offers++;
+    // Judged in a turn of its own: the command's turn has opened its envelope already.
+    const bytes = headBytes.slice();
+    this.#o.timers.set(() => this.#judgeOffer(bytes, window, done), 0);
+  }
+
+  #judgeOffer(headBytes: Uint8Array, window: SwitchWindow | undefined, done: Done): void {
     const head = parseHead(headBytes);
     if (typeof head === "number") return this.#refuse(head, done);
     const digest = this.#digest(head.signed);
@@ -441,16 +447,21 @@ export class OtaUpdater {
     this.#stopTimer();
     this.#trial = undefined;
     this.#o.slots.confirm();
-    if (u) this.#confirmed(u);
+    if (u) this.#o.timers.set(() => this.#confirmed(u), 0);
   }
 
-  /** The new image is confirmed: the counters move forward, and the update ends. */
+  /**
+   * The new image is confirmed: the counters move forward, then (next turn) the update ends. A cut
+   * in between is followed up at the next boot (the running image is valid, the record says testing).
+   */
   #confirmed(u: UpdateRecord): void {
     this.#state.securityCounter.accept(u.securityCounter);
     this.#state.sequenceFloor.accept(u.sequence);
-    this.counters.confirmed++;
-    this.#finish(u, Outcome.confirmed, 0);
-    this.#o.raise(EventType.otaConfirmed, u.version);
+    this.#o.timers.set(() => {
+      this.counters.confirmed++;
+      this.#finish(u, Outcome.confirmed, 0);
+      this.#o.raise(EventType.otaConfirmed, u.version);
+    }, 0);
   }
 
   #stopTimer(): void {

@@ -77,6 +77,7 @@ export class SimBoard {
   readonly system: SimSystemControl;
   readonly firmware: SimFirmwareSlots;
   readonly inflater: SimInflater;
+  readonly crypto: SimCrypto;
   /**
    * Program and erase operations of every flash partition of the board (log, state, otadata, the OTA
    * slots), counted together; `cutAtFlashOperation` cuts the power at one of them.
@@ -129,7 +130,7 @@ export class SimBoard {
       watchdog: this.watchdog,
       system: this.system,
       firmware: this.firmware,
-      crypto: new SimCrypto(d, { latencyMs: options.cryptoLatencyMs }),
+      crypto: (this.crypto = new SimCrypto(d, { latencyMs: options.cryptoLatencyMs })),
       inflater: this.inflater,
     };
     // The bootloader (registered first, by the slots) has run: the firmware starts only on an image.

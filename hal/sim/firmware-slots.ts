@@ -56,6 +56,8 @@ export class SimFirmwareSlots implements FirmwareSlots {
   #booted: EspImageInfo | undefined;
   /** Boots that found no image to run. */
   bootFailures = 0;
+  /** Images checked by `select` (esp_image_verify: native on the device), for the XS figures. */
+  imageChecks = 0;
 
   constructor(domain: PowerDomain, prng: Prng, reset: (reason: PowerOffReason) => void, o: SimFirmwareSlotsOptions = {}) {
     this.#domain = domain;
@@ -116,6 +118,7 @@ export class SimFirmwareSlots implements FirmwareSlots {
     if (!(Number.isInteger(byteLength) && byteLength > 0 && byteLength <= this.capacity)) throw new RangeError("invalid length");
     const target = 1 - this.#running;
     const slot = this.slots[target]!;
+    this.imageChecks++;
     if (!verifyEspImage((o, n) => slot.read(o, n), byteLength, this.#chipId)) throw new Error("invalid image");
     const entries = this.#entries();
     const active = activeIndex(entries);

@@ -3,7 +3,7 @@ import nacl from "tweetnacl";
 import { EventType } from "../../firmware/model/records.js";
 import { FrameObject } from "../../firmware/ota/frames.js";
 import { OtaReason, reasonName, SIGNED_BYTES } from "../../firmware/ota/format.js";
-import { headOf, OtaRig } from "../lib/ota-rig.js";
+import { headOf, OtaRig } from "../../tools/sim/ota-rig.js";
 
 const MINUTE = 60_000;
 const OK = 0;

@@ -9,6 +9,7 @@ import { scenarios as store } from "./store.js";
 import { scenarios as bridge } from "./bridge.js";
 import { scenarios as core } from "./core.js";
 import { scenarios as siteUplink } from "./site-uplink.js";
+import { scenarios as ota } from "./ota.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
@@ -20,4 +21,5 @@ export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "bridge", scenarios: bridge },
   { suite: "core", scenarios: core },
   { suite: "site-uplink", scenarios: siteUplink },
+  { suite: "ota", scenarios: ota },
 ];

@@ -49,6 +49,8 @@ export class SimHeadend {
   acks = true;
   /** Uplink messages handled (whatever their fate), across restarts. */
   messages = 0;
+  /** Campaigns started (building and signing a package is the head-end's work: XS figures). */
+  campaignsStarted = 0;
   /** SMS that reached the gateway, and those taken (authentic, fresh, stored), across restarts. */
   readonly smsCounters = { received: 0, taken: 0 };
   /** The SMS gateway's phone, once `attachSms` has connected it. */
@@ -111,6 +113,7 @@ export class SimHeadend {
 
   /** Starts an OTA campaign; its first offers go out at the next campaign tick (within a minute). */
   startCampaign(packageBytes: Uint8Array, concentrators: readonly number[], o: { name?: string; window?: SwitchWindow } = {}): number {
+    this.campaignsStarted++;
     return this.#ota.create(packageBytes, concentrators, o);
   }
 

@@ -165,6 +165,11 @@ export class SiteOta {
     return c;
   }
 
+  /** The last OTA step the firmware reported ("download", "verified", …, "confirmed"), cheap to ask. */
+  get lastStep(): string | undefined {
+    return this.#timeline[this.#timeline.length - 1]?.[1];
+  }
+
   /** Builds the campaign's package (and remembers its size). */
   campaignPackage(c: SiteCampaign, nowS: number): Uint8Array {
     const version = c.version ?? "1.1.0";

@@ -16,10 +16,10 @@ import { SimBoard } from "../../hal/sim/board.js";
 import { buildEspImage, type SimBuildNote } from "../../hal/sim/esp-image.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
-import { MemoryHeadendStore } from "../../tools/headend/memory-store.js";
-import { OtaCampaigns } from "../../tools/headend/ota-campaign.js";
-import { buildImagePackage, buildKeysPackage, splitPackage, type ImagePackageOptions } from "../../tools/ota/package.js";
-import { signingKeyPairOf } from "../../tools/sim/keys.js";
+import { MemoryHeadendStore } from "../headend/memory-store.js";
+import { OtaCampaigns } from "../headend/ota-campaign.js";
+import { buildImagePackage, buildKeysPackage, splitPackage, type ImagePackageOptions } from "../ota/package.js";
+import { signingKeyPairOf } from "./keys.js";
 import { deflateSync } from "fflate";
 
 export const HARDWARE_ID = "MC-TEST-1";
