@@ -84,6 +84,11 @@ export class SimFirmwareSlots implements FirmwareSlots {
     return this.#domain.on ? this.#booted : undefined;
   }
 
+  /** The image the bootloader chose at the last power-on (undefined: none checked), on or off since. */
+  get lastBoot(): EspImageInfo | undefined {
+    return this.#booted;
+  }
+
   running(): SlotInfo {
     return this.#info(this.#running);
   }
