@@ -20,8 +20,10 @@ import { pollCycle } from "./poll-cycle.js";
 import { modemBench } from "./modem.js";
 import { remotePoll } from "./remote-poll.js";
 import { siteBacklog, siteUplinkBytes } from "./site-uplink.js";
+import { otaGprs } from "./ota-gprs.js";
+import { otaXs } from "./ota-xs.js";
 
-const benches: Bench[] = [simSpeed, xsTurns, d0Parse, d0Xs, pollCycle, remotePoll, storeBench, modemBench, uplinkBytes, uplinkXs, drainRate, siteUplinkBytes, siteBacklog];
+const benches: Bench[] = [simSpeed, xsTurns, d0Parse, d0Xs, pollCycle, remotePoll, storeBench, modemBench, uplinkBytes, uplinkXs, drainRate, siteUplinkBytes, siteBacklog, otaXs, otaGprs];
 
 const o = parseOptions(process.argv.slice(2), { json: "string", only: "string" });
 const all: Record<string, Record<string, number | string>> = {};

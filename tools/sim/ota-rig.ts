@@ -54,6 +54,8 @@ export class OtaRig {
   readonly results: Array<{ code: number; detail?: string }> = [];
   /** Requests the updater sent. */
   readonly requests: Array<{ object: number; first: number; count: number }> = [];
+  /** Requests the head-end answered (its turns, for the XS figures). */
+  served = 0;
   /** Whether the link is up (requests go out and frames come in). */
   linkUp = true;
   /** Rewrites or drops (undefined) each frame on its way; default: as it is. */
@@ -139,6 +141,7 @@ export class OtaRig {
         this.requests.push({ object: r.object, first: r.first, count: r.count });
         const latency = this.#o.latencyMs ?? 200;
         this.s.after(latency, () => {
+          this.served++;
           for (const out of this.headend.request(UNIT, r)) {
             const f = decodeFrame(out.payload)!;
             const bytes = this.tamper({ ...f, packageId: f.packageId.slice(), data: f.data.slice() });

@@ -170,6 +170,11 @@ export class SiteOta {
     return this.#timeline[this.#timeline.length - 1]?.[1];
   }
 
+  /** Whether the firmware reported `step` at some point. */
+  reached(step: string): boolean {
+    return this.#timeline.some(([, s]) => s === step);
+  }
+
   /** Builds the campaign's package (and remembers its size). */
   campaignPackage(c: SiteCampaign, nowS: number): Uint8Array {
     const version = c.version ?? "1.1.0";
