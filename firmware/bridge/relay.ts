@@ -13,6 +13,7 @@ import type { MonotonicClock, Timers } from "../../hal/clock.js";
 import type { Failure } from "../bus/types.js";
 import type { BridgeClient } from "./client.js";
 import type { RelayOutcome, RelayRequest } from "./messages.js";
+import { concatBytes } from "../store/bytes.js";
 
 /** A relay's outcome once it is over (not "pending" or "unknown"). */
 export type Outcome = Extract<RelayOutcome, { readonly part: number }>;
@@ -114,7 +115,7 @@ export class Relay {
 
   #parts(head: Outcome, parts: Uint8Array[]): void {
     if (parts.length >= head.parts) {
-      const answer = concat(parts);
+      const answer = concatBytes(parts);
       if (answer.length !== head.total) return this.#bridge({ code: "bridge", detail: "answer length" });
       return this.#end({ kind: "outcome", outcome: head, answer });
     }
@@ -130,13 +131,3 @@ export class Relay {
   }
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

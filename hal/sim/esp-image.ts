@@ -67,18 +67,19 @@ const ascii = (s: string, n: number): Uint8Array => {
   return out;
 };
 
-const text = (b: Uint8Array): string => {
+/** A NUL-terminated field (erased flash, 0xFF, ends it too). */
+export function text(b: Uint8Array): string {
   let s = "";
   for (const c of b) {
-    if (c === 0) break;
+    if (c === 0 || c === 0xff) break;
     s += String.fromCharCode(c);
   }
   return s;
-};
+}
 
 const u16 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8);
-const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-const put32 = (b: Uint8Array, o: number, v: number) => {
+export const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+export const put32 = (b: Uint8Array, o: number, v: number) => {
   b[o] = v & 0xff;
   b[o + 1] = (v >>> 8) & 0xff;
   b[o + 2] = (v >>> 16) & 0xff;

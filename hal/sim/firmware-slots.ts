@@ -18,7 +18,7 @@
  *   slot's entry.
  */
 import type { FirmwareSlots, SlotInfo, SlotState } from "../firmware-slots.js";
-import { APP_DESC_MAGIC, CHIP_ESP32S3, espImageLength, verifyEspImage, type EspImageInfo } from "./esp-image.js";
+import { APP_DESC_MAGIC, CHIP_ESP32S3, espImageLength, put32, text, u32, verifyEspImage, type EspImageInfo } from "./esp-image.js";
 import { SimNorFlash, type SharedFlashOperations } from "./nor-flash.js";
 import type { PowerDomain, PowerOffReason } from "./power-domain.js";
 import type { Prng } from "./prng.js";
@@ -167,7 +167,7 @@ export class SimFirmwareSlots implements FirmwareSlots {
     }
     const desc = this.slots[index]!.read(APP_DESC_OFFSET, 48);
     if (u32(desc, 0) !== APP_DESC_MAGIC) return { label: `ota_${index}`, state };
-    return { label: `ota_${index}`, state, version: ascii(desc.subarray(16, 48)), securityVersion: u32(desc, 4) };
+    return { label: `ota_${index}`, state, version: text(desc.subarray(16, 48)), securityVersion: u32(desc, 4) };
   }
 
   #entries(): [Entry, Entry] {
@@ -236,24 +236,6 @@ function activeIndex(entries: [Entry, Entry]): number {
 }
 
 const slotOf = (seq: number) => (seq - 1) % 2;
-
-const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-
-function put32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v & 0xff;
-  b[o + 1] = (v >>> 8) & 0xff;
-  b[o + 2] = (v >>> 16) & 0xff;
-  b[o + 3] = (v >>> 24) & 0xff;
-}
-
-function ascii(b: Uint8Array): string {
-  let s = "";
-  for (const c of b) {
-    if (c === 0 || c === 0xff) break;
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
 
 /** CRC-32 (reflected 0xEDB88320, as esp_rom_crc32_le) of a few bytes, bit by bit. */
 function crc32(bytes: Uint8Array): number {

@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { buildEspImage } from "../../hal/sim/esp-image.js";
 import { Site } from "../site/site.js";
+import { NO_FAULTS } from "../site/world.js";
 import type { Bench } from "./bench.js";
 
 const MINUTE = 60_000;
@@ -44,11 +45,7 @@ function run(compress: boolean, b: Uint8Array): Run {
     modules: 2,
     plc: 0,
     radio: 0,
-    mainsFailuresPerDay: 0,
-    moduleRebootsPerDay: 0,
-    openingsPerDay: 0,
-    repeaterOutagesPerDay: 0,
-    balanceConsumers: 0,
+    ...NO_FAULTS,
     uplink: { radio: RADIO },
     ota: { bundle: b, campaign: { atMs: 20 * MINUTE, compress } },
   });

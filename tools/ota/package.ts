@@ -22,6 +22,7 @@ import {
   type PackageHead,
   type SignatureEntry,
 } from "../../firmware/ota/format.js";
+import { concatBytes } from "../../firmware/store/bytes.js";
 import { sha256 } from "../../hal/sim/sha256.js";
 
 /** Raw DEFLATE (RFC 1951) of `bytes`. */
@@ -67,16 +68,6 @@ export function sign(signed: Uint8Array, signers: readonly Uint8Array[]): Signat
   });
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 export function buildImagePackage(o: ImagePackageOptions): Uint8Array {
   const chunkBytes = o.chunkBytes ?? 4096;
   const units = o.units ?? [];
@@ -89,7 +80,7 @@ export function buildImagePackage(o: ImagePackageOptions): Uint8Array {
     chunks.push({ storedLength: bytes.length, deflated, hash: sha256(plain).subarray(0, CHUNK_HASH_BYTES), bytes });
   }
   const table = encodeImageTable(units, chunks);
-  const payload = concat(chunks.map((c) => c.bytes));
+  const payload = concatBytes(chunks.map((c) => c.bytes));
   const fields: HeadFields = {
     kind: PackageKind.image,
     flags: chunks.some((c) => c.deflated) ? PackageFlags.deflate : 0,
@@ -108,7 +99,7 @@ export function buildImagePackage(o: ImagePackageOptions): Uint8Array {
     unitCount: units.length,
   };
   const signed = encodeSigned(fields);
-  return concat([encodeHead(signed, sign(signed, o.signers)), table, payload]);
+  return concatBytes([encodeHead(signed, sign(signed, o.signers)), table, payload]);
 }
 
 export function buildKeysPackage(o: KeysPackageOptions): Uint8Array {
@@ -130,7 +121,7 @@ export function buildKeysPackage(o: KeysPackageOptions): Uint8Array {
     payloadLength: 0,
     unitCount: 0,
   });
-  return concat([encodeHead(signed, sign(signed, o.signers)), table]);
+  return concatBytes([encodeHead(signed, sign(signed, o.signers)), table]);
 }
 
 /** A package split into its parts, as the head-end serves them. */

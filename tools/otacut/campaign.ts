@@ -19,6 +19,7 @@
 import { Prng } from "../../hal/sim/prng.js";
 import { standInBundle } from "../site/ota-world.js";
 import { Site } from "../site/site.js";
+import { NO_FAULTS } from "../site/world.js";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -70,12 +71,7 @@ function site(seed: string): Site {
     modules: 2,
     plc: 0,
     radio: 0,
-    mainsFailuresPerDay: 0,
-    moduleRebootsPerDay: 0,
-    openingsPerDay: 0,
-    repeaterOutagesPerDay: 0,
-    flatBatteryShare: 0,
-    balanceConsumers: 0,
+    ...NO_FAULTS,
     disconnectedShare: 1,
     board: { firmwareSlotBytes: 64 * 1024 },
     uplink: {},
