@@ -21,6 +21,7 @@ import { ModdableSerialProvider } from "../hal/moddable/serial.js";
 import { ModdableInflater, ModdableRandom, ModdableSystemControl, ModdableWatchdog } from "../hal/moddable/system.js";
 import { Concentrator, type SiteConfig, type UplinkConfig } from "../firmware/app/concentrator.js";
 import { board } from "./board.js";
+import { RELEASE_KEYS } from "./release-keys.js";
 
 export function createDeviceHal(): Hal {
   const ffi = new FFI();
@@ -56,7 +57,7 @@ type DeviceSiteConfig = SiteConfig & { broker?: { host: string; port: number }; 
 
 /** The site wiring from mc/config, with the uplink when the unit has been provisioned. */
 function siteConfig(): SiteConfig {
-  const site = config.site as DeviceSiteConfig;
+  const site = { ...(config.site as DeviceSiteConfig), ota: { hardwareId: board.hardwareId, releaseKeys: RELEASE_KEYS } };
   const secretKey = key("secret");
   const headendPublicKey = key("headend");
   if (!secretKey || !headendPublicKey || !site.broker || !site.modem) {
