@@ -109,9 +109,10 @@ function counters(s: Site): number[] | undefined {
 
 /**
  * One run: the update with power cut at the flash operations `cuts` (counted from the campaign's
- * start; each restored OFF_MS later), to the end. Adds its findings to `v`.
+ * start; each restored OFF_MS later), to the end. Adds its findings to `v`. A cut the update never
+ * reaches (it ended first) is not made.
  */
-function runWithCuts(seed: string, cuts: readonly number[], v: OtaCutVerdict): void {
+export function runWithCuts(seed: string, cuts: readonly number[], v: OtaCutVerdict): void {
   const r = start(seed);
   const s = r.site;
   const w = s.world;
@@ -141,10 +142,13 @@ function runWithCuts(seed: string, cuts: readonly number[], v: OtaCutVerdict): v
   watch();
   for (const at of cuts) {
     if (r.base + at <= board.flashOperations.operations) continue; // already past it (a later cut of the run)
-    board.cutAtFlashOperation(r.base + at - board.flashOperations.operations);
-    w.scheduler.runUntilTrue(() => !board.domain.on || finalState(s) !== undefined, RUN_LIMIT_MS);
-    if (board.domain.on) break; // the update ended before the operation: nothing cut
+    const target = r.base + at;
+    board.cutAtFlashOperation(target - board.flashOperations.operations);
+    // Not "until the power is off": the firmware's own restart into the new image turns it off too.
+    w.scheduler.runUntilTrue(() => board.flashOperations.operations >= target || finalState(s) !== undefined, RUN_LIMIT_MS);
     board.flashOperations.cutAt = 0;
+    if (board.flashOperations.operations < target) break; // the update ended before the operation: nothing cut (and nothing left armed)
+    if (board.domain.on) throw new Error(`the cut at operation ${at} left the power on`);
     v.cuts++;
     if (switched()) v.cutsAfterSwitch++;
     else v.cutsBeforeSwitch++;
@@ -184,7 +188,7 @@ function runWithCuts(seed: string, cuts: readonly number[], v: OtaCutVerdict): v
   if (report.internalErrors > 0) fail(`${report.internalErrors} internal errors`);
 }
 
-function verdict(updateOps: number): OtaCutVerdict {
+export function verdict(updateOps: number): OtaCutVerdict {
   return { cuts: 0, bootedOld: 0, bootedNew: 0, bricked: 0, endedOld: 0, readingsLost: 0, latchesLost: 0, latchesChecked: 0, counterRegressions: 0, cutsBeforeSwitch: 0, cutsAfterSwitch: 0, runs: 0, updateOperations: updateOps, failures: [] };
 }
 
@@ -206,7 +210,8 @@ export function randomCampaign(o: { seed: string; cuts: number; onRun?: (done: n
   const p = new Prng(`${o.seed}/cuts`);
   while (v.cuts < o.cuts) {
     const first = 1 + p.int(total);
-    const cuts = p.chance(0.3) && v.cuts + 1 < o.cuts ? [first, first + 1 + p.int(40)] : [first];
+    // The second within the update as it was uncut (a resumed update may end sooner than that).
+    const cuts = first < total && p.chance(0.3) && v.cuts + 1 < o.cuts ? [first, first + 1 + p.int(Math.min(40, total - first))] : [first];
     runWithCuts(o.seed, cuts, v);
     o.onRun?.(v.cuts, o.cuts);
   }
