@@ -70,4 +70,35 @@ describe("OTA in the simulated site", () => {
     assert.deepEqual([r.lost, r.readingsCorrupt, r.internalErrors], [0, 0, 0]);
     assert.ok(r.ota!.timeline.some(([, name]) => name === "switched"));
   });
+
+  for (const [defect, reason] of [
+    ["uplink", "selfTestUplink"],
+    ["bus", "selfTestBus"],
+    ["hang", "watchdog"],
+  ] as const) {
+    it(`a bad image (every check passes; on first boot: ${defect}) is rolled back, reported with its reason, and the previous image goes on`, () => {
+      const site = new Site({
+        ...CALM,
+        seed: `bad-${defect}`,
+        days: 1,
+        modules: 2,
+        uplink: {},
+        ota: { bundle: standInBundle(32 * 1024), campaign: { atMs: 10 * MINUTE, defect }, firmware: { selfTestTimeoutMs: 10 * MINUTE } },
+      });
+      site.run(2 * HOUR);
+      const r = site.report();
+      assert.equal(r.ota?.outcome, "rolled-back");
+      assert.equal(r.ota.reason, reason);
+      assert.deepEqual([r.ota.versionBefore, r.ota.versionAfter, site.world.board.firmware.booted?.version], ["1.0.0", "1.0.0", "1.0.0"]);
+      assert.deepEqual(
+        [...new Set(r.ota.timeline.map(([, name]) => name))],
+        ["offered", "download", "verified", "switched", "rolled-back"],
+        "every step in the report's timeline, the rollback raised by the previous image at its boot",
+      );
+      assert.deepEqual([r.lost, r.readingsCorrupt, r.internalErrors, r.latchViolations], [0, 0, 0, 0]);
+      const delivered = r.readingsDelivered;
+      site.run(3 * HOUR);
+      assert.ok(site.report().readingsDelivered > delivered, "the previous image delivers readings again");
+    });
+  }
 });

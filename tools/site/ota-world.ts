@@ -67,7 +67,7 @@ export interface OtaReport {
   bytesOnAir: number;
   /** From the offer taken to the slot checked (simulated ms), or 0. */
   downloadMs: number;
-  /** Every OTA event the concentrator raised, in order: [simulated ms, event name, detail]. */
+  /** The head-end's last offer ([simulated ms, "offered", attempts]) and every OTA event the concentrator raised, in order: [simulated ms, event name, detail]. */
   timeline: Array<[number, string, number]>;
 }
 
@@ -146,23 +146,24 @@ export class SiteOta {
    * Boots the firmware of the image the board's bootloader chose, with that image's defect; returns
    * the concentrator (undefined for an image that hangs).
    */
-  boot(hal: Hal, note: SimBuildNote, config: SiteConfig, start: (hal: Hal, config: SiteConfig) => Concentrator): Concentrator | undefined {
+  boot(hal: Hal, note: SimBuildNote, config: SiteConfig, start: (hal: Hal, config: SiteConfig, beforeStart: (c: Concentrator) => void) => Concentrator): Concentrator | undefined {
     if (note.defect === "hang") {
       hal.watchdog.enable(config.watchdogMs ?? 30_000);
       return undefined;
     }
     const cfg = note.defect === "uplink" && config.uplink ? { ...config, uplink: { ...config.uplink, port: config.uplink.port + 1 } } : config;
     const h = note.defect === "bus" ? { ...hal, rs485: hal.rs485.map((p) => ({ ...p, serial: deaf(p.serial) })) } : hal;
-    const c = start(h, cfg);
-    c.events.onRaised((e) => {
-      const name = EVENT_NAMES[e.type];
-      if (!name) return;
-      const now = this.#now();
-      this.#timeline.push([now, name, e.detail]);
-      if (e.type === EventType.otaDownload && e.detail === 0 && this.#downloadFrom < 0) this.#downloadFrom = now;
-      if (e.type === EventType.otaVerified) this.#downloadTo = now;
-    });
-    return c;
+    // Listening before the start: a rollback is raised there, by the previous image's updater.
+    return start(h, cfg, (c) =>
+      c.events.onRaised((e) => {
+        const name = EVENT_NAMES[e.type];
+        if (!name) return;
+        const now = this.#now();
+        this.#timeline.push([now, name, e.detail]);
+        if (e.type === EventType.otaDownload && e.detail === 0 && this.#downloadFrom < 0) this.#downloadFrom = now;
+        if (e.type === EventType.otaVerified) this.#downloadTo = now;
+      }),
+    );
   }
 
   /** The last OTA step the firmware reported ("download", "verified", …, "confirmed"), cheap to ask. */
@@ -185,7 +186,8 @@ export class SiteOta {
     return pkg;
   }
 
-  report(unit: CampaignUnit | undefined, versionBefore: string, versionAfter: string, bytesOnAir: number): OtaReport {
+  /** `headendEpochMs`: the head-end's clock at simulated time 0 (its unit's offer time is on that clock). */
+  report(unit: CampaignUnit | undefined, versionBefore: string, versionAfter: string, bytesOnAir: number, headendEpochMs = 0): OtaReport {
     const state = unit?.state ?? "not offered";
     const outcome = state === "rejected" || state === "failed" ? `${state}: ${unit!.reason}` : state;
     return {
@@ -197,7 +199,7 @@ export class SiteOta {
       packageBytes: this.#packageBytes,
       bytesOnAir,
       downloadMs: this.#downloadFrom >= 0 && this.#downloadTo >= this.#downloadFrom ? Math.round(this.#downloadTo - this.#downloadFrom) : 0,
-      timeline: this.#timeline.slice(),
+      timeline: unit && unit.offeredMs > 0 ? [[unit.offeredMs - headendEpochMs, "offered", unit.attempts] as [number, string, number], ...this.#timeline].sort((a, b) => a[0] - b[0]) : this.#timeline.slice(),
     };
   }
 }

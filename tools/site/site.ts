@@ -241,10 +241,11 @@ export class Site {
     };
     const headend = u?.headend;
     this.#headend = options.headendView ?? (headend ? memoryView(headend.store) : undefined);
-    const start = (hal: Hal, cfg: SiteConfig) => {
+    const start = (hal: Hal, cfg: SiteConfig, beforeStart?: (c: Concentrator) => void) => {
       const c = new Concentrator(hal, cfg);
       this.concentrator = c;
       c.onReadingsStored((readings) => this.#stored(readings));
+      beforeStart?.(c);
       c.start();
       return c;
     };
@@ -341,7 +342,7 @@ export class Site {
     const he = u.headend;
     const unit = he?.ota.progress()[0]?.units.find((x) => x.concentrator === u.concentratorId);
     const frames = he?.ota.frameBytes.get(u.concentratorId) ?? 0;
-    return this.ota!.report(unit, this.#versionBefore, this.world.board.firmware.booted?.version ?? "", frames + t.otaRequestBytes);
+    return this.ota!.report(unit, this.#versionBefore, this.world.board.firmware.booted?.version ?? "", frames + t.otaRequestBytes, this.world.startEpochMs);
   }
 
   /** A few running figures, cheap enough for a progress line. */

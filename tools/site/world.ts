@@ -82,13 +82,15 @@ export class World {
   readonly faults: FaultCounters = { mainsFailures: 0, moduleReboots: 0, openings: 0, repeaterOutages: 0 };
   /** The modem, the network and what is at its other end, when the site has an uplink. */
   readonly uplink: UplinkWorld | undefined;
+  /** The servers' wall clock at simulated time 0, ms. */
+  readonly startEpochMs: number;
   #gridUp = true;
 
   constructor(o: WorldOptions) {
     const s = (this.scheduler = o.scheduler ?? new Scheduler());
     this.prng = new Prng(o.seed);
     const p = this.prng;
-    const startEpochMs = o.board?.startEpochMs ?? START_EPOCH_MS;
+    const startEpochMs = (this.startEpochMs = o.board?.startEpochMs ?? START_EPOCH_MS);
     this.board = new SimBoard(s, p, { power: { capacityMah: 800 }, startEpochMs, ...o.board });
     if (o.flash) {
       this.board.logFlash.load(o.flash.log);
