@@ -9,7 +9,7 @@ import type { FlashPartition } from "./flash.js";
 import type { FirmwareSlots } from "./firmware-slots.js";
 import type { PowerMonitorProvider } from "./power.js";
 import type { SerialPortProvider } from "./serial.js";
-import type { CryptoService, RandomSource, SystemControl, Watchdog } from "./system.js";
+import type { CryptoService, Inflater, RandomSource, SystemControl, Watchdog } from "./system.js";
 
 export interface Rs485Port {
   serial: SerialPortProvider;
@@ -46,6 +46,8 @@ export interface Hal {
   system: SystemControl;
   firmware: FirmwareSlots;
   crypto: CryptoService;
+  /** Raw-DEFLATE inflation of compressed OTA chunks. */
+  inflater: Inflater;
 }
 
 export type * from "./clock.js";

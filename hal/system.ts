@@ -1,5 +1,5 @@
 /**
- * Board-level services: random bytes, watchdog, reset, and the asynchronous crypto service.
+ * Board-level services: random bytes, watchdog, reset, the crypto service and raw-DEFLATE inflation.
  */
 
 /** Cryptographically strong random bytes (esp_fill_random on the device). */
@@ -34,6 +34,11 @@ export interface SystemControl {
  *
  * Contract: the callback runs in a later turn, exactly once, with the result. Bad lengths give `false`
  * (or undefined). The arrays passed in may be reused by the caller as soon as the call returns.
+ *
+ * SHA-256 is synchronous and incremental: the caller bounds the bytes it hashes per turn. On the device
+ * it is native (PSA Crypto, with the ESP32-S3's SHA accelerator), a few ms per 4 KiB; a pure-ECMAScript
+ * SHA-256 costs ~15 k XS units per 64-byte block (~235 k per KiB, measured in xsnap, docs/ota.md), so
+ * firmware that must also run where SHA-256 is not native hashes at most 512 bytes per turn.
  */
 export interface CryptoService {
   verifyEd25519(
@@ -49,9 +54,31 @@ export interface CryptoService {
   aesGcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, tagLength: number, callback: (sealed: Uint8Array | undefined) => void): void;
   /** The inverse of aesGcmSeal: the plaintext, or undefined when the tag does not authenticate `sealed` and `aad`. */
   aesGcmOpen(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array, tagLength: number, callback: (plaintext: Uint8Array | undefined) => void): void;
+  /** A new SHA-256 (FIPS 180-4) computation. */
+  sha256(): Sha256;
 }
 
 /** True when the lengths suit AES-128-GCM with a 96-bit IV and a tag of 12 to 16 bytes. */
 export function aesGcmLengthsOk(key: Uint8Array, iv: Uint8Array, tagLength: number): boolean {
   return key.length === 16 && iv.length === 12 && Number.isInteger(tagLength) && tagLength >= 12 && tagLength <= 16;
+}
+
+export interface Sha256 {
+  /** Adds bytes; the hasher does not keep `bytes`. */
+  update(bytes: Uint8Array): void;
+  /** The 32-byte digest; the hasher cannot be used afterwards. */
+  digest(): Uint8Array;
+}
+
+/**
+ * Raw DEFLATE (RFC 1951, no zlib or gzip wrapper) decompression of one self-contained stream into a
+ * buffer whose size is known in advance (an OTA chunk of a compressed image). On the device it is the
+ * ROM's miniz inflater (tinfl), native; synchronous.
+ *
+ * Returns the number of bytes written to `output`. Throws RangeError("invalid deflate data") when the
+ * input is not one complete raw-DEFLATE stream, or its output does not fit `output`; `output` may then
+ * hold anything.
+ */
+export interface Inflater {
+  inflateRaw(input: Uint8Array, output: Uint8Array): number;
 }

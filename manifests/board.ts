@@ -10,6 +10,8 @@
 import { frozen } from "../firmware/model/frozen.js";
 
 export const board = frozen({
+  /** What OTA packages name as their target hardware (docs/ota.md): this PCB's revision. */
+  hardwareId: "MC-ESP32S3-R1",
   rs485: [
     { uart: { port: 0, transmit: 17, receive: 18 }, driverEnable: 8 },
     { uart: { port: 1, transmit: 15, receive: 16 }, driverEnable: 7 },

@@ -19,12 +19,13 @@ import { ModdableFirmwareSlots } from "../hal/moddable/firmware-slots.js";
 import { ModdableFlashPartition } from "../hal/moddable/flash.js";
 import { ModdablePowerMonitor } from "../hal/moddable/power.js";
 import { ModdableSerialProvider } from "../hal/moddable/serial.js";
-import { ModdableRandom, ModdableSystemControl, ModdableWatchdog } from "../hal/moddable/system.js";
+import { ModdableInflater, ModdableRandom, ModdableSystemControl, ModdableWatchdog } from "../hal/moddable/system.js";
 import { UsbSerialJtagConsole } from "../hal/moddable/usb-console.js";
 import { decodeEngineerKeys } from "../firmware/console/engineer-keys.js";
 import { Concentrator, type SiteConfig, type UplinkConfig } from "../firmware/app/concentrator.js";
 import type { DlmsMeterConfig, DlmsSiteConfig } from "../firmware/dlms/integration/config.js";
 import { board } from "./board.js";
+import { RELEASE_KEYS } from "./release-keys.js";
 
 export function createDeviceHal(): Hal {
   const ffi = new FFI();
@@ -46,6 +47,7 @@ export function createDeviceHal(): Hal {
     system: new ModdableSystemControl(ffi),
     firmware: new ModdableFirmwareSlots(ffi),
     crypto: new WorkerCrypto(ffi),
+    inflater: new ModdableInflater(ffi),
   };
 }
 
@@ -103,7 +105,7 @@ function withDlms(site: DeviceSiteConfig): DeviceSiteConfig {
 
 /** The site wiring from mc/config, with the uplink when the unit has been provisioned. */
 function siteConfig(): SiteConfig {
-  const site = withDlms({ ...(config.site as DeviceSiteConfig), console: engineers() });
+  const site = withDlms({ ...(config.site as DeviceSiteConfig), console: engineers(), ota: { hardwareId: board.hardwareId, releaseKeys: RELEASE_KEYS } });
   const secretKey = key("secret");
   const headendPublicKey = key("headend");
   if (!secretKey || !headendPublicKey || !site.broker || !site.modem) {

@@ -12,7 +12,7 @@
  *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--dlms N] [--days D] [--seed S]
  *                                [--modem sim800|quectel|none] [--html FILE] [--json]
  *                                [--realtime] [--console tcp:HOST:PORT|pty[:PATH]] [--engineers FILE]
- *                                [--bus-tcp HOST:PORT]
+ *                                [--bus-tcp HOST:PORT] [--ota [--ota-bad-image]]
  *
  * `--json` prints the report as JSON instead of text (its `series` are the charts' data), and writes
  * the HTML page only when `--html` is given.
@@ -21,7 +21,12 @@
  * `--engineers` is the engineers.json of `npm run keys -- --engineer NAME` (who may log in);
  * `--bus-tcp` exposes bus i as an RS485-to-Ethernet converter on PORT + i. SIGINT or SIGTERM end the
  * run with its report (docs/console.md).
+ * `--ota`: the board runs the simulator's image 1.0.0 of this build's firmware bundle
+ * (dist/device/device.js), and a third of the way through the run the head-end offers 1.1.0 (with
+ * `--ota-bad-image`, an image that passes every check and then fails its self-test); the report's
+ * `ota` says how it went (docs/ota.md "In the simulation").
  */
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { SimModemFamily } from "../hal/sim/modem/index.js";
@@ -29,6 +34,7 @@ import { parseOptions, UsageError } from "./cli-args.js";
 import { writeReportHtml } from "./report/html.js";
 import { siteReportSpec } from "./report/sections.js";
 import { Site, type SiteOptions, type SiteReport } from "./site/site.js";
+import type { SiteOtaOptions } from "./site/ota-world.js";
 import type { UplinkWorldOptions } from "./site/uplink-world.js";
 import { Scheduler } from "../hal/sim/scheduler.js";
 import { readEngineers } from "./console/engineer-keys.js";
@@ -89,6 +95,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), {
     days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string",
     realtime: "boolean", console: "string", engineers: "string", "bus-tcp": "string", html: "string", dlms: "number",
+    ota: "boolean", "ota-bad-image": "boolean",
   });
   const reach: ReachOptions = { ...(o.console !== undefined ? { console: o.console } : {}), ...(o["bus-tcp"] !== undefined ? { busTcp: o["bus-tcp"] } : {}) };
   checkReachOptions(reach);
@@ -107,6 +114,9 @@ async function main(): Promise<void> {
   if (!(Number.isInteger(dlms) && dlms >= 0 && dlms <= 64)) throw new UsageError("--dlms: 0..64");
   const modem = o.modem ?? "sim800";
   if (modem !== "sim800" && modem !== "quectel" && modem !== "none") throw new UsageError("--modem: sim800 | quectel | none");
+  if (o["ota-bad-image"] && !o.ota) throw new UsageError("--ota-bad-image goes with --ota");
+  if (o.ota && modem === "none") throw new UsageError("--ota needs the uplink (not --modem none)");
+  const ota = o.ota ? otaOptions(days, o["ota-bad-image"] === true) : undefined;
   if (o.html === "") throw new UsageError("--html: a file name");
   const html = o.html ?? (o.json ? undefined : `reports/site-${seed}.html`);
   // JSON on standard output stays JSON: progress then goes to a terminal on standard error, or nowhere.
@@ -121,6 +131,7 @@ async function main(): Promise<void> {
     record: true,
     dlmsMeters: dlms,
     ...(modem !== "none" ? { uplink: { ...EVERYDAY_UPLINK, family: modem as SimModemFamily } } : {}),
+    ...(ota ? { ota } : {}),
     ...(o.engineers !== undefined ? { config: { console: { engineers: readEngineers(o.engineers) } } } : {}),
   };
   const report = live ? await simulateLive({ ...siteOptions, realtime: o.realtime === true, reach }) : simulateSite({ ...siteOptions, onProgress: progress });
@@ -146,8 +157,22 @@ async function main(): Promise<void> {
     console.log(`  uplink: ${report.readingsDelivered} readings at the head-end, ${report.readingsPending} still pending, ${report.lost} lost, ${report.readingsCorrupt} corrupt; ${report.duplicatesAtHeadEnd} duplicates absorbed; ${report.alarmSmsSent} alarm SMS while GPRS was down`);
     console.log(`  uplink: ${report.uplinkBytes} bytes through the modem, ${report.uplinkBytesPerReading} per reading delivered; ${report.commandsRejected} commands rejected`);
   }
+  if (report.ota) {
+    const t = report.ota;
+    console.log(`  ota: ${t.outcome}${t.reason && !t.outcome.includes(t.reason) ? ` (${t.reason})` : ""}, ${t.versionBefore} → ${t.versionAfter}; image ${t.imageBytes} bytes, package ${t.packageBytes}, ${t.bytesOnAir} bytes on the air, download ${(t.downloadMs / 1000).toFixed(0)} s`);
+    console.log(`  ota steps: ${t.timeline.map(([ms, step, detail]) => `${(ms / HOUR).toFixed(2)} h ${step}${step === "download" ? ` ${detail}` : ""}`).join(", ")}`);
+  }
   console.log(`  faults injected: ${JSON.stringify(report.faults)}; internal errors ${report.internalErrors}`);
   if (file) console.log(`report: ${file}\n  open it in a browser: ${pathToFileURL(file).href}`);
+}
+
+/** The campaign of `--ota`: the real firmware bundle when it is built, a third of the way through the run. */
+function otaOptions(days: number, bad: boolean): SiteOtaOptions {
+  const bundle = new URL("./../device/device.js", import.meta.url);
+  return {
+    ...(existsSync(bundle) ? { bundle: new Uint8Array(readFileSync(bundle)) } : {}),
+    campaign: { atMs: (days * DAY) / 3, ...(bad ? { defect: "uplink" as const } : {}) },
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

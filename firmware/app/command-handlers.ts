@@ -7,7 +7,7 @@ import { ChangeResult, ChangeSource } from "../store/audit.js";
 import type { ControlMode } from "../latch/disconnect-control.js";
 import type { LatchOutcome } from "../latch/latch-manager.js";
 import type { LoadLimit } from "../model/load-limit.js";
-import { ResultCode, type ConfigChange } from "../uplink/messages.js";
+import { ResultCode, type ConfigChange, type SwitchWindow } from "../uplink/messages.js";
 import type { CommandHandlers, CommandOutcome } from "../uplink/ports.js";
 import type { Concentrator } from "./concentrator.js";
 
@@ -30,6 +30,12 @@ export class ConcentratorCommands implements CommandHandlers {
       const failed = results.filter((r) => !r.ok).length;
       done(failed === 0 ? { code: ResultCode.ok, detail: results.length } : { code: ResultCode.failed, detail: `${failed} of ${results.length} modules did not answer` });
     });
+  }
+
+  update(head: Uint8Array, window: SwitchWindow | undefined, done: (o: CommandOutcome) => void): void {
+    const ota = this.#c.ota;
+    if (!ota) return done({ code: ResultCode.unsupported });
+    ota.offer(head, window, (o) => done({ code: o.code as CommandOutcome["code"], ...(o.detail !== undefined ? { detail: o.detail } : {}) }));
   }
 
   disconnect(meter: number, done: (o: CommandOutcome) => void): void {

@@ -26,6 +26,8 @@ import { LatchManager, type AuditEntry as LatchAudit, type TriggerSource } from 
 import { ModuleRelays } from "../latch/module-relays.js";
 import { CONCENTRATOR, EventType, ReadingStatus, type Reading } from "../model/records.js";
 import { Modem, type ModemOptions } from "../modem/modem.js";
+import { packVersion, type KeySet } from "../ota/format.js";
+import { OtaUpdater, type OtaUpdaterOptions } from "../ota/updater.js";
 import { MAX_SMS_PAYLOAD, type IncomingSms } from "../modem/sms/channel.js";
 import { AlarmSms } from "./alarm-sms.js";
 import { Acquirer } from "../poll/acquirer.js";
@@ -56,6 +58,7 @@ import { DlmsIntegration } from "../dlms/integration/integration.js";
 import { CONFIG_SCHEMA } from "./config-schema.js";
 import { LatchStore, ModuleLogMarks, TopologyPersistence, UplinkCounters } from "./persistence.js";
 import { StoreQueue } from "./store-queue.js";
+import { frozen } from "../model/frozen.js";
 
 export interface BridgeConfig {
   /** Path name, e.g. "plc0". */
@@ -110,15 +113,28 @@ export interface SiteConfig {
   balance?: readonly BalanceConfig[];
   uplink?: UplinkConfig;
   console?: ConsoleConfig;
+  /** Over-the-air updates (firmware/ota, docs/ota.md); none without it. */
+  ota?: OtaConfig;
   /** Task watchdog timeout, ms. Default 30 s. */
   watchdogMs?: number;
   /** DLMS/COSEM meters on the RS485 buses (docs/dlms.md). */
   dlms?: DlmsSiteConfig;
 }
 
+export interface OtaConfig {
+  /** This board's hardware id, as packages name their target (e.g. "MC-ESP32S3-R1"). */
+  hardwareId: string;
+  /** The release key set pinned in this build (tools/ota keygen), until a rotation replaces it. */
+  releaseKeys: KeySet;
+  /** Download, self-test and timing settings (tests shorten them). */
+  options?: Partial<Pick<OtaUpdaterOptions, "windowChunks" | "requestTimeoutMs" | "maxRefetch" | "hashBytesPerTurn" | "selfTestTimeoutMs" | "selfTestPollMs">>;
+}
+
 export type ConcentratorState = "running" | "shutdown";
 
 const DEFAULT_GROUP_ID = 0;
+/** OTA states as numbers in the status message (index in this list). */
+const OTA_STATES = frozen(["idle", "verifying", "downloading", "checking", "waiting", "switching", "testing"] as const);
 /**
  * Bytes of TCP data asked of the modem per read command: with the answer's framing it fits the modem
  * UART's 128-byte receive FIFO, which the ESP32 port does not empty while a turn runs (no software
@@ -156,10 +172,13 @@ export class Concentrator {
   readonly alarmSms: AlarmSms | undefined;
   /** The engineers' serial console. */
   readonly console: Console;
+  /** Over-the-air updates (with `site.ota`). */
+  readonly ota: OtaUpdater | undefined;
   readonly counters = { internalErrors: 0, topologyFull: 0, readingsStored: 0, storeErrors: 0 };
   #state: ConcentratorState = "running";
   #power: PowerMonitor;
   #batteryTimer: TimerId | undefined;
+  #busProbed = false;
   readonly #topologyStore: TopologyPersistence;
   readonly #balance: BalanceMonitor[] = [];
   readonly #storedListeners: Array<(readings: readonly Reading[]) => void> = [];
@@ -323,6 +342,7 @@ export class Concentrator {
         wallClock: hal.wallClock,
         random: hal.random,
         statusCounters: () => this.statusCounters(),
+        ...(site.ota ? { ota: { frame: (p: Uint8Array) => this.#guarded(() => this.ota?.frame(p)), linkUp: () => this.#guarded(() => this.ota?.linkUp()) } } : {}),
       });
       this.events.onRaised((e) => this.uplink!.notify(e.alarm ? "alarm" : "event"));
       if (u.smsNumber) {
@@ -345,6 +365,33 @@ export class Concentrator {
       lockedOut: (failures) => passwordGuessing(this, failures),
     });
     this.console = new Console({ serial: hal.console, timers: t, clock: hal.clock, session, commands: consoleCommands(this, session), name: `mc${site.concentratorId}`, ...(c.baud ? { baud: c.baud } : {}) });
+
+    // 6. Over-the-air updates: last, so that its self-test can look at everything above.
+    if (site.ota) {
+      this.ota = new OtaUpdater({
+        ...site.ota.options,
+        concentratorId: site.concentratorId,
+        hardwareId: site.ota.hardwareId,
+        releaseKeys: site.ota.releaseKeys,
+        slots: hal.firmware,
+        crypto: hal.crypto,
+        inflater: hal.inflater,
+        journal: this.journal,
+        timers: t,
+        clock: hal.clock,
+        wallClock: hal.wallClock,
+        resetReason: hal.system.resetReason,
+        restart: () => hal.system.restart(),
+        send: (r) => this.uplink?.sendOtaRequest(r) ?? false,
+        raise: (type, detail) => void this.events.pulse(type, CONCENTRATOR, detail),
+        utcOffsetMin: () => Number(this.config.get("site.utcOffsetMin")),
+        probes: {
+          storeRecovered: () => this.counters.storeErrors === 0,
+          busAnswered: () => this.#busAnswered(),
+          headendAcknowledged: () => (this.uplink?.drain.counters.recordsAcknowledged ?? 0) > 0,
+        },
+      });
+    }
   }
 
   get state(): ConcentratorState {
@@ -377,6 +424,7 @@ export class Concentrator {
     this.uplink?.start();
     // A board whose service port cannot be had (a debug build: the debugger owns it) runs without.
     this.consoleUnavailable = this.console.start();
+    this.ota?.start();
   }
 
   /** `listener` runs after every readout of a module (scheduled, billing, on demand), before its readings are stored. */
@@ -401,6 +449,34 @@ export class Concentrator {
       mismatchesRepaired: this.latch.counters.mismatchesRepaired,
       internalErrors: this.counters.internalErrors,
       ...this.#dlmsCounters(),
+      ...this.#otaCounters(),
+    };
+  }
+
+  /**
+   * The OTA self-test's bus check: a module answered since boot. The first time it has not, one
+   * known module is read at once rather than waiting for the schedule (up to a poll interval).
+   */
+  #busAnswered(): boolean {
+    if (this.topology.size === 0 || this.poller.counters.ok > 0) return true;
+    if (!this.#busProbed) {
+      this.#busProbed = true;
+      const first = this.topology.modules[Symbol.iterator]().next().value;
+      if (first) this.poller.readNow([first.number], () => undefined);
+    }
+    return false;
+  }
+
+  /** The OTA state for the head-end's status view (docs/ota.md "Reports"). */
+  #otaCounters(): Record<string, number> {
+    if (!this.ota) return {};
+    const s = this.ota.status();
+    return {
+      "ota.state": OTA_STATES.indexOf(s.state),
+      "ota.version": Math.max(0, packVersion(s.runningVersion)),
+      "ota.bytes": s.bytesDone,
+      "ota.securityCounter": s.securityCounter,
+      "ota.keySet": s.keySetVersion,
     };
   }
 

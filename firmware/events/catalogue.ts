@@ -41,6 +41,13 @@ const POLICY: Record<EventType, EventPolicy> = frozen({
   [EventType.clockSet]: { alarm: false, debounceMs: 0, holdOffMs: 0 },
   [EventType.storageEviction]: { alarm: true, debounceMs: 0, holdOffMs: 60 * MINUTE },
   [EventType.storageQuarantine]: { alarm: true, debounceMs: 0, holdOffMs: 0 },
+  [EventType.otaDownload]: { alarm: false, debounceMs: 0, holdOffMs: 0 },
+  [EventType.otaVerified]: { alarm: false, debounceMs: 0, holdOffMs: 0 },
+  [EventType.otaSwitched]: { alarm: false, debounceMs: 0, holdOffMs: 0 },
+  [EventType.otaConfirmed]: { alarm: false, debounceMs: 0, holdOffMs: 0 },
+  // A rollback means the fleet's new image failed on this unit: the operator must know at once.
+  [EventType.otaRolledBack]: { alarm: true, debounceMs: 0, holdOffMs: 0 },
+  [EventType.otaRejected]: { alarm: false, debounceMs: 0, holdOffMs: 0 },
   [EventType.meterSecurity]: { alarm: true, debounceMs: 0, holdOffMs: 60 * MINUTE },
 });
 

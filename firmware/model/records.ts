@@ -94,6 +94,18 @@ export const EventType = Object.freeze({
   clockSet: 21,
   storageEviction: 22,
   storageQuarantine: 23,
+  /** OTA (firmware/ota, docs/ota.md "Reports"): image bytes in the slot so far (0: the offer was taken). */
+  otaDownload: 24,
+  /** OTA: every chunk hash and the whole image's SHA-256 checked; detail: the image length. */
+  otaVerified: 25,
+  /** OTA: the new image is selected and the unit restarts into it; detail: its version (packed). */
+  otaSwitched: 26,
+  /** OTA: the new image passed its self-test and confirmed itself (detail: its version), or a key set was installed (detail: its version). */
+  otaConfirmed: 27,
+  /** OTA: the previous image runs again; detail: the reason (firmware/ota/format.ts OtaReason). */
+  otaRolledBack: 28,
+  /** OTA: an offered package was refused or abandoned; detail: the reason. */
+  otaRejected: 29,
   /** A DLMS meter's answer failed authentication (detail 1), reused an invocation counter (2), or the meter refused the association (3). */
   meterSecurity: 40,
 } as const);

@@ -59,6 +59,9 @@ export class CommandDispatcher {
           return h.setMode(c.meter, c.mode, done);
         case "limit":
           return h.setLimit(c.meter, c.limit ?? undefined, done);
+        case "update":
+          if (!h.update) return done({ code: ResultCode.unsupported });
+          return h.update(c.head, c.window ?? undefined, done);
       }
     } catch {
       this.counters.handlerErrors++;

@@ -26,6 +26,8 @@ export const MessageKind = Object.freeze({
   result: 3,
   /** Concentrator → head-end: state and diagnostic counters (not stored, not acknowledged). */
   status: 4,
+  /** Concentrator → head-end: parts of an OTA package to send on its `ota` topic (not stored, not acknowledged). */
+  otaRequest: 5,
   /** Head-end → concentrator: sequence numbers stored durably; they may leave the store. */
   ack: 16,
   /** Head-end → concentrator: a command. */
@@ -47,6 +49,8 @@ export const CommandOp = Object.freeze({
   mode: 6,
   /** Set or remove a consumer's load limit (DLMS IC 71 in the latch module). */
   limit: 7,
+  /** Offer an OTA package: its signed head, and the window in which the unit may switch (firmware/ota). */
+  update: 8,
 } as const);
 export type CommandOpName = keyof typeof CommandOp;
 
@@ -77,7 +81,14 @@ export type Command =
   | { id: number; op: "configure"; changes: ConfigChange[] }
   | { id: number; op: "time"; epochMs: number }
   | { id: number; op: "mode"; meter: number; mode: number }
-  | { id: number; op: "limit"; meter: number; limit: LoadLimit | null };
+  | { id: number; op: "limit"; meter: number; limit: LoadLimit | null }
+  | { id: number; op: "update"; head: Uint8Array; window: SwitchWindow | null };
+
+/** Local minutes of the day, [fromMin, toMin) (wrapping past midnight when to < from). */
+export interface SwitchWindow {
+  fromMin: number;
+  toMin: number;
+}
 
 /** A command as the head-end asks for it, before it is given an id. */
 export type CommandRequest = { [K in Command["op"]]: Omit<Extract<Command, { op: K }>, "id"> }[Command["op"]];
@@ -113,7 +124,19 @@ export interface StatusMessage {
   /** Named diagnostic counters. */
   counters: Record<string, number>;
 }
-export type UplinkMessage = ReadingsMessage | EventsMessage | ResultMessage | StatusMessage;
+/** Parts of an OTA package the concentrator asks for (firmware/ota/frames.ts: the objects). */
+export interface OtaRequestMessage {
+  kind: "otaRequest";
+  /** The package id (6 bytes). */
+  packageId: Uint8Array;
+  /** 0 the head, 1 the table, 2 chunks. */
+  object: number;
+  /** The table: the byte offset; chunks: the first chunk. */
+  first: number;
+  /** The table: bytes; chunks: how many. */
+  count: number;
+}
+export type UplinkMessage = ReadingsMessage | EventsMessage | ResultMessage | StatusMessage | OtaRequestMessage;
 
 export interface AckMessage {
   kind: "ack";
@@ -255,6 +278,7 @@ function seriesWire(meterDelta: number, registerIndex: number, g: readonly Readi
 
 const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
 const isUint = (v: unknown, max: number): v is number => isInt(v) && v >= 0 && v <= max;
+const isBytes = (v: unknown, length: number): v is Uint8Array => v instanceof Uint8Array && v.length === length;
 
 function intArray(v: unknown, what: string): number[] {
   if (!Array.isArray(v) || !v.every(isInt)) throw new MessageError(`invalid ${what}`);
@@ -351,6 +375,8 @@ function wire(m: UplinkMessage | DownlinkMessage): unknown[] {
       for (const [k, v] of Object.entries(m.counters)) counters.push(k, v);
       return [MessageKind.status, m.time, m.uptimeS, counters];
     }
+    case "otaRequest":
+      return [MessageKind.otaRequest, byteString(m.packageId), m.object, m.first, m.count];
     case "ack":
       return [MessageKind.ack, seqSetToWire(m.seqs)];
     case "command": {
@@ -372,9 +398,20 @@ function wire(m: UplinkMessage | DownlinkMessage): unknown[] {
           const l = c.limit;
           return [...head, c.meter, l && [l.thresholdNormal, l.thresholdEmergency, l.minOverMs, l.minUnderMs, l.emergencyGroups]];
         }
+        case "update":
+          return [...head, byteString(c.head), c.window ? c.window.fromMin : null, c.window ? c.window.toMin : null];
       }
     }
   }
+}
+
+/**
+ * Bytes as cbor-x writes a plain CBOR byte string everywhere: an ArrayBuffer. A Uint8Array is tagged
+ * (tag 64) where Node.js's Buffer exists, and no tag is in our subset; an Encoder of our own with
+ * `tagUint8Array: false` would be an instance in the preloaded image reaching all of cbor-x's state.
+ */
+function byteString(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer as ArrayBuffer;
 }
 
 /**
@@ -450,6 +487,11 @@ function decodeUplinkWire(v: unknown[], limits: MessageLimits): UplinkMessage {
       }
       return { kind: "status", time, uptimeS, counters };
     }
+    case MessageKind.otaRequest: {
+      const [, packageId, object, first, count] = v;
+      if (v.length !== 5 || !isBytes(packageId, 6) || !isUint(object, 2) || !isUint(first, 0xffffffff) || !isUint(count, 0xffffffff)) throw new MessageError("invalid request");
+      return { kind: "otaRequest", packageId: new Uint8Array(packageId), object, first, count };
+    }
     default:
       throw new MessageError("unknown kind");
   }
@@ -505,6 +547,14 @@ function decodeCommand(v: unknown[]): Command {
     case CommandOp.limit:
       if (v.length !== 5) throw new MessageError("invalid command");
       return { id, op: "limit", meter: meter(v[3]), limit: v[4] === null ? null : loadLimit(v[4]) };
+    case CommandOp.update: {
+      const [, , , head, from, to] = v;
+      // A head is at most 128 + 1 + 8 × 72 bytes (firmware/ota/format.ts).
+      if (v.length !== 6 || !(head instanceof Uint8Array) || head.length > 1024) throw new MessageError("invalid command");
+      const minute = (x: unknown) => isUint(x, 1439);
+      if (!((from === null && to === null) || (minute(from) && minute(to)))) throw new MessageError("invalid window");
+      return { id, op: "update", head: new Uint8Array(head), window: from === null ? null : { fromMin: from as number, toMin: to as number } };
+    }
     default:
       throw new MessageError("unknown command");
   }

@@ -6,7 +6,7 @@
  */
 import type { MeterEvent, Reading } from "../model/records.js";
 import type { LoadLimit } from "../model/load-limit.js";
-import type { Command, CommandResult, ConfigChange } from "./messages.js";
+import type { Command, CommandResult, ConfigChange, SwitchWindow } from "./messages.js";
 
 /**
  * Record kinds in drain priority order: alarms first, then command results, events, daily billing
@@ -84,6 +84,11 @@ export interface CommandHandlers {
   setMode(meter: number, mode: number, done: (outcome: CommandOutcome) => void): void;
   /** Sets (undefined: removes) the consumer's load limit; `done` after it is persisted. */
   setLimit(meter: number, limit: LoadLimit | undefined, done: (outcome: CommandOutcome) => void): void;
+  /**
+   * Takes an OTA offer (firmware/ota): `done` once its head is judged (ok: accepted or already in
+   * progress; rejected with the reason). Without it the command is `unsupported`.
+   */
+  update?(head: Uint8Array, window: SwitchWindow | undefined, done: (outcome: CommandOutcome) => void): void;
 }
 
 export type { Command };

@@ -17,8 +17,9 @@ import type { StreamConnector } from "../net/byte-stream.js";
 import { SecureChannel } from "./channel.js";
 import { CommandDispatcher } from "./commands.js";
 import { Drain, type DrainOptions } from "./drain.js";
-import { decodeDownlink, encodeMessage, MessageError } from "./messages.js";
+import { decodeDownlink, encodeMessage, MessageError, type OtaRequestMessage } from "./messages.js";
 import { MqttClient, type MqttClientOptions } from "./mqtt/client.js";
+import { publishPacketBytes } from "./mqtt/encode.js";
 import type { CommandHandlers, CounterStore, RecordKind, UplinkQueue } from "./ports.js";
 import { topicsOf, type Topics } from "./topics.js";
 
@@ -47,6 +48,13 @@ export interface UplinkOptions {
   statusIntervalMs?: number;
   /** More counters for the status message (the application's). */
   statusCounters?: () => Record<string, number>;
+  /** OTA (firmware/ota): frames from the `ota` topic, and each new connection. Without it the topic is not subscribed. */
+  ota?: OtaSink;
+}
+
+export interface OtaSink {
+  frame(payload: Uint8Array): void;
+  linkUp(): void;
 }
 
 export class Uplink {
@@ -59,6 +67,8 @@ export class Uplink {
   #statusTimer: number | undefined;
   /** Messages on a topic other than ours (a broker or ACL misconfiguration). */
   #strayMessages = 0;
+  /** Bytes of the MQTT packets that carried OTA requests (docs/ota.md "Bytes on the air"). */
+  otaRequestBytes = 0;
 
   constructor(o: UplinkOptions) {
     this.#o = o;
@@ -74,7 +84,9 @@ export class Uplink {
         host: o.host,
         port: o.port,
         clientId: this.topics.clientId,
-        subscriptions: [{ topic: this.topics.down, qos: 1 }],
+        // OTA frames at QoS 0: a frame lost with a connection is asked for again, and the broker
+        // keeps none for an offline concentrator (they would be stale when it is back).
+        subscriptions: o.ota ? [{ topic: this.topics.down, qos: 1 }, { topic: this.topics.ota, qos: 0 }] : [{ topic: this.topics.down, qos: 1 }],
       },
       {
         onConnected: (sessionPresent) => this.#connected(sessionPresent),
@@ -133,6 +145,21 @@ export class Uplink {
     return ok;
   }
 
+  /**
+   * Seals and publishes an OTA request, in a turn of its own (sealing costs tens of k XS units), at
+   * QoS 0: the updater asks again after its time-out. False when the session is not up.
+   */
+  sendOtaRequest(m: OtaRequestMessage): boolean {
+    if (this.mqtt.state !== "connected") return false;
+    const body = encodeMessage(m);
+    this.#o.timers.set(() => {
+      if (this.mqtt.state !== "connected") return;
+      const sealed = this.channel.seal(body);
+      if (this.mqtt.publish(this.topics.up, sealed, 0)) this.otaRequestBytes += publishPacketBytes(this.topics.up, sealed.length, 0);
+    }, 0);
+    return true;
+  }
+
   /** Seals a message body with the next counter, for a bearer other than MQTT (alarms by SMS). */
   seal(body: Uint8Array): Uint8Array {
     return this.channel.seal(body);
@@ -153,9 +180,11 @@ export class Uplink {
     if (!sessionPresent && this.drain.outstanding > 0) this.drain.rewind();
     this.drain.start();
     this.#sendStatus();
+    this.#o.ota?.linkUp();
   }
 
   #received(topic: string, payload: Uint8Array): void {
+    if (topic === this.topics.ota && this.#o.ota) return this.#o.ota.frame(payload);
     if (topic !== this.topics.down) {
       this.#strayMessages++;
       return;

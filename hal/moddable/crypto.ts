@@ -7,14 +7,40 @@
  * AES-GCM (DLMS security suite 0) runs natively through ESP-IDF's PSA Crypto (manifests/ffi/board.c
  * board_aes_gcm; ESP-IDF v6.0 drives the chip's AES accelerator behind it): microseconds for an APDU,
  * so no worker round trip; the result is still delivered in a later turn, as the contract says.
+ *
+ * SHA-256 is native too, through the same FFI and PSA Crypto (the ESP32-S3's SHA accelerator), synchronous.
  */
+import type FFI from "mc/ffi";
 import Worker from "worker";
 import Timer from "timer";
-import type FFI from "mc/ffi";
-import { aesGcmLengthsOk, type CryptoService } from "../system.js";
+import { aesGcmLengthsOk, type CryptoService, type Sha256 } from "../system.js";
 
 /** The worker's own XS machine: tweetnacl's verify needs little heap (60 slots retained, §10.3). */
 const WORKER_CREATION = Object.freeze({ static: 32768, stack: 256 });
+
+/** manifests/ffi/board.c BOARD_SHA256_CONTEXT_BYTES. */
+const SHA256_CONTEXT_BYTES = 256;
+
+class FfiSha256 implements Sha256 {
+  readonly #ffi: FFI;
+  readonly #context = new ArrayBuffer(SHA256_CONTEXT_BYTES);
+  #done = false;
+  constructor(ffi: FFI) {
+    this.#ffi = ffi;
+    if (ffi.board_sha256_start(this.#context) !== 0) throw new Error("sha256 failed");
+  }
+  update(bytes: Uint8Array): void {
+    if (this.#done) throw new Error("digest taken");
+    if (this.#ffi.board_sha256_update(this.#context, bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength) !== 0) throw new Error("sha256 failed");
+  }
+  digest(): Uint8Array {
+    if (this.#done) throw new Error("digest taken");
+    this.#done = true;
+    const out = new ArrayBuffer(32);
+    if (this.#ffi.board_sha256_finish(this.#context, out) !== 0) throw new Error("sha256 failed");
+    return new Uint8Array(out);
+  }
+}
 
 export class WorkerCrypto implements CryptoService {
   readonly #ffi: FFI;
@@ -56,6 +82,10 @@ export class WorkerCrypto implements CryptoService {
     this.#pending.set(id, callback);
     // Copies: the worker's machine does not share this one's heap.
     this.#worker.postMessage({ id, message: message.slice().buffer, signature: signature.slice().buffer, publicKey: publicKey.slice().buffer });
+  }
+
+  sha256(): Sha256 {
+    return new FfiSha256(this.#ffi);
   }
 }
 

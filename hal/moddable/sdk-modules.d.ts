@@ -10,7 +10,10 @@ declare module "mc/ffi" {
     board_restart(): void;
     board_fill_random(buffer: ArrayBuffer, offset: number, length: number): void;
     board_ota_running_slot(): number;
-    board_ota_running_state(): number;
+    board_ota_state(which: number): number;
+    board_ota_describe(which: number, out: ArrayBuffer, offset: number): number;
+    board_ota_release(): number;
+    board_ota_select(): number;
     board_ota_confirm(): number;
     board_ota_rollback(): number;
     board_uart_flow_control(port: number, rts: number, cts: number, rxThreshold: number): number;
@@ -19,6 +22,10 @@ declare module "mc/ffi" {
     board_console_write(buffer: ArrayBuffer, offset: number, length: number): number;
     /** AES-128-GCM through PSA Crypto: the output's length, -1 when the tag does not authenticate, -2 on any other failure. */
     board_aes_gcm(encrypt: number, key: ArrayBuffer, iv: ArrayBuffer, aad: ArrayBuffer, aadLength: number, input: ArrayBuffer, inputLength: number, output: ArrayBuffer, outputLength: number, tagLength: number): number;
+    board_sha256_start(context: ArrayBuffer): number;
+    board_sha256_update(context: ArrayBuffer, data: ArrayBuffer, offset: number, length: number): number;
+    board_sha256_finish(context: ArrayBuffer, digest: ArrayBuffer): number;
+    board_inflate_raw(input: ArrayBuffer, inOffset: number, inLength: number, output: ArrayBuffer, outOffset: number, outLength: number): number;
   }
 }
 

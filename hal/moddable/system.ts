@@ -1,12 +1,13 @@
 /**
- * Random bytes, the task watchdog and reset control on the ESP32, through the board's FFI functions
- * (manifests/ffi/board.c): esp_fill_random, esp_task_wdt_*, esp_reset_reason, esp_restart.
+ * Random bytes, the task watchdog, reset control and raw-DEFLATE inflation on the ESP32, through the
+ * board's FFI functions (manifests/ffi/board.c): esp_fill_random, esp_task_wdt_*, esp_reset_reason,
+ * esp_restart, the ROM's tinfl.
  *
  * Implementation notes: the FFI passes a buffer as a pointer to its data; the offset and length are
  * passed alongside so a view into a larger buffer fills only its own bytes.
  */
 import type FFI from "mc/ffi";
-import type { RandomSource, ResetReason, SystemControl, Watchdog } from "../system.js";
+import type { Inflater, RandomSource, ResetReason, SystemControl, Watchdog } from "../system.js";
 
 /** esp_reset_reason_t (ESP-IDF esp_system.h) → our reasons. */
 function reasonOf(code: number): ResetReason {
@@ -60,5 +61,18 @@ export class ModdableSystemControl implements SystemControl {
   }
   restart(): void {
     this.#ffi.board_restart();
+  }
+}
+
+export class ModdableInflater implements Inflater {
+  readonly #ffi: FFI;
+  constructor(ffi: FFI) {
+    this.#ffi = ffi;
+  }
+  inflateRaw(input: Uint8Array, output: Uint8Array): number {
+    const n = this.#ffi.board_inflate_raw(input.buffer as ArrayBuffer, input.byteOffset, input.byteLength, output.buffer as ArrayBuffer, output.byteOffset, output.byteLength);
+    if (n === -2) throw new Error("no memory");
+    if (n < 0) throw new RangeError("invalid deflate data");
+    return n;
   }
 }

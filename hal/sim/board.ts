@@ -10,9 +10,11 @@ import type { Prng } from "./prng.js";
 import type { Scheduler } from "./scheduler.js";
 import { SimClock, SimRtc } from "./clock.js";
 import { SimDigitalInput, SimDigitalOutput } from "./digital.js";
-import { SimNorFlash } from "./nor-flash.js";
+import { buildEspImage } from "./esp-image.js";
+import { SimFirmwareSlots } from "./firmware-slots.js";
+import { SimNorFlash, type SharedFlashOperations } from "./nor-flash.js";
 import { SimPowerSupply, type PowerSupplyOptions } from "./power-supply.js";
-import { SimCrypto, SimFirmwareSlots, SimRandom, SimSystemControl, SimWatchdog } from "./system.js";
+import { SimCrypto, SimInflater, SimRandom, SimSystemControl, SimWatchdog } from "./system.js";
 import { SimUart } from "./uart.js";
 
 export interface SimBoardOptions {
@@ -33,11 +35,27 @@ export interface SimBoardOptions {
   cryptoLatencyMs?: number;
   /** Whether the modem's RTS and CTS are wired to the modem UART (as on our PCB). Default true. */
   modemFlowControl?: boolean;
+  /** Bytes per OTA slot. Default 0x1e0000 (manifests/partitions.csv). */
+  firmwareSlotBytes?: number;
+  /**
+   * The image the board is programmed with at the factory (ota_0, boot choice erased): an ESP32 app
+   * image (esp-image.ts). Default: a small image of version "1.0.0" (FACTORY_IMAGE).
+   */
+  firmwareImage?: Uint8Array;
 }
 
 export interface SimRs485Port {
   uart: SimUart;
   de: SimDigitalOutput;
+}
+
+/** Version of the default factory image. */
+export const FACTORY_VERSION = "1.0.0";
+
+let defaultImage: Uint8Array | undefined;
+/** A small valid image of FACTORY_VERSION, built once. */
+function factoryImage(): Uint8Array {
+  return (defaultImage ??= buildEspImage({ version: FACTORY_VERSION, bundle: new Uint8Array(1024).map((_, i) => i & 0xff) }));
 }
 
 export class SimBoard {
@@ -58,7 +76,13 @@ export class SimBoard {
   readonly watchdog: SimWatchdog;
   readonly system: SimSystemControl;
   readonly firmware: SimFirmwareSlots;
+  readonly inflater: SimInflater;
   readonly crypto: SimCrypto;
+  /**
+   * Program and erase operations of every flash partition of the board (log, state, otadata, the OTA
+   * slots), counted together; `cutAtFlashOperation` cuts the power at one of them.
+   */
+  readonly flashOperations: SharedFlashOperations = { operations: 0, cutAt: 0 };
   readonly hal: Hal;
   readonly #bootDelayMs: number;
   #boot: ((hal: Hal) => void) | undefined;
@@ -80,15 +104,18 @@ export class SimBoard {
     this.modemUart = new SimUart(d, `${name}.modem`, p.fork("modem"));
     this.modemPowerKey = new SimDigitalOutput(d);
     this.consoleUart = new SimUart(d, `${name}.console`, p.fork("console"));
-    this.logFlash = new SimNorFlash(d, p.fork("log-flash"), { byteLength: options.logBytes ?? 4 * 1024 * 1024 });
-    this.stateFlash = new SimNorFlash(d, p.fork("state-flash"), { byteLength: options.stateBytes ?? 64 * 1024 });
+    const shared = this.flashOperations;
+    this.logFlash = new SimNorFlash(d, p.fork("log-flash"), { byteLength: options.logBytes ?? 4 * 1024 * 1024, shared });
+    this.stateFlash = new SimNorFlash(d, p.fork("state-flash"), { byteLength: options.stateBytes ?? 64 * 1024, shared });
     this.door = new SimDigitalInput(d);
     this.tamper = new SimDigitalInput(d);
     this.power = new SimPowerSupply(d, options.power);
     this.watchdog = new SimWatchdog(d, reset);
     this.system = new SimSystemControl(d, reset);
-    this.firmware = new SimFirmwareSlots(d, reset);
+    this.firmware = new SimFirmwareSlots(d, p.fork("firmware"), reset, { slotBytes: options.firmwareSlotBytes, shared });
+    this.firmware.install(options.firmwareImage ?? factoryImage());
     this.crypto = new SimCrypto(d, { latencyMs: options.cryptoLatencyMs });
+    this.inflater = new SimInflater(d);
     const rs485: Rs485Port[] = this.rs485.map((r) => ({ serial: r.uart, direction: r.de }));
     this.hal = {
       clock: this.clock,
@@ -105,10 +132,12 @@ export class SimBoard {
       system: this.system,
       firmware: this.firmware,
       crypto: this.crypto,
+      inflater: this.inflater,
     };
+    // The bootloader (registered first, by the slots) has run: the firmware starts only on an image.
     d.onPowerOn(() => {
       this.#boots++;
-      this.#boot?.(this.hal);
+      if (this.firmware.booted) this.#boot?.(this.hal);
     });
   }
 
@@ -124,6 +153,12 @@ export class SimBoard {
 
   powerOn(): void {
     this.domain.powerOn();
+  }
+
+  /** Cuts the power in the middle of the n-th flash program or erase from now (n ≥ 1), on any partition. */
+  cutAtFlashOperation(n: number): void {
+    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError("invalid count");
+    this.flashOperations.cutAt = this.flashOperations.operations + n;
   }
 
   /** Cuts power now, as a pulled plug does (mains and battery both gone). Power returns with `powerOn`. */

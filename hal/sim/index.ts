@@ -10,7 +10,10 @@ export { LineNoise, type LineNoiseRates, type NoiseCounters } from "./line-noise
 export { SimDigitalInput, SimDigitalOutput } from "./digital.js";
 export { SimNorFlash, type NorFlashOptions, type FlashCounters } from "./nor-flash.js";
 export { SimPowerSupply, type PowerSupplyOptions } from "./power-supply.js";
-export { SimCrypto, SimFirmwareSlots, SimRandom, SimSystemControl, SimWatchdog } from "./system.js";
+export { SimCrypto, SimInflater, SimRandom, SimSystemControl, SimWatchdog } from "./system.js";
+export { SimFirmwareSlots, type SimFirmwareSlotsOptions } from "./firmware-slots.js";
+export { buildEspImage, verifyEspImage, type EspImageInfo, type EspImageOptions, type SimBuildNote } from "./esp-image.js";
+export { SoftSha256, sha256 } from "./sha256.js";
 export { SimBoard, type SimBoardOptions, type SimRs485Port } from "./board.js";
 export { Trace, traceTime } from "./trace.js";
 export { SimMeter, type SimMeterOptions } from "./meters.js";

@@ -19,6 +19,15 @@ export interface NorFlashOptions {
   byteLength: number;
   /** Erase-sector size in bytes. Default 4096. */
   blockSize?: number;
+  /** Operations counted across the partitions of one part (a board), to cut at the n-th of any of them. */
+  shared?: SharedFlashOperations;
+}
+
+/** Program and erase operations of several partitions of one part, and the one a power cut interrupts. */
+export interface SharedFlashOperations {
+  operations: number;
+  /** The operation (a value of `operations`) interrupted by a power cut; 0: none. */
+  cutAt: number;
 }
 
 /** Typical W25Q64JV timings (datasheet §9.6): sector erase 45 ms, page program 0.4 ms per 256 B. */
@@ -46,6 +55,7 @@ export class SimNorFlash implements FlashPartition {
   readonly wear: Uint32Array;
   readonly counters: FlashCounters = { reads: 0, bytesRead: 0, programs: 0, bytesProgrammed: 0, erases: 0, operations: 0, busyMs: 0 };
   readonly #bad = new Set<number>();
+  readonly #shared: SharedFlashOperations | undefined;
   #cutCountdown = 0;
 
   constructor(domain: PowerDomain, prng: Prng, options: NorFlashOptions) {
@@ -57,6 +67,7 @@ export class SimNorFlash implements FlashPartition {
     this.blockSize = blockSize;
     this.#data = new Uint8Array(options.byteLength).fill(0xff);
     this.wear = new Uint32Array(options.byteLength / blockSize);
+    this.#shared = options.shared;
   }
 
   read(offset: number, byteLength: number): Uint8Array {
@@ -78,10 +89,16 @@ export class SimNorFlash implements FlashPartition {
     const torn = this.#interrupted();
     let n = bytes.length;
     if (torn) n = this.#prng.int(bytes.length + 1);
-    for (let i = 0; i < n; i++) {
-      const s = Math.floor((offset + i) / this.blockSize);
-      if (this.#bad.has(s)) continue;
-      this.#data[offset + i]! &= bytes[i]!;
+    const data = this.#data;
+    if (this.#bad.size === 0) {
+      // The common case, one loop without the per-byte sector test (this part's cost in XS counts in the firmware's turns).
+      for (let i = 0; i < n; i++) data[offset + i]! &= bytes[i]!;
+    } else {
+      for (let i = 0; i < n; i++) {
+        const s = Math.floor((offset + i) / this.blockSize);
+        if (this.#bad.has(s)) continue;
+        data[offset + i]! &= bytes[i]!;
+      }
     }
     if (torn) {
       if (n < bytes.length && !this.#bad.has(sector) && !this.#bad.has(lastSector)) {
@@ -153,6 +170,8 @@ export class SimNorFlash implements FlashPartition {
   // ---- internals ----
 
   #interrupted(): boolean {
+    const shared = this.#shared;
+    if (shared && ++shared.operations === shared.cutAt) return true;
     if (this.#cutCountdown === 0) return false;
     return --this.#cutCountdown === 0;
   }

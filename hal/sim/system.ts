@@ -1,11 +1,13 @@
 /**
- * Simulated board services: random bytes, the task watchdog, reset control, the asynchronous crypto
- * service (a Worker on the second core on the device) and the OTA firmware slots.
+ * Simulated board services: random bytes, the task watchdog, reset control, the crypto service (a
+ * Worker on the second core, and native SHA-256, on the device) and raw-DEFLATE inflation (the ROM's
+ * inflater on the device). The OTA slots are in firmware-slots.ts.
  */
+import { inflateSync } from "fflate";
 import nacl from "tweetnacl";
 import { aesGcmOpenSync, aesGcmSealSync } from "./aes-gcm.js";
-import type { FirmwareSlots, FirmwareWriter, SlotInfo, SlotState } from "../firmware-slots.js";
-import type { CryptoService, RandomSource, ResetReason, SystemControl, Watchdog } from "../system.js";
+import type { CryptoService, Inflater, RandomSource, ResetReason, Sha256, SystemControl, Watchdog } from "../system.js";
+import { SoftSha256 } from "./sha256.js";
 import type { PowerDomain, PowerOffReason } from "./power-domain.js";
 import type { Prng } from "./prng.js";
 import type { ScheduledEvent } from "./scheduler.js";
@@ -100,6 +102,8 @@ export class SimCrypto implements CryptoService {
   readonly aesLatencyMs: number;
   /** AES-GCM operations computed (each in a turn of its own). */
   aesOperations = 0;
+  /** Signatures checked so far (the simulation can tell the turns that did: XS figures). */
+  verifications = 0;
   constructor(domain: PowerDomain, options: { latencyMs?: number; aesLatencyMs?: number } = {}) {
     this.#domain = domain;
     this.latencyMs = options.latencyMs ?? 3000;
@@ -124,126 +128,45 @@ export class SimCrypto implements CryptoService {
       this.#domain.after(this.aesLatencyMs, () => callback(out));
     });
   }
-  /** Verifications done: the turns that did one stand for the device's worker, not its main VM. */
-  verified = 0;
   verifyEd25519(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, callback: (valid: boolean) => void): void {
     this.#domain.check();
     const m = message.slice();
-    const sig = signature.slice();
-    const key = publicKey.slice();
-    // Computed when the answer comes, in a turn of its own, as the worker's result arrives on the device.
+    const s = signature.slice();
+    const k = publicKey.slice();
+    // Verified in the turn that delivers the answer, not in the caller's: on the device the
+    // worker's core does the work, and the main loop only gets the answer.
     this.#domain.after(this.latencyMs, () => {
-      this.verified++;
-      callback(sig.length === nacl.sign.signatureLength && key.length === nacl.sign.publicKeyLength && nacl.sign.detached.verify(m, sig, key));
+      this.verifications++;
+      callback(s.length === nacl.sign.signatureLength && k.length === nacl.sign.publicKeyLength && nacl.sign.detached.verify(m, s, k));
     });
   }
+  sha256(): Sha256 {
+    this.#domain.check();
+    return new SoftSha256();
+  }
 }
 
-interface Slot {
-  label: string;
-  image: Uint8Array;
-  byteLength: number;
-  state: SlotState;
-}
-
-/** First byte of an ESP32 application image (esp_image_header_t.magic, ESP_IMAGE_HEADER_MAGIC). */
-const ESP_IMAGE_MAGIC = 0xe9;
-
-/**
- * Two OTA slots with ESP-IDF rollback semantics: a completed image boots once in "pending-verify";
- * if the board resets before `confirm()`, the bootloader marks it invalid and boots the previous one.
- */
-export class SimFirmwareSlots implements FirmwareSlots {
-  readonly capacity: number;
+/** Raw DEFLATE with fflate (pure ECMAScript), standing in for the device's native inflater. */
+export class SimInflater implements Inflater {
   readonly #domain: PowerDomain;
-  readonly #reset: (reason: PowerOffReason) => void;
-  readonly #slots: [Slot, Slot];
-  #running = 0;
-  #boot = 0;
-
-  constructor(domain: PowerDomain, reset: (reason: PowerOffReason) => void, options: { capacity?: number } = {}) {
+  /** Streams inflated so far: a simulation can tell the turns that did (XS figures). */
+  calls = 0;
+  constructor(domain: PowerDomain) {
     this.#domain = domain;
-    this.#reset = reset;
-    this.capacity = options.capacity ?? 0x1f0000;
-    this.#slots = [
-      { label: "ota_0", image: new Uint8Array(0), byteLength: 0, state: "valid" },
-      { label: "ota_1", image: new Uint8Array(0), byteLength: 0, state: "empty" },
-    ];
-    domain.onPowerOn(() => this.#bootloader());
   }
-
-  running(): SlotInfo {
-    return this.#info(this.#running);
-  }
-
-  inactive(): SlotInfo {
-    return this.#info(1 - this.#running);
-  }
-
-  openInactive(byteLength: number): FirmwareWriter {
+  inflateRaw(input: Uint8Array, output: Uint8Array): number {
     this.#domain.check();
-    if (!(Number.isInteger(byteLength) && byteLength > 0 && byteLength <= this.capacity)) throw new RangeError("invalid length");
-    const index = 1 - this.#running;
-    const slot = this.#slots[index]!;
-    slot.image = new Uint8Array(byteLength).fill(0xff);
-    slot.byteLength = byteLength;
-    slot.state = "invalid";
-    let done = false;
-    const check = (offset: number, length: number) => {
-      this.#domain.check();
-      if (done) throw new Error("closed");
-      if (!(offset >= 0 && offset + length <= byteLength)) throw new RangeError("invalid offset");
-    };
-    return {
-      write: (offset, bytes) => {
-        check(offset, bytes.length);
-        slot.image.set(bytes, offset);
-      },
-      read: (offset, length) => {
-        check(offset, length);
-        return slot.image.slice(offset, offset + length);
-      },
-      complete: () => {
-        check(0, 0);
-        if (slot.image[0] !== ESP_IMAGE_MAGIC) throw new Error("invalid image");
-        done = true;
-        slot.state = "pending-verify";
-        this.#boot = index;
-      },
-      abort: () => {
-        done = true;
-        slot.state = "invalid";
-      },
-    };
-  }
-
-  confirm(): void {
-    this.#domain.check();
-    this.#slots[this.#running]!.state = "valid";
-  }
-
-  rollback(): void {
-    this.#domain.check();
-    this.#slots[this.#running]!.state = "invalid";
-    this.#boot = 1 - this.#running;
-    this.#reset("software");
-  }
-
-  #bootloader(): void {
-    const candidate = this.#slots[this.#boot]!;
-    const running = this.#slots[this.#running]!;
-    if (this.#boot === this.#running && running.state === "pending-verify") {
-      // Reset before confirmation: roll back (ESP-IDF CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE).
-      running.state = "invalid";
-      this.#boot = this.#running = 1 - this.#running;
-      return;
+    this.calls++;
+    // One byte of room more than asked: fflate stops silently at the end of a full buffer.
+    const room = new Uint8Array(output.length + 1);
+    let n: number;
+    try {
+      n = inflateSync(input, { out: room }).length;
+    } catch {
+      throw new RangeError("invalid deflate data");
     }
-    if (candidate.state === "pending-verify" || candidate.state === "valid") this.#running = this.#boot;
-    else this.#boot = this.#running;
-  }
-
-  #info(i: number): SlotInfo {
-    const s = this.#slots[i]!;
-    return { label: s.label, state: s.state, byteLength: s.byteLength };
+    if (n > output.length) throw new RangeError("invalid deflate data");
+    output.set(room.subarray(0, n));
+    return n;
   }
 }

@@ -12,6 +12,7 @@ import { scaledText } from "../../firmware/dlms/cosem/units.js";
 import { checkHlsResponse, hlsResponse, openApdu, parseCiphered, sealApdu } from "../../firmware/dlms/security/ciphering.js";
 import type { CryptoService } from "../../hal/system.js";
 import { aesGcmOpenSync, aesGcmSealSync } from "../../hal/sim/aes-gcm.js";
+import { SoftSha256 } from "../../hal/sim/sha256.js";
 import { DLMS_COSEM, GREEN_BOOK, hex, toHex } from "./vectors.js";
 
 /** The software AES-GCM answering at once (these tests check bytes, not turns). */
@@ -19,6 +20,7 @@ const crypto: CryptoService = {
   verifyEd25519: (_m, _s, _k, cb) => cb(false),
   aesGcmSeal: (k, iv, aad, p, t, cb) => cb(aesGcmSealSync(k, iv, aad, p, t)),
   aesGcmOpen: (k, iv, aad, c, t, cb) => cb(aesGcmOpenSync(k, iv, aad, c, t)),
+  sha256: () => new SoftSha256(),
 };
 const KEYS = { encryptionKey: GREEN_BOOK.encryptionKey, authenticationKey: GREEN_BOOK.authenticationKey };
 

@@ -13,6 +13,7 @@ import { Obis, parseLogicalName } from "../../firmware/dlms/cosem/obis.js";
 import { Tag } from "../../firmware/dlms/axdr/data.js";
 import type { SimDlmsMeter } from "../../hal/sim/dlms/meter.js";
 import { CLIENT_TITLE, dlmsRig, MemoryCounters, TEST_KEYS, type DlmsRig } from "../../tools/sim/dlms-rig.js";
+import { SoftSha256 } from "../../hal/sim/sha256.js";
 
 const HOUR = 3_600_000;
 const ENERGY = [parseLogicalName("1.0.1.8.0.255")!, parseLogicalName("1.0.2.8.0.255")!];
@@ -225,7 +226,7 @@ describe("dlms/session: robustness", () => {
           succeed: () => calls.push("succeed"),
           hold: () => calls.push("hold"),
         };
-        const crypto = { verifyEd25519: () => undefined, aesGcmSeal: () => undefined, aesGcmOpen: () => undefined };
+        const crypto = { verifyEd25519: () => undefined, aesGcmSeal: () => undefined, aesGcmOpen: () => undefined, sha256: () => new SoftSha256() };
         const session = new DlmsSession(port, { server: serverAddress(1, 17), clientSap: 1, baud: 9600, security: { level: "lls", password: Uint8Array.of(1) } }, { crypto, random: { fill: () => undefined }, stats: newSessionCounters() }, readEnergy);
         session.start();
         for (const bytes of inputs) session.data(bytes);

@@ -87,14 +87,14 @@ export const everyCommand: Scenario = {
         for (const b of c?.buses ?? []) bus += b.lineCounters.bytesSent + b.lineCounters.bytesReceived;
         const modem = c?.modem ? c.modem.at.bytesIn + c.modem.at.bytesOut : modemBytes;
         const kind =
-          board.crypto.verified !== verified ? "crypto service"
+          board.crypto.verifications !== verified ? "crypto service"
           : signed ? "engineer's tool"
           : turns !== consoleTurns ? `console: ${c!.console.lastCommand || "prompt"}`
           : bus !== busBytes ? "poller and buses"
           : modem !== modemBytes ? "uplink and modem"
           : "other firmware and devices";
         consoleTurns = turns;
-        verified = board.crypto.verified;
+        verified = board.crypto.verifications;
         busBytes = bus;
         modemBytes = modem;
         signed = false;

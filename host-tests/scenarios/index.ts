@@ -11,6 +11,7 @@ import { scenarios as core } from "./core.js";
 import { scenarios as siteUplink } from "./site-uplink.js";
 import { scenarios as console } from "./console.js";
 import { scenarios as dlms } from "./dlms.js";
+import { scenarios as ota } from "./ota.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
@@ -24,4 +25,5 @@ export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "site-uplink", scenarios: siteUplink },
   { suite: "console", scenarios: console },
   { suite: "dlms", scenarios: dlms },
+  { suite: "ota", scenarios: ota },
 ];

@@ -5,6 +5,7 @@
 import type { Hal } from "../../hal/index.js";
 import { characterTimeMs } from "../../hal/serial.js";
 import { SimBoard } from "../../hal/sim/board.js";
+import { buildEspImage } from "../../hal/sim/esp-image.js";
 import { PowerDomain, PowerLossError } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Rs485Bus } from "../../hal/sim/rs485-bus.js";
@@ -93,15 +94,19 @@ export const watchdogReset: Scenario = {
   name: "sim: a firmware that stops feeding the watchdog is reset, and an unconfirmed OTA image rolls back",
   start(seed) {
     const s = new Scheduler();
-    const board = new SimBoard(s, new Prng(seed));
-    const bootedSlots: string[] = [];
+    const board = new SimBoard(s, new Prng(seed), { firmwareSlotBytes: 64 * 1024 });
+    const image = buildEspImage({ version: "2.0.0", bundle: new Uint8Array(5000).fill(7) });
+    const booted: string[] = [];
     board.onBoot((hal) => {
-      bootedSlots.push(hal.firmware.running().label);
+      const running = hal.firmware.running();
+      booted.push(`${running.label} ${running.version} ${running.state}`);
       hal.watchdog.enable(5000);
-      if (bootedSlots.length === 1) {
-        const w = hal.firmware.openInactive(1024);
-        w.write(0, new Uint8Array([0xe9, 1, 2, 3]));
-        w.complete();
+      if (booted.length === 1) {
+        const f = hal.firmware;
+        f.release();
+        for (let b = 0; b * f.blockSize < image.length; b++) f.eraseBlock(b);
+        f.write(0, image);
+        f.select(image.length);
         hal.system.restart();
       }
       // Later boots hang: never feed, never confirm.
@@ -110,11 +115,11 @@ export const watchdogReset: Scenario = {
     return {
       scheduler: s,
       limitMs: 20_000,
-      done: () => bootedSlots.length >= 3,
+      done: () => booted.length >= 3,
       check() {
-        check.deepEqual(bootedSlots, ["ota_0", "ota_1", "ota_0"], "slots booted: new image tried once, then rolled back");
+        check.deepEqual(booted, ["ota_0 1.0.0 none", "ota_1 2.0.0 pending-verify", "ota_0 1.0.0 none"], "slots booted: new image tried once, then rolled back");
         check.equal(board.watchdog.resets, 1, "watchdog resets");
-        check.equal(board.firmware.inactive().state, "invalid", "the unconfirmed image is marked invalid");
+        check.equal(board.firmware.inactive().state, "aborted", "the unconfirmed image is marked aborted");
       },
     };
   },

@@ -183,6 +183,28 @@ describe("MQTT client", () => {
     assert.equal(srv.received.filter((p) => p.type === "connect").length, 2);
   });
 
+  it("subscribes again when the broker keeps a session whose SUBSCRIBE it never acknowledged (the link dropped before the SUBACK)", () => {
+    const { s, net, client } = setup({ subscriptions: [{ topic: "mc/1/down", qos: 1 }] });
+    let connects = 0;
+    const srv = scriptedServer(net, (p, reply) => {
+      // The first connection's session is kept, but the link drops before any SUBACK.
+      if (p.type === "connect") reply({ type: "connack", sessionPresent: connects++ > 0, returnCode: 0 });
+      if (p.type === "subscribe" && connects === 1) net.cut();
+      else if (p.type === "subscribe") reply({ type: "suback", packetId: p.packetId, granted: [1] });
+    });
+    client.start();
+    s.runFor(1_000);
+    net.restore();
+    s.runFor(10_000);
+    assert.equal(srv.received.filter((p) => p.type === "subscribe").length, 2, "subscribed again, though the session was present");
+    // Once acknowledged, a present session needs no new SUBSCRIBE.
+    net.cut();
+    net.restore();
+    s.runFor(10_000);
+    assert.equal(srv.received.filter((p) => p.type === "subscribe").length, 2);
+    assert.equal(client.counters.connects, 3);
+  });
+
   it("acknowledges a received QoS 1 message after handing it over, and ignores packets only clients send by leaving", () => {
     const { s, net, client, messages, events } = setup();
     const srv = scriptedServer(net, (p, reply) => {

@@ -1,15 +1,25 @@
 /*
  * ESP-IDF calls the Moddable SDK does not expose to JavaScript, bound through XS FFI (manifest "ffi";
- * documentation/xs/XS FFI.md): the task watchdog, the reset reason, restart, the hardware RNG and the
- * OTA boot confirmation / rollback (the SDK's embedded:update has no confirm; ESP-IDF OTA in docs/sources.md), the
- * service console on USB-Serial-JTAG, and AES-GCM for DLMS meters. Each function is a thin call with
- * plain integer arguments; errors come back as esp_err_t values (0 = ESP_OK).
+ * documentation/xs/XS FFI.md): the task watchdog, the reset reason, restart, the hardware RNG, the
+ * OTA slots and boot choice (the SDK's embedded:update has no confirm and erases the slot when it
+ * opens; ESP-IDF OTA in docs/sources.md), the service console on USB-Serial-JTAG, AES-GCM for DLMS
+ * meters and SHA-256 for OTA images (PSA Crypto, the crypto interface of ESP-IDF v6.0's Mbed TLS 4,
+ * whose drivers use the chip's accelerators), and raw DEFLATE (the ROM's miniz inflater). Each function
+ * is a thin call with plain integer arguments and buffers (a pointer to an ArrayBuffer's data, with an
+ * offset and a length beside it); errors come back as esp_err_t values (0 = ESP_OK).
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include "esp_system.h"
 #include "esp_random.h"
 #include "esp_task_wdt.h"
 #include "esp_ota_ops.h"
+#include "esp_app_desc.h"
+#include "esp_partition.h"
+#include "esp_flash_partitions.h"
+#include "bootloader_common.h"
+#include "rom/miniz.h"
 #include "driver/uart.h"
 #include "driver/usb_serial_jtag.h"
 #include "psa/crypto.h"
@@ -63,13 +73,71 @@ int32_t board_ota_running_slot(void)
 	return -1;
 }
 
-/* esp_ota_img_states_t of the running image: 0 new, 1 pending verify, 2 valid, 3 invalid, 4 aborted, -1 unknown. */
-int32_t board_ota_running_state(void)
+static const esp_partition_t *ota_partition(int32_t which)
+{
+	return which == 0 ? esp_ota_get_running_partition() : esp_ota_get_next_update_partition(NULL);
+}
+
+/*
+ * esp_ota_img_states_t of the running (which 0) or the next update (1) slot's boot-choice entry:
+ * 0 new, 1 pending verify, 2 valid, 3 invalid, 4 aborted; -1 when no entry names the slot.
+ */
+int32_t board_ota_state(int32_t which)
 {
 	esp_ota_img_states_t state;
-	if (esp_ota_get_state_partition(esp_ota_get_running_partition(), &state) != ESP_OK)
+	const esp_partition_t *p = ota_partition(which);
+	if (!p || esp_ota_get_state_partition(p, &state) != ESP_OK)
 		return -1;
 	return (int32_t)state;
+}
+
+/*
+ * The application descriptor of the running (0) or the next (1) slot's image into out[offset..]:
+ * secure_version (u32, little-endian), then version (32 bytes, NUL-terminated). esp_err_t.
+ */
+int32_t board_ota_describe(int32_t which, uint8_t *out, uint32_t offset)
+{
+	esp_app_desc_t desc;
+	const esp_partition_t *p = ota_partition(which);
+	esp_err_t err = p ? esp_ota_get_partition_description(p, &desc) : ESP_ERR_NOT_FOUND;
+	if (err != ESP_OK)
+		return err;
+	memcpy(out + offset, &desc.secure_version, 4);
+	memcpy(out + offset + 4, desc.version, 32);
+	return ESP_OK;
+}
+
+/*
+ * Takes the next update slot out of the boot choice: erases the otadata sector whose entry names it
+ * (esp_ota_invalidate_inactive_ota_data_slot refuses when that entry is the newest, as after a
+ * rollback). Nothing to do when no entry names it.
+ */
+int32_t board_ota_release(void)
+{
+	const esp_partition_t *otadata = esp_partition_find_first(ESP_PARTITION_TYPE_DATA, ESP_PARTITION_SUBTYPE_DATA_OTA, NULL);
+	const esp_partition_t *next = esp_ota_get_next_update_partition(NULL);
+	if (!otadata || !next)
+		return ESP_ERR_NOT_FOUND;
+	uint32_t slot = next->subtype - ESP_PARTITION_SUBTYPE_APP_OTA_MIN;
+	for (int sector = 0; sector < 2; sector++) {
+		esp_ota_select_entry_t entry;
+		esp_err_t err = esp_partition_read(otadata, sector * otadata->erase_size, &entry, sizeof(entry));
+		if (err != ESP_OK)
+			return err;
+		if (entry.ota_seq == UINT32_MAX || entry.crc != bootloader_common_ota_select_crc(&entry) || (entry.ota_seq - 1) % 2 != slot)
+			continue;
+		err = esp_partition_erase_range(otadata, sector * otadata->erase_size, otadata->erase_size);
+		if (err != ESP_OK)
+			return err;
+	}
+	return ESP_OK;
+}
+
+/* Checks the image in the next update slot (esp_image_verify) and makes it boot next: esp_err_t. */
+int32_t board_ota_select(void)
+{
+	const esp_partition_t *next = esp_ota_get_next_update_partition(NULL);
+	return next ? esp_ota_set_boot_partition(next) : ESP_ERR_NOT_FOUND;
 }
 
 int32_t board_ota_confirm(void)
@@ -158,4 +226,63 @@ int32_t board_aes_gcm(int32_t encrypt, uint8_t *key, uint8_t *iv, uint8_t *aad, 
 	if (status == PSA_ERROR_INVALID_SIGNATURE)
 		return -1;
 	return status == PSA_SUCCESS ? (int32_t)length : -2;
+}
+
+/*
+ * SHA-256 through PSA Crypto (the ESP32-S3's SHA accelerator). The operation lives in a JavaScript
+ * ArrayBuffer of BOARD_SHA256_CONTEXT_BYTES between calls; the XS heap may move that buffer, so each
+ * call works on an aligned copy in static memory and writes it back (a hash operation holds its state
+ * by value, no pointer into itself).
+ */
+#define BOARD_SHA256_CONTEXT_BYTES 256
+_Static_assert(sizeof(psa_hash_operation_t) <= BOARD_SHA256_CONTEXT_BYTES, "SHA-256 context too large");
+
+static psa_hash_operation_t board_sha256_operation;
+
+int32_t board_sha256_start(uint8_t *context)
+{
+	if (!board_psa_ready())
+		return -2;
+	board_sha256_operation = psa_hash_operation_init();
+	psa_status_t status = psa_hash_setup(&board_sha256_operation, PSA_ALG_SHA_256);
+	memcpy(context, &board_sha256_operation, sizeof(board_sha256_operation));
+	return status;
+}
+
+int32_t board_sha256_update(uint8_t *context, uint8_t *data, uint32_t offset, uint32_t length)
+{
+	memcpy(&board_sha256_operation, context, sizeof(board_sha256_operation));
+	psa_status_t status = psa_hash_update(&board_sha256_operation, data + offset, length);
+	if (status != PSA_SUCCESS)
+		psa_hash_abort(&board_sha256_operation);
+	memcpy(context, &board_sha256_operation, sizeof(board_sha256_operation));
+	return status;
+}
+
+int32_t board_sha256_finish(uint8_t *context, uint8_t *digest)
+{
+	memcpy(&board_sha256_operation, context, sizeof(board_sha256_operation));
+	size_t length = 0;
+	psa_status_t status = psa_hash_finish(&board_sha256_operation, digest, 32, &length);
+	if (status != PSA_SUCCESS)
+		psa_hash_abort(&board_sha256_operation);
+	memcpy(context, &board_sha256_operation, sizeof(board_sha256_operation));
+	return status == PSA_SUCCESS && length == 32 ? 0 : -2;
+}
+
+/*
+ * Raw DEFLATE (no zlib header) from in[in_offset, +in_length) into out[out_offset, +out_length), with
+ * the ROM's tinfl (rom/miniz.h). The decompressor (~11 KB) is on the heap, not the task stack. Returns
+ * the bytes written, -1 for bad data or output that does not fit, -2 without memory.
+ */
+int32_t board_inflate_raw(uint8_t *in, uint32_t in_offset, uint32_t in_length, uint8_t *out, uint32_t out_offset, uint32_t out_length)
+{
+	tinfl_decompressor *d = malloc(sizeof(tinfl_decompressor));
+	if (!d)
+		return -2;
+	tinfl_init(d);
+	size_t in_bytes = in_length, out_bytes = out_length;
+	tinfl_status status = tinfl_decompress(d, in + in_offset, &in_bytes, out + out_offset, out + out_offset, &out_bytes, TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
+	free(d);
+	return status == TINFL_STATUS_DONE ? (int32_t)out_bytes : -1;
 }

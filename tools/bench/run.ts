@@ -33,6 +33,8 @@ import { siteBacklog, siteUplinkBytes } from "./site-uplink.js";
 import { deviceImage } from "./device-image.js";
 import { dlmsBench } from "./dlms.js";
 import { siteRecording } from "./site-record.js";
+import { otaGprs } from "./ota-gprs.js";
+import { otaXs } from "./ota-xs.js";
 
 /** Every benchmark by its id: the id is the key of its figures in the JSON document. */
 const BENCHES: Record<string, Bench> = {
@@ -52,6 +54,8 @@ const BENCHES: Record<string, Bench> = {
   siteRecording,
   deviceImage,
   dlms: dlmsBench,
+  otaXs,
+  otaGprs,
 };
 
 type Entry = { name: string; wallMs: number } & ({ figures: Record<string, number | string> } | { error: string });

@@ -19,6 +19,7 @@ import {
   type StatusMessage,
 } from "../../firmware/uplink/messages.js";
 import type { CounterStore } from "../../firmware/uplink/ports.js";
+import type { OtaCampaigns, OtaStore } from "./ota-campaign.js";
 import { seqSetOf } from "../../firmware/uplink/seq-set.js";
 import { concentratorOfUplink, DEFAULT_TOPIC_PREFIX, topicsOf } from "../../firmware/uplink/topics.js";
 
@@ -28,7 +29,7 @@ export type Rejection = "unknown concentrator" | "malformed" | "foreign" | "auth
  * Storage of one head-end. Every write inside `transaction` commits together or not at all; the
  * acknowledgement is sent only after `transaction` returned.
  */
-export interface HeadendStore {
+export interface HeadendStore extends OtaStore {
   transaction<T>(fn: () => T): T;
   /** The counters of the channel with one concentrator (persisted in the same database). */
   counters(concentrator: number): CounterStore;
@@ -54,6 +55,8 @@ export interface HeadendKeys {
 export interface Outgoing {
   topic: string;
   payload: Uint8Array;
+  /** Default 1. OTA frames go at 0 (a lost one is asked for again). */
+  qos?: 0 | 1;
 }
 
 export interface HeadendCoreOptions {
@@ -62,6 +65,10 @@ export interface HeadendCoreOptions {
   /** Wall clock, ms since 1970: receive times, and the floor of the send counters. */
   now: () => number;
   topicPrefix?: string;
+  /** OTA: serves package parts and follows campaigns (tools/headend/ota-campaign.ts). */
+  ota?: OtaCampaigns;
+  /** Publishes what is not an answer to the message in hand: the OTA frames a request asked for. */
+  send?: (out: Outgoing) => void;
 }
 
 export class HeadendCore {
@@ -129,6 +136,7 @@ export class HeadendCore {
     if (!channel) return reject("unknown concentrator");
     const now = this.#o.now();
     const before = { ...channel.counters };
+    let frames: Outgoing[] = [];
     const ackSeqs = store.transaction(() => {
       const body = channel.open(payload);
       if (!body) return undefined;
@@ -143,15 +151,21 @@ export class HeadendCore {
           return m.seqs;
         case "events":
           store.putEvents(id, m.events, now);
+          this.#o.ota?.observe(id, m);
           return seqSetOf(m.events.map((e) => e.seq));
         case "result":
           store.putResult(id, m.seq, m.result, now);
           return seqSetOf([m.seq]);
         case "status":
           store.putStatus(id, m, now);
+          this.#o.ota?.observe(id, m);
+          return undefined;
+        case "otaRequest":
+          frames = this.#o.ota?.request(id, m) ?? [];
           return undefined;
       }
     });
+    for (const f of frames) this.#o.send?.(f);
     const c = channel.counters;
     if (c.malformed > before.malformed) return reject("malformed");
     if (c.foreign > before.foreign) return reject("foreign");

@@ -7,6 +7,7 @@ import type { MeterEvent, Reading } from "../../firmware/model/records.js";
 import type { CommandRequest, CommandResult, StatusMessage } from "../../firmware/uplink/messages.js";
 import type { CounterStore } from "../../firmware/uplink/ports.js";
 import type { HeadendStore, Rejection } from "./core.js";
+import type { CampaignRecord, CampaignUnit } from "./ota-campaign.js";
 
 export interface StoredCommand {
   id: number;
@@ -24,6 +25,9 @@ export class MemoryHeadendStore implements HeadendStore {
   readonly rejections: Record<string, number> = {};
   /** Duplicates that arrived and changed nothing (readings, events, results). */
   duplicates = 0;
+  readonly packages = new Map<string, Uint8Array>();
+  readonly #campaigns: CampaignRecord[] = [];
+  readonly #units = new Map<string, CampaignUnit>();
   readonly #readingCounts = new Map<number, { stored: number; duplicates: number }>();
   readonly #counters = new Map<number, { send: number; accepted: number }>();
 
@@ -99,5 +103,36 @@ export class MemoryHeadendStore implements HeadendStore {
 
   countRejection(_concentrator: number | undefined, reason: Rejection): void {
     this.rejections[reason] = (this.rejections[reason] ?? 0) + 1;
+  }
+
+  putPackage(id: string, bytes: Uint8Array, _addedAtMs?: number): void {
+    if (!this.packages.has(id)) this.packages.set(id, bytes.slice());
+  }
+
+  package(id: string): Uint8Array | undefined {
+    return this.packages.get(id);
+  }
+
+  addCampaign(c: Omit<CampaignRecord, "id">): number {
+    const id = this.#campaigns.length + 1;
+    this.#campaigns.push({ ...c, id });
+    return id;
+  }
+
+  campaigns(): CampaignRecord[] {
+    return this.#campaigns.map((c) => ({ ...c }));
+  }
+
+  setCampaignState(id: number, state: CampaignRecord["state"]): void {
+    const c = this.#campaigns.find((x) => x.id === id);
+    if (c) c.state = state;
+  }
+
+  campaignUnits(campaign: number): CampaignUnit[] {
+    return [...this.#units.values()].filter((u) => u.campaign === campaign).map((u) => ({ ...u }));
+  }
+
+  putCampaignUnit(u: CampaignUnit): void {
+    this.#units.set(`${u.campaign}/${u.concentrator}`, { ...u });
   }
 }

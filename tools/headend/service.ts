@@ -11,8 +11,9 @@ import mqtt, { type MqttClient } from "mqtt";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import type { CommandRequest } from "../../firmware/uplink/messages.js";
 import { allUplinks } from "../../firmware/uplink/topics.js";
-import { HeadendCore } from "./core.js";
+import { HeadendCore, type Outgoing } from "./core.js";
 import { readHeadendKeys, readRegistry } from "./keyfiles.js";
+import { OtaCampaigns, type OtaCampaignsOptions } from "./ota-campaign.js";
 import { SqliteHeadendStore } from "./sqlite-store.js";
 
 export interface HeadendServiceOptions {
@@ -33,20 +34,28 @@ export interface HeadendServiceOptions {
   onMessage?: (topic: string, acknowledged: boolean) => void;
   /** A message that could not be stored (database error); it was not acknowledged. */
   onError?: (error: Error) => void;
+  /** OTA campaign settings (time-outs, retries). */
+  ota?: Omit<OtaCampaignsOptions, "store" | "now">;
+  /** How often OTA offers due are made, ms (offers to new units, retries). Default 30,000. */
+  campaignTickMs?: number;
 }
 
 export class HeadendService {
   readonly store: SqliteHeadendStore;
   readonly core: HeadendCore;
   readonly client: MqttClient;
+  /** OTA campaigns; their state is in the database, so a restarted service goes on with them. */
+  readonly ota: OtaCampaigns;
   /** The embedded broker's address, when there is one. */
   readonly brokerUrl: string;
   readonly #server: Server | undefined;
   readonly #aedes: Aedes | undefined;
+  #tick: ReturnType<typeof setInterval> | undefined;
 
-  private constructor(store: SqliteHeadendStore, core: HeadendCore, client: MqttClient, brokerUrl: string, server?: Server, aedes?: Aedes) {
+  private constructor(store: SqliteHeadendStore, core: HeadendCore, ota: OtaCampaigns, client: MqttClient, brokerUrl: string, server?: Server, aedes?: Aedes) {
     this.store = store;
     this.core = core;
+    this.ota = ota;
     this.client = client;
     this.brokerUrl = brokerUrl;
     this.#server = server;
@@ -57,10 +66,15 @@ export class HeadendService {
     const he = readHeadendKeys(o.keys);
     const registry = readRegistry(o.keys);
     const store = new SqliteHeadendStore(o.db);
+    const ota = new OtaCampaigns({ ...o.ota, store, now: () => Date.now(), ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}) });
+    let client: MqttClient | undefined;
+    const publish = (out: Outgoing) => client?.publish(out.topic, Buffer.from(out.payload), { qos: out.qos ?? 1 });
     const core = new HeadendCore({
       keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
       store,
       now: () => Date.now(),
+      ota,
+      send: publish,
       ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}),
     });
     let server: Server | undefined;
@@ -76,7 +90,7 @@ export class HeadendService {
       const a = s.address() as AddressInfo;
       url = `mqtt://${a.address}:${a.port}`;
     }
-    const client = mqtt.connect(url, {
+    client = mqtt.connect(url, {
       clientId: o.clientId ?? "headend",
       clean: false, // a persistent session: the broker queues uplink messages while we are away
       protocolVersion: 4,
@@ -85,12 +99,13 @@ export class HeadendService {
       connectTimeout: 10_000,
       resubscribe: true,
     });
-    const service = new HeadendService(store, core, client, url, server, aedes);
-    client.handleMessage = (packet, done) => {
+    const service = new HeadendService(store, core, ota, client, url, server, aedes);
+    const mqttClient = client;
+    mqttClient.handleMessage = (packet, done) => {
       if (packet.cmd !== "publish") return done();
       try {
         const out = core.handleUplink(packet.topic, new Uint8Array(packet.payload as Buffer)); // committed when it returns
-        if (out) client.publish(out.topic, Buffer.from(out.payload), { qos: 1 });
+        if (out) publish(out);
         o.onMessage?.(packet.topic, out !== undefined);
       } catch (e) {
         // Not stored, so not acknowledged: the concentrator sends the records again after its timeout.
@@ -98,18 +113,39 @@ export class HeadendService {
       }
       done();
     };
-    client.on("connect", (connack) => {
-      if (!connack.sessionPresent) client.subscribe(allUplinks(o.topicPrefix), { qos: 1 });
+    mqttClient.on("connect", (connack) => {
+      if (!connack.sessionPresent) mqttClient.subscribe(allUplinks(o.topicPrefix), { qos: 1 });
     });
     await new Promise<void>((resolve, reject) => {
       const fail = (e: Error) => reject(e);
-      client.once("connect", () => {
-        client.off("error", fail);
+      mqttClient.once("connect", () => {
+        mqttClient.off("error", fail);
         resolve();
       });
-      client.once("error", fail);
+      mqttClient.once("error", fail);
     });
+    service.#tick = setInterval(() => service.#campaignTick(o), o.campaignTickMs ?? 30_000);
+    service.#campaignTick(o);
     return service;
+  }
+
+  /** Makes the OTA offers due now (a failure to store one is reported and retried at the next tick). */
+  #campaignTick(o: HeadendServiceOptions): void {
+    try {
+      this.ota.tick((concentrator, request) => {
+        const out = this.core.command(concentrator, request);
+        if (!out) return undefined;
+        this.client.publish(out.topic, Buffer.from(out.payload), { qos: 1 });
+        return out.commandId;
+      });
+    } catch (e) {
+      o.onError?.(e as Error);
+    }
+  }
+
+  /** Starts an OTA campaign of a package (its bytes) to concentrators; offers go out at the next tick. */
+  startCampaign(packageBytes: Uint8Array, concentrators: readonly number[], o: Parameters<OtaCampaigns["create"]>[2] = {}): number {
+    return this.ota.create(packageBytes, concentrators, o);
   }
 
   /** Issues a command: recorded, sealed and published (QoS 1). Returns its id, or throws for an unknown concentrator. */
@@ -121,6 +157,7 @@ export class HeadendService {
   }
 
   async close(): Promise<void> {
+    if (this.#tick !== undefined) clearInterval(this.#tick);
     await this.client.endAsync();
     if (this.#aedes) {
       const a = this.#aedes;

@@ -9,6 +9,7 @@ import type { MeterEvent, Reading } from "../../firmware/model/records.js";
 import type { CommandRequest, CommandResult, StatusMessage } from "../../firmware/uplink/messages.js";
 import type { CounterStore } from "../../firmware/uplink/ports.js";
 import type { HeadendStore, Rejection } from "./core.js";
+import type { CampaignRecord, CampaignUnit, UnitState } from "./ota-campaign.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS channel (
@@ -39,6 +40,20 @@ CREATE TABLE IF NOT EXISTS duplicate (
 CREATE TABLE IF NOT EXISTS rejection (
   concentrator INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (concentrator, reason)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ota_package (
+  id TEXT PRIMARY KEY, bytes BLOB NOT NULL, added_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ota_campaign (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, package TEXT NOT NULL REFERENCES ota_package (id), name TEXT NOT NULL,
+  window_from INTEGER, window_to INTEGER, created_ms INTEGER NOT NULL, state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ota_unit (
+  campaign INTEGER NOT NULL REFERENCES ota_campaign (id), concentrator INTEGER NOT NULL, state TEXT NOT NULL,
+  attempts INTEGER NOT NULL, bytes INTEGER NOT NULL, reason TEXT, command INTEGER, offered_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL, version_before TEXT NOT NULL, version_after TEXT NOT NULL,
+  download_start_s INTEGER NOT NULL, download_end_s INTEGER NOT NULL,
+  PRIMARY KEY (campaign, concentrator)
 ) WITHOUT ROWID;
 `;
 
@@ -78,6 +93,13 @@ export class SqliteHeadendStore implements HeadendStore {
       status: p("INSERT OR REPLACE INTO status VALUES (?, ?, ?, ?, ?)"),
       command: p("INSERT INTO command (concentrator, op, args, issued_ms) VALUES (?, ?, ?, ?)"),
       reject: p("INSERT INTO rejection VALUES (?, ?, 1) ON CONFLICT (concentrator, reason) DO UPDATE SET count = count + 1"),
+      putPackage: p("INSERT OR IGNORE INTO ota_package VALUES (?, ?, ?)"),
+      package: p("SELECT bytes FROM ota_package WHERE id = ?"),
+      addCampaign: p("INSERT INTO ota_campaign (package, name, window_from, window_to, created_ms, state) VALUES (?, ?, ?, ?, ?, ?)"),
+      campaigns: p("SELECT id, package, name, window_from, window_to, created_ms, state FROM ota_campaign ORDER BY id"),
+      campaignState: p("UPDATE ota_campaign SET state = ? WHERE id = ?"),
+      units: p("SELECT * FROM ota_unit WHERE campaign = ? ORDER BY concentrator"),
+      putUnit: p("INSERT OR REPLACE INTO ota_unit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     };
   }
 
@@ -127,6 +149,60 @@ export class SqliteHeadendStore implements HeadendStore {
 
   countRejection(concentrator: number | undefined, reason: Rejection): void {
     this.#s.reject.run(concentrator ?? UNKNOWN_CONCENTRATOR, reason);
+  }
+
+  // --- OTA (tools/headend/ota-campaign.ts) ------------------------------------------------------------
+
+  putPackage(id: string, bytes: Uint8Array, addedAtMs: number): void {
+    this.#s.putPackage.run(id, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), addedAtMs);
+  }
+
+  package(id: string): Uint8Array | undefined {
+    const row = this.#s.package.get(id) as { bytes: Buffer } | undefined;
+    return row ? new Uint8Array(row.bytes) : undefined;
+  }
+
+  addCampaign(c: Omit<CampaignRecord, "id">): number {
+    return Number(this.#s.addCampaign.run(c.packageId, c.name, c.window?.fromMin ?? null, c.window?.toMin ?? null, c.createdMs, c.state).lastInsertRowid);
+  }
+
+  campaigns(): CampaignRecord[] {
+    type Row = { id: number; package: string; name: string; window_from: number | null; window_to: number | null; created_ms: number; state: CampaignRecord["state"] };
+    return (this.#s.campaigns.all() as Row[]).map((r) => ({
+      id: r.id,
+      packageId: r.package,
+      name: r.name,
+      window: r.window_from === null || r.window_to === null ? null : { fromMin: r.window_from, toMin: r.window_to },
+      createdMs: r.created_ms,
+      state: r.state,
+    }));
+  }
+
+  setCampaignState(id: number, state: CampaignRecord["state"]): void {
+    this.#s.campaignState.run(state, id);
+  }
+
+  campaignUnits(campaign: number): CampaignUnit[] {
+    type Row = { campaign: number; concentrator: number; state: UnitState; attempts: number; bytes: number; reason: string | null; command: number | null; offered_ms: number; updated_ms: number; version_before: string; version_after: string; download_start_s: number; download_end_s: number };
+    return (this.#s.units.all(campaign) as Row[]).map((r) => ({
+      campaign: r.campaign,
+      concentrator: r.concentrator,
+      state: r.state,
+      attempts: r.attempts,
+      bytes: r.bytes,
+      reason: r.reason,
+      commandId: r.command,
+      offeredMs: r.offered_ms,
+      updatedMs: r.updated_ms,
+      versionBefore: r.version_before,
+      versionAfter: r.version_after,
+      downloadStartS: r.download_start_s,
+      downloadEndS: r.download_end_s,
+    }));
+  }
+
+  putCampaignUnit(u: CampaignUnit): void {
+    this.#s.putUnit.run(u.campaign, u.concentrator, u.state, u.attempts, u.bytes, u.reason, u.commandId, u.offeredMs, u.updatedMs, u.versionBefore, u.versionAfter, u.downloadStartS, u.downloadEndS);
   }
 
   // --- reports ---------------------------------------------------------------------------------------

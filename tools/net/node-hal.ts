@@ -4,7 +4,7 @@
  * that is a TCP connection to an RS485-to-Ethernet converter (the converter drives the bus; its
  * direction line is its own).
  */
-import { randomFillSync } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 import type { Socket } from "node:net";
 import nacl from "tweetnacl";
 import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
@@ -52,6 +52,10 @@ export const nodeCrypto: CryptoService = {
   aesGcmOpen: (k, iv, aad, c, t, cb) => {
     const out = aesGcmOpenSync(k, iv, aad, c, t);
     setImmediate(() => cb(out));
+  },
+  sha256: () => {
+    const h = createHash("sha256");
+    return { update: (bytes) => void h.update(bytes), digest: () => new Uint8Array(h.digest()) };
   },
 };
 

@@ -274,7 +274,28 @@ const latches: SectionBuilder = (r) => {
 };
 
 /** The report's sections, in order. */
-export const SECTIONS: SectionBuilder[] = [summary, load, polling, uplink, events, power, latches];
+/** The over-the-air update of the run (`--ota`), step by step as the concentrator reported it. */
+const ota: SectionBuilder = (r) => {
+  const t = r.ota;
+  if (!t) return undefined;
+  const hours = (ms: number) => `${(ms / 3_600_000).toFixed(2)} h`;
+  return {
+    id: "ota",
+    title: "Over-the-air update",
+    text: [
+      `The head-end offered ${t.versionAfter === t.versionBefore ? "a new image" : t.versionAfter} to a unit running ${t.versionBefore}: ${t.outcome}${t.reason && !t.outcome.includes(t.reason) ? ` (${t.reason})` : ""}. ` +
+        "Every step below is an event the concentrator raised and the head-end received (docs/ota.md, Reports).",
+    ],
+    figures: [
+      ["image / package bytes", `${t.imageBytes} / ${t.packageBytes}`],
+      ["OTA bytes on the air (frames down, requests up)", t.bytesOnAir],
+      ["download, offer taken to slot checked", `${(t.downloadMs / 1000).toFixed(0)} s`],
+      ...t.timeline.map(([ms, step, detail]): [string, string] => [`${hours(ms)} ${step}`, step === "download" ? `${detail} bytes` : String(detail)]),
+    ],
+  };
+};
+
+export const SECTIONS: SectionBuilder[] = [summary, load, polling, uplink, events, ota, power, latches];
 
 /** The report a site run makes: its sections, each from the report JSON. */
 export function siteReportSpec(report: SiteReport, sections: readonly SectionBuilder[] = SECTIONS): ReportSpec {

@@ -8,3 +8,10 @@ export function keyPairOf(label: string): nacl.BoxKeyPair {
   new Prng(label).fill(seed);
   return nacl.box.keyPair.fromSecretKey(seed);
 }
+
+/** An Ed25519 signing key pair (NaCl sign) whose seed is drawn from a PRNG seeded with `label`. */
+export function signingKeyPairOf(label: string): nacl.SignKeyPair {
+  const seed = new Uint8Array(32);
+  new Prng(label).fill(seed);
+  return nacl.sign.keyPair.fromSeed(seed);
+}

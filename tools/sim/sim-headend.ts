@@ -9,7 +9,7 @@
  */
 import { AppKind, appElement, findAppHeader } from "../../firmware/modem/sms/app-header.js";
 import type { StreamConnector } from "../../firmware/net/byte-stream.js";
-import type { CommandRequest } from "../../firmware/uplink/messages.js";
+import type { CommandRequest, SwitchWindow } from "../../firmware/uplink/messages.js";
 import { MqttClient } from "../../firmware/uplink/mqtt/client.js";
 import { allUplinks } from "../../firmware/uplink/topics.js";
 import { SimClock } from "../../hal/sim/clock.js";
@@ -20,6 +20,7 @@ import type { SimPhone, SimSms } from "../../hal/sim/modem/index.js";
 import { SimRandom } from "../../hal/sim/system.js";
 import { HeadendCore, type HeadendKeys, type Outgoing } from "../headend/core.js";
 import { MemoryHeadendStore } from "../headend/memory-store.js";
+import { OtaCampaigns, type OtaCampaignsOptions } from "../headend/ota-campaign.js";
 
 export interface SimHeadendOptions {
   scheduler: Scheduler;
@@ -33,7 +34,12 @@ export interface SimHeadendOptions {
   now: () => number;
   /** Concentrators whose shared key is derived at the start (≈ 12 M XS units each, not in a measured turn). */
   concentrators?: readonly number[];
+  /** OTA campaign settings (time-outs, retries). */
+  ota?: Omit<OtaCampaignsOptions, "store" | "now">;
 }
+
+/** How often the head-end looks for OTA offers to make, ms. */
+const CAMPAIGN_TICK_MS = 60_000;
 
 export class SimHeadend {
   /** The database: survives crashes. */
@@ -43,6 +49,8 @@ export class SimHeadend {
   acks = true;
   /** Uplink messages handled (whatever their fate), across restarts. */
   messages = 0;
+  /** Campaigns started (building and signing a package is the head-end's work: XS figures). */
+  campaignsStarted = 0;
   /** SMS that reached the gateway, and those taken (authentic, fresh, stored), across restarts. */
   readonly smsCounters = { received: 0, taken: 0 };
   /** The SMS gateway's phone, once `attachSms` has connected it. */
@@ -50,6 +58,7 @@ export class SimHeadend {
   #smsRef = 0;
   #core!: HeadendCore;
   #client!: MqttClient;
+  #ota!: OtaCampaigns;
   #outbox: Outgoing[] = [];
 
   constructor(o: SimHeadendOptions) {
@@ -58,7 +67,10 @@ export class SimHeadend {
     const clock = new SimClock(this.domain);
     let starts = 0;
     this.domain.onPowerOn(() => {
-      this.#core = new HeadendCore({ keys: o.keys, store: this.store, now: o.now });
+      // A new process: the campaigns go on from what the database holds.
+      this.#ota = new OtaCampaigns({ ...o.ota, store: this.store, now: o.now });
+      this.#core = new HeadendCore({ keys: o.keys, store: this.store, now: o.now, ota: this.#ota, send: (out) => this.#send(out) });
+      clock.set(() => this.#ota.tick((c, request) => this.command(c, request)), CAMPAIGN_TICK_MS, CAMPAIGN_TICK_MS);
       for (const id of o.concentrators ?? []) this.#core.channel(id);
       this.#outbox = [];
       this.#client = new MqttClient(
@@ -92,6 +104,17 @@ export class SimHeadend {
 
   get core(): HeadendCore {
     return this.#core;
+  }
+
+  /** The OTA campaigns of the running process (their state is in `store`). */
+  get ota(): OtaCampaigns {
+    return this.#ota;
+  }
+
+  /** Starts an OTA campaign; its first offers go out at the next campaign tick (within a minute). */
+  startCampaign(packageBytes: Uint8Array, concentrators: readonly number[], o: { name?: string; window?: SwitchWindow } = {}): number {
+    this.campaignsStarted++;
+    return this.#ota.create(packageBytes, concentrators, o);
   }
 
   get running(): boolean {
@@ -156,7 +179,12 @@ export class SimHeadend {
   }
 
   #flush(): void {
-    while (this.#outbox.length > 0 && this.#client.publish(this.#outbox[0]!.topic, this.#outbox[0]!.payload, 1)) this.#outbox.shift();
+    while (this.#outbox.length > 0) {
+      const out = this.#outbox[0]!;
+      // QoS 0 (OTA frames) goes now or never: the concentrator asks again for what it misses.
+      if (!this.#client.publish(out.topic, out.payload, out.qos ?? 1) && out.qos !== 0) return;
+      this.#outbox.shift();
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import { SimMeter } from "../../hal/sim/meters.js";
 import { DEFAULT_REGISTERS } from "../../firmware/dlms/integration/config.js";
 import type { MemoryHeadendStore } from "../headend/memory-store.js";
 import { SiteRecorder, type SiteSeries } from "./recorder.js";
+import { SiteOta, type OtaReport, type SiteOtaOptions } from "./ota-world.js";
 import { APN } from "./uplink-world.js";
 import { World, type WorldOptions } from "./world.js";
 
@@ -35,6 +36,8 @@ export interface SiteOptions extends WorldOptions {
   headendView?: HeadendView;
   /** Record the time series of the report's charts (recorder.ts): `series` in the report. Default false. */
   record?: boolean;
+  /** OTA: the board runs the simulator's image of 1.0.0 and may be offered a new one (ota-world.ts). */
+  ota?: SiteOtaOptions;
 }
 
 /** What a head-end's database holds, for the report's ground truth. */
@@ -112,6 +115,8 @@ export interface SiteReport {
   alarmSmsSent: number;
   smsTakenAtHeadEnd: number;
   commandsRejectedBy: { malformed: number; foreign: number; authFailed: number; replayed: number; parseFailed: number; refused: number };
+  /** With `ota.campaign`: how the update went. */
+  ota?: OtaReport;
   faults: World["faults"] & Partial<NonNullable<World["uplink"]>["faults"]>;
   wallMs: number;
   /** The run over time, with `record` (recorder.ts). */
@@ -143,12 +148,13 @@ interface Totals {
   refused: number;
   alarmSms: number;
   dlmsProfile: number;
+  otaRequestBytes: number;
 }
 
 function zero(): Totals {
   return {
     acquired: 0, stored: 0, implausible: 0, ok: 0, failed: 0, events: 0, alarms: 0, detected: 0, repaired: 0, cycles: 0, ratioSum: 0, remoteCycles: 0, remoteRatioSum: 0, failovers: 0, internalErrors: 0, shutdowns: 0,
-    malformed: 0, foreign: 0, authFailed: 0, replayed: 0, parseFailed: 0, refused: 0, alarmSms: 0, dlmsProfile: 0,
+    malformed: 0, foreign: 0, authFailed: 0, replayed: 0, parseFailed: 0, refused: 0, alarmSms: 0, dlmsProfile: 0, otaRequestBytes: 0,
   };
 }
 
@@ -191,6 +197,7 @@ function countersOf(c: Concentrator): Totals {
     refused: c.uplink?.commands.counters.rejected ?? 0,
     alarmSms: c.alarmSms?.counters.messages ?? 0,
     dlmsProfile: c.dlms?.counters.profileReadings ?? 0,
+    otaRequestBytes: c.uplink?.otaRequestBytes ?? 0,
   };
 }
 
@@ -221,10 +228,14 @@ export class Site {
   readonly #headend: HeadendView | undefined;
   readonly #started = Date.now();
   readonly #recorder: SiteRecorder | undefined;
+  /** OTA: the site's release keys, images and report, with `options.ota`. */
+  readonly ota: SiteOta | undefined;
+  #versionBefore = "";
 
   constructor(options: SiteOptions) {
     this.options = options;
-    const w = (this.world = new World(options));
+    const ota = (this.ota = options.ota ? new SiteOta(options.seed, options.ota, () => this.world.scheduler.now) : undefined);
+    const w = (this.world = new World(ota ? { ...options, board: { ...options.board, firmwareImage: ota.initialImage } } : options));
     const u = w.uplink;
     const config: SiteConfig = {
       concentratorId: u?.concentratorId ?? 17,
@@ -244,18 +255,32 @@ export class Site {
           }
         : {}),
       ...(w.dlms.meters.length ? { dlms: w.dlms.config } : {}),
+      ...(ota ? { ota: ota.config() } : {}),
       ...options.config,
     };
     const headend = u?.headend;
     this.#headend = options.headendView ?? (headend ? memoryView(headend.store) : undefined);
     const recorder = (this.#recorder = options.record ? new SiteRecorder(this) : undefined);
-    w.board.onBoot((hal: Hal) => {
-      const c = new Concentrator(hal, config);
+    const start = (hal: Hal, cfg: SiteConfig, beforeStart?: (c: Concentrator) => void) => {
+      const c = new Concentrator(hal, cfg);
       this.concentrator = c;
       c.onReadingsStored((readings) => this.#stored(readings));
       recorder?.watch(c);
+      beforeStart?.(c);
       c.start();
+      return c;
+    };
+    w.board.onBoot((hal: Hal) => {
+      if (ota) ota.boot(hal, w.board.firmware.booted!.note, config, start);
+      else start(hal, config);
     });
+    const campaign = options.ota?.campaign;
+    if (ota && campaign && headend && u) {
+      w.scheduler.at(campaign.atMs, () => {
+        this.#versionBefore = w.board.firmware.booted?.version ?? "";
+        headend.startCampaign(ota.campaignPackage(campaign, Math.floor(w.board.rtc.now() / 1000)), [u.concentratorId], campaign.window ? { window: campaign.window } : {});
+      });
+    }
     w.board.domain.onPowerOff(() => {
       if (this.concentrator) this.#previous = add(this.#previous, countersOf(this.concentrator));
       this.concentrator = undefined;
@@ -332,9 +357,19 @@ export class Site {
       alarmSmsSent: t.alarmSms,
       smsTakenAtHeadEnd: w.uplink?.headend?.smsCounters.taken ?? 0,
       faults: { ...w.faults, ...w.uplink?.faults },
+      ...(this.options.ota?.campaign ? { ota: this.#otaReport(t) } : {}),
       wallMs: Date.now() - this.#started,
       ...(this.#recorder ? { series: this.#recorder.series() } : {}),
     };
+  }
+
+  /** The campaign's outcome as the simulated head-end has it, and what the board runs now. */
+  #otaReport(t: Totals): OtaReport {
+    const u = this.world.uplink!;
+    const he = u.headend;
+    const unit = he?.ota.progress()[0]?.units.find((x) => x.concentrator === u.concentratorId);
+    const frames = he?.ota.frameBytes.get(u.concentratorId) ?? 0;
+    return this.ota!.report(unit, this.#versionBefore, this.world.board.firmware.booted?.version ?? "", frames + t.otaRequestBytes, this.world.startEpochMs);
   }
 
   /** A few running figures, cheap enough for a progress line. */

@@ -15,7 +15,7 @@
  * Pure ECMAScript: it runs in the site simulation, the tests and inside XS.
  */
 import type { SimBoard } from "../../hal/sim/board.js";
-import { connectModem, SimInternet, SimModem, SimSmsc, type NetConnection, type PacketNetwork, type SimModemFamily } from "../../hal/sim/modem/index.js";
+import { connectModem, SimInternet, SimModem, SimSmsc, type NetConnection, type PacketNetwork, type RadioLinkOptions, type SimModemFamily } from "../../hal/sim/modem/index.js";
 import type { Prng } from "../../hal/sim/prng.js";
 import type { Scheduler } from "../../hal/sim/scheduler.js";
 import { keyPairOf } from "../sim/keys.js";
@@ -63,6 +63,8 @@ export interface UplinkWorldOptions {
   keys?: ProvisionedKeys;
   /** One-way latency of the simulated internet, ms. Default 300 (GPRS). */
   latencyMs?: number;
+  /** A GPRS radio hop with bandwidth and losses (hal/sim/modem/sim-internet.ts); default: latency only. */
+  radio?: Omit<RadioLinkOptions, "prng">;
   /** Share of the time the GPRS bearer is down, 0..1, in windows of mean `meanOutageMs` (default 2 h). Default 0. */
   outageShare?: number;
   meanOutageMs?: number;
@@ -131,7 +133,8 @@ export class UplinkWorld {
       const device = keyPairOf(`${prng.seed}/concentrator`);
       const he = (this.headendKeys = keyPairOf(`${prng.seed}/headend`));
       this.keys = o.keys ?? { publicKey: device.publicKey, secretKey: device.secretKey, headendPublicKey: he.publicKey };
-      const internet = (network = this.internet = new SimInternet(scheduler, { latencyMs: o.latencyMs ?? 300 }));
+      const radio = o.radio && { ...o.radio, prng: prng.fork("radio") };
+      const internet = (network = this.internet = new SimInternet(scheduler, { latencyMs: o.latencyMs ?? 300, ...(radio ? { radio } : {}) }));
       this.broker = new SimBroker(serversOn(internet), { host: this.brokerHost, port: this.brokerPort });
       const devicePublic = this.keys.publicKey;
       this.headend = new SimHeadend({

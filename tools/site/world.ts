@@ -63,6 +63,9 @@ export interface WorldOptions {
   dlmsMeters?: number;
 }
 
+/** Options of a world without random faults, for a benchmark or a campaign that injects its own. */
+export const NO_FAULTS = { mainsFailuresPerDay: 0, moduleRebootsPerDay: 0, openingsPerDay: 0, repeaterOutagesPerDay: 0, flatBatteryShare: 0, balanceConsumers: 0 } as const;
+
 export interface FaultCounters {
   mainsFailures: number;
   moduleReboots: number;

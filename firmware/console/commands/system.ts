@@ -10,6 +10,16 @@ import { className, duration, wallTime } from "../format.js";
 import type { ConsoleSession } from "../session.js";
 import type { ConsoleUnit } from "../unit.js";
 import { printLines } from "./listing.js";
+import type { SlotState } from "../../../hal/firmware-slots.js";
+
+/**
+ * A slot's state as an engineer reads it. "none" means no boot record names the slot: the running
+ * image was flashed by cable and runs as valid; the other slot holds nothing bootable.
+ */
+function slotState(state: SlotState, running: boolean): string {
+  if (state !== "none") return state;
+  return running ? "valid (flashed, no boot record)" : "empty";
+}
 
 /** How long `reboot` waits for its last line to leave the UART (5,000 characters at 115200 Bd), ms. */
 const REBOOT_DRAIN_MS = 500;
@@ -45,8 +55,8 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
         const running = hal.firmware.running();
         const inactive = hal.firmware.inactive();
         ctx.print(`firmware ${FIRMWARE_VERSION}`);
-        ctx.print(`running slot ${running.label}: ${running.state}, ${running.byteLength} bytes`);
-        ctx.print(`other slot ${inactive.label}: ${inactive.state}${inactive.byteLength ? `, ${inactive.byteLength} bytes` : ""}`);
+        ctx.print(`running slot ${running.label}: ${slotState(running.state, true)}${running.version ? `, version ${running.version}` : ""}`);
+        ctx.print(`other slot ${inactive.label}: ${slotState(inactive.state, false)}${inactive.version ? `, version ${inactive.version}` : ""}`);
         const ota = unit.ota?.status() as { securityCounter?: unknown } | undefined;
         ctx.print(`security counter: ${ota && ota.securityCounter !== undefined ? String(ota.securityCounter) : "no OTA module"}`);
       },
@@ -150,7 +160,7 @@ export function systemCommands(unit: ConsoleUnit, session: ConsoleSession, all: 
           checks.push([`bus${i}`, missing === 0, `${on.length - missing} modules answering, ${missing} missing`]);
         });
         const running = hal.firmware.running();
-        checks.push(["image", running.state === "valid" || running.state === "pending-verify", `slot ${running.label} ${running.state}`]);
+        checks.push(["image", running.state === "valid" || running.state === "pending-verify" || running.state === "none", `slot ${running.label} ${slotState(running.state, true)}`]);
         checks.push(["firmware", unit.counters.internalErrors === 0, `${unit.counters.internalErrors} internal errors`]);
         const report = (modem?: [string, boolean, string]) => {
           if (modem) checks.push(modem);

@@ -134,6 +134,12 @@ export class MqttClient {
   #nextId = 1;
   readonly #inFlight = new Map<number, InFlight>();
   readonly #subscribeIds = new Set<number>();
+  /**
+   * Whether the broker acknowledged our subscriptions (SUBACK) in the session it keeps for us. A
+   * session present at CONNACK holds only what it acknowledged: if the link dropped between our
+   * SUBSCRIBE and its SUBACK, the session is there without the subscriptions, and we subscribe again.
+   */
+  #subscribed = false;
   /** Chunks accepted for sending but not yet taken by the stream. */
   #out: Uint8Array[] = [];
 
@@ -290,7 +296,10 @@ export class MqttClient {
         return;
       }
       case "suback": {
-        if (this.#subscribeIds.delete(p.packetId)) this.counters.subscribeRefused += p.granted.filter((g) => g === 0x80).length;
+        if (this.#subscribeIds.delete(p.packetId)) {
+          this.counters.subscribeRefused += p.granted.filter((g) => g === 0x80).length;
+          this.#subscribed = true;
+        }
         return;
       }
       case "pingresp":
@@ -307,7 +316,8 @@ export class MqttClient {
     this.#failures = 0;
     this.#connectDeadline = Infinity;
     this.counters.connects++;
-    if (!sessionPresent && this.#o.subscriptions.length > 0) {
+    if (!sessionPresent) this.#subscribed = false;
+    if (!this.#subscribed && this.#o.subscriptions.length > 0) {
       const packetId = this.#allocateId();
       this.#subscribeIds.add(packetId);
       this.#send({ type: "subscribe", packetId, subscriptions: this.#o.subscriptions });

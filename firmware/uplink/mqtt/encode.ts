@@ -31,6 +31,12 @@ export function varintLength(n: number): number {
   return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
 }
 
+/** Bytes of a PUBLISH of `payloadBytes` on `topic` (§3.3): what it costs on the wire, its header included. */
+export function publishPacketBytes(topic: string, payloadBytes: number, qos: 0 | 1): number {
+  const remaining = 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + payloadBytes;
+  return 1 + varintLength(remaining) + remaining;
+}
+
 class Writer {
   readonly bytes: Uint8Array;
   offset = 0;

@@ -7,7 +7,7 @@ import type { Trace } from "../trace.js";
 import type { SimModem } from "./sim-modem.js";
 
 export { SimModem, parseCall, type Coverage, type SimCardState, type SimModemFamily, type SimModemOptions, type SimModemCounters } from "./sim-modem.js";
-export { SimInternet, echoServer, type SimInternetOptions, type SimPeer } from "./sim-internet.js";
+export { SimInternet, echoServer, type AirCounters, type RadioLinkOptions, type SimInternetOptions, type SimPeer } from "./sim-internet.js";
 export { SimSmsc, SimPhone, type SimSmscOptions, type SmsTerminal, type SubmitResult } from "./sim-smsc.js";
 export { decodeSubmit, encodeDeliver, encodeStatusReport, gsm7Septets, type SimIe, type SimSms } from "./sms-tpdu.js";
 export type { NetCloseReason, NetConnection, NetHandlers, PacketNetwork } from "./packet-network.js";
