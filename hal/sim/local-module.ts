@@ -334,21 +334,33 @@ export class SimLocalModule {
     }
     this.domain.powerOn();
     this.#logEvent(warm ? ModuleEvent.warmStart : ModuleEvent.coldStart, 0);
-    this.#profileStatus |= ProfileRowStatus.powerFailure | (warm ? 0 : ProfileRowStatus.invalid);
+    // Pulses while a module was down are lost: its pulse channels are not valid in this interval.
+    const pulsesLost = !warm && this.meters.some((m) => m.kind === "pulse");
+    this.#profileStatus |= ProfileRowStatus.powerFailure | (pulsesLost ? ProfileRowStatus.invalid : 0);
     this.#armProfile();
   }
 
-  /** The next profile row at the next interval end of the module's own clock. */
+  /**
+   * The next profile row at the next interval end of the module's clock. A serial meter keeps its
+   * profile itself, powered or not (its clock runs on its own battery): rows go on while the module is
+   * down, flagged power failure. Pulses are counted by the module: one that has a pulse meter records
+   * nothing while it is down.
+   */
   #armProfile(): void {
     this.#s.cancel(this.#profileTimer);
     this.#profileTimer = undefined;
     if (!this.#profile) return;
     const clockMs = this.clock().epochMs;
     const next = (Math.floor(clockMs / PERIOD_MS) + 1) * PERIOD_MS;
-    this.#profileTimer = this.domain.after(Math.max(1, (next - clockMs) / (1 + this.#driftPpm / 1e6)), () => {
-      this.advanceMeters();
-      this.#profile?.record(Math.round(this.clock().epochMs / PERIOD_MS) * (PERIOD_MS / 1000), this.#profileStatus);
-      this.#profileStatus = 0;
+    this.#profileTimer = this.#s.after(Math.max(1, (next - clockMs) / (1 + this.#driftPpm / 1e6)), () => {
+      this.#profileTimer = undefined;
+      const down = !this.domain.on;
+      if (down || this.#onBattery) this.#profileStatus |= ProfileRowStatus.powerFailure;
+      if (!(down && this.meters.some((m) => m.kind === "pulse"))) {
+        this.advanceMeters();
+        this.#profile?.record(Math.round(this.clock().epochMs / PERIOD_MS) * (PERIOD_MS / 1000), this.#profileStatus);
+        this.#profileStatus = 0;
+      }
       this.#armProfile();
     });
   }

@@ -237,8 +237,16 @@ export class CatchUp {
     const batches = this.#readingsBySlot(m, rows, a, b, offset, status);
     // The range asked covered every slot only if the module's clock was where we thought it was.
     const covered = fromModule <= a * PROFILE_PERIOD_S + offset && toModule >= b * PROFILE_PERIOD_S + offset;
+    // Before the first row, the profile is too short, unless that row says the module had been down;
+    // without any row, the module has none for the range (it was down).
     let firstRowSlot = Infinity;
-    for (const row of rows) firstRowSlot = Math.min(firstRowSlot, Math.round((row.moduleS - offset) / PROFILE_PERIOD_S));
+    let firstRowPowerFailure = false;
+    for (const row of rows) {
+      const slot = Math.round((row.moduleS - offset) / PROFILE_PERIOD_S);
+      if (slot >= firstRowSlot) continue;
+      firstRowSlot = slot;
+      firstRowPowerFailure = (row.status & ReadingStatus.powerFailure) !== 0;
+    }
     let stored = 0;
     const next = () => {
       let chunk: Reading[] = [];
@@ -251,7 +259,7 @@ export class CatchUp {
         this.counters.readings += chunk.length;
       }
       if (batches.length) return void o.timers.set(() => o.guard(next), 0);
-      if (covered) this.#giveUpRange(m, a, b, firstRowSlot);
+      if (covered) this.#giveUpRange(m, a, b, firstRowPowerFailure || rows.length === 0 ? -Infinity : firstRowSlot);
       done({ ok: true, rows: rows.length, stored });
     };
     next();
@@ -280,11 +288,11 @@ export class CatchUp {
     return out;
   }
 
-  /** Slots of [a, b] still missing after a complete answer: before its first row the profile is too short; after it, the meter has no value. */
-  #giveUpRange(m: ModuleEntry, a: number, b: number, firstRowSlot: number): void {
+  /** Slots of [a, b] still missing after a complete answer: before `tooShortBefore` the profile is too short; after it, the meter has no value. */
+  #giveUpRange(m: ModuleEntry, a: number, b: number, tooShortBefore: number): void {
     const h = this.#o.holdings;
     for (const meter of m.meters.values()) {
-      for (let s = a; s <= b; s++) if (h.isMissing(meter, s)) h.giveUp(meter, s, s < firstRowSlot ? Unrecoverable.profileTooShort : Unrecoverable.notRecorded);
+      for (let s = a; s <= b; s++) if (h.isMissing(meter, s)) h.giveUp(meter, s, s < tooShortBefore ? Unrecoverable.profileTooShort : Unrecoverable.notRecorded);
     }
     h.flush();
   }
