@@ -40,6 +40,7 @@ import { Poller, Priority, type ReadKind } from "../poll/poller.js";
 import { CatchUp } from "../poll/backfill/catch-up.js";
 import { PROFILE_PERIOD_S, ProfileHoldings } from "../poll/backfill/holdings.js";
 import { BackfillStore } from "./backfill-store.js";
+import { readingsSince } from "./log-tail.js";
 import type { GroupSchedule } from "../poll/schedule.js";
 import { Topology } from "../poll/topology.js";
 import { ChangeResult, ChangeSource } from "../store/audit.js";
@@ -314,6 +315,7 @@ export class Concentrator {
           store: (readings) => this.#storeReadings(readings, false),
           maxDriftS: () => Number(this.config.get("clock.maxDriftS")),
           guard: (fn) => this.#guarded(fn),
+          storedSince: (fromS, each, done) => readingsSince(this.log, t, (fn) => this.#guarded(fn), fromS, each, done),
         })
       : undefined;
     this.onReadingsStored((readings) => this.catchUp?.stored(readings));

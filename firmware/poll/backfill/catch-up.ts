@@ -45,6 +45,8 @@ export interface CatchUpOptions {
   readingsPerTurn?: number;
   /** Runs a callback of ours (a timer, a session's end) so that no throw escapes the turn. */
   guard(fn: () => void): void;
+  /** The readings stored since `fromS`, from the newest end of the store, a part per turn; then `done`. */
+  storedSince(fromS: number, each: (r: Reading) => void, done: () => void): void;
 }
 
 /** No session starts this close to the next slot on a bus / through a bridge, s (a session with a slice lasts a few seconds on a bus). */
@@ -84,10 +86,22 @@ export class CatchUp {
     return this.#o.holdings;
   }
 
+  /**
+   * Starts: first the slots since the last accounted one are accounted, knowing from the store which
+   * meters were read in the slot the power was cut in; then sessions as the holdings need them.
+   */
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#schedule(0);
+    const h = this.#o.holdings;
+    const readAtBoot = new Set<string>();
+    this.#o.storedSince((h.accounted + 1) * PROFILE_PERIOD_S, (r) => {
+      if (r.register === IMPORT_TOTAL && !(r.status & ReadingStatus.implausible)) readAtBoot.add(`${r.meter}/${Math.floor(r.time / PROFILE_PERIOD_S)}`);
+    }, () => {
+      const w = this.#o.wallClock;
+      if (w.valid) h.accountUntil(Math.floor(w.now() / 1000 / PROFILE_PERIOD_S) - 1, (meter, slot) => readAtBoot.has(`${meter}/${slot}`));
+      this.#schedule(0);
+    });
   }
 
   /** Stops starting sessions; the slot in progress is accounted (an orderly shutdown: what was read in it is held). */

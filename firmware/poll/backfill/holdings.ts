@@ -11,7 +11,8 @@
  * each meter's missing bits, written when they change (a slot missed, a slot fetched), and the last
  * slot accounted for. A slot in which a meter was read leaves no trace here: after a boot, slots up
  * to the accounted one are held unless their bit says otherwise; slots after it fell while the
- * concentrator was down and are missing for every meter.
+ * concentrator was down and are missing for every meter, except where the store's newest readings
+ * show a meter read in the slot the power was cut in (`accountUntil`'s `heldAtBoot`).
  */
 
 /** Profile registration period, minutes (the meters' P.01 period; slots of the holdings). */
@@ -80,8 +81,6 @@ export class ProfileHoldings {
     if (this.#commissioned < 0) store.setCommissioned((this.#commissioned = nowSlot));
     this.#accounted = store.accounted();
     if (this.#accounted < 0) this.#accounted = nowSlot - 1;
-    // Slots after the last accounted one, up to the current one, fell while the concentrator was down.
-    this.accountUntil(nowSlot - 1, true);
   }
 
   get meters(): number {
@@ -162,16 +161,16 @@ export class ProfileHoldings {
   }
 
   /**
-   * Slots up to `slot` have ended: each meter not held in one of them misses it. `down`: the
-   * concentrator was off, so no meter was held (at boot).
+   * Slots up to `slot` have ended: each meter not held in one of them misses it. `heldAtBoot` tells
+   * what the store holds of the slots since the last accounted one (after a boot).
    */
-  accountUntil(slot: number, down = false): void {
+  accountUntil(slot: number, heldAtBoot?: (meter: number, slot: number) => boolean): void {
     if (slot <= this.#accounted) return;
     const from = Math.max(this.#accounted + 1, slot - WINDOW_SLOTS + 1);
     for (let r = 0; r < this.#rows; r++) {
       this.#advance(r, slot);
       for (let s = from; s <= slot; s++) {
-        if (!down && (this.#lastHeld[r] === s || this.#prevHeld[r] === s)) continue;
+        if (this.#lastHeld[r] === s || this.#prevHeld[r] === s || heldAtBoot?.(this.#meters[r]!, s)) continue;
         this.#setMissing(r, s);
         this.#dirty.add(r);
       }
