@@ -267,6 +267,7 @@ export class Concentrator {
       maxDriftS: Number(this.config.get("clock.maxDriftS")),
       pulse: (type, subject, detail) => this.events.pulse(type, subject, detail),
       audit: (subject, oldS, newS, ok) => this.config.record(`clock.module${subject}`, String(oldS ?? ""), String(newS), ChangeSource.local, ok ? ChangeResult.applied : ChangeResult.invalid),
+      observed: (module, offsetS, atS) => this.catchUp?.observeClock(module, offsetS, atS),
     });
     const moduleLog = new ModuleLogReader({
       access: this.access,

@@ -480,8 +480,7 @@ export class SimLocalModule {
       if (this.#lastAnswer) this.#answerAfterTr(Array.from(this.#lastAnswer));
       return;
     }
-    const next = this.#blocks.shift();
-    if (next) this.#answerAfterTr(frame(STX, next.join("\r\n"), this.#blocks.length ? EOT : ETX));
+    if (this.#blocks.length) this.#sendBlock();
   }
 
   // ---- programming commands (docs/d0.md) ----
@@ -578,12 +577,23 @@ export class SimLocalModule {
     this.#answerInBlocks(this.#profile.answer(from, to), PROFILE_PER_BLOCK);
   }
 
-  /** `lines` in one block, or in partial blocks of `perBlock` lines (EOT; the master's ACK asks for the next). */
+  /**
+   * `lines` in one block, or in partial blocks of `perBlock` lines (EOT; the master's ACK asks for the
+   * next). A partial block ends with its last line's CR LF: a data set without one continues in the
+   * next block (IEC 62056-21 partial blocks may split a data set).
+   */
   #answerInBlocks(lines: string[], perBlock: number): void {
     this.#blocks = [];
     if (lines.length <= perBlock) return this.#answerAfterTr(frame(STX, lines.join("\r\n"), ETX));
     for (let i = 0; i < lines.length; i += perBlock) this.#blocks.push(lines.slice(i, i + perBlock));
-    this.#answerAfterTr(frame(STX, this.#blocks.shift()!.join("\r\n"), EOT));
+    this.#sendBlock();
+  }
+
+  /** The next partial block: EOT while more follow, ETX for the last. */
+  #sendBlock(): void {
+    const block = this.#blocks.shift()!;
+    const more = this.#blocks.length > 0;
+    this.#answerAfterTr(frame(STX, block.join("\r\n") + (more ? "\r\n" : ""), more ? EOT : ETX));
   }
 
   #error(text: string): void {

@@ -70,8 +70,12 @@ export class CatchUp {
   readonly #retryAt = new Map<number, number>();
   /** Modules that answered they keep no profile (this boot). */
   readonly #noProfile = new Set<number>();
-  /** Each module's clock offset at its last catch-up, s. */
-  readonly #offsets = new Map<number, number>();
+  /** Each module's clock offset as last seen (a readout, a catch-up session), s, and when (wall clock, s). */
+  readonly #offsets = new Map<number, { offsetS: number; atS: number }>();
+  /** The offset a module's clock had before it was last set, and until when (rows recorded before that are placed with it). */
+  readonly #beforeSet = new Map<number, { offsetS: number; untilS: number }>();
+  /** Modules whose rows were placed with an offset beyond the tolerance: the largest offset used, s. */
+  readonly #reported = new Map<number, number>();
   #timer: TimerId | undefined;
   #running = false;
   readonly counters = { sessions: 0, failed: 0, readings: 0, slots: 0, noProfile: 0, clockOffsets: 0, skippedRows: 0 };
@@ -127,11 +131,20 @@ export class CatchUp {
     }
   }
 
-  /** Module clocks found off by more than the tolerance at their last catch-up. */
+  /**
+   * A module's clock was seen `offsetS` off the wall clock (at a readout). A jump beyond the tolerance
+   * from the previous sighting is a setting (the clock keeper's) or a fault: rows recorded before it
+   * keep the previous offset.
+   */
+  observeClock(module: number, offsetS: number, atS: number): void {
+    const last = this.#offsets.get(module);
+    if (last && Math.abs(offsetS - last.offsetS) > this.#o.maxDriftS()) this.#beforeSet.set(module, { offsetS: last.offsetS, untilS: atS });
+    this.#offsets.set(module, { offsetS, atS });
+  }
+
+  /** Modules whose profile rows were placed with a clock offset beyond the tolerance, with the largest offset used. */
   clockOffsets(): ClockOffset[] {
-    const out: ClockOffset[] = [];
-    for (const [module, offsetS] of this.#offsets) if (Math.abs(offsetS) > this.#o.maxDriftS()) out.push({ module, offsetS });
-    return out;
+    return [...this.#reported].map(([module, offsetS]) => ({ module, offsetS }));
   }
 
   /** Reads `module`'s profile from `fromSlot` to `toSlot` now (the head-end's audit request): its missing slots are stored, and `done` gets what the meter answered. */
@@ -205,10 +218,12 @@ export class CatchUp {
 
   #session(m: ModuleEntry, a: number, b: number, priority: number, done: (r: { ok: boolean; rows: number; stored: number }) => void): void {
     const o = this.#o;
-    const known = this.#offsets.get(m.number) ?? 0;
-    // The request is in the module's time; half a period either side finds rows of a clock a little off.
-    const fromModule = a * PROFILE_PERIOD_S + known - PROFILE_PERIOD_S / 2;
-    const toModule = b * PROFILE_PERIOD_S + known + PROFILE_PERIOD_S / 2;
+    const known = this.#offsets.get(m.number)?.offsetS ?? 0;
+    const before = this.#beforeSet.get(m.number)?.offsetS ?? known;
+    // The request is in the module's time (rows recorded before its clock was set carry the offset it
+    // had then); half a period either side finds rows of a clock a little off.
+    const fromModule = a * PROFILE_PERIOD_S + Math.min(known, before) - PROFILE_PERIOD_S / 2;
+    const toModule = b * PROFILE_PERIOD_S + Math.max(known, before) + PROFILE_PERIOD_S / 2;
     this.counters.sessions++;
     // The clock is read last, closest to the moment the result arrives.
     o.access.session(m.number, [readProfile(fromModule, toModule), readClock()], priority, (r) =>
@@ -239,28 +254,24 @@ export class CatchUp {
     }
     const clock = r.results[1];
     const moduleNowS = clock?.ok ? clockSeconds(clock.dataSets) : undefined;
-    const offset = moduleNowS === undefined ? (this.#offsets.get(m.number) ?? 0) : Math.round(moduleNowS - o.wallClock.now() / 1000);
-    const beyond = Math.abs(offset) > o.maxDriftS();
-    if (moduleNowS !== undefined) {
-      if (beyond && Math.abs(this.#offsets.get(m.number) ?? 0) <= o.maxDriftS()) this.counters.clockOffsets++;
-      this.#offsets.set(m.number, offset);
-    }
+    const nowS = o.wallClock.now() / 1000;
+    if (moduleNowS !== undefined) this.observeClock(m.number, Math.round(moduleNowS - nowS), nowS);
+    const offset = this.#offsets.get(m.number)?.offsetS ?? 0;
     const { rows, skipped } = profileRows(profile.dataSets);
     this.counters.skippedRows += skipped;
-    const status = BACKFILLED | (beyond ? ReadingStatus.meterClockInvalid : 0);
-    const batches = this.#readingsBySlot(m, rows, a, b, offset, status);
+    const placed = this.#place(m.number, rows, offset);
+    const batches = this.#readingsBySlot(m, rows, placed, a, b);
     // The range asked covered every slot only if the module's clock was where we thought it was.
     const covered = fromModule <= a * PROFILE_PERIOD_S + offset && toModule >= b * PROFILE_PERIOD_S + offset;
-    // Before the first row, the profile is too short, unless that row says the module had been down;
-    // without any row, the module has none for the range (it was down).
+    // Before the first row, the profile is too short, unless that row's values are not valid (the
+    // module's recording was interrupted: it was down); without any row, it has none for the range.
     let firstRowSlot = Infinity;
-    let firstRowPowerFailure = false;
-    for (const row of rows) {
-      const slot = Math.round((row.moduleS - offset) / PROFILE_PERIOD_S);
-      if (slot >= firstRowSlot) continue;
-      firstRowSlot = slot;
-      firstRowPowerFailure = (row.status & ReadingStatus.powerFailure) !== 0;
-    }
+    let firstRowInvalid = false;
+    rows.forEach((row, i) => {
+      if (placed[i]!.slot >= firstRowSlot) return;
+      firstRowSlot = placed[i]!.slot;
+      firstRowInvalid = (row.status & ReadingStatus.implausible) !== 0;
+    });
     let stored = 0;
     const next = () => {
       let chunk: Reading[] = [];
@@ -273,18 +284,39 @@ export class CatchUp {
         this.counters.readings += chunk.length;
       }
       if (batches.length) return void o.timers.set(() => o.guard(next), 0);
-      if (covered) this.#giveUpRange(m, a, b, firstRowPowerFailure || rows.length === 0 ? -Infinity : firstRowSlot);
+      if (covered) this.#giveUpRange(m, a, b, firstRowInvalid || rows.length === 0 ? -Infinity : firstRowSlot);
       done({ ok: true, rows: rows.length, stored });
     };
     next();
   }
 
+  /**
+   * Each row's slot by the concentrator's clock: its time minus the module's offset (the one before the
+   * module's clock was last set, for rows recorded before that), to the nearest slot; and its status,
+   * flagged meter clock invalid when that offset is beyond the tolerance (the module is then reported).
+   */
+  #place(module: number, rows: readonly ProfileRow[], offset: number): Array<{ slot: number; status: number }> {
+    const before = this.#beforeSet.get(module);
+    const tolerance = this.#o.maxDriftS();
+    return rows.map((row) => {
+      const used = before && !(row.status & ReadingStatus.clockAdjusted) && row.moduleS - offset < before.untilS ? before.offsetS : offset;
+      let status = BACKFILLED | row.status;
+      if (Math.abs(used) > tolerance) {
+        status |= ReadingStatus.meterClockInvalid;
+        if (!this.#reported.has(module)) this.counters.clockOffsets++;
+        if (Math.abs(used) > Math.abs(this.#reported.get(module) ?? 0)) this.#reported.set(module, used);
+      }
+      return { slot: Math.round((row.moduleS - used) / PROFILE_PERIOD_S), status };
+    });
+  }
+
   /** The readings of each slot in [a, b] that a meter of `m` misses, one batch per meter and slot. */
-  #readingsBySlot(m: ModuleEntry, rows: readonly ProfileRow[], a: number, b: number, offset: number, status: number): Reading[][] {
+  #readingsBySlot(m: ModuleEntry, rows: readonly ProfileRow[], placed: ReadonlyArray<{ slot: number; status: number }>, a: number, b: number): Reading[][] {
     const h = this.#o.holdings;
     const out: Reading[][] = [];
-    for (const row of rows) {
-      const slot = Math.round((row.moduleS - offset) / PROFILE_PERIOD_S);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const { slot, status } = placed[i]!;
       if (slot < a || slot > b) continue;
       const byMeter = new Map<number, Reading[]>();
       for (const v of row.values) {
@@ -292,7 +324,7 @@ export class CatchUp {
         if (meter === undefined || !h.isMissing(meter, slot)) continue;
         let list = byMeter.get(meter);
         if (!list) byMeter.set(meter, (list = []));
-        list.push({ meter, register: v.register, time: slot * PROFILE_PERIOD_S, value: v.value, status: status | row.status });
+        list.push({ meter, register: v.register, time: slot * PROFILE_PERIOD_S, value: v.value, status });
       }
       for (const list of byMeter.values()) {
         out.push(list);
