@@ -8,6 +8,9 @@ import { Unrecoverable } from "../../firmware/poll/backfill/holdings.js";
 import type { SimLocalModule } from "../../hal/sim/local-module.js";
 import { SimMeter } from "../../hal/sim/meters.js";
 import type { Site } from "../../tools/site/site.js";
+import { ResultCode } from "../../firmware/uplink/messages.js";
+import type { CommandOutcome } from "../../firmware/uplink/ports.js";
+import { ConcentratorCommands } from "../../firmware/app/command-handlers.js";
 import { addModule, afterDiscovery, calmSite, consumersOf, firmware, HOUR, MINUTE, play, stored } from "../lib/core-rig.js";
 
 const SLOT_S = 900;
@@ -98,6 +101,21 @@ describe("profile catch-up", () => {
     const r = site.report();
     assert.ok(r.readingsBackfilled > 0 && r.readingsAcquired <= r.readingsExpected);
     assert.equal(c.counters.internalErrors, 0);
+
+    // The head-end's audit: a meter's profile over the outage, as the meter gives it.
+    const meter = meters[0]!;
+    const fromS = (cutSlot + 1) * SLOT_S;
+    let outcome: CommandOutcome | undefined;
+    new ConcentratorCommands(c).profile(meter, fromS, fromS + 2 * 3600, (o) => (outcome = o));
+    w.scheduler.runUntilTrue(() => outcome !== undefined, HOUR);
+    assert.equal(outcome?.code, ResultCode.ok, JSON.stringify(outcome));
+    const audit = outcome!.readings!.filter((x) => x.register === IMPORT);
+    assert.deepEqual(audit.map((x) => x.time), Array.from({ length: 9 }, (_, k) => fromS + k * SLOT_S));
+    for (const x of audit) assert.deepEqual(slots.get(`${meter}/${IMPORT}/${x.time / SLOT_S}`), [x], "the values stored from the profile");
+    assert.equal(bySlot(site).size, slots.size, "an audit of slots already held stores nothing");
+    let refused: CommandOutcome | undefined;
+    new ConcentratorCommands(c).profile(meter, fromS, fromS + 2 * 86_400, (o) => (refused = o));
+    assert.equal(refused?.code, ResultCode.rejected, "more than a day");
   });
 
   it("after a module's outage, and through a power cut in the middle of the catch-up, stores each interval exactly once", () => {

@@ -147,11 +147,22 @@ export class CatchUp {
     return [...this.#reported].map(([module, offsetS]) => ({ module, offsetS }));
   }
 
-  /** Reads `module`'s profile from `fromSlot` to `toSlot` now (the head-end's audit request): its missing slots are stored, and `done` gets what the meter answered. */
-  readRange(module: number, fromSlot: number, toSlot: number, done: (r: { ok: boolean; rows: number; stored: number }) => void): void {
+  /**
+   * Reads `module`'s profile from `fromSlot` to `toSlot` now, a slice per session, at on-demand
+   * priority (the head-end's audit request): slots its meters miss are stored as in a catch-up, and
+   * `done` gets every value the profile gave for the range (placed and flagged as stored ones are).
+   */
+  readRange(module: number, fromSlot: number, toSlot: number, priority: number, done: (r: { ok: boolean; readings: Reading[] }) => void): void {
     const m = this.#o.topology.module(module);
-    if (!m || toSlot < fromSlot) return void this.#o.timers.set(() => done({ ok: false, rows: 0, stored: 0 }), 0);
-    this.#session(m, fromSlot, Math.min(toSlot, fromSlot + this.#slice - 1), this.#o.priority + 10, done);
+    if (!m || toSlot < fromSlot) return void this.#o.timers.set(() => done({ ok: false, readings: [] }), 0);
+    const all: Reading[] = [];
+    const slice = (a: number) =>
+      this.#session(m, a, Math.min(toSlot, a + this.#slice - 1), priority, (r) => {
+        if (!r.ok) return done({ ok: false, readings: all });
+        if (a + this.#slice > toSlot) return done({ ok: true, readings: all });
+        slice(a + this.#slice);
+      }, all);
+    slice(fromSlot);
   }
 
   // ---- scheduling ----
@@ -216,7 +227,8 @@ export class CatchUp {
 
   // ---- one session ----
 
-  #session(m: ModuleEntry, a: number, b: number, priority: number, done: (r: { ok: boolean; rows: number; stored: number }) => void): void {
+  /** One session for slots [a, b] of `m`; `all` (an on-demand read) collects every value of the range. */
+  #session(m: ModuleEntry, a: number, b: number, priority: number, done: (r: { ok: boolean }) => void, all?: Reading[]): void {
     const o = this.#o;
     const known = this.#offsets.get(m.number)?.offsetS ?? 0;
     const before = this.#beforeSet.get(m.number)?.offsetS ?? known;
@@ -231,14 +243,14 @@ export class CatchUp {
         if (!r.ok) {
           this.counters.failed++;
           this.#retryAt.set(m.number, o.clock.now() + RETRY_MS);
-          return done({ ok: false, rows: 0, stored: 0 });
+          return done({ ok: false });
         }
-        this.#answered(m, a, b, fromModule, toModule, r, done);
+        this.#answered(m, a, b, fromModule, toModule, r, done, all);
       }),
     );
   }
 
-  #answered(m: ModuleEntry, a: number, b: number, fromModule: number, toModule: number, r: Extract<SessionResult, { ok: true }>, done: (r: { ok: boolean; rows: number; stored: number }) => void): void {
+  #answered(m: ModuleEntry, a: number, b: number, fromModule: number, toModule: number, r: Extract<SessionResult, { ok: true }>, done: (r: { ok: boolean }) => void, all?: Reading[]): void {
     const o = this.#o;
     const profile = r.results[0];
     if (!profile?.ok) {
@@ -250,7 +262,7 @@ export class CatchUp {
         this.counters.failed++;
         this.#retryAt.set(m.number, o.clock.now() + RETRY_MS);
       }
-      return done({ ok: false, rows: 0, stored: 0 });
+      return done({ ok: false });
     }
     const clock = r.results[1];
     const moduleNowS = clock?.ok ? clockSeconds(clock.dataSets) : undefined;
@@ -260,7 +272,7 @@ export class CatchUp {
     const { rows, skipped } = profileRows(profile.dataSets);
     this.counters.skippedRows += skipped;
     const placed = this.#place(m.number, rows, offset);
-    const batches = this.#readingsBySlot(m, rows, placed, a, b);
+    const batches = this.#readingsBySlot(m, rows, placed, a, b, all);
     // The range asked covered every slot only if the module's clock was where we thought it was.
     const covered = fromModule <= a * PROFILE_PERIOD_S + offset && toModule >= b * PROFILE_PERIOD_S + offset;
     // Before the first row, the profile is too short, unless that row's values are not valid (the
@@ -272,7 +284,6 @@ export class CatchUp {
       firstRowSlot = placed[i]!.slot;
       firstRowInvalid = (row.status & ReadingStatus.implausible) !== 0;
     });
-    let stored = 0;
     const next = () => {
       let chunk: Reading[] = [];
       while (batches.length && (chunk.length === 0 || chunk.length + batches[0]!.length <= this.#perTurn)) chunk = chunk.concat(batches.shift()!);
@@ -280,12 +291,11 @@ export class CatchUp {
         // Whole rows only: a cut between two turns leaves the rows not yet stored missing, nothing half.
         o.store(chunk);
         o.holdings.flush();
-        stored += chunk.length;
         this.counters.readings += chunk.length;
       }
       if (batches.length) return void o.timers.set(() => o.guard(next), 0);
       if (covered) this.#giveUpRange(m, a, b, firstRowInvalid || rows.length === 0 ? -Infinity : firstRowSlot);
-      done({ ok: true, rows: rows.length, stored });
+      done({ ok: true });
     };
     next();
   }
@@ -310,8 +320,8 @@ export class CatchUp {
     });
   }
 
-  /** The readings of each slot in [a, b] that a meter of `m` misses, one batch per meter and slot. */
-  #readingsBySlot(m: ModuleEntry, rows: readonly ProfileRow[], placed: ReadonlyArray<{ slot: number; status: number }>, a: number, b: number): Reading[][] {
+  /** The readings of each slot in [a, b] that a meter of `m` misses, one batch per meter and slot; every value of the range into `all`. */
+  #readingsBySlot(m: ModuleEntry, rows: readonly ProfileRow[], placed: ReadonlyArray<{ slot: number; status: number }>, a: number, b: number, all?: Reading[]): Reading[][] {
     const h = this.#o.holdings;
     const out: Reading[][] = [];
     for (let i = 0; i < rows.length; i++) {
@@ -321,10 +331,13 @@ export class CatchUp {
       const byMeter = new Map<number, Reading[]>();
       for (const v of row.values) {
         const meter = m.meters.get(v.channel);
-        if (meter === undefined || !h.isMissing(meter, slot)) continue;
+        if (meter === undefined) continue;
+        const reading = { meter, register: v.register, time: slot * PROFILE_PERIOD_S, value: v.value, status };
+        all?.push(reading);
+        if (!h.isMissing(meter, slot)) continue;
         let list = byMeter.get(meter);
         if (!list) byMeter.set(meter, (list = []));
-        list.push({ meter, register: v.register, time: slot * PROFILE_PERIOD_S, value: v.value, status });
+        list.push(reading);
       }
       for (const list of byMeter.values()) {
         out.push(list);
