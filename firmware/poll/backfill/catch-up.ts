@@ -56,6 +56,8 @@ const GUARD_BRIDGE_S = 120;
 const RETRY_MS = 5 * 60_000;
 /** Ticks while there is work, ms; otherwise at the next slot. */
 const TICK_MS = 2_000;
+/** Holdings records written per turn when many changed at once (every meter after an outage). */
+const FLUSH_ROWS = 8;
 
 export interface ClockOffset {
   module: number;
@@ -104,8 +106,14 @@ export class CatchUp {
     }, () => {
       const w = this.#o.wallClock;
       if (w.valid) h.accountUntil(Math.floor(w.now() / 1000 / PROFILE_PERIOD_S) - 1, (meter, slot) => readAtBoot.has(`${meter}/${slot}`));
+      this.#flushInSlices();
       this.#schedule(0);
     });
+  }
+
+  /** Writes the holdings that changed, `FLUSH_ROWS` records per turn. */
+  #flushInSlices(): void {
+    if (!this.#o.holdings.flush(FLUSH_ROWS)) this.#o.timers.set(() => this.#o.guard(() => this.#flushInSlices()), 0);
   }
 
   /** Stops starting sessions; the slot in progress is accounted (an orderly shutdown: what was read in it is held). */
@@ -115,6 +123,7 @@ export class CatchUp {
     this.#timer = undefined;
     const w = this.#o.wallClock;
     if (w.valid) this.#o.holdings.accountUntil(Math.floor(w.now() / 1000 / PROFILE_PERIOD_S));
+    this.#o.holdings.flush();
   }
 
   /**
@@ -183,6 +192,7 @@ export class CatchUp {
     const nowS = o.wallClock.now() / 1000;
     const slot = Math.floor(nowS / PROFILE_PERIOD_S);
     o.holdings.accountUntil(slot - 1);
+    this.#flushInSlices();
     const untilNextS = (slot + 1) * PROFILE_PERIOD_S - nowS;
     const best = new Map<string, { module: ModuleEntry; from: number }>();
     const nowMs = o.clock.now();
@@ -222,7 +232,7 @@ export class CatchUp {
   #giveUpAll(m: ModuleEntry, reason: Unrecoverable): void {
     const h = this.#o.holdings;
     for (const meter of m.meters.values()) for (let s = h.oldestMissing(meter); s !== undefined; s = h.oldestMissing(meter)) h.giveUp(meter, s, reason);
-    h.flush();
+    h.flushMeters(m.meters.values());
   }
 
   // ---- one session ----
@@ -290,14 +300,15 @@ export class CatchUp {
       if (chunk.length) {
         // Whole rows only: a cut between two turns leaves the rows not yet stored missing, nothing half.
         o.store(chunk);
-        o.holdings.flush();
+        o.holdings.flushMeters(chunk.map((x) => x.meter));
         this.counters.readings += chunk.length;
       }
       if (batches.length) return void o.timers.set(() => o.guard(next), 0);
       if (covered) this.#giveUpRange(m, a, b, firstRowInvalid || rows.length === 0 ? -Infinity : firstRowSlot);
       done({ ok: true });
     };
-    next();
+    // The answer's own turn parses it; storing starts in the next.
+    o.timers.set(() => o.guard(next), 0);
   }
 
   /**
@@ -353,6 +364,6 @@ export class CatchUp {
     for (const meter of m.meters.values()) {
       for (let s = a; s <= b; s++) if (h.isMissing(meter, s)) h.giveUp(meter, s, s < tooShortBefore ? Unrecoverable.profileTooShort : Unrecoverable.notRecorded);
     }
-    h.flush();
+    h.flushMeters(m.meters.values());
   }
 }

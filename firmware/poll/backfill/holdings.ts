@@ -176,8 +176,6 @@ export class ProfileHoldings {
       }
     }
     this.#accounted = slot;
-    this.flush();
-    this.#store.setAccounted(slot);
   }
 
   /** `slot` of `meter` will never be fetched: counted with its reason, no longer missing. */
@@ -189,10 +187,31 @@ export class ProfileHoldings {
     this.#dirty.add(r);
   }
 
-  /** Writes every row that changed since the last flush. */
-  flush(): void {
-    for (const r of this.#dirty) this.#store.save(this.#meters[r]!, this.#top[r]!, this.#bits.subarray(r * ROW_BYTES, (r + 1) * ROW_BYTES));
-    this.#dirty.clear();
+  /**
+   * Writes up to `maxRows` rows that changed (a journal record each); once none is left, the slot
+   * accounted (after the rows: a cut in between only accounts the same slots again). True when done.
+   */
+  flush(maxRows = Infinity): boolean {
+    let n = 0;
+    for (const r of this.#dirty) {
+      if (n++ >= maxRows) return false;
+      this.#save(r);
+    }
+    if (this.#accounted > this.#store.accounted()) this.#store.setAccounted(this.#accounted);
+    return true;
+  }
+
+  /** Writes the rows of `meters` if they changed (what a catch-up just stored), now. */
+  flushMeters(meters: Iterable<number>): void {
+    for (const meter of meters) {
+      const r = this.#rowOf.get(meter);
+      if (r !== undefined && this.#dirty.has(r)) this.#save(r);
+    }
+  }
+
+  #save(r: number): void {
+    this.#store.save(this.#meters[r]!, this.#top[r]!, this.#bits.subarray(r * ROW_BYTES, (r + 1) * ROW_BYTES));
+    this.#dirty.delete(r);
   }
 
   // ---- rows ----
