@@ -93,8 +93,10 @@ export class ProfileHoldings {
   }
 
   /** Meters with missing slots, in row order (oldest rows first). */
-  *metersMissing(): Generator<number> {
-    for (let r = 0; r < this.#rows; r++) if (this.#missingCount[r]! > 0) yield this.#meters[r]!;
+  metersMissing(): number[] {
+    const out: number[] = [];
+    for (let r = 0; r < this.#rows; r++) if (this.#missingCount[r]! > 0) out.push(this.#meters[r]!);
+    return out;
   }
 
   missingSlots(meter: number): number {
