@@ -33,6 +33,18 @@ describe("site simulation", () => {
     assert.equal(r.internalErrors, 0);
   });
 
+  it("with every meter keeping a profile, acquires at least 99.9 % of the profile slots through two mains failures, one ending in a battery cutoff", () => {
+    // Seed 10: two mains failures in two days, the second longer than the battery (docs/backfill.md).
+    const r = simulateSite({ days: 2, seed: "10", modules: 8, plc: 2, radio: 0, dlmsMeters: 2, profileMemory: "all" });
+    assert.ok(r.mainsFailures === 2 && r.batteryCutoffs === 1 && r.boots === 2, JSON.stringify(r.faults));
+    assert.ok(r.readingsBackfilled > 0, "intervals of the outage recovered from the meters");
+    assert.ok(r.readingsAcquired >= 0.999 * r.readingsExpected, `${r.readingsAcquired} of ${r.readingsExpected}, ${JSON.stringify(r.unrecoverableBy)}`);
+    const without = simulateSite({ days: 2, seed: "10", modules: 8, plc: 2, radio: 0, dlmsMeters: 2, profileMemory: "none" });
+    assert.equal(without.readingsBackfilled, 0);
+    assert.ok(without.unrecoverableBy.noProfile > 0 && without.readingsAcquired < r.readingsAcquired, JSON.stringify(without.unrecoverableBy));
+    assert.equal(r.internalErrors + without.internalErrors, 0);
+  });
+
   it("reaches the remote modules behind a PLC and a radio bridge like the local ones", () => {
     const r = simulateSite({ days: 0.25, seed: "t", modules: 4, plc: 3, radio: 2, ...calm, dlmsMeters: 0 });
     assert.equal(r.modules, 9);

@@ -141,7 +141,8 @@ export class World {
       site: populateBridge({ scheduler: s, prng: p.fork(`bridge-${b.kind}`), bus: this.buses[b.bus]!, kind: b.kind, address: b.address, modules: b.modules, firstAddress: b.firstAddress }),
     }));
     this.feeder = this.#feeder(o.balanceConsumers ?? 8);
-    this.dlms = dlmsSite(s, p.fork("dlms"), this.buses, o.dlmsMeters ?? 8, startEpochMs);
+    // With every meter keeping its profile, the DLMS meters write the entries of their outages too.
+    this.dlms = dlmsSite(s, p.fork("dlms"), this.buses, o.dlmsMeters ?? 8, startEpochMs, o.profileMemory === "all");
 
     // The modules' bus supply follows the board; the grid reaches every consumer.
     this.board.domain.onPowerOff(() => this.#busPower(false));
