@@ -148,15 +148,14 @@ async function main(): Promise<void> {
     if (file) console.error(`report: ${file}`);
     return;
   }
-  const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : "0");
   const ran = live ? `${(report.simulatedMs / DAY).toFixed(3)} of ${days}` : days;
   console.log(`site simulation, seed ${seed}: ${ran} day(s) of ${report.modules} modules in ${(report.wallMs / 1000).toFixed(1)} s`);
   console.log(`  power: ${report.mainsFailures} mains failures, ${report.boots} boots, ${report.brownouts} brown-outs, ${report.shutdowns} orderly shutdowns (${report.batteryCutoffs} with the battery disconnected)`);
   console.log(`  modules: ${report.modulesDiscovered} discovered, ${report.modulesMissing} missing at the end`);
   const by = report.unrecoverableBy;
   // Two decimals: completeness sits near 100 %.
-  const pct2 = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(2) : "0");
-  console.log(`  profile slots: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct2(report.readingsAcquired, report.readingsExpected)} %), of which ${report.readingsBackfilled} recovered from the meters' profiles (${pct2(report.readingsBackfilled, report.readingsExpected)} %); ${report.readingsUnrecoverable} missing: ${by.noProfile} no profile memory, ${by.profileTooShort} profile too short, ${by.notRecorded} not recorded, ${by.expired} expired, ${by.pending} not (yet) caught up`);
+  const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(2) : "0");
+  console.log(`  profile slots: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct(report.readingsAcquired, report.readingsExpected)} %), of which ${report.readingsBackfilled} recovered from the meters' profiles (${pct(report.readingsBackfilled, report.readingsExpected)} %); ${report.readingsUnrecoverable} missing: ${by.noProfile} no profile memory, ${by.profileTooShort} profile too short, ${by.notRecorded} not recorded, ${by.expired} expired, ${by.pending} not (yet) caught up`);
   console.log(`  readings: ${report.readingsRead} read, ${report.readingsStored} stored (${report.backfillReadingsStored} back-filled in ${report.backfillSessions} catch-up sessions), ${report.readingsImplausible} implausible; ${report.meterClockOffsets} module clocks off beyond the tolerance`);
   console.log(`  readings by protocol: ${report.readingsByProtocol.iec} IEC 62056-21, ${report.readingsByProtocol.dlms} DLMS/COSEM (${report.dlmsProfileReadings} from load profiles; ${report.dlmsMetersKnown} of ${report.dlmsMeters} DLMS meters known)`);
   console.log(`  readouts: ${report.readoutsOk} ok, ${report.readoutsFailed} failed; poll cycle ${report.pollCycleRatio} × the wire-time bound over ${report.pollCycles} cycles; bus utilisation ${(report.busUtilisation * 100).toFixed(1)} %`);
