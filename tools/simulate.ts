@@ -12,7 +12,7 @@
  *   npm run --silent simulate -- [--modules N] [--plc N] [--radio N] [--dlms N] [--days D] [--seed S]
  *                                [--modem sim800|quectel|none] [--html FILE] [--json]
  *                                [--realtime] [--console tcp:HOST:PORT|pty[:PATH]] [--engineers FILE]
- *                                [--bus-tcp HOST:PORT] [--ota [--ota-bad-image]]
+ *                                [--bus-tcp HOST:PORT] [--ota [--ota-bad-image]] [--profile-memory models|all|none]
  *
  * `--json` prints the report as JSON instead of text (its `series` are the charts' data), and writes
  * the HTML page only when `--html` is given.
@@ -21,6 +21,8 @@
  * `--engineers` is the engineers.json of `npm run keys -- --engineer NAME` (who may log in);
  * `--bus-tcp` exposes bus i as an RS485-to-Ethernet converter on PORT + i. SIGINT or SIGTERM end the
  * run with its report (docs/console.md).
+ * `--profile-memory`: which modules keep a load profile the concentrator can catch up from (docs/backfill.md):
+ * by model (default; basic eHZ modules have none), all, or none.
  * `--ota`: the board runs the simulator's image 1.0.0 of this build's firmware bundle
  * (dist/device/device.js), and a third of the way through the run the head-end offers 1.1.0 (with
  * `--ota-bad-image`, an image that passes every check and then fails its self-test); the report's
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2), {
     days: "number", seed: "string", json: "boolean", modules: "number", plc: "number", radio: "number", modem: "string",
     realtime: "boolean", console: "string", engineers: "string", "bus-tcp": "string", html: "string", dlms: "number",
-    ota: "boolean", "ota-bad-image": "boolean",
+    ota: "boolean", "ota-bad-image": "boolean", "profile-memory": "string",
   });
   const reach: ReachOptions = { ...(o.console !== undefined ? { console: o.console } : {}), ...(o["bus-tcp"] !== undefined ? { busTcp: o["bus-tcp"] } : {}) };
   checkReachOptions(reach);
@@ -116,6 +118,8 @@ async function main(): Promise<void> {
   if (modem !== "sim800" && modem !== "quectel" && modem !== "none") throw new UsageError("--modem: sim800 | quectel | none");
   if (o["ota-bad-image"] && !o.ota) throw new UsageError("--ota-bad-image goes with --ota");
   if (o.ota && modem === "none") throw new UsageError("--ota needs the uplink (not --modem none)");
+  const profileMemory = o["profile-memory"] ?? "models";
+  if (profileMemory !== "models" && profileMemory !== "all" && profileMemory !== "none") throw new UsageError("--profile-memory: models | all | none");
   const ota = o.ota ? otaOptions(days, o["ota-bad-image"] === true) : undefined;
   if (o.html === "") throw new UsageError("--html: a file name");
   const html = o.html ?? (o.json ? undefined : `reports/site-${seed}.html`);
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
     radio,
     record: true,
     dlmsMeters: dlms,
+    profileMemory,
     ...(modem !== "none" ? { uplink: { ...EVERYDAY_UPLINK, family: modem as SimModemFamily } } : {}),
     ...(ota ? { ota } : {}),
     ...(o.engineers !== undefined ? { config: { console: { engineers: readEngineers(o.engineers) } } } : {}),
@@ -143,12 +148,15 @@ async function main(): Promise<void> {
     if (file) console.error(`report: ${file}`);
     return;
   }
-  const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(1) : "0");
   const ran = live ? `${(report.simulatedMs / DAY).toFixed(3)} of ${days}` : days;
   console.log(`site simulation, seed ${seed}: ${ran} day(s) of ${report.modules} modules in ${(report.wallMs / 1000).toFixed(1)} s`);
   console.log(`  power: ${report.mainsFailures} mains failures, ${report.boots} boots, ${report.brownouts} brown-outs, ${report.shutdowns} orderly shutdowns (${report.batteryCutoffs} with the battery disconnected)`);
   console.log(`  modules: ${report.modulesDiscovered} discovered, ${report.modulesMissing} missing at the end`);
-  console.log(`  readings: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct(report.readingsAcquired, report.readingsExpected)} %), ${report.readingsStored} stored, ${report.readingsImplausible} implausible`);
+  const by = report.unrecoverableBy;
+  // Two decimals: completeness sits near 100 %.
+  const pct = (a: number, b: number) => (b ? ((100 * a) / b).toFixed(2) : "0");
+  console.log(`  profile slots: ${report.readingsExpected} expected, ${report.readingsAcquired} acquired (${pct(report.readingsAcquired, report.readingsExpected)} %), of which ${report.readingsBackfilled} recovered from the meters' profiles (${pct(report.readingsBackfilled, report.readingsExpected)} %); ${report.readingsUnrecoverable} missing: ${by.noProfile} no profile memory, ${by.profileTooShort} profile too short, ${by.notRecorded} not recorded, ${by.expired} expired, ${by.pending} not (yet) caught up`);
+  console.log(`  readings: ${report.readingsRead} read, ${report.readingsStored} stored (${report.backfillReadingsStored} back-filled in ${report.backfillSessions} catch-up sessions), ${report.readingsImplausible} implausible; ${report.meterClockOffsets} module clocks off beyond the tolerance`);
   console.log(`  readings by protocol: ${report.readingsByProtocol.iec} IEC 62056-21, ${report.readingsByProtocol.dlms} DLMS/COSEM (${report.dlmsProfileReadings} from load profiles; ${report.dlmsMetersKnown} of ${report.dlmsMeters} DLMS meters known)`);
   console.log(`  readouts: ${report.readoutsOk} ok, ${report.readoutsFailed} failed; poll cycle ${report.pollCycleRatio} × the wire-time bound over ${report.pollCycles} cycles; bus utilisation ${(report.busUtilisation * 100).toFixed(1)} %`);
   console.log(`  events: ${report.eventsRaised} raised, ${report.alarms} alarms`);

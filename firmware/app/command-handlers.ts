@@ -10,6 +10,11 @@ import type { LoadLimit } from "../model/load-limit.js";
 import { ResultCode, type ConfigChange, type SwitchWindow } from "../uplink/messages.js";
 import type { CommandHandlers, CommandOutcome } from "../uplink/ports.js";
 import type { Concentrator } from "./concentrator.js";
+import { PROFILE_PERIOD_S } from "../poll/backfill/holdings.js";
+import { Priority } from "../poll/poller.js";
+
+/** Slots a profile command may ask for: a day. */
+const MAX_PROFILE_SLOTS = 96;
 
 export class ConcentratorCommands implements CommandHandlers {
   readonly #c: Concentrator;
@@ -29,6 +34,21 @@ export class ConcentratorCommands implements CommandHandlers {
     this.#c.poller.readNow([...modules], (results) => {
       const failed = results.filter((r) => !r.ok).length;
       done(failed === 0 ? { code: ResultCode.ok, detail: results.length } : { code: ResultCode.failed, detail: `${failed} of ${results.length} modules did not answer` });
+    });
+  }
+
+  /** A meter's load profile over a range of at most a day (audits): every value the meter gives, in the result; missing slots are stored too. */
+  profile(meter: number, fromS: number, toS: number, done: (o: CommandOutcome) => void): void {
+    const catchUp = this.#c.catchUp;
+    const at = this.#c.topology.meterLocation(meter);
+    if (!catchUp) return done({ code: ResultCode.unsupported, detail: "wall clock not set" });
+    if (!at || at.module.address.startsWith("dlms:")) return done({ code: ResultCode.rejected, detail: `unknown meter ${meter}` });
+    const from = Math.ceil(fromS / PROFILE_PERIOD_S);
+    const to = Math.floor(toS / PROFILE_PERIOD_S);
+    if (to < from || to - from >= MAX_PROFILE_SLOTS) return done({ code: ResultCode.rejected, detail: "range: one interval to a day" });
+    catchUp.readRange(at.module.number, from, to, Priority.onDemand, (r) => {
+      const readings = r.readings.filter((x) => x.meter === meter);
+      done(r.ok ? { code: ResultCode.ok, detail: readings.length, readings } : { code: ResultCode.failed, detail: "the module did not answer", readings });
     });
   }
 

@@ -36,7 +36,11 @@ import { Discovery } from "../poll/discovery.js";
 import { ModuleAccess, type ModulePath } from "../poll/module-access.js";
 import { ModuleLogReader } from "../poll/module-log.js";
 import { PlausibilityChecker } from "../poll/plausibility.js";
-import { Poller, type ReadKind } from "../poll/poller.js";
+import { Poller, Priority, type ReadKind } from "../poll/poller.js";
+import { CatchUp } from "../poll/backfill/catch-up.js";
+import { PROFILE_PERIOD_S, ProfileHoldings } from "../poll/backfill/holdings.js";
+import { BackfillStore } from "./backfill-store.js";
+import { readingsSince } from "./log-tail.js";
 import type { GroupSchedule } from "../poll/schedule.js";
 import { Topology } from "../poll/topology.js";
 import { ChangeResult, ChangeSource } from "../store/audit.js";
@@ -164,6 +168,8 @@ export class Concentrator {
   readonly poller: Poller;
   readonly discovery: Discovery;
   readonly clockKeeper: ClockKeeper;
+  /** The load-profile catch-up (docs/backfill.md); none while the wall clock is not set at boot. */
+  readonly catchUp: CatchUp | undefined;
   /** The DLMS meters' side of the buses, when the site has DLMS meters. */
   readonly dlms: DlmsIntegration | undefined;
   readonly modem: Modem | undefined;
@@ -261,6 +267,7 @@ export class Concentrator {
       maxDriftS: Number(this.config.get("clock.maxDriftS")),
       pulse: (type, subject, detail) => this.events.pulse(type, subject, detail),
       audit: (subject, oldS, newS, ok) => this.config.record(`clock.module${subject}`, String(oldS ?? ""), String(newS), ChangeSource.local, ok ? ChangeResult.applied : ChangeResult.invalid),
+      observed: (module, offsetS, atS) => this.catchUp?.observeClock(module, offsetS, atS),
     });
     const moduleLog = new ModuleLogReader({
       access: this.access,
@@ -296,6 +303,23 @@ export class Concentrator {
         failed: (module, failure) => this.#guarded(() => this.acquirer.failed(module, failure)),
       },
     });
+    this.catchUp = hal.wallClock.valid
+      ? new CatchUp({
+          holdings: new ProfileHoldings(new BackfillStore(this.journal), Math.floor(hal.wallClock.now() / 1000 / PROFILE_PERIOD_S)),
+          access: this.access,
+          topology: this.topology,
+          clock: hal.clock,
+          timers: t,
+          wallClock: hal.wallClock,
+          priority: Priority.backfill,
+          pathIdle: (path) => this.poller.idle(path),
+          store: (readings) => this.#storeReadings(readings, false),
+          maxDriftS: () => Number(this.config.get("clock.maxDriftS")),
+          guard: (fn) => this.#guarded(fn),
+          storedSince: (fromS, each, done) => readingsSince(this.log, t, (fn) => this.#guarded(fn), fromS, each, done),
+        })
+      : undefined;
+    this.onReadingsStored((readings) => this.catchUp?.stored(readings));
     this.discovery = new Discovery({
       timers: t,
       topology: this.topology,
@@ -417,6 +441,7 @@ export class Concentrator {
     this.#applyEmergency();
     this.latch.start();
     this.poller.start();
+    this.catchUp?.start();
     this.discovery.start();
     for (const name of this.bridges.keys()) this.#discoverBridge(name);
     if (!this.#power.mainsPresent()) this.#onMains(false);
@@ -676,6 +701,7 @@ export class Concentrator {
     this.modem?.stop();
     this.discovery.stop();
     this.poller.stop();
+    this.catchUp?.stop();
     this.latch.stop();
     for (const b of this.bridges.values()) b.close();
     for (const b of this.buses) b.close();

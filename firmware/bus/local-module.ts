@@ -12,14 +12,14 @@ export const RELAY_ADDRESS = "0-0:96.3.10";
 export const CLOCK_ADDRESS = "0-0:1.0.0";
 export const EVENT_LOG_ADDRESS = "P.98";
 /** Error texts of the module (Annex A error messages, vendor map). */
-export const MODULE_ERRORS = {
+export const MODULE_ERRORS = Object.freeze({
   passwordWrong: "ERPWD",
   lockedOut: "ERLOCK",
   notAuthenticated: "ERAUTH",
   unknownAddress: "ERADDR",
   badValue: "ERVAL",
   unknownCommand: "ERCMD",
-} as const;
+} as const);
 
 /** W1 of the relay: open (disconnect) or close (connect). Follow it with `readRelay()` to verify. */
 export function writeRelay(connected: boolean): SessionCommand {

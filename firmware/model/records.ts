@@ -54,6 +54,8 @@ export const ReadingStatus = Object.freeze({
   meterClockInvalid: 1 << 5,
   /** A value of the daily billing snapshot (read at the billing time of the meter's group). */
   billing: 1 << 6,
+  /** Read back from the meter's own load profile after the interval (docs/backfill.md), not at its time. */
+  backfilled: 1 << 7,
 } as const);
 
 /** One register value of one meter at one instant. */

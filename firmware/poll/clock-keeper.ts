@@ -21,6 +21,8 @@ export interface ClockKeeperOptions {
   minIntervalMs?: number;
   pulse(type: EventType, subject: number, detail: number): void;
   audit(subject: number, oldSeconds: number | undefined, newSeconds: number, ok: boolean): void;
+  /** Every module clock a readout showed (set, readable): its offset from the wall clock, s, at wall time `atS`. */
+  observed?(module: number, offsetS: number, atS: number): void;
 }
 
 export class ClockKeeper {
@@ -47,6 +49,7 @@ export class ClockKeeper {
     const o = this.#o;
     if (!o.wallClock.valid || this.#busy.has(module)) return;
     const drift = moduleS === undefined ? Infinity : moduleS - atS;
+    if (moduleS !== undefined && !notSet) o.observed?.(module, drift, atS);
     if (!notSet && Math.abs(drift) <= (o.maxDriftS ?? 20)) return;
     const last = this.#lastSetMs.get(module);
     if (!notSet && last !== undefined && o.clock.now() - last < (o.minIntervalMs ?? 3_600_000)) return;

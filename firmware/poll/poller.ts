@@ -21,7 +21,7 @@ import type { ModuleAccess } from "./module-access.js";
 import type { Topology } from "./topology.js";
 import { billingDay, inWindow, slotOf, slotStart, validateSchedule, type GroupSchedule } from "./schedule.js";
 
-export const Priority = Object.freeze({ alarm: 30, onDemand: 20, billing: 15, scheduled: 10, discovery: 0 } as const);
+export const Priority = Object.freeze({ alarm: 30, onDemand: 20, billing: 15, scheduled: 10, backfill: 5, discovery: 0 } as const);
 
 export type ReadKind = "scheduled" | "billing" | "onDemand";
 
@@ -132,6 +132,11 @@ export class Poller {
   /** `listener` runs after every poll cycle that ended, complete or not (for reports; it must not throw). */
   onCycle(listener: (c: PollCycle) => void): void {
     this.#cycleListeners.push(listener);
+  }
+
+  /** No scheduled or billing read is waiting or running on `path`: lower-priority work (the profile catch-up) may use it. */
+  idle(path: string): boolean {
+    return !this.#pending.get(path)?.length && !this.#queued.get(path);
   }
 
   /** Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished. */

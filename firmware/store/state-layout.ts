@@ -27,6 +27,8 @@ export const StateLayout = frozen({
   dlmsMeters: { base: 2560, count: 64 },
   /** Per DLMS meter record i: the client's invocation counter (keys 4i, 4i+1) and the meter's highest accepted (4i+2, 4i+3). */
   dlmsCounters: { base: 2624, count: 256 },
+  /** The profile catch-up (firmware/app/backfill-store.ts): keys 0-1 the last slot accounted, 2-3 the commissioning slot, then one record per meter with its missing slots. */
+  backfill: { base: 2880, count: 520 },
 } as const);
 
-export const STATE_KEY_COUNT = 2880;
+export const STATE_KEY_COUNT = 3400;

@@ -62,6 +62,9 @@ export class CommandDispatcher {
         case "update":
           if (!h.update) return done({ code: ResultCode.unsupported });
           return h.update(c.head, c.window ?? undefined, done);
+        case "profile":
+          if (!h.profile) return done({ code: ResultCode.unsupported });
+          return h.profile(c.meter, c.fromS, c.toS, done);
       }
     } catch {
       this.counters.handlerErrors++;

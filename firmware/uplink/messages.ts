@@ -51,6 +51,8 @@ export const CommandOp = Object.freeze({
   limit: 7,
   /** Offer an OTA package: its signed head, and the window in which the unit may switch (firmware/ota). */
   update: 8,
+  /** Read a meter's load profile over a time range (audits); the values come back in the result (docs/backfill.md). */
+  profile: 9,
 } as const);
 export type CommandOpName = keyof typeof CommandOp;
 
@@ -82,7 +84,8 @@ export type Command =
   | { id: number; op: "time"; epochMs: number }
   | { id: number; op: "mode"; meter: number; mode: number }
   | { id: number; op: "limit"; meter: number; limit: LoadLimit | null }
-  | { id: number; op: "update"; head: Uint8Array; window: SwitchWindow | null };
+  | { id: number; op: "update"; head: Uint8Array; window: SwitchWindow | null }
+  | { id: number; op: "profile"; meter: number; fromS: number; toS: number };
 
 /** Local minutes of the day, [fromMin, toMin) (wrapping past midnight when to < from). */
 export interface SwitchWindow {
@@ -400,6 +403,8 @@ function wire(m: UplinkMessage | DownlinkMessage): unknown[] {
         }
         case "update":
           return [...head, byteString(c.head), c.window ? c.window.fromMin : null, c.window ? c.window.toMin : null];
+        case "profile":
+          return [...head, c.meter, c.fromS, c.toS];
       }
     }
   }
@@ -554,6 +559,11 @@ function decodeCommand(v: unknown[]): Command {
       const minute = (x: unknown) => isUint(x, 1439);
       if (!((from === null && to === null) || (minute(from) && minute(to)))) throw new MessageError("invalid window");
       return { id, op: "update", head: new Uint8Array(head), window: from === null ? null : { fromMin: from as number, toMin: to as number } };
+    }
+    case CommandOp.profile: {
+      const [, , , , fromS, toS] = v;
+      if (v.length !== 6 || !isUint(fromS, 0xffffffff) || !isUint(toS, 0xffffffff) || (toS as number) < (fromS as number)) throw new MessageError("invalid command");
+      return { id, op: "profile", meter: meter(v[3]), fromS: fromS as number, toS: toS as number };
     }
     default:
       throw new MessageError("unknown command");

@@ -89,6 +89,8 @@ export interface CommandHandlers {
    * progress; rejected with the reason). Without it the command is `unsupported`.
    */
   update?(head: Uint8Array, window: SwitchWindow | undefined, done: (outcome: CommandOutcome) => void): void;
+  /** Reads a meter's load profile from `fromS` to `toS` (wall clock, s); the values in the outcome's readings. */
+  profile?(meter: number, fromS: number, toS: number, done: (outcome: CommandOutcome) => void): void;
 }
 
 export type { Command };

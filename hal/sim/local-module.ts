@@ -25,6 +25,7 @@ import { CharTransceiver } from "./char-transceiver.js";
 import type { MeterModel } from "./meters.js";
 import { PowerDomain } from "./power-domain.js";
 import type { Prng } from "./prng.js";
+import { kwh, PROFILE_PERIOD_MIN, ProfileRowStatus, parseStamp, SimProfileMemory, type ProfileChannel } from "./profile-memory.js";
 import type { Rs485Bus } from "./rs485-bus.js";
 import type { Scheduler } from "./scheduler.js";
 
@@ -43,6 +44,9 @@ const LOCKOUT_MS = 15 * 60_000;
 /** Event log entries kept (a ring in flash), and entries per partial block of an R3 read. */
 const LOG_ENTRIES = 64;
 const LOG_PER_BLOCK = 4;
+/** Load-profile lines per partial block of an R5 read. */
+const PROFILE_PER_BLOCK = 8;
+const PERIOD_MS = PROFILE_PERIOD_MIN * 60_000;
 /** Longest message we buffer (a W1 with a 128-character value fits). */
 const RX_MAX = 200;
 const EPOCH_2000 = Date.UTC(2000, 0, 1);
@@ -142,7 +146,12 @@ export class SimLocalModule {
   #authenticated = false;
   #timer: ReturnType<Scheduler["after"]> | undefined;
   #lastAnswer: Uint8Array | undefined;
-  #logBlocks: string[][] = [];
+  /** Partial blocks of an R3/R5 answer still to send (ACK for the next). */
+  #blocks: string[][] = [];
+  /** Load-profile memory (flash; none on a simple module), and what happened in the interval being recorded. */
+  #profile: SimProfileMemory | undefined;
+  #profileStatus = 0;
+  #profileTimer: ReturnType<Scheduler["after"]> | undefined;
 
   constructor(o: LocalModuleOptions) {
     this.#s = o.scheduler;
@@ -193,6 +202,23 @@ export class SimLocalModule {
   /** The module's clock, ms since 1970, and whether it has been set since its last cold start. */
   clock(): { epochMs: number; valid: boolean } {
     return { epochMs: Math.floor(this.#clockBase + (this.#s.now - this.#clockSetAt) * (1 + this.#driftPpm / 1e6)), valid: this.#clockValid };
+  }
+
+  /** Load-profile memory of `depthRows` 15-minute rows (0: none, as a simple module); recording starts now. */
+  setProfileMemory(depthRows: number): void {
+    const channels: ProfileChannel[] = [];
+    this.meters.forEach((m, i) => {
+      const b = `1-${i + 1}:`;
+      if (m.kind === "pulse") return void channels.push({ code: `${b}1.8.0`, value: () => Math.floor((this.countedPulses(i) * 1000) / m.impPerKwh) });
+      channels.push({ code: `${b}1.8.0`, value: () => m.importWh() }, { code: `${b}2.8.0`, value: () => m.exportWh() });
+    });
+    this.#profile = depthRows > 0 ? new SimProfileMemory(depthRows, channels) : undefined;
+    this.#armProfile();
+  }
+
+  /** The load-profile memory, if the module has one. */
+  get profile(): SimProfileMemory | undefined {
+    return this.#profile;
   }
 
   /** Brings every meter's registers up to now (as a readout does). */
@@ -248,6 +274,7 @@ export class SimLocalModule {
       return;
     }
     if (this.#onBattery || !this.domain.on) return;
+    this.#profileStatus |= ProfileRowStatus.powerFailure;
     if (this.#battery) {
       this.#onBattery = true;
       this.#logEvent(ModuleEvent.mainsFail, 0);
@@ -307,6 +334,35 @@ export class SimLocalModule {
     }
     this.domain.powerOn();
     this.#logEvent(warm ? ModuleEvent.warmStart : ModuleEvent.coldStart, 0);
+    // Pulses while a module was down are lost: its pulse channels are not valid in this interval.
+    const pulsesLost = !warm && this.meters.some((m) => m.kind === "pulse");
+    this.#profileStatus |= ProfileRowStatus.powerFailure | (pulsesLost ? ProfileRowStatus.invalid : 0);
+    this.#armProfile();
+  }
+
+  /**
+   * The next profile row at the next interval end of the module's clock. A serial meter keeps its
+   * profile itself, powered or not (its clock runs on its own battery): rows go on while the module is
+   * down, flagged power failure. Pulses are counted by the module: one that has a pulse meter records
+   * nothing while it is down.
+   */
+  #armProfile(): void {
+    this.#s.cancel(this.#profileTimer);
+    this.#profileTimer = undefined;
+    if (!this.#profile) return;
+    const clockMs = this.clock().epochMs;
+    const next = (Math.floor(clockMs / PERIOD_MS) + 1) * PERIOD_MS;
+    this.#profileTimer = this.#s.after(Math.max(1, (next - clockMs) / (1 + this.#driftPpm / 1e6)), () => {
+      this.#profileTimer = undefined;
+      const down = !this.domain.on;
+      if (down || this.#onBattery) this.#profileStatus |= ProfileRowStatus.powerFailure;
+      if (!(down && this.meters.some((m) => m.kind === "pulse"))) {
+        this.advanceMeters();
+        this.#profile?.record(Math.round(this.clock().epochMs / PERIOD_MS) * (PERIOD_MS / 1000), this.#profileStatus);
+        this.#profileStatus = 0;
+      }
+      this.#armProfile();
+    });
   }
 
   #setRelay(connected: boolean): void {
@@ -424,8 +480,7 @@ export class SimLocalModule {
       if (this.#lastAnswer) this.#answerAfterTr(Array.from(this.#lastAnswer));
       return;
     }
-    const next = this.#logBlocks.shift();
-    if (next) this.#answerAfterTr(frame(STX, next.join("\r\n"), this.#logBlocks.length ? EOT : ETX));
+    if (this.#blocks.length) this.#sendBlock();
   }
 
   // ---- programming commands (docs/d0.md) ----
@@ -447,6 +502,7 @@ export class SimLocalModule {
     if (!this.#authenticated) return this.#error("ERAUTH");
     if (letter === "W" && type === "1") return this.#onWrite(address!, value!);
     if (letter === "R" && (type === "1" || type === "3")) return this.#onRead(address!, type === "3");
+    if (letter === "R" && type === "5") return this.#onProfileRead(address!, value!);
     this.#error("ERCMD");
   }
 
@@ -487,6 +543,8 @@ export class SimLocalModule {
       this.#clockSetAt = this.#s.now;
       this.#clockValid = true;
       this.#logEvent(ModuleEvent.clockSet, 0);
+      this.#profileStatus |= ProfileRowStatus.clockSet;
+      this.#armProfile();
       return this.#answerAfterTr([ACK]);
     }
     this.#error("ERADDR");
@@ -496,10 +554,7 @@ export class SimLocalModule {
     if (address === "P.98") {
       const lines = this.#log.map((e) => `P.98(0${stamp(e.time)})(${hex(e.code, 2)})(${hex(e.detail, 4)})`);
       if (!partial || lines.length <= LOG_PER_BLOCK) return this.#answerAfterTr(frame(STX, lines.join("\r\n"), ETX));
-      this.#logBlocks = [];
-      for (let i = 0; i < lines.length; i += LOG_PER_BLOCK) this.#logBlocks.push(lines.slice(i, i + LOG_PER_BLOCK));
-      const first = this.#logBlocks.shift()!;
-      return this.#answerAfterTr(frame(STX, first.join("\r\n"), EOT));
+      return this.#answerInBlocks(lines, LOG_PER_BLOCK);
     }
     const registers: Record<string, string> = {
       "0-0:96.3.10": this.#relayConnected ? "1" : "0",
@@ -510,6 +565,35 @@ export class SimLocalModule {
     const v = registers[address];
     if (v === undefined) return this.#error("ERADDR");
     this.#answerAfterTr(frame(STX, `${address}(${v})`, ETX));
+  }
+
+  /** R5 `P.01(from;to)`: the profile rows in the range (module clock), in partial blocks; a module without profile memory does not know the address. */
+  #onProfileRead(address: string, value: string): void {
+    if (address !== "P.01" || !this.#profile) return this.#error("ERADDR");
+    const range = value.split(";");
+    const from = parseStamp(range[0] ?? "");
+    const to = parseStamp(range[1] ?? "");
+    if (range.length !== 2 || from === undefined || to === undefined || to < from) return this.#error("ERVAL");
+    this.#answerInBlocks(this.#profile.answer(from, to), PROFILE_PER_BLOCK);
+  }
+
+  /**
+   * `lines` in one block, or in partial blocks of `perBlock` lines (EOT; the master's ACK asks for the
+   * next). A partial block ends with its last line's CR LF: a data set without one continues in the
+   * next block (IEC 62056-21 partial blocks may split a data set).
+   */
+  #answerInBlocks(lines: string[], perBlock: number): void {
+    this.#blocks = [];
+    if (lines.length <= perBlock) return this.#answerAfterTr(frame(STX, lines.join("\r\n"), ETX));
+    for (let i = 0; i < lines.length; i += perBlock) this.#blocks.push(lines.slice(i, i + perBlock));
+    this.#sendBlock();
+  }
+
+  /** The next partial block: EOT while more follow, ETX for the last. */
+  #sendBlock(): void {
+    const block = this.#blocks.shift()!;
+    const more = this.#blocks.length > 0;
+    this.#answerAfterTr(frame(STX, block.join("\r\n") + (more ? "\r\n" : ""), more ? EOT : ETX));
   }
 
   #error(text: string): void {
@@ -611,10 +695,6 @@ function hex(n: number, width: number): string {
   return n.toString(16).toUpperCase().padStart(width, "0");
 }
 
-/** Wh as kWh with 3 decimals and 7 integer digits, as Iskra and L+G meters show it: 0008048.375. */
-function kwh(wh: number): string {
-  return `${String(Math.floor(wh / 1000)).padStart(7, "0")}.${String(wh % 1000).padStart(3, "0")}`;
-}
 
 /** yymmddhhmmss of an epoch time (UTC). */
 function stamp(ms: number): string {

@@ -12,6 +12,7 @@ import { scenarios as siteUplink } from "./site-uplink.js";
 import { scenarios as console } from "./console.js";
 import { scenarios as dlms } from "./dlms.js";
 import { scenarios as ota } from "./ota.js";
+import { scenarios as backfill } from "./backfill.js";
 
 export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "sim-wire", scenarios: wire },
@@ -26,4 +27,5 @@ export const suites: ReadonlyArray<{ suite: string; scenarios: Scenario[] }> = [
   { suite: "console", scenarios: console },
   { suite: "dlms", scenarios: dlms },
   { suite: "ota", scenarios: ota },
+  { suite: "backfill", scenarios: backfill },
 ];

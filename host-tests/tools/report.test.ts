@@ -125,7 +125,8 @@ describe("site report in a browser", function () {
   it("says what was simulated and shows the summary figures as text", async () => {
     assert.equal(await page.page.title(), `Site simulation, seed ${report.seed}`);
     const text = await page.page.textContent("#section-summary");
-    assert.ok(text?.includes(`${report.readingsExpected} / ${report.readingsAcquired} / ${report.readingsStored}`), text ?? "");
+    assert.ok(text?.includes(`${report.readingsExpected} / ${report.readingsAcquired} (`), text ?? "");
+    assert.ok(text?.includes(`${report.readingsBackfilled} (`) && text.includes(`${report.readingsRead} / ${report.readingsStored} (${report.backfillReadingsStored})`), text ?? "");
   });
 });
 

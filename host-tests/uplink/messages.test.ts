@@ -42,6 +42,9 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   }),
   fc.record({ id: fc.nat(), op: fc.constant("time" as const), epochMs: fc.integer({ min: 0, max: 4e12 }) }),
   fc.record({ id: fc.nat(), op: fc.constant("mode" as const), meter: fc.integer({ min: 0, max: 0xffff }), mode: fc.integer({ min: 0, max: 6 }) }),
+  fc
+    .record({ id: fc.nat(), meter: fc.integer({ min: 0, max: 0xffff }), fromS: fc.integer({ min: 0, max: 0xffffffff - 86_400 }), spanS: fc.integer({ min: 0, max: 86_400 }) })
+    .map(({ id, meter, fromS, spanS }) => ({ id, op: "profile" as const, meter, fromS, toS: fromS + spanS })),
   fc.record({
     id: fc.nat(),
     op: fc.constant("limit" as const),
@@ -137,6 +140,8 @@ describe("uplink messages (CBOR)", () => {
     assert.ok(!(decodeDownlink(body({ op: "limit", meter: 3, limit })) instanceof MessageError));
     for (const bad of [
       { op: "mode", meter: 3, mode: 7 },
+      { op: "profile", meter: 3, fromS: 2000, toS: 1000 },
+      { op: "profile", meter: 3, fromS: -1, toS: 1000 },
       { op: "limit", meter: 3, limit: { ...limit, minOverMs: 86_400_001 } },
       { op: "limit", meter: 3, limit: { ...limit, thresholdNormal: -1 } },
       { op: "limit", meter: 3, limit: { ...limit, thresholdNormal: 0.5 } },

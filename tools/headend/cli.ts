@@ -39,6 +39,8 @@ const SPEC = {
   "over-s": "number",
   "under-s": "number",
   groups: "string",
+  from: "string",
+  to: "string",
   none: "boolean",
   sms: "boolean",
   "step-s": "number",
@@ -103,8 +105,17 @@ function commandRequest(op: string | undefined, args: string[], o: Options): Com
       if (!isValidLoadLimit(limit)) throw new UsageError(`a limit is whole watts, whole ms of at most ${b.maxDurationMs / 1000} s and at most ${b.maxGroups} groups`);
       return { op: "limit", meter: need(o.meter, "meter"), limit };
     }
+    case "profile": {
+      // A meter's load profile over a range of at most a day (docs/backfill.md), times as ISO 8601.
+      const time = (name: "from" | "to") => {
+        const ms = Date.parse(need(o[name], name));
+        if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`--${name}: a time such as 2026-12-05T00:00Z`);
+        return Math.floor(ms / 1000);
+      };
+      return { op: "profile", meter: need(o.meter, "meter"), fromS: time("from"), toS: time("to") };
+    }
     default:
-      throw new UsageError("command: read | disconnect | reconnect | configure | time | mode | limit");
+      throw new UsageError("command: read | disconnect | reconnect | configure | time | mode | limit | profile");
   }
 }
 

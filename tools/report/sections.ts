@@ -42,6 +42,16 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(1)} %`;
 }
 
+/** `a` of `b` as a percentage with two decimals (completeness figures sit near 100 %). */
+function share(a: number, b: number): string {
+  return b ? `${((100 * a) / b).toFixed(2)} %` : "–";
+}
+
+function unrecoverable(r: SiteReport): string {
+  const u = r.unrecoverableBy;
+  return `${u.noProfile} / ${u.profileTooShort} / ${u.notRecorded} / ${u.expired} / ${u.pending}`;
+}
+
 const summary: SectionBuilder = (r) => ({
   id: "summary",
   title: "The run",
@@ -50,7 +60,11 @@ const summary: SectionBuilder = (r) => ({
       "Every figure below is what the firmware reported, checked against the simulated world where the simulation knows better (latches, what reached the head-end).",
   ],
   figures: [
-    ["readings expected / acquired / stored", `${r.readingsExpected} / ${r.readingsAcquired} / ${r.readingsStored}`],
+    ["profile slots expected / acquired (share)", `${r.readingsExpected} / ${r.readingsAcquired} (${share(r.readingsAcquired, r.readingsExpected)})`],
+    ["… recovered from the meters' load profiles (share)", `${r.readingsBackfilled} (${share(r.readingsBackfilled, r.readingsExpected)}) in ${r.backfillSessions} catch-up sessions`],
+    ["… unrecoverable: no profile memory / profile too short / not recorded / expired / not caught up", `${r.readingsUnrecoverable}: ${unrecoverable(r)}`],
+    ["module clocks off beyond the tolerance (placed by the concentrator's clock)", r.meterClockOffsets],
+    ["readings read / stored (back-filled)", `${r.readingsRead} / ${r.readingsStored} (${r.backfillReadingsStored})`],
     ["readings at the head-end / pending / lost / corrupt", `${r.readingsDelivered} / ${r.readingsPending} / ${r.lost} / ${r.readingsCorrupt}`],
     ["modules discovered / missing at the end", `${r.modulesDiscovered} / ${r.modulesMissing}`],
     ["events raised / alarms", `${r.eventsRaised} / ${r.alarms}`],

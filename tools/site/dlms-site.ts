@@ -22,7 +22,7 @@ export interface DlmsSite {
 /** The concentrator's system title: its FLAG-like id and a serial. */
 const CLIENT_TITLE = Uint8Array.of(0x4e, 0x52, 0x47, 0, 0, 0, 0, 17);
 
-export function dlmsSite(s: Scheduler, prng: Prng, buses: readonly Rs485Bus[], count: number, startEpochMs: number): DlmsSite {
+export function dlmsSite(s: Scheduler, prng: Prng, buses: readonly Rs485Bus[], count: number, startEpochMs: number, fillOutages = false): DlmsSite {
   const meters: SimDlmsMeter[] = [];
   const configs: DlmsMeterConfig[] = [];
   for (let i = 0; i < count; i++) {
@@ -41,6 +41,7 @@ export function dlmsSite(s: Scheduler, prng: Prng, buses: readonly Rs485Bus[], c
       systemTitle: Uint8Array.of(0x53, 0x49, 0x4d, 0, 0, 0, bus, physical),
       startEpochMs,
       ...(modeE ? { iecAddress: modeE } : {}),
+      ...(fillOutages ? { fillOutages } : {}),
     });
     meters.push(meter);
     configs.push({ bus, physical, security: lls ? "lls" : "hls", ...(lls ? { password } : { keys }), ...(modeE ? { modeE } : {}) });

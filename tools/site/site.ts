@@ -8,12 +8,10 @@
  */
 import { Concentrator, type SiteConfig } from "../../firmware/app/concentrator.js";
 import { StoreQueue } from "../../firmware/app/store-queue.js";
-import type { Reading } from "../../firmware/model/records.js";
+import { ReadingStatus, registerCode, type Reading } from "../../firmware/model/records.js";
 import type { UplinkRecord } from "../../firmware/uplink/ports.js";
 import type { Hal } from "../../hal/index.js";
-import type { SimLocalModule } from "../../hal/sim/local-module.js";
 import { SimMeter } from "../../hal/sim/meters.js";
-import { DEFAULT_REGISTERS } from "../../firmware/dlms/integration/config.js";
 import type { MemoryHeadendStore } from "../headend/memory-store.js";
 import { SiteRecorder, type SiteSeries } from "./recorder.js";
 import { SiteOta, type OtaReport, type SiteOtaOptions } from "./ota-world.js";
@@ -21,6 +19,8 @@ import { APN } from "./uplink-world.js";
 import { World, type WorldOptions } from "./world.js";
 
 const SLOT_MS = 15 * 60_000;
+const IMPORT_TOTAL = registerCode(1, 8, 0);
+const EXPORT_TOTAL = registerCode(2, 8, 0);
 /** How often the latch check looks at every consumer's supply, ms. */
 const LATCH_SAMPLE_MS = 30_000;
 
@@ -60,9 +60,26 @@ export interface SiteReport {
   /** Orderly shutdowns that ended with the battery disconnected (the board off until mains return). */
   batteryCutoffs: number;
   mainsFailures: number;
-  /** Register readings the schedule called for: every register of every meter, every interval. */
+  /**
+   * Profile slots (docs/backfill.md): every 15-minute interval of the run for every energy channel of
+   * every installed meter (import, and export for serial and DLMS meters), and of those the ones the
+   * concentrator holds a value for (stored with a time in that interval, live or back-filled): the same
+   * slots on both sides, so the ratio is the completeness of the billing profile.
+   */
   readingsExpected: number;
   readingsAcquired: number;
+  /** Of the slots acquired, those first filled from a meter's own load profile. */
+  readingsBackfilled: number;
+  /** Expected − acquired. */
+  readingsUnrecoverable: number;
+  /** Why: the firmware's count per reason (slots × the meter's channels); `pending` is the rest (not yet caught up, a module never found). */
+  unrecoverableBy: { noProfile: number; profileTooShort: number; notRecorded: number; expired: number; pending: number };
+  /** Register values read by readouts (every register, not only the profile channels). */
+  readingsRead: number;
+  /** Back-filled readings stored (every channel), catch-up sessions, modules whose clock was found off beyond the tolerance. */
+  backfillReadingsStored: number;
+  backfillSessions: number;
+  meterClockOffsets: number;
   /** Distinct readings stored, by the protocol of the meter they came from (IEC 62056-21 readouts, DLMS/COSEM). */
   readingsByProtocol: { iec: number; dlms: number };
   /** DLMS meters installed and known to the concentrator at the end; of their readings, those from load profiles. */
@@ -149,12 +166,16 @@ interface Totals {
   alarmSms: number;
   dlmsProfile: number;
   otaRequestBytes: number;
+  backfillReadings: number;
+  backfillSessions: number;
+  clockOffsets: number;
 }
 
 function zero(): Totals {
   return {
     acquired: 0, stored: 0, implausible: 0, ok: 0, failed: 0, events: 0, alarms: 0, detected: 0, repaired: 0, cycles: 0, ratioSum: 0, remoteCycles: 0, remoteRatioSum: 0, failovers: 0, internalErrors: 0, shutdowns: 0,
     malformed: 0, foreign: 0, authFailed: 0, replayed: 0, parseFailed: 0, refused: 0, alarmSms: 0, dlmsProfile: 0, otaRequestBytes: 0,
+    backfillReadings: 0, backfillSessions: 0, clockOffsets: 0,
   };
 }
 
@@ -198,6 +219,9 @@ function countersOf(c: Concentrator): Totals {
     alarmSms: c.alarmSms?.counters.messages ?? 0,
     dlmsProfile: c.dlms?.counters.profileReadings ?? 0,
     otaRequestBytes: c.uplink?.otaRequestBytes ?? 0,
+    backfillReadings: c.catchUp?.counters.readings ?? 0,
+    backfillSessions: c.catchUp?.counters.sessions ?? 0,
+    clockOffsets: c.catchUp?.counters.clockOffsets ?? 0,
   };
 }
 
@@ -222,6 +246,10 @@ export class Site {
   readonly #toDisconnect: Array<{ serial: string }>;
   /** Distinct readings stored, by protocol. */
   readonly #byProtocol = { iec: 0, dlms: 0 };
+  /** Profile slots held ("meter/register/slot" of an energy channel), and whether the first value for it was back-filled. */
+  readonly #slots = new Map<string, boolean>();
+  /** Unrecoverable slots by reason, per meter serial, of the boots that ended (holdings are RAM per boot). */
+  readonly #unrecoverable = new Map<string, number[]>();
   #longestSupplied = 0;
   /** Ground truth of the uplink: every distinct reading the firmware stored, with its first value. */
   readonly #storedValues = new Map<string, number>();
@@ -283,6 +311,7 @@ export class Site {
     }
     w.board.domain.onPowerOff(() => {
       if (this.concentrator) this.#previous = add(this.#previous, countersOf(this.concentrator));
+      if (this.concentrator) this.#keepUnrecoverable(this.concentrator);
       this.concentrator = undefined;
     });
     const chosen = w.prng.fork("disconnected");
@@ -324,8 +353,11 @@ export class Site {
       shutdowns: t.shutdowns,
       batteryCutoffs: w.board.power.cutoffs,
       mainsFailures: w.faults.mainsFailures,
-      readingsExpected: Math.floor(s.now / SLOT_MS) * (modules.reduce((n, m) => n + registersOf(m), 0) + w.dlms.meters.length * DLMS_REGISTERS),
-      readingsAcquired: t.acquired,
+      ...this.#profileSlots(c),
+      readingsRead: t.acquired,
+      backfillReadingsStored: t.backfillReadings,
+      backfillSessions: t.backfillSessions,
+      meterClockOffsets: t.clockOffsets,
       readingsByProtocol: { ...this.#byProtocol },
       dlmsMeters: w.dlms.meters.length,
       dlmsMetersKnown: c ? [...c.topology.modules].filter((m) => m.address.startsWith("dlms:") && m.state === "present").length : 0,
@@ -435,9 +467,66 @@ export class Site {
     };
   }
 
+  /** Expected and acquired profile slots (see SiteReport), and why the missing ones are missing. */
+  #profileSlots(c: Concentrator | undefined): Pick<SiteReport, "readingsExpected" | "readingsAcquired" | "readingsBackfilled" | "readingsUnrecoverable" | "unrecoverableBy"> {
+    const w = this.world;
+    const slots = Math.floor(w.scheduler.now / SLOT_MS);
+    const firstSlot = Math.floor(w.startEpochMs / SLOT_MS);
+    const channels = this.#channelsBySerial();
+    let expected = 0;
+    for (const n of channels.values()) expected += n * slots;
+    let acquired = 0;
+    let backfilled = 0;
+    for (const [key, filled] of this.#slots) {
+      const slot = Number(key.slice(key.lastIndexOf("/") + 1)) - firstSlot;
+      if (slot < 0 || slot >= slots) continue;
+      acquired++;
+      if (filled) backfilled++;
+    }
+    const by = { noProfile: 0, profileTooShort: 0, notRecorded: 0, expired: 0 };
+    const names = Object.keys(by) as Array<keyof typeof by>;
+    const counts = new Map(this.#unrecoverable);
+    if (c) for (const [serial, k] of this.#unrecoverableOf(c)) counts.set(serial, (counts.get(serial) ?? [0, 0, 0, 0]).map((n, i) => n + k[i]!));
+    for (const [serial, k] of counts) names.forEach((name, i) => (by[name] += k[i]! * (channels.get(serial) ?? 0)));
+    const unrecoverable = expected - acquired;
+    const declared = names.reduce((n, name) => n + by[name], 0);
+    return { readingsExpected: expected, readingsAcquired: acquired, readingsBackfilled: backfilled, readingsUnrecoverable: unrecoverable, unrecoverableBy: { ...by, pending: Math.max(0, unrecoverable - declared) } };
+  }
+
+  /** Energy channels of every installed meter, by serial: import, and export for serial and DLMS meters. */
+  #channelsBySerial(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const m of this.world.modules) for (const meter of m.meters) out.set(meter.serial, meter.kind === "pulse" ? 1 : 2);
+    for (const d of this.world.dlmsMeters) out.set(d.meter.serial, 2);
+    return out;
+  }
+
+  /** The current boot's unrecoverable slots per meter serial. */
+  #unrecoverableOf(c: Concentrator): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    c.catchUp?.holdings.forEachUnrecoverable((meter, counts) => {
+      const serial = this.#meterSerial(c, meter);
+      if (serial) out.set(serial, [...counts]);
+    });
+    return out;
+  }
+
+  #keepUnrecoverable(c: Concentrator): void {
+    for (const [serial, k] of this.#unrecoverableOf(c)) this.#unrecoverable.set(serial, (this.#unrecoverable.get(serial) ?? [0, 0, 0, 0]).map((n, i) => n + k[i]!));
+  }
+
+  #meterSerial(c: Concentrator, meter: number): string | undefined {
+    const at = c.topology.meterLocation(meter);
+    return at && c.topology.persistent(at.module.number)?.meters.find((x) => x.meter === meter)?.serial;
+  }
+
   #stored(readings: readonly Reading[]): void {
     const topology = this.concentrator?.topology;
     for (const r of readings) {
+      if (r.register === IMPORT_TOTAL || r.register === EXPORT_TOTAL) {
+        const key = `${r.meter}/${r.register}/${Math.floor(r.time / (SLOT_MS / 1000))}`;
+        if (!this.#slots.has(key)) this.#slots.set(key, (r.status & ReadingStatus.backfilled) !== 0);
+      }
       const key = keyOf(r);
       if (this.#storedValues.has(key)) continue;
       this.#storedValues.set(key, r.value);
@@ -476,8 +565,7 @@ export class Site {
     if (c) {
       this.#latched = new Set<string>();
       for (const consumer of c.latch.latchedConsumers()) {
-        const at = c.topology.meterLocation(consumer);
-        const serial = at && c.topology.persistent(at.module.number)?.meters.find((x) => x.meter === consumer)?.serial;
+        const serial = this.#meterSerial(c, consumer);
         if (serial) this.#latched.add(serial);
       }
     }
@@ -516,12 +604,4 @@ function memoryView(store: MemoryHeadendStore): HeadendView {
     count: (concentrator) => store.readingCount(concentrator),
     duplicates: (concentrator) => store.duplicateReadings(concentrator),
   };
-}
-
-/** Registers a DLMS meter's scheduled read carries (firmware/dlms/integration/config.ts DEFAULT_REGISTERS). */
-const DLMS_REGISTERS = DEFAULT_REGISTERS.length;
-
-/** Registers a readout of this module carries per interval (docs/d0.md register map). */
-function registersOf(m: SimLocalModule): number {
-  return m.meters.reduce((n, meter) => n + (meter.kind === "pulse" ? 1 : 5 + 2 * meter.phases), 0);
 }

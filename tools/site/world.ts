@@ -61,7 +61,22 @@ export interface WorldOptions {
   flash?: { log: Uint8Array; state: Uint8Array };
   /** DLMS/COSEM meters, half on each bus (dlms-site.ts). Default 8. */
   dlmsMeters?: number;
+  /**
+   * Which modules keep a load profile (docs/backfill.md): "models" (default) as `PROFILE_DAYS` says per
+   * model (basic eHZ modules have none), "all" every module (60 days when its model has none), "none" no module.
+   */
+  profileMemory?: ProfileMemoryChoice;
 }
+
+export type ProfileMemoryChoice = "models" | "all" | "none";
+
+/**
+ * Days of 15-minute load profile a module keeps, by manufacturer (FLAG id): L+G ZMD/ZMF and Iskra
+ * MT174/MT382 keep about two months of a few channels, EMH LZQJ more, Elster A1800 about a month; the
+ * Hager eHZ basic meters have no profile memory.
+ */
+export const PROFILE_DAYS: Readonly<Record<string, number>> = Object.freeze({ LGZ: 45, ISk: 60, EMH: 90, ELS: 35, HAg: 0 });
+const PROFILE_DAYS_ALL = 60;
 
 /** Options of a world without random faults, for a benchmark or a campaign that injects its own. */
 export const NO_FAULTS = { mainsFailuresPerDay: 0, moduleRebootsPerDay: 0, openingsPerDay: 0, repeaterOutagesPerDay: 0, flatBatteryShare: 0, balanceConsumers: 0 } as const;
@@ -126,7 +141,8 @@ export class World {
       site: populateBridge({ scheduler: s, prng: p.fork(`bridge-${b.kind}`), bus: this.buses[b.bus]!, kind: b.kind, address: b.address, modules: b.modules, firstAddress: b.firstAddress }),
     }));
     this.feeder = this.#feeder(o.balanceConsumers ?? 8);
-    this.dlms = dlmsSite(s, p.fork("dlms"), this.buses, o.dlmsMeters ?? 8, startEpochMs);
+    // With every meter keeping its profile, the DLMS meters write the entries of their outages too.
+    this.dlms = dlmsSite(s, p.fork("dlms"), this.buses, o.dlmsMeters ?? 8, startEpochMs, o.profileMemory === "all");
 
     // The modules' bus supply follows the board; the grid reaches every consumer.
     this.board.domain.onPowerOff(() => this.#busPower(false));
@@ -134,6 +150,11 @@ export class World {
     const flat = o.flatBatteryShare ?? 0.1;
     const batteries = p.fork("batteries");
     for (const m of this.local.flat()) if (batteries.chance(flat)) m.setBattery(false);
+    const profiles = o.profileMemory ?? "models";
+    for (const m of this.modules) {
+      const days = PROFILE_DAYS[m.identity.manufacturer] ?? 0;
+      m.setProfileMemory(96 * (profiles === "none" ? 0 : profiles === "all" ? days || PROFILE_DAYS_ALL : days));
+    }
     this.uplink = o.uplink ? new UplinkWorld(s, p.fork("uplink"), this.board, o.uplink, o.days, startEpochMs) : undefined;
     this.#scheduleFaults(o);
   }

@@ -58,6 +58,12 @@ export interface SimDlmsMeterOptions {
   maxInfo?: number;
   /** The link and association end after this much silence. Default 120 s. */
   inactivityMs?: number;
+  /**
+   * On power-up, the profile gets the entries of the intervals the meter was down for (values as they
+   * stood, status power down), as many IDIS meters write them (docs/backfill.md, `profileMemory: "all"`).
+   * Default false: no entries while down.
+   */
+  fillOutages?: boolean;
 }
 
 export class SimDlmsMeter {
@@ -93,6 +99,8 @@ export class SimDlmsMeter {
   #signOn = "";
   #modeE = false;
   #grid = true;
+  /** Meter-clock time of the last profile entry, ms. */
+  #lastCaptureMs: number | undefined;
   #limiterEpoch = 0;
   readonly counters = { framesIn: 0, framesOut: 0, foreign: 0, duplicates: 0 };
 
@@ -196,6 +204,13 @@ export class SimDlmsMeter {
 
   #boot(): void {
     if (this.#powerFailures > 0) this.objects.logEvent(MeterEvent.powerUp);
+    if (this.#o.fillOutages && this.#lastCaptureMs !== undefined) {
+      for (let t = this.#lastCaptureMs + CAPTURE_MS; t <= this.clockMs(); t += CAPTURE_MS) {
+        this.objects.flagNext(0x80);
+        this.objects.capture(t / 1000);
+        this.#lastCaptureMs = t;
+      }
+    }
     this.#scheduleCapture();
     this.#limiterEpoch++;
     if (this.objects.limiter.normal > 0) this.#scheduleLimiter(this.#limiterEpoch);
@@ -206,6 +221,7 @@ export class SimDlmsMeter {
     const boundary = Math.floor(after / CAPTURE_MS + 1) * CAPTURE_MS;
     this.domain.after(Math.max(0, boundary - this.clockMs()), () => {
       this.objects.capture(boundary / 1000);
+      this.#lastCaptureMs = boundary;
       this.#scheduleCapture(boundary);
     });
   }

@@ -1,0 +1,292 @@
+/**
+ * Which 15-minute profile intervals the concentrator is missing, per meter (docs/backfill.md).
+ *
+ * A meter's profile channels (its energy registers) come together, from a readout or from one row of
+ * its load profile, so one bit per meter and interval says it all: a slot is *missing* once it has
+ * ended without the meter's import energy stored in it. Missing bits cover a window of the last
+ * `WINDOW_SLOTS` slots per meter (a ring of bytes in one typed array for every meter); a bit that
+ * leaves the window unfetched is counted unrecoverable ("expired"). Slots are counted from 1970 (UTC).
+ *
+ * What is persisted (through `HoldingsStore`) is only what cannot be told again after a power cut:
+ * each meter's missing bits, written when they change (a slot missed, a slot fetched), and the last
+ * slot accounted for. A slot in which a meter was read leaves no trace here: after a boot, slots up
+ * to the accounted one are held unless their bit says otherwise; slots after it fell while the
+ * concentrator was down and are missing for every meter, except where the store's newest readings
+ * show a meter read in the slot the power was cut in (`accountUntil`'s `heldAtBoot`).
+ */
+
+/** Profile registration period, minutes (the meters' P.01 period; slots of the holdings). */
+export const PROFILE_PERIOD_MIN = 15;
+export const PROFILE_PERIOD_S = PROFILE_PERIOD_MIN * 60;
+/** Slots a meter's missing bits reach back: 2 days, far more than the mains failures a battery cannot bridge. */
+export const WINDOW_SLOTS = 192;
+const ROW_BYTES = WINDOW_SLOTS / 8;
+
+/** Why a slot is left unrecoverable. */
+export const Unrecoverable = Object.freeze({
+  /** The meter's module keeps no load profile. */
+  noProfile: 0,
+  /** The profile no longer reaches back that far. */
+  profileTooShort: 1,
+  /** The profile has no value for it (the module was down, its clock was not set). */
+  notRecorded: 2,
+  /** The slot left the catch-up window before it could be fetched (the module did not answer for two days). */
+  expired: 3,
+} as const);
+export type Unrecoverable = (typeof Unrecoverable)[keyof typeof Unrecoverable];
+export const UNRECOVERABLE_NAMES = Object.freeze(["noProfile", "profileTooShort", "notRecorded", "expired"] as const);
+const REASONS = UNRECOVERABLE_NAMES.length;
+
+/** Where the holdings are kept across power cuts. */
+export interface HoldingsStore {
+  /** Every meter's persisted row: its newest slot and its missing bits (`ROW_BYTES`). */
+  load(each: (meter: number, top: number, bits: Uint8Array) => void): void;
+  save(meter: number, top: number, bits: Uint8Array): void;
+  /** The last slot accounted for, or -1. */
+  accounted(): number;
+  setAccounted(slot: number): void;
+  /** The slot of the concentrator's first boot (missing history of a new meter starts there), or -1. */
+  commissioned(): number;
+  setCommissioned(slot: number): void;
+}
+
+export class ProfileHoldings {
+  readonly #store: HoldingsStore;
+  readonly #rowOf = new Map<number, number>();
+  #meters = new Uint16Array(0);
+  /** Newest slot of each row's window. */
+  #top = new Float64Array(0);
+  /** The two newest slots held this boot (RAM only): accounting may run a moment after the next slot's first readout. */
+  #lastHeld = new Float64Array(0);
+  #prevHeld = new Float64Array(0);
+  #missingCount = new Uint16Array(0);
+  #bits = new Uint8Array(0);
+  #unrecoverable = new Uint32Array(0);
+  #rows = 0;
+  #accounted: number;
+  #commissioned: number;
+  /** Rows written since the last flush. */
+  readonly #dirty = new Set<number>();
+
+  constructor(store: HoldingsStore, nowSlot: number) {
+    this.#store = store;
+    store.load((meter, top, bits) => {
+      const r = this.#row(meter, top);
+      this.#bits.set(bits.subarray(0, ROW_BYTES), r * ROW_BYTES);
+      let n = 0;
+      for (let s = top - WINDOW_SLOTS + 1; s <= top; s++) if (this.isMissing(meter, s)) n++;
+      this.#missingCount[r] = n;
+    });
+    this.#commissioned = store.commissioned();
+    if (this.#commissioned < 0) store.setCommissioned((this.#commissioned = nowSlot));
+    this.#accounted = store.accounted();
+    if (this.#accounted < 0) this.#accounted = nowSlot - 1;
+  }
+
+  get meters(): number {
+    return this.#rows;
+  }
+
+  /** The last slot accounted for. */
+  get accounted(): number {
+    return this.#accounted;
+  }
+
+  /** Meters with missing slots, in row order (oldest rows first). */
+  metersMissing(): number[] {
+    const out: number[] = [];
+    for (let r = 0; r < this.#rows; r++) if (this.#missingCount[r]! > 0) out.push(this.#meters[r]!);
+    return out;
+  }
+
+  missingSlots(meter: number): number {
+    const r = this.#rowOf.get(meter);
+    return r === undefined ? 0 : this.#missingCount[r]!;
+  }
+
+  /** The oldest missing slot of `meter`, or undefined. */
+  oldestMissing(meter: number): number | undefined {
+    const r = this.#rowOf.get(meter);
+    if (r === undefined || this.#missingCount[r] === 0) return undefined;
+    const top = this.#top[r]!;
+    for (let s = top - WINDOW_SLOTS + 1; s <= top; s++) if (this.#bit(r, s)) return s;
+    return undefined;
+  }
+
+  isMissing(meter: number, slot: number): boolean {
+    const r = this.#rowOf.get(meter);
+    return r !== undefined && slot <= this.#top[r]! && slot > this.#top[r]! - WINDOW_SLOTS && this.#bit(r, slot);
+  }
+
+  /** Unrecoverable slots of `meter` by reason (indexes of `Unrecoverable`). */
+  unrecoverableOf(meter: number): number[] {
+    const r = this.#rowOf.get(meter);
+    const out: number[] = [];
+    for (let k = 0; k < REASONS; k++) out.push(r === undefined ? 0 : this.#unrecoverable[r * REASONS + k]!);
+    return out;
+  }
+
+  /** Calls `each` for every meter with unrecoverable slots, with its counts by reason (indexes of `Unrecoverable`). */
+  forEachUnrecoverable(each: (meter: number, counts: readonly number[]) => void): void {
+    for (let r = 0; r < this.#rows; r++) {
+      const counts = Array.from(this.#unrecoverable.subarray(r * REASONS, (r + 1) * REASONS));
+      if (counts.some((n) => n > 0)) each(this.#meters[r]!, counts);
+    }
+  }
+
+  /** Every meter's unrecoverable slots, by reason name. */
+  unrecoverableTotals(): Record<(typeof UNRECOVERABLE_NAMES)[number], number> {
+    const t = { noProfile: 0, profileTooShort: 0, notRecorded: 0, expired: 0 };
+    for (let i = 0; i < this.#rows * REASONS; i++) t[UNRECOVERABLE_NAMES[i % REASONS]!] += this.#unrecoverable[i]!;
+    return t;
+  }
+
+  /**
+   * The meter's import energy was stored for `slot` (a readout, or a back-filled row). A new meter's
+   * slots since commissioning (within the window) are missing: its history is in its profile.
+   */
+  held(meter: number, slot: number): void {
+    let r = this.#rowOf.get(meter);
+    if (r === undefined) {
+      r = this.#row(meter, Math.max(slot, this.#accounted));
+      for (let s = Math.max(this.#commissioned, slot - WINDOW_SLOTS + 1); s < slot && s <= this.#accounted; s++) this.#setMissing(r, s);
+      this.#dirty.add(r);
+    }
+    if (slot > this.#lastHeld[r]!) {
+      this.#prevHeld[r] = this.#lastHeld[r]!;
+      this.#lastHeld[r] = slot;
+    }
+    if (this.#inWindow(r, slot) && this.#bit(r, slot)) {
+      this.#clearBit(r, slot);
+      this.#dirty.add(r);
+    }
+  }
+
+  /**
+   * Slots up to `slot` have ended: each meter not held in one of them misses it. `heldAtBoot` tells
+   * what the store holds of the slots since the last accounted one (after a boot).
+   */
+  accountUntil(slot: number, heldAtBoot?: (meter: number, slot: number) => boolean): void {
+    if (slot <= this.#accounted) return;
+    const from = Math.max(this.#accounted + 1, slot - WINDOW_SLOTS + 1);
+    for (let r = 0; r < this.#rows; r++) {
+      this.#advance(r, slot);
+      for (let s = from; s <= slot; s++) {
+        if (this.#lastHeld[r] === s || this.#prevHeld[r] === s || heldAtBoot?.(this.#meters[r]!, s)) continue;
+        this.#setMissing(r, s);
+        this.#dirty.add(r);
+      }
+    }
+    this.#accounted = slot;
+  }
+
+  /** `slot` of `meter` will never be fetched: counted with its reason, no longer missing. */
+  giveUp(meter: number, slot: number, reason: Unrecoverable): void {
+    const r = this.#rowOf.get(meter);
+    if (r === undefined || !this.#inWindow(r, slot) || !this.#bit(r, slot)) return;
+    this.#clearBit(r, slot);
+    this.#unrecoverable[r * REASONS + reason]!++;
+    this.#dirty.add(r);
+  }
+
+  /**
+   * Writes up to `maxRows` rows that changed (a journal record each); once none is left, the slot
+   * accounted (after the rows: a cut in between only accounts the same slots again). True when done.
+   */
+  flush(maxRows = Infinity): boolean {
+    let n = 0;
+    for (const r of this.#dirty) {
+      if (n++ >= maxRows) return false;
+      this.#save(r);
+    }
+    if (this.#accounted > this.#store.accounted()) this.#store.setAccounted(this.#accounted);
+    return true;
+  }
+
+  /** Writes the rows of `meters` if they changed (what a catch-up just stored), now. */
+  flushMeters(meters: Iterable<number>): void {
+    for (const meter of meters) {
+      const r = this.#rowOf.get(meter);
+      if (r !== undefined && this.#dirty.has(r)) this.#save(r);
+    }
+  }
+
+  #save(r: number): void {
+    this.#store.save(this.#meters[r]!, this.#top[r]!, this.#bits.subarray(r * ROW_BYTES, (r + 1) * ROW_BYTES));
+    this.#dirty.delete(r);
+  }
+
+  // ---- rows ----
+
+  #row(meter: number, top: number): number {
+    const known = this.#rowOf.get(meter);
+    if (known !== undefined) return known;
+    if (this.#rows === this.#meters.length) this.#grow();
+    const r = this.#rows++;
+    this.#rowOf.set(meter, r);
+    this.#meters[r] = meter;
+    this.#top[r] = top;
+    this.#lastHeld[r] = -1;
+    this.#prevHeld[r] = -1;
+    return r;
+  }
+
+  #grow(): void {
+    const n = Math.max(16, this.#meters.length * 2);
+    const grown = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(old: T, make: (size: number) => T, per = 1): T => {
+      const a = make(n * per);
+      a.set(old as never);
+      return a;
+    };
+    this.#meters = grown(this.#meters, (k) => new Uint16Array(k));
+    this.#top = grown(this.#top, (k) => new Float64Array(k));
+    this.#lastHeld = grown(this.#lastHeld, (k) => new Float64Array(k));
+    this.#prevHeld = grown(this.#prevHeld, (k) => new Float64Array(k));
+    this.#missingCount = grown(this.#missingCount, (k) => new Uint16Array(k));
+    this.#bits = grown(this.#bits, (k) => new Uint8Array(k), ROW_BYTES);
+    this.#unrecoverable = grown(this.#unrecoverable, (k) => new Uint32Array(k), REASONS);
+  }
+
+  /** Moves row `r`'s window so that it ends at `slot`: missing slots that leave it expire. */
+  #advance(r: number, slot: number): void {
+    const top = this.#top[r]!;
+    if (slot <= top) return;
+    const steps = Math.min(WINDOW_SLOTS, slot - top);
+    for (let s = top - WINDOW_SLOTS + 1; s < top - WINDOW_SLOTS + 1 + steps; s++) {
+      if (!this.#bit(r, s)) continue;
+      this.#clearBit(r, s);
+      this.#unrecoverable[r * REASONS + Unrecoverable.expired]!++;
+      this.#dirty.add(r);
+    }
+    this.#top[r] = slot;
+  }
+
+  #inWindow(r: number, slot: number): boolean {
+    return slot <= this.#top[r]! && slot > this.#top[r]! - WINDOW_SLOTS;
+  }
+
+  #setMissing(r: number, slot: number): void {
+    if (!this.#inWindow(r, slot) || this.#bit(r, slot)) return;
+    const i = r * ROW_BYTES + (mod(slot) >> 3);
+    this.#bits[i] = this.#bits[i]! | (1 << (mod(slot) & 7));
+    this.#missingCount[r]!++;
+  }
+
+  #clearBit(r: number, slot: number): void {
+    const i = r * ROW_BYTES + (mod(slot) >> 3);
+    this.#bits[i] = this.#bits[i]! & ~(1 << (mod(slot) & 7));
+    this.#missingCount[r]!--;
+  }
+
+  #bit(r: number, slot: number): boolean {
+    return (this.#bits[r * ROW_BYTES + (mod(slot) >> 3)]! & (1 << (mod(slot) & 7))) !== 0;
+  }
+}
+
+/** Position of a slot in a row's ring. */
+function mod(slot: number): number {
+  const m = slot % WINDOW_SLOTS;
+  return m < 0 ? m + WINDOW_SLOTS : m;
+}
+
+export const HOLDINGS_ROW_BYTES = ROW_BYTES;
