@@ -22,7 +22,7 @@ import { BusMaster } from "../bus/bus-master.js";
 import { BalanceMonitor, type BalanceGroupConfig } from "../events/balance.js";
 import { EventManager } from "../events/event-manager.js";
 import { ControlState, type ControlMode } from "../latch/disconnect-control.js";
-import { LatchManager, type AuditEntry as LatchAudit, type TriggerSource } from "../latch/latch-manager.js";
+import { LatchManager, type AuditEntry as LatchAudit, type LatchOutcome, type TriggerSource } from "../latch/latch-manager.js";
 import { ModuleRelays } from "../latch/module-relays.js";
 import { CONCENTRATOR, EventType, ReadingStatus, type Reading } from "../model/records.js";
 import { Modem, type ModemOptions } from "../modem/modem.js";
@@ -48,7 +48,7 @@ import { StateJournal } from "../store/state-journal.js";
 import { STATE_KEY_COUNT, StateLayout } from "../store/state-layout.js";
 import { deriveSharedKey } from "../uplink/envelope.js";
 import { Uplink } from "../uplink/uplink.js";
-import { ConcentratorCommands } from "./command-handlers.js";
+import { ConcentratorCommands, type CommandTarget } from "./command-handlers.js";
 import { Console } from "../console/console.js";
 import { consoleCommands } from "../console/commands/index.js";
 import { passwordGuessing } from "../console/commands/system.js";
@@ -148,7 +148,7 @@ const BRIDGE_RETRY_MS = 60_000;
 /** Battery checks while on battery, ms. */
 const BATTERY_CHECK_MS = 10_000;
 
-export class Concentrator {
+export class Concentrator implements CommandTarget {
   readonly hal: Hal;
   readonly site: SiteConfig;
   readonly journal: StateJournal;
@@ -495,7 +495,7 @@ export class Concentrator {
   }
 
   /** Triggers a latch from an authenticated source (the command path, a console with privileges). */
-  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource, actor?: string) {
+  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource, actor?: string): LatchOutcome {
     return this.latch.trigger(consumer, trigger, source, actor);
   }
 
