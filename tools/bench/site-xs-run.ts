@@ -21,12 +21,12 @@
  * the firmware of A alive after the cut when its uplink is configured (not understood; B's is freed,
  * which each copy checks), which is why the world is measured in B.
  */
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { resumeXs, startXs, type XsWorker } from "../xs/xs-worker.js";
 import type { KindFigures } from "./site-xs-entry.js";
+import { budgetViolations } from "./memory-budget.js";
 
 /** 156 local modules and the default bridges and DLMS meters: 256 meters with seed 1. */
 export const SITE_256 = { modules: 156 } as const;
@@ -65,35 +65,6 @@ export interface SiteXsMeasurement {
   samples: Array<{ atMs: number; machineSlots: number; headendSlots: number; worldSlots: number }>;
   /** Whether every copy of B freed the firmware (else its world's figure holds some of it). */
   firmwareReleased: boolean;
-}
-
-/** The longest event-loop turn allowed, XS units (docs/memory.md: a 128-byte UART FIFO with no software buffer). */
-export const MAX_TURN_UNITS = 150_000;
-/** The live heap's peak must leave this share of the manifest's `creation` slots free. */
-export const MIN_MARGIN = 0.25;
-/** Turn kinds exempt from MAX_TURN_UNITS: the boot runs before any port is open (docs/memory.md). */
-export const EXEMPT_KINDS: readonly string[] = Object.freeze(["boot"]);
-
-/** The manifest's `creation` heap: slots (16 B each on the 32-bit device) and chunk bytes. */
-export function creationBudget(): { slots: number; chunkBytes: number } {
-  const manifest = JSON.parse(readFileSync(fileURLToPath(new URL("../../../manifests/manifest.json", import.meta.url)), "utf8"));
-  return { slots: manifest.creation.heap.initial, chunkBytes: manifest.creation.chunk.initial };
-}
-
-/** Free share of the budget at the peak (negative when the peak exceeds it). */
-export function margin(peak: number, budget: number): number {
-  return (budget - peak) / budget;
-}
-
-/** What breaks the budget in a measurement, one line each; empty when it holds. */
-export function budgetViolations(m: Pick<SiteXsMeasurement, "kinds" | "peakSlots">, budget = creationBudget()): string[] {
-  const out: string[] = [];
-  const free = margin(m.peakSlots, budget.slots);
-  if (free < MIN_MARGIN) out.push(`live heap: peak ${m.peakSlots} slots leaves ${(free * 100).toFixed(1)} % of ${budget.slots} free (at least ${MIN_MARGIN * 100} %)`);
-  for (const [kind, k] of Object.entries(m.kinds)) {
-    if (!EXEMPT_KINDS.includes(kind) && k.maxUnits > MAX_TURN_UNITS) out.push(`turn: ${kind} took ${k.maxUnits} units (at most ${MAX_TURN_UNITS})`);
-  }
-  return out;
 }
 
 const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", import.meta.url));

@@ -8,7 +8,8 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Bench } from "./bench.js";
-import { budgetViolations, creationBudget, margin, MAX_TURN_UNITS, type SiteXsMeasurement } from "./site-xs-run.js";
+import { budgetViolations, creationBudget, margin, MAX_TURN_UNITS } from "./memory-budget.js";
+import type { SiteXsMeasurement } from "./site-xs-run.js";
 
 export const siteXs: Bench = {
   name: "XS site: live heap, longest turns, units per reading (256 meters)",
