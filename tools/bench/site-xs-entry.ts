@@ -49,8 +49,6 @@ let site: Site | undefined;
 const kinds: Record<string, KindFigures> = {};
 /** Head-end turns: the simulated head-end handling a message (not the firmware's, counted apart). */
 const headendTurns: KindFigures = { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 };
-/** Units of every simulation turn, firmware or not. */
-let simulationUnits = 0;
 /** The firmware callback running now, if any (a callback inside a callback is the outer one's). */
 let inFirmware = false;
 const freed: string[] = [];
@@ -133,7 +131,6 @@ function runUntil(s: Site, untilMs: number): { nowMs: number } {
     resetMeter(0, 0);
     sched.step();
     const units = resetMeter(0, 0);
-    simulationUnits += units;
     if ((headend?.messages ?? 0) !== handled) record(headendTurns, units, sched.now);
   }
   gc();
@@ -206,7 +203,7 @@ function execute(cmd: Command): unknown {
     }
     case "report": {
       const r = site!.report();
-      return { kinds, headendTurns, simulationUnits, readingsDelivered: r.readingsDelivered, readingsStored: r.readingsStored, lost: r.lost, internalErrors: r.internalErrors, boots: r.boots };
+      return { kinds, headendTurns, readingsDelivered: r.readingsDelivered, readingsStored: r.readingsStored, lost: r.lost, internalErrors: r.internalErrors, boots: r.boots };
     }
   }
 }
