@@ -622,15 +622,13 @@ export class Concentrator implements CommandTarget {
   #resolveBalance(): void {
     const configs = this.site.balance ?? [];
     if (this.#balance.length === configs.length) return;
-    const numberOf = new Map<string, number>();
-    for (const m of this.topology.modules) {
-      const p = this.topology.persistent(m.number)!;
-      for (const x of p.meters) numberOf.set(x.serial, x.meter);
-    }
+    // By serial, one lookup each: this runs at every topology change until every group resolves
+    // (building every module's persistent record here made a discovery turn 5 M XS units, docs/memory.md).
+    const t = this.topology;
     this.#balance.length = 0;
     for (const b of configs) {
-      const balanceMeter = numberOf.get(b.balanceMeter);
-      const consumers = b.consumers.map((s) => numberOf.get(s));
+      const balanceMeter = t.meterNumber(b.balanceMeter);
+      const consumers = b.consumers.map((s) => t.meterNumber(s));
       if (balanceMeter === undefined || consumers.some((c) => c === undefined)) continue;
       const config: BalanceGroupConfig = {
         id: b.id,
