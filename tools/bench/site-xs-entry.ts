@@ -29,6 +29,8 @@
 import { namespaces } from "generated:classes";
 import type { DigitalInputProvider, Hal, SerialOptions, SerialPortProvider } from "../../hal/index.js";
 import { SimBoard } from "../../hal/sim/board.js";
+import { Concentrator } from "../../firmware/app/concentrator.js";
+import type { Reading } from "../../firmware/model/records.js";
 import { Site } from "../site/site.js";
 import { serveJsonCommands } from "../xs/json-commands.js";
 
@@ -51,6 +53,8 @@ const kinds: Record<string, KindFigures> = {};
 const headendTurns: KindFigures = { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 };
 /** The firmware callback running now, if any (a callback inside a callback is the outer one's). */
 let inFirmware = false;
+/** Units the simulation spent inside the firmware's turn now (the site's ground truth): not the firmware's. */
+let simulationInTurn = 0;
 const freed: string[] = [];
 const registry = new FinalizationRegistry<string>((part) => freed.push(part));
 /** The firmware's parts watched for collection. */
@@ -68,13 +72,14 @@ function metered<A extends unknown[]>(kind: string | (() => string), fn: (...arg
     if (inFirmware) return fn(...args);
     const before = resetMeter(0, 0);
     inFirmware = true;
+    simulationInTurn = 0;
     try {
       fn(...args);
     } finally {
       inFirmware = false;
       const units = resetMeter(0, before);
       const name = typeof kind === "string" ? kind : kind();
-      record((kinds[name] ??= { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 }), units, site?.world.scheduler.now ?? 0);
+      record((kinds[name] ??= { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 }), units - simulationInTurn, site?.world.scheduler.now ?? 0);
       resetMeter(0, before + units);
     }
   };
@@ -113,8 +118,30 @@ function meteredHal(hal: Hal): Hal {
   };
 }
 
-/** Every boot of a board runs the firmware on its metered HAL; the boot itself (the store's recovery, the start) is a turn of kind "boot". */
+/** `fn`, a part of the simulation the firmware calls in its turn: its units are not the firmware's. */
+function simulationSide<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    const before = resetMeter(0, 0);
+    try {
+      fn(...args);
+    } finally {
+      const units = resetMeter(0, before);
+      simulationInTurn += units;
+      resetMeter(0, before + units);
+    }
+  };
+}
+
+/**
+ * Every boot of a board runs the firmware on its metered HAL; the boot itself (the store's recovery,
+ * the start) is a turn of kind "boot". The site's ground truth (tools/site: every reading stored,
+ * for its report) listens to the firmware's stored readings inside the firmware's turn: metered apart.
+ */
 function meterFirmwareEntries(): void {
+  const listen = Concentrator.prototype.onReadingsStored;
+  Concentrator.prototype.onReadingsStored = function (this: Concentrator, listener: (readings: readonly Reading[]) => void) {
+    listen.call(this, simulationSide(listener));
+  };
   const onBoot = SimBoard.prototype.onBoot;
   SimBoard.prototype.onBoot = function (this: SimBoard, entry: (hal: Hal) => void) {
     onBoot.call(this, metered("boot", (hal: Hal) => entry(meteredHal(hal))));
