@@ -4,22 +4,44 @@
  * persisted its counter before calling here. Every handler answers exactly once and never throws.
  */
 import { ChangeResult, ChangeSource } from "../store/audit.js";
+import type { ConfigStore } from "../store/config.js";
 import type { ControlMode } from "../latch/disconnect-control.js";
-import type { LatchOutcome } from "../latch/latch-manager.js";
+import type { LatchManager, LatchOutcome, TriggerSource } from "../latch/latch-manager.js";
 import type { LoadLimit } from "../model/load-limit.js";
+import type { OtaUpdater } from "../ota/updater.js";
+import { Priority, type Poller } from "../poll/poller.js";
+import type { Topology } from "../poll/topology.js";
 import { ResultCode, type ConfigChange, type SwitchWindow } from "../uplink/messages.js";
 import type { CommandHandlers, CommandOutcome } from "../uplink/ports.js";
-import type { Concentrator } from "./concentrator.js";
+import type { CatchUp } from "../poll/backfill/catch-up.js";
 import { PROFILE_PERIOD_S } from "../poll/backfill/holdings.js";
-import { Priority } from "../poll/poller.js";
 
 /** Slots a profile command may ask for: a day. */
 const MAX_PROFILE_SLOTS = 96;
 
-export class ConcentratorCommands implements CommandHandlers {
-  readonly #c: Concentrator;
+/**
+ * What the commands reach of the concentrator, and nothing more: the concentrator implements it
+ * (firmware/app/concentrator.ts), and this module does not depend on the concentrator's module.
+ */
+export interface CommandTarget {
+  readonly topology: Pick<Topology, "meterLocation">;
+  readonly poller: Pick<Poller, "readNow">;
+  readonly ota: Pick<OtaUpdater, "offer"> | undefined;
+  /** Undefined while the wall clock is not set (profile slots are wall-clock intervals). */
+  readonly catchUp: Pick<CatchUp, "readRange"> | undefined;
+  readonly latch: Pick<LatchManager, "setMode" | "setLimiter">;
+  readonly config: Pick<ConfigStore, "set">;
+  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource): LatchOutcome;
+  /** Applies configuration that the running parts read once, after `config.set`. */
+  applyConfiguration(): void;
+  /** Sets the wall clock; returns the offset applied, in ms. */
+  setWallClock(epochMs: number, source: ChangeSource): number;
+}
 
-  constructor(concentrator: Concentrator) {
+export class ConcentratorCommands implements CommandHandlers {
+  readonly #c: CommandTarget;
+
+  constructor(concentrator: CommandTarget) {
     this.#c = concentrator;
   }
 

@@ -22,7 +22,7 @@ import { BusMaster } from "../bus/bus-master.js";
 import { BalanceMonitor, type BalanceGroupConfig } from "../events/balance.js";
 import { EventManager } from "../events/event-manager.js";
 import { ControlState, type ControlMode } from "../latch/disconnect-control.js";
-import { LatchManager, type AuditEntry as LatchAudit, type TriggerSource } from "../latch/latch-manager.js";
+import { LatchManager, type AuditEntry as LatchAudit, type LatchOutcome, type TriggerSource } from "../latch/latch-manager.js";
 import { ModuleRelays } from "../latch/module-relays.js";
 import { CONCENTRATOR, EventType, ReadingStatus, type Reading } from "../model/records.js";
 import { Modem, type ModemOptions } from "../modem/modem.js";
@@ -52,7 +52,7 @@ import { StateJournal } from "../store/state-journal.js";
 import { STATE_KEY_COUNT, StateLayout } from "../store/state-layout.js";
 import { deriveSharedKey } from "../uplink/envelope.js";
 import { Uplink } from "../uplink/uplink.js";
-import { ConcentratorCommands } from "./command-handlers.js";
+import { ConcentratorCommands, type CommandTarget } from "./command-handlers.js";
 import { Console } from "../console/console.js";
 import { consoleCommands } from "../console/commands/index.js";
 import { passwordGuessing } from "../console/commands/system.js";
@@ -152,7 +152,7 @@ const BRIDGE_RETRY_MS = 60_000;
 /** Battery checks while on battery, ms. */
 const BATTERY_CHECK_MS = 10_000;
 
-export class Concentrator {
+export class Concentrator implements CommandTarget {
   readonly hal: Hal;
   readonly site: SiteConfig;
   readonly journal: StateJournal;
@@ -520,7 +520,7 @@ export class Concentrator {
   }
 
   /** Triggers a latch from an authenticated source (the command path, a console with privileges). */
-  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource, actor?: string) {
+  latchTrigger(consumer: number, trigger: "remoteDisconnect" | "remoteReconnect", source: TriggerSource, actor?: string): LatchOutcome {
     return this.latch.trigger(consumer, trigger, source, actor);
   }
 
@@ -647,15 +647,13 @@ export class Concentrator {
   #resolveBalance(): void {
     const configs = this.site.balance ?? [];
     if (this.#balance.length === configs.length) return;
-    const numberOf = new Map<string, number>();
-    for (const m of this.topology.modules) {
-      const p = this.topology.persistent(m.number)!;
-      for (const x of p.meters) numberOf.set(x.serial, x.meter);
-    }
+    // By serial, one lookup each: this runs at every topology change until every group resolves
+    // (building every module's persistent record here made a discovery turn 5 M XS units, docs/memory.md).
+    const t = this.topology;
     this.#balance.length = 0;
     for (const b of configs) {
-      const balanceMeter = numberOf.get(b.balanceMeter);
-      const consumers = b.consumers.map((s) => numberOf.get(s));
+      const balanceMeter = t.meterNumber(b.balanceMeter);
+      const consumers = b.consumers.map((s) => t.meterNumber(s));
       if (balanceMeter === undefined || consumers.some((c) => c === undefined)) continue;
       const config: BalanceGroupConfig = {
         id: b.id,

@@ -15,7 +15,7 @@ import type { LatchManager } from "../latch/latch-manager.js";
 import { EventType, ReadingStatus, registerCode, type Reading } from "../model/records.js";
 import type { ClockKeeper } from "./clock-keeper.js";
 import type { ModuleLogReader } from "./module-log.js";
-import { ModuleStatus, observeModule } from "./module-readout.js";
+import { ModuleStatus, observeModule, type ModuleObservation } from "./module-readout.js";
 import type { PlausibilityChecker } from "./plausibility.js";
 import type { ReadKind } from "./poller.js";
 import { slotOf, slotStart } from "./schedule.js";
@@ -75,24 +75,45 @@ export class Acquirer {
     for (const m of this.#o.topology.modules) this.#memoryOf(m.number, undefined).pendingStatus |= status;
   }
 
-  /** A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe). */
+  /**
+   * A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe), in its steps:
+   * who answered, what its status says, what its registers read, what its relay and clock say.
+   */
   readout(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
-    const o = this.#o;
     const obs = observeModule(readout.dataSets);
-    if (obs.serial === undefined) {
+    const module = obs.serial === undefined ? undefined : this.#identify(path, address, obs.serial, obs.meters);
+    if (module === undefined) {
       this.counters.malformed++;
       return;
     }
+    this.counters.readouts++;
+    const status = this.#moduleStatus(module.number, module.changes, obs, kind, timeS);
+    const implausible = this.#acquire(module.number, readout, kind, status, timeS);
+    this.#askReread(module.number, implausible);
+    const o = this.#o;
+    if (obs.relayConnected !== undefined) o.latch.observeRelay(module.number, obs.relayConnected);
+    o.clockKeeper.observe(module.number, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, timeS);
+  }
+
+  /** The module that answered, as the topology knows it after this answer; undefined when its table is full (not tracked). */
+  #identify(path: string, address: string, serial: string, meters: ModuleObservation["meters"]): { number: number; changes: TopologyChange[] } | undefined {
+    const o = this.#o;
     let changes: TopologyChange[];
     try {
-      changes = o.topology.observe(path, address, obs.serial, obs.meters, o.clock.now());
-    } catch (e) {
+      changes = o.topology.observe(path, address, serial, meters, o.clock.now());
+    } catch {
       // A full table: the module is not tracked, which the caller sees in the counters.
-      this.counters.malformed++;
-      return;
+      return undefined;
     }
-    const module = o.topology.at(path, address)!.number;
-    this.counters.readouts++;
+    return { number: o.topology.at(path, address)!.number, changes };
+  }
+
+  /**
+   * The module's own news (topology changes, a cold restart, a billing read, its contacts and battery)
+   * raised as events; returns the status bits its readings of this readout carry.
+   */
+  #moduleStatus(module: number, changes: TopologyChange[], obs: ModuleObservation, kind: ReadKind | "discovery", timeS: number): number {
+    const o = this.#o;
     let status = this.#topologyEvents(module, changes);
     const mem = this.#memoryOf(module, obs.powerFailures);
     // The first readout since this boot: what the module logged while we were down is news.
@@ -113,7 +134,15 @@ export class Acquirer {
     this.#statusEvents(module, obs.status ?? 0, mem.status);
     mem.status = obs.status ?? 0;
     mem.lastReadS = timeS;
+    return status;
+  }
 
+  /**
+   * The module's registers as readings: checked for plausibility, fed to the limiters, the voltage
+   * band and the balance, and stored. Returns whether a value was implausible.
+   */
+  #acquire(module: number, readout: Readout, kind: ReadKind | "discovery", status: number, timeS: number): boolean {
+    const o = this.#o;
     const entry = o.topology.module(module)!;
     const values = acquiredValues(readout.dataSets, { meterOf: (b) => (b === undefined ? undefined : entry.meters.get(b)), time: Math.floor(timeS), status });
     let implausible = false;
@@ -132,13 +161,16 @@ export class Acquirer {
       if (reading.register === IMPORT_TOTAL && kind !== "discovery") this.#balance(module, reading, timeS);
     }
     if (values.length) o.readings.append(values.map((v) => v.reading), kind === "billing");
+    return implausible;
+  }
+
+  /** An implausible value asks for one fresh readout; the one after it is taken as it comes. */
+  #askReread(module: number, implausible: boolean): void {
+    const mem = this.#memoryOf(module, undefined);
     if (implausible && !mem.rereadAsked) {
       mem.rereadAsked = true;
-      o.reread(module);
+      this.#o.reread(module);
     } else mem.rereadAsked = false;
-
-    if (obs.relayConnected !== undefined) o.latch.observeRelay(module, obs.relayConnected);
-    o.clockKeeper.observe(module, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, timeS);
   }
 
   /** A readout of a known module failed after its retries. */

@@ -130,6 +130,12 @@ export class Topology {
     return undefined;
   }
 
+  /** The number of the meter with serial `serial` while it is behind a module, else undefined. */
+  meterNumber(serial: string): number | undefined {
+    const n = this.#meterBySerial.get(serial);
+    return n !== undefined && this.#moduleOfMeter.has(n) ? n : undefined;
+  }
+
   /** Modules whose persistent record (`persistent`) changed since the last call, and forgets them. */
   takeChanged(): number[] {
     const out = [...this.#changed];

@@ -42,6 +42,20 @@ describe("topology", () => {
     assert.deepEqual(t.takeChanged(), []);
   });
 
+  it("finds a meter's number by its serial exactly while some module's record lists it", () => {
+    const observation = fc.record({ place: fc.integer({ min: 0, max: 3 }), module: fc.constantFrom("M1", "M2", "M3", "M4"), meters: fc.uniqueArray(fc.constantFrom("A", "B", "C", "D", "E"), { maxLength: 3 }) });
+    fc.assert(
+      fc.property(fc.array(observation, { maxLength: 12 }), (observations) => {
+        const t = new Topology();
+        observations.forEach((o, i) => t.observe("bus0", String(o.place + 1), o.module, meters(...o.meters), i));
+        // What the records say: every module's persistent meters, by serial.
+        const listed = new Map<string, number>();
+        for (const m of t.modules) for (const x of t.persistent(m.number)!.meters) listed.set(x.serial, x.meter);
+        for (const serial of ["A", "B", "C", "D", "E", "F"]) assert.equal(t.meterNumber(serial), listed.get(serial), serial);
+      }),
+    );
+  });
+
   it("gives a meter listed by two records after a cut to the module in its place", () => {
     const snapshot = {
       nextModule: 3,

@@ -36,6 +36,7 @@ import { siteRecording } from "./site-record.js";
 import { otaGprs } from "./ota-gprs.js";
 import { otaXs } from "./ota-xs.js";
 import { backfillBench } from "./backfill.js";
+import { siteXs } from "./site-xs.js";
 
 /** Every benchmark by its id: the id is the key of its figures in the JSON document. */
 const BENCHES: Record<string, Bench> = {
@@ -58,6 +59,7 @@ const BENCHES: Record<string, Bench> = {
   otaXs,
   otaGprs,
   backfill: backfillBench,
+  siteXs,
 };
 
 type Entry = { name: string; wallMs: number } & ({ figures: Record<string, number | string> } | { error: string });

@@ -20,11 +20,25 @@ export interface MeteredReply<T> {
 
 export interface XsWorker {
   command<T>(message: unknown): Promise<MeteredReply<T>>;
+  /** The machine's whole state now (xsnap's snapshot), to start a copy of it with `resumeXs`. */
+  snapshot(): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
 export async function startXs(bundle: string, name: string): Promise<XsWorker> {
-  const worker = await xsnap({
+  const worker = await spawnXs(name);
+  await worker.evaluate(bundle);
+  return wrap(worker);
+}
+
+/** A new XS machine in the state `snapshot` recorded: the copy goes its own way from there. */
+export async function resumeXs(snapshot: Uint8Array, name: string): Promise<XsWorker> {
+  return wrap(await spawnXs(name, snapshot));
+}
+
+async function spawnXs(name: string, snapshot?: Uint8Array) {
+  return xsnap({
+    ...(snapshot ? { snapshotStream: (async function* () { yield snapshot; })() } : {}),
     name,
     os: os.type(),
     spawn,
@@ -33,7 +47,9 @@ export async function startXs(bundle: string, name: string): Promise<XsWorker> {
     stderr: "inherit",
     meteringLimit: 0,
   });
-  await worker.evaluate(bundle);
+}
+
+function wrap(worker: Awaited<ReturnType<typeof xsnap>>): XsWorker {
   return {
     async command<T>(message: unknown) {
       const r = await worker.issueStringCommand(JSON.stringify(message));
@@ -42,6 +58,11 @@ export async function startXs(bundle: string, name: string): Promise<XsWorker> {
         compute: Number(r.meterUsage.compute ?? 0),
         heapSlots: Number(r.meterUsage.currentHeapCount ?? 0),
       };
+    },
+    async snapshot() {
+      const parts: Uint8Array[] = [];
+      for await (const part of worker.makeSnapshotStream()) parts.push(part);
+      return Buffer.concat(parts);
     },
     close: () => worker.close(),
   };

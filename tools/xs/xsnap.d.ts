@@ -8,6 +8,7 @@ declare module "@agoric/xsnap" {
   export interface XSnap {
     evaluate(code: string): Promise<unknown>;
     issueStringCommand(message: string): Promise<{ reply: string; meterUsage: MeterUsage }>;
+    makeSnapshotStream(description?: string): AsyncIterable<Uint8Array>;
     close(): Promise<void>;
   }
   export function xsnap(options: Record<string, unknown>): Promise<XSnap>;
