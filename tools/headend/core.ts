@@ -7,7 +7,7 @@
  * (service.ts) binds it to SQLite and MQTT.js.
  */
 import type { MeterEvent, Reading } from "../../firmware/model/records.js";
-import { SecureChannel } from "../../firmware/uplink/channel.js";
+import { REPLAY_WINDOW_MAX, SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey, peekHeader } from "../../firmware/uplink/envelope.js";
 import {
   type Command,
@@ -19,17 +19,25 @@ import {
   type StatusMessage,
 } from "../../firmware/uplink/messages.js";
 import type { CounterStore } from "../../firmware/uplink/ports.js";
-import type { OtaCampaigns, OtaStore } from "./ota-campaign.js";
+import type { OtaCampaigns } from "./ota-campaign.js";
 import { seqSetOf } from "../../firmware/uplink/seq-set.js";
 import { concentratorOfUplink, DEFAULT_TOPIC_PREFIX, topicsOf } from "../../firmware/uplink/topics.js";
+
+/**
+ * The head-end's replay window: a concentrator's message is accepted once even when it arrives after
+ * a later one (several workers behind a shared subscription take them in parallel); a counter
+ * already accepted, or older than the window, is a replay.
+ */
+export const REPLAY_WINDOW = REPLAY_WINDOW_MAX;
 
 export type Rejection = "unknown concentrator" | "malformed" | "foreign" | "authentication" | "replayed" | "parse";
 
 /**
  * Storage of one head-end. Every write inside `transaction` commits together or not at all; the
- * acknowledgement is sent only after `transaction` returned.
+ * acknowledgement is sent only after `transaction` returned. (OTA campaigns keep their state in an
+ * OtaStore, which the SQLite and memory stores are too.)
  */
-export interface HeadendStore extends OtaStore {
+export interface HeadendStore {
   transaction<T>(fn: () => T): T;
   /** The counters of the channel with one concentrator (persisted in the same database). */
   counters(concentrator: number): CounterStore;
@@ -93,6 +101,7 @@ export class HeadendCore {
       role: "headend",
       counters: this.#o.store.counters(id),
       reserveBlock: 1,
+      replayWindow: REPLAY_WINDOW,
       // A head-end that lost its database still sends counters above anything accepted before.
       counterFloor: this.#o.now,
     });
