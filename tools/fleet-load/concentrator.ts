@@ -72,7 +72,6 @@ export class FleetConcentrator {
       concentratorId: this.id,
       role: "concentrator",
       counters: new MemoryCounters(),
-      counterFloor: () => Date.now(), // a restarted generator still sends fresh counters
     });
   }
 

@@ -86,7 +86,7 @@ class WorkerProcess {
   async start(): Promise<void> {
     const child = (this.child = spawn(process.execPath, [CLI, ...this.#args], { stdio: ["ignore", "pipe", "pipe"] }));
     let err = "";
-    child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    child.stderr!.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-2000); if (process.env.FLEET_DEBUG) process.stderr.write(d); });
     await new Promise<void>((resolve, reject) => {
       child.stdout!.once("data", () => resolve());
       child.once("exit", (code) => reject(new Error(`head-end worker exited (${code}): ${err}`)));

@@ -18,6 +18,7 @@ import pg from "pg";
 import type { MeterEvent, Reading } from "../../firmware/model/records.js";
 import type { CommandRequest, CommandResult, StatusMessage } from "../../firmware/uplink/messages.js";
 import type { CounterStore } from "../../firmware/uplink/ports.js";
+import type { SeqSet } from "../../firmware/uplink/seq-set.js";
 import type { HeadendStore, Rejection } from "./core.js";
 import { MIGRATION_TABLE, migrationsFor } from "./migrations.js";
 import { UNKNOWN_CONCENTRATOR, type Gap } from "./sqlite-store.js";
@@ -38,6 +39,7 @@ interface ChannelRow {
   sendReserve: number;
   lastAccepted: number;
   acceptedBelow: number;
+  recentAcks: SeqSet[];
 }
 
 /** The writes of one unit of work, staged while the core runs, written before COMMIT. */
@@ -61,7 +63,7 @@ class Unit {
   /** What a failed `transaction` must undo: the lengths of the buffers and the counters. */
   mark(): () => void {
     const lengths = [this.readings.length, this.events.length, this.results.length, this.statuses.length, this.commands.length, this.rejections.length] as const;
-    const channel = this.channel ? { ...this.channel } : undefined;
+    const channel = this.channel ? { ...this.channel, recentAcks: this.channel.recentAcks.slice() } : undefined;
     const ids = this.commandIds.slice();
     return () => {
       this.readings.length = lengths[0];
@@ -188,14 +190,15 @@ export class PostgresHeadendStore implements HeadendStore {
     return this.#inTransaction(async (c) => {
       let channel: ChannelRow | undefined;
       if (concentrator !== undefined) {
-        const lock = () => c.query<{ send_reserve: number; last_accepted: number; accepted_below: number }>("SELECT send_reserve, last_accepted, accepted_below FROM channel WHERE concentrator = $1 FOR UPDATE", [concentrator]);
+        type Row = { send_reserve: number; last_accepted: number; accepted_below: number; recent_acks: string };
+        const lock = () => c.query<Row>("SELECT send_reserve, last_accepted, accepted_below, recent_acks FROM channel WHERE concentrator = $1 FOR UPDATE", [concentrator]);
         let rows = (await lock()).rows;
         if (rows.length === 0) {
           await c.query("INSERT INTO channel (concentrator) VALUES ($1) ON CONFLICT DO NOTHING", [concentrator]);
           rows = (await lock()).rows;
         }
         const row = rows[0]!;
-        channel = { sendReserve: row.send_reserve, lastAccepted: row.last_accepted, acceptedBelow: row.accepted_below };
+        channel = { sendReserve: row.send_reserve, lastAccepted: row.last_accepted, acceptedBelow: row.accepted_below, recentAcks: JSON.parse(row.recent_acks) as SeqSet[] };
       }
       const ids = o.commandIds ? (await c.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('command', 'id')) AS id FROM generate_series(1, $1)", [o.commandIds])).rows.map((r) => r.id) : [];
       const unit = new Unit(concentrator, channel, ids);
@@ -214,7 +217,8 @@ export class PostgresHeadendStore implements HeadendStore {
   /** Writes a unit's staged rows and counters (inside its transaction). */
   async #write(c: pg.PoolClient, u: Unit): Promise<void> {
     if (u.channel && u.concentrator !== undefined) {
-      await c.query("UPDATE channel SET send_reserve = $2, last_accepted = $3, accepted_below = $4 WHERE concentrator = $1", [u.concentrator, u.channel.sendReserve, u.channel.lastAccepted, u.channel.acceptedBelow]);
+      const ch = u.channel;
+      await c.query("UPDATE channel SET send_reserve = $2, last_accepted = $3, accepted_below = $4, recent_acks = $5 WHERE concentrator = $1", [u.concentrator, ch.sendReserve, ch.lastAccepted, ch.acceptedBelow, JSON.stringify(ch.recentAcks)]);
     }
     if (u.readings.length > 0) {
       const col = <K extends keyof Reading>(k: K) => u.readings.map((x) => x.r[k]);
@@ -252,6 +256,13 @@ export class PostgresHeadendStore implements HeadendStore {
     }
   }
 
+  /** The channel row of the concentrator the current unit locked. */
+  #locked(concentrator: number): ChannelRow {
+    const u = this.#unit();
+    if (u.concentrator !== concentrator || !u.channel) throw new Error(`concentrator ${concentrator} is not locked by this unit`);
+    return u.channel;
+  }
+
   #unit(): Unit {
     if (!this.#current) throw new Error("the PostgreSQL store is written inside unit() only");
     return this.#current;
@@ -271,11 +282,7 @@ export class PostgresHeadendStore implements HeadendStore {
 
   counters(concentrator: number): CounterStore {
     // The core keeps this for the channel's life; each call finds the row of the unit running then.
-    const row = (): ChannelRow => {
-      const u = this.#unit();
-      if (u.concentrator !== concentrator || !u.channel) throw new Error(`concentrator ${concentrator} is not locked by this unit`);
-      return u.channel;
-    };
+    const row = () => this.#locked(concentrator);
     return {
       loadSendReserve: () => row().sendReserve,
       saveSendReserve: (v) => void (row().sendReserve = v),
@@ -284,6 +291,14 @@ export class PostgresHeadendStore implements HeadendStore {
       loadAcceptedBelow: () => row().acceptedBelow,
       saveAcceptedBelow: (v) => void (row().acceptedBelow = v),
     };
+  }
+
+  recentAcks(concentrator: number): SeqSet[] {
+    return this.#locked(concentrator).recentAcks;
+  }
+
+  saveRecentAcks(concentrator: number, acks: SeqSet[]): void {
+    this.#locked(concentrator).recentAcks = acks;
   }
 
   putReadings(concentrator: number, readings: readonly Reading[], receivedAtMs: number): void {

@@ -41,6 +41,8 @@ export interface HeadendWorkerOptions {
   onError?: (error: Error) => void;
 }
 
+/** Acknowledgements repeat the last ones' seqs (core.ts `ackHistory`): one overtaken by a later one is not lost. */
+const ACK_HISTORY = 4;
 const RETRY_FIRST_MS = 100;
 const RETRY_MAX_MS = 2_000;
 const PARTITIONS_EVERY_MS = 3_600_000;
@@ -68,6 +70,7 @@ export class HeadendWorker {
       keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
       store,
       now: () => Date.now(),
+      ackHistory: ACK_HISTORY,
       ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}),
     });
     const worker = new HeadendWorker(store, core);
