@@ -6,7 +6,7 @@
  *
  *   npm run --silent fleet -- --concentrators N --meters-per 256 --hours H --workers W
  *        [--db postgres://...|FILE.sqlite|sqlite] [--broker mqtt://...] [--lanes L]
- *        [--kill-worker-at S] [--restart-db-at S] [--outage-s S] [--per-message R] [--json]
+ *        [--kill-worker-at S] [--restart-db-at S] [--outage-s S] [--per-message R] [--ack-timeout-s S] [--json]
  *
  * Without --db and --broker it starts its own PostgreSQL cluster and Mosquitto (removed at the end);
  * `--db sqlite` runs the single SQLite head-end instead (--workers 1). Exits 1 when anything was
@@ -28,6 +28,7 @@ const SPEC = {
   "outage-s": "number",
   "per-message": "number",
   "timeout-s": "number",
+  "ack-timeout-s": "number",
   json: "boolean",
 } as const;
 
@@ -53,6 +54,7 @@ try {
     ...(o["restart-db-at"] !== undefined ? { restartDbAtS: o["restart-db-at"] } : {}),
     ...(o["outage-s"] !== undefined ? { outageS: o["outage-s"] } : {}),
     ...(o["timeout-s"] !== undefined ? { timeoutS: o["timeout-s"] } : {}),
+    ...(o["ack-timeout-s"] !== undefined ? { ackTimeoutMs: o["ack-timeout-s"] * 1000 } : {}),
     perMessage,
     progress: (line) => process.stderr.write(`${line}\n`),
   });

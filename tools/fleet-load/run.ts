@@ -76,8 +76,8 @@ export interface FleetReport {
 const CLI = fileURLToPath(new URL("../headend/cli.js", import.meta.url));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A worker process, ready once it printed its first line (connected and subscribed). */
-class WorkerProcess {
+/** A head-end process (`headend serve ARGS`), ready once it printed its first line (connected and subscribed). */
+export class WorkerProcess {
   readonly #args: string[];
   child: ChildProcess | undefined;
   constructor(args: string[]) {
@@ -164,9 +164,11 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     let workerKills = 0;
     let dbRestarts = 0;
     let brokerOutages = 0;
+    const faults: Array<Promise<void>> = [];
     const at = (s: number | undefined, what: string, fn: () => Promise<void>) => {
       if (s === undefined) return;
-      timers.push(setTimeout(() => void fn().then(() => say(`fleet: ${what} at ${s} s, done`), (e: Error) => say(`fleet: ${what} failed: ${e.message}`)), s * 1000));
+      const run = () => fn().then(() => say(`fleet: ${what} at ${s} s, done`), (e: Error) => say(`fleet: ${what} failed: ${e.message}`));
+      timers.push(setTimeout(() => faults.push(run()), s * 1000));
     };
     at(o.killWorkerAtS, "worker 0 killed (SIGKILL) and started again", async () => {
       await workers[0]!.kill("SIGKILL");
@@ -186,6 +188,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     const started = Date.now();
     const drained = await Promise.race([Promise.all(fleet.map((c) => c.run())).then(() => true), pause((o.timeoutS ?? 600) * 1000).then(() => false)]);
     for (const t of timers) clearTimeout(t);
+    await Promise.all(faults); // a worker started again, the database or the broker back
     const firstPublish = Math.min(...fleet.map((c) => c.firstPublishMs));
     const lastAck = Math.max(...fleet.map((c) => c.lastAckMs));
     const ingestS = Math.max(0.001, (lastAck - firstPublish) / 1000);

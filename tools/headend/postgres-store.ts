@@ -156,8 +156,12 @@ export class PostgresHeadendStore implements HeadendStore {
         const d = new Date(from);
         const name = `reading_y${d.getUTCFullYear()}m${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
         if ((await c.query("SELECT 1 FROM pg_class WHERE relname = $1", [name])).rowCount) continue;
-        // Identifiers and bounds are made here from numbers, never from input.
-        await c.query(`CREATE TABLE ${name} PARTITION OF reading FOR VALUES FROM (${from / 1000}) TO (${to / 1000})`);
+        // Readings of that month that went to the default partition move into the new one (attaching
+        // it fails while the default holds any). Identifiers and bounds are made from numbers here.
+        const range = `FROM (${from / 1000}) TO (${to / 1000})`;
+        await c.query(`CREATE TABLE ${name} (LIKE reading INCLUDING ALL)`);
+        await c.query(`WITH moved AS (DELETE FROM reading_default WHERE time >= ${from / 1000} AND time < ${to / 1000} RETURNING *) INSERT INTO ${name} SELECT * FROM moved`);
+        await c.query(`ALTER TABLE reading ATTACH PARTITION ${name} FOR VALUES ${range}`);
         made.push(name);
       }
     });
@@ -167,6 +171,10 @@ export class PostgresHeadendStore implements HeadendStore {
   async #inTransaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
     let broken: Error | undefined;
+    // The server may end the connection between two queries (a restart): pg then emits "error" on
+    // the client, which the pool listens to only while the client is idle.
+    const lost = (e: Error) => (broken = e);
+    c.on("error", lost);
     try {
       await c.query("BEGIN");
       const out = await fn(c);
@@ -176,6 +184,7 @@ export class PostgresHeadendStore implements HeadendStore {
       await c.query("ROLLBACK").catch((rollback: Error) => (broken = rollback));
       throw e;
     } finally {
+      c.off("error", lost);
       c.release(broken);
     }
   }

@@ -101,15 +101,9 @@ export class HeadendWorker {
     client.on("connect", (connack) => {
       if (!connack.sessionPresent) client.subscribe(topic, { qos: 1 });
     });
-    await new Promise<void>((resolve, reject) => {
-      const fail = (e: Error) => reject(e);
-      client.once("connect", () => {
-        client.off("error", fail);
-        resolve();
-      });
-      client.once("error", fail);
-    });
+    // A broker that is down (restarting) is waited for: MQTT.js connects again every second.
     client.on("error", (e) => o.onError?.(e));
+    await new Promise<void>((resolve) => client.once("connect", () => resolve()));
     return client;
   }
 
