@@ -10,7 +10,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { registerCode, type Reading } from "../../firmware/model/records.js";
 import { SecureChannel } from "../../firmware/uplink/channel.js";
-import { deriveSharedKey } from "../../firmware/uplink/envelope.js";
+import { deriveSharedKey, peekHeader } from "../../firmware/uplink/envelope.js";
 import { decodeDownlink, encodeMessage, ResultCode } from "../../firmware/uplink/messages.js";
 import { seqSetOf, seqSetValues } from "../../firmware/uplink/seq-set.js";
 import { topicsOf } from "../../firmware/uplink/topics.js";
@@ -129,11 +129,12 @@ describe("fleet head-end on PostgreSQL", function () {
       (await a.store.rejections()).map((r) => [r.reason, r.count]),
       [["replayed", 2]],
     );
-    // The acknowledgements open at the concentrator; the last one also names what the earlier ones did.
+    // The acknowledgements open at the concentrator (in their counters' order, the order the row lock
+    // gave them); the later one also names what the earlier one did.
     const acked = new Set<number>();
     let last: number[] = [];
-    for (const ack of [ack1, ack3]) {
-      const body = rx.open(ack!.payload);
+    for (const ack of [ack1!, ack3!].sort((x, y) => peekHeader(x.payload)!.counter - peekHeader(y.payload)!.counter)) {
+      const body = rx.open(ack.payload);
       assert.ok(body, "an acknowledgement the concentrator accepts");
       const d = decodeDownlink(body);
       assert.ok(!(d instanceof Error) && d.kind === "ack");
