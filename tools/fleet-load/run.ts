@@ -186,7 +186,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     });
 
     const started = Date.now();
-    const drained = await Promise.race([Promise.all(fleet.map((c) => c.run())).then(() => true), pause((o.timeoutS ?? 600) * 1000).then(() => false)]);
+    let giveUp: ReturnType<typeof setTimeout> | undefined;
+    const drained = await Promise.race([Promise.all(fleet.map((c) => c.run())).then(() => true), new Promise<false>((r) => (giveUp = setTimeout(() => r(false), (o.timeoutS ?? 600) * 1000)))]);
+    clearTimeout(giveUp);
     for (const t of timers) clearTimeout(t);
     await Promise.all(faults); // a worker started again, the database or the broker back
     const firstPublish = Math.min(...fleet.map((c) => c.firstPublishMs));
