@@ -35,6 +35,7 @@ import { dlmsBench } from "./dlms.js";
 import { siteRecording } from "./site-record.js";
 import { otaGprs } from "./ota-gprs.js";
 import { otaXs } from "./ota-xs.js";
+import { fleetIngest } from "./fleet.js";
 
 /** Every benchmark by its id: the id is the key of its figures in the JSON document. */
 const BENCHES: Record<string, Bench> = {
@@ -56,6 +57,7 @@ const BENCHES: Record<string, Bench> = {
   dlms: dlmsBench,
   otaXs,
   otaGprs,
+  fleetIngest,
 };
 
 type Entry = { name: string; wallMs: number } & ({ figures: Record<string, number | string> } | { error: string });
