@@ -24,7 +24,7 @@ import { isValidLoadLimit, LOAD_LIMIT_BOUNDS } from "../../firmware/model/load-l
 import type { CommandRequest, ConfigValue } from "../../firmware/uplink/messages.js";
 import { registerCode, registerName } from "../../firmware/model/records.js";
 import { parseOptions, UsageError } from "../cli-args.js";
-import { HeadendCore } from "./core.js";
+import { HeadendCore, type HeadendStore } from "./core.js";
 import { readHeadendKeys, readRegistry } from "./keyfiles.js";
 import { HeadendService } from "./service.js";
 import { isPostgres, PostgresHeadendStore } from "./postgres-store.js";
@@ -120,23 +120,23 @@ function commandRequest(op: string | undefined, args: string[], o: Options): Com
   }
 }
 
+/** The service's and the workers' log lines: one per message, errors on standard error. */
+const log = {
+  onMessage: (topic: string, acked: boolean) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
+  onError: (e: Error) => console.error(`${new Date().toISOString()} not stored: ${e.message}`),
+};
+
 async function serve(o: Options): Promise<void> {
   if (isPostgres(need(o.db, "db"))) return (o.workers ?? 1) > 1 ? superviseWorkers(o) : serveWorker(o);
   const service = await HeadendService.start({
     keys: need(o.keys, "keys"),
     db: need(o.db, "db"),
     ...(o.broker ? { broker: o.broker } : { port: o.port ?? 1883 }),
-    onMessage: (topic, acked) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
-    onError: (e) => console.error(`${new Date().toISOString()} not stored: ${e.message}`),
+    ...log,
   });
   console.log(`head-end: broker ${service.brokerUrl}, database ${o.db}`);
   process.on("SIGINT", () => void service.close().then(() => process.exit(0)));
 }
-
-const log = {
-  onMessage: (topic: string, acked: boolean) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
-  onError: (e: Error) => console.error(`${new Date().toISOString()} not stored: ${e.message}`),
-};
 
 /** One worker of a fleet in this process (PostgreSQL, a shared subscription). */
 async function serveWorker(o: Options): Promise<void> {
@@ -150,7 +150,10 @@ async function serveWorker(o: Options): Promise<void> {
     ...log,
   });
   console.log(`head-end worker ${process.pid}: broker ${need(o.broker, "broker")}, ${worker.lanes.length} lanes, PostgreSQL`);
-  const stop = () => void worker.close().then(() => process.exit(0));
+  const stop = () => {
+    setTimeout(() => process.exit(0), 5_000).unref(); // a lane stuck on a dead broker does not hold the exit
+    void worker.close().then(() => process.exit(0));
+  };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
@@ -181,14 +184,19 @@ async function superviseWorkers(o: Options): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-/** Runs `fn` with the head-end's core on the database and keys of the options. */
-async function withCore<T>(o: Options, fn: (core: HeadendCore, keys: string) => Promise<T>): Promise<T> {
-  const keys = need(o.keys, "keys");
+/** The head-end's core with the keys of a key directory, on a store. */
+function coreOf(keys: string, store: HeadendStore): HeadendCore {
   const he = readHeadendKeys(keys);
   const registry = readRegistry(keys);
+  return new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() });
+}
+
+/** Runs `fn` with the head-end's core on the SQLite database and keys of the options. */
+async function withCore<T>(o: Options, fn: (core: HeadendCore, keys: string) => Promise<T>): Promise<T> {
+  const keys = need(o.keys, "keys");
   const store = new SqliteHeadendStore(need(o.db, "db"));
   try {
-    return await fn(new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() }), keys);
+    return await fn(coreOf(keys, store), keys);
   } finally {
     store.close();
   }
@@ -203,12 +211,10 @@ async function publish(o: Options, topic: string, payload: Uint8Array): Promise<
 /** A command recorded and sealed in the PostgreSQL database, published to the broker. */
 async function commandOnPostgres(o: Options, id: number, request: CommandRequest): Promise<void> {
   const keys = need(o.keys, "keys");
-  const he = readHeadendKeys(keys);
-  const registry = readRegistry(keys);
-  if (!registry.has(id)) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
+  if (!readRegistry(keys).has(id)) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
   const store = await PostgresHeadendStore.open(need(o.db, "db"), { connections: 1 });
   try {
-    const core = new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() });
+    const core = coreOf(keys, store);
     const out = (await store.unit(id, () => core.command(id, request), { commandIds: 1 }))!;
     if (o.sms) console.log(Buffer.from(out.payload).toString("hex"));
     else {
