@@ -59,7 +59,7 @@ try {
     progress: (line) => process.stderr.write(`${line}\n`),
   });
   if (o.json) console.log(JSON.stringify(report));
-  else for (const [k, v] of Object.entries(report)) console.log(`${k.padEnd(20)} ${v}`);
+  else for (const [k, v] of Object.entries(report)) console.log(`${k.padEnd(20)} ${typeof v === "object" ? JSON.stringify(v) : v}`);
   if (report.lost > 0 || report.duplicates > 0 || report.replaysAccepted > 0 || !report.drained) process.exitCode = 1;
 } catch (e) {
   if (!(e instanceof UsageError || e instanceof RangeError)) throw e;

@@ -19,6 +19,7 @@ function figures(label: string, r: FleetReport): Record<string, number | string>
     [`${label}: p99 publish-to-ack ms`]: r.p99AckMs,
     [`${label}: lost / duplicates / replays accepted`]: `${r.lost} / ${r.duplicates} / ${r.replaysAccepted}`,
     [`${label}: readings sent again after the ack time-out`]: r.resentReadings,
+    [`${label}: CPU s generator / workers / PostgreSQL`]: `${r.cpuS.generator} / ${r.cpuS.workers} / ${r.cpuS.postgres}`,
   };
 }
 

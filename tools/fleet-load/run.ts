@@ -19,6 +19,7 @@ import { SqliteHeadendStore } from "../headend/sqlite-store.js";
 import { startPostgres, type Postgres } from "../net/postgres.js";
 import { startMosquitto, type Broker } from "../net/servers.js";
 import { FleetConcentrator } from "./concentrator.js";
+import { cpuSecondsOfTree } from "./cpu.js";
 
 export interface FleetOptions {
   concentrators: number;
@@ -71,10 +72,17 @@ export interface FleetReport {
   resentReadings: number;
   drained: boolean;
   elapsedS: number;
+  /**
+   * CPU seconds (Linux /proc) over the run: this process (the concentrators, and the checks), the
+   * workers alive at the end, the generator's own PostgreSQL (its server and living connections; 0
+   * with --db).
+   */
+  cpuS: { generator: number; workers: number; postgres: number };
 }
 
 const CLI = fileURLToPath(new URL("../headend/cli.js", import.meta.url));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round1 = (x: number) => Math.round(x * 10) / 10;
 
 /** A head-end process (`headend serve ARGS`), ready once it printed its first line (connected and subscribed). */
 export class WorkerProcess {
@@ -186,6 +194,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     });
 
     const started = Date.now();
+    const cpuStart = process.cpuUsage();
+    const workersCpuStart = workers.reduce((n, w) => n + cpuSecondsOfTree(w.child?.pid), 0);
+    const postgresCpuStart = cpuSecondsOfTree(postgres?.pid());
     let giveUp: ReturnType<typeof setTimeout> | undefined;
     const drained = await Promise.race([Promise.all(fleet.map((c) => c.run())).then(() => true), new Promise<false>((r) => (giveUp = setTimeout(() => r(false), (o.timeoutS ?? 600) * 1000)))]);
     clearTimeout(giveUp);
@@ -204,6 +215,12 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     await pause(2000);
     const replaysAccepted = fleet.reduce((n, c) => n + c.acks, 0) - acksBefore;
 
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuS = {
+      generator: round1((cpu.user + cpu.system) / 1e6),
+      workers: round1(workers.reduce((n, w) => n + cpuSecondsOfTree(w.child?.pid), 0) - workersCpuStart),
+      postgres: round1(cpuSecondsOfTree(postgres?.pid()) - postgresCpuStart),
+    };
     const held = await holdings(db, sqlite, base, base + ids.length - 1);
     const expected = new Map(fleet.map((c, i) => [c.id, backlogSum(o.metersPer, o.hours, endS, ids[i]!)]));
     let lost = 0;
@@ -233,7 +250,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
       duplicateDeliveries: held.duplicateDeliveries,
       resentReadings: fleet.reduce((n, c) => n + c.resentReadings, 0),
       drained,
-      elapsedS: Math.round(ingestS * 10) / 10,
+      elapsedS: round1(ingestS),
+      cpuS,
     };
   } finally {
     for (const t of timers) clearTimeout(t);

@@ -6,7 +6,7 @@
  * `postgres` user the package creates (or `nobody`) and every server command runs as that user.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "./servers.js";
@@ -26,6 +26,8 @@ export interface Postgres {
   /** postgres://headend@127.0.0.1:PORT/postgres */
   readonly url: string;
   readonly port: number;
+  /** The server's main process (postmaster), while it runs. */
+  pid(): number | undefined;
   /** Stops the server (`fast`: clients are disconnected, `immediate`: as a crash) and starts it again. */
   restart(mode?: "fast" | "immediate"): Promise<void>;
   stop(): Promise<void>;
@@ -71,6 +73,7 @@ export async function startPostgres(dir: string, o: { fsync?: boolean } = {}): P
   return {
     url: `postgres://headend@127.0.0.1:${port}/postgres`,
     port,
+    pid: () => (existsSync(join(data, "postmaster.pid")) ? Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]) : undefined),
     restart: async (mode = "fast") => (await stop(mode), await start()),
     stop: () => stop(),
     remove: async () => {
