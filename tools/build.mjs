@@ -3,18 +3,18 @@
 // tests, the tools and the Moddable manifest all run the same output. Type-checking is separate
 // (npm run typecheck); this pass only strips types.
 import { build } from "esbuild";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const roots = ["firmware", "hal", "host-tests", "tools", "manifests"];
 
-function sources(dir) {
+function sources(dir, wanted = (name) => name.endsWith(".ts") && !name.endsWith(".d.ts")) {
   const out = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...sources(path));
-    else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) out.push(path);
+    if (statSync(path).isDirectory()) out.push(...sources(path, wanted));
+    else if (wanted(name)) out.push(path);
   }
   return out;
 }
@@ -30,6 +30,12 @@ await build({
   sourcemap: "linked",
   logLevel: "warning",
 });
+
+// SQL files (the head-end's schema migrations, tools/headend/migrations) beside the modules that read them.
+for (const path of roots.filter((r) => existsSync(r)).flatMap((r) => sources(r, (name) => name.endsWith(".sql")))) {
+  mkdirSync(dirname(join("dist", path)), { recursive: true });
+  copyFileSync(path, join("dist", path));
+}
 
 // The device's modules: firmware and hal/moddable in one preloadable ES module, the crypto worker's
 // module, and the npm dependencies they share (tools/device-bundle.ts, compiled by the pass above).

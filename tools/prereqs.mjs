@@ -8,10 +8,14 @@
 //   node tools/prereqs.mjs --check    check only (exit 1 and the command when something is missing)
 //   node tools/prereqs.mjs --list     the Debian package names, one per line
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 
-/** Debian package, the file it installs that the tests use, and what for. */
+/** Debian's PostgreSQL server binaries live in /usr/lib/postgresql/<version>/bin, whatever the version. */
+const postgresServer = () => existsSync("/usr/lib/postgresql") && readdirSync("/usr/lib/postgresql").some((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
+
+/** Debian package, the file it installs that the tests use (or a check), and what for. */
 const PREREQUISITES = [
+  { pkg: "postgresql", proof: "/usr/lib/postgresql/<version>/bin/initdb", found: postgresServer, why: "the database of the fleet head-end's tests and benchmark (a throw-away cluster per run)" },
   { pkg: "mosquitto", proof: "/usr/sbin/mosquitto", why: "the real MQTT broker of the end-to-end tests" },
   { pkg: "chromium", proof: "/usr/bin/chromium", why: "the headless browser the HTML report is opened in by its test and by npm run report:screenshot" },
   { pkg: "fonts-dejavu-core", proof: "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", why: "a font for Chromium to draw the report's text with" },
@@ -29,7 +33,8 @@ if (args.has("--list")) {
   process.exit(0);
 }
 
-const missing = PREREQUISITES.filter((p) => !existsSync(p.proof));
+const present = (p) => (p.found ? p.found() : existsSync(p.proof));
+const missing = PREREQUISITES.filter((p) => !present(p));
 if (missing.length === 0) process.exit(0);
 
 const names = missing.map((p) => p.pkg);
@@ -50,7 +55,7 @@ try {
 } catch (e) {
   fail(`apt-get failed: ${e.message}`);
 }
-const still = missing.filter((p) => !existsSync(p.proof));
+const still = missing.filter((p) => !present(p));
 if (still.length > 0) fail(`still missing after apt-get: ${still.map((p) => p.pkg).join(" ")}`);
 
 function fail(why) {

@@ -10,6 +10,11 @@
  * - Receive: a message is accepted only if its counter is above the last accepted one, and that
  *   counter is persisted before the message is handed over, so it is acted on at most once even if
  *   the power fails right after.
+ * - Receive with a replay window (the head-end's several workers, which may take one concentrator's
+ *   messages out of order): a counter up to `replayWindow` below the last accepted one is accepted
+ *   too if it was not accepted before, the window's bitmap persisted with the counter (the IPsec
+ *   anti-replay rule, RFC 4303 3.4.3). The counters are read from the store at every message, since
+ *   other workers share it, so `open` must run inside the store's transaction.
  *
  * Drops are silent (no answer that would help an attacker) and counted separately, so a wrong key
  * ("authentication") is told apart from silence ("frames" stays 0) and from garbage ("malformed").
@@ -31,7 +36,15 @@ export interface SecureChannelOptions {
    * its database still sends counters above what the concentrator accepted. Default none.
    */
   counterFloor?: () => number;
+  /**
+   * Counters accepted below the last accepted one when not seen before: 0 (default, the
+   * concentrator's strict rule) to REPLAY_WINDOW_MAX. Needs `loadAcceptedBelow`/`saveAcceptedBelow`.
+   */
+  replayWindow?: number;
 }
+
+/** The widest replay window: its bitmap is one unsigned 32-bit integer. */
+export const REPLAY_WINDOW_MAX = 32;
 
 /** Diagnostics of the receiving side. */
 export interface ChannelCounters {
@@ -59,6 +72,7 @@ export class SecureChannel {
   readonly #receive: Direction;
   readonly #block: number;
   readonly #floor: (() => number) | undefined;
+  readonly #window: number;
   #nextSend: number;
   #reserve: number;
   #lastAccepted: number;
@@ -74,6 +88,10 @@ export class SecureChannel {
     this.#receive = o.role === "concentrator" ? Dir.down : Dir.up;
     this.#block = block;
     this.#floor = o.counterFloor;
+    const window = o.replayWindow ?? 0;
+    if (!(Number.isInteger(window) && window >= 0 && window <= REPLAY_WINDOW_MAX)) throw new RangeError('invalid "replayWindow"');
+    if (window > 0 && !(o.counters.loadAcceptedBelow && o.counters.saveAcceptedBelow)) throw new TypeError('a "replayWindow" needs loadAcceptedBelow and saveAcceptedBelow');
+    this.#window = window;
     this.#reserve = o.counters.loadSendReserve();
     this.#nextSend = this.#reserve + 1; // values up to the reserve may have been used before a cut
     this.#lastAccepted = o.counters.loadLastAccepted();
@@ -113,14 +131,44 @@ export class SecureChannel {
       else this.counters.authFailed++;
       return undefined;
     }
-    if (r.header.counter <= this.#lastAccepted) {
+    if (!(this.#window > 0 ? this.#acceptInWindow(r.header.counter) : this.#acceptAbove(r.header.counter))) {
       this.counters.replayed++;
       return undefined;
     }
-    this.#store.saveLastAccepted(r.header.counter);
-    this.#lastAccepted = r.header.counter;
     this.counters.accepted++;
     return r.body;
+  }
+
+  /** The strict rule: above the last accepted counter, persisted. */
+  #acceptAbove(counter: number): boolean {
+    if (counter <= this.#lastAccepted) return false;
+    this.#store.saveLastAccepted(counter);
+    this.#lastAccepted = counter;
+    return true;
+  }
+
+  /** The window rule, on the counters as the store has them now; persisted when accepted. */
+  #acceptInWindow(counter: number): boolean {
+    const store = this.#store;
+    const last = store.loadLastAccepted();
+    const below = store.loadAcceptedBelow!() >>> 0;
+    const mask = this.#window === 32 ? 0xffffffff : 2 ** this.#window - 1;
+    if (counter > last) {
+      const shift = counter - last;
+      // The old last moves to bit shift - 1; what moves beyond the window is forgotten.
+      const moved = shift > this.#window ? 0 : shift === 32 ? 1 << 31 : ((below << shift) | (1 << (shift - 1))) & mask;
+      store.saveLastAccepted(counter);
+      store.saveAcceptedBelow!(moved >>> 0);
+      this.#lastAccepted = counter;
+      return true;
+    }
+    const distance = last - counter;
+    if (distance === 0 || distance > this.#window) return false;
+    const bit = 2 ** (distance - 1);
+    if ((below & bit) !== 0) return false;
+    store.saveAcceptedBelow!((below | bit) >>> 0);
+    this.#lastAccepted = last;
+    return true;
   }
 
   /** The receiver found an accepted body unparseable. */

@@ -59,6 +59,12 @@ export interface CounterStore {
   /** Highest counter accepted from the peer (0 when none). */
   loadLastAccepted(): number;
   saveLastAccepted(value: number): void;
+  /**
+   * Only for a channel with a replay window (channel.ts `replayWindow`, the head-end's): which of
+   * the counters just below the last accepted one were accepted too, bit i for last - 1 - i.
+   */
+  loadAcceptedBelow?(): number;
+  saveAcceptedBelow?(bits: number): void;
 }
 
 /** What a command handler reports when it is done: the code and an optional detail. */

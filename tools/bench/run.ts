@@ -37,6 +37,7 @@ import { otaGprs } from "./ota-gprs.js";
 import { otaXs } from "./ota-xs.js";
 import { backfillBench } from "./backfill.js";
 import { siteXs } from "./site-xs.js";
+import { fleetIngest } from "./fleet.js";
 
 /** Every benchmark by its id: the id is the key of its figures in the JSON document. */
 const BENCHES: Record<string, Bench> = {
@@ -60,6 +61,7 @@ const BENCHES: Record<string, Bench> = {
   otaGprs,
   backfill: backfillBench,
   siteXs,
+  fleetIngest,
 };
 
 type Entry = { name: string; wallMs: number } & ({ figures: Record<string, number | string> } | { error: string });

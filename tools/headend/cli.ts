@@ -3,6 +3,8 @@
  * The reference head-end's command line (README "Head-end"):
  *
  *   headend serve   --keys DIR --db FILE [--broker URL | --port N]
+ *   headend serve   --keys DIR --db postgres://... --broker URL [--workers N] [--lanes L] [--group G] [--client-id ID]
+ *                   a fleet's workers (worker.ts): N processes, each in the MQTT 5 shared subscription
  *   headend command --keys DIR --db FILE [--broker URL] --id N read --meters 1,2 [--registers 1.8.0,2.8.0]
  *                                                     | disconnect --meter M | reconnect --meter M
  *                                                     | configure KEY=VALUE ... | time [--epoch-ms T]
@@ -12,16 +14,22 @@
  *                                                     [--sms: print the sealed SMS payload (hex) instead of publishing]
  *   headend sms-in  --keys DIR --db FILE [--broker URL] HEX    what an SMS gateway received from a concentrator
  *   headend report  --db FILE --id N latest | gaps [--step-s 900] | alarms | commands | security
+ *
+ * --db is a SQLite file, or a PostgreSQL database: postgres://USER@HOST:PORT/DB, or `postgres` alone
+ * for the PG* environment variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD).
  */
+import { spawn } from "node:child_process";
 import mqtt from "mqtt";
 import { isValidLoadLimit, LOAD_LIMIT_BOUNDS } from "../../firmware/model/load-limit.js";
 import type { CommandRequest, ConfigValue } from "../../firmware/uplink/messages.js";
 import { registerCode, registerName } from "../../firmware/model/records.js";
 import { parseOptions, UsageError } from "../cli-args.js";
-import { HeadendCore } from "./core.js";
+import { HeadendCore, type HeadendStore } from "./core.js";
 import { readHeadendKeys, readRegistry } from "./keyfiles.js";
 import { HeadendService } from "./service.js";
+import { isPostgres, PostgresHeadendStore } from "./postgres-store.js";
 import { SqliteHeadendStore } from "./sqlite-store.js";
+import { HeadendWorker } from "./worker.js";
 
 const SPEC = {
   keys: "string",
@@ -45,6 +53,10 @@ const SPEC = {
   sms: "boolean",
   "step-s": "number",
   json: "boolean",
+  workers: "number",
+  lanes: "number",
+  group: "string",
+  "client-id": "string",
 } as const;
 
 type Options = ReturnType<typeof parseOptions<typeof SPEC>>;
@@ -119,26 +131,83 @@ function commandRequest(op: string | undefined, args: string[], o: Options): Com
   }
 }
 
+/** The service's and the workers' log lines: one per message, errors on standard error. */
+const log = {
+  onMessage: (topic: string, acked: boolean) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
+  onError: (e: Error) => console.error(`${new Date().toISOString()} not stored: ${e.message}`),
+};
+
 async function serve(o: Options): Promise<void> {
+  if (isPostgres(need(o.db, "db"))) return (o.workers ?? 1) > 1 ? superviseWorkers(o) : serveWorker(o);
   const service = await HeadendService.start({
     keys: need(o.keys, "keys"),
     db: need(o.db, "db"),
     ...(o.broker ? { broker: o.broker } : { port: o.port ?? 1883 }),
-    onMessage: (topic, acked) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
-    onError: (e) => console.error(`${new Date().toISOString()} not stored: ${e.message}`),
+    ...log,
   });
   console.log(`head-end: broker ${service.brokerUrl}, database ${o.db}`);
   process.on("SIGINT", () => void service.close().then(() => process.exit(0)));
 }
 
-/** Runs `fn` with the head-end's core on the database and keys of the options. */
-async function withCore<T>(o: Options, fn: (core: HeadendCore, keys: string) => Promise<T>): Promise<T> {
-  const keys = need(o.keys, "keys");
+/** One worker of a fleet in this process (PostgreSQL, a shared subscription). */
+async function serveWorker(o: Options): Promise<void> {
+  const worker = await HeadendWorker.start({
+    keys: need(o.keys, "keys"),
+    db: need(o.db, "db"),
+    broker: need(o.broker, "broker"),
+    ...(o.lanes !== undefined ? { lanes: o.lanes } : {}),
+    ...(o.group ? { group: o.group } : {}),
+    ...(o["client-id"] ? { clientId: o["client-id"] } : {}),
+    ...log,
+  });
+  console.log(`head-end worker ${process.pid}: broker ${need(o.broker, "broker")}, ${worker.lanes.length} lanes, PostgreSQL`);
+  const stop = () => {
+    setTimeout(() => process.exit(0), 5_000).unref(); // a lane stuck on a dead broker does not hold the exit
+    void worker.close().then(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+/** `--workers N`: N worker processes (this command with --workers 1), each started again if it dies. */
+async function superviseWorkers(o: Options): Promise<void> {
+  const n = need(o.workers, "workers");
+  const base = o["client-id"] ?? `headend-${process.pid}`;
+  const argv = process.argv.slice(1).filter((_, i, a) => a[i] !== "--workers" && a[i - 1] !== "--workers" && a[i] !== "--client-id" && a[i - 1] !== "--client-id");
+  let stopping = false;
+  const children = new Set<ReturnType<typeof spawn>>();
+  const run = (i: number) => {
+    const child = spawn(process.execPath, [...argv, "--workers", "1", "--client-id", `${base}-w${i}`], { stdio: "inherit" });
+    children.add(child);
+    child.once("exit", (code, signal) => {
+      children.delete(child);
+      if (stopping) return;
+      console.error(`${new Date().toISOString()} worker ${i} ended (${signal ?? code}); starting it again`);
+      setTimeout(() => run(i), 1000);
+    });
+  };
+  for (let i = 0; i < n; i++) run(i);
+  const stop = () => {
+    stopping = true;
+    for (const c of children) c.kill("SIGTERM");
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+/** The head-end's core with the keys of a key directory, on a store. */
+function coreOf(keys: string, store: HeadendStore): HeadendCore {
   const he = readHeadendKeys(keys);
   const registry = readRegistry(keys);
+  return new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() });
+}
+
+/** Runs `fn` with the head-end's core on the SQLite database and keys of the options. */
+async function withCore<T>(o: Options, fn: (core: HeadendCore, keys: string) => Promise<T>): Promise<T> {
+  const keys = need(o.keys, "keys");
   const store = new SqliteHeadendStore(need(o.db, "db"));
   try {
-    return await fn(new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() }), keys);
+    return await fn(coreOf(keys, store), keys);
   } finally {
     store.close();
   }
@@ -150,10 +219,29 @@ async function publish(o: Options, topic: string, payload: Uint8Array): Promise<
   await client.endAsync();
 }
 
+/** A command recorded and sealed in the PostgreSQL database, published to the broker. */
+async function commandOnPostgres(o: Options, id: number, request: CommandRequest): Promise<void> {
+  const keys = need(o.keys, "keys");
+  if (!readRegistry(keys).has(id)) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
+  const store = await PostgresHeadendStore.open(need(o.db, "db"), { connections: 1 });
+  try {
+    const core = coreOf(keys, store);
+    const out = (await store.unit(id, () => core.command(id, request), { commandIds: 1 }))!;
+    if (o.sms) console.log(Buffer.from(out.payload).toString("hex"));
+    else {
+      await publish(o, out.topic, out.payload);
+      console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 async function command(o: Options): Promise<void> {
   const id = need(o.id, "id");
   const [op, ...args] = o._.slice(1);
   const request = commandRequest(op, args, o);
+  if (isPostgres(need(o.db, "db"))) return commandOnPostgres(o, id, request);
   await withCore(o, async (core, keys) => {
     const out = core.command(id, request);
     if (!out) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
@@ -170,6 +258,7 @@ async function command(o: Options): Promise<void> {
 async function smsIn(o: Options): Promise<void> {
   const hex = o._[1] ?? "";
   if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new UsageError("sms-in needs the payload as hex");
+  if (isPostgres(need(o.db, "db"))) throw new UsageError("sms-in: the SMS gateway's messages go to a SQLite head-end (on a fleet they reach the broker as MQTT)");
   await withCore(o, async (core) => {
     const ack = core.handleSms(Uint8Array.from(Buffer.from(hex, "hex")));
     if (!ack) {
@@ -181,27 +270,29 @@ async function smsIn(o: Options): Promise<void> {
   });
 }
 
-function report(o: Options): void {
+/** The reports, from either database (the PostgreSQL store answers the same queries asynchronously). */
+async function report(o: Options): Promise<void> {
   const id = need(o.id, "id");
-  const store = new SqliteHeadendStore(need(o.db, "db"));
+  const db = need(o.db, "db");
+  const store = isPostgres(db) ? await PostgresHeadendStore.open(db, { connections: 1 }) : new SqliteHeadendStore(db);
   try {
     const what = o._[1];
     let rows: unknown[];
     switch (what) {
       case "latest":
-        rows = store.latest(id).map((r) => ({ ...r, register: registerName(r.register), iso: new Date(r.time * 1000).toISOString() }));
+        rows = (await store.latest(id)).map((r) => ({ ...r, register: registerName(r.register), iso: new Date(r.time * 1000).toISOString() }));
         break;
       case "gaps":
-        rows = store.gaps(id, o["step-s"] ?? 900).map((g) => ({ ...g, register: registerName(g.register), from: new Date(g.after * 1000).toISOString(), to: new Date(g.before * 1000).toISOString() }));
+        rows = (await store.gaps(id, o["step-s"] ?? 900)).map((g) => ({ ...g, register: registerName(g.register), from: new Date(g.after * 1000).toISOString(), to: new Date(g.before * 1000).toISOString() }));
         break;
       case "alarms":
-        rows = store.alarms(id).map((e) => ({ ...e, iso: new Date(e.time * 1000).toISOString() }));
+        rows = (await store.alarms(id)).map((e) => ({ ...e, iso: new Date(e.time * 1000).toISOString() }));
         break;
       case "commands":
-        rows = store.commands(id);
+        rows = await store.commands(id);
         break;
       case "security":
-        rows = store.rejections().filter((r) => r.concentrator === id || r.concentrator < 0);
+        rows = (await store.rejections()).filter((r) => r.concentrator === id || r.concentrator < 0);
         break;
       default:
         throw new UsageError("report: latest | gaps | alarms | commands | security");
@@ -210,7 +301,7 @@ function report(o: Options): void {
     else if (rows.length === 0) console.log("(none)");
     else console.table(rows);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -220,7 +311,7 @@ try {
   if (verb === "serve") await serve(o);
   else if (verb === "command") await command(o);
   else if (verb === "sms-in") await smsIn(o);
-  else if (verb === "report") report(o);
+  else if (verb === "report") await report(o);
   else throw new UsageError("usage: headend serve | command | sms-in | report (see the README, section Head-end)");
 } catch (e) {
   if (!(e instanceof UsageError)) throw e;

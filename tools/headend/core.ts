@@ -7,7 +7,7 @@
  * (service.ts) binds it to SQLite and MQTT.js.
  */
 import type { MeterEvent, Reading } from "../../firmware/model/records.js";
-import { SecureChannel } from "../../firmware/uplink/channel.js";
+import { REPLAY_WINDOW_MAX, SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey, peekHeader } from "../../firmware/uplink/envelope.js";
 import {
   type Command,
@@ -19,17 +19,25 @@ import {
   type StatusMessage,
 } from "../../firmware/uplink/messages.js";
 import type { CounterStore } from "../../firmware/uplink/ports.js";
-import type { OtaCampaigns, OtaStore } from "./ota-campaign.js";
-import { seqSetOf } from "../../firmware/uplink/seq-set.js";
+import type { OtaCampaigns } from "./ota-campaign.js";
+import { type SeqSet, seqSetOf, seqSetValues } from "../../firmware/uplink/seq-set.js";
 import { concentratorOfUplink, DEFAULT_TOPIC_PREFIX, topicsOf } from "../../firmware/uplink/topics.js";
+
+/**
+ * The head-end's replay window: a concentrator's message is accepted once even when it arrives after
+ * a later one (several workers behind a shared subscription take them in parallel); a counter
+ * already accepted, or older than the window, is a replay.
+ */
+export const REPLAY_WINDOW = REPLAY_WINDOW_MAX;
 
 export type Rejection = "unknown concentrator" | "malformed" | "foreign" | "authentication" | "replayed" | "parse";
 
 /**
  * Storage of one head-end. Every write inside `transaction` commits together or not at all; the
- * acknowledgement is sent only after `transaction` returned.
+ * acknowledgement is sent only after `transaction` returned. (OTA campaigns keep their state in an
+ * OtaStore, which the SQLite and memory stores are too.)
  */
-export interface HeadendStore extends OtaStore {
+export interface HeadendStore {
   transaction<T>(fn: () => T): T;
   /** The counters of the channel with one concentrator (persisted in the same database). */
   counters(concentrator: number): CounterStore;
@@ -43,6 +51,9 @@ export interface HeadendStore extends OtaStore {
   /** Records a command before it is sent; returns its id (unique, increasing). */
   addCommand(concentrator: number, command: CommandRequest, issuedAtMs: number): number;
   countRejection(concentrator: number | undefined, reason: Rejection): void;
+  /** The seq sets of the last acknowledgements sealed for a concentrator, oldest first (for `ackHistory`). */
+  recentAcks?(concentrator: number): SeqSet[];
+  saveRecentAcks?(concentrator: number, acks: SeqSet[]): void;
 }
 
 export interface HeadendKeys {
@@ -69,6 +80,14 @@ export interface HeadendCoreOptions {
   ota?: OtaCampaigns;
   /** Publishes what is not an answer to the message in hand: the OTA frames a request asked for. */
   send?: (out: Outgoing) => void;
+  /**
+   * An acknowledgement also names what the last `ackHistory` ones named (default 0: only its own
+   * message). For several workers: their acknowledgements to one concentrator are sealed in commit
+   * order, but published over different connections one may overtake another, and the concentrator
+   * drops the one with the older counter; the next one then still acknowledges its records. Needs
+   * the store's recentAcks/saveRecentAcks.
+   */
+  ackHistory?: number;
 }
 
 export class HeadendCore {
@@ -93,6 +112,7 @@ export class HeadendCore {
       role: "headend",
       counters: this.#o.store.counters(id),
       reserveBlock: 1,
+      replayWindow: REPLAY_WINDOW,
       // A head-end that lost its database still sends counters above anything accepted before.
       counterFloor: this.#o.now,
     });
@@ -173,8 +193,18 @@ export class HeadendCore {
     if (c.replayed > before.replayed) return reject("replayed");
     if (c.parseFailed > before.parseFailed) return reject("parse");
     if (!ackSeqs || ackSeqs.length === 0) return undefined;
-    const ack = store.transaction(() => channel.seal(encodeMessage({ kind: "ack", seqs: ackSeqs })));
+    const ack = store.transaction(() => channel.seal(encodeMessage({ kind: "ack", seqs: this.#withRecentAcks(id, ackSeqs) })));
     return { topic: topicsOf(id, this.#prefix).down, payload: ack };
+  }
+
+  /** The seqs to acknowledge: these, with those of the last `ackHistory` acknowledgements (remembered in the store). */
+  #withRecentAcks(id: number, seqs: SeqSet): SeqSet {
+    const keep = this.#o.ackHistory ?? 0;
+    const { store } = this.#o;
+    if (keep === 0 || !store.recentAcks || !store.saveRecentAcks) return seqs;
+    const recent = store.recentAcks(id);
+    store.saveRecentAcks(id, [...recent, seqs].slice(-keep));
+    return recent.length === 0 ? seqs : seqSetOf([...recent.flatMap(seqSetValues), ...seqSetValues(seqs)]);
   }
 
   /** Records a command and seals it for the concentrator; undefined if it is not registered. */

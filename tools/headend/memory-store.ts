@@ -7,7 +7,7 @@ import type { MeterEvent, Reading } from "../../firmware/model/records.js";
 import type { CommandRequest, CommandResult, StatusMessage } from "../../firmware/uplink/messages.js";
 import type { CounterStore } from "../../firmware/uplink/ports.js";
 import type { HeadendStore, Rejection } from "./core.js";
-import type { CampaignRecord, CampaignUnit } from "./ota-campaign.js";
+import type { CampaignRecord, CampaignUnit, OtaStore } from "./ota-campaign.js";
 
 export interface StoredCommand {
   id: number;
@@ -17,7 +17,7 @@ export interface StoredCommand {
   result?: CommandResult;
 }
 
-export class MemoryHeadendStore implements HeadendStore {
+export class MemoryHeadendStore implements HeadendStore, OtaStore {
   readonly readings = new Map<string, Reading>();
   readonly events = new Map<number, MeterEvent>();
   readonly commands: StoredCommand[] = [];
@@ -29,7 +29,7 @@ export class MemoryHeadendStore implements HeadendStore {
   readonly #campaigns: CampaignRecord[] = [];
   readonly #units = new Map<string, CampaignUnit>();
   readonly #readingCounts = new Map<number, { stored: number; duplicates: number }>();
-  readonly #counters = new Map<number, { send: number; accepted: number }>();
+  readonly #counters = new Map<number, { send: number; accepted: number; below: number }>();
 
   transaction<T>(fn: () => T): T {
     return fn(); // single-threaded; nothing else can interleave
@@ -37,13 +37,15 @@ export class MemoryHeadendStore implements HeadendStore {
 
   counters(concentrator: number): CounterStore {
     let c = this.#counters.get(concentrator);
-    if (!c) this.#counters.set(concentrator, (c = { send: 0, accepted: 0 }));
+    if (!c) this.#counters.set(concentrator, (c = { send: 0, accepted: 0, below: 0 }));
     const v = c;
     return {
       loadSendReserve: () => v.send,
       saveSendReserve: (x) => void (v.send = x),
       loadLastAccepted: () => v.accepted,
       saveLastAccepted: (x) => void (v.accepted = x),
+      loadAcceptedBelow: () => v.below,
+      saveAcceptedBelow: (x) => void (v.below = x),
     };
   }
 

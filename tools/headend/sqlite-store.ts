@@ -2,60 +2,17 @@
  * The head-end's database on SQLite (better-sqlite3 12). Writes are idempotent: readings are keyed by
  * (concentrator, meter, register, time), events by (concentrator, seq), a command keeps its first
  * result; so a message delivered twice changes nothing (readings that arrive again are counted). Transactions are IMMEDIATE, so the service
- * and a CLI process sharing the file never interleave a counter's read and write.
+ * and a CLI process sharing the file never interleave a counter's read and write. The schema is the
+ * numbered migrations (migrations.ts), applied when the store opens.
  */
 import Database from "better-sqlite3";
 import type { MeterEvent, Reading } from "../../firmware/model/records.js";
 import type { CommandRequest, CommandResult, StatusMessage } from "../../firmware/uplink/messages.js";
 import type { CounterStore } from "../../firmware/uplink/ports.js";
 import type { HeadendStore, Rejection } from "./core.js";
-import type { CampaignRecord, CampaignUnit, UnitState } from "./ota-campaign.js";
+import { MIGRATION_TABLE, migrationsFor } from "./migrations.js";
+import type { CampaignRecord, CampaignUnit, OtaStore, UnitState } from "./ota-campaign.js";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS channel (
-  concentrator INTEGER PRIMARY KEY,
-  send_reserve INTEGER NOT NULL DEFAULT 0,
-  last_accepted INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS reading (
-  concentrator INTEGER NOT NULL, meter INTEGER NOT NULL, register INTEGER NOT NULL, time INTEGER NOT NULL,
-  value INTEGER NOT NULL, status INTEGER NOT NULL, received_ms INTEGER NOT NULL,
-  PRIMARY KEY (concentrator, meter, register, time)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS event (
-  concentrator INTEGER NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL, subject INTEGER NOT NULL,
-  time INTEGER NOT NULL, detail INTEGER NOT NULL, alarm INTEGER NOT NULL, received_ms INTEGER NOT NULL,
-  PRIMARY KEY (concentrator, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS command (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, concentrator INTEGER NOT NULL, op TEXT NOT NULL, args TEXT NOT NULL,
-  issued_ms INTEGER NOT NULL, result_code INTEGER, result_detail TEXT, result_ms INTEGER
-);
-CREATE TABLE IF NOT EXISTS status (
-  concentrator INTEGER PRIMARY KEY, time INTEGER NOT NULL, uptime_s INTEGER NOT NULL, counters TEXT NOT NULL, received_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS duplicate (
-  concentrator INTEGER PRIMARY KEY, readings INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rejection (
-  concentrator INTEGER NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
-  PRIMARY KEY (concentrator, reason)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ota_package (
-  id TEXT PRIMARY KEY, bytes BLOB NOT NULL, added_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ota_campaign (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, package TEXT NOT NULL REFERENCES ota_package (id), name TEXT NOT NULL,
-  window_from INTEGER, window_to INTEGER, created_ms INTEGER NOT NULL, state TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ota_unit (
-  campaign INTEGER NOT NULL REFERENCES ota_campaign (id), concentrator INTEGER NOT NULL, state TEXT NOT NULL,
-  attempts INTEGER NOT NULL, bytes INTEGER NOT NULL, reason TEXT, command INTEGER, offered_ms INTEGER NOT NULL,
-  updated_ms INTEGER NOT NULL, version_before TEXT NOT NULL, version_after TEXT NOT NULL,
-  download_start_s INTEGER NOT NULL, download_end_s INTEGER NOT NULL,
-  PRIMARY KEY (campaign, concentrator)
-) WITHOUT ROWID;
-`;
 
 /** Rejections of messages whose concentrator is unknown are filed under this id. */
 export const UNKNOWN_CONCENTRATOR = -1;
@@ -69,7 +26,7 @@ export interface Gap {
   missing: number;
 }
 
-export class SqliteHeadendStore implements HeadendStore {
+export class SqliteHeadendStore implements HeadendStore, OtaStore {
   readonly db: Database.Database;
   readonly #s;
 
@@ -78,7 +35,7 @@ export class SqliteHeadendStore implements HeadendStore {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = FULL"); // an acknowledgement promises durability
     this.db.pragma("busy_timeout = 5000");
-    this.db.exec(SCHEMA);
+    this.#migrate();
     const p = (sql: string) => this.db.prepare(sql);
     this.#s = {
       channelInit: p("INSERT OR IGNORE INTO channel (concentrator) VALUES (?)"),
@@ -86,6 +43,8 @@ export class SqliteHeadendStore implements HeadendStore {
       setReserve: p("UPDATE channel SET send_reserve = ? WHERE concentrator = ?"),
       accepted: p("SELECT last_accepted AS v FROM channel WHERE concentrator = ?"),
       setAccepted: p("UPDATE channel SET last_accepted = ? WHERE concentrator = ?"),
+      below: p("SELECT accepted_below AS v FROM channel WHERE concentrator = ?"),
+      setBelow: p("UPDATE channel SET accepted_below = ? WHERE concentrator = ?"),
       reading: p("INSERT OR IGNORE INTO reading VALUES (?, ?, ?, ?, ?, ?, ?)"),
       duplicate: p("INSERT INTO duplicate VALUES (?, ?) ON CONFLICT (concentrator) DO UPDATE SET readings = readings + excluded.readings"),
       event: p("INSERT OR IGNORE INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -101,6 +60,26 @@ export class SqliteHeadendStore implements HeadendStore {
       units: p("SELECT * FROM ota_unit WHERE campaign = ? ORDER BY concentrator"),
       putUnit: p("INSERT OR REPLACE INTO ota_unit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     };
+  }
+
+  /** Applies the migrations this database has not had yet (each in one transaction). */
+  #migrate(): void {
+    this.db.exec(MIGRATION_TABLE);
+    const applied = this.db.prepare("SELECT 1 FROM schema_migration WHERE version = ?");
+    for (const m of migrationsFor("sqlite")) {
+      this.db
+        .transaction(() => {
+          if (applied.get(m.version)) return; // also when another process sharing the file applied it first
+          this.db.exec(m.sql);
+          this.db.prepare("INSERT INTO schema_migration VALUES (?, ?, ?)").run(m.version, m.name, Date.now());
+        })
+        .immediate();
+    }
+  }
+
+  /** The migrations applied to this database, in order. */
+  migrations(): Array<{ version: number; name: string }> {
+    return this.db.prepare("SELECT version, name FROM schema_migration ORDER BY version").all() as never;
   }
 
   close(): void {
@@ -120,6 +99,8 @@ export class SqliteHeadendStore implements HeadendStore {
       saveSendReserve: (v) => void s.setReserve.run(v, concentrator),
       loadLastAccepted: () => get(s.accepted),
       saveLastAccepted: (v) => void s.setAccepted.run(v, concentrator),
+      loadAcceptedBelow: () => get(s.below),
+      saveAcceptedBelow: (v) => void s.setBelow.run(v, concentrator),
     };
   }
 

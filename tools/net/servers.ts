@@ -38,8 +38,8 @@ export interface Broker {
   readonly kind: "aedes" | "mosquitto";
   readonly url: string;
   readonly port: number;
-  /** Stops and starts it again on the same port: without persistence, every session and queue is lost. */
-  restart(): Promise<void>;
+  /** Stops and starts it again on the same port (after `downMs`): without persistence, every session and queue is lost. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,7 +58,7 @@ export async function startMosquitto(dir: string, port?: number): Promise<Broker
   };
   const stop = () => exit(child, "SIGTERM");
   await start();
-  return { kind: "mosquitto", url: `mqtt://127.0.0.1:${p}`, port: p, restart: async () => (await stop(), await start()), stop };
+  return { kind: "mosquitto", url: `mqtt://127.0.0.1:${p}`, port: p, restart: async (downMs = 0) => (await stop(), await pause(downMs), await start()), stop };
 }
 
 /** An aedes broker in this process (in memory: a restart loses everything, as Mosquitto's does). */
@@ -79,8 +79,10 @@ export async function startAedes(port?: number): Promise<Broker> {
     await new Promise<void>((r) => server.close(() => r()));
   };
   await start();
-  return { kind: "aedes", url: `mqtt://127.0.0.1:${p}`, port: p, restart: async () => (await stop(), await start()), stop };
+  return { kind: "aedes", url: `mqtt://127.0.0.1:${p}`, port: p, restart: async (downMs = 0) => (await stop(), await pause(downMs), await start()), stop };
 }
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function exit(p: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;

@@ -1,0 +1,146 @@
+/**
+ * One head-end worker of a fleet: PostgreSQL (postgres-store.ts) and any MQTT 5 broker or broker
+ * cluster. Workers on one or many machines subscribe with a shared subscription
+ * (`$share/GROUP/mc/+/up`), so the broker spreads the concentrators' messages over them.
+ *
+ * A worker holds `lanes` MQTT connections in the group; each handles its messages one at a time (the
+ * broker gives a connection its next message only as it acknowledges: MQTT.js delivers the next
+ * packet when the handler finishes), and the lanes run in parallel, each message its own transaction.
+ *
+ * "Acknowledged only after commit": a message is taken through MQTT.js's `customHandleAcks`, which
+ * sends the PUBACK when called back; it is called back after the transaction committed and the
+ * application acknowledgement was published. While the database is unreachable the message is tried
+ * again (the lane waits: nothing else could be stored either); a message the database refuses is
+ * answered with PUBACK "unspecified error" and no application acknowledgement, so the concentrator
+ * sends its records again. A worker killed before it committed leaves its messages unacknowledged:
+ * the concentrator sends them again after its time-out, and whichever worker takes them stores them.
+ */
+import mqtt, { type MqttClient } from "mqtt";
+import type { CommandRequest } from "../../firmware/uplink/messages.js";
+import { allUplinks, concentratorOfUplink, DEFAULT_TOPIC_PREFIX } from "../../firmware/uplink/topics.js";
+import { HeadendCore, type Outgoing } from "./core.js";
+import { readHeadendKeys, readRegistry } from "./keyfiles.js";
+import { isTransient, PostgresHeadendStore } from "./postgres-store.js";
+
+export interface HeadendWorkerOptions {
+  /** Key directory (tools/keys.ts): headend.json and concentrators.json. */
+  keys: string;
+  /** postgres://... (or `postgres`: from the PG* environment variables). */
+  db: string;
+  /** The broker (or the cluster's load balancer), e.g. mqtt://127.0.0.1:1883. */
+  broker: string;
+  /** Shared-subscription group. Default "headend". */
+  group?: string;
+  /** MQTT connections of this worker, each taking one message at a time. Default 4. */
+  lanes?: number;
+  /** Client id prefix; lane i is `<clientId>-<i>`. Default `headend-<pid>`. */
+  clientId?: string;
+  topicPrefix?: string;
+  onMessage?: (topic: string, acknowledged: boolean) => void;
+  /** Not stored: a database refusal (the message is not acknowledged) or a transient failure (tried again). */
+  onError?: (error: Error) => void;
+}
+
+/** Acknowledgements repeat the last ones' seqs (core.ts `ackHistory`): one overtaken by a later one is not lost. */
+const ACK_HISTORY = 4;
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2_000;
+const PARTITIONS_EVERY_MS = 3_600_000;
+/** MQTT 5 PUBACK reason code "unspecified error": the broker drops the message, the concentrator sends it again. */
+const PUBACK_ERROR = 0x80;
+
+export class HeadendWorker {
+  readonly store: PostgresHeadendStore;
+  readonly core: HeadendCore;
+  readonly lanes: MqttClient[] = [];
+  #closing = false;
+  #partitions: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(store: PostgresHeadendStore, core: HeadendCore) {
+    this.store = store;
+    this.core = core;
+  }
+
+  static async start(o: HeadendWorkerOptions): Promise<HeadendWorker> {
+    const he = readHeadendKeys(o.keys);
+    const registry = readRegistry(o.keys);
+    const lanes = o.lanes ?? 4;
+    const store = await PostgresHeadendStore.open(o.db, { connections: lanes + 1 });
+    const core = new HeadendCore({
+      keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
+      store,
+      now: () => Date.now(),
+      ackHistory: ACK_HISTORY,
+      ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}),
+    });
+    const worker = new HeadendWorker(store, core);
+    worker.#partitions = setInterval(() => void store.ensurePartitions(Date.now()).catch((e: Error) => o.onError?.(e)), PARTITIONS_EVERY_MS);
+    try {
+      for (let i = 0; i < lanes; i++) worker.lanes.push(await worker.#lane(o, `${o.clientId ?? `headend-${process.pid}`}-${i}`));
+    } catch (e) {
+      await worker.close();
+      throw e;
+    }
+    return worker;
+  }
+
+  /** One connection in the group, subscribed, handling what it gets. */
+  async #lane(o: HeadendWorkerOptions, clientId: string): Promise<MqttClient> {
+    const prefix = o.topicPrefix ?? DEFAULT_TOPIC_PREFIX;
+    const topic = `$share/${o.group ?? "headend"}/${allUplinks(prefix)}`;
+    const client = mqtt.connect(o.broker, {
+      clientId,
+      protocolVersion: 5,
+      clean: true, // no session to outlive a dead worker: the broker sends the group's messages to the living
+      keepalive: 30,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      resubscribe: true,
+      customHandleAcks: (t, payload, _packet, done) => void this.#take(o, client, t, payload).then((code) => done(code)),
+    });
+    client.on("connect", (connack) => {
+      if (!connack.sessionPresent) client.subscribe(topic, { qos: 1 });
+    });
+    // A broker that is down (restarting) is waited for: MQTT.js connects again every second.
+    client.on("error", (e) => o.onError?.(e));
+    await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+    return client;
+  }
+
+  /** Stores one message (trying again while the database is unreachable); the PUBACK reason code. */
+  async #take(o: HeadendWorkerOptions, client: MqttClient, topic: string, payload: Buffer): Promise<number> {
+    const id = concentratorOfUplink(topic, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+    for (let wait = RETRY_FIRST_MS; !this.#closing; wait = Math.min(RETRY_MAX_MS, wait * 2)) {
+      try {
+        const out = await this.store.unit(id, () => this.core.handleUplink(topic, new Uint8Array(payload))); // committed when it returns
+        if (out) this.#publish(client, out);
+        o.onMessage?.(topic, out !== undefined);
+        return 0;
+      } catch (e) {
+        o.onError?.(e as Error);
+        if (!isTransient(e)) return PUBACK_ERROR;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    return PUBACK_ERROR; // closing: not stored, not acknowledged
+  }
+
+  #publish(client: MqttClient, out: Outgoing): void {
+    client.publish(out.topic, Buffer.from(out.payload), { qos: out.qos ?? 1 });
+  }
+
+  /** Issues a command: recorded and sealed in one transaction, then published (QoS 1). Returns its id. */
+  async command(concentrator: number, request: CommandRequest): Promise<number> {
+    const out = await this.store.unit(concentrator, () => this.core.command(concentrator, request), { commandIds: 1 });
+    if (!out) throw new RangeError(`concentrator ${concentrator} is not registered`);
+    await this.lanes[0]!.publishAsync(out.topic, Buffer.from(out.payload), { qos: 1 });
+    return out.commandId;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#partitions !== undefined) clearInterval(this.#partitions);
+    await Promise.all(this.lanes.map((c) => c.endAsync()));
+    await this.store.close();
+  }
+}
