@@ -19,8 +19,12 @@
  *   records are all released, or after its eviction was recorded. Corruption is skipped, counted and
  *   reported as a notice record.
  *
+ * - The drain reads frame by frame from the position its cursor verified, and the acknowledgement of
+ *   drained records reads only the sectors' acknowledgement maps (slot-index.ts); both fall back to
+ *   reading a whole sector when it does not read cleanly that way (docs/storage.md, "Turn cost").
+ *
  * RAM: 12 bytes per sector (12 KiB for a 4 MiB partition of 1024 sectors) plus a 1 KiB scratch
- * buffer; a sector being read (4 KiB) is garbage once the call returns.
+ * buffer and the 6 KiB slot index; a sector being read (4 KiB) is garbage once the call returns.
  */
 import type { Timers } from "../../hal/clock.js";
 import type { FlashPartition } from "../../hal/flash.js";
