@@ -19,15 +19,20 @@
  *   records are all released, or after its eviction was recorded. Corruption is skipped, counted and
  *   reported as a notice record.
  *
+ * - The drain reads frame by frame from the position its cursor verified, and the acknowledgement of
+ *   drained records reads only the sectors' acknowledgement maps (slot-index.ts); both fall back to
+ *   reading a whole sector when it does not read cleanly that way (docs/storage.md, "Turn cost").
+ *
  * RAM: 12 bytes per sector (12 KiB for a 4 MiB partition of 1024 sectors) plus a 1 KiB scratch
- * buffer; a sector being read (4 KiB) is garbage once the call returns.
+ * buffer and the 6 KiB slot index; a sector being read (4 KiB) is garbage once the call returns.
  */
 import type { Timers } from "../../hal/clock.js";
 import type { FlashPartition } from "../../hal/flash.js";
 import type { MeterEvent, Reading } from "../model/records.js";
 import type { StateRegion } from "./state-journal.js";
 import { encodeAudit, type AuditEntry } from "./audit.js";
-import { ByteReader, ByteWriter, getU32, isErased, setU32 } from "./bytes.js";
+import { ByteReader, ByteWriter, getU16, getU32, isErased, setU32 } from "./bytes.js";
+import { crc32 } from "./crc32.js";
 import { CorruptStateError, InvalidRecordError, StoreFullError, StoreIoError } from "./errors.js";
 import { FRAME_HEADER_BYTES, FRAME_OVERHEAD, missingSlots, resumeOffset, sealFrame, walkFrames, type FrameView } from "./frame.js";
 import { encodeReadings, checkReading } from "./readings-codec.js";
@@ -64,6 +69,7 @@ import {
   SUMMARY_BYTES,
 } from "./sector-format.js";
 import { SectorPool, SectorState } from "./sector-pool.js";
+import { SlotIndex } from "./slot-index.js";
 
 export interface RecordLogOptions {
   /**
@@ -87,6 +93,18 @@ export interface RecordLogOptions {
    * next boot, and those records are sent again then.
    */
   retired?: StateRegion;
+}
+
+/**
+ * @internal A drain position in a class: the sector opened at `firstSeq`, the slot to read next
+ * there and the offset of its frame (verified up to there by the cursor's earlier reads).
+ */
+export interface DrainPosition {
+  firstSeq: number;
+  slot: number;
+  offset: number;
+  /** The sector opened at `firstSeq` when the position was taken (-1: none), checked before use. */
+  sector: number;
 }
 
 /** Sequence numbers, as runs: [first, first + count). The uplink's SeqRun has this shape. */
@@ -161,6 +179,11 @@ export class RecordLog {
   readonly #head = new Int32Array(CLASS_COUNT).fill(-1);
   readonly #headEnd = new Uint16Array(CLASS_COUNT);
   readonly #headSlots = new Uint16Array(CLASS_COUNT);
+  /**
+   * Per class: the highest first sequence number of a sector opened this boot or found at recovery,
+   * a bound a drain position beyond which there is no sector to look for.
+   */
+  readonly #newestFirst = new Float64Array(CLASS_COUNT);
   /** sector × 4 + reason of what was reported this boot (corruption is rare: this stays small). */
   readonly #reported = new Set<number>();
   readonly #scratch: Uint8Array;
@@ -174,6 +197,8 @@ export class RecordLog {
   readonly #retired: StateRegion | undefined;
   /** Acknowledgement maps of worn sectors, kept outside them (see `retired`), by sector. */
   readonly #ackOverride = new Map<number, Uint8Array>();
+  /** Sequence numbers per slot of the sectors drained last, for acknowledging without a sector read. */
+  readonly #index = new SlotIndex();
   #maintenanceArmed = false;
   #nextSeq = 1;
   readonly stats: LogStats = { records: 0, inlineMaintenance: 0, erases: 0, evictions: 0, evictedRecords: 0, corruptRecords: 0, badSectors: 0, unrecordedReleases: 0, droppedNotices: 0 };
@@ -287,30 +312,79 @@ export class RecordLog {
   /**
    * Releases the records with these sequence numbers (any order, any mix of classes; numbers that are
    * unknown or already released are ignored). Durable when it returns. Returns how many records were
-   * newly released. Costs one sector read and one small program per sector that holds any of them.
+   * newly released. Costs one small program per sector that holds any of them, and a read of its first
+   * 128 bytes when the drain read its records (the slot index), else of the whole sector.
    */
   acknowledge(runs: readonly SeqRun[]): number {
     const sorted = normalizeRuns(runs);
     let released = 0;
-    for (let s = 0; s < this.#pool.count; s++) {
-      if (this.#pool.state[s] !== SectorState.live || this.#unacked[s] === 0) continue;
-      if (!overlaps(sorted, this.#pool.firstSeq[s]!, this.#lastSeq[s]!)) continue;
-      const read = this.#readSector(s);
-      const slots: number[] = [];
-      for (const f of read.frames) if (!isAcked(read.bytes, f.tag) && contains(sorted, f.seq)) slots.push(f.tag);
-      if (slots.length === 0) continue;
-      const p = ackProgram(slots);
-      // What the map will read once programmed (bits only clear), so the read-back check holds.
-      for (let i = 0; i < p.bytes.length; i++) p.bytes[i]! &= read.bytes[ACK_MAP_AT + p.first + i]!;
-      if (!this.#pool.program(s * this.#size + ACK_MAP_AT + p.first, p.bytes)) {
-        read.bytes.set(p.bytes, ACK_MAP_AT + p.first);
-        this.#retire(s, read.bytes.slice(ACK_MAP_AT, ACK_MAP_AT + ACK_MAP_BYTES));
-      }
-      this.#unacked[s] = Math.max(0, this.#unacked[s]! - slots.length);
-      released += slots.length;
+    if (sorted.length === 0) return 0;
+    // The sector table is scanned with its arrays in locals and the runs' bounds first: this loop
+    // visits every sector of the partition (1024 for 4 MiB) at each acknowledgement.
+    const lo = sorted[0]![0];
+    const hi = sorted[sorted.length - 1]![1];
+    const { state, firstSeq, count } = this.#pool;
+    const lastSeq = this.#lastSeq;
+    const unacked = this.#unacked;
+    for (let s = 0; s < count; s++) {
+      if (firstSeq[s]! > hi || lastSeq[s]! < lo || state[s] !== SectorState.live || unacked[s] === 0) continue;
+      if (!overlaps(sorted, firstSeq[s]!, lastSeq[s]!)) continue;
+      released += this.#releaseIndexed(s, sorted) ?? this.#releaseRead(s, sorted);
     }
     this.#schedule();
     return released;
+  }
+
+  /**
+   * Releases the records of sector `s` named by `sorted` through the slot index: reads only the
+   * sector's first 128 bytes (its acknowledgement map). Undefined when the index does not know every
+   * record of the sector that `sorted` may name.
+   */
+  #releaseIndexed(s: number, sorted: ReadonlyArray<readonly [number, number]>): number | undefined {
+    const first = this.#pool.firstSeq[s]!;
+    const e = this.#index.find(s, first);
+    if (e < 0) return undefined;
+    const known = this.#index.known(e);
+    const learnt = known > 0 ? this.#index.seqAt(e, known - 1) : first - 1;
+    const lastSeq = this.#lastSeq[s]!;
+    if (learnt < lastSeq && overlaps(sorted, learnt + 1, lastSeq)) return undefined;
+    const top = this.#pool.flash.read(s * this.#size, LOG_RECORDS_AT);
+    this.#applyOverride(s, top);
+    const slots: number[] = [];
+    let r = firstEndingFrom(sorted, first);
+    for (let k = 0; k < known && r < sorted.length; k++) {
+      const seq = this.#index.seqAt(e, k);
+      if (seq === 0) continue;
+      while (r < sorted.length && sorted[r]![1] < seq) r++;
+      if (r < sorted.length && sorted[r]![0] <= seq && !isAcked(top, k)) slots.push(k);
+    }
+    return this.#release(s, top, slots);
+  }
+
+  /** Releases the records of sector `s` named by `sorted` by reading and checking the whole sector. */
+  #releaseRead(s: number, sorted: ReadonlyArray<readonly [number, number]>): number {
+    const read = this.#readSector(s);
+    this.#index.noteSector(s, this.#pool.firstSeq[s]!, read.frames);
+    const slots: number[] = [];
+    for (const f of read.frames) if (!isAcked(read.bytes, f.tag) && contains(sorted, f.seq)) slots.push(f.tag);
+    return this.#release(s, read.bytes, slots);
+  }
+
+  /**
+   * Programs the acknowledgement of `slots` in sector `s`, whose bytes as read (at least its first
+   * 128, the map included) are `bytes`; returns how many were released.
+   */
+  #release(s: number, bytes: Uint8Array, slots: readonly number[]): number {
+    if (slots.length === 0) return 0;
+    const p = ackProgram(slots);
+    // What the map will read once programmed (bits only clear), so the read-back check holds.
+    for (let i = 0; i < p.bytes.length; i++) p.bytes[i]! &= bytes[ACK_MAP_AT + p.first + i]!;
+    if (!this.#pool.program(s * this.#size + ACK_MAP_AT + p.first, p.bytes)) {
+      bytes.set(p.bytes, ACK_MAP_AT + p.first);
+      this.#retire(s, bytes.slice(ACK_MAP_AT, ACK_MAP_AT + ACK_MAP_BYTES));
+    }
+    this.#unacked[s] = Math.max(0, this.#unacked[s]! - slots.length);
+    return slots.length;
   }
 
   /**
@@ -360,7 +434,7 @@ export class RecordLog {
   /** Bytes of RAM in the log's long-lived typed arrays (per-sector table, heads, scratch buffer). */
   get memoryBytes(): number {
     const p = this.#pool;
-    return p.state.byteLength + p.firstSeq.byteLength + this.#cls.byteLength + this.#lastSeq.byteLength + this.#unacked.byteLength + this.#scratch.byteLength + 3 * 4 * CLASS_COUNT;
+    return p.state.byteLength + p.firstSeq.byteLength + this.#index.memoryBytes + this.#cls.byteLength + this.#lastSeq.byteLength + this.#unacked.byteLength + this.#scratch.byteLength + 3 * 4 * CLASS_COUNT;
   }
 
   /** Where the log stands: sectors and unacknowledged records per class. */
@@ -378,32 +452,107 @@ export class RecordLog {
   // ---- used by LogCursor ----
 
   /**
-   * @internal The unacknowledged records of class `cls` from position (firstSeq, slot) on, at most
-   * `max` records or `maxBytes` payload bytes (at least one record). Returns them and the position
-   * after the last one returned.
+   * @internal The unacknowledged records of class `cls` from position `at` on, at most `max` records
+   * or `maxBytes` payload bytes (at least one record). Returns them and the position after the last
+   * one returned. Reads a sector's first 128 bytes and then frame by frame from where the position
+   * points, checking each frame's CRC; a sector that does not read cleanly that way (corruption, a
+   * gap left by a torn write before a reboot, no summary) is read and checked whole instead.
    */
-  drainFrom(cls: RecordClass, firstSeq: number, slot: number, max: number, maxBytes: number, out: StoredRecord[]): { firstSeq: number; slot: number } {
-    let bytes = 0;
+  drainFrom(cls: RecordClass, at: DrainPosition, max: number, maxBytes: number, out: StoredRecord[]): DrainPosition {
+    let firstSeq = at.firstSeq;
+    let slot = at.slot;
+    let offset = at.offset;
+    const used = { bytes: 0 };
     for (;;) {
-      const s = this.#nextOfClass(cls, firstSeq);
-      if (s < 0) return { firstSeq, slot };
+      const s = this.#sectorAt(cls, firstSeq, at.sector);
+      // No sector of the class opened at or after `firstSeq`: any later one opens at nextSeq or after.
+      if (s < 0) return { firstSeq: Math.max(firstSeq, this.#nextSeq), slot: 0, offset: LOG_RECORDS_AT, sector: -1 };
       const sFirst = this.#pool.firstSeq[s]!;
-      const from = sFirst === firstSeq ? slot : 0;
+      const same = sFirst === firstSeq;
       const isHead = this.#head[cls] === s;
       if (this.#unacked[s]! > 0) {
-        const read = this.#readSector(s);
-        for (const f of read.frames) {
-          if (f.tag < from || isAcked(read.bytes, f.tag)) continue;
-          if (out.length >= max || (out.length > 0 && bytes + f.payloadLength > maxBytes)) return { firstSeq: sFirst, slot: f.tag };
-          out.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.slice(f.payloadAt, f.payloadAt + f.payloadLength) });
-          bytes += f.payloadLength;
-        }
+        const from: DrainPosition = { firstSeq: sFirst, slot: same ? slot : 0, offset: same ? offset : LOG_RECORDS_AT, sector: s };
+        let stop = this.#drainFrames(s, cls, from, max, maxBytes, out, used);
+        if (stop === undefined) stop = this.#drainRead(s, cls, from.slot, max, maxBytes, out, used);
+        if (stop) return stop;
       }
       // A head can still take records: stay on it. A closed sector is done: move past it.
-      if (isHead) return { firstSeq: sFirst, slot: this.#headSlots[cls]! };
+      if (isHead) return { firstSeq: sFirst, slot: this.#headSlots[cls]!, offset: this.#headEnd[cls]!, sector: s };
       firstSeq = sFirst + 1;
       slot = 0;
+      offset = LOG_RECORDS_AT;
     }
+  }
+
+  /**
+   * The live sector of class `cls` with the lowest first sequence number ≥ `firstSeq`: `known` when
+   * it is still the sector opened at `firstSeq` (no scan of the sector table), else found by a scan
+   * unless no sector of the class was opened at or after `firstSeq`.
+   */
+  #sectorAt(cls: RecordClass, firstSeq: number, known: number): number {
+    const p = this.#pool;
+    if (known >= 0 && p.state[known] === SectorState.live && this.#cls[known] === cls && p.firstSeq[known] === firstSeq) return known;
+    if (firstSeq > this.#newestFirst[cls]!) return -1;
+    return this.#nextOfClass(cls, firstSeq);
+  }
+
+  /**
+   * The drain of sector `s` frame by frame from `from` (whose slot is the next to read there):
+   * where it stopped (a batch full), null when the sector is done, undefined when it did not read
+   * cleanly (`from` then holds the slot and offset it got to).
+   */
+  #drainFrames(s: number, cls: RecordClass, from: DrainPosition, max: number, maxBytes: number, out: StoredRecord[], used: { bytes: number }): DrainPosition | null | undefined {
+    const flash = this.#pool.flash;
+    const base = s * this.#size;
+    const top = flash.read(base, LOG_RECORDS_AT);
+    this.#applyOverride(s, top);
+    let end: number;
+    let count: number;
+    if (this.#head[cls] === s) {
+      end = this.#headEnd[cls]!;
+      count = this.#headSlots[cls]!;
+    } else {
+      const summary = parseSummary(top);
+      if (!summary) return undefined;
+      end = summary.end;
+      count = summary.count;
+    }
+    const lastSeq = this.#lastSeq[s]!;
+    while (from.slot < count) {
+      const pos = from.offset;
+      if (pos + FRAME_OVERHEAD > end) return undefined;
+      const h = flash.read(base + pos, FRAME_HEADER_BYTES);
+      const length = getU16(h, 0);
+      const seq = getU32(h, 4);
+      const kind = h[3]!;
+      if (h[2] !== from.slot || pos + FRAME_OVERHEAD + length > end || kind < 1 || kind > MAX_KIND || seq < from.firstSeq || seq > lastSeq) return undefined;
+      const acked = isAcked(top, from.slot);
+      if (!acked && (out.length >= max || (out.length > 0 && used.bytes + length > maxBytes))) return from;
+      const frame = flash.read(base + pos, FRAME_OVERHEAD + length);
+      if (crc32(frame, 0, FRAME_HEADER_BYTES + length) !== getU32(frame, FRAME_HEADER_BYTES + length)) return undefined;
+      this.#index.note(s, from.firstSeq, from.slot, seq);
+      if (!acked) {
+        out.push({ seq, cls, kind: kind as StoredRecord["kind"], payload: frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length) });
+        used.bytes += length;
+      }
+      from.slot++;
+      from.offset = pos + FRAME_OVERHEAD + length;
+    }
+    return null;
+  }
+
+  /** The drain of sector `s` from slot `from` on, reading and checking the whole sector (see #drainFrames). */
+  #drainRead(s: number, cls: RecordClass, from: number, max: number, maxBytes: number, out: StoredRecord[], used: { bytes: number }): DrainPosition | null {
+    const read = this.#readSector(s);
+    const sFirst = this.#pool.firstSeq[s]!;
+    this.#index.noteSector(s, sFirst, read.frames);
+    for (const f of read.frames) {
+      if (f.tag < from || isAcked(read.bytes, f.tag)) continue;
+      if (out.length >= max || (out.length > 0 && used.bytes + f.payloadLength > maxBytes)) return { firstSeq: sFirst, slot: f.tag, offset: f.at, sector: s };
+      out.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.slice(f.payloadAt, f.payloadAt + f.payloadLength) });
+      used.bytes += f.payloadLength;
+    }
+    return null;
   }
 
   // ---- appending ----
@@ -492,6 +641,7 @@ export class RecordLog {
 
   #openHead(cls: RecordClass, s: number): void {
     this.#head[cls] = s;
+    this.#newestFirst[cls] = Math.max(this.#newestFirst[cls]!, this.#pool.firstSeq[s]!);
     this.#headEnd[cls] = LOG_RECORDS_AT;
     this.#headSlots[cls] = 0;
     this.#cls[s] = cls;
@@ -545,6 +695,7 @@ export class RecordLog {
     const s = this.#pool.eraseAhead(readyTarget);
     if (s < 0) return false;
     this.stats.erases++;
+    this.#index.forget(s);
     this.#pool.erase(s);
     return true;
   }
@@ -552,6 +703,7 @@ export class RecordLog {
   #eraseLive(s: number): boolean {
     this.#unacked[s] = 0;
     this.stats.erases++;
+    this.#index.forget(s);
     this.#pool.erase(s);
     return true;
   }
@@ -608,9 +760,10 @@ export class RecordLog {
   /** The live sector of class `cls` with the lowest first sequence number ≥ `firstSeq`, or -1. */
   #nextOfClass(cls: RecordClass, firstSeq: number): number {
     let best = -1;
-    const first = this.#pool.firstSeq;
-    for (let s = 0; s < this.#pool.count; s++) {
-      if (this.#pool.state[s] !== SectorState.live || this.#cls[s] !== cls || first[s]! < firstSeq) continue;
+    const { state, firstSeq: first, count } = this.#pool;
+    const classes = this.#cls;
+    for (let s = 0; s < count; s++) {
+      if (first[s]! < firstSeq || state[s] !== SectorState.live || classes[s] !== cls) continue;
       if (best < 0 || first[s]! < first[best]!) best = s;
     }
     return best;
@@ -729,6 +882,7 @@ export class RecordLog {
       if (!parsed || parsed.header.cls >= CLASS_COUNT) continue;
       p.noteHeader(s, parsed.header);
       this.#cls[s] = parsed.header.cls;
+      this.#newestFirst[parsed.header.cls] = Math.max(this.#newestFirst[parsed.header.cls]!, parsed.header.firstSeq);
       const map = retired.get(`${parsed.header.cls}/${parsed.header.firstSeq}`);
       if (map) this.#ackOverride.set(s, map);
       this.#applyOverride(s, top);
@@ -787,6 +941,10 @@ export class LogCursor {
   readonly #classes: readonly RecordClass[];
   readonly #firstSeq = new Float64Array(CLASS_COUNT);
   readonly #slot = new Uint16Array(CLASS_COUNT);
+  /** Offset of that slot's frame in its sector (0: none read yet): the next call reads from there. */
+  readonly #offset = new Uint16Array(CLASS_COUNT);
+  /** The sector that position names, as a hint (-1: none). */
+  readonly #sector = new Int32Array(CLASS_COUNT).fill(-1);
 
   /** Walks `classes` in drain order (all of them by default). */
   constructor(log: RecordLog, classes: readonly RecordClass[] = ALL_CLASSES) {
@@ -804,9 +962,12 @@ export class LogCursor {
     for (const c of this.#classes) {
       if (out.length >= maxRecords || used >= maxBytes) break;
       const before = out.length;
-      const pos = this.#log.drainFrom(c, this.#firstSeq[c]!, this.#slot[c]!, maxRecords, maxBytes - used, out);
+      const at = { firstSeq: this.#firstSeq[c]!, slot: this.#slot[c]!, offset: this.#offset[c]!, sector: this.#sector[c]! };
+      const pos = this.#log.drainFrom(c, at, maxRecords, maxBytes - used, out);
       this.#firstSeq[c] = pos.firstSeq;
       this.#slot[c] = pos.slot;
+      this.#offset[c] = pos.offset;
+      this.#sector[c] = pos.sector;
       for (let k = before; k < out.length; k++) used += out[k]!.payload.length;
     }
     return out;
@@ -815,6 +976,8 @@ export class LogCursor {
   rewind(): void {
     this.#firstSeq.fill(0);
     this.#slot.fill(0);
+    this.#offset.fill(0);
+    this.#sector.fill(-1);
   }
 }
 

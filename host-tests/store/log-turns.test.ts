@@ -1,0 +1,143 @@
+/**
+ * What the drain and the acknowledgement read per call (docs/storage.md, "Turn cost"): the cursor
+ * reads a sector's first 128 bytes and the frames it passes, the acknowledgement of drained records
+ * only the sector's first 128 bytes; and, against a model, that this changes nothing they return.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { EventType } from "../../firmware/model/records.js";
+import { RecordLog } from "../../firmware/store/log.js";
+import { RecordClass, type StoredRecord } from "../../firmware/store/record-codec.js";
+import { LOG_RECORDS_AT } from "../../firmware/store/sector-format.js";
+import { event, interval, simFlash } from "./fixtures.js";
+
+const FRAME_OVERHEAD = 12;
+
+describe("store: record log, turn cost", () => {
+  it("reads the first 128 bytes of a sector and then only the frames a cursor call passes", () => {
+    const { flash } = simFlash(16, 4096);
+    const log = RecordLog.open(flash);
+    for (let k = 0; k < 60; k++) log.appendEvent(event(EventType.door, k));
+    const c = log.cursor([RecordClass.event]);
+    let records = 0;
+    for (;;) {
+      const before = flash.counters.bytesRead;
+      const batch = c.next(3);
+      const read = flash.counters.bytesRead - before;
+      if (batch.length === 0) break;
+      records += batch.length;
+      const frames = batch.reduce((n, r) => n + r.payload.length + FRAME_OVERHEAD, 0);
+      // Each frame's 8-byte header is read before the frame (its length), the one where it stopped too.
+      assert.ok(read <= LOG_RECORDS_AT + frames + 8 * (batch.length + 1), `read ${read} B for ${frames} B of frames`);
+    }
+    assert.equal(records, 60);
+  });
+
+  it("acknowledges drained records by reading each sector's acknowledgement map, not the sector", () => {
+    const { flash } = simFlash(16, 4096);
+    const log = RecordLog.open(flash);
+    const seqs: number[] = [];
+    // Records of one class have consecutive sequence numbers: the runs merge into one spanning sectors.
+    for (let k = 0; k < 16; k++) seqs.push(...log.appendReadings(interval(k, 150)));
+    const sectors = log.usage().live[RecordClass.profile]!;
+    assert.ok(sectors >= 3);
+    const c = log.cursor();
+    const sent = c.next(100).map((r) => r.seq);
+    assert.deepEqual(sent, seqs);
+    const before = flash.counters.bytesRead;
+    assert.equal(log.acknowledge(sent.map((first) => ({ first, count: 1 }))), sent.length);
+    // Per sector: its first 128 bytes, and the read-back of the program (at most the 64-byte map).
+    assert.ok(flash.counters.bytesRead - before <= sectors * (LOG_RECORDS_AT + 64), `read ${flash.counters.bytesRead - before} B`);
+    c.rewind();
+    assert.deepEqual(c.next(100), []);
+    assert.deepEqual(RecordLog.open(flash).cursor().next(100), []);
+  });
+
+  it("acknowledges a run naming records the drain has not read by reading their sector", () => {
+    const { flash } = simFlash(16, 4096);
+    const log = RecordLog.open(flash);
+    const seqs = [0, 1, 2, 3].map((k) => log.appendReadings(interval(k, 40))[0]!);
+    const c = log.cursor();
+    c.next(2);
+    assert.equal(log.acknowledge([{ first: seqs[0]!, count: seqs[3]! - seqs[0]! + 1 }]), 4);
+    c.rewind();
+    assert.deepEqual(c.next(10), []);
+  });
+
+  type Op =
+    | { op: "readings"; meters: number }
+    | { op: "event"; alarm: boolean }
+    | { op: "next"; max: number; bytes: number }
+    | { op: "ackSent"; pick: number }
+    | { op: "ackRun"; from: number; count: number }
+    | { op: "maintain" }
+    | { op: "rewind" }
+    | { op: "reboot" };
+
+  const ops: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ op: fc.constant("readings" as const), meters: fc.integer({ min: 1, max: 60 }) }),
+    fc.record({ op: fc.constant("event" as const), alarm: fc.boolean() }),
+    fc.record({ op: fc.constant("next" as const), max: fc.integer({ min: 1, max: 20 }), bytes: fc.integer({ min: 1, max: 3000 }) }),
+    fc.record({ op: fc.constant("ackSent" as const), pick: fc.integer({ min: 1, max: 7 }) }),
+    fc.record({ op: fc.constant("ackRun" as const), from: fc.integer({ min: 0, max: 400 }), count: fc.integer({ min: 1, max: 40 }) }),
+    fc.constant({ op: "maintain" as const }),
+    fc.constant({ op: "rewind" as const }),
+    fc.constant({ op: "reboot" as const }),
+  );
+
+  it("drains and releases exactly what a model of the log says, across sector reuse and reboots (property)", () => {
+    fc.assert(
+      fc.property(fc.array(ops, { minLength: 20, maxLength: 250, size: "max" }), (script) => {
+        const { flash } = simFlash(16, 1024);
+        let log = RecordLog.open(flash);
+        let cursor = log.cursor();
+        /** Records appended and not released, by sequence number. */
+        const open = new Set<number>();
+        const mine = new Set<number>();
+        let sent: number[] = [];
+        const model = (seq: number) => mine.has(seq) && open.has(seq);
+        for (const o of script) {
+          if (o.op === "readings") for (const s of log.appendReadings(interval(mine.size, o.meters))) open.add(s), mine.add(s);
+          else if (o.op === "event") {
+            const s = log.appendEvent(event(EventType.door, mine.size, o.alarm));
+            open.add(s);
+            mine.add(s);
+          } else if (o.op === "next") {
+            const batch = cursor.next(o.max, o.bytes);
+            for (const r of batch) if (mine.has(r.seq)) assert.ok(open.has(r.seq) || log.stats.evictions > 0, `released record ${r.seq} returned`);
+            sent.push(...batch.map((r) => r.seq));
+          } else if (o.op === "ackSent" || o.op === "ackRun") {
+            const runs = o.op === "ackSent" ? sent.filter((_, i) => i % o.pick === 0).map((first) => ({ first, count: 1 })) : [{ first: o.from, count: o.count }];
+            let expect = 0;
+            for (const r of runs) for (let s = r.first; s < r.first + r.count; s++) if (model(s)) expect++, open.delete(s);
+            const released = log.acknowledge(runs);
+            if (log.stats.evictions === 0 && log.stats.corruptRecords === 0) assert.equal(released, expect);
+            else assert.ok(released <= expect);
+            if (o.op === "ackSent") sent = [];
+          } else if (o.op === "maintain") while (log.maintain());
+          else if (o.op === "rewind") cursor.rewind(), (sent = []);
+          else {
+            log = RecordLog.open(flash);
+            cursor = log.cursor();
+            sent = [];
+          }
+        }
+        // Everything the model holds, and nothing released, comes back from a fresh cursor (in drain
+        // order per class), also after a reboot.
+        for (const l of [log, RecordLog.open(flash)]) {
+          const got: StoredRecord[] = [];
+          const c = l.cursor();
+          for (let b = c.next(50); b.length > 0; b = c.next(50)) got.push(...b);
+          const seqs = got.map((r) => r.seq).filter((s) => mine.has(s));
+          for (const s of seqs) assert.ok(open.has(s), `released record ${s} drained`);
+          if (log.stats.evictions === 0) assert.deepEqual([...seqs].sort((a, b) => a - b), [...open].sort((a, b) => a - b));
+          for (const cls of [RecordClass.alarm, RecordClass.event, RecordClass.profile]) {
+            const own = got.filter((r) => r.cls === cls).map((r) => r.seq);
+            assert.deepEqual(own, [...own].sort((a, b) => a - b), "each class by sequence number");
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
