@@ -3,6 +3,7 @@
  * The uplink has authenticated each command, checked that it is fresh and addressed to us, and
  * persisted its counter before calling here. Every handler answers exactly once and never throws.
  */
+import { isDlmsAddress } from "../dlms/integration/config.js";
 import { ChangeResult, ChangeSource } from "../store/audit.js";
 import type { ConfigStore } from "../store/config.js";
 import type { ControlMode } from "../latch/disconnect-control.js";
@@ -64,7 +65,7 @@ export class ConcentratorCommands implements CommandHandlers {
     const catchUp = this.#c.catchUp;
     const at = this.#c.topology.meterLocation(meter);
     if (!catchUp) return done({ code: ResultCode.unsupported, detail: "wall clock not set" });
-    if (!at || at.module.address.startsWith("dlms:")) return done({ code: ResultCode.rejected, detail: `unknown meter ${meter}` });
+    if (!at || isDlmsAddress(at.module.address)) return done({ code: ResultCode.rejected, detail: `unknown meter ${meter}` });
     const from = Math.ceil(fromS / PROFILE_PERIOD_S);
     const to = Math.floor(toS / PROFILE_PERIOD_S);
     if (to < from || to - from >= MAX_PROFILE_SLOTS) return done({ code: ResultCode.rejected, detail: "range: one interval to a day" });

@@ -34,6 +34,9 @@ export function registerCode(c: number, d: number, e: number): RegisterCode {
   return ((c & 0xff) << 16) | ((d & 0xff) << 8) | (e & 0xff);
 }
 
+/** Active energy import, total (1.8.0): the register every meter gives, which marks its slot read. */
+export const IMPORT_TOTAL: RegisterCode = registerCode(1, 8, 0);
+
 export function registerName(code: RegisterCode): string {
   return `${(code >> 16) & 0xff}.${(code >> 8) & 0xff}.${code & 0xff}`;
 }

@@ -12,7 +12,7 @@ import { acquiredValues } from "../d0/readings.js";
 import type { BalanceMonitor } from "../events/balance.js";
 import type { EventManager } from "../events/event-manager.js";
 import type { LatchManager } from "../latch/latch-manager.js";
-import { EventType, ReadingStatus, registerCode, type Reading } from "../model/records.js";
+import { EventType, IMPORT_TOTAL, ReadingStatus, registerCode, type Reading } from "../model/records.js";
 import type { ClockKeeper } from "./clock-keeper.js";
 import type { ModuleLogReader } from "./module-log.js";
 import { ModuleStatus, observeModule, type ModuleObservation } from "./module-readout.js";
@@ -23,7 +23,6 @@ import type { Topology, TopologyChange } from "./topology.js";
 
 /** EN 50160: supply voltage within ±10 % of 230 V (0.1 V units). */
 const VOLTAGE_BAND_DECIV: readonly [number, number] = Object.freeze([2070, 2530]);
-const IMPORT_TOTAL = registerCode(1, 8, 0);
 const VOLTAGES = new Set([registerCode(32, 7, 0), registerCode(52, 7, 0), registerCode(72, 7, 0)]);
 const POWER_IMPORT = registerCode(1, 7, 0);
 

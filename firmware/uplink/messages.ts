@@ -412,7 +412,7 @@ function wire(m: UplinkMessage | DownlinkMessage): unknown[] {
 
 /**
  * Bytes as cbor-x writes a plain CBOR byte string everywhere: an ArrayBuffer. A Uint8Array is tagged
- * (tag 64) where Node.js's Buffer exists, and no tag is in our subset; an Encoder of our own with
+ * (tag 64) on a host whose runtime has a byte-buffer class, and no tag is in our subset; an Encoder of our own with
  * `tagUint8Array: false` would be an instance in the preloaded image reaching all of cbor-x's state.
  */
 function byteString(bytes: Uint8Array): ArrayBuffer {

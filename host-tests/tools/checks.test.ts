@@ -100,17 +100,17 @@ describe("standalone check", () => {
 
   it("reports paths above the repository and into a folder it does not have, and absolute workspace paths", () => {
     const root = project({
-      "README.md": "- `../shared/DESIGN.md`: the design\n",
-      "docs/d0.md": "Facts: `../shared/reference/domain.md` §1.\n",
-      "host-tests/d0/c.test.ts": 'readFileSync("../shared/corpus/expected/bcc.json");\n',
-      "tools/x.ts": 'const dir = "/work/shared/moddable";\n',
+      "README.md": "- `../beside/DESIGN.md`: the design\n",
+      "docs/d0.md": "Facts: `../beside/reference/domain.md` §1.\n",
+      "host-tests/d0/c.test.ts": 'readFileSync("../beside/corpus/expected/bcc.json");\n',
+      "tools/x.ts": 'const dir = "/work/beside/moddable";\n',
     });
     const found = outsideReferences(root).map((r) => `${r.file}:${r.line}: ${r.text}`);
     assert.deepEqual(found, [
-      "README.md:1: ../shared/DESIGN.md",
-      "docs/d0.md:1: ../shared/reference/domain.md",
-      "host-tests/d0/c.test.ts:1: ../shared/corpus/expected/bcc.json",
-      "tools/x.ts:1: /work/shared",
+      "README.md:1: ../beside/DESIGN.md",
+      "docs/d0.md:1: ../beside/reference/domain.md",
+      "host-tests/d0/c.test.ts:1: ../beside/corpus/expected/bcc.json",
+      "tools/x.ts:1: /work/beside",
     ]);
   });
 

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { registerCode, type Reading } from "../../firmware/model/records.js";
+import { IMPORT_TOTAL, type Reading } from "../../firmware/model/records.js";
 import { deviceKeyPath, provision, readDeviceKeys } from "../headend/keyfiles.js";
 import { isPostgres, PostgresHeadendStore } from "../headend/postgres-store.js";
 import { SqliteHeadendStore } from "../headend/sqlite-store.js";
@@ -115,9 +115,8 @@ export class WorkerProcess {
 function backlog(metersPer: number, hours: number, endS: number, id: number): Reading[] {
   const out: Reading[] = [];
   const intervals = hours * 4;
-  const reg = registerCode(1, 8, 0);
   for (let k = intervals - 1; k >= 0; k--) {
-    for (let m = 1; m <= metersPer; m++) out.push({ meter: m, register: reg, time: endS - 900 * k, value: (id % 1000) * 1_000_000 + m * 1000 + (intervals - k), status: 0 });
+    for (let m = 1; m <= metersPer; m++) out.push({ meter: m, register: IMPORT_TOTAL, time: endS - 900 * k, value: (id % 1000) * 1_000_000 + m * 1000 + (intervals - k), status: 0 });
   }
   return out;
 }

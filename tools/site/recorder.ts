@@ -11,7 +11,7 @@
  * Pure ECMAScript, like the site it watches.
  */
 import type { Concentrator } from "../../firmware/app/concentrator.js";
-import { ReadingStatus, registerCode, type EventType, type Reading } from "../../firmware/model/records.js";
+import { IMPORT_TOTAL, ReadingStatus, type EventType, type Reading } from "../../firmware/model/records.js";
 import type { PollCycle } from "../../firmware/poll/poller.js";
 import type { GprsOutageKind } from "./uplink-world.js";
 import type { World } from "./world.js";
@@ -20,7 +20,6 @@ import type { World } from "./world.js";
 export const SAMPLE_MS = 5 * 60_000;
 /** Load-profile interval (the default group's poll interval), ms. */
 export const INTERVAL_MS = 15 * 60_000;
-const IMPORT_TOTAL = registerCode(1, 8, 0);
 
 /** A window of simulated time, ms. */
 export interface Window {

@@ -8,7 +8,7 @@
  */
 import { Concentrator, type SiteConfig } from "../../firmware/app/concentrator.js";
 import { StoreQueue } from "../../firmware/app/store-queue.js";
-import { ReadingStatus, registerCode, type Reading } from "../../firmware/model/records.js";
+import { IMPORT_TOTAL, ReadingStatus, registerCode, type Reading } from "../../firmware/model/records.js";
 import type { UplinkRecord } from "../../firmware/uplink/ports.js";
 import type { Hal } from "../../hal/index.js";
 import { SimMeter } from "../../hal/sim/meters.js";
@@ -19,7 +19,6 @@ import { APN } from "./uplink-world.js";
 import { World, type WorldOptions } from "./world.js";
 
 const SLOT_MS = 15 * 60_000;
-const IMPORT_TOTAL = registerCode(1, 8, 0);
 const EXPORT_TOTAL = registerCode(2, 8, 0);
 /** How often the latch check looks at every consumer's supply, ms. */
 const LATCH_SAMPLE_MS = 30_000;

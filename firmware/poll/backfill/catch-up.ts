@@ -11,16 +11,16 @@
  * module's offset, to the nearest slot), and an offset beyond the tolerance is recorded and flags the
  * values (meter clock invalid).
  */
+import { isDlmsAddress } from "../../dlms/integration/config.js";
 import type { MonotonicClock, TimerId, Timers, WallClock } from "../../../hal/clock.js";
 import { clockSeconds, MODULE_ERRORS, readClock } from "../../bus/local-module.js";
 import type { SessionResult } from "../../bus/types.js";
-import { ReadingStatus, registerCode, type Reading } from "../../model/records.js";
+import { IMPORT_TOTAL, ReadingStatus, type Reading } from "../../model/records.js";
 import type { ModuleAccess } from "../module-access.js";
 import type { ModuleEntry, Topology } from "../topology.js";
 import { PROFILE_PERIOD_S, Unrecoverable, type ProfileHoldings } from "./holdings.js";
 import { profileRows, readProfile, type ProfileRow } from "./profile-request.js";
 
-const IMPORT_TOTAL = registerCode(1, 8, 0);
 /** A reading that came from a meter's load profile, not from a readout at its time. */
 export const BACKFILLED = ReadingStatus.backfilled;
 
@@ -135,7 +135,7 @@ export class CatchUp {
     for (const r of readings) {
       if (r.register !== IMPORT_TOTAL || r.status & ReadingStatus.implausible) continue;
       const at = this.#o.topology.meterLocation(r.meter);
-      if (!at || at.module.address.startsWith("dlms:")) continue;
+      if (!at || isDlmsAddress(at.module.address)) continue;
       this.#o.holdings.held(r.meter, Math.floor(r.time / PROFILE_PERIOD_S));
     }
   }
