@@ -4,7 +4,9 @@
  *
  *   headend serve   --keys DIR --db FILE [--broker URL | --port N]
  *   headend serve   --keys DIR --db postgres://... --broker URL [--workers N] [--lanes L] [--group G] [--client-id ID]
- *                   a fleet's workers (worker.ts): N processes, each in the MQTT 5 shared subscription
+ *                   [--session-expiry-s S]
+ *                   a fleet's workers (worker.ts): N processes, each in the MQTT 5 shared subscription,
+ *                   supervised (one that dies is started again at once)
  *   headend command --keys DIR --db FILE [--broker URL] --id N read --meters 1,2 [--registers 1.8.0,2.8.0]
  *                                                     | disconnect --meter M | reconnect --meter M
  *                                                     | configure KEY=VALUE ... | time [--epoch-ms T]
@@ -19,6 +21,7 @@
  * for the PG* environment variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD).
  */
 import { spawn } from "node:child_process";
+import { hostname } from "node:os";
 import mqtt from "mqtt";
 import { isValidLoadLimit, LOAD_LIMIT_BOUNDS } from "../../firmware/model/load-limit.js";
 import type { CommandRequest, ConfigValue } from "../../firmware/uplink/messages.js";
@@ -57,6 +60,7 @@ const SPEC = {
   lanes: "number",
   group: "string",
   "client-id": "string",
+  "session-expiry-s": "number",
 } as const;
 
 type Options = ReturnType<typeof parseOptions<typeof SPEC>>;
@@ -131,6 +135,11 @@ function commandRequest(op: string | undefined, args: string[], o: Options): Com
   }
 }
 
+/** A worker that dies within this of its start is restarted after a growing delay (a crash loop). */
+const CRASH_LOOP_MS = 10_000;
+const CRASH_BACKOFF_FIRST_MS = 100;
+const CRASH_BACKOFF_MAX_MS = 5_000;
+
 /** The service's and the workers' log lines: one per message, errors on standard error. */
 const log = {
   onMessage: (topic: string, acked: boolean) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
@@ -158,9 +167,10 @@ async function serveWorker(o: Options): Promise<void> {
     ...(o.lanes !== undefined ? { lanes: o.lanes } : {}),
     ...(o.group ? { group: o.group } : {}),
     ...(o["client-id"] ? { clientId: o["client-id"] } : {}),
+    ...(o["session-expiry-s"] !== undefined ? { sessionExpiryS: o["session-expiry-s"] } : {}),
     ...log,
   });
-  console.log(`head-end worker ${process.pid}: broker ${need(o.broker, "broker")}, ${worker.lanes.length} lanes, PostgreSQL`);
+  console.log(`head-end worker ${process.pid} (${worker.clientId}): broker ${need(o.broker, "broker")}, ${worker.lanes.length} lanes, PostgreSQL`);
   const stop = () => {
     setTimeout(() => process.exit(0), 5_000).unref(); // a lane stuck on a dead broker does not hold the exit
     void worker.close().then(() => process.exit(0));
@@ -169,24 +179,33 @@ async function serveWorker(o: Options): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-/** `--workers N`: N worker processes (this command with --workers 1), each started again if it dies. */
+/**
+ * `--workers N`: N worker processes (this command with --workers 1), worker i with the client ids
+ * `<client-id>-w<i>-<lane>`. One that dies is started again at once under the same ids, so the
+ * broker hands it back what its sessions held (worker.ts). One that dies again within CRASH_LOOP_MS
+ * of a restart waits, from 100 ms doubling to 5 s, so a worker that cannot start does not spin.
+ */
 async function superviseWorkers(o: Options): Promise<void> {
   const n = need(o.workers, "workers");
-  const base = o["client-id"] ?? `headend-${process.pid}`;
+  const base = o["client-id"] ?? `headend-${hostname()}`;
   const argv = process.argv.slice(1).filter((_, i, a) => a[i] !== "--workers" && a[i - 1] !== "--workers" && a[i] !== "--client-id" && a[i - 1] !== "--client-id");
   let stopping = false;
   const children = new Set<ReturnType<typeof spawn>>();
-  const run = (i: number) => {
+  const run = (i: number, wait: number | undefined) => {
+    const startedMs = Date.now();
     const child = spawn(process.execPath, [...argv, "--workers", "1", "--client-id", `${base}-w${i}`], { stdio: "inherit" });
     children.add(child);
     child.once("exit", (code, signal) => {
       children.delete(child);
       if (stopping) return;
-      console.error(`${new Date().toISOString()} worker ${i} ended (${signal ?? code}); starting it again`);
-      setTimeout(() => run(i), 1000);
+      // undefined: it ran long enough (or never died), so this death is not part of a crash loop.
+      const loop = wait !== undefined && Date.now() - startedMs < CRASH_LOOP_MS;
+      const next = loop ? Math.min(CRASH_BACKOFF_MAX_MS, Math.max(CRASH_BACKOFF_FIRST_MS, wait * 2)) : 0;
+      console.error(`${new Date().toISOString()} worker ${i} ended (${signal ?? code}); starting it again${next ? ` in ${next} ms` : ""}`);
+      setTimeout(() => run(i, next), next);
     });
   };
-  for (let i = 0; i < n; i++) run(i);
+  for (let i = 0; i < n; i++) run(i, undefined);
   const stop = () => {
     stopping = true;
     for (const c of children) c.kill("SIGTERM");

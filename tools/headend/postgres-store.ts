@@ -100,11 +100,13 @@ export class PostgresHeadendStore implements HeadendStore {
   }
 
   /** Connects (a pool of `connections`), applies the migrations and makes the partitions around now. */
-  static async open(db: string, o: { connections?: number; now?: number } = {}): Promise<PostgresHeadendStore> {
+  static async open(db: string, o: { connections?: number; now?: number; applicationName?: string } = {}): Promise<PostgresHeadendStore> {
     const int8 = (text: string) => Number(text); // counters and ids stay below 2^53
     const pool = new pg.Pool({
       ...(db === PG_FROM_ENVIRONMENT ? {} : { connectionString: db }),
       max: o.connections ?? 8,
+      // pg_stat_activity names the worker (its client id) a connection belongs to.
+      ...(o.applicationName ? { application_name: o.applicationName } : {}),
       connectionTimeoutMillis: 5_000,
       types: { getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === 20 ? int8 : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
     });

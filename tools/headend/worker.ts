@@ -12,10 +12,20 @@
  * application acknowledgement was published. While the database is unreachable the message is tried
  * again (the lane waits: nothing else could be stored either); a message the database refuses is
  * answered with PUBACK "unspecified error" and no application acknowledgement, so the concentrator
- * sends its records again. A worker killed before it committed leaves its messages unacknowledged:
- * the concentrator sends them again after its time-out, and whichever worker takes them stores them.
+ * sends its records again.
+ *
+ * Persistent sessions: each lane has a stable client id (`<clientId>-<lane>`, the worker slot's) and
+ * connects with clean start false and a session expiry. Mosquitto 2 keeps a disconnected member's
+ * session in the shared group: the messages it had handed to the lane and not had PUBACKed stay in
+ * it, and it goes on giving that session its turn of the group's new messages while it is away
+ * (verified in host-tests/headend/fleet.test.ts). A worker killed before it committed is started
+ * again at once by its supervisor (`serve --workers N`) under the same ids; the broker sends it those
+ * messages again (DUP) and it stores each once (replay window, idempotent keys). A slot that does not
+ * come back loses its queue when the session expires; the concentrators send those records again
+ * after their acknowledgement time-out.
  */
 import mqtt, { type MqttClient } from "mqtt";
+import { hostname } from "node:os";
 import type { CommandRequest } from "../../firmware/uplink/messages.js";
 import { allUplinks, concentratorOfUplink, DEFAULT_TOPIC_PREFIX } from "../../firmware/uplink/topics.js";
 import { HeadendCore, type Outgoing } from "./core.js";
@@ -33,8 +43,13 @@ export interface HeadendWorkerOptions {
   group?: string;
   /** MQTT connections of this worker, each taking one message at a time. Default 4. */
   lanes?: number;
-  /** Client id prefix; lane i is `<clientId>-<i>`. Default `headend-<pid>`. */
+  /**
+   * Client id prefix; lane i is `<clientId>-<i>`. Stable per worker slot, so a restarted worker finds
+   * its sessions again. Default `headend-<host name>`.
+   */
   clientId?: string;
+  /** How long the broker keeps a lane's session (and what it queued for it) after a disconnection, s. Default 60. */
+  sessionExpiryS?: number;
   topicPrefix?: string;
   onMessage?: (topic: string, acknowledged: boolean) => void;
   /** Not stored: a database refusal (the message is not acknowledged) or a transient failure (tried again). */
@@ -43,8 +58,10 @@ export interface HeadendWorkerOptions {
 
 /** Acknowledgements repeat the last ones' seqs (core.ts `ackHistory`): one overtaken by a later one is not lost. */
 const ACK_HISTORY = 4;
-const RETRY_FIRST_MS = 100;
-const RETRY_MAX_MS = 2_000;
+/** A database that is restarting is asked again soon: from 50 ms, doubling to at most 500 ms. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 500;
+export const SESSION_EXPIRY_S = 60;
 const PARTITIONS_EVERY_MS = 3_600_000;
 /** MQTT 5 PUBACK reason code "unspecified error": the broker drops the message, the concentrator sends it again. */
 const PUBACK_ERROR = 0x80;
@@ -53,6 +70,8 @@ export class HeadendWorker {
   readonly store: PostgresHeadendStore;
   readonly core: HeadendCore;
   readonly lanes: MqttClient[] = [];
+  /** The prefix of the lanes' client ids (the worker slot). */
+  clientId = "";
   #closing = false;
   #partitions: ReturnType<typeof setInterval> | undefined;
 
@@ -65,7 +84,8 @@ export class HeadendWorker {
     const he = readHeadendKeys(o.keys);
     const registry = readRegistry(o.keys);
     const lanes = o.lanes ?? 4;
-    const store = await PostgresHeadendStore.open(o.db, { connections: lanes + 1 });
+    const clientId = o.clientId ?? `headend-${hostname()}`;
+    const store = await PostgresHeadendStore.open(o.db, { connections: lanes + 1, applicationName: clientId });
     const core = new HeadendCore({
       keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
       store,
@@ -75,8 +95,9 @@ export class HeadendWorker {
     });
     const worker = new HeadendWorker(store, core);
     worker.#partitions = setInterval(() => void store.ensurePartitions(Date.now()).catch((e: Error) => o.onError?.(e)), PARTITIONS_EVERY_MS);
+    worker.clientId = clientId;
     try {
-      for (let i = 0; i < lanes; i++) worker.lanes.push(await worker.#lane(o, `${o.clientId ?? `headend-${process.pid}`}-${i}`));
+      for (let i = 0; i < lanes; i++) worker.lanes.push(await worker.#lane(o, `${worker.clientId}-${i}`));
     } catch (e) {
       await worker.close();
       throw e;
@@ -91,7 +112,10 @@ export class HeadendWorker {
     const client = mqtt.connect(o.broker, {
       clientId,
       protocolVersion: 5,
-      clean: true, // no session to outlive a dead worker: the broker sends the group's messages to the living
+      // A persistent session: what the broker handed to this lane and was not acknowledged comes back
+      // to the lane's next connection (this worker restarted) instead of being dropped.
+      clean: false,
+      properties: { sessionExpiryInterval: o.sessionExpiryS ?? SESSION_EXPIRY_S },
       keepalive: 30,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
