@@ -12,7 +12,7 @@ import mqtt from "mqtt";
 import { registerCode, type Reading } from "../../firmware/model/records.js";
 import { SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey, peekHeader } from "../../firmware/uplink/envelope.js";
-import { decodeDownlink, encodeMessage, ResultCode } from "../../firmware/uplink/messages.js";
+import { type CommandRequest, decodeDownlink, encodeMessage, ResultCode } from "../../firmware/uplink/messages.js";
 import { seqSetOf, seqSetValues } from "../../firmware/uplink/seq-set.js";
 import { topicsOf } from "../../firmware/uplink/topics.js";
 import { HeadendCore } from "../../tools/headend/core.js";
@@ -25,6 +25,8 @@ import { runFleet, WorkerProcess } from "../../tools/fleet-load/run.js";
 import { startPostgres, type Postgres } from "../../tools/net/postgres.js";
 import { startMosquitto, type Broker } from "../../tools/net/servers.js";
 import { MemoryCounters } from "../../tools/sim/memory-ports.js";
+import { keyPairOf } from "../../tools/sim/keys.js";
+import { UplinkSite } from "../../tools/sim/uplink-site.js";
 
 const ID = 17;
 const REG = registerCode(1, 8, 0);
@@ -163,6 +165,44 @@ describe("fleet head-end on PostgreSQL", function () {
     assert.ok(first.result_code === ResultCode.ok || first.result_code === ResultCode.failed);
     assert.equal(rows.filter((r) => r.result_code !== null).length, 1);
     await Promise.all(workers.map((w) => w.store.close()));
+  });
+
+  it("two commands to one concentrator through two workers that reach it out of order are both executed once; a replay is refused, also after a reboot", async () => {
+    const url = await database("commands");
+    const site = new UplinkSite({ seed: "fleet-commands" }); // the firmware's Uplink, its handlers and counters
+    site.powerOn();
+    const headend = keyPairOf("headend");
+    const device = keyPairOf("concentrator");
+    const workers = await Promise.all(
+      [0, 1].map(async () => {
+        const store = await PostgresHeadendStore.open(url, { connections: 1 });
+        const core = new HeadendCore({ keys: { secretKey: headend.secretKey, concentratorPublicKey: (n) => (n === site.id ? device.publicKey : undefined) }, store, now: () => Date.now() });
+        return { store, command: (c: CommandRequest) => store.unit(site.id, () => core.command(site.id, c), { commandIds: 1 }) };
+      }),
+    );
+    try {
+      const first = (await workers[0]!.command({ op: "disconnect", meter: 3 }))!;
+      await pause(50); // the second sealed 50 ms later: its counter (the head-end's clock) is far above the first's
+      const second = (await workers[1]!.command({ op: "reconnect", meter: 4 }))!;
+      assert.ok(peekHeader(second.payload)!.counter - peekHeader(first.payload)!.counter > 32);
+      // The second overtakes the first on the way (another worker's broker connection).
+      assert.equal(site.uplink.receive(second.payload), true);
+      assert.equal(site.uplink.receive(first.payload), true, "the overtaken command is not refused");
+      assert.equal(site.uplink.receive(first.payload), false, "a replay");
+      assert.equal(site.uplink.receive(second.payload), false, "a replay");
+      site.powerCut();
+      site.powerOn();
+      assert.equal(site.uplink.receive(first.payload), false, "a reboot does not reopen the window");
+      assert.deepEqual(
+        site.handlers.calls.map((c) => [c.op, "meter" in c ? c.meter : undefined]),
+        [["reconnect", 4], ["disconnect", 3]],
+        "each executed once",
+      );
+      const results = (site.queue.pending("result", 0, 10) ?? []).map((r) => (r.kind === "result" ? r.result.commandId : 0));
+      assert.deepEqual(results, [second.commandId, first.commandId], "one result each, stored for the drain");
+    } finally {
+      await Promise.all(workers.map((w) => w.store.close()));
+    }
   });
 
   it("Mosquitto 2 keeps a killed persistent member's in-flight messages, and its turn of new ones, for its next connection (DUP)", async () => {
