@@ -9,10 +9,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import mqtt from "mqtt";
-import { registerCode, type Reading } from "../../firmware/model/records.js";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import nacl from "tweetnacl";
+import { EventType, registerCode, type Reading } from "../../firmware/model/records.js";
+import { PACKAGE_ID_BYTES, packVersion } from "../../firmware/ota/format.js";
+import { decodeFrame, FrameObject } from "../../firmware/ota/frames.js";
+import { DOWNLINK_LATE_WINDOW } from "../../firmware/uplink/uplink.js";
+import { buildImagePackage, splitPackage } from "../../tools/ota/package.js";
+import { HeadendWorker } from "../../tools/headend/worker.js";
 import { SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey, peekHeader } from "../../firmware/uplink/envelope.js";
-import { type CommandRequest, decodeDownlink, encodeMessage, ResultCode } from "../../firmware/uplink/messages.js";
+import { type CommandRequest, decodeDownlink, type DownlinkMessage, encodeMessage, ResultCode, type UplinkMessage } from "../../firmware/uplink/messages.js";
 import { seqSetOf, seqSetValues } from "../../firmware/uplink/seq-set.js";
 import { topicsOf } from "../../firmware/uplink/topics.js";
 import { HeadendCore } from "../../tools/headend/core.js";
@@ -30,6 +38,7 @@ import { UplinkSite } from "../../tools/sim/uplink-site.js";
 
 const ID = 17;
 const REG = registerCode(1, 8, 0);
+const HEADEND_CLI = fileURLToPath(new URL("../../tools/headend/cli.js", import.meta.url));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function readingsOf(meters: number, timeS: number): Reading[] {
@@ -284,6 +293,83 @@ describe("fleet head-end on PostgreSQL", function () {
       await concentrator.close();
       await head.kill("SIGTERM");
       await holder.close();
+      await broker.stop();
+    }
+  });
+
+  it("OTA on PostgreSQL: a campaign started through one worker is offered once by the workers' rounds, its parts served and its unit followed through either worker to done; sms-in stores once", async () => {
+    const url = await database("ota");
+    const broker: Broker = await startMosquitto(dir);
+    const start = (name: string) => HeadendWorker.start({ keys, db: url, broker: broker.url, lanes: 1, group: "ota", clientId: name, campaignTickMs: 3_600_000 });
+    const workers = [await start("ota-a"), await start("ota-b")] as const;
+    const [a, b] = workers;
+    const device = readDeviceKeys(deviceKeyPath(keys, ID));
+    // The concentrator: the firmware's channel rule for a fleet (acknowledgements from two workers may cross).
+    const ch = new SecureChannel({ sharedKey: deriveSharedKey(device.secretKey, device.headendPublicKey), concentratorId: ID, role: "concentrator", counters: new MemoryCounters(), lateWindow: DOWNLINK_LATE_WINDOW });
+    const topics = topicsOf(ID);
+    const mc = await mqtt.connectAsync(broker.url, { clientId: "mc-17", protocolVersion: 4 });
+    const down: DownlinkMessage[] = [];
+    const frames: Uint8Array[] = [];
+    mc.on("message", (topic, payload) => {
+      if (topic === topics.ota) return void frames.push(new Uint8Array(payload));
+      const body = ch.open(new Uint8Array(payload));
+      const m = body && decodeDownlink(body);
+      if (m && !(m instanceof Error)) down.push(m);
+    });
+    const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await ok()); i++) await pause(25);
+      assert.ok(await ok(), what);
+    };
+    let seq = 100;
+    /** Sends a message; events: waits for the acknowledgement naming them. */
+    const send = async (m: UplinkMessage) => {
+      await mc.publishAsync(topics.up, Buffer.from(ch.seal(encodeMessage(m))), { qos: 1 });
+      if (m.kind !== "events") return;
+      const mine = m.events[0]!.seq;
+      await until(`seq ${mine} acknowledged`, () => down.some((d) => d.kind === "ack" && seqSetValues(d.seqs).includes(mine)));
+    };
+    const progress = async () => (await a.store.campaignUnit(() => a.ota.progress()))[0]!;
+    try {
+      await mc.subscribeAsync([topics.down, topics.ota], { qos: 1 });
+      const image = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7) & 0xff);
+      const pkg = buildImagePackage({ image, version: "1.1.0", hardwareId: "HW", sequence: 2, securityCounter: 0, expiresS: 2e9, signers: [nacl.sign.keyPair().secretKey] });
+      const parts = splitPackage(pkg);
+      await a.startCampaign(pkg, [ID]);
+      await assert.rejects(b.startCampaign(pkg, [ID]), /another active campaign/, "the campaign is in the database, seen by every worker");
+      await Promise.all([b.campaignTick(), a.campaignTick()]); // rounds on both: one offer
+      await until("an offer", () => down.some((d) => d.kind === "command"));
+      await pause(200);
+      const offers = down.filter((d) => d.kind === "command");
+      assert.equal(offers.length, 1);
+      assert.ok(offers[0]!.kind === "command" && offers[0]!.command.op === "update");
+      assert.deepEqual((await progress()).units.map((u) => [u.state, u.attempts]), [["offered", 1]]);
+
+      // The parts, asked for through whichever worker the broker picks.
+      await send({ kind: "otaRequest", packageId: parts.digest.subarray(0, PACKAGE_ID_BYTES), object: FrameObject.head, first: 0, count: 0 });
+      await send({ kind: "otaRequest", packageId: parts.digest.subarray(0, PACKAGE_ID_BYTES), object: FrameObject.chunk, first: 0, count: 2 });
+      await until("frames", () => frames.length >= 3);
+      const got = frames.map((f) => decodeFrame(f)!);
+      assert.deepEqual(got.find((f) => f.object === FrameObject.head)!.data, parts.headBytes);
+      assert.deepEqual(got.filter((f) => f.object === FrameObject.chunk).map((f) => f.index).sort(), [0, 1]);
+
+      // The unit's events, one by one (each through either worker).
+      const event = (type: EventType, detail: number) => ({ kind: "events" as const, events: [{ seq: seq++, event: { type, subject: 0, time: 1_800_000_000, detail, alarm: false } }] });
+      for (const [type, detail] of [[EventType.otaDownload, 0], [EventType.otaDownload, image.length], [EventType.otaVerified, image.length], [EventType.otaSwitched, 0], [EventType.otaConfirmed, packVersion("1.1.0")]] as const) await send(event(type, detail));
+      await b.campaignTick(); // every unit final: the campaign is done
+      const p = await progress();
+      assert.deepEqual(p.units.map((u) => [u.state, u.bytes, u.versionAfter, u.attempts]), [["confirmed", image.length, "1.1.0", 1]]);
+      assert.equal(p.campaign.state, "done");
+
+      // sms-in: an alarm that came by SMS, given to the head-end command twice (the second is a replay).
+      const alarm = ch.seal(encodeMessage({ kind: "events", events: [{ seq: seq++, event: { type: EventType.tamper, subject: 3, time: 1_800_000_100, detail: 1, alarm: true } }] }));
+      const smsIn = () => execFileSync(process.execPath, [HEADEND_CLI, "sms-in", "--keys", keys, "--db", url, "--broker", broker.url, Buffer.from(alarm).toString("hex")], { encoding: "utf8" });
+      assert.match(smsIn(), /stored; acknowledgement published/);
+      assert.match(smsIn(), /not taken/);
+      assert.deepEqual((await a.store.alarms(ID)).map((e) => [e.type, e.subject]), [[EventType.tamper, 3]]);
+      assert.ok((await a.store.rejections()).some((r) => r.concentrator === ID && r.reason === "replayed"));
+    } finally {
+      await mc.endAsync();
+      await Promise.all(workers.map((w) => w.close()));
       await broker.stop();
     }
   });

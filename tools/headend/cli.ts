@@ -14,7 +14,7 @@
  *                                                     | limit --meter M (--threshold-w W [--emergency-w W] [--over-s S]
  *                                                       [--under-s S] [--groups G,G] | --none)
  *                                                     [--sms: print the sealed SMS payload (hex) instead of publishing]
- *   headend sms-in  --keys DIR --db FILE [--broker URL] HEX    what an SMS gateway received from a concentrator
+ *   headend sms-in  --keys DIR --db FILE|postgres://... [--broker URL] HEX    what an SMS gateway received from a concentrator
  *   headend report  --db FILE --id N latest | gaps [--step-s 900] | alarms | commands | security
  *
  * --db is a SQLite file, or a PostgreSQL database: postgres://USER@HOST:PORT/DB, or `postgres` alone
@@ -27,7 +27,8 @@ import { isValidLoadLimit, LOAD_LIMIT_BOUNDS } from "../../firmware/model/load-l
 import type { CommandRequest, ConfigValue } from "../../firmware/uplink/messages.js";
 import { registerCode, registerName } from "../../firmware/model/records.js";
 import { parseOptions, UsageError } from "../cli-args.js";
-import { HeadendCore, type HeadendStore } from "./core.js";
+import { peekHeader } from "../../firmware/uplink/envelope.js";
+import { HeadendCore, type HeadendStore, type Outgoing } from "./core.js";
 import { readHeadendKeys, readRegistry } from "./keyfiles.js";
 import { HeadendService } from "./service.js";
 import { isPostgres, PostgresHeadendStore } from "./postgres-store.js";
@@ -222,11 +223,10 @@ function coreOf(keys: string, store: HeadendStore): HeadendCore {
 }
 
 /** Runs `fn` with the head-end's core on the SQLite database and keys of the options. */
-async function withCore<T>(o: Options, fn: (core: HeadendCore, keys: string) => Promise<T>): Promise<T> {
-  const keys = need(o.keys, "keys");
+async function withCore<T>(o: Options, fn: (core: HeadendCore) => Promise<T>): Promise<T> {
   const store = new SqliteHeadendStore(need(o.db, "db"));
   try {
-    return await fn(coreOf(keys, store), keys);
+    return await fn(coreOf(need(o.keys, "keys"), store));
   } finally {
     store.close();
   }
@@ -238,55 +238,50 @@ async function publish(o: Options, topic: string, payload: Uint8Array): Promise<
   await client.endAsync();
 }
 
-/** A command recorded and sealed in the PostgreSQL database, published to the broker. */
-async function commandOnPostgres(o: Options, id: number, request: CommandRequest): Promise<void> {
-  const keys = need(o.keys, "keys");
-  if (!readRegistry(keys).has(id)) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
+/** Runs `fn` with the head-end's core on the PostgreSQL database and keys of the options. */
+async function withPostgresCore<T>(o: Options, fn: (store: PostgresHeadendStore, core: HeadendCore) => Promise<T>): Promise<T> {
   const store = await PostgresHeadendStore.open(need(o.db, "db"), { connections: 1 });
   try {
-    const core = coreOf(keys, store);
-    const out = (await store.unit(id, () => core.command(id, request), { commandIds: 1 }))!;
-    if (o.sms) console.log(Buffer.from(out.payload).toString("hex"));
-    else {
-      await publish(o, out.topic, out.payload);
-      console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
-    }
+    return await fn(store, coreOf(need(o.keys, "keys"), store));
   } finally {
     await store.close();
   }
+}
+
+/** Publishes a sealed command, or prints it for an SMS gateway (8-bit data, asking for the processed confirmation). */
+async function send(o: Options, out: Outgoing & { commandId: number }, id: number): Promise<void> {
+  if (o.sms) {
+    console.log(Buffer.from(out.payload).toString("hex"));
+    return;
+  }
+  await publish(o, out.topic, out.payload);
+  console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
 }
 
 async function command(o: Options): Promise<void> {
   const id = need(o.id, "id");
   const [op, ...args] = o._.slice(1);
   const request = commandRequest(op, args, o);
-  if (isPostgres(need(o.db, "db"))) return commandOnPostgres(o, id, request);
-  await withCore(o, async (core, keys) => {
-    const out = core.command(id, request);
-    if (!out) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
-    if (o.sms) {
-      // For an SMS gateway: 8-bit data to the concentrator's number, asking for the processed confirmation.
-      console.log(Buffer.from(out.payload).toString("hex"));
-      return;
-    }
-    await publish(o, out.topic, out.payload);
-    console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
-  });
+  const keys = need(o.keys, "keys");
+  if (!readRegistry(keys).has(id)) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
+  if (isPostgres(need(o.db, "db"))) return withPostgresCore(o, async (store, core) => send(o, (await store.unit(id, () => core.command(id, request), { commandIds: 1 }))!, id));
+  await withCore(o, async (core) => send(o, core.command(id, request)!, id));
 }
 
+/** What an SMS gateway received from a concentrator: stored (on either database), its acknowledgement published on MQTT. */
 async function smsIn(o: Options): Promise<void> {
   const hex = o._[1] ?? "";
   if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new UsageError("sms-in needs the payload as hex");
-  if (isPostgres(need(o.db, "db"))) throw new UsageError("sms-in: the SMS gateway's messages go to a SQLite head-end (on a fleet they reach the broker as MQTT)");
-  await withCore(o, async (core) => {
-    const ack = core.handleSms(Uint8Array.from(Buffer.from(hex, "hex")));
-    if (!ack) {
-      console.log('not taken (see "report security")');
-      return;
-    }
-    await publish(o, ack.topic, ack.payload);
-    console.log("stored; acknowledgement published");
-  });
+  const payload = Uint8Array.from(Buffer.from(hex, "hex"));
+  const ack = isPostgres(need(o.db, "db"))
+    ? await withPostgresCore(o, (store, core) => store.unit(peekHeader(payload)?.concentrator, () => core.handleSms(payload)))
+    : await withCore(o, async (core) => core.handleSms(payload));
+  if (!ack) {
+    console.log('not taken (see "report security")');
+    return;
+  }
+  await publish(o, ack.topic, ack.payload);
+  console.log("stored; acknowledgement published");
 }
 
 /** The reports, from either database (the PostgreSQL store answers the same queries asynchronously). */

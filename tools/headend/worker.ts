@@ -30,6 +30,7 @@ import type { CommandRequest } from "../../firmware/uplink/messages.js";
 import { allUplinks, concentratorOfUplink, DEFAULT_TOPIC_PREFIX } from "../../firmware/uplink/topics.js";
 import { HeadendCore, type Outgoing } from "./core.js";
 import { readHeadendKeys, readRegistry } from "./keyfiles.js";
+import { OtaCampaigns, type OtaCampaignsOptions } from "./ota-campaign.js";
 import { isTransient, PostgresHeadendStore } from "./postgres-store.js";
 
 export interface HeadendWorkerOptions {
@@ -52,6 +53,10 @@ export interface HeadendWorkerOptions {
   sessionExpiryS?: number;
   topicPrefix?: string;
   onMessage?: (topic: string, acknowledged: boolean) => void;
+  /** How often a round of OTA offers is made (offers to new units, retries), ms. Default 30,000. */
+  campaignTickMs?: number;
+  /** OTA campaign settings (time-outs, retries). */
+  ota?: Omit<OtaCampaignsOptions, "store" | "now">;
   /** Not stored: a database refusal (the message is not acknowledged) or a transient failure (tried again). */
   onError?: (error: Error) => void;
 }
@@ -69,15 +74,21 @@ const PUBACK_ERROR = 0x80;
 export class HeadendWorker {
   readonly store: PostgresHeadendStore;
   readonly core: HeadendCore;
+  /** OTA campaigns: their state is in the database, followed by every worker. */
+  readonly ota: OtaCampaigns;
   readonly lanes: MqttClient[] = [];
   /** The prefix of the lanes' client ids (the worker slot). */
   clientId = "";
   #closing = false;
   #partitions: ReturnType<typeof setInterval> | undefined;
+  #campaigns: ReturnType<typeof setInterval> | undefined;
+  /** OTA frames the core asks to send while it handles a message, published after its unit committed. */
+  #frames: Outgoing[] | undefined;
 
-  private constructor(store: PostgresHeadendStore, core: HeadendCore) {
+  private constructor(store: PostgresHeadendStore, core: HeadendCore, ota: OtaCampaigns) {
     this.store = store;
     this.core = core;
+    this.ota = ota;
   }
 
   static async start(o: HeadendWorkerOptions): Promise<HeadendWorker> {
@@ -86,23 +97,28 @@ export class HeadendWorker {
     const lanes = o.lanes ?? 4;
     const clientId = o.clientId ?? `headend-${hostname()}`;
     const store = await PostgresHeadendStore.open(o.db, { connections: lanes + 1, applicationName: clientId });
+    const ota = new OtaCampaigns({ ...o.ota, store, now: () => Date.now(), ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}) });
+    let worker: HeadendWorker | undefined;
     const core = new HeadendCore({
       keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
       store,
       now: () => Date.now(),
       ackHistory: ACK_HISTORY,
+      ota,
+      send: (out) => void worker!.#frames?.push(out), // only while a message of this worker is handled
       ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}),
     });
-    const worker = new HeadendWorker(store, core);
-    worker.#partitions = setInterval(() => void store.ensurePartitions(Date.now()).catch((e: Error) => o.onError?.(e)), PARTITIONS_EVERY_MS);
-    worker.clientId = clientId;
+    const w = (worker = new HeadendWorker(store, core, ota));
+    w.#partitions = setInterval(() => void store.ensurePartitions(Date.now()).catch((e: Error) => o.onError?.(e)), PARTITIONS_EVERY_MS);
+    w.#campaigns = setInterval(() => void w.campaignTick().catch((e: Error) => o.onError?.(e)), o.campaignTickMs ?? 30_000);
+    w.clientId = clientId;
     try {
-      for (let i = 0; i < lanes; i++) worker.lanes.push(await worker.#lane(o, `${worker.clientId}-${i}`));
+      for (let i = 0; i < lanes; i++) w.lanes.push(await w.#lane(o, `${w.clientId}-${i}`));
     } catch (e) {
-      await worker.close();
+      await w.close();
       throw e;
     }
-    return worker;
+    return w;
   }
 
   /** One connection in the group, subscribed, handling what it gets. */
@@ -136,7 +152,8 @@ export class HeadendWorker {
     const id = concentratorOfUplink(topic, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
     for (let wait = RETRY_FIRST_MS; !this.#closing; wait = Math.min(RETRY_MAX_MS, wait * 2)) {
       try {
-        const out = await this.store.unit(id, () => this.core.handleUplink(topic, new Uint8Array(payload))); // committed when it returns
+        const [out, frames] = await this.store.unit(id, () => this.#handle(() => this.core.handleUplink(topic, new Uint8Array(payload)))); // committed when it returns
+        for (const f of frames) this.#publish(client, f);
         if (out) this.#publish(client, out);
         o.onMessage?.(topic, out !== undefined);
         return 0;
@@ -147,6 +164,43 @@ export class HeadendWorker {
       }
     }
     return PUBACK_ERROR; // closing: not stored, not acknowledged
+  }
+
+  /** Runs the core on a message inside a unit (synchronously): its answer, and the OTA frames it asked to send. */
+  #handle(fn: () => Outgoing | undefined): [Outgoing | undefined, Outgoing[]] {
+    const frames: Outgoing[] = (this.#frames = []);
+    try {
+      return [fn(), frames];
+    } finally {
+      this.#frames = undefined;
+    }
+  }
+
+  /**
+   * A round of OTA offers (ota-campaign.ts `tick`): every worker makes one every `campaignTickMs`,
+   * one at a time (campaignUnit), so an offer made by one is not due for the next. Published after
+   * the round committed.
+   */
+  async campaignTick(): Promise<void> {
+    const offers = await this.store.campaignUnit(
+      () => {
+        const out: Outgoing[] = [];
+        this.ota.tick((concentrator, request) => {
+          const sealed = this.core.command(concentrator, request);
+          if (!sealed) return undefined;
+          out.push(sealed);
+          return sealed.commandId;
+        });
+        return out;
+      },
+      { offers: true },
+    );
+    for (const offer of offers) this.#publish(this.lanes[0]!, offer);
+  }
+
+  /** Starts an OTA campaign of a package (its bytes) to concentrators; the workers' next rounds offer it. Returns its id. */
+  async startCampaign(packageBytes: Uint8Array, concentrators: readonly number[], o: Parameters<OtaCampaigns["create"]>[2] = {}): Promise<number> {
+    return this.store.campaignUnit(() => this.ota.create(packageBytes, concentrators, o), { campaignIds: 1 });
   }
 
   #publish(client: MqttClient, out: Outgoing): void {
@@ -164,6 +218,7 @@ export class HeadendWorker {
   async close(): Promise<void> {
     this.#closing = true;
     if (this.#partitions !== undefined) clearInterval(this.#partitions);
+    if (this.#campaigns !== undefined) clearInterval(this.#campaigns);
     await Promise.all(this.lanes.map((c) => c.endAsync()));
     await this.store.close();
   }
