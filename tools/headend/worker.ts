@@ -71,6 +71,24 @@ const PARTITIONS_EVERY_MS = 3_600_000;
 /** MQTT 5 PUBACK reason code "unspecified error": the broker drops the message, the concentrator sends it again. */
 const PUBACK_ERROR = 0x80;
 
+/**
+ * Runs `fn` until it does not fail for an unreachable database (a restarting PostgreSQL is asked
+ * again from 50 ms, doubling to 500 ms); any other failure is thrown. Undefined when `stopped`
+ * became true first.
+ */
+async function whenReachable<T>(fn: () => Promise<T>, onError?: (e: Error) => void, stopped: () => boolean = () => false): Promise<T | undefined> {
+  for (let wait = RETRY_FIRST_MS; !stopped(); wait = Math.min(RETRY_MAX_MS, wait * 2)) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isTransient(e)) throw e;
+      onError?.(e as Error);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  return undefined;
+}
+
 export class HeadendWorker {
   readonly store: PostgresHeadendStore;
   readonly core: HeadendCore;
@@ -96,7 +114,8 @@ export class HeadendWorker {
     const registry = readRegistry(o.keys);
     const lanes = o.lanes ?? 4;
     const clientId = o.clientId ?? `headend-${hostname()}`;
-    const store = await PostgresHeadendStore.open(o.db, { connections: lanes + 1, applicationName: clientId });
+    // A worker started while PostgreSQL restarts (its supervisor restarting it) waits for it.
+    const store = (await whenReachable(() => PostgresHeadendStore.open(o.db, { connections: lanes + 1, applicationName: clientId }), o.onError))!;
     const ota = new OtaCampaigns({ ...o.ota, store, now: () => Date.now(), ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}) });
     let worker: HeadendWorker | undefined;
     const core = new HeadendCore({
@@ -150,20 +169,18 @@ export class HeadendWorker {
   /** Stores one message (trying again while the database is unreachable); the PUBACK reason code. */
   async #take(o: HeadendWorkerOptions, client: MqttClient, topic: string, payload: Buffer): Promise<number> {
     const id = concentratorOfUplink(topic, o.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
-    for (let wait = RETRY_FIRST_MS; !this.#closing; wait = Math.min(RETRY_MAX_MS, wait * 2)) {
-      try {
-        const [out, frames] = await this.store.unit(id, () => this.#handle(() => this.core.handleUplink(topic, new Uint8Array(payload)))); // committed when it returns
-        for (const f of frames) this.#publish(client, f);
-        if (out) this.#publish(client, out);
-        o.onMessage?.(topic, out !== undefined);
-        return 0;
-      } catch (e) {
-        o.onError?.(e as Error);
-        if (!isTransient(e)) return PUBACK_ERROR;
-        await new Promise((r) => setTimeout(r, wait));
-      }
+    try {
+      const handled = await whenReachable(() => this.store.unit(id, () => this.#handle(() => this.core.handleUplink(topic, new Uint8Array(payload)))), o.onError, () => this.#closing);
+      if (!handled) return PUBACK_ERROR; // closing: not stored, not acknowledged
+      const [out, frames] = handled; // committed
+      for (const f of frames) this.#publish(client, f);
+      if (out) this.#publish(client, out);
+      o.onMessage?.(topic, out !== undefined);
+      return 0;
+    } catch (e) {
+      o.onError?.(e as Error); // refused by the database: the concentrator sends it again
+      return PUBACK_ERROR;
     }
-    return PUBACK_ERROR; // closing: not stored, not acknowledged
   }
 
   /** Runs the core on a message inside a unit (synchronously): its answer, and the OTA frames it asked to send. */
