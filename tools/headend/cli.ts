@@ -6,7 +6,7 @@
  *   headend serve   --keys DIR --db postgres://... --broker URL [--workers N] [--lanes L] [--group G] [--client-id ID]
  *                   [--session-expiry-s S]
  *                   a fleet's workers (worker.ts): N processes, each in the MQTT 5 shared subscription,
- *                   supervised (one that dies is started again at once)
+ *                   supervised (supervisor.ts: a standby takes a dead one's place at once)
  *   headend command --keys DIR --db FILE [--broker URL] --id N read --meters 1,2 [--registers 1.8.0,2.8.0]
  *                                                     | disconnect --meter M | reconnect --meter M
  *                                                     | configure KEY=VALUE ... | time [--epoch-ms T]
@@ -20,7 +20,6 @@
  * --db is a SQLite file, or a PostgreSQL database: postgres://USER@HOST:PORT/DB, or `postgres` alone
  * for the PG* environment variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD).
  */
-import { spawn } from "node:child_process";
 import { hostname } from "node:os";
 import mqtt from "mqtt";
 import { isValidLoadLimit, LOAD_LIMIT_BOUNDS } from "../../firmware/model/load-limit.js";
@@ -33,6 +32,7 @@ import { readHeadendKeys, readRegistry } from "./keyfiles.js";
 import { HeadendService } from "./service.js";
 import { isPostgres, PostgresHeadendStore } from "./postgres-store.js";
 import { SqliteHeadendStore } from "./sqlite-store.js";
+import { type SlotAssignment, STANDBY_READY, Supervisor } from "./supervisor.js";
 import { HeadendWorker } from "./worker.js";
 
 const SPEC = {
@@ -62,6 +62,7 @@ const SPEC = {
   group: "string",
   "client-id": "string",
   "session-expiry-s": "number",
+  standby: "boolean",
 } as const;
 
 type Options = ReturnType<typeof parseOptions<typeof SPEC>>;
@@ -136,11 +137,6 @@ function commandRequest(op: string | undefined, args: string[], o: Options): Com
   }
 }
 
-/** A worker that dies within this of its start is restarted after a growing delay (a crash loop). */
-const CRASH_LOOP_MS = 10_000;
-const CRASH_BACKOFF_FIRST_MS = 100;
-const CRASH_BACKOFF_MAX_MS = 5_000;
-
 /** The service's and the workers' log lines: one per message, errors on standard error. */
 const log = {
   onMessage: (topic: string, acked: boolean) => console.log(`${new Date().toISOString()} ${topic}${acked ? " stored, acknowledged" : ""}`),
@@ -148,7 +144,7 @@ const log = {
 };
 
 async function serve(o: Options): Promise<void> {
-  if (isPostgres(need(o.db, "db"))) return (o.workers ?? 1) > 1 ? superviseWorkers(o) : serveWorker(o);
+  if (isPostgres(need(o.db, "db"))) return o.standby ? standby(o) : (o.workers ?? 1) > 1 ? superviseWorkers(o) : serveWorker(o);
   const service = await HeadendService.start({
     keys: need(o.keys, "keys"),
     db: need(o.db, "db"),
@@ -180,39 +176,27 @@ async function serveWorker(o: Options): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-/**
- * `--workers N`: N worker processes (this command with --workers 1), worker i with the client ids
- * `<client-id>-w<i>-<lane>`. One that dies is started again at once under the same ids, so the
- * broker hands it back what its sessions held (worker.ts). One that dies again within CRASH_LOOP_MS
- * of a restart waits, from 100 ms doubling to 5 s, so a worker that cannot start does not spin.
- */
-async function superviseWorkers(o: Options): Promise<void> {
-  const n = need(o.workers, "workers");
-  const base = o["client-id"] ?? `headend-${hostname()}`;
+/** `--workers N`: N worker processes and a standby under a supervisor (supervisor.ts). */
+function superviseWorkers(o: Options): void {
   const argv = process.argv.slice(1).filter((_, i, a) => a[i] !== "--workers" && a[i - 1] !== "--workers" && a[i] !== "--client-id" && a[i - 1] !== "--client-id");
-  let stopping = false;
-  const children = new Set<ReturnType<typeof spawn>>();
-  const run = (i: number, wait: number | undefined) => {
-    const startedMs = Date.now();
-    const child = spawn(process.execPath, [...argv, "--workers", "1", "--client-id", `${base}-w${i}`], { stdio: "inherit" });
-    children.add(child);
-    child.once("exit", (code, signal) => {
-      children.delete(child);
-      if (stopping) return;
-      // undefined: it ran long enough (or never died), so this death is not part of a crash loop.
-      const loop = wait !== undefined && Date.now() - startedMs < CRASH_LOOP_MS;
-      const next = loop ? Math.min(CRASH_BACKOFF_MAX_MS, Math.max(CRASH_BACKOFF_FIRST_MS, wait * 2)) : 0;
-      console.error(`${new Date().toISOString()} worker ${i} ended (${signal ?? code}); starting it again${next ? ` in ${next} ms` : ""}`);
-      setTimeout(() => run(i, next), next);
-    });
-  };
-  for (let i = 0; i < n; i++) run(i, undefined);
-  const stop = () => {
-    stopping = true;
-    for (const c of children) c.kill("SIGTERM");
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  const supervisor = new Supervisor({
+    workers: need(o.workers, "workers"),
+    standbyArgs: [...process.execArgv, ...argv, "--workers", "1", "--standby"],
+    clientIdBase: o["client-id"] ?? `headend-${hostname()}`,
+    log: (line) => console.error(`${new Date().toISOString()} ${line}`),
+  });
+  process.on("SIGINT", () => supervisor.stop());
+  process.on("SIGTERM", () => supervisor.stop());
+}
+
+/**
+ * A supervisor's standby: loaded, it waits for its slot (the client id), then serves as that
+ * worker; it ends when the supervisor does.
+ */
+function standby(o: Options): void {
+  process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
+  process.once("message", (m: SlotAssignment) => void serveWorker({ ...o, "client-id": m.clientId }));
+  process.send!(STANDBY_READY);
 }
 
 /** The head-end's core with the keys of a key directory, on a store. */
