@@ -18,6 +18,7 @@ import { decodeFrame, FrameObject } from "../../firmware/ota/frames.js";
 import { DOWNLINK_LATE_WINDOW } from "../../firmware/uplink/uplink.js";
 import { buildImagePackage, splitPackage } from "../../tools/ota/package.js";
 import { HeadendWorker } from "../../tools/headend/worker.js";
+import { OtaCampaigns } from "../../tools/headend/ota-campaign.js";
 import { SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey, peekHeader } from "../../firmware/uplink/envelope.js";
 import { type CommandRequest, decodeDownlink, type DownlinkMessage, encodeMessage, ResultCode, type UplinkMessage } from "../../firmware/uplink/messages.js";
@@ -371,6 +372,35 @@ describe("fleet head-end on PostgreSQL", function () {
       await mc.endAsync();
       await Promise.all(workers.map((w) => w.close()));
       await broker.stop();
+    }
+  });
+
+  it("OTA on PostgreSQL: a message that waited for its concentrator's lock while an offer round held it sees the unit as the round left it", async () => {
+    const url = await database("otarace");
+    const store = await PostgresHeadendStore.open(url, { connections: 2 });
+    const he = readHeadendKeys(keys);
+    const registry = readRegistry(keys);
+    const ota = new OtaCampaigns({ store, now: () => Date.now() });
+    const core = new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now(), ota });
+    const device = readDeviceKeys(deviceKeyPath(keys, ID));
+    const ch = new SecureChannel({ sharedKey: deriveSharedKey(device.secretKey, device.headendPublicKey), concentratorId: ID, role: "concentrator", counters: new MemoryCounters() });
+    const round = await store.pool.connect();
+    try {
+      const pkg = buildImagePackage({ image: new Uint8Array(5_000), version: "1.1.0", hardwareId: "HW", sequence: 2, securityCounter: 0, expiresS: 2e9, signers: [nacl.sign.keyPair().secretKey] });
+      const campaign = await store.campaignUnit(() => ota.create(pkg, [ID]), { campaignIds: 1 });
+      // A round (another worker's) holds the channel row and offers: the unit becomes "offered".
+      await round.query("BEGIN; INSERT INTO channel (concentrator) VALUES (17) ON CONFLICT DO NOTHING; SELECT * FROM channel WHERE concentrator = 17 FOR UPDATE");
+      await round.query("UPDATE ota_unit SET state = 'offered', attempts = 1, command = 99, offered_ms = $1 WHERE campaign = $2", [Date.now(), campaign]);
+      const download = ch.seal(encodeMessage({ kind: "events", events: [{ seq: 1, event: { type: EventType.otaDownload, subject: 0, time: 1_800_000_000, detail: 0, alarm: false } }] }));
+      const taken = store.unit(ID, () => core.handleUplink(topicsOf(ID).up, download)); // waits for the lock
+      await pause(300);
+      await round.query("COMMIT");
+      assert.ok(await taken, "stored and acknowledged");
+      const units = await store.campaignUnit(() => ota.progress());
+      assert.deepEqual(units[0]!.units.map((u) => [u.state, u.attempts, u.commandId]), [["downloading", 1, 99]]);
+    } finally {
+      round.release();
+      await store.close();
     }
   });
 

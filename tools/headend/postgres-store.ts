@@ -11,8 +11,8 @@
  * window is checked and advanced atomically; messages of different concentrators run in parallel.
  *
  * OTA campaigns (ota-campaign.ts, the OtaStore methods): a message's unit also reads its
- * concentrator's units in active campaigns (in the same round trip as the lock; they change only
- * under that lock), so the core follows the campaign as on SQLite. Creating a campaign, the rounds
+ * concentrator's units in active campaigns (after the lock, and only while a campaign is active;
+ * they change only under that lock), so the core follows the campaign as on SQLite. Creating a campaign, the rounds
  * of offers and progress run as a campaign unit (`campaignUnit`), one at a time across workers,
  * locking the channel rows of the concentrators it may offer to.
  *
@@ -268,13 +268,11 @@ export class PostgresHeadendStore implements HeadendStore, OtaStore {
       const channels = new Map<number, ChannelRow>();
       let ota: OtaView | undefined;
       if (concentrator !== undefined) {
-        // The channel row, locked, and the concentrator's units in active campaigns (usually none): one round trip.
-        type Row = ChannelColumns & { ota: Array<{ u: UnitRow; c: CampaignRow }> };
+        // The channel row, locked, and whether any campaign is active (usually not: then no more is read).
+        type Row = ChannelColumns & { campaigns: boolean };
         const lock = () =>
           c.query<Row>(
-            `SELECT send_reserve, last_accepted, accepted_below, recent_acks,
-               (SELECT COALESCE(json_agg(json_build_object('u', u, 'c', k)), '[]'::json) FROM ota_unit u JOIN ota_campaign k ON k.id = u.campaign
-                 WHERE u.concentrator = $1 AND k.state = 'active') AS ota
+            `SELECT send_reserve, last_accepted, accepted_below, recent_acks, EXISTS (SELECT 1 FROM ota_campaign WHERE state = 'active') AS campaigns
              FROM channel WHERE concentrator = $1 FOR UPDATE`,
             [concentrator],
           );
@@ -285,9 +283,16 @@ export class PostgresHeadendStore implements HeadendStore, OtaStore {
         }
         const row = rows[0]!;
         channels.set(concentrator, channelOf(row));
-        const campaigns = new Map(row.ota.map((x) => [x.c.id, campaignOfRow(x.c)]));
+        // Its units are read by a statement of their own, after the lock: one that waited for the lock
+        // would otherwise see them as they were when it started, before the round that held the lock
+        // changed them. A campaign made active while this one waited cannot concern its message yet
+        // (the concentrator has had no offer of it).
+        const units = row.campaigns
+          ? (await c.query<{ u: UnitRow; c: CampaignRow }>("SELECT to_json(u) AS u, to_json(k) AS c FROM ota_unit u JOIN ota_campaign k ON k.id = u.campaign WHERE u.concentrator = $1 AND k.state = 'active'", [concentrator])).rows
+          : [];
+        const campaigns = new Map(units.map((x) => [x.c.id, campaignOfRow(x.c)]));
         await this.#loadPackages(c, [...campaigns.values()]);
-        ota = new OtaView(concentrator, [...campaigns.values()], row.ota.map((x) => unitOfRow(x.u)), []);
+        ota = new OtaView(concentrator, [...campaigns.values()], units.map((x) => unitOfRow(x.u)), []);
       }
       const unit = new Unit(channels, await this.#reserve(c, "command", o.commandIds ?? 0), ota);
       return this.#run(c, unit, fn);
