@@ -1,6 +1,7 @@
 /**
  * The fleet load generator's run (tools/fleet-load.ts is its command line; the benchmark and the
- * tests call it too): head-end workers as processes (`headend serve`), N simulated concentrators
+ * tests call it too): the head-end (`headend serve --workers N`: a supervisor, its workers and its
+ * standby; or the SQLite service), N simulated concentrators
  * (concentrator.ts) draining their backlog at once through the broker, faults at chosen seconds,
  * then a check of what the database holds against what was sent.
  *
@@ -74,7 +75,7 @@ export interface FleetReport {
   elapsedS: number;
   /**
    * CPU seconds (Linux /proc) over the run: this process (the concentrators, and the checks), the
-   * workers alive at the end, the generator's own PostgreSQL (its server and living connections; 0
+   * head-end's processes alive at the end (supervisor, workers, standby), the generator's own PostgreSQL (its server and living connections; 0
    * with --db).
    */
   cpuS: { generator: number; workers: number; postgres: number };

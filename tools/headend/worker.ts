@@ -18,9 +18,10 @@
  * connects with clean start false and a session expiry. Mosquitto 2 keeps a disconnected member's
  * session in the shared group: the messages it had handed to the lane and not had PUBACKed stay in
  * it, and it goes on giving that session its turn of the group's new messages while it is away
- * (verified in host-tests/headend/fleet.test.ts). A worker killed before it committed is started
- * again at once by its supervisor (`serve --workers N`) under the same ids; the broker sends it those
- * messages again (DUP) and it stores each once (replay window, idempotent keys). A slot that does not
+ * (verified in host-tests/headend/fleet.test.ts). When a worker is killed before it committed, its
+ * supervisor's standby takes its slot at once (supervisor.ts, `serve --workers N`) under the same
+ * ids; the broker sends it those messages again (DUP) and it stores each once (replay window,
+ * idempotent keys). A slot that does not
  * come back loses its queue when the session expires; the concentrators send those records again
  * after their acknowledgement time-out.
  */
@@ -66,7 +67,7 @@ const ACK_HISTORY = 4;
 /** A database that is restarting is asked again soon: from 50 ms, doubling to at most 500 ms. */
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 500;
-export const SESSION_EXPIRY_S = 60;
+const SESSION_EXPIRY_S = 60;
 const PARTITIONS_EVERY_MS = 3_600_000;
 /** MQTT 5 PUBACK reason code "unspecified error": the broker drops the message, the concentrator sends it again. */
 const PUBACK_ERROR = 0x80;
@@ -89,6 +90,11 @@ async function whenReachable<T>(fn: () => Promise<T>, onError?: (e: Error) => vo
   return undefined;
 }
 
+/** Where the core's OTA frames go while a message is handled (the core runs synchronously, one message at a time). */
+interface FrameSink {
+  frames?: Outgoing[];
+}
+
 export class HeadendWorker {
   readonly store: PostgresHeadendStore;
   readonly core: HeadendCore;
@@ -96,17 +102,19 @@ export class HeadendWorker {
   readonly ota: OtaCampaigns;
   readonly lanes: MqttClient[] = [];
   /** The prefix of the lanes' client ids (the worker slot). */
-  clientId = "";
+  readonly clientId: string;
   #closing = false;
   #partitions: ReturnType<typeof setInterval> | undefined;
   #campaigns: ReturnType<typeof setInterval> | undefined;
   /** OTA frames the core asks to send while it handles a message, published after its unit committed. */
-  #frames: Outgoing[] | undefined;
+  readonly #sink: FrameSink;
 
-  private constructor(store: PostgresHeadendStore, core: HeadendCore, ota: OtaCampaigns) {
+  private constructor(store: PostgresHeadendStore, core: HeadendCore, ota: OtaCampaigns, clientId: string, sink: FrameSink) {
     this.store = store;
     this.core = core;
     this.ota = ota;
+    this.clientId = clientId;
+    this.#sink = sink;
   }
 
   static async start(o: HeadendWorkerOptions): Promise<HeadendWorker> {
@@ -117,27 +125,26 @@ export class HeadendWorker {
     // A worker started while PostgreSQL restarts (its supervisor restarting it) waits for it.
     const store = (await whenReachable(() => PostgresHeadendStore.open(o.db, { connections: lanes + 1, applicationName: clientId }), o.onError))!;
     const ota = new OtaCampaigns({ ...o.ota, store, now: () => Date.now(), ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}) });
-    let worker: HeadendWorker | undefined;
+    const sink: FrameSink = {};
     const core = new HeadendCore({
       keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
       store,
       now: () => Date.now(),
       ackHistory: ACK_HISTORY,
       ota,
-      send: (out) => void worker!.#frames?.push(out), // only while a message of this worker is handled
+      send: (out) => void sink.frames?.push(out), // only while one of this worker's messages is handled
       ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}),
     });
-    const w = (worker = new HeadendWorker(store, core, ota));
-    w.#partitions = setInterval(() => void store.ensurePartitions(Date.now()).catch((e: Error) => o.onError?.(e)), PARTITIONS_EVERY_MS);
-    w.#campaigns = setInterval(() => void w.campaignTick().catch((e: Error) => o.onError?.(e)), o.campaignTickMs ?? 30_000);
-    w.clientId = clientId;
+    const worker = new HeadendWorker(store, core, ota, clientId, sink);
+    worker.#partitions = setInterval(() => void store.ensurePartitions(Date.now()).catch((e: Error) => o.onError?.(e)), PARTITIONS_EVERY_MS);
+    worker.#campaigns = setInterval(() => void worker.campaignTick().catch((e: Error) => o.onError?.(e)), o.campaignTickMs ?? 30_000);
     try {
-      for (let i = 0; i < lanes; i++) w.lanes.push(await w.#lane(o, `${w.clientId}-${i}`));
+      for (let i = 0; i < lanes; i++) worker.lanes.push(await worker.#lane(o, `${worker.clientId}-${i}`));
     } catch (e) {
-      await w.close();
+      await worker.close();
       throw e;
     }
-    return w;
+    return worker;
   }
 
   /** One connection in the group, subscribed, handling what it gets. */
@@ -185,11 +192,11 @@ export class HeadendWorker {
 
   /** Runs the core on a message inside a unit (synchronously): its answer, and the OTA frames it asked to send. */
   #handle(fn: () => Outgoing | undefined): [Outgoing | undefined, Outgoing[]] {
-    const frames: Outgoing[] = (this.#frames = []);
+    const frames: Outgoing[] = (this.#sink.frames = []);
     try {
       return [fn(), frames];
     } finally {
-      this.#frames = undefined;
+      this.#sink.frames = undefined;
     }
   }
 
