@@ -42,13 +42,14 @@ export interface SecureChannelOptions {
    */
   counterFloor?: () => number;
   /**
-   * Counters accepted below the last accepted one when not seen before: 0 (default, the
-   * concentrator's strict rule) to REPLAY_WINDOW_MAX. Needs `loadAcceptedBelow`/`saveAcceptedBelow`.
+   * Counters accepted below the last accepted one when not seen before: 0 (default, the strict
+   * rule) to REPLAY_WINDOW_MAX (the head-end's workers). Needs `loadAcceptedBelow`/`saveAcceptedBelow`.
    */
   replayWindow?: number;
   /**
-   * Messages that may overtake one and leave it acceptable: 0 (default, strict) or more; a
-   * LateWindow of that size (late-window.ts), RAM only. Not with `replayWindow`.
+   * How many of the highest counters accepted are remembered (late-window.ts, RAM only), so that a
+   * message overtaken by fewer later ones is still accepted once: 0 (default, the strict rule) or
+   * more (the concentrator's downlink). Not with `replayWindow`.
    */
   lateWindow?: number;
 }
