@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import mqtt from "mqtt";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import nacl from "tweetnacl";
 import { EventType, registerCode, type Reading } from "../../firmware/model/records.js";
@@ -260,6 +260,20 @@ describe("fleet head-end on PostgreSQL", function () {
       await publisher.endAsync();
       await broker.stop();
     }
+  });
+
+  it("a supervisor whose workers cannot start fills their slots again after a growing delay, and its processes end with it", async () => {
+    const supervisor = spawn(process.execPath, [HEADEND_CLI, "serve", "--keys", join(dir, "no-such-keys"), "--db", pg.url, "--broker", "mqtt://127.0.0.1:1", "--workers", "2"], { stdio: ["ignore", "ignore", "pipe"] });
+    let log = "";
+    supervisor.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+    const delays = () => [...log.matchAll(/worker 0 ended \([^)]*\); (?:its slot is filled again in (\d+) ms|the standby takes its slot)/g)].map((m) => Number(m[1] ?? 0));
+    for (let i = 0; i < 300 && delays().length < 4; i++) await pause(50);
+    const exited = new Promise((r) => supervisor.once("exit", r));
+    supervisor.kill("SIGTERM");
+    await exited;
+    assert.deepEqual(delays().slice(0, 4), [0, 100, 200, 400], log);
+    await pause(500);
+    assert.equal(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("no-such-keys")).length, 0, "no worker or standby left");
   });
 
   it("a worker killed while it holds a message inside its transaction is started again by its supervisor, which gets the message again from the broker and stores it once", async () => {
