@@ -8,13 +8,16 @@
  *   ota rotate   --next DIR/release-keys.json --hardware ID --expires YYYY-MM-DD --sign FILE,FILE --out FILE
  *   ota inspect  FILE [--keys DIR/release-keys.json] [--json]
  *   ota campaign --keys DIR --db FILE [--broker URL | --port N] --package FILE --ids 17,18 [--window HH:MM-HH:MM]
- *   ota campaign --db FILE --status                           the campaigns and their units, as the database has them
+ *   ota campaign --db postgres://... --package FILE --ids 17,18 [--window HH:MM-HH:MM]
+ *                                   a fleet's: recorded in its database, run by its workers (headend serve)
+ *   ota campaign --db FILE|postgres://... --status            the campaigns and their units, as the database has them
  *   ota sim-image --version X.Y.Z [--defect uplink|bus|hang] --out FILE
  *                                   the simulator's image of dist/device/device.js (for trying the tools)
  *
  * `campaign` starts the campaign in the head-end's database (or finds it again: a restarted command
- * resumes it), runs the head-end service with it, shows a progress line, and ends with a table of
- * every unit's outcome when all are final. Exit code 1 when a unit did not confirm.
+ * resumes it), runs the head-end service with it (on PostgreSQL: the fleet's workers run it), shows a
+ * progress line, and ends with a table of every unit's outcome when all are final. Exit code 1 when
+ * a unit did not confirm.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { deflateRawSync, constants } from "node:zlib";
@@ -23,6 +26,7 @@ import type { SwitchWindow } from "../firmware/uplink/messages.js";
 import { buildEspImage, verifyEspImage } from "../hal/sim/esp-image.js";
 import { parseOptions, UsageError } from "./cli-args.js";
 import { OtaCampaigns, type CampaignProgress } from "./headend/ota-campaign.js";
+import { isPostgres, PostgresHeadendStore } from "./headend/postgres-store.js";
 import { HeadendService } from "./headend/service.js";
 import { SqliteHeadendStore } from "./headend/sqlite-store.js";
 import { inspectPackage } from "./ota/inspect.js";
@@ -150,25 +154,57 @@ function progressLine(p: CampaignProgress): string {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${p.finished}/${total} final: ${[...counts].map(([s, n]) => `${n} ${s}`).join(", ")}`;
 }
 
-async function campaign(o: Options): Promise<void> {
-  const db = need(o.db, "db");
+/** The campaigns of a database, and starting one: the SQLite head-end service's, or a fleet's PostgreSQL. */
+interface CampaignHost {
+  progress(): Promise<CampaignProgress[]>;
+  start(pkg: Uint8Array, units: number[], window: SwitchWindow | undefined): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * On SQLite the campaign runs in the head-end service this command starts; on PostgreSQL it is
+ * recorded in the fleet's database and the running workers (`headend serve --workers N`) make the
+ * offers and follow the units, while this command follows the database.
+ */
+async function campaignHost(o: Options, db: string): Promise<CampaignHost> {
+  if (isPostgres(db)) {
+    const store = await PostgresHeadendStore.open(db, { connections: 1 });
+    const ota = new OtaCampaigns({ store, now: Date.now });
+    return {
+      progress: () => store.campaignUnit(() => ota.progress()),
+      start: (pkg, units, window) => store.campaignUnit(() => ota.create(pkg, units, window ? { window } : {}), { campaignIds: 1 }),
+      close: () => store.close(),
+    };
+  }
   if (o.status) {
     const store = new SqliteHeadendStore(db);
-    for (const p of new OtaCampaigns({ store, now: Date.now }).progress()) console.log(table(p));
-    store.close();
-    return;
+    const ota = new OtaCampaigns({ store, now: Date.now });
+    return { progress: async () => ota.progress(), start: async () => Promise.reject(new Error("status only")), close: async () => store.close() };
   }
-  const pkg = new Uint8Array(readFileSync(need(o.package, "package")));
-  const units = ids(need(o.ids, "ids"));
   const service = await HeadendService.start({ keys: need(o.keys, "keys"), db, ...(o.broker ? { broker: o.broker } : { port: o.port ?? 1883 }), campaignTickMs: 10_000, onError: (e) => console.error(`head-end: ${e.message}`) });
+  return {
+    progress: async () => service.ota.progress(),
+    start: async (pkg, units, window) => service.startCampaign(pkg, units, window ? { window } : {}),
+    close: () => service.close(),
+  };
+}
+
+async function campaign(o: Options): Promise<void> {
+  const host = await campaignHost(o, need(o.db, "db"));
   try {
+    if (o.status) {
+      for (const p of await host.progress()) console.log(table(p));
+      return;
+    }
+    const pkg = new Uint8Array(readFileSync(need(o.package, "package")));
+    const units = ids(need(o.ids, "ids"));
     const id = packageIdHex(splitPackage(pkg).digest);
-    const existing = service.ota.progress().find((p) => p.campaign.packageId === id && !p.done && units.every((u) => p.units.some((x) => x.concentrator === u)));
-    const cid = existing ? existing.campaign.id : service.startCampaign(pkg, units, window(o.window) ? { window: window(o.window)! } : {});
+    const existing = (await host.progress()).find((p) => p.campaign.packageId === id && !p.done && units.every((u) => p.units.some((x) => x.concentrator === u)));
+    const cid = existing ? existing.campaign.id : await host.start(pkg, units, window(o.window));
     console.log(existing ? `resuming campaign ${cid}` : `campaign ${cid} started: package ${id} to ${units.join(", ")}`);
     const tty = process.stdout.isTTY;
     for (;;) {
-      const p = service.ota.progress().find((x) => x.campaign.id === cid)!;
+      const p = (await host.progress()).find((x) => x.campaign.id === cid)!;
       if (tty) process.stdout.write(`\r${progressLine(p)}   `);
       if (p.done) {
         if (tty) process.stdout.write("\n");
@@ -179,7 +215,7 @@ async function campaign(o: Options): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
     }
   } finally {
-    await service.close();
+    await host.close();
   }
 }
 

@@ -15,11 +15,16 @@
  *   too if it was not accepted before, the window's bitmap persisted with the counter (the IPsec
  *   anti-replay rule, RFC 4303 3.4.3). The counters are read from the store at every message, since
  *   other workers share it, so `open` must run inside the store's transaction.
+ * - Receive with a late window (the concentrator, whose fleet head-end's workers may publish two
+ *   messages out of order): a counter below the last accepted one is accepted if it is among the
+ *   `lateWindow` most recent and was not accepted before (late-window.ts); kept in RAM, closed at
+ *   start, so the persisted last accepted counter still bounds everything after a reboot.
  *
  * Drops are silent (no answer that would help an attacker) and counted separately, so a wrong key
  * ("authentication") is told apart from silence ("frames" stays 0) and from garbage ("malformed").
  */
 import { COUNTER_MAX, type Direction, Direction as Dir, open, seal } from "./envelope.js";
+import { LateWindow } from "./late-window.js";
 import type { CounterStore } from "./ports.js";
 
 export interface SecureChannelOptions {
@@ -37,10 +42,16 @@ export interface SecureChannelOptions {
    */
   counterFloor?: () => number;
   /**
-   * Counters accepted below the last accepted one when not seen before: 0 (default, the
-   * concentrator's strict rule) to REPLAY_WINDOW_MAX. Needs `loadAcceptedBelow`/`saveAcceptedBelow`.
+   * Counters accepted below the last accepted one when not seen before: 0 (default, the strict
+   * rule) to REPLAY_WINDOW_MAX (the head-end's workers). Needs `loadAcceptedBelow`/`saveAcceptedBelow`.
    */
   replayWindow?: number;
+  /**
+   * How many of the highest counters accepted are remembered (late-window.ts, RAM only), so that a
+   * message overtaken by fewer later ones is still accepted once: 0 (default, the strict rule) or
+   * more (the concentrator's downlink). Not with `replayWindow`.
+   */
+  lateWindow?: number;
 }
 
 /** The widest replay window: its bitmap is one unsigned 32-bit integer. */
@@ -73,6 +84,7 @@ export class SecureChannel {
   readonly #block: number;
   readonly #floor: (() => number) | undefined;
   readonly #window: number;
+  readonly #late: LateWindow | undefined;
   #nextSend: number;
   #reserve: number;
   #lastAccepted: number;
@@ -95,6 +107,9 @@ export class SecureChannel {
     this.#reserve = o.counters.loadSendReserve();
     this.#nextSend = this.#reserve + 1; // values up to the reserve may have been used before a cut
     this.#lastAccepted = o.counters.loadLastAccepted();
+    const late = o.lateWindow ?? 0;
+    if (late > 0 && window > 0) throw new TypeError('"lateWindow" and "replayWindow" are two rules for one direction: one of them');
+    this.#late = late > 0 ? new LateWindow(late, this.#lastAccepted) : undefined;
   }
 
   /** The last counter accepted from the peer. */
@@ -131,7 +146,8 @@ export class SecureChannel {
       else this.counters.authFailed++;
       return undefined;
     }
-    if (!(this.#window > 0 ? this.#acceptInWindow(r.header.counter) : this.#acceptAbove(r.header.counter))) {
+    const counter = r.header.counter;
+    if (!(this.#window > 0 ? this.#acceptInWindow(counter) : this.#late ? this.#acceptLate(this.#late, counter) : this.#acceptAbove(counter))) {
       this.counters.replayed++;
       return undefined;
     }
@@ -144,6 +160,17 @@ export class SecureChannel {
     if (counter <= this.#lastAccepted) return false;
     this.#store.saveLastAccepted(counter);
     this.#lastAccepted = counter;
+    return true;
+  }
+
+  /** The late-window rule: fresh in the window; the last accepted counter persisted when it rises. */
+  #acceptLate(late: LateWindow, counter: number): boolean {
+    if (!late.fresh(counter)) return false;
+    if (counter > this.#lastAccepted) {
+      this.#store.saveLastAccepted(counter);
+      this.#lastAccepted = counter;
+    }
+    late.record(counter);
     return true;
   }
 

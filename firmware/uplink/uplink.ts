@@ -23,6 +23,13 @@ import { publishPacketBytes } from "./mqtt/encode.js";
 import type { CommandHandlers, CounterStore, RecordKind, UplinkQueue } from "./ports.js";
 import { topicsOf, type Topics } from "./topics.js";
 
+/**
+ * Downlink messages that may overtake one without it being refused (late-window.ts): a fleet
+ * head-end's workers publish one concentrator's acknowledgements and commands over different
+ * connections (docs/headend.md "Commands").
+ */
+export const DOWNLINK_LATE_WINDOW = 16;
+
 export interface UplinkOptions {
   /** The concentrator's id (u32): in the topics, the client id and every envelope. */
   concentratorId: number;
@@ -73,7 +80,7 @@ export class Uplink {
   constructor(o: UplinkOptions) {
     this.#o = o;
     this.topics = topicsOf(o.concentratorId, o.topicPrefix);
-    this.channel = new SecureChannel({ sharedKey: o.sharedKey, concentratorId: o.concentratorId, role: "concentrator", counters: o.counters });
+    this.channel = new SecureChannel({ sharedKey: o.sharedKey, concentratorId: o.concentratorId, role: "concentrator", counters: o.counters, lateWindow: DOWNLINK_LATE_WINDOW });
     this.mqtt = new MqttClient(
       {
         ...o.mqtt,

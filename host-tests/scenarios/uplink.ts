@@ -182,4 +182,35 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-export const scenarios: Scenario[] = [connectAndDrain, resendAfterReconnect, keepAlive, commandRoundTrip, replayRejected];
+export const lateCommandOnce: Scenario = {
+  name: "uplink: a command overtaken by a newer one (two head-end workers) acts once and its result reaches the head-end; replays of both never act",
+  start(seed) {
+    const site = new UplinkSite({ seed });
+    site.powerOn();
+    const ids: number[] = [];
+    site.s.at(30_000, () => {
+      const down = site.uplink.topics.down;
+      const older = site.headend.command(site.id, { op: "disconnect", meter: 7 })!;
+      const newer = site.headend.command(site.id, { op: "reconnect", meter: 8 })!;
+      ids.push(older.commandId, newer.commandId);
+      site.broker.inject(down, newer.payload); // published by another worker, it arrives first
+      site.broker.inject(down, older.payload);
+      site.broker.inject(down, newer.payload); // replays
+      site.broker.inject(down, older.payload);
+    });
+    const result = (n: number) => site.headendStore.commands.find((c) => c.id === n)?.result;
+    return {
+      scheduler: site.s,
+      limitMs: 5 * MINUTE,
+      done: () => ids.length === 2 && ids.every((n) => result(n) !== undefined) && site.queue.unacknowledged === 0,
+      check() {
+        check.equal(site.handlers.calls.map((c) => c.op).join(","), "reconnect,disconnect", "each command acted on once, in the order they arrived");
+        check.equal(site.uplink.channel.counters.replayed, 2, "replayed");
+        check.equal(result(ids[0]!)?.code, ResultCode.ok, "the overtaken command's result at the head-end");
+        check.equal(result(ids[1]!)?.code, ResultCode.ok, "the newer command's result at the head-end");
+      },
+    };
+  },
+};
+
+export const scenarios: Scenario[] = [connectAndDrain, resendAfterReconnect, keepAlive, commandRoundTrip, replayRejected, lateCommandOnce];

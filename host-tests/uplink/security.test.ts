@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey } from "../../firmware/uplink/envelope.js";
 import { encodeMessage } from "../../firmware/uplink/messages.js";
+import { DOWNLINK_LATE_WINDOW } from "../../firmware/uplink/uplink.js";
 import { MemoryCounters } from "../../tools/sim/memory-ports.js";
 import { keyPairOf } from "../../tools/sim/keys.js";
 import { UplinkSite } from "../../tools/sim/uplink-site.js";
@@ -47,19 +48,28 @@ describe("commands: security", () => {
     assert.equal(site.handlers.calls.length, 1);
   });
 
-  it("acts on a command once however often it is delivered, and drops an older one that comes later", () => {
+  it("acts on a command once however often it is delivered, on an older one that comes after a newer one too, and never on one overtaken by more than the late window", () => {
     const { site, genuine } = siteWithCapture("2");
+    const deliver = (payload: Uint8Array) => site.broker.inject(site.uplink.topics.down, payload);
     const newer = site.headend.command(site.id, { op: "reconnect", meter: 5 })!;
-    site.broker.inject(site.uplink.topics.down, newer.payload);
+    deliver(newer.payload);
     site.s.runFor(2_000);
-    site.broker.inject(site.uplink.topics.down, genuine.payload); // older counter, delivered late
-    site.broker.inject(site.uplink.topics.down, newer.payload); // replay
+    deliver(genuine.payload); // older counter, delivered late (another head-end worker's connection)
+    deliver(newer.payload); // replays
+    deliver(genuine.payload);
     site.s.runFor(2_000);
     assert.deepEqual(
       site.handlers.calls.map((c) => c.op),
-      ["reconnect"],
+      ["reconnect", "disconnect"],
     );
     assert.equal(site.uplink.channel.counters.replayed, 2);
+    const stale = site.headend.command(site.id, { op: "disconnect", meter: 6 })!;
+    for (let i = 0; i < DOWNLINK_LATE_WINDOW; i++) deliver(site.headend.command(site.id, { op: "reconnect", meter: 7 })!.payload);
+    site.s.runFor(2_000);
+    deliver(stale.payload);
+    site.s.runFor(2_000);
+    assert.equal(site.handlers.calls.filter((c) => "meter" in c && c.meter === 6).length, 0);
+    assert.equal(site.uplink.channel.counters.replayed, 3);
   });
 
   it("drops a command sealed for another concentrator and one sealed with another head-end's key", () => {

@@ -1,6 +1,7 @@
 /**
  * The fleet load generator's run (tools/fleet-load.ts is its command line; the benchmark and the
- * tests call it too): head-end workers as processes (`headend serve`), N simulated concentrators
+ * tests call it too): the head-end (`headend serve --workers N`: a supervisor, its workers and its
+ * standby; or the SQLite service), N simulated concentrators
  * (concentrator.ts) draining their backlog at once through the broker, faults at chosen seconds,
  * then a check of what the database holds against what was sent.
  *
@@ -74,7 +75,7 @@ export interface FleetReport {
   elapsedS: number;
   /**
    * CPU seconds (Linux /proc) over the run: this process (the concentrators, and the checks), the
-   * workers alive at the end, the generator's own PostgreSQL (its server and living connections; 0
+   * head-end's processes alive at the end (supervisor, workers, standby), the generator's own PostgreSQL (its server and living connections; 0
    * with --db).
    */
   cpuS: { generator: number; workers: number; postgres: number };
@@ -84,22 +85,68 @@ const CLI = fileURLToPath(new URL("../headend/cli.js", import.meta.url));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
-/** A head-end process (`headend serve ARGS`), ready once it printed its first line (connected and subscribed). */
+/** What a worker prints once connected and subscribed (cli.ts serveWorker): its pid and client id prefix. */
+const WORKER_READY = /^head-end worker (\d+) \((\S*?)(?:-w(\d+))?\)/;
+
+/**
+ * A head-end process (`headend serve ARGS`): the SQLite service, one worker, or a supervisor of
+ * `--workers N` (its workers print to its standard output). Ready once it printed its first line,
+ * or, for a supervisor, once each of its `workers` workers announced itself.
+ */
 export class WorkerProcess {
   readonly #args: string[];
+  readonly #workers: number;
   child: ChildProcess | undefined;
-  constructor(args: string[]) {
+  /** A supervisor's workers by slot: the pid that last announced itself. */
+  readonly #slots = new Map<number, number>();
+  #announced: () => void = () => undefined;
+  constructor(args: string[], o: { workers?: number } = {}) {
     this.#args = args;
+    this.#workers = o.workers ?? 1;
   }
   async start(): Promise<void> {
     const child = (this.child = spawn(process.execPath, [CLI, ...this.#args], { stdio: ["ignore", "pipe", "pipe"] }));
     let err = "";
     child.stderr!.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-2000); if (process.env.FLEET_DEBUG) process.stderr.write(d); });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.once("data", () => resolve());
-      child.once("exit", (code) => reject(new Error(`head-end worker exited (${code}): ${err}`)));
+    let lines = 0;
+    let partial = "";
+    const ready = new Promise<void>((resolve, reject) => {
+      // Its log (a line per message) is read only for the workers' announcements, and must not fill the pipe.
+      child.stdout!.on("data", (d: Buffer) => {
+        const text = partial + d.toString();
+        const all = text.split("\n");
+        partial = all.pop()!;
+        for (const line of all) {
+          const m = WORKER_READY.exec(line);
+          if (m?.[3] !== undefined) {
+            this.#slots.set(Number(m[3]), Number(m[1]));
+            this.#announced();
+          }
+          if (++lines >= 1 && (this.#workers === 1 || this.#slots.size >= this.#workers)) resolve();
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`head-end exited (${code}): ${err}`)));
     });
-    child.stdout!.resume(); // its log is not read, but must not fill the pipe
+    await ready;
+  }
+  /**
+   * Kills worker `slot` with SIGKILL; resolves when the worker started again (by its supervisor, or
+   * here at once for a lone worker, as the supervisor would) is connected.
+   */
+  async killWorker(slot: number): Promise<void> {
+    if (this.#workers === 1 && this.#slots.size === 0) {
+      await this.kill("SIGKILL");
+      return this.start();
+    }
+    const pid = this.#slots.get(slot);
+    if (pid === undefined) throw new Error(`no worker ${slot}`);
+    const back = new Promise<void>((resolve) => {
+      this.#announced = () => {
+        if (this.#slots.get(slot) !== pid) resolve();
+      };
+    });
+    process.kill(pid, "SIGKILL");
+    await back;
   }
   async kill(signal: NodeJS.Signals): Promise<void> {
     const c = this.child;
@@ -139,7 +186,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
   provision(keys, ids);
   let broker: Broker | undefined;
   let postgres: Postgres | undefined;
-  const workers: WorkerProcess[] = [];
+  let head: WorkerProcess | undefined;
   const fleet: FleetConcentrator[] = [];
   const timers: Array<ReturnType<typeof setTimeout>> = [];
   try {
@@ -148,10 +195,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     if (!o.db && !sqlite) postgres = await startPostgres(dir);
     const db = o.db ?? (sqlite ? join(dir, "headend.sqlite") : postgres!.url);
     if ((o.restartDbAtS !== undefined && !postgres) || (o.outageS !== undefined && !broker)) throw new RangeError("--restart-db-at and --outage-s need the generator's own database and broker (no --db, no --broker)");
-    const args = (i: number) =>
-      sqlite ? ["serve", "--keys", keys, "--db", db, "--broker", brokerUrl] : ["serve", "--keys", keys, "--db", db, "--broker", brokerUrl, "--workers", "1", "--lanes", String(o.lanes ?? 4), "--group", `fleet-${base}`, "--client-id", `fleet-${base}-w${i}`];
-    for (let i = 0; i < o.workers; i++) workers.push(new WorkerProcess(args(i)));
-    await Promise.all(workers.map((w) => w.start()));
+    // PostgreSQL: the workers under their supervisor (`serve --workers N`), which starts a killed one again.
+    const args = sqlite ? ["serve", "--keys", keys, "--db", db, "--broker", brokerUrl] : ["serve", "--keys", keys, "--db", db, "--broker", brokerUrl, "--workers", String(o.workers), "--lanes", String(o.lanes ?? 4), "--group", `fleet-${base}`, "--client-id", `fleet-${base}`];
+    const h = (head = new WorkerProcess(args, { workers: sqlite ? 1 : o.workers }));
+    await h.start();
     say(`fleet: ${o.workers} worker(s) on ${sqlite ? "SQLite" : "PostgreSQL"}, broker ${brokerUrl}, ${o.concentrators} concentrators × ${o.metersPer} meters × ${o.hours} h`);
 
     const endS = Math.floor(Date.now() / 1000 / 900) * 900;
@@ -177,11 +224,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
       const run = () => fn().then(() => say(`fleet: ${what} at ${s} s, done`), (e: Error) => say(`fleet: ${what} failed: ${e.message}`));
       timers.push(setTimeout(() => faults.push(run()), s * 1000));
     };
-    at(o.killWorkerAtS, "worker 0 killed (SIGKILL) and started again", async () => {
-      await workers[0]!.kill("SIGKILL");
+    at(o.killWorkerAtS, "worker 0 killed (SIGKILL) and started again by its supervisor", async () => {
       workerKills++;
-      await pause(1000); // as a supervisor would (headend serve --workers N)
-      await workers[0]!.start();
+      await h.killWorker(0);
     });
     at(o.restartDbAtS, "PostgreSQL restarted", async () => {
       dbRestarts++;
@@ -194,7 +239,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
 
     const started = Date.now();
     const cpuStart = process.cpuUsage();
-    const workersCpuStart = workers.reduce((n, w) => n + cpuSecondsOfTree(w.child?.pid), 0);
+    const workersCpuStart = cpuSecondsOfTree(h.child?.pid);
     const postgresCpuStart = cpuSecondsOfTree(postgres?.pid());
     let giveUp: ReturnType<typeof setTimeout> | undefined;
     const drained = await Promise.race([Promise.all(fleet.map((c) => c.run())).then(() => true), new Promise<false>((r) => (giveUp = setTimeout(() => r(false), (o.timeoutS ?? 600) * 1000)))]);
@@ -217,7 +262,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     const cpu = process.cpuUsage(cpuStart);
     const cpuS = {
       generator: round1((cpu.user + cpu.system) / 1e6),
-      workers: round1(workers.reduce((n, w) => n + cpuSecondsOfTree(w.child?.pid), 0) - workersCpuStart),
+      workers: round1(cpuSecondsOfTree(h.child?.pid) - workersCpuStart),
       postgres: round1(cpuSecondsOfTree(postgres?.pid()) - postgresCpuStart),
     };
     const held = await holdings(db, sqlite, base, base + ids.length - 1);
@@ -255,7 +300,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
   } finally {
     for (const t of timers) clearTimeout(t);
     await Promise.all(fleet.map((c) => c.close()));
-    await Promise.all(workers.map((w) => w.kill("SIGTERM")));
+    await head?.kill("SIGTERM");
     await broker?.stop();
     await postgres?.remove();
     rmSync(dir, { recursive: true, force: true });

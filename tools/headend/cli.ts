@@ -4,7 +4,9 @@
  *
  *   headend serve   --keys DIR --db FILE [--broker URL | --port N]
  *   headend serve   --keys DIR --db postgres://... --broker URL [--workers N] [--lanes L] [--group G] [--client-id ID]
- *                   a fleet's workers (worker.ts): N processes, each in the MQTT 5 shared subscription
+ *                   [--session-expiry-s S]
+ *                   a fleet's workers (worker.ts): N processes, each in the MQTT 5 shared subscription,
+ *                   supervised (supervisor.ts: a standby takes a dead one's place at once)
  *   headend command --keys DIR --db FILE [--broker URL] --id N read --meters 1,2 [--registers 1.8.0,2.8.0]
  *                                                     | disconnect --meter M | reconnect --meter M
  *                                                     | configure KEY=VALUE ... | time [--epoch-ms T]
@@ -12,23 +14,25 @@
  *                                                     | limit --meter M (--threshold-w W [--emergency-w W] [--over-s S]
  *                                                       [--under-s S] [--groups G,G] | --none)
  *                                                     [--sms: print the sealed SMS payload (hex) instead of publishing]
- *   headend sms-in  --keys DIR --db FILE [--broker URL] HEX    what an SMS gateway received from a concentrator
+ *   headend sms-in  --keys DIR --db FILE|postgres://... [--broker URL] HEX    what an SMS gateway received from a concentrator
  *   headend report  --db FILE --id N latest | gaps [--step-s 900] | alarms | commands | security
  *
  * --db is a SQLite file, or a PostgreSQL database: postgres://USER@HOST:PORT/DB, or `postgres` alone
  * for the PG* environment variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD).
  */
-import { spawn } from "node:child_process";
+import { hostname } from "node:os";
 import mqtt from "mqtt";
 import { isValidLoadLimit, LOAD_LIMIT_BOUNDS } from "../../firmware/model/load-limit.js";
 import type { CommandRequest, ConfigValue } from "../../firmware/uplink/messages.js";
 import { registerCode, registerName } from "../../firmware/model/records.js";
 import { parseOptions, UsageError } from "../cli-args.js";
-import { HeadendCore, type HeadendStore } from "./core.js";
+import { peekHeader } from "../../firmware/uplink/envelope.js";
+import { HeadendCore, type HeadendStore, type Outgoing } from "./core.js";
 import { readHeadendKeys, readRegistry } from "./keyfiles.js";
 import { HeadendService } from "./service.js";
 import { isPostgres, PostgresHeadendStore } from "./postgres-store.js";
 import { SqliteHeadendStore } from "./sqlite-store.js";
+import { type SlotAssignment, STANDBY_READY, Supervisor } from "./supervisor.js";
 import { HeadendWorker } from "./worker.js";
 
 const SPEC = {
@@ -57,6 +61,8 @@ const SPEC = {
   lanes: "number",
   group: "string",
   "client-id": "string",
+  "session-expiry-s": "number",
+  standby: "boolean",
 } as const;
 
 type Options = ReturnType<typeof parseOptions<typeof SPEC>>;
@@ -138,7 +144,7 @@ const log = {
 };
 
 async function serve(o: Options): Promise<void> {
-  if (isPostgres(need(o.db, "db"))) return (o.workers ?? 1) > 1 ? superviseWorkers(o) : serveWorker(o);
+  if (isPostgres(need(o.db, "db"))) return o.standby ? standby(o) : (o.workers ?? 1) > 1 ? superviseWorkers(o) : serveWorker(o);
   const service = await HeadendService.start({
     keys: need(o.keys, "keys"),
     db: need(o.db, "db"),
@@ -158,9 +164,10 @@ async function serveWorker(o: Options): Promise<void> {
     ...(o.lanes !== undefined ? { lanes: o.lanes } : {}),
     ...(o.group ? { group: o.group } : {}),
     ...(o["client-id"] ? { clientId: o["client-id"] } : {}),
+    ...(o["session-expiry-s"] !== undefined ? { sessionExpiryS: o["session-expiry-s"] } : {}),
     ...log,
   });
-  console.log(`head-end worker ${process.pid}: broker ${need(o.broker, "broker")}, ${worker.lanes.length} lanes, PostgreSQL`);
+  console.log(`head-end worker ${process.pid} (${worker.clientId}): broker ${need(o.broker, "broker")}, ${worker.lanes.length} lanes, PostgreSQL`);
   const stop = () => {
     setTimeout(() => process.exit(0), 5_000).unref(); // a lane stuck on a dead broker does not hold the exit
     void worker.close().then(() => process.exit(0));
@@ -169,30 +176,27 @@ async function serveWorker(o: Options): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-/** `--workers N`: N worker processes (this command with --workers 1), each started again if it dies. */
-async function superviseWorkers(o: Options): Promise<void> {
-  const n = need(o.workers, "workers");
-  const base = o["client-id"] ?? `headend-${process.pid}`;
+/** `--workers N`: N worker processes and a standby under a supervisor (supervisor.ts). */
+function superviseWorkers(o: Options): void {
   const argv = process.argv.slice(1).filter((_, i, a) => a[i] !== "--workers" && a[i - 1] !== "--workers" && a[i] !== "--client-id" && a[i - 1] !== "--client-id");
-  let stopping = false;
-  const children = new Set<ReturnType<typeof spawn>>();
-  const run = (i: number) => {
-    const child = spawn(process.execPath, [...argv, "--workers", "1", "--client-id", `${base}-w${i}`], { stdio: "inherit" });
-    children.add(child);
-    child.once("exit", (code, signal) => {
-      children.delete(child);
-      if (stopping) return;
-      console.error(`${new Date().toISOString()} worker ${i} ended (${signal ?? code}); starting it again`);
-      setTimeout(() => run(i), 1000);
-    });
-  };
-  for (let i = 0; i < n; i++) run(i);
-  const stop = () => {
-    stopping = true;
-    for (const c of children) c.kill("SIGTERM");
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  const supervisor = new Supervisor({
+    workers: need(o.workers, "workers"),
+    standbyArgs: [...process.execArgv, ...argv, "--workers", "1", "--standby"],
+    clientIdBase: o["client-id"] ?? `headend-${hostname()}`,
+    log: (line) => console.error(`${new Date().toISOString()} ${line}`),
+  });
+  process.on("SIGINT", () => supervisor.stop());
+  process.on("SIGTERM", () => supervisor.stop());
+}
+
+/**
+ * A supervisor's standby: loaded, it waits for its slot (the client id), then serves as that
+ * worker; it ends when the supervisor does.
+ */
+function standby(o: Options): void {
+  process.on("disconnect", () => process.kill(process.pid, "SIGTERM"));
+  process.once("message", (m: SlotAssignment) => void serveWorker({ ...o, "client-id": m.clientId }));
+  process.send!(STANDBY_READY);
 }
 
 /** The head-end's core with the keys of a key directory, on a store. */
@@ -203,11 +207,10 @@ function coreOf(keys: string, store: HeadendStore): HeadendCore {
 }
 
 /** Runs `fn` with the head-end's core on the SQLite database and keys of the options. */
-async function withCore<T>(o: Options, fn: (core: HeadendCore, keys: string) => Promise<T>): Promise<T> {
-  const keys = need(o.keys, "keys");
+async function withCore<T>(o: Options, fn: (core: HeadendCore) => Promise<T>): Promise<T> {
   const store = new SqliteHeadendStore(need(o.db, "db"));
   try {
-    return await fn(coreOf(keys, store), keys);
+    return await fn(coreOf(need(o.keys, "keys"), store));
   } finally {
     store.close();
   }
@@ -219,55 +222,50 @@ async function publish(o: Options, topic: string, payload: Uint8Array): Promise<
   await client.endAsync();
 }
 
-/** A command recorded and sealed in the PostgreSQL database, published to the broker. */
-async function commandOnPostgres(o: Options, id: number, request: CommandRequest): Promise<void> {
-  const keys = need(o.keys, "keys");
-  if (!readRegistry(keys).has(id)) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
+/** Runs `fn` with the head-end's core on the PostgreSQL database and keys of the options. */
+async function withPostgresCore<T>(o: Options, fn: (store: PostgresHeadendStore, core: HeadendCore) => Promise<T>): Promise<T> {
   const store = await PostgresHeadendStore.open(need(o.db, "db"), { connections: 1 });
   try {
-    const core = coreOf(keys, store);
-    const out = (await store.unit(id, () => core.command(id, request), { commandIds: 1 }))!;
-    if (o.sms) console.log(Buffer.from(out.payload).toString("hex"));
-    else {
-      await publish(o, out.topic, out.payload);
-      console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
-    }
+    return await fn(store, coreOf(need(o.keys, "keys"), store));
   } finally {
     await store.close();
   }
+}
+
+/** Publishes a sealed command, or prints it for an SMS gateway (8-bit data, asking for the processed confirmation). */
+async function send(o: Options, out: Outgoing & { commandId: number }, id: number): Promise<void> {
+  if (o.sms) {
+    console.log(Buffer.from(out.payload).toString("hex"));
+    return;
+  }
+  await publish(o, out.topic, out.payload);
+  console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
 }
 
 async function command(o: Options): Promise<void> {
   const id = need(o.id, "id");
   const [op, ...args] = o._.slice(1);
   const request = commandRequest(op, args, o);
-  if (isPostgres(need(o.db, "db"))) return commandOnPostgres(o, id, request);
-  await withCore(o, async (core, keys) => {
-    const out = core.command(id, request);
-    if (!out) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
-    if (o.sms) {
-      // For an SMS gateway: 8-bit data to the concentrator's number, asking for the processed confirmation.
-      console.log(Buffer.from(out.payload).toString("hex"));
-      return;
-    }
-    await publish(o, out.topic, out.payload);
-    console.log(`command ${out.commandId} sent to concentrator ${id}; its result appears in "report commands"`);
-  });
+  const keys = need(o.keys, "keys");
+  if (!readRegistry(keys).has(id)) throw new UsageError(`concentrator ${id} is not registered in ${keys}/concentrators.json`);
+  if (isPostgres(need(o.db, "db"))) return withPostgresCore(o, async (store, core) => send(o, (await store.unit(id, () => core.command(id, request), { commandIds: 1 }))!, id));
+  await withCore(o, async (core) => send(o, core.command(id, request)!, id));
 }
 
+/** What an SMS gateway received from a concentrator: stored (on either database), its acknowledgement published on MQTT. */
 async function smsIn(o: Options): Promise<void> {
   const hex = o._[1] ?? "";
   if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new UsageError("sms-in needs the payload as hex");
-  if (isPostgres(need(o.db, "db"))) throw new UsageError("sms-in: the SMS gateway's messages go to a SQLite head-end (on a fleet they reach the broker as MQTT)");
-  await withCore(o, async (core) => {
-    const ack = core.handleSms(Uint8Array.from(Buffer.from(hex, "hex")));
-    if (!ack) {
-      console.log('not taken (see "report security")');
-      return;
-    }
-    await publish(o, ack.topic, ack.payload);
-    console.log("stored; acknowledgement published");
-  });
+  const payload = Uint8Array.from(Buffer.from(hex, "hex"));
+  const ack = isPostgres(need(o.db, "db"))
+    ? await withPostgresCore(o, (store, core) => store.unit(peekHeader(payload)?.concentrator, () => core.handleSms(payload)))
+    : await withCore(o, async (core) => core.handleSms(payload));
+  if (!ack) {
+    console.log('not taken (see "report security")');
+    return;
+  }
+  await publish(o, ack.topic, ack.payload);
+  console.log("stored; acknowledgement published");
 }
 
 /** The reports, from either database (the PostgreSQL store answers the same queries asynchronously). */

@@ -35,7 +35,7 @@ export type Rejection = "unknown concentrator" | "malformed" | "foreign" | "auth
 /**
  * Storage of one head-end. Every write inside `transaction` commits together or not at all; the
  * acknowledgement is sent only after `transaction` returned. (OTA campaigns keep their state in an
- * OtaStore, which the SQLite and memory stores are too.)
+ * OtaStore, which the SQLite, PostgreSQL and memory stores are too.)
  */
 export interface HeadendStore {
   transaction<T>(fn: () => T): T;

@@ -27,7 +27,8 @@ import type { Outgoing } from "./core.js";
 
 export type UnitState = "pending" | "offered" | "downloading" | "verified" | "switched" | "confirmed" | "rolled-back" | "rejected" | "failed";
 
-const FINAL: ReadonlySet<UnitState> = new Set(["confirmed", "rolled-back", "rejected", "failed"]);
+/** States that end a unit's part in its campaign. */
+export const FINAL: ReadonlySet<UnitState> = new Set(["confirmed", "rolled-back", "rejected", "failed"]);
 const RANK: Record<UnitState, number> = { pending: 0, offered: 1, downloading: 2, verified: 3, switched: 4, confirmed: 5, "rolled-back": 5, rejected: 5, failed: 5 };
 /** Outcomes after which the same package is offered again (nothing was wrong with it). */
 const RETRYABLE = new Set<number>([OtaReason.powerLost, OtaReason.notBooted, OtaReason.restarted, OtaReason.busy]);

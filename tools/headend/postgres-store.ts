@@ -10,6 +10,12 @@
  * acknowledge. Two workers with messages of one concentrator take the lock in turn, so the replay
  * window is checked and advanced atomically; messages of different concentrators run in parallel.
  *
+ * OTA campaigns (ota-campaign.ts, the OtaStore methods): a message's unit also reads its
+ * concentrator's units in active campaigns (after the lock, and only while a campaign is active;
+ * they change only under that lock), so the core follows the campaign as on SQLite. Creating a campaign, the rounds
+ * of offers and progress run as a campaign unit (`campaignUnit`), one at a time across workers,
+ * locking the channel rows of the concentrators it may offer to.
+ *
  * Readings are partitioned by month of their time (declarative partitioning): `ensurePartitions`
  * makes the months around now ahead of time; a reading outside them goes to `reading_default`.
  * An old month leaves with `ALTER TABLE reading DETACH PARTITION reading_yYYYYmMM` (docs/headend.md).
@@ -21,6 +27,8 @@ import type { CounterStore } from "../../firmware/uplink/ports.js";
 import type { SeqSet } from "../../firmware/uplink/seq-set.js";
 import type { HeadendStore, Rejection } from "./core.js";
 import { MIGRATION_TABLE, migrationsFor } from "./migrations.js";
+import { type CampaignRecord, type CampaignUnit, FINAL, type OtaStore } from "./ota-campaign.js";
+import { campaignColumns, campaignOfRow, type CampaignRow, unitColumns, unitOfRow, type UnitRow } from "./ota-rows.js";
 import { UNKNOWN_CONCENTRATOR, type Gap } from "./sqlite-store.js";
 
 /** `--db postgres` alone: the connection comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD. */
@@ -33,6 +41,20 @@ export function isPostgres(db: string): boolean {
 
 /** Advisory lock taken by whoever migrates or makes partitions, so workers starting together take turns. */
 const SCHEMA_LOCK = 0x6d63_3137;
+/** Advisory lock of campaign units: workers' offer rounds and a campaign being created take turns. */
+const OTA_LOCK = 0x6d63_4f54;
+
+/** A channel row's columns as selected. */
+interface ChannelColumns {
+  send_reserve: number;
+  last_accepted: number;
+  accepted_below: number;
+  recent_acks: string;
+}
+
+function channelOf(row: ChannelColumns): ChannelRow {
+  return { sendReserve: row.send_reserve, lastAccepted: row.last_accepted, acceptedBelow: row.accepted_below, recentAcks: JSON.parse(row.recent_acks) as SeqSet[] };
+}
 
 /** One channel row as locked by a unit. */
 interface ChannelRow {
@@ -42,11 +64,51 @@ interface ChannelRow {
   recentAcks: SeqSet[];
 }
 
+/**
+ * A unit's view of the OTA campaigns (OtaStore), read when it starts, written before COMMIT. A
+ * message's unit sees the active campaigns its concentrator is in and its units of them (the only
+ * rows its message can change, and only under its channel row's lock); a campaign unit
+ * (`campaignUnit`) sees them all.
+ */
+class OtaView {
+  readonly concentrator: number | undefined;
+  campaigns: CampaignRecord[];
+  units: Map<string, CampaignUnit>;
+  readonly campaignIds: number[];
+  dirtyUnits = new Set<string>();
+  dirtyCampaigns = new Set<number>();
+  newCampaigns = new Set<number>();
+  newPackages: Array<{ id: string; bytes: Uint8Array; addedAtMs: number }> = [];
+
+  constructor(concentrator: number | undefined, campaigns: CampaignRecord[], units: CampaignUnit[], campaignIds: number[]) {
+    this.concentrator = concentrator;
+    this.campaigns = campaigns;
+    this.units = new Map(units.map((u) => [unitKey(u.campaign, u.concentrator), u]));
+    this.campaignIds = campaignIds;
+  }
+
+  mark(): () => void {
+    const was = { campaigns: this.campaigns.slice(), units: new Map(this.units), ids: this.campaignIds.slice(), dirtyUnits: new Set(this.dirtyUnits), dirtyCampaigns: new Set(this.dirtyCampaigns), newCampaigns: new Set(this.newCampaigns), packages: this.newPackages.length };
+    return () => {
+      this.campaigns = was.campaigns;
+      this.units = was.units;
+      this.campaignIds.splice(0, this.campaignIds.length, ...was.ids);
+      this.dirtyUnits = was.dirtyUnits;
+      this.dirtyCampaigns = was.dirtyCampaigns;
+      this.newCampaigns = was.newCampaigns;
+      this.newPackages.length = was.packages;
+    };
+  }
+}
+
+const unitKey = (campaign: number, concentrator: number) => `${campaign}/${concentrator}`;
+
 /** The writes of one unit of work, staged while the core runs, written before COMMIT. */
 class Unit {
-  readonly concentrator: number | undefined;
-  readonly channel: ChannelRow | undefined;
+  /** The channel rows this unit locked, by concentrator. */
+  readonly channels: Map<number, ChannelRow>;
   readonly commandIds: number[];
+  readonly ota: OtaView | undefined;
   readings: Array<{ concentrator: number; r: Reading; receivedAtMs: number }> = [];
   events: Array<{ concentrator: number; seq: number; e: MeterEvent; receivedAtMs: number }> = [];
   results: Array<{ concentrator: number; result: CommandResult; receivedAtMs: number }> = [];
@@ -54,17 +116,18 @@ class Unit {
   commands: Array<{ id: number; concentrator: number; command: CommandRequest; issuedAtMs: number }> = [];
   rejections: Array<{ concentrator: number; reason: Rejection }> = [];
 
-  constructor(concentrator: number | undefined, channel: ChannelRow | undefined, commandIds: number[]) {
-    this.concentrator = concentrator;
-    this.channel = channel;
+  constructor(channels: Map<number, ChannelRow>, commandIds: number[], ota: OtaView | undefined) {
+    this.channels = channels;
     this.commandIds = commandIds;
+    this.ota = ota;
   }
 
-  /** What a failed `transaction` must undo: the lengths of the buffers and the counters. */
+  /** What a failed `transaction` must undo: the lengths of the buffers, the counters, the OTA view. */
   mark(): () => void {
     const lengths = [this.readings.length, this.events.length, this.results.length, this.statuses.length, this.commands.length, this.rejections.length] as const;
-    const channel = this.channel ? { ...this.channel, recentAcks: this.channel.recentAcks.slice() } : undefined;
+    const channels = [...this.channels].map(([id, row]) => [id, { ...row, recentAcks: row.recentAcks.slice() }] as const);
     const ids = this.commandIds.slice();
+    const ota = this.ota?.mark();
     return () => {
       this.readings.length = lengths[0];
       this.events.length = lengths[1];
@@ -72,8 +135,9 @@ class Unit {
       this.statuses.length = lengths[3];
       this.commands.length = lengths[4];
       this.rejections.length = lengths[5];
-      if (channel && this.channel) Object.assign(this.channel, channel);
+      for (const [id, row] of channels) Object.assign(this.channels.get(id)!, row);
       this.commandIds.splice(0, this.commandIds.length, ...ids);
+      ota?.();
     };
   }
 }
@@ -90,21 +154,25 @@ export function isTransient(e: unknown): boolean {
   return code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03" || code === "40001" || code === "40P01" || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NOTFOUND)$/.test(code) || code === "53300";
 }
 
-export class PostgresHeadendStore implements HeadendStore {
+export class PostgresHeadendStore implements HeadendStore, OtaStore {
   readonly pool: pg.Pool;
   /** The unit whose core is running now (the core is synchronous, so at most one at a time). */
   #current: Unit | undefined;
+  /** OTA packages by id, as committed (a package never changes under its id). */
+  readonly #packages = new Map<string, Uint8Array>();
 
   private constructor(pool: pg.Pool) {
     this.pool = pool;
   }
 
   /** Connects (a pool of `connections`), applies the migrations and makes the partitions around now. */
-  static async open(db: string, o: { connections?: number; now?: number } = {}): Promise<PostgresHeadendStore> {
+  static async open(db: string, o: { connections?: number; now?: number; applicationName?: string } = {}): Promise<PostgresHeadendStore> {
     const int8 = (text: string) => Number(text); // counters and ids stay below 2^53
     const pool = new pg.Pool({
       ...(db === PG_FROM_ENVIRONMENT ? {} : { connectionString: db }),
       max: o.connections ?? 8,
+      // pg_stat_activity names the worker (its client id) a connection belongs to.
+      ...(o.applicationName ? { application_name: o.applicationName } : {}),
       connectionTimeoutMillis: 5_000,
       types: { getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === 20 ? int8 : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
     });
@@ -197,37 +265,103 @@ export class PostgresHeadendStore implements HeadendStore {
    */
   async unit<T>(concentrator: number | undefined, fn: () => T, o: UnitOptions = {}): Promise<T> {
     return this.#inTransaction(async (c) => {
-      let channel: ChannelRow | undefined;
+      const channels = new Map<number, ChannelRow>();
+      let ota: OtaView | undefined;
       if (concentrator !== undefined) {
-        type Row = { send_reserve: number; last_accepted: number; accepted_below: number; recent_acks: string };
-        const lock = () => c.query<Row>("SELECT send_reserve, last_accepted, accepted_below, recent_acks FROM channel WHERE concentrator = $1 FOR UPDATE", [concentrator]);
+        // The channel row, locked, and whether any campaign is active (usually not: then no more is read).
+        type Row = ChannelColumns & { campaigns: boolean };
+        const lock = () =>
+          c.query<Row>(
+            `SELECT send_reserve, last_accepted, accepted_below, recent_acks, EXISTS (SELECT 1 FROM ota_campaign WHERE state = 'active') AS campaigns
+             FROM channel WHERE concentrator = $1 FOR UPDATE`,
+            [concentrator],
+          );
         let rows = (await lock()).rows;
         if (rows.length === 0) {
           await c.query("INSERT INTO channel (concentrator) VALUES ($1) ON CONFLICT DO NOTHING", [concentrator]);
           rows = (await lock()).rows;
         }
         const row = rows[0]!;
-        channel = { sendReserve: row.send_reserve, lastAccepted: row.last_accepted, acceptedBelow: row.accepted_below, recentAcks: JSON.parse(row.recent_acks) as SeqSet[] };
+        channels.set(concentrator, channelOf(row));
+        // Its units are read by a statement of their own, after the lock: one that waited for the lock
+        // would otherwise see them as they were when it started, before the round that held the lock
+        // changed them. A campaign made active while this one waited cannot concern its message yet
+        // (the concentrator has had no offer of it).
+        const units = row.campaigns
+          ? (await c.query<{ u: UnitRow; c: CampaignRow }>("SELECT to_json(u) AS u, to_json(k) AS c FROM ota_unit u JOIN ota_campaign k ON k.id = u.campaign WHERE u.concentrator = $1 AND k.state = 'active'", [concentrator])).rows
+          : [];
+        const campaigns = new Map(units.map((x) => [x.c.id, campaignOfRow(x.c)]));
+        await this.#loadPackages(c, [...campaigns.values()]);
+        ota = new OtaView(concentrator, [...campaigns.values()], units.map((x) => unitOfRow(x.u)), []);
       }
-      const ids = o.commandIds ? (await c.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('command', 'id')) AS id FROM generate_series(1, $1)", [o.commandIds])).rows.map((r) => r.id) : [];
-      const unit = new Unit(concentrator, channel, ids);
-      this.#current = unit;
-      let out: T;
-      try {
-        out = fn();
-      } finally {
-        this.#current = undefined;
-      }
-      await this.#write(c, unit);
-      return out;
+      const unit = new Unit(channels, await this.#reserve(c, "command", o.commandIds ?? 0), ota);
+      return this.#run(c, unit, fn);
     });
+  }
+
+  /**
+   * A unit over every OTA campaign (creating one, the offers due, progress): one at a time across
+   * workers (an advisory lock). With `offers`, it also locks the channel rows of every concentrator
+   * with an open unit in an active campaign (in concentrator order, as no message's unit locks more
+   * than one) and reserves a command id for each, so `fn` may seal offers to them.
+   */
+  async campaignUnit<T>(fn: () => T, o: { offers?: boolean; campaignIds?: number } = {}): Promise<T> {
+    let view: OtaView | undefined;
+    const out = await this.#inTransaction(async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock($1)", [OTA_LOCK]);
+      const channels = new Map<number, ChannelRow>();
+      if (o.offers) {
+        const open = `SELECT DISTINCT u.concentrator FROM ota_unit u JOIN ota_campaign k ON k.id = u.campaign WHERE k.state = 'active' AND u.state <> ALL($1)`;
+        const final = [...FINAL];
+        await c.query(`INSERT INTO channel (concentrator) ${open} ON CONFLICT DO NOTHING`, [final]);
+        const rows = (await c.query<ChannelColumns & { concentrator: number }>(`SELECT concentrator, send_reserve, last_accepted, accepted_below, recent_acks FROM channel WHERE concentrator IN (${open}) ORDER BY concentrator FOR UPDATE`, [final])).rows;
+        for (const row of rows) channels.set(row.concentrator, channelOf(row));
+      }
+      // Read after the locks: no message's unit can change these concentrators' units now.
+      const campaigns = (await c.query<CampaignRow>("SELECT * FROM ota_campaign ORDER BY id")).rows.map(campaignOfRow);
+      const units = (await c.query<UnitRow>("SELECT * FROM ota_unit ORDER BY campaign, concentrator")).rows.map(unitOfRow);
+      await this.#loadPackages(c, campaigns);
+      view = new OtaView(undefined, campaigns, units, await this.#reserve(c, "ota_campaign", o.campaignIds ?? 0));
+      return this.#run(c, new Unit(channels, await this.#reserve(c, "command", channels.size), view), fn);
+    });
+    for (const p of view?.newPackages ?? []) this.#packages.set(p.id, p.bytes); // committed
+    return out;
+  }
+
+  /** Runs the core against a unit (synchronously, so one unit at a time), then writes what it staged. */
+  async #run<T>(c: pg.PoolClient, unit: Unit, fn: () => T): Promise<T> {
+    this.#current = unit;
+    let out: T;
+    try {
+      out = fn();
+    } finally {
+      this.#current = undefined;
+    }
+    await this.#write(c, unit);
+    return out;
+  }
+
+  /** `n` ids of a table's serial column, reserved now (unused ones are skipped, as sequences do). */
+  async #reserve(c: pg.PoolClient, table: "command" | "ota_campaign", n: number): Promise<number[]> {
+    if (n === 0) return [];
+    return (await c.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('${table}', 'id')) AS id FROM generate_series(1, $1)`, [n])).rows.map((r) => r.id);
+  }
+
+  /**
+   * Packages of these campaigns not in this process's cache (a package never changes under its id).
+   * A message's unit has those of its concentrator's active campaigns: a request for another package
+   * is answered "unknown package", as no active campaign offered it to that concentrator.
+   */
+  async #loadPackages(c: pg.PoolClient, campaigns: CampaignRecord[]): Promise<void> {
+    const missing = [...new Set(campaigns.map((x) => x.packageId))].filter((id) => !this.#packages.has(id));
+    if (missing.length === 0) return;
+    for (const r of (await c.query<{ id: string; bytes: Buffer }>("SELECT id, bytes FROM ota_package WHERE id = ANY($1)", [missing])).rows) this.#packages.set(r.id, new Uint8Array(r.bytes));
   }
 
   /** Writes a unit's staged rows and counters (inside its transaction). */
   async #write(c: pg.PoolClient, u: Unit): Promise<void> {
-    if (u.channel && u.concentrator !== undefined) {
-      const ch = u.channel;
-      await c.query("UPDATE channel SET send_reserve = $2, last_accepted = $3, accepted_below = $4, recent_acks = $5 WHERE concentrator = $1", [u.concentrator, ch.sendReserve, ch.lastAccepted, ch.acceptedBelow, JSON.stringify(ch.recentAcks)]);
+    for (const [concentrator, ch] of u.channels) {
+      await c.query("UPDATE channel SET send_reserve = $2, last_accepted = $3, accepted_below = $4, recent_acks = $5 WHERE concentrator = $1", [concentrator, ch.sendReserve, ch.lastAccepted, ch.acceptedBelow, JSON.stringify(ch.recentAcks)]);
     }
     if (u.readings.length > 0) {
       const col = <K extends keyof Reading>(k: K) => u.readings.map((x) => x.r[k]);
@@ -263,13 +397,38 @@ export class PostgresHeadendStore implements HeadendStore {
     for (const r of u.rejections) {
       await c.query("INSERT INTO rejection VALUES ($1, $2, 1) ON CONFLICT (concentrator, reason) DO UPDATE SET count = rejection.count + 1", [r.concentrator, r.reason]);
     }
+    if (u.ota) await this.#writeOta(c, u.ota);
+  }
+
+  /** The OTA rows a unit changed: packages, then campaigns, then units (the foreign keys' order). */
+  async #writeOta(c: pg.PoolClient, v: OtaView): Promise<void> {
+    for (const p of v.newPackages) await c.query("INSERT INTO ota_package VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [p.id, Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength), p.addedAtMs]);
+    for (const x of v.campaigns) {
+      if (v.newCampaigns.has(x.id)) await c.query("INSERT INTO ota_campaign VALUES ($1, $2, $3, $4, $5, $6, $7)", [x.id, ...campaignColumns(x)]);
+      else if (v.dirtyCampaigns.has(x.id)) await c.query("UPDATE ota_campaign SET state = $2 WHERE id = $1", [x.id, x.state]);
+    }
+    for (const key of v.dirtyUnits) {
+      await c.query(
+        `INSERT INTO ota_unit VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (campaign, concentrator) DO UPDATE SET
+           state = excluded.state, attempts = excluded.attempts, bytes = excluded.bytes, reason = excluded.reason, command = excluded.command,
+           offered_ms = excluded.offered_ms, updated_ms = excluded.updated_ms, version_before = excluded.version_before, version_after = excluded.version_after,
+           download_start_s = excluded.download_start_s, download_end_s = excluded.download_end_s`,
+        unitColumns(v.units.get(key)!),
+      );
+    }
   }
 
   /** The channel row of the concentrator the current unit locked. */
   #locked(concentrator: number): ChannelRow {
-    const u = this.#unit();
-    if (u.concentrator !== concentrator || !u.channel) throw new Error(`concentrator ${concentrator} is not locked by this unit`);
-    return u.channel;
+    const row = this.#unit().channels.get(concentrator);
+    if (!row) throw new Error(`concentrator ${concentrator} is not locked by this unit`);
+    return row;
+  }
+
+  #ota(): OtaView {
+    const v = this.#unit().ota;
+    if (!v) throw new Error("this unit has no OTA view (a message's unit with its concentrator, or campaignUnit)");
+    return v;
   }
 
   #unit(): Unit {
@@ -338,6 +497,47 @@ export class PostgresHeadendStore implements HeadendStore {
 
   countRejection(concentrator: number | undefined, reason: Rejection): void {
     this.#unit().rejections.push({ concentrator: concentrator ?? UNKNOWN_CONCENTRATOR, reason });
+  }
+
+  // --- OtaStore: the current unit's view ---------------------------------------------------------------
+
+  putPackage(id: string, bytes: Uint8Array, addedAtMs: number): void {
+    if (!this.package(id)) this.#ota().newPackages.push({ id, bytes: bytes.slice(), addedAtMs });
+  }
+
+  package(id: string): Uint8Array | undefined {
+    return this.#packages.get(id) ?? this.#current?.ota?.newPackages.find((p) => p.id === id)?.bytes;
+  }
+
+  addCampaign(c: Omit<CampaignRecord, "id">): number {
+    const v = this.#ota();
+    const id = v.campaignIds.shift();
+    if (id === undefined) throw new Error("no campaign id reserved for this unit (campaignUnit option campaignIds)");
+    v.campaigns = [...v.campaigns, { ...c, id }];
+    v.newCampaigns.add(id);
+    return id;
+  }
+
+  campaigns(): CampaignRecord[] {
+    return this.#ota().campaigns.map((c) => ({ ...c }));
+  }
+
+  setCampaignState(id: number, state: CampaignRecord["state"]): void {
+    const v = this.#ota();
+    v.campaigns = v.campaigns.map((c) => (c.id === id ? { ...c, state } : c));
+    v.dirtyCampaigns.add(id);
+  }
+
+  campaignUnits(campaign: number): CampaignUnit[] {
+    return [...this.#ota().units.values()].filter((u) => u.campaign === campaign).map((u) => ({ ...u }));
+  }
+
+  putCampaignUnit(u: CampaignUnit): void {
+    const v = this.#ota();
+    if (v.concentrator !== undefined && u.concentrator !== v.concentrator) throw new Error(`concentrator ${u.concentrator}'s unit changed in concentrator ${v.concentrator}'s unit of work`);
+    const key = unitKey(u.campaign, u.concentrator);
+    v.units = new Map(v.units).set(key, { ...u });
+    v.dirtyUnits.add(key);
   }
 
   // --- reports (the same answers as the SQLite store's) ----------------------------------------------

@@ -11,7 +11,8 @@ import type { CommandRequest, CommandResult, StatusMessage } from "../../firmwar
 import type { CounterStore } from "../../firmware/uplink/ports.js";
 import type { HeadendStore, Rejection } from "./core.js";
 import { MIGRATION_TABLE, migrationsFor } from "./migrations.js";
-import type { CampaignRecord, CampaignUnit, OtaStore, UnitState } from "./ota-campaign.js";
+import type { CampaignRecord, CampaignUnit, OtaStore } from "./ota-campaign.js";
+import { campaignColumns, campaignOfRow, type CampaignRow, unitColumns, unitOfRow, type UnitRow } from "./ota-rows.js";
 
 
 /** Rejections of messages whose concentrator is unknown are filed under this id. */
@@ -144,19 +145,11 @@ export class SqliteHeadendStore implements HeadendStore, OtaStore {
   }
 
   addCampaign(c: Omit<CampaignRecord, "id">): number {
-    return Number(this.#s.addCampaign.run(c.packageId, c.name, c.window?.fromMin ?? null, c.window?.toMin ?? null, c.createdMs, c.state).lastInsertRowid);
+    return Number(this.#s.addCampaign.run(...campaignColumns(c)).lastInsertRowid);
   }
 
   campaigns(): CampaignRecord[] {
-    type Row = { id: number; package: string; name: string; window_from: number | null; window_to: number | null; created_ms: number; state: CampaignRecord["state"] };
-    return (this.#s.campaigns.all() as Row[]).map((r) => ({
-      id: r.id,
-      packageId: r.package,
-      name: r.name,
-      window: r.window_from === null || r.window_to === null ? null : { fromMin: r.window_from, toMin: r.window_to },
-      createdMs: r.created_ms,
-      state: r.state,
-    }));
+    return (this.#s.campaigns.all() as CampaignRow[]).map(campaignOfRow);
   }
 
   setCampaignState(id: number, state: CampaignRecord["state"]): void {
@@ -164,26 +157,11 @@ export class SqliteHeadendStore implements HeadendStore, OtaStore {
   }
 
   campaignUnits(campaign: number): CampaignUnit[] {
-    type Row = { campaign: number; concentrator: number; state: UnitState; attempts: number; bytes: number; reason: string | null; command: number | null; offered_ms: number; updated_ms: number; version_before: string; version_after: string; download_start_s: number; download_end_s: number };
-    return (this.#s.units.all(campaign) as Row[]).map((r) => ({
-      campaign: r.campaign,
-      concentrator: r.concentrator,
-      state: r.state,
-      attempts: r.attempts,
-      bytes: r.bytes,
-      reason: r.reason,
-      commandId: r.command,
-      offeredMs: r.offered_ms,
-      updatedMs: r.updated_ms,
-      versionBefore: r.version_before,
-      versionAfter: r.version_after,
-      downloadStartS: r.download_start_s,
-      downloadEndS: r.download_end_s,
-    }));
+    return (this.#s.units.all(campaign) as UnitRow[]).map(unitOfRow);
   }
 
   putCampaignUnit(u: CampaignUnit): void {
-    this.#s.putUnit.run(u.campaign, u.concentrator, u.state, u.attempts, u.bytes, u.reason, u.commandId, u.offeredMs, u.updatedMs, u.versionBefore, u.versionAfter, u.downloadStartS, u.downloadEndS);
+    this.#s.putUnit.run(...unitColumns(u));
   }
 
   // --- reports ---------------------------------------------------------------------------------------
