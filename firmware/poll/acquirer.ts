@@ -13,6 +13,7 @@ import type { BalanceMonitor } from "../events/balance.js";
 import type { EventManager } from "../events/event-manager.js";
 import type { LatchManager } from "../latch/latch-manager.js";
 import { EventType, IMPORT_TOTAL, ReadingStatus, registerCode, type Reading } from "../model/records.js";
+import { KeyedRows } from "../model/keyed-rows.js";
 import type { ClockKeeper } from "./clock-keeper.js";
 import type { ModuleLogReader } from "./module-log.js";
 import { ModuleStatus, observeModule, type ModuleObservation } from "./module-readout.js";
@@ -48,21 +49,21 @@ export interface AcquirerOptions {
   reread(module: number): void;
 }
 
-interface ModuleMemory {
-  powerFailures: number | undefined;
-  status: number;
-  /** Wall clock of the last successful read, s. */
-  lastReadS: number;
-  /** Set when something happened since the last read that flags its readings. */
-  pendingStatus: number;
-  rereadAsked: boolean;
-}
+/**
+ * The columns of a module's row in the acquirer's memory (one row per module, model/keyed-rows.ts):
+ * its cold-start count (NaN until known), its status register, the wall clock of its last successful
+ * read (s, 0 before the first since boot), the status bits something that happened since that read
+ * gives its next readings, and whether a fresh readout was asked after an implausible value (0 or 1).
+ */
+const POWER_FAILURES = 0, STATUS = 1, LAST_READ_S = 2, PENDING_STATUS = 3, REREAD_ASKED = 4, MODULE_COLUMNS = 5;
+/** The columns of a meter's last accepted import energy, for balance deltas: value (Wh) and slot. */
+const IMPORT_WH = 0, IMPORT_SLOT = 1;
 
 export class Acquirer {
   readonly #o: AcquirerOptions;
-  readonly #memory = new Map<number, ModuleMemory>();
-  /** Last accepted import energy per meter, for balance deltas: [value Wh, slot]. */
-  readonly #lastImport = new Map<number, [number, number]>();
+  readonly #memory = new KeyedRows(MODULE_COLUMNS);
+  /** Last accepted import energy per meter, for balance deltas. */
+  readonly #lastImport = new KeyedRows(2);
   readonly counters = { readouts: 0, readings: 0, implausible: 0, failures: 0, malformed: 0 };
 
   constructor(options: AcquirerOptions) {
@@ -71,7 +72,11 @@ export class Acquirer {
 
   /** Flags the next readings of every module (a power failure of the concentrator, a clock change), read since boot or not. */
   flagAll(status: number): void {
-    for (const m of this.#o.topology.modules) this.#memoryOf(m.number, undefined).pendingStatus |= status;
+    const mem = this.#memory;
+    for (const m of this.#o.topology.modules) {
+      const row = this.#memoryOf(m.number, undefined);
+      mem.set(row, PENDING_STATUS, mem.get(row, PENDING_STATUS) | status);
+    }
   }
 
   /**
@@ -114,25 +119,26 @@ export class Acquirer {
   #moduleStatus(module: number, changes: TopologyChange[], obs: ModuleObservation, kind: ReadKind | "discovery", timeS: number): number {
     const o = this.#o;
     let status = this.#topologyEvents(module, changes);
-    const mem = this.#memoryOf(module, obs.powerFailures);
+    const mem = this.#memory, row = this.#memoryOf(module, obs.powerFailures);
     // The first readout since this boot: what the module logged while we were down is news.
-    if (mem.lastReadS === 0) o.moduleLog.catchUp(module);
-    status |= mem.pendingStatus;
-    mem.pendingStatus = 0;
-    if (obs.powerFailures !== undefined && mem.powerFailures !== undefined && obs.powerFailures > mem.powerFailures) {
+    if (mem.get(row, LAST_READ_S) === 0) o.moduleLog.catchUp(module);
+    status |= mem.get(row, PENDING_STATUS);
+    mem.set(row, PENDING_STATUS, 0);
+    // NaN (not known yet) compares false.
+    if (obs.powerFailures !== undefined && obs.powerFailures > mem.get(row, POWER_FAILURES)) {
       // The module restarted cold: its relay and clock may have been reset, its log may hold news.
       status |= ReadingStatus.powerFailure;
       o.events.pulse(EventType.powerRestore, module, obs.powerFailures);
       o.moduleLog.read(module);
     }
-    if (obs.powerFailures !== undefined) mem.powerFailures = obs.powerFailures;
+    if (obs.powerFailures !== undefined) mem.set(row, POWER_FAILURES, obs.powerFailures);
     if (kind === "billing") {
       status |= ReadingStatus.billing;
       o.moduleLog.read(module);
     }
-    this.#statusEvents(module, obs.status ?? 0, mem.status);
-    mem.status = obs.status ?? 0;
-    mem.lastReadS = timeS;
+    this.#statusEvents(module, obs.status ?? 0, mem.get(row, STATUS));
+    mem.set(row, STATUS, obs.status ?? 0);
+    mem.set(row, LAST_READ_S, timeS);
     return status;
   }
 
@@ -165,11 +171,11 @@ export class Acquirer {
 
   /** An implausible value asks for one fresh readout; the one after it is taken as it comes. */
   #askReread(module: number, implausible: boolean): void {
-    const mem = this.#memoryOf(module, undefined);
-    if (implausible && !mem.rereadAsked) {
-      mem.rereadAsked = true;
+    const row = this.#memoryOf(module, undefined);
+    if (implausible && !this.#memory.get(row, REREAD_ASKED)) {
+      this.#memory.set(row, REREAD_ASKED, 1);
       this.#o.reread(module);
-    } else mem.rereadAsked = false;
+    } else this.#memory.set(row, REREAD_ASKED, 0);
   }
 
   /** A readout of a known module failed after its retries. */
@@ -180,10 +186,14 @@ export class Acquirer {
     }
   }
 
-  #memoryOf(module: number, powerFailures: number | undefined): ModuleMemory {
-    let m = this.#memory.get(module);
-    if (!m) this.#memory.set(module, (m = { powerFailures, status: 0, lastReadS: 0, pendingStatus: 0, rereadAsked: false }));
-    return m;
+  /** The module's row in the memory, added (with `powerFailures`, NaN when undefined) on its first use. */
+  #memoryOf(module: number, powerFailures: number | undefined): number {
+    let row = this.#memory.find(module);
+    if (row === -1) {
+      row = this.#memory.insert(module);
+      this.#memory.set(row, POWER_FAILURES, powerFailures ?? Number.NaN);
+    }
+    return row;
   }
 
   /** Raises the events of topology changes; returns the status bits they give this read's values. */
@@ -239,12 +249,15 @@ export class Acquirer {
   #balance(module: number, reading: Reading, timeS: number): void {
     const interval = this.#o.intervalOf(module);
     const slot = slotOf(timeS, interval);
-    const last = this.#lastImport.get(reading.meter);
-    this.#lastImport.set(reading.meter, [reading.value, slot]);
-    if (!last || slot !== last[1] + 1) return;
+    const known = this.#lastImport.find(reading.meter) !== -1;
+    const row = this.#lastImport.insert(reading.meter);
+    const lastWh = this.#lastImport.get(row, IMPORT_WH), lastSlot = this.#lastImport.get(row, IMPORT_SLOT);
+    this.#lastImport.set(row, IMPORT_WH, reading.value);
+    this.#lastImport.set(row, IMPORT_SLOT, slot);
+    if (!known || slot !== lastSlot + 1) return;
     for (const b of this.#o.balance) {
       if (!b.has(reading.meter)) continue;
-      const r = b.add(reading.meter, slotStart(slot, interval), reading.value - last[0], interval * 60_000);
+      const r = b.add(reading.meter, slotStart(slot, interval), reading.value - lastWh, interval * 60_000);
       if (r.change === "raised") this.#o.events.pulse(EventType.balanceAlarm, r.balance!.group, Math.max(1, Math.round(r.balance!.lossPercent)));
       // The end of an imbalance is reported too (detail 0), as an event rather than an alarm.
       else if (r.change === "cleared") this.#o.events.record({ type: EventType.balanceAlarm, subject: r.balance!.group, time: Math.floor(timeS), alarm: false, detail: 0 });
