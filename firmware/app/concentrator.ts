@@ -277,6 +277,8 @@ export class Concentrator implements CommandTarget {
     });
     this.acquirer = new Acquirer({
       clock: hal.clock,
+      timers: t,
+      guard: (fn) => this.#guarded(fn),
       wallClock: hal.wallClock,
       topology: this.topology,
       plausibility: new PlausibilityChecker(),
@@ -703,6 +705,8 @@ export class Concentrator implements CommandTarget {
     this.latch.stop();
     for (const b of this.bridges.values()) b.close();
     for (const b of this.buses) b.close();
+    // Readouts already taken are stored before the battery goes (their acquisition runs in turns).
+    this.#guarded(() => this.acquirer.flush());
     while (this.log.maintain());
     this.#power.disconnectBattery();
   }

@@ -5,9 +5,16 @@
  * state goes to the latch manager, each meter's load to its limiter, its clock to the clock keeper, and the energy
  * of each interval to the balance monitors. A failed readout counts against the module; the topology
  * decides when it is missing (a comm-loss event) and when it is back (comm-restore).
+ *
+ * Who answered, its status, relay and clock are taken in the readout's own turn (the bus's); its
+ * registers in the turns after, a slice of data sets a turn, and its readings stored in one more, in
+ * the order the readouts came: the work of a readout held the event loop beyond the turn limit
+ * (docs/memory.md). A readout not yet stored when the power goes is lost like one not yet taken:
+ * nothing was acknowledged for it, and the module is read again in its slot after the boot.
  */
-import type { MonotonicClock, WallClock } from "../../hal/clock.js";
+import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock.js";
 import type { Failure, Readout } from "../bus/types.js";
+import type { DataSet } from "../d0/data-set.js";
 import { acquiredValues } from "../d0/readings.js";
 import type { BalanceMonitor } from "../events/balance.js";
 import type { EventManager } from "../events/event-manager.js";
@@ -26,6 +33,12 @@ import type { Topology, TopologyChange } from "./topology.js";
 const VOLTAGE_BAND_DECIV: readonly [number, number] = Object.freeze([2070, 2530]);
 const VOLTAGES = new Set([registerCode(32, 7, 0), registerCode(52, 7, 0), registerCode(72, 7, 0)]);
 const POWER_IMPORT = registerCode(1, 7, 0);
+/**
+ * Data sets of a readout acquired in one turn (values, plausibility, events, balance): a readout of a
+ * module with four meters is about a hundred, which in one turn held the event loop more than twice
+ * the turn limit (docs/memory.md).
+ */
+const DATA_SETS_PER_TURN = 16;
 
 export interface ReadingSink {
   /** Stores the readings of one readout (durable when it returns); `billing` for a daily snapshot. */
@@ -34,6 +47,10 @@ export interface ReadingSink {
 
 export interface AcquirerOptions {
   clock: MonotonicClock;
+  /** The acquisition of a readout's values runs in turns of its own, after the readout's. */
+  timers: Timers;
+  /** Runs a turn of the acquisition: an error in it is the caller's to count, never the event loop's. */
+  guard(fn: () => void): void;
   wallClock: WallClock;
   topology: Topology;
   plausibility: PlausibilityChecker;
@@ -59,12 +76,30 @@ const POWER_FAILURES = 0, STATUS = 1, LAST_READ_S = 2, PENDING_STATUS = 3, REREA
 /** The columns of a meter's last accepted import energy, for balance deltas: value (Wh) and slot. */
 const IMPORT_WH = 0, IMPORT_SLOT = 1;
 
+/** A readout whose values are being acquired, a slice of data sets a turn, then stored in a turn of their own. */
+interface PendingAcquisition {
+  module: number;
+  dataSets: readonly DataSet[];
+  /** The module's meters by channel when it answered (the topology may change before the last slice). */
+  meters: ReadonlyMap<number, number>;
+  kind: ReadKind | "discovery";
+  status: number;
+  timeS: number;
+  /** The next data set to acquire. */
+  next: number;
+  readings: Reading[];
+  implausible: boolean;
+}
+
 export class Acquirer {
   readonly #o: AcquirerOptions;
   readonly #memory = new KeyedRows(MODULE_COLUMNS);
   /** Last accepted import energy per meter, for balance deltas. */
   readonly #lastImport = new KeyedRows(2);
   readonly counters = { readouts: 0, readings: 0, implausible: 0, failures: 0, malformed: 0 };
+  /** Readouts whose values are not stored yet, in the order they came. */
+  readonly #pending: PendingAcquisition[] = [];
+  #turn: TimerId | undefined;
 
   constructor(options: AcquirerOptions) {
     this.#o = options;
@@ -81,7 +116,9 @@ export class Acquirer {
 
   /**
    * A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe), in its steps:
-   * who answered, what its status says, what its registers read, what its relay and clock say.
+   * who answered, what its status says, what its relay and clock say, in this turn; what its
+   * registers read in the turns after (`DATA_SETS_PER_TURN` data sets a turn, then stored in one),
+   * after the readouts before it.
    */
   readout(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
     const obs = observeModule(readout.dataSets);
@@ -92,11 +129,49 @@ export class Acquirer {
     }
     this.counters.readouts++;
     const status = this.#moduleStatus(module.number, module.changes, obs, kind, timeS);
-    const implausible = this.#acquire(module.number, readout, kind, status, timeS);
-    this.#askReread(module.number, implausible);
     const o = this.#o;
     if (obs.relayConnected !== undefined) o.latch.observeRelay(module.number, obs.relayConnected);
     o.clockKeeper.observe(module.number, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, timeS);
+    const meters = o.topology.module(module.number)!.meters;
+    this.#pending.push({ module: module.number, dataSets: readout.dataSets, meters, kind, status, timeS, next: 0, readings: [], implausible: false });
+    this.#turn ??= o.timers.set(() => this.#nextTurn(), 0);
+  }
+
+  /** Readouts whose readings are not stored yet. */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  /** Acquires and stores every pending readout now (before an orderly shutdown: no turn limit then). */
+  flush(): void {
+    if (this.#turn !== undefined) this.#o.timers.clear(this.#turn);
+    this.#turn = undefined;
+    while (this.#pending.length) this.#step();
+  }
+
+  #nextTurn(): void {
+    this.#turn = undefined;
+    try {
+      this.#o.guard(() => this.#step());
+    } finally {
+      if (this.#pending.length) this.#turn = this.#o.timers.set(() => this.#nextTurn(), 0);
+    }
+  }
+
+  /**
+   * One turn's work: the next slice of the first pending readout, or its readings stored once every
+   * slice is done. The queue moves on before the work, so a slice that throws is not run again.
+   */
+  #step(): void {
+    const p = this.#pending[0]!;
+    if (p.next < p.dataSets.length) {
+      const from = p.next;
+      p.next = Math.min(from + DATA_SETS_PER_TURN, p.dataSets.length);
+      return this.#acquire(p, from, p.next);
+    }
+    this.#pending.shift();
+    if (p.readings.length) this.#o.readings.append(p.readings, p.kind === "billing");
+    this.#askReread(p.module, p.implausible);
   }
 
   /** The module that answered, as the topology knows it after this answer; undefined when its table is full (not tracked). */
@@ -143,16 +218,16 @@ export class Acquirer {
   }
 
   /**
-   * The module's registers as readings: checked for plausibility, fed to the limiters, the voltage
-   * band and the balance, and stored. Returns whether a value was implausible.
+   * The registers of the pending readout's data sets `from` to `end` as readings: checked for
+   * plausibility, fed to the limiters, the voltage band and the balance, and kept for storing.
    */
-  #acquire(module: number, readout: Readout, kind: ReadKind | "discovery", status: number, timeS: number): boolean {
+  #acquire(p: PendingAcquisition, from: number, end: number): void {
     const o = this.#o;
-    const entry = o.topology.module(module)!;
-    const values = acquiredValues(readout.dataSets, { meterOf: (b) => (b === undefined ? undefined : entry.meters.get(b)), time: Math.floor(timeS), status });
-    let implausible = false;
+    const { meters, kind, module, timeS } = p;
+    const values = acquiredValues(p.dataSets.slice(from, end), { meterOf: (b) => (b === undefined ? undefined : meters.get(b)), time: Math.floor(timeS), status: p.status });
     for (const { reading, text } of values) {
-      if (o.plausibility.check(reading, text) !== "ok") implausible = true;
+      p.readings.push(reading);
+      if (o.plausibility.check(reading, text) !== "ok") p.implausible = true;
       this.counters.readings++;
       if (reading.status & ReadingStatus.implausible) {
         this.counters.implausible++;
@@ -165,8 +240,6 @@ export class Acquirer {
       }
       if (reading.register === IMPORT_TOTAL && kind !== "discovery") this.#balance(module, reading, timeS);
     }
-    if (values.length) o.readings.append(values.map((v) => v.reading), kind === "billing");
-    return implausible;
   }
 
   /** An implausible value asks for one fresh readout; the one after it is taken as it comes. */
