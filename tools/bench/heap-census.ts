@@ -57,7 +57,8 @@ function firmwareClasses(): Set<string> {
 
 async function takeSnapshot(): Promise<Snapshot> {
   const parts: Buffer[] = [];
-  for await (const c of getHeapSnapshot()) parts.push(c as Buffer);
+  // Numbers as nodes: else a property holding a small integer has no edge and its slot is not counted.
+  for await (const c of getHeapSnapshot({ exposeNumericValues: true } as Parameters<typeof getHeapSnapshot>[0])) parts.push(c as Buffer);
   return JSON.parse(Buffer.concat(parts).toString("utf8")) as Snapshot;
 }
 
@@ -79,6 +80,8 @@ export function census(s: Snapshot, alive: ReadonlySet<number>, owners: Set<stri
   // The firmware: what the concentrator reaches that the cut of power freed. Each object's owner is
   // the firmware-class instance nearest to it on its shortest path from the concentrator.
   const owner = new Int32Array(count).fill(-1);
+  /** The owner's field (or variable) each object was reached through: where in its owner it is. */
+  const via: string[] = [];
   owner[concentrator] = concentrator;
   for (let queue = [concentrator], i = 0; i < queue.length; i++) {
     const n = queue[i]!;
@@ -87,6 +90,8 @@ export function census(s: Snapshot, alive: ReadonlySet<number>, owners: Set<stri
       const m = s.edges[e * EF + eTo]! / NF;
       if (owner[m] !== -1 || alive.has(id(m))) continue;
       owner[m] = type(m) === "object" && owners.has(name(m)) ? m : owner[n]!;
+      const edge = s.edges[e * EF + eName]!;
+      via[m] = owner[m] === m ? "" : owner[n] === n ? (etypes[s.edges[e * EF + eType]!] === "element" ? `[${edge}]` : String(s.strings[edge])) : via[n]!;
       queue.push(m);
     }
   }
@@ -135,6 +140,7 @@ export function census(s: Snapshot, alive: ReadonlySet<number>, owners: Set<stri
     if (n === o) row.instances++;
     row.slots += sl;
     row.chunkBytes += ch;
+    if (via[n]) part = `${via[n]}: ${part}`;
     if (sl) row.parts[part] = (row.parts[part] ?? 0) + sl;
     rows.set(key, row);
     slots += sl;
@@ -162,7 +168,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(`firmware (dominated by the Concentrator) after ${minutes} simulated minutes: ~${c.slots} slots, ~${c.chunkBytes} chunk bytes`);
     console.log("owner".padEnd(28) + "instances".padStart(10) + "slots".padStart(9) + "chunk B".padStart(10) + "  slots by part");
     for (const r of c.rows.slice(0, o.top ?? 30)) {
-      const parts = Object.entries(r.parts).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, v]) => `${k} ${v}`).join(", ");
+      const parts = Object.entries(r.parts).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(", ");
       console.log(r.owner.padEnd(28) + String(r.instances).padStart(10) + String(r.slots).padStart(9) + String(r.chunkBytes).padStart(10) + "  " + parts);
     }
   }
