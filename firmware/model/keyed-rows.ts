@@ -1,58 +1,61 @@
 /**
- * A table of numeric rows keyed by a number, in two typed arrays: per-module, per-meter and
- * per-register state without an object (and a Map entry) per key. On the device an object costs a
- * slot plus one per property (16 B each) and a Map entry two more; here a row costs 8 B a column,
- * 8 B for its key and 8 to 16 B of index, in chunks that grow by doubling (docs/memory.md).
+ * A table of numeric rows keyed by a number and an optional second number (a meter and one of its
+ * registers): per-module, per-meter and per-register state without an object per key. On the device
+ * an object costs a slot plus one per property (16 B each) and its Map entry more; here a key costs a
+ * Map entry (its first row) and a row costs 8 B a column plus 12 B (its second key and the link to
+ * the next row of the same key), in typed arrays that double when full (docs/memory.md).
  *
- * Keys are integers from 0 to 2^53 (a meter number and a register code together fit). The rows are
- * dense, in the order they were added, and double when full; an index of row numbers (open
- * addressing, linear probing, at most half full) finds a key's row.
+ * Nothing is ever rehashed in script: the Map finds a key's first row, the rows of one key are a
+ * chain (a few registers of a meter), and growing the rows is one native copy. Rebuilding an index of
+ * a thousand rows in script took 600,000 XS units in one turn, four times the turn limit.
  */
-const EMPTY = -1;
+const NONE = -1;
 
 export class KeyedRows {
   readonly #columns: number;
   readonly #maxRows: number;
-  /** The rows, in the order they were added: their keys and their cells (`#columns` a row). */
+  /** The first row of each key. */
+  readonly #first = new Map<number, number>();
+  /** Per row, in the order the rows were added: its key, its second key and the next row of its key (NONE). */
   #keys: Float64Array;
+  #subs: Float64Array;
+  #next: Int32Array;
   #cells: Float64Array;
   #size = 0;
-  /** Open addressing over the rows: a row number or EMPTY, at most half full. */
-  #index: Int32Array;
 
   /** Rows of `columns` numbers each, at most `maxRows` of them (`insert` returns -1 beyond). */
   constructor(columns: number, maxRows = Number.POSITIVE_INFINITY, initialRows = 8) {
     this.#columns = columns;
     this.#maxRows = maxRows;
     this.#keys = new Float64Array(initialRows);
+    this.#subs = new Float64Array(initialRows);
+    this.#next = new Int32Array(initialRows);
     this.#cells = new Float64Array(initialRows * columns);
-    this.#index = new Int32Array(initialRows * 2).fill(EMPTY);
   }
 
   get size(): number {
     return this.#size;
   }
 
-  /** The row of `key`, or -1. */
-  find(key: number): number {
-    const index = this.#index, mask = index.length - 1;
-    for (let i = hash(key) & mask; ; i = (i + 1) & mask) {
-      const row = index[i]!;
-      if (row === EMPTY || this.#keys[row] === key) return row;
-    }
+  /** The row of (`key`, `sub`), or -1. */
+  find(key: number, sub = 0): number {
+    let row = this.#first.get(key) ?? NONE;
+    while (row !== NONE && this.#subs[row] !== sub) row = this.#next[row]!;
+    return row;
   }
 
-  /** The row of `key`, added with `initial` in every column when absent; -1 when the table is full. */
-  insert(key: number, initial = 0): number {
-    const found = this.find(key);
-    if (found !== -1) return found;
-    if (this.#size >= this.#maxRows) return -1;
+  /** The row of (`key`, `sub`), added with `initial` in every column when absent; -1 when the table is full. */
+  insert(key: number, sub = 0, initial = 0): number {
+    const found = this.find(key, sub);
+    if (found !== NONE) return found;
+    if (this.#size >= this.#maxRows) return NONE;
     const row = this.#size++;
-    if (row === this.#keys.length) this.#growRows();
+    if (row === this.#keys.length) this.#grow();
     this.#keys[row] = key;
+    this.#subs[row] = sub;
+    this.#next[row] = this.#first.get(key) ?? NONE;
+    this.#first.set(key, row);
     this.#cells.fill(initial, row * this.#columns, (row + 1) * this.#columns);
-    if (this.#size * 2 > this.#index.length) this.#reindex(this.#index.length * 2);
-    else this.#place(row);
     return row;
   }
 
@@ -64,43 +67,35 @@ export class KeyedRows {
     this.#cells[row * this.#columns + column] = value;
   }
 
-  /** Removes every row whose key `drop` selects; the others keep their order but may change row (for rare removals). */
-  removeWhere(drop: (key: number) => boolean): void {
+  /** Removes every row of `key` (its rows move down: for rare removals). */
+  remove(key: number): void {
+    if (!this.#first.has(key)) return;
     const cols = this.#columns;
     let kept = 0;
+    this.#first.clear();
     for (let row = 0; row < this.#size; row++) {
-      if (drop(this.#keys[row]!)) continue;
-      this.#keys[kept] = this.#keys[row]!;
+      const k = this.#keys[row]!;
+      if (k === key) continue;
+      this.#keys[kept] = k;
+      this.#subs[kept] = this.#subs[row]!;
       this.#cells.copyWithin(kept * cols, row * cols, (row + 1) * cols);
+      this.#next[kept] = this.#first.get(k) ?? NONE;
+      this.#first.set(k, kept);
       kept++;
     }
     this.#size = kept;
-    this.#reindex(this.#index.length);
   }
 
-  #growRows(): void {
-    const keys = new Float64Array(this.#keys.length * 2), cells = new Float64Array(keys.length * this.#columns);
-    keys.set(this.#keys);
-    cells.set(this.#cells);
-    this.#keys = keys;
-    this.#cells = cells;
-  }
-
-  #reindex(capacity: number): void {
-    this.#index = new Int32Array(capacity).fill(EMPTY);
-    for (let row = 0; row < this.#size; row++) this.#place(row);
-  }
-
-  #place(row: number): void {
-    const index = this.#index, mask = index.length - 1;
-    let i = hash(this.#keys[row]!) & mask;
-    while (index[i] !== EMPTY) i = (i + 1) & mask;
-    index[i] = row;
+  #grow(): void {
+    const n = this.#keys.length * 2;
+    this.#keys = grown(new Float64Array(n), this.#keys);
+    this.#subs = grown(new Float64Array(n), this.#subs);
+    this.#next = grown(new Int32Array(n), this.#next);
+    this.#cells = grown(new Float64Array(n * this.#columns), this.#cells);
   }
 }
 
-/** Spreads integer keys (consecutive numbers, a number times 2^24 plus a code) over the table. */
-function hash(key: number): number {
-  const lo = key >>> 0, hi = (key / 4_294_967_296) >>> 0;
-  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 7;
+function grown<T extends Float64Array | Int32Array>(to: T, from: T): T {
+  to.set(from);
+  return to;
 }

@@ -6,11 +6,11 @@
  * of each interval to the balance monitors. A failed readout counts against the module; the topology
  * decides when it is missing (a comm-loss event) and when it is back (comm-restore).
  *
- * Who answered, its status, relay and clock are taken in the readout's own turn (the bus's); its
- * registers in the turns after, a slice of data sets a turn, and its readings stored in one more, in
- * the order the readouts came: the work of a readout held the event loop beyond the turn limit
- * (docs/memory.md). A readout not yet stored when the power goes is lost like one not yet taken:
- * nothing was acknowledged for it, and the module is read again in its slot after the boot.
+ * A readout is acquired in turns after its own (the bus's), in the order the readouts came: who
+ * answered, its status, relay and clock in one; its registers a slice of data sets a turn; its
+ * readings stored in one more. The work of a readout in the bus's turn held the event loop beyond
+ * the turn limit (docs/memory.md). A readout not yet stored when the power goes is lost like one not
+ * yet taken: nothing was acknowledged for it, and the module is read again in its slot after the boot.
  */
 import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock.js";
 import type { Failure, Readout } from "../bus/types.js";
@@ -51,6 +51,11 @@ export interface AcquirerOptions {
   timers: Timers;
   /** Runs a turn of the acquisition: an error in it is the caller's to count, never the event loop's. */
   guard(fn: () => void): void;
+  /**
+   * The topology took in who answered at `path`/`address` (a readout's first step): what changed is
+   * persisted here, before the readout's values are acquired and stored.
+   */
+  identified(path: string, address: string): void;
   wallClock: WallClock;
   topology: Topology;
   plausibility: PlausibilityChecker;
@@ -76,19 +81,26 @@ const POWER_FAILURES = 0, STATUS = 1, LAST_READ_S = 2, PENDING_STATUS = 3, REREA
 /** The columns of a meter's last accepted import energy, for balance deltas: value (Wh) and slot. */
 const IMPORT_WH = 0, IMPORT_SLOT = 1;
 
-/** A readout whose values are being acquired, a slice of data sets a turn, then stored in a turn of their own. */
+/**
+ * A readout being acquired, in turns: who answered (the first), a slice of data sets a turn, then its
+ * readings stored. A failed readout of a module waits in the same queue (`failure`), so that the
+ * topology sees answers and failures in the order they came.
+ */
 interface PendingAcquisition {
-  module: number;
+  path: string;
+  address: string;
   dataSets: readonly DataSet[];
-  /** The module's meters by channel when it answered (the topology may change before the last slice). */
-  meters: ReadonlyMap<number, number>;
   kind: ReadKind | "discovery";
-  status: number;
   timeS: number;
-  /** The next data set to acquire. */
+  /** Set by the first step: the module, the status bits of its readings, its meters by channel then. */
+  module: number;
+  status: number;
+  meters: ReadonlyMap<number, number> | undefined;
+  /** The next data set to acquire; -1 before the first step. */
   next: number;
   readings: Reading[];
   implausible: boolean;
+  failure: Failure | undefined;
 }
 
 export class Acquirer {
@@ -115,26 +127,37 @@ export class Acquirer {
   }
 
   /**
-   * A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe), in its steps:
-   * who answered, what its status says, what its relay and clock say, in this turn; what its
-   * registers read in the turns after (`DATA_SETS_PER_TURN` data sets a turn, then stored in one),
-   * after the readouts before it.
+   * A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe), acquired in
+   * the turns after this one, after the readouts before it: who answered, what its status, relay and
+   * clock say (then `identified`); its registers, `DATA_SETS_PER_TURN` data sets a turn; its readings
+   * stored.
    */
   readout(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
-    const obs = observeModule(readout.dataSets);
-    const module = obs.serial === undefined ? undefined : this.#identify(path, address, obs.serial, obs.meters);
+    this.#enqueue({ path, address, dataSets: readout.dataSets, kind, timeS, module: 0, status: 0, meters: undefined, next: -1, readings: [], implausible: false, failure: undefined });
+  }
+
+  #enqueue(p: PendingAcquisition): void {
+    this.#pending.push(p);
+    this.#turn ??= this.#o.timers.set(() => this.#nextTurn(), 0);
+  }
+
+  /** Who answered, its status, relay and clock: the first step of a readout. False when it is not acquired further. */
+  #identifyStep(p: PendingAcquisition): boolean {
+    const obs = observeModule(p.dataSets);
+    const module = obs.serial === undefined ? undefined : this.#identify(p.path, p.address, obs.serial, obs.meters);
     if (module === undefined) {
       this.counters.malformed++;
-      return;
+      return false;
     }
     this.counters.readouts++;
-    const status = this.#moduleStatus(module.number, module.changes, obs, kind, timeS);
+    p.module = module.number;
+    p.status = this.#moduleStatus(module.number, module.changes, obs, p.kind, p.timeS);
     const o = this.#o;
     if (obs.relayConnected !== undefined) o.latch.observeRelay(module.number, obs.relayConnected);
-    o.clockKeeper.observe(module.number, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, timeS);
-    const meters = o.topology.module(module.number)!.meters;
-    this.#pending.push({ module: module.number, dataSets: readout.dataSets, meters, kind, status, timeS, next: 0, readings: [], implausible: false });
-    this.#turn ??= o.timers.set(() => this.#nextTurn(), 0);
+    o.clockKeeper.observe(module.number, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, p.timeS);
+    p.meters = o.topology.module(module.number)!.meters;
+    o.identified(p.path, p.address);
+    return true;
   }
 
   /** Readouts whose readings are not stored yet. */
@@ -159,11 +182,21 @@ export class Acquirer {
   }
 
   /**
-   * One turn's work: the next slice of the first pending readout, or its readings stored once every
-   * slice is done. The queue moves on before the work, so a slice that throws is not run again.
+   * One turn's work: the first pending readout's identification, its next slice, or its readings
+   * stored once every slice is done (or a failure taken). The queue moves on before the work, so a
+   * step that throws is not run again.
    */
   #step(): void {
     const p = this.#pending[0]!;
+    if (p.failure) {
+      this.#pending.shift();
+      return this.#failed(p.module, p.failure);
+    }
+    if (p.next < 0) {
+      p.next = 0;
+      if (!this.#identifyStep(p)) this.#pending.shift();
+      return;
+    }
     if (p.next < p.dataSets.length) {
       const from = p.next;
       p.next = Math.min(from + DATA_SETS_PER_TURN, p.dataSets.length);
@@ -223,7 +256,7 @@ export class Acquirer {
    */
   #acquire(p: PendingAcquisition, from: number, end: number): void {
     const o = this.#o;
-    const { meters, kind, module, timeS } = p;
+    const { kind, module, timeS } = p, meters = p.meters!;
     const values = acquiredValues(p.dataSets.slice(from, end), { meterOf: (b) => (b === undefined ? undefined : meters.get(b)), time: Math.floor(timeS), status: p.status });
     for (const { reading, text } of values) {
       p.readings.push(reading);
@@ -251,8 +284,13 @@ export class Acquirer {
     } else this.#memory.set(row, REREAD_ASKED, 0);
   }
 
-  /** A readout of a known module failed after its retries. */
-  failed(module: number, _failure: Failure): void {
+  /** A readout of a known module failed after its retries: taken after the readouts before it. */
+  failed(module: number, failure: Failure): void {
+    if (this.#pending.length) this.#enqueue({ path: "", address: "", dataSets: [], kind: "scheduled", timeS: 0, module, status: 0, meters: undefined, next: 0, readings: [], implausible: false, failure });
+    else this.#failed(module, failure);
+  }
+
+  #failed(module: number, _failure: Failure): void {
     this.counters.failures++;
     for (const c of this.#o.topology.failed(module)) {
       if (c.kind === "missing") this.#o.events.pulse(EventType.commLoss, module, c.failures);

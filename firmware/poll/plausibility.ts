@@ -35,13 +35,6 @@ export type Verdict = "ok" | "backwards" | "jump" | "width" | "range";
 
 /** The columns of a register's history row. */
 const VALUE = 0, TIME_S = 1, WIDTH = 2;
-/** A (meter, register) as one key: the meter (0..65535) above the 24-bit register code. */
-const REGISTER_SPAN = 0x100_0000;
-
-function historyKey(r: Reading): number {
-  return r.meter * REGISTER_SPAN + r.register;
-}
-
 /** Whether a register's value is judged against its last accepted one (a counter). */
 function isCounter(q: Quantity | undefined): boolean {
   return q === Quantity.energyWh || q === Quantity.reactiveVarh;
@@ -67,7 +60,7 @@ export class PlausibilityChecker {
       return verdict;
     }
     if (!isCounter(quantityOf((reading.register >> 16) & 0xff, (reading.register >> 8) & 0xff))) return verdict;
-    const row = this.#last.insert(historyKey(reading));
+    const row = this.#last.insert(reading.meter, reading.register);
     if (row === -1) return verdict; // Full: this register is judged without history.
     this.#last.set(row, VALUE, reading.value);
     this.#last.set(row, TIME_S, reading.time);
@@ -77,7 +70,7 @@ export class PlausibilityChecker {
 
   /** Forgets a meter's history (its meter was replaced or reset: the next value starts afresh). */
   forgetMeter(meter: number): void {
-    this.#last.removeWhere((key) => Math.floor(key / REGISTER_SPAN) === meter);
+    this.#last.remove(meter);
   }
 
   #judge(r: Reading, text: string): Verdict {
@@ -96,7 +89,7 @@ export class PlausibilityChecker {
       case Quantity.energyWh:
       case Quantity.reactiveVarh: {
         if (r.value < 0) return "range";
-        const row = this.#last.find(historyKey(r));
+        const row = this.#last.find(r.meter, r.register);
         if (row === -1) return "ok";
         const value = this.#last.get(row, VALUE);
         if (text.length !== this.#last.get(row, WIDTH)) return "width";

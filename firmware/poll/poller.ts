@@ -19,7 +19,7 @@ import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock
 import type { Failure, Readout } from "../bus/types.js";
 import type { ModuleAccess } from "./module-access.js";
 import { KeyedRows } from "../model/keyed-rows.js";
-import type { Topology } from "./topology.js";
+import type { ModuleEntry, Topology } from "./topology.js";
 import { billingDay, inWindow, slotOf, slotStart, validateSchedule, type GroupSchedule } from "./schedule.js";
 
 export const Priority = Object.freeze({ alarm: 30, onDemand: 20, billing: 15, scheduled: 10, backfill: 5, discovery: 0 } as const);
@@ -70,10 +70,10 @@ export interface PollerOptions {
 /**
  * The columns of a module's row in the poller's state (model/keyed-rows.ts): the last slot read
  * (-1 none), the last billing day done (-1 not known yet), a readout running (0 or 1), when a missing
- * module is tried again (monotonic ms) and its back-off (ms); and, while a scheduled or billing
- * readout of it waits in its path's queue, that read's group, slot and day.
+ * module is tried again (monotonic ms) and its back-off (ms); whether a scheduled or billing read of
+ * it waits in a path's queue (0 or 1: one at a time), and that read's group, slot and day.
  */
-const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING_GROUP = 5, PENDING_SLOT = 6, PENDING_DAY = 7, STATE_COLUMNS = 8;
+const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING = 5, PENDING_GROUP = 6, PENDING_SLOT = 7, PENDING_DAY = 8, STATE_COLUMNS = 9;
 /** A waiting read in a path's queue is one number: the module times 2, plus 1 for a billing read. */
 const BILLING_BIT = 1;
 
@@ -86,6 +86,16 @@ interface PendingRead {
 }
 
 const TICK_MAX_MS = 60_000;
+/** Modules a tick looks at in one turn. */
+const MODULES_PER_TURN = 32;
+
+/** A tick under way: the modules left to look at, the tick's time, and the next slot boundary seen so far (s). */
+interface Sweep {
+  modules: Iterator<ModuleEntry>;
+  nowS: number;
+  nowMs: number;
+  nextS: number;
+}
 
 export class Poller {
   #o: Required<Omit<PollerOptions, "billingDays">> & Pick<PollerOptions, "billingDays">;
@@ -128,6 +138,7 @@ export class Poller {
     this.#running = false;
     if (this.#tick !== undefined) this.#o.timers.clear(this.#tick);
     this.#tick = undefined;
+    for (const q of this.#pending.values()) for (const code of q) this.#state.set(this.#stateOf(Math.floor(code / 2)), PENDING, 0);
     this.#pending.clear();
     this.#open.clear();
     this.#billingOpen.clear();
@@ -179,35 +190,52 @@ export class Poller {
     return row;
   }
 
+  /**
+   * A tick: every module is looked at for a read due, `MODULES_PER_TURN` a turn (a tick over every
+   * module in one turn held the event loop twice the turn limit, docs/memory.md), with the time the
+   * tick started; then the paths are fed and the next tick set for the next slot boundary.
+   */
   #onTick(): void {
     this.#tick = undefined;
     if (!this.#running) return;
-    const o = this.#o;
-    const nowS = o.wallClock.now() / 1000;
-    const nowMs = o.clock.now();
-    let nextS = nowS + TICK_MAX_MS / 1000;
-    for (const m of o.topology.modules) {
-      const g = this.#group(m.number);
-      if (!g) continue;
-      const st = this.#state, s = this.#stateOf(m.number);
-      const slot = slotOf(nowS, g.intervalMin, o.utcOffsetMin);
-      nextS = Math.min(nextS, slotStart(slot + 1, g.intervalMin, o.utcOffsetMin));
-      if (st.get(s, BUSY) || this.#isPending(m.path, m.number)) continue;
-      // A module displaced by another at its place is found again by discovery if it reappears elsewhere.
-      if (o.topology.at(m.path, m.address)?.number !== m.number) continue;
-      if (m.state === "missing" && nowMs < st.get(s, RETRY_AT_MS)) continue;
-      const day = billingDay(g, nowS, o.utcOffsetMin);
-      if (day !== undefined && st.get(s, LAST_BILLING_DAY) < 0) st.set(s, LAST_BILLING_DAY, o.billingDays?.last(g.id) ?? day);
-      if (day !== undefined && day > st.get(s, LAST_BILLING_DAY)) this.#push(m.path, { module: m.number, kind: "billing", group: g.id, slot, day });
-      else if (slot > st.get(s, LAST_SLOT) && inWindow(g, nowS, o.utcOffsetMin)) this.#push(m.path, { module: m.number, kind: "scheduled", group: g.id, slot, day: day ?? -1 });
-    }
-    for (const path of this.#pending.keys()) this.#feed(path);
-    const delay = Math.max(10, Math.min(TICK_MAX_MS, (nextS - nowS) * 1000 + 1));
-    this.#tick = o.timers.set(() => this.#onTick(), delay);
+    const nowS = this.#o.wallClock.now() / 1000;
+    this.#sweep({ modules: this.#o.topology.modules[Symbol.iterator](), nowS, nowMs: this.#o.clock.now(), nextS: nowS + TICK_MAX_MS / 1000 });
   }
 
-  #isPending(path: string, module: number): boolean {
-    return this.#pending.get(path)?.some((p) => Math.floor(p / 2) === module) ?? false;
+  #sweep(w: Sweep): void {
+    this.#tick = undefined;
+    if (!this.#running) return;
+    const o = this.#o;
+    for (let n = 0; n < MODULES_PER_TURN; n++) {
+      const next = w.modules.next();
+      if (next.done) {
+        for (const path of this.#pending.keys()) this.#feed(path);
+        const delay = Math.max(10, Math.min(TICK_MAX_MS, (w.nextS - w.nowS) * 1000 + 1));
+        this.#tick = o.timers.set(() => this.#onTick(), delay);
+        return;
+      }
+      this.#consider(next.value, w);
+    }
+    this.#tick = o.timers.set(() => this.#sweep(w), 0);
+  }
+
+  /** Whether module `m` has a read due at the sweep's time: pushed on its path's queue if so. */
+  #consider(m: ModuleEntry, w: Sweep): void {
+    const o = this.#o;
+    const { nowS, nowMs } = w;
+    const g = this.#group(m.number);
+    if (!g) return;
+    const st = this.#state, s = this.#stateOf(m.number);
+    const slot = slotOf(nowS, g.intervalMin, o.utcOffsetMin);
+    w.nextS = Math.min(w.nextS, slotStart(slot + 1, g.intervalMin, o.utcOffsetMin));
+    if (st.get(s, BUSY) || st.get(s, PENDING)) return;
+    // A module displaced by another at its place is found again by discovery if it reappears elsewhere.
+    if (o.topology.at(m.path, m.address)?.number !== m.number) return;
+    if (m.state === "missing" && nowMs < st.get(s, RETRY_AT_MS)) return;
+    const day = billingDay(g, nowS, o.utcOffsetMin);
+    if (day !== undefined && st.get(s, LAST_BILLING_DAY) < 0) st.set(s, LAST_BILLING_DAY, o.billingDays?.last(g.id) ?? day);
+    if (day !== undefined && day > st.get(s, LAST_BILLING_DAY)) this.#push(m.path, { module: m.number, kind: "billing", group: g.id, slot, day });
+    else if (slot > st.get(s, LAST_SLOT) && inWindow(g, nowS, o.utcOffsetMin)) this.#push(m.path, { module: m.number, kind: "scheduled", group: g.id, slot, day: day ?? -1 });
   }
 
   #push(path: string, read: PendingRead): void {
@@ -215,6 +243,7 @@ export class Poller {
     if (!q) this.#pending.set(path, (q = []));
     q.push(read.module * 2 + (read.kind === "billing" ? BILLING_BIT : 0));
     const st = this.#state, s = this.#stateOf(read.module);
+    st.set(s, PENDING, 1);
     st.set(s, PENDING_GROUP, read.group);
     st.set(s, PENDING_SLOT, read.slot);
     st.set(s, PENDING_DAY, read.day);
@@ -251,6 +280,7 @@ export class Poller {
   /** The read a path's queue holds as `code`, as an object while it runs (the only ones in flight). */
   #pendingRead(code: number): PendingRead {
     const module = Math.floor(code / 2), st = this.#state, s = this.#stateOf(module);
+    st.set(s, PENDING, 0);
     return { module, kind: code & BILLING_BIT ? "billing" : "scheduled", group: st.get(s, PENDING_GROUP), slot: st.get(s, PENDING_SLOT), day: st.get(s, PENDING_DAY) };
   }
 
