@@ -16,8 +16,7 @@ export class KeyedRows {
   readonly #maxRows: number;
   /** The first row of each key. */
   readonly #first = new Map<number, number>();
-  /** Per row, in the order the rows were added: its key, its second key and the next row of its key (NONE). */
-  #keys: Float64Array;
+  /** Per row, in the order the rows were added: its second key and the next row of its key (NONE). */
   #subs: Float64Array;
   #next: Int32Array;
   #cells: Float64Array;
@@ -27,7 +26,6 @@ export class KeyedRows {
   constructor(columns: number, maxRows = Number.POSITIVE_INFINITY, initialRows = 8) {
     this.#columns = columns;
     this.#maxRows = maxRows;
-    this.#keys = new Float64Array(initialRows);
     this.#subs = new Float64Array(initialRows);
     this.#next = new Int32Array(initialRows);
     this.#cells = new Float64Array(initialRows * columns);
@@ -50,8 +48,7 @@ export class KeyedRows {
     if (found !== NONE) return found;
     if (this.#size >= this.#maxRows) return NONE;
     const row = this.#size++;
-    if (row === this.#keys.length) this.#grow();
-    this.#keys[row] = key;
+    if (row === this.#subs.length) this.#grow();
     this.#subs[row] = sub;
     this.#next[row] = this.#first.get(key) ?? NONE;
     this.#first.set(key, row);
@@ -67,16 +64,19 @@ export class KeyedRows {
     this.#cells[row * this.#columns + column] = value;
   }
 
-  /** Removes every row of `key` (its rows move down: for rare removals). */
+  /** Removes every row of `key` (the rows after them move down: for rare removals). */
   remove(key: number): void {
     if (!this.#first.has(key)) return;
+    this.#first.delete(key);
+    // Each row's key, from the chains of the keys that stay; then the rows kept, in order, relinked.
+    const keyOf = new Map<number, number>();
+    for (const [k, first] of this.#first) for (let row = first; row !== NONE; row = this.#next[row]!) keyOf.set(row, k);
     const cols = this.#columns;
     let kept = 0;
     this.#first.clear();
     for (let row = 0; row < this.#size; row++) {
-      const k = this.#keys[row]!;
-      if (k === key) continue;
-      this.#keys[kept] = k;
+      const k = keyOf.get(row);
+      if (k === undefined) continue;
       this.#subs[kept] = this.#subs[row]!;
       this.#cells.copyWithin(kept * cols, row * cols, (row + 1) * cols);
       this.#next[kept] = this.#first.get(k) ?? NONE;
@@ -87,8 +87,7 @@ export class KeyedRows {
   }
 
   #grow(): void {
-    const n = this.#keys.length * 2;
-    this.#keys = grown(new Float64Array(n), this.#keys);
+    const n = this.#subs.length * 2;
     this.#subs = grown(new Float64Array(n), this.#subs);
     this.#next = grown(new Int32Array(n), this.#next);
     this.#cells = grown(new Float64Array(n * this.#columns), this.#cells);
