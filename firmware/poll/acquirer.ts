@@ -160,11 +160,6 @@ export class Acquirer {
     return true;
   }
 
-  /** Readouts whose readings are not stored yet. */
-  get pending(): number {
-    return this.#pending.length;
-  }
-
   /** Acquires and stores every pending readout now (before an orderly shutdown: no turn limit then). */
   flush(): void {
     if (this.#turn !== undefined) this.#o.timers.clear(this.#turn);
