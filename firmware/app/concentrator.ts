@@ -277,6 +277,9 @@ export class Concentrator implements CommandTarget {
     });
     this.acquirer = new Acquirer({
       clock: hal.clock,
+      timers: t,
+      guard: (fn) => this.#guarded(fn),
+      identified: (path, address) => this.#persistChanges(path, address),
       wallClock: hal.wallClock,
       topology: this.topology,
       plausibility: new PlausibilityChecker(),
@@ -325,7 +328,7 @@ export class Concentrator implements CommandTarget {
       topology: this.topology,
       paths,
       candidates: (path) => this.bridges.get(path)?.addresses ?? [...(site.busAddresses[Number(path.slice(3))] ?? []), ...(this.dlms?.scanAddresses(Number(path.slice(3))) ?? [])],
-      onFound: (path, address, readout) => this.#guarded(() => this.#observe(path, address, readout, "discovery", this.hal.wallClock.now() / 1000)),
+      onFound: (path, address, readout) => this.#guarded(() => this.acquirer.readout(path, address, readout, "discovery", this.hal.wallClock.now() / 1000)),
     });
 
     // 4. Power supervision, and the concentrator's own cabinet door and tamper contacts.
@@ -586,11 +589,11 @@ export class Concentrator implements CommandTarget {
     const m = this.topology.module(module);
     if (!m) return;
     for (const l of this.#readoutListeners) l(module, readout);
-    this.#observe(m.path, m.address, readout, kind, timeS);
+    this.acquirer.readout(m.path, m.address, readout, kind, timeS);
   }
 
-  #observe(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
-    this.acquirer.readout(path, address, readout, kind, timeS);
+  /** After the topology took in who answered at `path`/`address` (the acquirer's first step of a readout). */
+  #persistChanges(path: string, address: string): void {
     // Persist every module whose record changed (a new number, meters, its place, displaced), the one
     // that answered first: a cut between two writes leaves its claim on a meter (Topology restore).
     const changed = this.topology.takeChanged();
@@ -703,6 +706,8 @@ export class Concentrator implements CommandTarget {
     this.latch.stop();
     for (const b of this.bridges.values()) b.close();
     for (const b of this.buses) b.close();
+    // Readouts already taken are stored before the battery goes (their acquisition runs in turns).
+    this.#guarded(() => this.acquirer.flush());
     while (this.log.maintain());
     this.#power.disconnectBattery();
   }

@@ -29,6 +29,7 @@ import { createExchange } from "./exchanges.js";
 import { FrameExchange } from "./frame-exchange.js";
 import { TransactionQueue } from "./queue.js";
 import { Rs485Line } from "./rs485-line.js";
+import { ModuleStatsTable } from "./module-stats.js";
 import { DEFAULT_TIMING, type ExchangeTransaction, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
 
 export interface BusMasterOptions {
@@ -63,7 +64,7 @@ export class BusMaster {
   readonly #line: Rs485Line;
   readonly #decoder: D0Decoder;
   readonly #queue = new TransactionQueue<Job>((j) => j.tx.priority ?? 0);
-  readonly #stats = new Map<string, ModuleStats>();
+  readonly #stats = new ModuleStatsTable();
   readonly #since: number;
   #closed = false;
 
@@ -96,7 +97,7 @@ export class BusMaster {
       onDataSet: (d) => this.#pending.push(d),
       onError: (e) => {
         if (this.#phase === "drain" || this.#phase === "idle") return;
-        this.#moduleStats().errors++;
+        this.#stats.add(this.#moduleStats(), "errors");
         this.#exchange?.error(e);
       },
       onMessage: (m) => {
@@ -148,7 +149,7 @@ export class BusMaster {
 
   /** Statistics of one module, by request address (leading zeros ignored). */
   moduleStats(address: string): Readonly<ModuleStats> | undefined {
-    return this.#stats.get(address.replace(/^0+/, ""));
+    return this.#stats.of(address);
   }
 
   /** Wire time of every character sent and received, over the time since construction (0..1). */
@@ -192,7 +193,7 @@ export class BusMaster {
     this.#job = job;
     this.#timing = { ...this.#defaults, ...job.tx.timing };
     this.#attempts = 0;
-    this.#moduleStats().transactions++;
+    this.#stats.add(this.#moduleStats(), "transactions");
     const port = this.#exchangePort();
     const tx = job.tx;
     this.#exchange = tx.kind === "frame" ? new FrameExchange(port, tx) : tx.kind === "exchange" ? tx.create(port) : createExchange(port, tx, this.#lockoutText);
@@ -201,7 +202,7 @@ export class BusMaster {
 
   #attempt(): void {
     this.#attempts++;
-    if (this.#attempts > 1) this.#moduleStats().retries++;
+    if (this.#attempts > 1) this.#stats.add(this.#moduleStats(), "retries");
     this.#failure = undefined;
     this.#pending = [];
     this.#attemptStart = { sent: this.#line.counters.bytesSent, received: this.#line.counters.bytesReceived };
@@ -222,7 +223,7 @@ export class BusMaster {
         this.#clearWatchdog();
         this.#phase = "sending";
         this.#line.setBaud(baud, frame);
-        this.#moduleStats().bytesSent += bytes.length;
+        this.#stats.add(this.#moduleStats(), "bytesSent", bytes.length);
         const job = this.#job;
         this.#line.send(bytes, (echoOk) => {
           if (this.#job !== job || this.#phase !== "sending") return;
@@ -260,8 +261,7 @@ export class BusMaster {
 
   #onData(bytes: Uint8Array): void {
     this.#lastRx = this.#clock.now();
-    const s = this.#job ? this.#moduleStats() : undefined;
-    if (s) s.bytesReceived += bytes.length;
+    if (this.#job) this.#stats.add(this.#moduleStats(), "bytesReceived", bytes.length);
     if (this.#phase === "await") this.#phase = "receive";
     if (this.#phase !== "receive" && this.#phase !== "wait" && this.#phase !== "hold") return;
     if (this.#exchange?.data) this.#exchange.data(bytes);
@@ -302,11 +302,11 @@ export class BusMaster {
     if (this.#clock.now() < this.#deadline()) return this.#armWatchdog();
     if (this.#phase === "drain") return this.#recover();
     if (this.#phase === "hold") {
-      this.#moduleStats().timeouts++;
+      this.#stats.add(this.#moduleStats(), "timeouts");
       return this.#fail({ code: "timeout", detail: "the exchange's own work did not end" }, true);
     }
     if (this.#phase === "await" || this.#phase === "receive") {
-      this.#moduleStats().timeouts++;
+      this.#stats.add(this.#moduleStats(), "timeouts");
       if (this.#exchange?.timeout?.()) return;
       this.#fail({ code: "timeout", detail: this.#phase === "await" ? "first character" : "inter-character" }, true);
     }
@@ -341,10 +341,7 @@ export class BusMaster {
 
   #succeed(result: unknown): void {
     const responseMs = this.#clock.now() - this.#requestEnd;
-    const s = this.#moduleStats();
-    s.lastResponseMs = responseMs;
-    s.maxResponseMs = Math.max(s.maxResponseMs, responseMs);
-    s.totalResponseMs += responseMs;
+    this.#stats.response(this.#moduleStats(), responseMs);
     const kind = this.#job!.tx.kind;
     if (kind === "frame" || kind === "exchange") return this.#finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
     if (kind === "session") return this.#finish({ ok: true, ...(result as object), attempts: this.#attempts });
@@ -358,9 +355,7 @@ export class BusMaster {
 
   #finish(result: { ok: boolean; [k: string]: unknown }): void {
     const job = this.#job!;
-    const s = this.#moduleStats();
-    if (result.ok) s.ok++;
-    else s.failed++;
+    this.#stats.add(this.#moduleStats(), result.ok ? "ok" : "failed");
     this.#clearWatchdog();
     this.#job = undefined;
     this.#exchange = undefined;
@@ -373,13 +368,8 @@ export class BusMaster {
     (tx.onDone as (r: unknown) => void)(result);
   }
 
-  #moduleStats(): ModuleStats {
-    const key = this.#job!.tx.address.replace(/^0+/, "");
-    let s = this.#stats.get(key);
-    if (!s) {
-      s = { transactions: 0, ok: 0, failed: 0, retries: 0, timeouts: 0, errors: 0, bytesSent: 0, bytesReceived: 0, lastResponseMs: 0, maxResponseMs: 0, totalResponseMs: 0 };
-      this.#stats.set(key, s);
-    }
-    return s;
+  /** The statistics row of the running transaction's module. */
+  #moduleStats(): number {
+    return this.#stats.row(this.#job!.tx.address);
   }
 }

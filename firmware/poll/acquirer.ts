@@ -5,14 +5,22 @@
  * state goes to the latch manager, each meter's load to its limiter, its clock to the clock keeper, and the energy
  * of each interval to the balance monitors. A failed readout counts against the module; the topology
  * decides when it is missing (a comm-loss event) and when it is back (comm-restore).
+ *
+ * A readout is acquired in turns after its own (the bus's), in the order the readouts came: who
+ * answered, its status, relay and clock in one; its registers a slice of data sets a turn; its
+ * readings stored in one more. The work of a readout in the bus's turn held the event loop beyond
+ * the turn limit (docs/memory.md). A readout not yet stored when the power goes is lost like one not
+ * yet taken: nothing was acknowledged for it, and the module is read again in its slot after the boot.
  */
-import type { MonotonicClock, WallClock } from "../../hal/clock.js";
+import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock.js";
 import type { Failure, Readout } from "../bus/types.js";
+import type { DataSet } from "../d0/data-set.js";
 import { acquiredValues } from "../d0/readings.js";
 import type { BalanceMonitor } from "../events/balance.js";
 import type { EventManager } from "../events/event-manager.js";
 import type { LatchManager } from "../latch/latch-manager.js";
 import { EventType, IMPORT_TOTAL, ReadingStatus, registerCode, type Reading } from "../model/records.js";
+import { KeyedRows } from "../model/keyed-rows.js";
 import type { ClockKeeper } from "./clock-keeper.js";
 import type { ModuleLogReader } from "./module-log.js";
 import { ModuleStatus, observeModule, type ModuleObservation } from "./module-readout.js";
@@ -25,6 +33,12 @@ import type { Topology, TopologyChange } from "./topology.js";
 const VOLTAGE_BAND_DECIV: readonly [number, number] = Object.freeze([2070, 2530]);
 const VOLTAGES = new Set([registerCode(32, 7, 0), registerCode(52, 7, 0), registerCode(72, 7, 0)]);
 const POWER_IMPORT = registerCode(1, 7, 0);
+/**
+ * Data sets of a readout acquired in one turn (values, plausibility, events, balance): a readout of a
+ * module with four meters is about a hundred, which in one turn held the event loop more than twice
+ * the turn limit (docs/memory.md).
+ */
+const DATA_SETS_PER_TURN = 16;
 
 export interface ReadingSink {
   /** Stores the readings of one readout (durable when it returns); `billing` for a daily snapshot. */
@@ -33,6 +47,15 @@ export interface ReadingSink {
 
 export interface AcquirerOptions {
   clock: MonotonicClock;
+  /** The acquisition of a readout's values runs in turns of its own, after the readout's. */
+  timers: Timers;
+  /** Runs a turn of the acquisition: an error in it is the caller's to count, never the event loop's. */
+  guard(fn: () => void): void;
+  /**
+   * The topology took in who answered at `path`/`address` (a readout's first step): what changed is
+   * persisted here, before the readout's values are acquired and stored.
+   */
+  identified(path: string, address: string): void;
   wallClock: WallClock;
   topology: Topology;
   plausibility: PlausibilityChecker;
@@ -48,22 +71,47 @@ export interface AcquirerOptions {
   reread(module: number): void;
 }
 
-interface ModuleMemory {
-  powerFailures: number | undefined;
+/**
+ * The columns of a module's row in the acquirer's memory (one row per module, model/keyed-rows.ts):
+ * its cold-start count (NaN until known), its status register, the wall clock of its last successful
+ * read (s, 0 before the first since boot), the status bits something that happened since that read
+ * gives its next readings, and whether a fresh readout was asked after an implausible value (0 or 1).
+ */
+const POWER_FAILURES = 0, STATUS = 1, LAST_READ_S = 2, PENDING_STATUS = 3, REREAD_ASKED = 4, MODULE_COLUMNS = 5;
+/** The columns of a meter's last accepted import energy, for balance deltas: value (Wh) and slot. */
+const IMPORT_WH = 0, IMPORT_SLOT = 1;
+
+/**
+ * A readout being acquired, in turns: who answered (the first), a slice of data sets a turn, then its
+ * readings stored. A failed readout of a module waits in the same queue (`failure`), so that the
+ * topology sees answers and failures in the order they came.
+ */
+interface PendingAcquisition {
+  path: string;
+  address: string;
+  dataSets: readonly DataSet[];
+  kind: ReadKind | "discovery";
+  timeS: number;
+  /** Set by the first step: the module, the status bits of its readings, its meters by channel then. */
+  module: number;
   status: number;
-  /** Wall clock of the last successful read, s. */
-  lastReadS: number;
-  /** Set when something happened since the last read that flags its readings. */
-  pendingStatus: number;
-  rereadAsked: boolean;
+  meters: ReadonlyMap<number, number> | undefined;
+  /** The next data set to acquire; -1 before the first step. */
+  next: number;
+  readings: Reading[];
+  implausible: boolean;
+  failure: Failure | undefined;
 }
 
 export class Acquirer {
   readonly #o: AcquirerOptions;
-  readonly #memory = new Map<number, ModuleMemory>();
-  /** Last accepted import energy per meter, for balance deltas: [value Wh, slot]. */
-  readonly #lastImport = new Map<number, [number, number]>();
+  readonly #memory = new KeyedRows(MODULE_COLUMNS);
+  /** Last accepted import energy per meter, for balance deltas. */
+  readonly #lastImport = new KeyedRows(2);
   readonly counters = { readouts: 0, readings: 0, implausible: 0, failures: 0, malformed: 0 };
+  /** Readouts whose values are not stored yet, in the order they came. */
+  readonly #pending: PendingAcquisition[] = [];
+  #turn: TimerId | undefined;
 
   constructor(options: AcquirerOptions) {
     this.#o = options;
@@ -71,27 +119,87 @@ export class Acquirer {
 
   /** Flags the next readings of every module (a power failure of the concentrator, a clock change), read since boot or not. */
   flagAll(status: number): void {
-    for (const m of this.#o.topology.modules) this.#memoryOf(m.number, undefined).pendingStatus |= status;
+    const mem = this.#memory;
+    for (const m of this.#o.topology.modules) {
+      const row = this.#memoryOf(m.number, undefined);
+      mem.set(row, PENDING_STATUS, mem.get(row, PENDING_STATUS) | status);
+    }
   }
 
   /**
-   * A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe), in its steps:
-   * who answered, what its status says, what its registers read, what its relay and clock say.
+   * A readout at `path`/`address` (scheduled, billing, on-demand or a discovery probe), acquired in
+   * the turns after this one, after the readouts before it: who answered, what its status, relay and
+   * clock say (then `identified`); its registers, `DATA_SETS_PER_TURN` data sets a turn; its readings
+   * stored.
    */
   readout(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
-    const obs = observeModule(readout.dataSets);
-    const module = obs.serial === undefined ? undefined : this.#identify(path, address, obs.serial, obs.meters);
+    this.#enqueue({ path, address, dataSets: readout.dataSets, kind, timeS, module: 0, status: 0, meters: undefined, next: -1, readings: [], implausible: false, failure: undefined });
+  }
+
+  #enqueue(p: PendingAcquisition): void {
+    this.#pending.push(p);
+    this.#turn ??= this.#o.timers.set(() => this.#nextTurn(), 0);
+  }
+
+  /** Who answered, its status, relay and clock: the first step of a readout. False when it is not acquired further. */
+  #identifyStep(p: PendingAcquisition): boolean {
+    const obs = observeModule(p.dataSets);
+    const module = obs.serial === undefined ? undefined : this.#identify(p.path, p.address, obs.serial, obs.meters);
     if (module === undefined) {
       this.counters.malformed++;
-      return;
+      return false;
     }
     this.counters.readouts++;
-    const status = this.#moduleStatus(module.number, module.changes, obs, kind, timeS);
-    const implausible = this.#acquire(module.number, readout, kind, status, timeS);
-    this.#askReread(module.number, implausible);
+    p.module = module.number;
+    p.status = this.#moduleStatus(module.number, module.changes, obs, p.kind, p.timeS);
     const o = this.#o;
     if (obs.relayConnected !== undefined) o.latch.observeRelay(module.number, obs.relayConnected);
-    o.clockKeeper.observe(module.number, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, timeS);
+    o.clockKeeper.observe(module.number, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, p.timeS);
+    p.meters = o.topology.module(module.number)!.meters;
+    o.identified(p.path, p.address);
+    return true;
+  }
+
+  /** Acquires and stores every pending readout now (before an orderly shutdown: no turn limit then). */
+  flush(): void {
+    if (this.#turn !== undefined) this.#o.timers.clear(this.#turn);
+    this.#turn = undefined;
+    while (this.#pending.length) this.#step();
+  }
+
+  #nextTurn(): void {
+    this.#turn = undefined;
+    try {
+      this.#o.guard(() => this.#step());
+    } finally {
+      if (this.#pending.length) this.#turn = this.#o.timers.set(() => this.#nextTurn(), 0);
+    }
+  }
+
+  /**
+   * One turn's work: the first pending readout's identification, its next slice, or its readings
+   * stored once every slice is done (or a failure taken). The queue moves on before the work, so a
+   * step that throws is not run again.
+   */
+  #step(): void {
+    const p = this.#pending[0]!;
+    if (p.failure) {
+      this.#pending.shift();
+      return this.#failed(p.module, p.failure);
+    }
+    if (p.next < 0) {
+      p.next = 0;
+      if (!this.#identifyStep(p)) this.#pending.shift();
+      return;
+    }
+    if (p.next < p.dataSets.length) {
+      const from = p.next;
+      p.next = Math.min(from + DATA_SETS_PER_TURN, p.dataSets.length);
+      return this.#acquire(p, from, p.next);
+    }
+    this.#pending.shift();
+    if (p.readings.length) this.#o.readings.append(p.readings, p.kind === "billing");
+    this.#askReread(p.module, p.implausible);
   }
 
   /** The module that answered, as the topology knows it after this answer; undefined when its table is full (not tracked). */
@@ -114,39 +222,40 @@ export class Acquirer {
   #moduleStatus(module: number, changes: TopologyChange[], obs: ModuleObservation, kind: ReadKind | "discovery", timeS: number): number {
     const o = this.#o;
     let status = this.#topologyEvents(module, changes);
-    const mem = this.#memoryOf(module, obs.powerFailures);
+    const mem = this.#memory, row = this.#memoryOf(module, obs.powerFailures);
     // The first readout since this boot: what the module logged while we were down is news.
-    if (mem.lastReadS === 0) o.moduleLog.catchUp(module);
-    status |= mem.pendingStatus;
-    mem.pendingStatus = 0;
-    if (obs.powerFailures !== undefined && mem.powerFailures !== undefined && obs.powerFailures > mem.powerFailures) {
+    if (mem.get(row, LAST_READ_S) === 0) o.moduleLog.catchUp(module);
+    status |= mem.get(row, PENDING_STATUS);
+    mem.set(row, PENDING_STATUS, 0);
+    // NaN (not known yet) compares false.
+    if (obs.powerFailures !== undefined && obs.powerFailures > mem.get(row, POWER_FAILURES)) {
       // The module restarted cold: its relay and clock may have been reset, its log may hold news.
       status |= ReadingStatus.powerFailure;
       o.events.pulse(EventType.powerRestore, module, obs.powerFailures);
       o.moduleLog.read(module);
     }
-    if (obs.powerFailures !== undefined) mem.powerFailures = obs.powerFailures;
+    if (obs.powerFailures !== undefined) mem.set(row, POWER_FAILURES, obs.powerFailures);
     if (kind === "billing") {
       status |= ReadingStatus.billing;
       o.moduleLog.read(module);
     }
-    this.#statusEvents(module, obs.status ?? 0, mem.status);
-    mem.status = obs.status ?? 0;
-    mem.lastReadS = timeS;
+    this.#statusEvents(module, obs.status ?? 0, mem.get(row, STATUS));
+    mem.set(row, STATUS, obs.status ?? 0);
+    mem.set(row, LAST_READ_S, timeS);
     return status;
   }
 
   /**
-   * The module's registers as readings: checked for plausibility, fed to the limiters, the voltage
-   * band and the balance, and stored. Returns whether a value was implausible.
+   * The registers of the pending readout's data sets `from` to `end` as readings: checked for
+   * plausibility, fed to the limiters, the voltage band and the balance, and kept for storing.
    */
-  #acquire(module: number, readout: Readout, kind: ReadKind | "discovery", status: number, timeS: number): boolean {
+  #acquire(p: PendingAcquisition, from: number, end: number): void {
     const o = this.#o;
-    const entry = o.topology.module(module)!;
-    const values = acquiredValues(readout.dataSets, { meterOf: (b) => (b === undefined ? undefined : entry.meters.get(b)), time: Math.floor(timeS), status });
-    let implausible = false;
+    const { kind, module, timeS } = p, meters = p.meters!;
+    const values = acquiredValues(p.dataSets.slice(from, end), { meterOf: (b) => (b === undefined ? undefined : meters.get(b)), time: Math.floor(timeS), status: p.status });
     for (const { reading, text } of values) {
-      if (o.plausibility.check(reading, text) !== "ok") implausible = true;
+      p.readings.push(reading);
+      if (o.plausibility.check(reading, text) !== "ok") p.implausible = true;
       this.counters.readings++;
       if (reading.status & ReadingStatus.implausible) {
         this.counters.implausible++;
@@ -159,31 +268,38 @@ export class Acquirer {
       }
       if (reading.register === IMPORT_TOTAL && kind !== "discovery") this.#balance(module, reading, timeS);
     }
-    if (values.length) o.readings.append(values.map((v) => v.reading), kind === "billing");
-    return implausible;
   }
 
   /** An implausible value asks for one fresh readout; the one after it is taken as it comes. */
   #askReread(module: number, implausible: boolean): void {
-    const mem = this.#memoryOf(module, undefined);
-    if (implausible && !mem.rereadAsked) {
-      mem.rereadAsked = true;
+    const row = this.#memoryOf(module, undefined);
+    if (implausible && !this.#memory.get(row, REREAD_ASKED)) {
+      this.#memory.set(row, REREAD_ASKED, 1);
       this.#o.reread(module);
-    } else mem.rereadAsked = false;
+    } else this.#memory.set(row, REREAD_ASKED, 0);
   }
 
-  /** A readout of a known module failed after its retries. */
-  failed(module: number, _failure: Failure): void {
+  /** A readout of a known module failed after its retries: taken after the readouts before it. */
+  failed(module: number, failure: Failure): void {
+    if (this.#pending.length) this.#enqueue({ path: "", address: "", dataSets: [], kind: "scheduled", timeS: 0, module, status: 0, meters: undefined, next: 0, readings: [], implausible: false, failure });
+    else this.#failed(module, failure);
+  }
+
+  #failed(module: number, _failure: Failure): void {
     this.counters.failures++;
     for (const c of this.#o.topology.failed(module)) {
       if (c.kind === "missing") this.#o.events.pulse(EventType.commLoss, module, c.failures);
     }
   }
 
-  #memoryOf(module: number, powerFailures: number | undefined): ModuleMemory {
-    let m = this.#memory.get(module);
-    if (!m) this.#memory.set(module, (m = { powerFailures, status: 0, lastReadS: 0, pendingStatus: 0, rereadAsked: false }));
-    return m;
+  /** The module's row in the memory, added (with `powerFailures`, NaN when undefined) on its first use. */
+  #memoryOf(module: number, powerFailures: number | undefined): number {
+    let row = this.#memory.find(module);
+    if (row === -1) {
+      row = this.#memory.insert(module);
+      this.#memory.set(row, POWER_FAILURES, powerFailures ?? Number.NaN);
+    }
+    return row;
   }
 
   /** Raises the events of topology changes; returns the status bits they give this read's values. */
@@ -239,12 +355,15 @@ export class Acquirer {
   #balance(module: number, reading: Reading, timeS: number): void {
     const interval = this.#o.intervalOf(module);
     const slot = slotOf(timeS, interval);
-    const last = this.#lastImport.get(reading.meter);
-    this.#lastImport.set(reading.meter, [reading.value, slot]);
-    if (!last || slot !== last[1] + 1) return;
+    const known = this.#lastImport.find(reading.meter) !== -1;
+    const row = this.#lastImport.insert(reading.meter);
+    const lastWh = this.#lastImport.get(row, IMPORT_WH), lastSlot = this.#lastImport.get(row, IMPORT_SLOT);
+    this.#lastImport.set(row, IMPORT_WH, reading.value);
+    this.#lastImport.set(row, IMPORT_SLOT, slot);
+    if (!known || slot !== lastSlot + 1) return;
     for (const b of this.#o.balance) {
       if (!b.has(reading.meter)) continue;
-      const r = b.add(reading.meter, slotStart(slot, interval), reading.value - last[0], interval * 60_000);
+      const r = b.add(reading.meter, slotStart(slot, interval), reading.value - lastWh, interval * 60_000);
       if (r.change === "raised") this.#o.events.pulse(EventType.balanceAlarm, r.balance!.group, Math.max(1, Math.round(r.balance!.lossPercent)));
       // The end of an imbalance is reported too (detail 0), as an event rather than an alarm.
       else if (r.change === "cleared") this.#o.events.record({ type: EventType.balanceAlarm, subject: r.balance!.group, time: Math.floor(timeS), alarm: false, detail: 0 });

@@ -4,11 +4,14 @@
  * a dropped character inside a value passes parity and structure, so the checks also watch the width
  * of each register's text, which a real register keeps.
  *
- * Per (meter, register) it keeps the last accepted value, its time and its width: a small bounded map.
+ * Per (meter, register) of an energy register (the only ones judged against their past) it keeps the
+ * last accepted value, its time and its width: a bounded table of rows (model/keyed-rows.ts), not an
+ * object per register (docs/memory.md).
  */
 import { Quantity, ReadingStatus, type Reading } from "../model/records.js";
 import { quantityOf } from "../d0/readings.js";
 import { frozen } from "../model/frozen.js";
+import { KeyedRows } from "../model/keyed-rows.js";
 
 export interface PlausibilityLimits {
   /** Largest credible average power of one meter, W (a 3 × 100 A service at 230 V ≈ 69 kW). */
@@ -30,20 +33,20 @@ export const DEFAULT_LIMITS: PlausibilityLimits = frozen({
 
 export type Verdict = "ok" | "backwards" | "jump" | "width" | "range";
 
-interface Last {
-  value: number;
-  timeS: number;
-  width: number;
+/** The columns of a register's history row. */
+const VALUE = 0, TIME_S = 1, WIDTH = 2;
+/** Whether a register's value is judged against its last accepted one (a counter). */
+function isCounter(q: Quantity | undefined): boolean {
+  return q === Quantity.energyWh || q === Quantity.reactiveVarh;
 }
 
 export class PlausibilityChecker {
   readonly #limits: PlausibilityLimits;
-  readonly #last = new Map<string, Last>();
-  readonly #maxEntries: number;
+  readonly #last: KeyedRows;
 
   constructor(limits: Partial<PlausibilityLimits> = {}, maxEntries = 16_384) {
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
-    this.#maxEntries = maxEntries;
+    this.#last = new KeyedRows(3, maxEntries);
   }
 
   /**
@@ -56,15 +59,18 @@ export class PlausibilityChecker {
       reading.status |= ReadingStatus.implausible;
       return verdict;
     }
-    const key = `${reading.meter}/${reading.register}`;
-    if (!this.#last.has(key) && this.#last.size >= this.#maxEntries) return verdict;
-    this.#last.set(key, { value: reading.value, timeS: reading.time, width: text.length });
+    if (!isCounter(quantityOf((reading.register >> 16) & 0xff, (reading.register >> 8) & 0xff))) return verdict;
+    const row = this.#last.insert(reading.meter, reading.register);
+    if (row === -1) return verdict; // Full: this register is judged without history.
+    this.#last.set(row, VALUE, reading.value);
+    this.#last.set(row, TIME_S, reading.time);
+    this.#last.set(row, WIDTH, text.length);
     return verdict;
   }
 
   /** Forgets a meter's history (its meter was replaced or reset: the next value starts afresh). */
   forgetMeter(meter: number): void {
-    for (const key of [...this.#last.keys()]) if (key.startsWith(`${meter}/`)) this.#last.delete(key);
+    this.#last.remove(meter);
   }
 
   #judge(r: Reading, text: string): Verdict {
@@ -83,13 +89,14 @@ export class PlausibilityChecker {
       case Quantity.energyWh:
       case Quantity.reactiveVarh: {
         if (r.value < 0) return "range";
-        const last = this.#last.get(`${r.meter}/${r.register}`);
-        if (!last) return "ok";
-        if (text.length !== last.width) return "width";
-        if (r.value < last.value) return "backwards";
-        const hours = Math.max(r.time - last.timeS, 1) / 3600;
+        const row = this.#last.find(r.meter, r.register);
+        if (row === -1) return "ok";
+        const value = this.#last.get(row, VALUE);
+        if (text.length !== this.#last.get(row, WIDTH)) return "width";
+        if (r.value < value) return "backwards";
+        const hours = Math.max(r.time - this.#last.get(row, TIME_S), 1) / 3600;
         // An energy register may grow by at most the largest credible power over the elapsed time (+1 count).
-        return r.value - last.value <= L.maxPowerW * hours + 1 ? "ok" : "jump";
+        return r.value - value <= L.maxPowerW * hours + 1 ? "ok" : "jump";
       }
       default:
         return "ok";

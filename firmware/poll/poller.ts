@@ -18,7 +18,8 @@
 import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock.js";
 import type { Failure, Readout } from "../bus/types.js";
 import type { ModuleAccess } from "./module-access.js";
-import type { Topology } from "./topology.js";
+import { KeyedRows } from "../model/keyed-rows.js";
+import type { ModuleEntry, Topology } from "./topology.js";
 import { billingDay, inWindow, slotOf, slotStart, validateSchedule, type GroupSchedule } from "./schedule.js";
 
 export const Priority = Object.freeze({ alarm: 30, onDemand: 20, billing: 15, scheduled: 10, backfill: 5, discovery: 0 } as const);
@@ -66,13 +67,15 @@ export interface PollerOptions {
   billingDays?: { last(group: number): number | undefined; done(group: number, day: number): void };
 }
 
-interface ModuleState {
-  lastSlot: number;
-  lastBillingDay: number;
-  busy: boolean;
-  retryAtMs: number;
-  backoffMs: number;
-}
+/**
+ * The columns of a module's row in the poller's state (model/keyed-rows.ts): the last slot read
+ * (-1 none), the last billing day done (-1 not known yet), a readout running (0 or 1), when a missing
+ * module is tried again (monotonic ms) and its back-off (ms); whether a scheduled or billing read of
+ * it waits in a path's queue (0 or 1: one at a time), and that read's group, slot and day.
+ */
+const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING = 5, PENDING_GROUP = 6, PENDING_SLOT = 7, PENDING_DAY = 8, STATE_COLUMNS = 9;
+/** A waiting read in a path's queue is one number: the module times 2, plus 1 for a billing read. */
+const BILLING_BIT = 1;
 
 interface PendingRead {
   module: number;
@@ -83,13 +86,24 @@ interface PendingRead {
 }
 
 const TICK_MAX_MS = 60_000;
+/** Modules a tick looks at in one turn. */
+const MODULES_PER_TURN = 32;
+
+/** A tick under way: the modules left to look at, the tick's time, and the next slot boundary seen so far (s). */
+interface Sweep {
+  modules: Iterator<ModuleEntry>;
+  nowS: number;
+  nowMs: number;
+  nextS: number;
+}
 
 export class Poller {
   #o: Required<Omit<PollerOptions, "billingDays">> & Pick<PollerOptions, "billingDays">;
   /** Billing reads still running per "group/day"; when none is left the day is done. */
   readonly #billingOpen = new Map<string, number>();
-  readonly #state = new Map<number, ModuleState>();
-  readonly #pending = new Map<string, PendingRead[]>();
+  readonly #state = new KeyedRows(STATE_COLUMNS);
+  /** Per path, the reads waiting (module × 2 + BILLING_BIT), their details in the module's state row. */
+  readonly #pending = new Map<string, number[]>();
   readonly #queued = new Map<string, number>();
   #tick: TimerId | undefined;
   #running = false;
@@ -124,6 +138,7 @@ export class Poller {
     this.#running = false;
     if (this.#tick !== undefined) this.#o.timers.clear(this.#tick);
     this.#tick = undefined;
+    for (const q of this.#pending.values()) for (const code of q) this.#state.set(this.#stateOf(Math.floor(code / 2)), PENDING, 0);
     this.#pending.clear();
     this.#open.clear();
     this.#billingOpen.clear();
@@ -164,50 +179,74 @@ export class Poller {
     return fallback;
   }
 
-  #stateOf(module: number): ModuleState {
-    let s = this.#state.get(module);
-    if (!s) {
-      s = { lastSlot: -1, lastBillingDay: -1, busy: false, retryAtMs: 0, backoffMs: 0 };
-      this.#state.set(module, s);
+  /** The module's state row, added on its first use. */
+  #stateOf(module: number): number {
+    let row = this.#state.find(module);
+    if (row === -1) {
+      row = this.#state.insert(module);
+      this.#state.set(row, LAST_SLOT, -1);
+      this.#state.set(row, LAST_BILLING_DAY, -1);
     }
-    return s;
+    return row;
   }
 
+  /**
+   * A tick: every module is looked at for a read due, `MODULES_PER_TURN` a turn (a tick over every
+   * module in one turn held the event loop twice the turn limit, docs/memory.md), with the time the
+   * tick started; then the paths are fed and the next tick set for the next slot boundary.
+   */
   #onTick(): void {
     this.#tick = undefined;
     if (!this.#running) return;
-    const o = this.#o;
-    const nowS = o.wallClock.now() / 1000;
-    const nowMs = o.clock.now();
-    let nextS = nowS + TICK_MAX_MS / 1000;
-    for (const m of o.topology.modules) {
-      const g = this.#group(m.number);
-      if (!g) continue;
-      const s = this.#stateOf(m.number);
-      const slot = slotOf(nowS, g.intervalMin, o.utcOffsetMin);
-      nextS = Math.min(nextS, slotStart(slot + 1, g.intervalMin, o.utcOffsetMin));
-      if (s.busy || this.#isPending(m.path, m.number)) continue;
-      // A module displaced by another at its place is found again by discovery if it reappears elsewhere.
-      if (o.topology.at(m.path, m.address)?.number !== m.number) continue;
-      if (m.state === "missing" && nowMs < s.retryAtMs) continue;
-      const day = billingDay(g, nowS, o.utcOffsetMin);
-      if (day !== undefined && s.lastBillingDay < 0) s.lastBillingDay = o.billingDays?.last(g.id) ?? day;
-      if (day !== undefined && day > s.lastBillingDay) this.#push(m.path, { module: m.number, kind: "billing", group: g.id, slot, day });
-      else if (slot > s.lastSlot && inWindow(g, nowS, o.utcOffsetMin)) this.#push(m.path, { module: m.number, kind: "scheduled", group: g.id, slot, day: day ?? -1 });
-    }
-    for (const path of this.#pending.keys()) this.#feed(path);
-    const delay = Math.max(10, Math.min(TICK_MAX_MS, (nextS - nowS) * 1000 + 1));
-    this.#tick = o.timers.set(() => this.#onTick(), delay);
+    const nowS = this.#o.wallClock.now() / 1000;
+    this.#sweep({ modules: this.#o.topology.modules[Symbol.iterator](), nowS, nowMs: this.#o.clock.now(), nextS: nowS + TICK_MAX_MS / 1000 });
   }
 
-  #isPending(path: string, module: number): boolean {
-    return this.#pending.get(path)?.some((p) => p.module === module) ?? false;
+  #sweep(w: Sweep): void {
+    this.#tick = undefined;
+    if (!this.#running) return;
+    const o = this.#o;
+    for (let n = 0; n < MODULES_PER_TURN; n++) {
+      const next = w.modules.next();
+      if (next.done) {
+        for (const path of this.#pending.keys()) this.#feed(path);
+        const delay = Math.max(10, Math.min(TICK_MAX_MS, (w.nextS - w.nowS) * 1000 + 1));
+        this.#tick = o.timers.set(() => this.#onTick(), delay);
+        return;
+      }
+      this.#consider(next.value, w);
+    }
+    this.#tick = o.timers.set(() => this.#sweep(w), 0);
+  }
+
+  /** Whether module `m` has a read due at the sweep's time: pushed on its path's queue if so. */
+  #consider(m: ModuleEntry, w: Sweep): void {
+    const o = this.#o;
+    const { nowS, nowMs } = w;
+    const g = this.#group(m.number);
+    if (!g) return;
+    const st = this.#state, s = this.#stateOf(m.number);
+    const slot = slotOf(nowS, g.intervalMin, o.utcOffsetMin);
+    w.nextS = Math.min(w.nextS, slotStart(slot + 1, g.intervalMin, o.utcOffsetMin));
+    if (st.get(s, BUSY) || st.get(s, PENDING)) return;
+    // A module displaced by another at its place is found again by discovery if it reappears elsewhere.
+    if (o.topology.at(m.path, m.address)?.number !== m.number) return;
+    if (m.state === "missing" && nowMs < st.get(s, RETRY_AT_MS)) return;
+    const day = billingDay(g, nowS, o.utcOffsetMin);
+    if (day !== undefined && st.get(s, LAST_BILLING_DAY) < 0) st.set(s, LAST_BILLING_DAY, o.billingDays?.last(g.id) ?? day);
+    if (day !== undefined && day > st.get(s, LAST_BILLING_DAY)) this.#push(m.path, { module: m.number, kind: "billing", group: g.id, slot, day });
+    else if (slot > st.get(s, LAST_SLOT) && inWindow(g, nowS, o.utcOffsetMin)) this.#push(m.path, { module: m.number, kind: "scheduled", group: g.id, slot, day: day ?? -1 });
   }
 
   #push(path: string, read: PendingRead): void {
     let q = this.#pending.get(path);
     if (!q) this.#pending.set(path, (q = []));
-    q.push(read);
+    q.push(read.module * 2 + (read.kind === "billing" ? BILLING_BIT : 0));
+    const st = this.#state, s = this.#stateOf(read.module);
+    st.set(s, PENDING, 1);
+    st.set(s, PENDING_GROUP, read.group);
+    st.set(s, PENDING_SLOT, read.slot);
+    st.set(s, PENDING_DAY, read.day);
     if (read.kind === "billing") {
       const key = `${read.group}/${read.day}`;
       this.#billingOpen.set(key, (this.#billingOpen.get(key) ?? 0) + 1);
@@ -238,18 +277,25 @@ export class Poller {
     for (const l of this.#cycleListeners) l({ path, slot: read.slot, durationMs, lowerBoundMs: c.boundMs, complete });
   }
 
+  /** The read a path's queue holds as `code`, as an object while it runs (the only ones in flight). */
+  #pendingRead(code: number): PendingRead {
+    const module = Math.floor(code / 2), st = this.#state, s = this.#stateOf(module);
+    st.set(s, PENDING, 0);
+    return { module, kind: code & BILLING_BIT ? "billing" : "scheduled", group: st.get(s, PENDING_GROUP), slot: st.get(s, PENDING_SLOT), day: st.get(s, PENDING_DAY) };
+  }
+
   #feed(path: string): void {
     const q = this.#pending.get(path);
     while (q && q.length && (this.#queued.get(path) ?? 0) < this.#o.maxQueuedPerPath) {
-      const read = q.shift()!;
-      const s = this.#stateOf(read.module);
+      const read = this.#pendingRead(q.shift()!);
+      const st = this.#state, s = this.#stateOf(read.module);
       const priority = read.kind === "billing" ? Priority.billing : Priority.scheduled;
       this.counters[read.kind === "billing" ? "billing" : "scheduled"]++;
       this.#queued.set(path, (this.#queued.get(path) ?? 0) + 1);
       this.#read(read.module, read.kind, priority, (_ok, _failure, boundMs) => {
         this.#cycleDone(path, read, boundMs);
         this.#queued.set(path, (this.#queued.get(path) ?? 1) - 1);
-        s.lastSlot = Math.max(s.lastSlot, read.slot);
+        st.set(s, LAST_SLOT, Math.max(st.get(s, LAST_SLOT), read.slot));
         if (read.kind === "billing") this.#billingDone(read);
         if (this.#running) this.#feed(path);
       });
@@ -258,7 +304,7 @@ export class Poller {
 
   /** A billing read is over (answered or not): the module's day is done, and the group's once all are. */
   #billingDone(read: PendingRead): void {
-    this.#stateOf(read.module).lastBillingDay = read.day;
+    this.#state.set(this.#stateOf(read.module), LAST_BILLING_DAY, read.day);
     const key = `${read.group}/${read.day}`;
     const left = (this.#billingOpen.get(key) ?? 1) - 1;
     if (left > 0) return void this.#billingOpen.set(key, left);
@@ -269,13 +315,13 @@ export class Poller {
   /** Starts a readout of `module` on its path; `after` runs once it is over. */
   #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure, boundMs?: number) => void): void {
     const o = this.#o;
-    const s = this.#stateOf(module);
-    s.busy = true;
+    const st = this.#state, s = this.#stateOf(module);
+    st.set(s, BUSY, 1);
     o.access.readout(module, priority, (r) => {
-      s.busy = false;
+      st.set(s, BUSY, 0);
       if (r.ok) {
         this.counters.ok++;
-        s.backoffMs = 0;
+        st.set(s, BACKOFF_MS, 0);
         o.listener.readout(module, r.readout, kind, o.wallClock.now() / 1000);
         return after(true, undefined, r.wire.lowerBoundMs);
       }
@@ -283,8 +329,9 @@ export class Poller {
       o.listener.failed(module, r.failure, kind);
       if (o.topology.module(module)?.state === "missing") {
         const base = (this.#group(module)?.intervalMin ?? 15) * 60_000;
-        s.backoffMs = Math.min(o.maxBackoffMs, s.backoffMs ? s.backoffMs * 2 : base);
-        s.retryAtMs = o.clock.now() + s.backoffMs;
+        const backoffMs = st.get(s, BACKOFF_MS);
+        st.set(s, BACKOFF_MS, Math.min(o.maxBackoffMs, backoffMs ? backoffMs * 2 : base));
+        st.set(s, RETRY_AT_MS, o.clock.now() + st.get(s, BACKOFF_MS));
       }
       after(false, r.failure);
     });

@@ -81,7 +81,7 @@ async function inCopy(xs: XsWorker, name: string, ops: string[]): Promise<{ slot
   }
 }
 
-interface Run {
+export interface Run {
   meters: number;
   modules: number;
   cranks: Array<{ atMs: number; slots: number }>;
@@ -89,7 +89,7 @@ interface Run {
   report: { kinds: Record<string, KindFigures>; headendTurns: KindFigures; readingsDelivered: number; readingsStored: number; lost: number; internalErrors: number };
 }
 
-async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean): Promise<Run> {
+export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean): Promise<Run> {
   const xs = await startXs(bundle, firmwareUplink ? "site-a" : "site-b");
   try {
     const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink });
@@ -125,7 +125,7 @@ async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean): 
 }
 
 /** A sampled figure at `atMs`, linear between the samples around it. */
-function at(samples: ReadonlyArray<{ atMs: number; sampled: number }>, atMs: number): number {
+export function at(samples: ReadonlyArray<{ atMs: number; sampled: number }>, atMs: number): number {
   let i = 1;
   while (i < samples.length - 1 && samples[i]!.atMs < atMs) i++;
   const a = samples[i - 1]!, b = samples[i] ?? a;

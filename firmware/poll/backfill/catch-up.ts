@@ -11,6 +11,7 @@
  * module's offset, to the nearest slot), and an offset beyond the tolerance is recorded and flags the
  * values (meter clock invalid).
  */
+import { KeyedRows } from "../../model/keyed-rows.js";
 import { isDlmsAddress } from "../../dlms/integration/config.js";
 import type { MonotonicClock, TimerId, Timers, WallClock } from "../../../hal/clock.js";
 import { clockSeconds, MODULE_ERRORS, readClock } from "../../bus/local-module.js";
@@ -72,8 +73,8 @@ export class CatchUp {
   readonly #retryAt = new Map<number, number>();
   /** Modules that answered they keep no profile (this boot). */
   readonly #noProfile = new Set<number>();
-  /** Each module's clock offset as last seen (a readout, a catch-up session), s, and when (wall clock, s). */
-  readonly #offsets = new Map<number, { offsetS: number; atS: number }>();
+  /** Each module's clock offset as last seen (a readout, a catch-up session), s: one column (model/keyed-rows.ts). */
+  readonly #offsets = new KeyedRows(1);
   /** The offset a module's clock had before it was last set, and until when (rows recorded before that are placed with it). */
   readonly #beforeSet = new Map<number, { offsetS: number; untilS: number }>();
   /** Modules whose rows were placed with an offset beyond the tolerance: the largest offset used, s. */
@@ -146,9 +147,16 @@ export class CatchUp {
    * keep the previous offset.
    */
   observeClock(module: number, offsetS: number, atS: number): void {
-    const last = this.#offsets.get(module);
-    if (last && Math.abs(offsetS - last.offsetS) > this.#o.maxDriftS()) this.#beforeSet.set(module, { offsetS: last.offsetS, untilS: atS });
-    this.#offsets.set(module, { offsetS, atS });
+    const known = this.#offsets.find(module);
+    const lastS = known === -1 ? 0 : this.#offsets.get(known, 0);
+    if (known !== -1 && Math.abs(offsetS - lastS) > this.#o.maxDriftS()) this.#beforeSet.set(module, { offsetS: lastS, untilS: atS });
+    this.#offsets.set(this.#offsets.insert(module), 0, offsetS);
+  }
+
+  /** A module's clock offset as last seen, s; 0 when not seen. */
+  #offsetOf(module: number): number {
+    const row = this.#offsets.find(module);
+    return row === -1 ? 0 : this.#offsets.get(row, 0);
   }
 
   /** Modules whose profile rows were placed with a clock offset beyond the tolerance, with the largest offset used. */
@@ -240,7 +248,7 @@ export class CatchUp {
   /** One session for slots [a, b] of `m`; `all` (an on-demand read) collects every value of the range. */
   #session(m: ModuleEntry, a: number, b: number, priority: number, done: (r: { ok: boolean }) => void, all?: Reading[]): void {
     const o = this.#o;
-    const known = this.#offsets.get(m.number)?.offsetS ?? 0;
+    const known = this.#offsetOf(m.number);
     const before = this.#beforeSet.get(m.number)?.offsetS ?? known;
     // The request is in the module's time (rows recorded before its clock was set carry the offset it
     // had then); half a period either side finds rows of a clock a little off.
@@ -278,7 +286,7 @@ export class CatchUp {
     const moduleNowS = clock?.ok ? clockSeconds(clock.dataSets) : undefined;
     const nowS = o.wallClock.now() / 1000;
     if (moduleNowS !== undefined) this.observeClock(m.number, Math.round(moduleNowS - nowS), nowS);
-    const offset = this.#offsets.get(m.number)?.offsetS ?? 0;
+    const offset = this.#offsetOf(m.number);
     const { rows, skipped } = profileRows(profile.dataSets);
     this.counters.skippedRows += skipped;
     const placed = this.#place(m.number, rows, offset);

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { KEY_LIMIT, KeyedRows } from "../../firmware/model/keyed-rows.js";
+
+/** Operations on a table and on a Map of rows (the model it must agree with). */
+type Op = { op: "insert"; key: number; sub: number; value: number } | { op: "set"; key: number; sub: number; column: number; value: number } | { op: "remove"; key: number };
+
+const key = fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 600 }));
+const sub = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 0xff_ffff }));
+const ops: fc.Arbitrary<Op[]> = fc.array(
+  fc.oneof(
+    { weight: 6, arbitrary: fc.record({ op: fc.constant("insert" as const), key, sub, value: fc.double({ noNaN: true }) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant("set" as const), key, sub, column: fc.integer({ min: 0, max: 2 }), value: fc.double() }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("remove" as const), key }) },
+  ),
+  { maxLength: 400 },
+);
+
+describe("keyed rows", () => {
+  it("finds, adds and removes rows as a Map of rows does, and keeps the order they were added", () => {
+    fc.assert(
+      fc.property(ops, fc.integer({ min: 1, max: 300 }), (list, maxRows) => {
+        const t = new KeyedRows(3, maxRows, 1);
+        const model = new Map<string, { key: number; cells: number[] }>();
+        const id = (k: number, s: number) => `${k}/${s}`;
+        for (const o of list) {
+          if (o.op === "insert") {
+            const row = t.insert(o.key, o.sub, o.value);
+            if (model.has(id(o.key, o.sub))) assert.notEqual(row, -1);
+            else if (model.size >= maxRows) assert.equal(row, -1);
+            else model.set(id(o.key, o.sub), { key: o.key, cells: [o.value, o.value, o.value] });
+          } else if (o.op === "set") {
+            const row = t.find(o.key, o.sub);
+            assert.equal(row === -1, !model.has(id(o.key, o.sub)));
+            if (row !== -1) (t.set(row, o.column, o.value), (model.get(id(o.key, o.sub))!.cells[o.column] = o.value));
+          } else {
+            t.remove(o.key);
+            for (const [k, v] of [...model]) if (v.key === o.key) model.delete(k);
+          }
+          assert.equal(t.size, model.size);
+        }
+        const rows: number[] = [];
+        for (const [k, { cells }] of model) {
+          const [key, sub] = k.split("/").map(Number) as [number, number];
+          const row = t.find(key, sub);
+          rows.push(row);
+          assert.deepEqual([t.get(row, 0), t.get(row, 1), t.get(row, 2)], cells);
+        }
+        assert.deepEqual(rows, rows.map((_, i) => i));
+      }),
+    );
+  });
+
+  it("refuses a key that is not a 16-bit number with a RangeError, and finds nothing for it", () => {
+    const t = new KeyedRows(1);
+    for (const bad of [-1, KEY_LIMIT, 1.5, Number.NaN, 2 ** 40]) {
+      assert.throws(() => t.insert(bad), RangeError);
+      assert.equal(t.find(bad), -1);
+    }
+    assert.equal(t.size, 0);
+    const row = t.insert(KEY_LIMIT - 1, 0, 5);
+    assert.equal(t.find(KEY_LIMIT - 1), row);
+    assert.equal(t.get(row, 0), 5);
+    t.remove(KEY_LIMIT - 1);
+    assert.equal(t.find(KEY_LIMIT - 1), -1);
+  });
+
+  it("finds nothing in an empty table and refuses rows beyond its bound", () => {
+    const t = new KeyedRows(1, 2);
+    assert.equal(t.find(0), -1);
+    assert.equal(t.insert(7), 0);
+    assert.equal(t.insert(7, 1), 1);
+    assert.equal(t.insert(9), -1);
+    assert.equal(t.insert(7), 0);
+  });
+});
