@@ -15,13 +15,10 @@
  * what the uplink adds. A run's machine is sampled: copied (an xsnap snapshot), and the copy cuts the
  * board's power and frees the firmware, which leaves the simulated world alone (each copy checks
  * that the firmware's parts were collected); the firmware's heap then is the machine's less the
- * world's, exactly. A run samples every `--sample-min` simulated minutes (default 5), and at every
- * crank that may be a new peak: whose machine, less the world of the last sample, is above the
- * largest firmware heap sampled so far. While the world does not shrink between samples that bound
- * is never below the firmware's heap, so the peak reported, a sampled one, is the exact peak. The
- * world mostly grows (the site's ground truth and the head-end's database), but its queues and
- * buffers come and go: the most it shrank from one sample to the next (`worldShrinkSlots`) bounds
- * what a peak between samples could have been above the one reported.
+ * world's, exactly. A run samples every `--sample-min` simulated minutes (default 1); between two
+ * samples the world is taken as growing evenly, so the firmware's heap at every crank is the
+ * machine's less the world interpolated (`peakSlots`, the largest over the cranks), and exact at the
+ * samples (`peakSampledSlots`, the largest over them).
  *
  * `--profile` is a diagnostic instead: run A alone with every method of the bundle's classes wrapped
  * (site-xs-entry.ts), printing the kinds' largest turns and the method calls inside each (`calls`:
@@ -74,19 +71,21 @@ export interface SiteXsMeasurement {
   unitsPerReading: number;
   /** The largest firmware turn but the boot's, its kind. */
   largestTurn: { kind: string; units: number };
-  /** The firmware's live heap slots (A): the largest sampled, and when (simulated ms). */
+  /** The firmware's live heap slots (A): the largest over the cranks (the world interpolated between samples), and when (simulated ms). */
   peakSlots: number;
   peakAtMs: number;
-  /** The firmware's live heap without its uplink (B): the largest sampled, and when. */
+  /** The same over the samples alone: exact. */
+  peakSampledSlots: number;
+  peakSampledAtMs: number;
+  /** The firmware's live heap without its uplink (B): the largest over the cranks, and when; over the samples alone. */
   peakSlotsWithoutUplink: number;
   peakWithoutUplinkAtMs: number;
+  peakSampledSlotsWithoutUplink: number;
   /** A's samples and B's. */
   samples: HeapSample[];
   samplesWithoutUplink: HeapSample[];
   /** Whether every copy of A and B freed the firmware (else its world's figure holds some of it). */
   firmwareReleased: boolean;
-  /** The most the world shrank from one sample to the next, in A or B: how far a peak may hide above the one reported. */
-  worldShrinkSlots: number;
 }
 
 const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", import.meta.url));
@@ -106,6 +105,7 @@ async function inCopy(xs: XsWorker, name: string, ops: string[]): Promise<{ slot
 interface Run {
   meters: number;
   modules: number;
+  cranks: Array<{ atMs: number; slots: number }>;
   samples: Array<{ atMs: number; slots: number; sampled: number; released: boolean }>;
   report: {
     kinds: Record<string, KindFigures>;
@@ -134,35 +134,39 @@ async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean, p
       const r = c.reply as { boardOff: boolean; freed: string[] };
       samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && watched.every((p) => r.freed.includes(p)) });
     };
+    const cranks: Run["cranks"] = [{ atMs: 0, slots: started.heapSlots }];
     await sample(0, started.heapSlots);
     const step = o.stepS * 1000;
     const end = o.minutes * 60_000;
     let nextSample = o.sampleMin * 60_000;
     for (let t = step; t <= end; t += step) {
       const r = await xs.command({ op: "run", untilMs: t });
-      const last = samples[samples.length - 1];
-      const best = Math.max(0, ...samples.map((x) => x.slots - x.sampled));
-      if (t >= nextSample || t + step > end || (last && r.heapSlots - last.sampled > best)) await sample(t, r.heapSlots);
-      if (t >= nextSample) nextSample += o.sampleMin * 60_000;
+      cranks.push({ atMs: t, slots: r.heapSlots });
+      if (t >= nextSample || t + step > end) {
+        await sample(t, r.heapSlots);
+        nextSample += o.sampleMin * 60_000;
+      }
     }
     const report = (await xs.command<Run["report"]>({ op: "report" })).reply;
-    return { meters: started.reply.meters, modules: started.reply.modules, samples, report };
+    return { meters: started.reply.meters, modules: started.reply.modules, cranks, samples, report };
   } finally {
     await xs.close();
   }
 }
 
-/** The most a run's world shrank from one sample to the next. */
-function worldShrink(r: Run): number {
-  let most = 0;
-  for (let i = 1; i < r.samples.length; i++) most = Math.max(most, r.samples[i - 1]!.sampled - r.samples[i]!.sampled);
-  return most;
+/** A sampled figure at `atMs`, linear between the samples around it. */
+function at(samples: ReadonlyArray<{ atMs: number; sampled: number }>, atMs: number): number {
+  let i = 1;
+  while (i < samples.length - 1 && samples[i]!.atMs < atMs) i++;
+  const a = samples[i - 1]!, b = samples[i] ?? a;
+  if (b.atMs === a.atMs) return a.sampled;
+  return Math.round(a.sampled + ((b.sampled - a.sampled) * (atMs - a.atMs)) / (b.atMs - a.atMs));
 }
 
-/** The firmware's largest live heap over a run's samples (the machine's less the world's), and when. */
-function peakOf(r: Run): { slots: number; atMs: number } {
+/** The firmware's largest live heap (the machine's less the world's) over `points`, and when. */
+function peakOf(points: ReadonlyArray<{ atMs: number; slots: number }>, world: (atMs: number) => number): { slots: number; atMs: number } {
   let slots = 0, atMs = 0;
-  for (const x of r.samples) if (x.slots - x.sampled > slots) (slots = x.slots - x.sampled), (atMs = x.atMs);
+  for (const c of points) if (c.slots - world(c.atMs) > slots) (slots = c.slots - world(c.atMs)), (atMs = c.atMs);
   return { slots, atMs };
 }
 
@@ -174,8 +178,10 @@ export async function measure(o: MeasureOptions): Promise<SiteXsMeasurement> {
   const bundle = await bundleForXsWithClasses(entry);
   const a = await run(bundle, o, true);
   const b = await run(bundle, o, false);
-  const peak = peakOf(a);
-  const peakB = peakOf(b);
+  const peak = peakOf(a.cranks, (t) => at(a.samples, t));
+  const peakB = peakOf(b.cranks, (t) => at(b.samples, t));
+  const sampled = peakOf(a.samples, (t) => at(a.samples, t));
+  const sampledB = peakOf(b.samples, (t) => at(b.samples, t));
   const kinds = a.report.kinds;
   const running = Object.entries(kinds).filter(([k]) => k !== "boot");
   const units = running.reduce((n, [, v]) => n + v.units, 0);
@@ -194,12 +200,14 @@ export async function measure(o: MeasureOptions): Promise<SiteXsMeasurement> {
     largestTurn: { kind, units: largest.maxUnits },
     peakSlots: peak.slots,
     peakAtMs: peak.atMs,
+    peakSampledSlots: sampled.slots,
+    peakSampledAtMs: sampled.atMs,
     peakSlotsWithoutUplink: peakB.slots,
     peakWithoutUplinkAtMs: peakB.atMs,
+    peakSampledSlotsWithoutUplink: sampledB.slots,
     samples: samplesOf(a),
     samplesWithoutUplink: samplesOf(b),
     firmwareReleased: [...a.samples, ...b.samples].every((s) => s.released),
-    worldShrinkSlots: Math.max(worldShrink(a), worldShrink(b)),
   };
 }
 
@@ -216,7 +224,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     minutes: o.minutes ?? 180,
     modules: o.modules ?? SITE_256.modules,
     stepS: o["step-s"] ?? 5,
-    sampleMin: o["sample-min"] ?? 5,
+    sampleMin: o["sample-min"] ?? 1,
   };
   if (o.profile) console.log(JSON.stringify(await profileTurns(options)));
   else {
