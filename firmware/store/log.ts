@@ -313,14 +313,45 @@ export class RecordLog {
    * Releases the records with these sequence numbers (any order, any mix of classes; numbers that are
    * unknown or already released are ignored). Durable when it returns. Returns how many records were
    * newly released. Costs one small program per sector that holds any of them, and a read of its first
-   * 128 bytes when the drain read its records (the slot index), else of the whole sector.
+   * 128 bytes when the drain read its records (the slot index), else of the whole sector. The sectors
+   * of the slot index are tried first: when they hold every number named (the usual case, the
+   * head-end acknowledging what the drain just sent), the sector table is not scanned, since a
+   * number is in one sector only.
    */
   acknowledge(runs: readonly SeqRun[]): number {
     const sorted = normalizeRuns(runs);
-    let released = 0;
     if (sorted.length === 0) return 0;
+    let named = 0;
+    for (const r of sorted) named += r[1] - r[0] + 1;
+    let released = 0;
+    let found = 0;
+    const indexed: number[] = [];
+    const { state, firstSeq } = this.#pool;
+    // In sector order, as the scan releases them.
+    const sectors: number[] = [];
+    for (let e = 0; e < this.#index.entries; e++) {
+      const s = this.#index.sectorOf(e);
+      if (s >= 0 && state[s] === SectorState.live && firstSeq[s] === this.#index.firstSeqOf(e)) sectors.push(s);
+    }
+    sectors.sort((a, b) => a - b);
+    for (const s of sectors) {
+      if (!overlaps(sorted, firstSeq[s]!, this.#lastSeq[s]!)) continue;
+      const r = this.#releaseIndexed(s, sorted);
+      if (!r) continue;
+      indexed.push(s);
+      found += r.found;
+      released += r.released;
+    }
+    if (found < named) released += this.#acknowledgeScan(sorted, indexed);
+    this.#schedule();
+    return released;
+  }
+
+  /** `acknowledge` over the whole sector table, but the sectors in `skip` (done through the index). */
+  #acknowledgeScan(sorted: ReadonlyArray<readonly [number, number]>, skip: readonly number[]): number {
+    let released = 0;
     // The sector table is scanned with its arrays in locals and the runs' bounds first: this loop
-    // visits every sector of the partition (1024 for 4 MiB) at each acknowledgement.
+    // visits every sector of the partition (1024 for 4 MiB).
     const lo = sorted[0]![0];
     const hi = sorted[sorted.length - 1]![1];
     const { state, firstSeq, count } = this.#pool;
@@ -328,19 +359,20 @@ export class RecordLog {
     const unacked = this.#unacked;
     for (let s = 0; s < count; s++) {
       if (firstSeq[s]! > hi || lastSeq[s]! < lo || state[s] !== SectorState.live || unacked[s] === 0) continue;
-      if (!overlaps(sorted, firstSeq[s]!, lastSeq[s]!)) continue;
-      released += this.#releaseIndexed(s, sorted) ?? this.#releaseRead(s, sorted);
+      if (!overlaps(sorted, firstSeq[s]!, lastSeq[s]!) || skip.includes(s)) continue;
+      released += this.#releaseIndexed(s, sorted)?.released ?? this.#releaseRead(s, sorted);
     }
-    this.#schedule();
     return released;
   }
 
   /**
    * Releases the records of sector `s` named by `sorted` through the slot index: reads only the
-   * sector's first 128 bytes (its acknowledgement map). Undefined when the index does not know every
-   * record of the sector that `sorted` may name.
+   * sector's first 128 bytes (its acknowledgement map), and not even those when nothing of the sector
+   * is left to release. Returns how many records of the sector `sorted` names (`found`, released
+   * before or now) and how many it released; undefined when the index does not know every record of
+   * the sector that `sorted` may name.
    */
-  #releaseIndexed(s: number, sorted: ReadonlyArray<readonly [number, number]>): number | undefined {
+  #releaseIndexed(s: number, sorted: ReadonlyArray<readonly [number, number]>): { found: number; released: number } | undefined {
     const first = this.#pool.firstSeq[s]!;
     const e = this.#index.find(s, first);
     if (e < 0) return undefined;
@@ -348,17 +380,18 @@ export class RecordLog {
     const learnt = known > 0 ? this.#index.seqAt(e, known - 1) : first - 1;
     const lastSeq = this.#lastSeq[s]!;
     if (learnt < lastSeq && overlaps(sorted, learnt + 1, lastSeq)) return undefined;
-    const top = this.#pool.flash.read(s * this.#size, LOG_RECORDS_AT);
-    this.#applyOverride(s, top);
-    const slots: number[] = [];
+    const named: number[] = [];
     let r = firstEndingFrom(sorted, first);
     for (let k = 0; k < known && r < sorted.length; k++) {
       const seq = this.#index.seqAt(e, k);
       if (seq === 0) continue;
       while (r < sorted.length && sorted[r]![1] < seq) r++;
-      if (r < sorted.length && sorted[r]![0] <= seq && !isAcked(top, k)) slots.push(k);
+      if (r < sorted.length && sorted[r]![0] <= seq) named.push(k);
     }
-    return this.#release(s, top, slots);
+    if (named.length === 0 || this.#unacked[s] === 0) return { found: named.length, released: 0 };
+    const top = this.#pool.flash.read(s * this.#size, LOG_RECORDS_AT);
+    this.#applyOverride(s, top);
+    return { found: named.length, released: this.#release(s, top, named.filter((k) => !isAcked(top, k))) };
   }
 
   /** Releases the records of sector `s` named by `sorted` by reading and checking the whole sector. */
@@ -596,6 +629,11 @@ export class RecordLog {
         return seq;
       }
       this.stats.badSectors++;
+      // The number is not used again: the sector left may have been opened at it (its header good,
+      // no record in it) and reads as live after a reboot; a new sector opened at the same number
+      // would tie with it, and the drain, which goes from sector to sector by first sequence number,
+      // would pass over one of them (found by the worn-sector power-cut campaign).
+      this.#nextSeq = seq + 1;
       this.#report({ reason: CorruptionReason.badSector, sector: s, firstSeq: this.#pool.firstSeq[s]!, records: 0 });
       // The frame is built again after the roll: the roll may have written a notice through the scratch.
       const payload = this.#scratch.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + payloadLength);

@@ -26,6 +26,21 @@ export class SlotIndex {
   readonly #used = new Uint32Array(ENTRIES);
   #clock = 0;
 
+  /** Entries: [0, entries). */
+  get entries(): number {
+    return ENTRIES;
+  }
+
+  /** The sector entry `e` indexes (-1: none). */
+  sectorOf(e: number): number {
+    return this.#sector[e]!;
+  }
+
+  /** The first sequence number of that sector as it was indexed. */
+  firstSeqOf(e: number): number {
+    return this.#firstSeq[e]!;
+  }
+
   /** The entry of sector `s` as opened at `firstSeq`, or -1. */
   find(s: number, firstSeq: number): number {
     for (let e = 0; e < ENTRIES; e++) {

@@ -9,9 +9,13 @@
  *
  * Garbage collection copies the live entries of the oldest sector, with their sequence numbers, into
  * the newest, then erases it: a cut in between leaves two identical copies, never none. It runs in
- * maintenance turns (one erase each) when fewer than 3 sectors are spare; a put collects inline only
- * when maintenance could not keep up (`stats.inlineMaintenance`). The newest record of every key is
- * always live, so the highest sequence number survives every collection.
+ * maintenance turns when fewer than 3 sectors are spare, in steps that keep each turn short: one
+ * reads the sector and notes its records with live entries, each next one copies up to
+ * COPIES_PER_STEP of them (a record that a put made stale meanwhile is skipped), the last erases
+ * (a whole collection in one turn was 0.48 M XS units in the 60-minute site, docs/memory.md). A put
+ * collects inline only when maintenance could not keep up (`stats.inlineMaintenance`), the whole
+ * collection at once. The newest record of every key is always live, so the highest sequence
+ * number survives every collection.
  *
  * Recovery reads the whole partition (64 KiB on the device) once; the newest sector then takes
  * records again after its last valid one (and any torn tail), so a cut costs no sector. RAM: 5 bytes
@@ -68,6 +72,8 @@ const MAX_SLOTS = 256;
 const KIND_PUT = 1;
 const SPARE_TARGET = 3;
 const READY_TARGET = 2;
+/** Records a maintenance turn copies at most while collecting a sector (about 2,500 XS units each). */
+const COPIES_PER_STEP = 12;
 /** Sequence numbers skipped at each boot: more than the open sector could have held. */
 const BOOT_SEQ_SKIP = 1024;
 
@@ -88,6 +94,8 @@ export class StateJournal {
   #nextSeq = 1;
   #liveBytes = 0;
   #maintenanceArmed = false;
+  /** The collection in progress: the sector, the offsets of its records with live entries, the next to copy. */
+  #collecting: { sector: number; frames: number[]; next: number } | undefined;
   readonly stats: StateJournalStats = { puts: 0, erases: 0, collections: 0, copies: 0, inlineMaintenance: 0, corruptRecords: 0, badSectors: 0 };
 
   private constructor(flash: FlashPartition, options: StateJournalOptions) {
@@ -197,18 +205,28 @@ export class StateJournal {
   }
 
   /**
-   * One maintenance step, at most one erase: erases a sector ahead, or collects the oldest sector
-   * when fewer than 3 are spare. Returns true when it did something.
+   * One maintenance step, at most one erase: erases a sector ahead, or takes a step of collecting the
+   * oldest sector when fewer than 3 are spare (see the module's comment). Returns true when it did
+   * something.
    */
   maintain(): boolean {
     const p = this.#pool;
     if (p.ready === 0 && p.dirty > 0) return this.#erase(p.eraseAhead(1));
+    if (this.#collecting) return this.#collectStep(this.#collecting);
     if (p.spare < SPARE_TARGET) {
       const tail = this.#oldest();
-      return tail >= 0 && this.#collect(tail) && this.#erase(tail);
+      if (tail < 0) return false;
+      return this.#startCollection(tail);
     }
     const ahead = p.eraseAhead(READY_TARGET);
     return ahead >= 0 && this.#erase(ahead);
+  }
+
+  /** A maintenance step as a put needs it inline: a collection it starts or goes on with is finished. */
+  #maintainInline(): boolean {
+    if (!this.maintain()) return false;
+    while (this.#collecting) if (!this.#collectStep(this.#collecting)) return false;
+    return true;
   }
 
   // ---- writing ----
@@ -264,7 +282,7 @@ export class StateJournal {
         }
         continue;
       }
-      if (steps > 2 * this.#pool.count || !this.maintain()) throw new StoreFullError("state full");
+      if (steps > 2 * this.#pool.count || !this.#maintainInline()) throw new StoreFullError("state full");
       this.stats.inlineMaintenance++;
     }
   }
@@ -283,47 +301,73 @@ export class StateJournal {
   }
 
   /**
-   * Copies the live entries of `sector` into the head, each record with its own sequence number.
-   * Whether they fit the head is decided before anything is copied: if not, a new sector is opened
-   * first (keeping one spare), so that after a cut in the middle of the copy the newest sector is
-   * taken again and still has room for the rest. False when there is no room for the copy.
+   * The first step of collecting `sector`: notes its records with live entries, from the keys'
+   * locations (no read of the sector: walking and checking its 4 KiB was most of a 0.26 M-unit turn).
+   * Whether they fit the head is decided now: if not, a new sector is opened first (keeping one
+   * spare), so that after a cut in the middle of the copy the newest sector is taken again and still
+   * has room for the rest. False when there is no room for the copy.
    */
-  #collect(sector: number): boolean {
+  #startCollection(sector: number): boolean {
     const base = sector * this.#size;
-    const bytes = this.#pool.flash.read(base, this.#size);
-    const copies: Array<{ seq: number; live: Array<readonly [number, Uint8Array]>; payload: number }> = [];
+    const payloads = new Map<number, number>();
+    const loc = this.#loc;
+    for (let key = 0; key < this.keyCount; key++) {
+      const at = loc[key]!;
+      if (at === 0 || at < base || at >= base + this.#size) continue; // 0: no record
+      payloads.set(at, (payloads.get(at) ?? 1) + ENTRY_OVERHEAD + this.#len[key]!);
+    }
     let total = 0;
-    walkFrames(bytes, HEADERS_BYTES, this.#size, journalFramePlausible, (f) => {
-      const live: Array<readonly [number, Uint8Array]> = [];
-      let payload = 1;
-      forEachEntry(bytes, f.payloadAt, f.payloadLength, (key, at, len) => {
-        if (key < this.keyCount && this.#loc[key] === base + f.at) {
-          live.push([key, bytes.slice(at, at + len)]);
-          payload += ENTRY_OVERHEAD + len;
-        }
-      });
-      if (live.length === 0) return;
-      copies.push({ seq: f.seq, live, payload });
-      total += FRAME_OVERHEAD + payload;
-    });
-    const fits = this.#head >= 0 && this.#headSlots + copies.length <= MAX_SLOTS && this.#headEnd + total <= this.#size;
+    for (const payload of payloads.values()) total += FRAME_OVERHEAD + payload;
+    const frames = [...payloads.keys()].sort((x, y) => x - y).map((at) => at - base);
+    const fits = this.#head >= 0 && this.#headSlots + frames.length <= MAX_SLOTS && this.#headEnd + total <= this.#size;
     if (!fits) {
       if (this.#pool.spare < 2 || this.#pool.ready === 0) return false;
       this.#roll(2);
     }
-    for (const c of copies) {
+    this.#collecting = { sector, frames, next: 0 };
+    return true;
+  }
+
+  /**
+   * Copies the next records of the collection into the head, each with its own sequence number and
+   * the entries still live in it (read again: a put may have replaced some since); erases the sector
+   * once they are all copied. False when there is no room for a copy.
+   */
+  #collectStep(c: { sector: number; frames: number[]; next: number }): boolean {
+    const base = c.sector * this.#size;
+    for (let n = 0; n < COPIES_PER_STEP && c.next < c.frames.length; n++, c.next++) {
+      const at = c.frames[c.next]!;
+      const length = getU16(this.#pool.flash.read(base + at, FRAME_HEADER_BYTES), 0);
+      const frame = this.#pool.flash.read(base + at, FRAME_OVERHEAD + length);
+      // A record that no longer reads is not copied, as one a walk of the sector would not find.
+      if (crc32(frame, 0, FRAME_HEADER_BYTES + length) !== getU32(frame, FRAME_HEADER_BYTES + length)) continue;
+      const live: Array<readonly [number, Uint8Array]> = [];
+      let payload = 1;
+      forEachEntry(frame, FRAME_HEADER_BYTES, length, (key, valueAt, len) => {
+        if (key < this.keyCount && this.#loc[key] === base + at) {
+          live.push([key, frame.slice(valueAt, valueAt + len)]);
+          payload += ENTRY_OVERHEAD + len;
+        }
+      });
+      if (live.length === 0) continue;
+      if (this.#room() < payload) {
+        if (this.#pool.spare < 2 || this.#pool.ready === 0) return false;
+        this.#roll(2);
+      }
       const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
-      w.u8(c.live.length);
-      for (const [key, value] of c.live) {
+      w.u8(live.length);
+      for (const [key, value] of live) {
         w.u16(key);
         w.u8(value.length);
         w.raw(value);
       }
-      this.#index(c.live, this.#writeFrame(c.seq, c.payload, 2));
-      this.stats.copies += c.live.length;
+      this.#index(live, this.#writeFrame(getU32(frame, 4), payload, 2));
+      this.stats.copies += live.length;
     }
+    if (c.next < c.frames.length) return true;
+    this.#collecting = undefined;
     this.stats.collections++;
-    return true;
+    return this.#erase(c.sector);
   }
 
   #erase(sector: number): boolean {

@@ -7,6 +7,9 @@
  * - A message is built across three event-loop turns — its records chosen, then encoded, then sealed
  *   and handed to the transport — and the store is read at most once per turn (UplinkQueue.pending
  *   may answer "later"), so that the drain's turns stay short (docs/uplink.md "Turns and the modem UART").
+ * - A message body is at most `maxBodyBytes` (but one of a single record): sealing costs in proportion
+ *   to the bytes. An encoded body over it is cut to the first half of its records and encoded again
+ *   in the next turn, and each kind's batch size follows the bytes per item of its last message.
  * - At most `maxOutstanding` messages await the head-end's acknowledgement; the last slot is kept for
  *   alarms and results, so an alarm overtakes a backlog of readings.
  * - Readings wait up to `readingsDelayMs` to fill a batch (compact series); a full batch, and any
@@ -33,10 +36,16 @@ export interface DrainOptions {
   transport: DrainTransport;
   clock: MonotonicClock;
   timers: Timers;
-  /** Readings per message at most. Default 64 (≈ 0.4 KiB of CBOR for poll-round readouts: sealed in ≈ 0.12 M XS units). */
+  /** Readings per message at most. Default 64 (about 0.4 KiB of CBOR for poll-round readouts; `maxBodyBytes` bounds them too). */
   maxReadingsPerMessage?: number;
   /** Events per message at most. Default 32. */
   maxEventsPerMessage?: number;
+  /**
+   * Body bytes per message at most (a single record may exceed it). Default 360: sealed in about
+   * 0.12 M XS units (the envelope costs ≈ 21,600 + 276 units per byte in xsnap, docs/uplink.md), so
+   * the turn that seals and publishes stays under the 150,000-unit turn limit (docs/memory.md).
+   */
+  maxBodyBytes?: number;
   /** Messages awaiting the head-end's acknowledgement at most. Default 8. */
   maxOutstanding?: number;
   /** Wait for an acknowledgement before re-sending everything unacknowledged, ms. Default 120,000. */
@@ -56,8 +65,7 @@ export interface DrainCounters {
 /** A message on its way out: chosen in one turn, encoded in the next, sealed and sent in a third. */
 interface Next {
   kind: RecordKind;
-  seqs: number[];
-  message: UplinkMessage | undefined;
+  records: UplinkRecord[];
   body: Uint8Array | undefined;
 }
 
@@ -80,6 +88,9 @@ export class Drain {
   readonly #maxOutstanding: number;
   readonly #ackTimeoutMs: number;
   readonly #readingsDelayMs: number;
+  readonly #maxBody: number;
+  /** Per kind, the items (readings, events) of its next message at most: follows its last message's bytes per item. */
+  readonly #limit: Record<RecordKind, number>;
   /** Per kind, the highest seq sent since the last rewind. */
   readonly #cursor: Record<RecordKind, number> = { alarm: 0, result: 0, event: 0, billing: 0, reading: 0 };
   #outstanding: Outstanding[] = [];
@@ -100,8 +111,11 @@ export class Drain {
     this.#maxOutstanding = o.maxOutstanding ?? 8;
     this.#ackTimeoutMs = o.ackTimeoutMs ?? 120_000;
     this.#readingsDelayMs = o.readingsDelayMs ?? 60_000;
+    this.#maxBody = o.maxBodyBytes ?? 360;
+    this.#limit = { alarm: this.#maxEvents, result: 1, event: this.#maxEvents, billing: this.#maxReadings, reading: this.#maxReadings };
     if (!(this.#maxOutstanding >= 2)) throw new RangeError('invalid "maxOutstanding"'); // one slot is for alarms
     if (!(this.#maxReadings >= 1 && this.#maxEvents >= 1)) throw new RangeError('invalid "maxReadingsPerMessage"');
+    if (!(this.#maxBody >= 1)) throw new RangeError('invalid "maxBodyBytes"');
   }
 
   /** Messages awaiting the head-end's acknowledgement. */
@@ -171,18 +185,37 @@ export class Drain {
         }
       }
     } else if (!next.body) {
-      next.body = encodeMessage(next.message!);
-      next.message = undefined;
+      this.#encode(next);
       this.kick();
     } else if (this.#transport.canSend && this.#transport.send(next.body)) {
+      const seqs = seqsOf(next.records);
       this.#next = undefined;
-      this.#outstanding.push({ seqs: new Set(next.seqs), sentAtMs: now });
-      this.#cursor[next.kind] = next.seqs[next.seqs.length - 1]!;
+      this.#outstanding.push({ seqs: new Set(seqs), sentAtMs: now });
+      this.#cursor[next.kind] = seqs[seqs.length - 1]!;
       this.counters.messagesSent++;
-      this.counters.recordsSent += next.seqs.length;
+      this.counters.recordsSent += seqs.length;
       this.kick();
     }
     this.#armWake(now);
+  }
+
+  /**
+   * Encodes the next message's body; one over `maxBodyBytes` with more than one record is cut to the
+   * first half of its records instead (encoded in the next turn). Either way the kind's batch size
+   * is set from the bytes per item just seen.
+   */
+  #encode(next: Next): void {
+    const body = encodeMessage(messageOf(next.kind, next.records));
+    const items = next.records.length;
+    const kindMax = isReadingKind(next.kind) ? this.#maxReadings : next.kind === "result" ? 1 : this.#maxEvents;
+    this.#limit[next.kind] = Math.max(1, Math.min(kindMax, Math.floor((items * this.#maxBody) / body.length)));
+    const seqs = seqsOf(next.records);
+    if (body.length <= this.#maxBody || seqs.length < 2) {
+      next.body = body;
+      return;
+    }
+    const last = seqs[Math.ceil(seqs.length / 2) - 1]!;
+    next.records = next.records.filter((r) => r.seq <= last);
   }
 
   /**
@@ -193,7 +226,7 @@ export class Drain {
     for (const kind of DRAIN_ORDER) {
       const limit = URGENT.has(kind) ? this.#maxOutstanding : this.#maxOutstanding - 1;
       if (this.#outstanding.length >= limit) continue;
-      const max = isReadingKind(kind) ? this.#maxReadings : kind === "result" ? 1 : this.#maxEvents;
+      const max = this.#limit[kind];
       const records = this.#queue.pending(kind, this.#cursor[kind], max);
       if (!records) return "later";
       if (kind === "reading" && records.length < max) {
@@ -203,7 +236,7 @@ export class Drain {
       }
       if (records.length === 0) continue;
       if (kind === "reading") this.#partialSinceMs = -1;
-      return { kind, seqs: records.map((r) => r.seq), message: messageOf(kind, records), body: undefined };
+      return { kind, records, body: undefined };
     }
     return undefined;
   }
@@ -233,6 +266,13 @@ export class Drain {
       if (this.#running) this.#step(at);
     }, Math.max(0, at - now));
   }
+}
+
+/** The distinct sequence numbers of `records` (several readings may share one), in order. */
+function seqsOf(records: readonly UplinkRecord[]): number[] {
+  const out: number[] = [];
+  for (const r of records) if (out[out.length - 1] !== r.seq) out.push(r.seq);
+  return out;
 }
 
 function messageOf(kind: RecordKind, records: UplinkRecord[]): UplinkMessage {

@@ -53,6 +53,18 @@ describe("store: record log, turn cost", () => {
     assert.deepEqual(RecordLog.open(flash).cursor().next(100), []);
   });
 
+  it("acknowledges again what it released through the slot index, without reading flash", () => {
+    const { flash } = simFlash(16, 4096);
+    const log = RecordLog.open(flash);
+    for (let k = 0; k < 8; k++) log.appendReadings(interval(k, 150));
+    const sent = log.cursor().next(100).map((r) => r.seq);
+    const runs = sent.map((first) => ({ first, count: 1 }));
+    assert.equal(log.acknowledge(runs), sent.length);
+    const before = flash.counters.bytesRead;
+    assert.equal(log.acknowledge(runs), 0);
+    assert.equal(flash.counters.bytesRead - before, 0);
+  });
+
   it("acknowledges a run naming records the drain has not read by reading their sector", () => {
     const { flash } = simFlash(16, 4096);
     const log = RecordLog.open(flash);

@@ -13,24 +13,26 @@ const MINUTE = 60_000;
 const T0 = START_EPOCH_MS / 1000;
 
 /** A drain on a bare transport that records what it sends. */
-function bareDrain(o: { maxOutstanding?: number; ackTimeoutMs?: number; readingsDelayMs?: number; maxReadingsPerMessage?: number } = {}) {
+function bareDrain(o: { maxOutstanding?: number; ackTimeoutMs?: number; readingsDelayMs?: number; maxReadingsPerMessage?: number; maxBodyBytes?: number } = {}) {
   const s = new Scheduler();
   const d = new PowerDomain(s, "mc");
   d.powerOn();
   const clock = new SimClock(d);
   const queue = new MemoryQueue();
   const sent: UplinkMessage[] = [];
+  const bodies: Uint8Array[] = [];
   const transport = {
     canSend: true,
     send(body: Uint8Array) {
       const m = decodeUplink(body);
       assert.ok(!(m instanceof MessageError));
       sent.push(m);
+      bodies.push(body);
       return true;
     },
   };
   const drain = new Drain({ queue, transport, clock, timers: clock, ...o });
-  return { s, queue, sent, drain, transport };
+  return { s, queue, sent, bodies, drain, transport };
 }
 
 const seqsOf = (m: UplinkMessage): number[] =>
@@ -125,6 +127,17 @@ describe("drain", () => {
     drain.acknowledged(seqSetOf(seqsOf(sent[0]!)));
     s.runFor(10_000);
     assert.equal(sent.length, 3, "one acknowledgement, one more message");
+  });
+
+  it("bounds every message body by bytes, and loses no record doing so", () => {
+    const { s, queue, sent, bodies, drain } = bareDrain({ maxOutstanding: 1000, maxBodyBytes: 200, ackTimeoutMs: 10 * MINUTE });
+    const seqs: number[] = [];
+    for (let i = 0; i < 600; i++) seqs.push(queue.addReading({ meter: 1 + (i % 7), register: 0x010800, time: T0 + 900 * Math.floor(i / 7), value: 1000 * i, status: 0 }));
+    for (let i = 0; i < 40; i++) seqs.push(queue.addEvent({ type: EventType.door, subject: i, time: T0 + i, alarm: false, detail: 100_000 + i }));
+    drain.start();
+    s.runFor(2 * MINUTE);
+    assert.ok(bodies.length > 10 && bodies.every((b) => b.length <= 200), `bodies of ${bodies.map((b) => b.length).join(", ")} bytes`);
+    assert.deepEqual(sent.flatMap(seqsOf).sort((a, b) => a - b), seqs);
   });
 
   it("accepts acknowledgements in any order and in parts", () => {

@@ -4,8 +4,8 @@
  * seconds that end with a garbage collection, so each crank's `currentHeapCount` is the machine's
  * live heap at that moment. docs/memory.md says what each figure is.
  *
- * Commands (JSON): {op:"noop"} | {op:"start", seed, modules, days, firmwareUplink} |
- * {op:"run", untilMs} | {op:"release"} | {op:"released"} | {op:"forgetHeadend"} | {op:"report"}.
+ * Commands (JSON): {op:"noop"} | {op:"start", seed, modules, days, firmwareUplink, profile?} |
+ * {op:"run", untilMs} | {op:"release"} | {op:"released"} | {op:"report"}.
  *
  * The firmware's turns. A turn of the simulation runs simulated devices (meters answering, the
  * wire, the modem emulator) and, when the board's hardware calls into the firmware, the firmware's
@@ -17,14 +17,31 @@
  *
  * The world's heap. `release` (in a copy of the machine, from a snapshot) cuts the board's power,
  * lets the callbacks already posted lapse, and frees the firmware: what stays live is the simulated
- * world. XS keeps the last instance constructed of each class that has private methods alive even
- * when nothing references it (measured: `class D { #p() {} }`, two instances made and dropped, the
- * second is never collected; a class without private methods frees both), so after the cut the last
- * Concentrator, Poller, ... would hold the whole firmware: `release` constructs a throwaway instance
- * of every class in the bundle (each throws at once on its missing options, after XS made the
- * instance; tools/xs/bundle.ts exports the classes a module keeps to itself). A FinalizationRegistry
- * (which keeps nothing alive, unlike a WeakRef, whose target xsnap keeps for good) tells whether the
- * firmware's parts were collected.
+ * world. A FinalizationRegistry (which keeps nothing alive, unlike a WeakRef, whose target xsnap
+ * keeps for good) tells whether the firmware's parts were collected. Two facts of XS (measured in
+ * xsnap, docs/memory.md) stand in the way, and the entry works around both:
+ * - The private methods of a class hold the last instance constructed of it. After the cut, the last
+ *   Concentrator, Poller, ... would hold the whole firmware: `release` constructs a throwaway instance
+ *   of every class in the bundle (each throws at once on its missing options, after XS made the
+ *   instance; tools/xs/bundle.ts also exports, as `localClass_<name>`, the classes a module keeps to
+ *   itself).
+ * - A closure made inside a private method keeps that last instance for as long as it lives, even
+ *   when the throwaway has replaced it since. The simulated head-end runs the firmware's own MQTT
+ *   client class: its timer callbacks and connection handlers, made in private methods after the
+ *   firmware's boot, held the firmware's client, and with it the firmware, whatever `release` did.
+ *   So every boot of the board is followed by the same throwaway instances (outside the boot's
+ *   metered turn): what the world makes afterwards holds those, not the firmware. The firmware's own
+ *   closures hold them too, in place of its own instances, which it holds anyway: its heap is the
+ *   same, give or take the throwaways, which stay in the world's figure as well.
+ * The diagnostic (`profile` at the start; site-xs-run's `--profile`): every method of every class
+ * of the bundle (the prototypes' own functions; getters, private methods and free functions are not
+ * reachable) is wrapped so that the units of each call are counted, and the calls inside the
+ * largest turn of each kind are kept: per method, its calls, its units with what it called
+ * (inclusive, a recursive call counted once) and without (self); and, per kind and first method
+ * counted in the turn (what the callback called first), the largest such turn and its costliest
+ * calls, which tells apart turns of one kind that do different work. The wrapping costs units of its
+ * own: measured at the start on an empty method and taken out of every figure (turns included), so
+ * the figures come close to the measurement's, not equal (the wrapping's cost varies a little).
  */
 import { namespaces } from "generated:classes";
 import type { DigitalInputProvider, Hal, SerialOptions, SerialPortProvider } from "../../hal/index.js";
@@ -57,13 +74,57 @@ let inFirmware = false;
 let simulationInTurn = 0;
 const freed: string[] = [];
 const registry = new FinalizationRegistry<string>((part) => freed.push(part));
+/** Methods kept per largest turn by the diagnostic, the costliest (inclusive) first: of a kind, and of a kind and first method. */
+const PROFILE_TOP = 40;
+const PROFILE_ROOT_TOP = 12;
+/** The diagnostic's calls in the turn now and, per kind, in its largest turn (see the module's comment). */
+const profile = {
+  on: false,
+  turn: new Map<string, CallFigures>(),
+  /** Calls of each method open now (a recursive call's units are in the outer one's). */
+  open: new Map<string, number>(),
+  /** Per open call, two entries: the units of the counted calls it made so far, and how many it made directly. */
+  callees: [] as number[],
+  /** Counted calls in the turn now. */
+  calls: 0,
+  /** Units of the wrapping per counted call (calibrated at the start), taken out of every figure. */
+  overhead: 0,
+  largest: {} as Record<string, Record<string, CallFigures>>,
+  /** The first method counted in the turn now (what the callback called first). */
+  root: undefined as string | undefined,
+  /** Per kind and first method, the largest turn: its units, when, and its costliest calls. */
+  byRoot: {} as Record<string, Record<string, RootFigures>>,
+};
+/**
+ * Simulated time a copy runs after the cut, for the callbacks the board had posted to lapse: longer
+ * than the slowest (the crypto service's Ed25519 verification, 3 s). Short, since the world goes on
+ * meanwhile and its figure is taken for the crank's.
+ */
+const LAPSE_MS = 10_000;
 /** The firmware's parts watched for collection. */
 const WATCHED = ["journal", "log", "topology", "poller", "acquirer", "uplink", "modem", "console"] as const;
 
-function record(k: KindFigures, units: number, atMs: number): void {
+/** A method's calls inside one turn: how many, units with its callees (inclusive) and without (self). */
+export interface CallFigures {
+  calls: number;
+  units: number;
+  self: number;
+}
+
+/** The largest turn of a kind that began with a given method (the diagnostic's `byRoot`). */
+export interface RootFigures {
+  units: number;
+  atMs: number;
+  calls: Record<string, CallFigures>;
+}
+
+/** Records a turn; returns true when it is the largest of its kind so far. */
+function record(k: KindFigures, units: number, atMs: number): boolean {
   k.turns++;
   k.units += units;
-  if (units > k.maxUnits) (k.maxUnits = units), (k.maxAtMs = atMs);
+  if (units <= k.maxUnits) return false;
+  (k.maxUnits = units), (k.maxAtMs = atMs);
+  return true;
 }
 
 /** `fn` as the firmware's turn of kind `kind`: its units are metered apart. */
@@ -73,13 +134,23 @@ function metered<A extends unknown[]>(kind: string | (() => string), fn: (...arg
     const before = resetMeter(0, 0);
     inFirmware = true;
     simulationInTurn = 0;
+    profile.turn.clear();
+    profile.calls = 0;
+    profile.root = undefined;
     try {
       fn(...args);
     } finally {
       inFirmware = false;
       const units = resetMeter(0, before);
       const name = typeof kind === "string" ? kind : kind();
-      record((kinds[name] ??= { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 }), units - simulationInTurn, site?.world.scheduler.now ?? 0);
+      const own = units - simulationInTurn - profile.calls * profile.overhead;
+      const atMs = site?.world.scheduler.now ?? 0;
+      if (record((kinds[name] ??= { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 }), own, atMs) && profile.on) profile.largest[name] = costliest(PROFILE_TOP);
+      if (profile.on) {
+        const roots = (profile.byRoot[name] ??= {});
+        const root = profile.root ?? "(no method)";
+        if (own > (roots[root]?.units ?? -1)) roots[root] = { units: own, atMs, calls: costliest(PROFILE_ROOT_TOP) };
+      }
       resetMeter(0, before + units);
     }
   };
@@ -132,6 +203,77 @@ function simulationSide<A extends unknown[]>(fn: (...args: A) => void): (...args
   };
 }
 
+/** The `top` costliest (inclusive) methods counted in the turn now. */
+function costliest(top: number): Record<string, CallFigures> {
+  return Object.fromEntries([...profile.turn].sort((a, b) => b[1].units - a[1].units).slice(0, top));
+}
+
+/** `fn` as a method the diagnostic counts under `name` (see the module's comment). */
+function counted(name: string, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+  return function (this: unknown, ...args: unknown[]) {
+    if (!inFirmware) return fn.apply(this, args);
+    let f = profile.turn.get(name);
+    if (!f) profile.turn.set(name, (f = { calls: 0, units: 0, self: 0 }));
+    const open = profile.open.get(name) ?? 0;
+    profile.open.set(name, open + 1);
+    profile.root ??= name;
+    profile.calls++;
+    const callsBefore = profile.calls;
+    profile.callees.push(0, 0);
+    const before = resetMeter(0, 0);
+    try {
+      return fn.apply(this, args);
+    } finally {
+      const units = resetMeter(0, 0);
+      const direct = profile.callees.pop()!;
+      const callees = profile.callees.pop()!;
+      // The wrapping's own units, of this call's callees (all of them) and around the direct ones.
+      const inclusive = units - (profile.calls - callsBefore) * profile.overhead;
+      profile.open.set(name, open);
+      f.calls++;
+      f.self += units - callees - direct * profile.overhead;
+      if (open === 0) f.units += inclusive;
+      const n = profile.callees.length;
+      if (n) (profile.callees[n - 2]! += units), profile.callees[n - 1]!++;
+      resetMeter(0, before + units);
+    }
+  };
+}
+
+/** The units one counted call adds to a turn (the wrapping), measured on an empty method. */
+function calibrate(): number {
+  const empty = (): void => undefined;
+  const wrapped = counted("calibration", empty);
+  const N = 100;
+  const before = resetMeter(0, 0);
+  inFirmware = true;
+  for (let i = 0; i < N; i++) empty();
+  const plain = resetMeter(0, 0);
+  for (let i = 0; i < N; i++) wrapped();
+  const total = resetMeter(0, 0);
+  inFirmware = false;
+  profile.turn.clear();
+  profile.calls = 0;
+  resetMeter(0, before + plain + total);
+  return Math.max(0, Math.round((total - plain) / N));
+}
+
+/** Wraps every method of every class of the bundle for the diagnostic (see the module's comment). */
+function countMethods(): void {
+  for (const ns of namespaces) {
+    for (const [exported, value] of Object.entries(ns)) {
+      if (typeof value !== "function" || !/^(localClass_)?[A-Z]/.test(exported) || !value.prototype) continue;
+      const cls = exported.replace(/^localClass_/, "");
+      const proto = value.prototype as Record<string, unknown>;
+      for (const key of Object.getOwnPropertyNames(proto)) {
+        const d = Object.getOwnPropertyDescriptor(proto, key)!;
+        if (key === "constructor" || typeof d.value !== "function" || !d.writable) continue;
+        Object.defineProperty(proto, key, { ...d, value: counted(`${cls}.${key}`, d.value as (...args: unknown[]) => unknown) });
+      }
+    }
+  }
+}
+
 /**
  * Every boot of a board runs the firmware on its metered HAL; the boot itself (the store's recovery,
  * the start) is a turn of kind "boot". The site's ground truth (tools/site: every reading stored,
@@ -144,7 +286,11 @@ function meterFirmwareEntries(): void {
   };
   const onBoot = SimBoard.prototype.onBoot;
   SimBoard.prototype.onBoot = function (this: SimBoard, entry: (hal: Hal) => void) {
-    onBoot.call(this, metered("boot", (hal: Hal) => entry(meteredHal(hal))));
+    const boot = metered("boot", (hal: Hal) => entry(meteredHal(hal)));
+    onBoot.call(this, (hal: Hal) => {
+      boot(hal);
+      evictLastInstances(); // see the module's comment: after the boot, outside its metered turn
+    });
   };
 }
 
@@ -164,11 +310,11 @@ function runUntil(s: Site, untilMs: number): { nowMs: number } {
   return { nowMs: sched.now };
 }
 
-/** A throwaway instance of every class (capitalised) of the bundle's modules: see the module's comment. */
+/** A throwaway instance of every class (capitalised, or `localClass_`) of the bundle's modules: see the module's comment. */
 function evictLastInstances(): void {
   for (const ns of namespaces) {
     for (const [name, value] of Object.entries(ns)) {
-      if (typeof value !== "function" || !/^[A-Z]/.test(name) || !value.prototype) continue;
+      if (typeof value !== "function" || !/^(localClass_)?[A-Z]/.test(name) || !value.prototype) continue;
       try {
         new (value as new () => unknown)();
       } catch {
@@ -180,11 +326,10 @@ function evictLastInstances(): void {
 
 type Command =
   | { op: "noop" }
-  | { op: "start"; seed: string; modules: number; days: number; firmwareUplink: boolean }
+  | { op: "start"; seed: string; modules: number; days: number; firmwareUplink: boolean; profile?: boolean }
   | { op: "run"; untilMs: number }
   | { op: "release" }
   | { op: "released" }
-  | { op: "forgetHeadend" }
   | { op: "report" };
 
 function execute(cmd: Command): unknown {
@@ -194,6 +339,7 @@ function execute(cmd: Command): unknown {
       return {};
     case "start": {
       meterFirmwareEntries();
+      if (cmd.profile) (profile.on = true), (profile.overhead = calibrate()), countMethods();
       const s = (site = new Site({ seed: cmd.seed, days: cmd.days, modules: cmd.modules, uplink: {}, ...(cmd.firmwareUplink ? {} : { config: { uplink: undefined } }) }));
       const c = s.concentrator!;
       registry.register(c, "concentrator");
@@ -209,7 +355,7 @@ function execute(cmd: Command): unknown {
       // already posted (a UART's readable or writable, a crypto result) are guarded and lapse.
       const s = site!;
       s.world.board.cutPower();
-      s.world.scheduler.runFor(60_000);
+      s.world.scheduler.runFor(LAPSE_MS);
       evictLastInstances();
       gc();
       return {};
@@ -218,19 +364,10 @@ function execute(cmd: Command): unknown {
       // A new crank: the registry's callbacks ran after the previous one's collection.
       gc();
       return { boardOff: !site!.world.board.domain.on, freed: [...freed].sort() };
-    case "forgetHeadend": {
-      // What the simulated head-end keeps of what it received (its database), dropped.
-      const store = site!.world.uplink!.headend!.store;
-      store.readings.clear();
-      store.events.clear();
-      store.commands.length = 0;
-      store.statuses.length = 0;
-      gc();
-      return {};
-    }
     case "report": {
       const r = site!.report();
-      return { kinds, headendTurns, readingsDelivered: r.readingsDelivered, readingsStored: r.readingsStored, lost: r.lost, internalErrors: r.internalErrors, boots: r.boots };
+      const calls = profile.on ? { calls: profile.largest, byRoot: profile.byRoot, callOverhead: profile.overhead } : {};
+      return { kinds, headendTurns, readingsDelivered: r.readingsDelivered, readingsStored: r.readingsStored, lost: r.lost, internalErrors: r.internalErrors, boots: r.boots, ...calls };
     }
   }
 }

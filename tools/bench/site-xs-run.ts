@@ -5,33 +5,38 @@
  * and how it is measured.
  *
  *   node dist/tools/bench/site-xs-run.js [--minutes M] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--check]
+ *   node dist/tools/bench/site-xs-run.js --profile [--minutes M] ...
  *
  * Prints one JSON object (SiteXsMeasurement). With `--check`, exits 1 when the budget is not met
- * (`budgetViolations`: the live-heap margin under 25 %, a running turn over 150,000 units). The site runs twice, in cranks of `--step-s` simulated
- * seconds (default 5) that each end with a garbage collection:
+ * (`budgetViolations`: the live-heap margin under 25 %, a running turn over 150,000 units). The site
+ * runs twice, in cranks of `--step-s` simulated seconds (default 5) that each end with a garbage
+ * collection: A, the site as it is (the firmware's turns, XS units per reading, its live heap), and
+ * B, the same site whose firmware has no uplink (the modem, broker and head-end are there, idle), for
+ * what the uplink adds. A run's machine is sampled: copied (an xsnap snapshot), and the copy cuts the
+ * board's power and frees the firmware, which leaves the simulated world alone (each copy checks
+ * that the firmware's parts were collected); the firmware's heap then is the machine's less the
+ * world's, exactly. A run samples every `--sample-min` simulated minutes (default 1); between two
+ * samples the world is taken as growing evenly, so the firmware's heap at every crank is the
+ * machine's less the world interpolated (`peakSlots`, the largest over the cranks), and exact at the
+ * samples (`peakSampledSlots`, the largest over them).
  *
- * - A, the site as it is: the firmware's turns, XS units per reading, and the machine's live heap.
- * - B, the same site whose firmware has no uplink (the modem, broker and head-end are there, idle):
- *   every `--sample-min` simulated minutes (default 15) the machine is copied (an xsnap snapshot) and
- *   the copy cuts the board's power and frees the firmware, which leaves the world alone.
- *
- * The firmware's heap in A is bounded above by A's machine less its head-end's database (measured
- * in copies of A that drop it) less B's world (interpolated between samples): what A's world holds
- * beyond B's (the broker's sessions, the modem emulator's buffers) counts as the firmware's. XS keeps
- * the firmware of A alive after the cut when its uplink is configured (not understood; B's is freed,
- * which each copy checks), which is why the world is measured in B.
+ * `--profile` is a diagnostic instead: run A alone with every method of the bundle's classes wrapped
+ * (site-xs-entry.ts), printing the kinds' largest turns and the method calls inside each (`calls`:
+ * per method, calls, units inclusive and self, the wrapping's own units taken out), and per kind
+ * and first method called the largest turn (`byRoot`).
  */
 import { fileURLToPath } from "node:url";
 import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { resumeXs, startXs, type XsWorker } from "../xs/xs-worker.js";
-import type { KindFigures } from "./site-xs-entry.js";
+import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
 import { budgetViolations } from "./memory-budget.js";
 
 /** 156 local modules and the default bridges and DLMS meters: 256 meters with seed 1. */
 export const SITE_256 = { modules: 156 } as const;
-/** The firmware's parts the entry watches; without an uplink, all but the uplink's must be freed. */
+/** The firmware's parts the entry watches (site-xs-entry.ts): each copy checks that they were freed. */
 const WATCHED_NO_UPLINK = ["acquirer", "concentrator", "console", "journal", "log", "poller", "topology"];
+const WATCHED_UPLINK = [...WATCHED_NO_UPLINK, "modem", "uplink"];
 
 export interface MeasureOptions {
   seed: string;
@@ -39,6 +44,15 @@ export interface MeasureOptions {
   modules: number;
   stepS: number;
   sampleMin: number;
+}
+
+/** A sample: the machine's live slots at a crank and, in its copy, the simulated world's. */
+export interface HeapSample {
+  atMs: number;
+  machineSlots: number;
+  worldSlots: number;
+  /** The machine's less the world's. */
+  firmwareSlots: number;
 }
 
 export interface SiteXsMeasurement {
@@ -57,13 +71,20 @@ export interface SiteXsMeasurement {
   unitsPerReading: number;
   /** The largest firmware turn but the boot's, its kind. */
   largestTurn: { kind: string; units: number };
-  /** Upper bound of the firmware's live heap slots: the largest over A's cranks, and when (simulated ms). */
+  /** The firmware's live heap slots (A): the largest over the cranks (the world interpolated between samples), and when (simulated ms). */
   peakSlots: number;
   peakAtMs: number;
-  /** The firmware's live heap without its uplink (B, exact): the largest over B's cranks. */
+  /** The same over the samples alone: exact. */
+  peakSampledSlots: number;
+  peakSampledAtMs: number;
+  /** The firmware's live heap without its uplink (B): the largest over the cranks, and when; over the samples alone. */
   peakSlotsWithoutUplink: number;
-  samples: Array<{ atMs: number; machineSlots: number; headendSlots: number; worldSlots: number }>;
-  /** Whether every copy of B freed the firmware (else its world's figure holds some of it). */
+  peakWithoutUplinkAtMs: number;
+  peakSampledSlotsWithoutUplink: number;
+  /** A's samples and B's. */
+  samples: HeapSample[];
+  samplesWithoutUplink: HeapSample[];
+  /** Whether every copy of A and B freed the firmware (else its world's figure holds some of it). */
   firmwareReleased: boolean;
 }
 
@@ -85,24 +106,33 @@ export interface Run {
   meters: number;
   modules: number;
   cranks: Array<{ atMs: number; slots: number }>;
-  samples: Array<{ atMs: number; slots: number; sampled: number; released?: boolean }>;
-  report: { kinds: Record<string, KindFigures>; headendTurns: KindFigures; readingsDelivered: number; readingsStored: number; lost: number; internalErrors: number };
+  samples: Array<{ atMs: number; slots: number; sampled: number; released: boolean }>;
+  report: {
+    kinds: Record<string, KindFigures>;
+    headendTurns: KindFigures;
+    readingsDelivered: number;
+    readingsStored: number;
+    lost: number;
+    internalErrors: number;
+    /** With `profile`: per kind, the method calls inside its largest turn; per kind and first method, the largest turn. */
+    calls?: Record<string, Record<string, CallFigures>>;
+    byRoot?: Record<string, Record<string, RootFigures>>;
+    /** With `profile`: the units the wrapping adds per call, taken out of the figures. */
+    callOverhead?: number;
+  };
 }
 
-export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean): Promise<Run> {
+export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean, profile = false): Promise<Run> {
   const xs = await startXs(bundle, firmwareUplink ? "site-a" : "site-b");
+  const watched = firmwareUplink ? WATCHED_UPLINK : WATCHED_NO_UPLINK;
   try {
-    const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink });
+    const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink, profile });
     const samples: Run["samples"] = [];
     const sample = async (atMs: number, slots: number) => {
-      if (firmwareUplink) {
-        const c = await inCopy(xs, `headend-${atMs}`, ["forgetHeadend"]);
-        samples.push({ atMs, slots, sampled: slots - c.slots });
-      } else {
-        const c = await inCopy(xs, `world-${atMs}`, ["release", "released"]);
-        const r = c.reply as { boardOff: boolean; freed: string[] };
-        samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && WATCHED_NO_UPLINK.every((p) => r.freed.includes(p)) });
-      }
+      if (profile) return;
+      const c = await inCopy(xs, `world-${atMs}`, ["release", "released"]);
+      const r = c.reply as { boardOff: boolean; freed: string[] };
+      samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && watched.every((p) => r.freed.includes(p)) });
     };
     const cranks: Run["cranks"] = [{ atMs: 0, slots: started.heapSlots }];
     await sample(0, started.heapSlots);
@@ -133,16 +163,25 @@ export function at(samples: ReadonlyArray<{ atMs: number; sampled: number }>, at
   return Math.round(a.sampled + ((b.sampled - a.sampled) * (atMs - a.atMs)) / (b.atMs - a.atMs));
 }
 
+/** The firmware's largest live heap (the machine's less the world's) over `points`, and when. */
+function peakOf(points: ReadonlyArray<{ atMs: number; slots: number }>, world: (atMs: number) => number): { slots: number; atMs: number } {
+  let slots = 0, atMs = 0;
+  for (const c of points) if (c.slots - world(c.atMs) > slots) (slots = c.slots - world(c.atMs)), (atMs = c.atMs);
+  return { slots, atMs };
+}
+
+function samplesOf(r: Run): HeapSample[] {
+  return r.samples.map((s) => ({ atMs: s.atMs, machineSlots: s.slots, worldSlots: s.sampled, firmwareSlots: s.slots - s.sampled }));
+}
+
 export async function measure(o: MeasureOptions): Promise<SiteXsMeasurement> {
   const bundle = await bundleForXsWithClasses(entry);
   const a = await run(bundle, o, true);
   const b = await run(bundle, o, false);
-  let peakSlots = 0, peakAtMs = 0;
-  for (const c of a.cranks) {
-    const f = c.slots - at(a.samples, c.atMs) - at(b.samples, c.atMs);
-    if (f > peakSlots) (peakSlots = f), (peakAtMs = c.atMs);
-  }
-  const peakSlotsWithoutUplink = Math.max(...b.cranks.map((c) => c.slots - at(b.samples, c.atMs)));
+  const peak = peakOf(a.cranks, (t) => at(a.samples, t));
+  const peakB = peakOf(b.cranks, (t) => at(b.samples, t));
+  const sampled = peakOf(a.samples, (t) => at(a.samples, t));
+  const sampledB = peakOf(b.samples, (t) => at(b.samples, t));
   const kinds = a.report.kinds;
   const running = Object.entries(kinds).filter(([k]) => k !== "boot");
   const units = running.reduce((n, [, v]) => n + v.units, 0);
@@ -159,27 +198,42 @@ export async function measure(o: MeasureOptions): Promise<SiteXsMeasurement> {
     internalErrors: a.report.internalErrors,
     unitsPerReading: a.report.readingsDelivered ? Math.round(units / a.report.readingsDelivered) : 0,
     largestTurn: { kind, units: largest.maxUnits },
-    peakSlots,
-    peakAtMs,
-    peakSlotsWithoutUplink,
-    samples: a.samples.map((s) => ({ atMs: s.atMs, machineSlots: s.slots, headendSlots: s.sampled, worldSlots: at(b.samples, s.atMs) })),
-    firmwareReleased: b.samples.every((s) => s.released),
+    peakSlots: peak.slots,
+    peakAtMs: peak.atMs,
+    peakSampledSlots: sampled.slots,
+    peakSampledAtMs: sampled.atMs,
+    peakSlotsWithoutUplink: peakB.slots,
+    peakWithoutUplinkAtMs: peakB.atMs,
+    peakSampledSlotsWithoutUplink: sampledB.slots,
+    samples: samplesOf(a),
+    samplesWithoutUplink: samplesOf(b),
+    firmwareReleased: [...a.samples, ...b.samples].every((s) => s.released),
   };
 }
 
+/** The diagnostic (`--profile`, see the module's comment): A's turns by kind and the calls inside each kind's largest. */
+export async function profileTurns(o: MeasureOptions): Promise<{ options: MeasureOptions; callOverhead: number; kinds: Record<string, KindFigures>; calls: Record<string, Record<string, CallFigures>>; byRoot: Record<string, Record<string, RootFigures>> }> {
+  const a = await run(await bundleForXsWithClasses(entry), o, true, true);
+  return { options: o, callOverhead: a.report.callOverhead ?? 0, kinds: a.report.kinds, calls: a.report.calls ?? {}, byRoot: a.report.byRoot ?? {} };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const o = parseOptions(process.argv.slice(2), { minutes: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", check: "boolean" });
-  const m = await measure({
+  const o = parseOptions(process.argv.slice(2), { minutes: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", check: "boolean", profile: "boolean" });
+  const options: MeasureOptions = {
     seed: o.seed ?? "1",
     minutes: o.minutes ?? 180,
     modules: o.modules ?? SITE_256.modules,
     stepS: o["step-s"] ?? 5,
-    sampleMin: o["sample-min"] ?? 15,
-  });
-  console.log(JSON.stringify(m));
-  if (o.check) {
-    const problems = budgetViolations(m);
-    for (const p of problems) console.error(`over budget: ${p}`);
-    process.exitCode = problems.length ? 1 : 0;
+    sampleMin: o["sample-min"] ?? 1,
+  };
+  if (o.profile) console.log(JSON.stringify(await profileTurns(options)));
+  else {
+    const m = await measure(options);
+    console.log(JSON.stringify(m));
+    if (o.check) {
+      const problems = budgetViolations(m);
+      for (const p of problems) console.error(`over budget: ${p}`);
+      process.exitCode = problems.length ? 1 : 0;
+    }
   }
 }

@@ -8,7 +8,8 @@
  * the store only programs erased bytes, or bytes it already ANDed with what is there (docs/storage.md).
  *
  * Commands (JSON): {op:"noop"} | {op:"gc"} | {op:"open"} | {op:"release"} | {op:"append", meters, intervals} | {op:"event"} |
- * {op:"drain", records} | {op:"ack"} | {op:"maintain"} | {op:"put"} | {op:"counter"} | {op:"fill", batches}
+ * {op:"drain", records} | {op:"ack"} | {op:"maintain"} | {op:"put"} | {op:"counter"} | {op:"fill", batches} |
+ * {op:"journalChurn", puts}
  */
 import type { FlashPartition } from "../../hal/flash.js";
 import { EventType, type Reading } from "../../firmware/model/records.js";
@@ -63,11 +64,15 @@ function batch(meters: number, intervals: number): Reading[] {
   return rs;
 }
 
+/** xsnap's meter: sets the meter to `index` and returns the units counted since it was last set. */
+declare function resetMeter(limit: number, index: number): number;
+
 type Command =
   | { op: "noop" | "gc" | "open" | "release" | "event" | "ack" | "maintain" | "put" | "counter" }
   | { op: "append"; meters: number; intervals: number }
   | { op: "drain"; records: number }
-  | { op: "fill"; batches: number };
+  | { op: "fill"; batches: number }
+  | { op: "journalChurn"; puts: number };
 
 function execute(c: Command): unknown {
   switch (c.op) {
@@ -112,6 +117,22 @@ function execute(c: Command): unknown {
       return {};
     case "counter":
       return { value: counter!.next() };
+    case "journalChurn": {
+      // Latch puts, each followed by the journal's maintenance steps: the largest step's units.
+      let max = 0;
+      for (let i = 0; i < c.puts; i++) {
+        journal!.put(StateLayout.latches.base + (k++ % 1024), Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+        for (;;) {
+          const before = resetMeter(0, 0);
+          const did = journal!.maintain();
+          const units = resetMeter(0, 0);
+          resetMeter(0, before + units);
+          if (!did) break;
+          max = Math.max(max, units);
+        }
+      }
+      return { max, collections: journal!.stats.collections };
+    }
   }
 }
 
