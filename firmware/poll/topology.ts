@@ -115,7 +115,7 @@ export class Topology {
     if (snapshot) this.#restore(snapshot);
   }
 
-  /** The modules in the order of their numbers. */
+  /** The modules in the order of their numbers (those known when asked). */
   get modules(): Iterable<ModuleEntry> {
     return known(this.#modules);
   }
@@ -276,7 +276,7 @@ export class Topology {
 
   /** Everything to persist. */
   snapshot(): TopologySnapshot {
-    return { ...this.counters(), modules: [...known(this.#modules)].map((m) => this.persistent(m.number)!) };
+    return { ...this.counters(), modules: known(this.#modules).map((m) => this.persistent(m.number)!) };
   }
 
   /** `meter` is no longer behind module `number`. */
@@ -312,7 +312,7 @@ export class Topology {
     // Records written before a cut may list a meter twice (the new module's record is written before the
     // old one's): the module in its place wins, then the newer one; the next readout settles it anyway.
     const rank = (m: ModuleEntry) => (this.#byPlace.get(place(m.path, m.address)) === m.number ? 1 << 30 : 0) + m.number;
-    for (const m of [...known(this.#modules)].sort((a, b) => rank(a) - rank(b))) {
+    for (const m of known(this.#modules).sort((a, b) => rank(a) - rank(b))) {
       for (const meter of m.meters.values()) {
         const from = this.#moduleOf(meter);
         if (from !== NO_MODULE) this.#release(from, meter);
@@ -347,9 +347,12 @@ export class Topology {
   }
 }
 
-/** The entries of a list by number, skipping the numbers no module has. */
-function* known(list: ReadonlyArray<ModuleEntry | undefined>): Generator<ModuleEntry> {
-  for (const m of list) if (m !== undefined) yield m;
+/**
+ * The entries of a list by number, skipping the numbers no module has: a copy, as a list (a generator
+ * function's prototype is an object the device cannot keep in flash, device.md).
+ */
+function known(list: ReadonlyArray<ModuleEntry | undefined>): ModuleEntry[] {
+  return list.filter((m): m is ModuleEntry => m !== undefined);
 }
 
 function place(path: string, address: string): string {
