@@ -20,6 +20,7 @@
  */
 
 import { KEY_LIMIT } from "../model/keyed-rows.js";
+import { StringIndex } from "../model/string-index.js";
 
 export type ModuleState = "present" | "missing";
 
@@ -95,9 +96,10 @@ export class Topology {
    */
   readonly #modules: Array<ModuleEntry | undefined> = [];
   #size = 0;
-  readonly #bySerial = new Map<string, number>();
-  readonly #byPlace = new Map<string, number>();
-  readonly #meterBySerial = new Map<string, number>();
+  /** Module numbers by serial and by place, meter numbers by serial: sorted lists, not Maps (docs/memory.md). */
+  readonly #bySerial = new StringIndex();
+  readonly #byPlace = new StringIndex();
+  readonly #meterBySerial = new StringIndex();
   /** The module each meter is behind now (NO_MODULE), by meter number: 2 B a meter, no slot. */
   #moduleOfMeter = new Uint16Array(64);
   /** Modules whose persistent record changed since `takeChanged`. */
@@ -262,15 +264,13 @@ export class Topology {
   persistent(number: number): PersistedModule | undefined {
     const m = this.module(number);
     if (!m) return undefined;
-    const serialOf = new Map<number, string>();
-    for (const [serial, n] of this.#meterBySerial) serialOf.set(n, serial);
     return {
       number: m.number,
       serial: m.serial,
       path: m.path,
       address: m.address,
       displaced: this.#byPlace.get(place(m.path, m.address)) !== m.number,
-      meters: [...m.meters].map(([channel, meter]) => ({ channel, meter, serial: serialOf.get(meter) ?? "" })),
+      meters: [...m.meters].map(([channel, meter]) => ({ channel, meter, serial: this.#meterBySerial.keyOf(meter) ?? "" })),
     };
   }
 
