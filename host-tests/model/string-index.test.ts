@@ -29,7 +29,7 @@ describe("string index", () => {
           assert.equal(t.get(o.key), model.get(o.key));
           assert.equal(t.has(o.key), model.has(o.key));
         }
-        for (const [k, v] of model) {
+        for (const v of model.values()) {
           const found = t.keyOf(v);
           assert.ok(found !== undefined && model.get(found) === v, `keyOf(${v})`);
         }
