@@ -97,18 +97,19 @@ export class Console {
   lastInternalError: unknown;
   readonly #o: ConsoleOptions;
   readonly #editor = new LineEditor();
-  readonly #commands = new Map<string, Command>();
+  /** Searched by name (a few dozen; a Map's entry is 3 slots in XS, docs/memory.md). */
+  readonly #commands: readonly Command[];
   #port: SerialPort | undefined;
   #job: Job | undefined;
 
   constructor(options: ConsoleOptions) {
     this.#o = options;
     this.session = options.session;
-    for (const c of options.commands) this.#commands.set(c.name, c);
+    this.#commands = options.commands;
   }
 
   get commands(): Iterable<Command> {
-    return this.#commands.values();
+    return this.#commands;
   }
 
   get open(): boolean {
@@ -182,7 +183,7 @@ export class Console {
     if (words.length === 0) return this.output.write(this.#prompt());
     const name = words[0]!.toLowerCase();
     this.lastCommand = name;
-    const command = this.#commands.get(name);
+    const command = this.#commands.find((c) => c.name === name);
     const ctx = new Ctx(this, name, words.slice(1), text.trim().slice(words[0]!.length).trim(), this.session.engineer);
     const job: Job = { ctx, step: undefined, onCancel: undefined, timer: undefined, sliceArmed: false };
     this.#job = job;

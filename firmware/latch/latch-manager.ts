@@ -132,6 +132,12 @@ export class LatchManager {
   readonly #mismatched = new Set<number>();
   /** Modules whose relay this manager is closing (a reconnection), until it is verified closed. */
   readonly #closing = new Set<number>();
+  /**
+   * Latched modules whose relay the watch reads next, one read at a time: a queued readout with its
+   * callbacks is some 100 slots on the device, a waiting number 16 B of a chunk (docs/memory.md).
+   */
+  readonly #watchQueue: number[] = [];
+  #watchReading = false;
 
   constructor(options: LatchOptions) {
     this.#o = options;
@@ -153,6 +159,7 @@ export class LatchManager {
     this.#running = false;
     if (this.#watch !== undefined) this.#o.timers.clear(this.#watch);
     this.#watch = undefined;
+    this.#watchQueue.length = 0;
     for (const d of this.#drives.values()) if (d.timer !== undefined) this.#o.timers.clear(d.timer);
     this.#drives.clear();
   }
@@ -321,11 +328,26 @@ export class LatchManager {
   }
 
   #watchLatched(): void {
-    for (const module of this.latched()) {
+    for (const module of this.latched()) if (!this.#watchQueue.includes(module)) this.#watchQueue.push(module);
+    this.#watchNext();
+  }
+
+  #watchNext(): void {
+    while (this.#running && !this.#watchReading) {
+      const module = this.#watchQueue.shift();
+      if (module === undefined) return;
+      // A relay being driven is verified by its drive.
       const d = this.#drives.get(module);
       if (d && (d.busy || d.timer !== undefined)) continue;
+      this.#watchReading = true;
+      // A read always ends in a later turn (ModuleAccess), so the next starts from its callback.
       this.#o.relays.readRelay(module, (r) => {
-        if (r.ok) this.observeRelay(module, r.connected);
+        this.#watchReading = false;
+        try {
+          if (r.ok) this.observeRelay(module, r.connected);
+        } finally {
+          this.#watchNext();
+        }
       });
     }
   }

@@ -2,9 +2,10 @@
  * A table of numeric rows keyed by a module or meter number (0 to 65,535: both are 16-bit in the
  * store, app/persistence.ts) and an optional second number (one of a meter's registers):
  * per-module, per-meter and per-register state without an object per key. On the device an object
- * costs a slot plus one per property (16 B each) and its Map entry more; here a key costs 4 B (its
- * first row) and a row 8 B a column plus 12 B (its second key and the link to the next row of the
- * same key), in typed arrays that double when full, with no slot at all (docs/memory.md).
+ * costs a slot plus one per property (16 B each) and its Map entry 3 more; here a key costs 4 B (its
+ * first row) and a row 8 B a column plus 8 B (its second key, a 32-bit integer, and the link to the
+ * next row of the same key), in typed arrays that grow by half when full (doubling left up to half
+ * of a large table's bytes unused), with no slot at all (docs/memory.md).
  *
  * Nothing is ever rehashed in script: the key indexes its first row, the rows of one key are a
  * chain (a few registers of a meter), and growing is one native copy. Rebuilding a hash index of a
@@ -21,7 +22,7 @@ export class KeyedRows {
   /** The first row of each key (NONE), indexed by the key. */
   #first: Int32Array;
   /** Per row, in the order the rows were added: its second key and the next row of its key (NONE). */
-  #subs: Float64Array;
+  #subs: Int32Array;
   #next: Int32Array;
   #cells: Float64Array;
   #size = 0;
@@ -31,7 +32,7 @@ export class KeyedRows {
     this.#columns = columns;
     this.#maxRows = maxRows;
     this.#first = new Int32Array(initialRows).fill(NONE);
-    this.#subs = new Float64Array(initialRows);
+    this.#subs = new Int32Array(initialRows);
     this.#next = new Int32Array(initialRows);
     this.#cells = new Float64Array(initialRows * columns);
   }
@@ -50,10 +51,12 @@ export class KeyedRows {
 
   /**
    * The row of (`key`, `sub`), added with `initial` in every column when absent; -1 when the table
-   * is full. A key that is not an integer from 0 to KEY_LIMIT - 1 is a RangeError.
+   * is full. A key that is not an integer from 0 to KEY_LIMIT - 1, or a second key that is not a
+   * 32-bit integer, is a RangeError.
    */
   insert(key: number, sub = 0, initial = 0): number {
     if (!(Number.isInteger(key) && key >= 0 && key < KEY_LIMIT)) throw new RangeError(`key ${key} out of range`);
+    if ((sub | 0) !== sub) throw new RangeError(`second key ${sub} out of range`);
     const found = this.find(key, sub);
     if (found !== NONE) return found;
     if (this.#size >= this.#maxRows) return NONE;
@@ -98,8 +101,8 @@ export class KeyedRows {
   }
 
   #growRows(): void {
-    const n = this.#subs.length * 2;
-    this.#subs = grown(new Float64Array(n), this.#subs);
+    const n = Math.min(Math.max(this.#subs.length + (this.#subs.length >> 1), 8), this.#maxRows);
+    this.#subs = grown(new Int32Array(n), this.#subs);
     this.#next = grown(new Int32Array(n), this.#next);
     this.#cells = grown(new Float64Array(n * this.#columns), this.#cells);
   }

@@ -41,9 +41,20 @@ export interface ModuleLogOptions {
   bootS: number | undefined;
 }
 
+/**
+ * Log reads on the paths at once. The others wait here as module numbers: at the first readouts
+ * after a boot every module asks for its log, and a queued transaction with its callbacks is some
+ * 20 slots on the device, a waiting number 16 B of a chunk (docs/memory.md).
+ */
+const IN_FLIGHT = 2;
+
 export class ModuleLogReader {
   readonly #o: ModuleLogOptions;
+  /** Modules whose log read is waiting or running. */
   readonly #busy = new Set<number>();
+  /** Modules whose log read waits for one of the IN_FLIGHT, in the order asked. */
+  readonly #waiting: number[] = [];
+  #running = 0;
   /** Per module, events raised from its status since its log was last read, by type. */
   readonly #reported = new Map<number, Map<EventType, number>>();
   readonly counters = { reads: 0, failed: 0, entries: 0 };
@@ -68,15 +79,27 @@ export class ModuleLogReader {
     if (this.#busy.has(module)) return;
     this.#busy.add(module);
     this.counters.reads++;
-    this.#o.access.session(module, [readEventLog()], Priority.scheduled, (r) => {
-      this.#busy.delete(module);
-      const result = r.ok ? r.results[0] : undefined;
-      if (!result?.ok) {
-        this.counters.failed++;
-        return;
-      }
-      this.#process(module, eventLogEntries(result.dataSets));
-    });
+    this.#waiting.push(module);
+    this.#start();
+  }
+
+  #start(): void {
+    while (this.#running < IN_FLIGHT && this.#waiting.length > 0) {
+      const module = this.#waiting.shift()!;
+      this.#running++;
+      // A session always ends in a later turn (ModuleAccess), so the next starts from its callback.
+      this.#o.access.session(module, [readEventLog()], Priority.scheduled, (r) => {
+        this.#running--;
+        this.#busy.delete(module);
+        try {
+          const result = r.ok ? r.results[0] : undefined;
+          if (!result?.ok) this.counters.failed++;
+          else this.#process(module, eventLogEntries(result.dataSets));
+        } finally {
+          this.#start();
+        }
+      });
+    }
   }
 
   #process(module: number, entries: ModuleLogEntry[]): void {

@@ -19,6 +19,9 @@
  * called (the caller persists them before acting on what changed).
  */
 
+import { KEY_LIMIT } from "../model/keyed-rows.js";
+import { StringIndex } from "../model/string-index.js";
+
 export type ModuleState = "present" | "missing";
 
 export interface ModuleEntry {
@@ -83,13 +86,22 @@ export class TopologyFullError extends RangeError {
   }
 }
 
+/** No module (module numbers start at 1). */
+const NO_MODULE = 0;
+
 export class Topology {
-  readonly #modules = new Map<number, ModuleEntry>();
-  readonly #bySerial = new Map<string, number>();
-  readonly #byPlace = new Map<string, number>();
-  readonly #meterBySerial = new Map<string, number>();
-  /** The module each meter is behind now. */
-  readonly #moduleOfMeter = new Map<number, number>();
+  /**
+   * The entries by module number (numbers are given from 1 up and never taken back): array elements,
+   * not a Map's entries (XS: 3 slots an entry; an element is 16 B of a chunk; docs/memory.md).
+   */
+  readonly #modules: Array<ModuleEntry | undefined> = [];
+  #size = 0;
+  /** Module numbers by serial and by place, meter numbers by serial: sorted lists, not Maps (docs/memory.md). */
+  readonly #bySerial = new StringIndex();
+  readonly #byPlace = new StringIndex();
+  readonly #meterBySerial = new StringIndex();
+  /** The module each meter is behind now (NO_MODULE), by meter number: 2 B a meter, no slot. */
+  #moduleOfMeter = new Uint16Array(64);
   /** Modules whose persistent record changed since `takeChanged`. */
   readonly #changed = new Set<number>();
   readonly #missingAfter: number;
@@ -105,26 +117,27 @@ export class Topology {
     if (snapshot) this.#restore(snapshot);
   }
 
+  /** The modules in the order of their numbers (those known when asked). */
   get modules(): Iterable<ModuleEntry> {
-    return this.#modules.values();
+    return known(this.#modules);
   }
 
   get size(): number {
-    return this.#modules.size;
+    return this.#size;
   }
 
   module(number: number): ModuleEntry | undefined {
-    return this.#modules.get(number);
+    return Number.isInteger(number) && number > 0 ? this.#modules[number] : undefined;
   }
 
   at(path: string, address: string): ModuleEntry | undefined {
     const n = this.#byPlace.get(place(path, address));
-    return n === undefined ? undefined : this.#modules.get(n);
+    return n === undefined ? undefined : this.#modules[n];
   }
 
   /** The module a meter is behind now, and its channel. */
   meterLocation(meter: number): { module: ModuleEntry; channel: number } | undefined {
-    const m = this.#modules.get(this.#moduleOfMeter.get(meter) ?? -1);
+    const m = this.module(this.#moduleOf(meter));
     if (!m) return undefined;
     for (const [channel, n] of m.meters) if (n === meter) return { module: m, channel };
     return undefined;
@@ -133,7 +146,7 @@ export class Topology {
   /** The number of the meter with serial `serial` while it is behind a module, else undefined. */
   meterNumber(serial: string): number | undefined {
     const n = this.#meterBySerial.get(serial);
-    return n !== undefined && this.#moduleOfMeter.has(n) ? n : undefined;
+    return n !== undefined && this.#moduleOf(n) !== NO_MODULE ? n : undefined;
   }
 
   /** Modules whose persistent record (`persistent`) changed since the last call, and forgets them. */
@@ -154,17 +167,17 @@ export class Topology {
     const occupant = this.#byPlace.get(key);
     let number = this.#bySerial.get(serial);
     const newMeters = [...meters.values()].filter((s) => !this.#meterBySerial.has(s)).length;
-    if (number === undefined && this.#modules.size >= this.#maxModules) throw new TopologyFullError("module");
-    if (this.#meterBySerial.size + newMeters > this.#maxMeters) throw new TopologyFullError("meter");
+    if (number === undefined && (this.#size >= this.#maxModules || this.#nextModule >= KEY_LIMIT)) throw new TopologyFullError("module");
+    if (this.#meterBySerial.size + newMeters > this.#maxMeters || this.#nextMeter + newMeters > KEY_LIMIT) throw new TopologyFullError("meter");
 
     if (number === undefined) {
       number = this.#nextModule++;
       const entry: ModuleEntry = { number, serial, path, address, meters: new Map(), state: "present", failures: 0, lastOkMs: nowMs };
-      this.#modules.set(number, entry);
+      this.#put(entry);
       this.#bySerial.set(serial, number);
       changes.push(occupant !== undefined ? { kind: "replaced", module: number, previous: occupant } : { kind: "new", module: number });
     } else {
-      const entry = this.#modules.get(number)!;
+      const entry = this.#modules[number]!;
       if (entry.path !== path || entry.address !== address) {
         changes.push({ kind: "moved", module: number, fromPath: entry.path, fromAddress: entry.address });
         const from = place(entry.path, entry.address);
@@ -179,13 +192,13 @@ export class Topology {
     if (occupant !== number) this.#changed.add(number);
     if (occupant !== undefined && occupant !== number) {
       // The previous occupant is no longer here; it stays known (by serial) until it shows up elsewhere.
-      const prev = this.#modules.get(occupant);
+      const prev = this.#modules[occupant];
       if (prev) prev.state = "missing";
       this.#changed.add(occupant);
     }
     this.#byPlace.set(key, number);
 
-    const entry = this.#modules.get(number)!;
+    const entry = this.#modules[number]!;
     const channels = new Map<number, number>();
     for (const [channel, meterSerial] of meters) {
       let meter = this.#meterBySerial.get(meterSerial);
@@ -194,8 +207,8 @@ export class Topology {
         this.#meterBySerial.set(meterSerial, meter);
         changes.push({ kind: "meterNew", module: number, meter });
       } else {
-        const from = this.#moduleOfMeter.get(meter);
-        if (from !== undefined && from !== number) {
+        const from = this.#moduleOf(meter);
+        if (from !== NO_MODULE && from !== number) {
           this.#release(from, meter);
           changes.push({ kind: "meterMoved", module: number, meter, from });
         }
@@ -203,8 +216,8 @@ export class Topology {
       channels.set(channel, meter);
     }
     if (!sameMeters(entry.meters, channels)) {
-      for (const meter of entry.meters.values()) if (this.#moduleOfMeter.get(meter) === number) this.#moduleOfMeter.delete(meter);
-      for (const meter of channels.values()) this.#moduleOfMeter.set(meter, number);
+      for (const meter of entry.meters.values()) if (this.#moduleOf(meter) === number) this.#setModuleOf(meter, NO_MODULE);
+      for (const meter of channels.values()) this.#setModuleOf(meter, number);
       this.#changed.add(number);
     }
     entry.meters = channels;
@@ -220,7 +233,7 @@ export class Topology {
 
   /** A transaction with the module succeeded without a new identity (e.g. a programming session). */
   succeeded(number: number, nowMs: number): TopologyChange[] {
-    const e = this.#modules.get(number);
+    const e = this.module(number);
     if (!e) return [];
     const failures = e.failures;
     e.failures = 0;
@@ -232,7 +245,7 @@ export class Topology {
 
   /** A transaction with the module failed. Returns the change when it just became missing. */
   failed(number: number): TopologyChange[] {
-    const e = this.#modules.get(number);
+    const e = this.module(number);
     if (!e) return [];
     e.failures++;
     if (e.state === "present" && e.failures >= this.#missingAfter) {
@@ -249,31 +262,29 @@ export class Topology {
 
   /** What to persist of a module. */
   persistent(number: number): PersistedModule | undefined {
-    const m = this.#modules.get(number);
+    const m = this.module(number);
     if (!m) return undefined;
-    const serialOf = new Map<number, string>();
-    for (const [serial, n] of this.#meterBySerial) serialOf.set(n, serial);
     return {
       number: m.number,
       serial: m.serial,
       path: m.path,
       address: m.address,
       displaced: this.#byPlace.get(place(m.path, m.address)) !== m.number,
-      meters: [...m.meters].map(([channel, meter]) => ({ channel, meter, serial: serialOf.get(meter) ?? "" })),
+      meters: [...m.meters].map(([channel, meter]) => ({ channel, meter, serial: this.#meterBySerial.keyOf(meter) ?? "" })),
     };
   }
 
   /** Everything to persist. */
   snapshot(): TopologySnapshot {
-    return { ...this.counters(), modules: [...this.#modules.keys()].map((n) => this.persistent(n)!) };
+    return { ...this.counters(), modules: known(this.#modules).map((m) => this.persistent(m.number)!) };
   }
 
   /** `meter` is no longer behind module `number`. */
   #release(number: number, meter: number): void {
-    const m = this.#modules.get(number);
+    const m = this.module(number);
     if (!m) return;
     for (const [channel, n] of m.meters) if (n === meter) m.meters.delete(channel);
-    this.#moduleOfMeter.delete(meter);
+    this.#setModuleOf(meter, NO_MODULE);
     this.#changed.add(number);
   }
 
@@ -291,7 +302,7 @@ export class Topology {
         failures: 0,
         lastOkMs: -1,
       };
-      this.#modules.set(m.number, entry);
+      this.#put(entry);
       this.#bySerial.set(m.serial, m.number);
       for (const x of m.meters) if (x.serial) this.#meterBySerial.set(x.serial, x.meter);
       if (!m.displaced) this.#byPlace.set(place(m.path, m.address), m.number);
@@ -300,16 +311,48 @@ export class Topology {
     }
     // Records written before a cut may list a meter twice (the new module's record is written before the
     // old one's): the module in its place wins, then the newer one; the next readout settles it anyway.
-    const rank = (n: number) => (this.#byPlace.get(place(this.#modules.get(n)!.path, this.#modules.get(n)!.address)) === n ? 1 << 30 : 0) + n;
-    for (const m of [...this.#modules.values()].sort((a, b) => rank(a.number) - rank(b.number))) {
+    const rank = (m: ModuleEntry) => (this.#byPlace.get(place(m.path, m.address)) === m.number ? 1 << 30 : 0) + m.number;
+    for (const m of known(this.#modules).sort((a, b) => rank(a) - rank(b))) {
       for (const meter of m.meters.values()) {
-        const from = this.#moduleOfMeter.get(meter);
-        if (from !== undefined) this.#release(from, meter);
-        this.#moduleOfMeter.set(meter, m.number);
+        const from = this.#moduleOf(meter);
+        if (from !== NO_MODULE) this.#release(from, meter);
+        this.#setModuleOf(meter, m.number);
       }
     }
     this.#changed.clear();
   }
+
+  #put(entry: ModuleEntry): void {
+    if (this.#modules[entry.number] === undefined) this.#size++;
+    // Elements up to the number exist (holes of numbers never given stay undefined), so the array
+    // stays a plain list rather than a sparse one.
+    while (this.#modules.length < entry.number) this.#modules.push(undefined);
+    this.#modules[entry.number] = entry;
+  }
+
+  #moduleOf(meter: number): number {
+    return this.#moduleOfMeter[meter] ?? NO_MODULE;
+  }
+
+  #setModuleOf(meter: number, module: number): void {
+    if (meter >= this.#moduleOfMeter.length) {
+      // Grown by need (meter numbers are given from 1 up): the next power of two above the number.
+      let n = this.#moduleOfMeter.length;
+      while (n <= meter) n *= 2;
+      const grown = new Uint16Array(n);
+      grown.set(this.#moduleOfMeter);
+      this.#moduleOfMeter = grown;
+    }
+    this.#moduleOfMeter[meter] = module;
+  }
+}
+
+/**
+ * The entries of a list by number, skipping the numbers no module has: a copy, as a list (a generator
+ * function's prototype is an object the device cannot keep in flash, device.md).
+ */
+function known(list: ReadonlyArray<ModuleEntry | undefined>): ModuleEntry[] {
+  return list.filter((m): m is ModuleEntry => m !== undefined);
 }
 
 function place(path: string, address: string): string {

@@ -16,6 +16,8 @@ function rig(o: { consumers: Map<number, number[]>; records?: LatchRecord[] }) {
   /** Relay states of the modules (closed unless driven open). */
   const relays = new Map<number, boolean>();
   let answer: (module: number, connected: boolean) => RelayResult = (_m, connected) => ({ ok: true, connected });
+  /** Relay reads under way now, and the most at once. */
+  const reads = { now: 0, most: 0 };
   const latch = new LatchManager({
     persistence: { load: () => o.records ?? [], save: (r) => (log.push(`save ${r.consumer}=${r.state}`), saved.push(r)) },
     relays: {
@@ -27,7 +29,11 @@ function rig(o: { consumers: Map<number, number[]>; records?: LatchRecord[] }) {
           done(r);
         });
       },
-      readRelay: (module, done) => s.after(1_000, () => done({ ok: true, connected: relays.get(module) ?? true })),
+      readRelay: (module, done) => {
+        log.push(`read ${module}`);
+        reads.most = Math.max(reads.most, ++reads.now);
+        s.after(1_000, () => (reads.now--, done({ ok: true, connected: relays.get(module) ?? true })));
+      },
     },
     moduleOf: (consumer) => [...o.consumers].find(([, list]) => list.includes(consumer))?.[0],
     consumersOf: (module) => o.consumers.get(module) ?? [],
@@ -37,7 +43,7 @@ function rig(o: { consumers: Map<number, number[]>; records?: LatchRecord[] }) {
     raise: () => undefined,
     audit: (e) => log.push(`audit ${e.subject} ${e.result}`),
   });
-  return { s, clock, latch, log, saved, setAnswer: (f: typeof answer) => (answer = f) };
+  return { s, clock, latch, log, saved, relays, reads, setAnswer: (f: typeof answer) => (answer = f) };
 }
 
 describe("latch manager", () => {
@@ -60,6 +66,24 @@ describe("latch manager", () => {
     r.setAnswer((_m, connected) => ({ ok: true, connected }));
     r.s.runUntil(400_000);
     assert.equal(r.log.filter((l) => l.startsWith("set")).length, 4, "the next retry holds, and nothing more");
+  });
+
+  it("watches the latched relays one read at a time, and opens every one found closed", () => {
+    const modules = [1, 2, 3, 4, 5];
+    const r = rig({ consumers: new Map(modules.map((m) => [m, [m * 10]])) });
+    r.latch.start();
+    for (const m of modules) r.latch.trigger(m * 10, "remoteDisconnect", "head-end");
+    r.s.runUntil(60_000);
+    // Someone closes every relay by hand; the next watch (every 5 minutes) finds them.
+    for (const m of modules) r.relays.set(m, true);
+    r.log.length = 0;
+    r.s.runUntil(11 * 60_000);
+    for (const m of modules) {
+      assert.ok(r.log.includes(`read ${m}`), r.log.join("; "));
+      assert.ok(r.log.includes(`set ${m} open`), r.log.join("; "));
+      assert.equal(r.relays.get(m), false);
+    }
+    assert.equal(r.reads.most, 1);
   });
 
   it("drives nothing after stop, not even the retry of a drive that was under way", () => {

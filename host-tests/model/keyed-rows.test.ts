@@ -65,6 +65,17 @@ describe("keyed rows", () => {
     assert.equal(t.find(KEY_LIMIT - 1), -1);
   });
 
+  it("refuses a second key that is not a 32-bit integer with a RangeError, and keeps the ones that are", () => {
+    const t = new KeyedRows(1);
+    for (const bad of [1.5, 2 ** 31, -(2 ** 31) - 1, Number.NaN]) assert.throws(() => t.insert(3, bad), RangeError);
+    assert.equal(t.size, 0);
+    for (const good of [2 ** 31 - 1, -(2 ** 31), 0x20_07_00]) {
+      const row = t.insert(3, good);
+      assert.equal(t.find(3, good), row);
+    }
+    assert.equal(t.size, 3);
+  });
+
   it("finds nothing in an empty table and refuses rows beyond its bound", () => {
     const t = new KeyedRows(1, 2);
     assert.equal(t.find(0), -1);

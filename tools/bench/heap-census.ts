@@ -9,12 +9,14 @@
  *
  *   node --max-old-space-size=4096 dist/tools/bench/heap-census.js [--minutes M] [--seed S] [--modules N] [--top N] [--json]
  *
- * V8 is not XS, so each object is counted as XS would count it (docs/memory.md, "Census"): an object,
- * function or closure context is one slot plus one per own property (private fields included: V8's
- * snapshot names them); a Map or Set entry is two slots (key and value); an Array is one slot and its
- * elements are a chunk of 16 B each; a string is a chunk of its length + 1 bytes; an ArrayBuffer's
- * bytes are a chunk. The figures are estimates of the XS heap's shares, for ranking the holders; the
- * exact total is site-xs-run's `peakSlotsWithoutUplink`.
+ * V8 is not XS, so each object is counted as XS counts it (XS_SLOTS, measured in xsnap by
+ * tools/bench/xs-slot-costs.ts; docs/memory.md, "What XS charges"): an object is one slot plus one per
+ * own property (private fields included: V8's snapshot names them), plus one for a firmware class with
+ * private members and one per private method (XS gives every instance a slot per private method); a
+ * function 9 slots, a closure context one plus one per variable; a Map or Set 4 slots and an entry 3
+ * (Map) or 2 (Set); an Array 2 slots and its elements a chunk of 16 B each; a typed array 4 slots and
+ * its ArrayBuffer 3 and its bytes a chunk; a string a chunk of its length + 1 bytes. The figures are
+ * estimates of the XS heap's shares, for ranking the holders; the exact total is site-xs-heap's.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -39,20 +41,39 @@ export interface CensusRow {
   parts: Record<string, number>;
 }
 
+/** What XS charges, in slots (tools/bench/xs-slot-costs.ts measures each in xsnap). */
+export const XS_SLOTS = Object.freeze({
+  object: 1, function: 9, context: 1, array: 2, map: 4, mapEntry: 3, setEntry: 2, typedArray: 4, arrayBuffer: 3,
+  /** Once per instance of a class with private fields or methods, and once per private method. */
+  privatePart: 1, privateMethod: 1,
+});
+
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** The names of the classes declared in firmware/ (the owners). */
-function firmwareClasses(): Set<string> {
-  const names = new Set<string>();
+/**
+ * The classes declared in firmware/ (the owners), each with the slots XS adds to its instances
+ * beyond their fields: one when it has private members, one per private method.
+ */
+function firmwareClasses(): Map<string, number> {
+  const classes = new Map<string, number>();
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (p.endsWith(".ts")) for (const m of readFileSync(p, "utf8").matchAll(/\bclass\s+([A-Z]\w*)/g)) names.add(m[1]!);
+      else if (p.endsWith(".ts")) {
+        // Each class's text runs to the next class of the file: enough to count its private methods.
+        const text = readFileSync(p, "utf8");
+        const found = [...text.matchAll(/\bclass\s+([A-Z]\w*)/g)];
+        found.forEach((m, i) => {
+          const body = text.slice(m.index, found[i + 1]?.index ?? text.length);
+          const methods = body.match(/^\s+(?:async\s+)?(?:get\s+|set\s+)?#\w+\s*\(/gm)?.length ?? 0;
+          classes.set(m[1]!, /#\w+/.test(body) ? XS_SLOTS.privatePart + methods * XS_SLOTS.privateMethod : 0);
+        });
+      }
     }
   };
   walk(join(root, "firmware"));
-  return names;
+  return classes;
 }
 
 async function takeSnapshot(): Promise<Snapshot> {
@@ -62,7 +83,7 @@ async function takeSnapshot(): Promise<Snapshot> {
   return JSON.parse(Buffer.concat(parts).toString("utf8")) as Snapshot;
 }
 
-export function census(s: Snapshot, alive: ReadonlySet<number>, owners: Set<string>): { rows: CensusRow[]; slots: number; chunkBytes: number } {
+export function census(s: Snapshot, alive: ReadonlySet<number>, owners: ReadonlyMap<string, number>): { rows: CensusRow[]; slots: number; chunkBytes: number } {
   const nf = s.snapshot.meta.node_fields, ef = s.snapshot.meta.edge_fields;
   const NF = nf.length, EF = ef.length;
   const nType = nf.indexOf("type"), nName = nf.indexOf("name"), nSelf = nf.indexOf("self_size"), nEdges = nf.indexOf("edge_count"), nId = nf.indexOf("id");
@@ -104,6 +125,21 @@ export function census(s: Snapshot, alive: ReadonlySet<number>, owners: Set<stri
     }
     return { props, elements };
   };
+  /**
+   * A Map's or Set's entries, estimated: V8 shows its table's references to objects and strings, not
+   * its numbers, so an entry with an object or a string as key or value is one reference (one with
+   * both is counted twice, one with neither not at all).
+   */
+  const entries = (n: number): number => {
+    for (let e = firstEdge[n]!; e < firstEdge[n + 1]!; e++) {
+      if (s.strings[s.edges[e * EF + eName]!] !== "table") continue;
+      const table = s.edges[e * EF + eTo]! / NF;
+      let refs = 0;
+      for (let f = firstEdge[table]!; f < firstEdge[table + 1]!; f++) if (type(s.edges[f * EF + eTo]! / NF) !== "hidden") refs++;
+      return refs;
+    }
+    return 0;
+  };
   const rows = new Map<string, CensusRow>();
   let slots = 0, chunkBytes = 0;
   for (let n = 0; n < count; n++) {
@@ -111,21 +147,20 @@ export function census(s: Snapshot, alive: ReadonlySet<number>, owners: Set<stri
     if (o === -1) continue;
     const t = type(n), nm = name(n);
     let sl = 0, ch = 0, part = nm;
+    const X = XS_SLOTS;
     if (t === "object" || t === "closure" || t === "regexp") {
       const { props, elements } = propEdges(n);
-      if (nm === "Array") (sl = 1), (ch = 16 * elements), (part = "Array");
-      else if (nm === "Map" || nm === "Set") (sl = 1), (part = `${nm} entries`);
-      else if (nm === "system / Context") (sl = 1 + props), (part = "closure variables");
-      else sl = 1 + props + elements;
-      if (t === "closure") part = "functions";
-      else if (!owners.has(nm) && nm !== "Array" && nm !== "Map" && nm !== "Set") part = /Array$/.test(nm) ? "typed arrays" : nm === "Object" ? "Object" : nm;
+      if (nm === "Array") (sl = X.array), (ch = 16 * elements), (part = "Array");
+      else if (nm === "Map" || nm === "Set") (sl = X.map + entries(n) * (nm === "Map" ? X.mapEntry : X.setEntry)), (part = `${nm} entries`);
+      else if (nm === "system / Context") (sl = X.context + props), (part = "closure variables");
+      else if (nm === "ArrayBuffer") (sl = X.arrayBuffer), (part = "typed arrays");
+      else if (/Array$/.test(nm)) (sl = X.typedArray), (part = "typed arrays");
+      else if (t === "closure") (sl = X.function), (part = "functions");
+      else sl = X.object + props + elements + (owners.get(nm) ?? 0);
+      if (t !== "closure" && !owners.has(nm) && !/Array$|^Map$|^Set$|^ArrayBuffer$|Context$/.test(nm)) part = nm === "Object" ? "Object" : nm;
     } else if (t === "hidden" && nm === "system / Context") {
-      sl = 1 + propEdges(n).props;
+      sl = X.context + propEdges(n).props;
       part = "closure variables";
-    } else if (t === "array" && /OrderedHash(Map|Set)/.test(nm)) {
-      // A Map's or Set's table: V8 counts key and value as elements; XS as two slots an entry.
-      sl = propEdges(n).elements;
-      part = "Map entries";
     } else if (t === "string" || t === "concatenated string" || t === "sliced string") {
       ch = s.nodes[n * NF + nSelf]! > 0 ? nm.length + 1 : 0;
       part = "strings";

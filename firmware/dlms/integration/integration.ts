@@ -27,13 +27,14 @@ import { EventType, type Reading } from "../../model/records.js";
 import { Priority } from "../../poll/poller.js";
 import type { StateJournal } from "../../store/state-journal.js";
 import { integerOf } from "../axdr/data.js";
-import { SequenceScript, type MeterRead, type ProfileHeader, type ProfileResult, type ReadPlan } from "../client/scripts.js";
+import { SequenceScript, type MeterRead, type ProfileResult, type ReadPlan } from "../client/scripts.js";
 import { newSessionCounters, type Endpoint, type SessionCounters } from "../client/types.js";
 import { Attr, ClassId, type DisconnectState } from "../cosem/classes.js";
 import { formatLogicalName, Obis, sameLogicalName } from "../cosem/obis.js";
 import { DEFAULT_LOGS, DEFAULT_PROFILE, DEFAULT_REGISTERS, dlmsAddress, endpointOf, logicalName, parseDlmsAddress, registerSpec, type DlmsMeterConfig, type DlmsSiteConfig } from "./config.js";
 import { DisconnectScript, limiterScript, type DisconnectTarget, type Emergency } from "./control.js";
 import { profileReadings } from "./d0-view.js";
+import { packHeader, unpackHeader } from "./packed-header.js";
 import { DlmsPath, type DlmsPathContext } from "./path.js";
 import { DlmsState, meterId } from "./persistence.js";
 import { frozen } from "../../model/frozen.js";
@@ -76,8 +77,8 @@ export interface DlmsIntegrationOptions {
 
 interface MeterMemory {
   deviation: number;
-  /** Profile and log headers read before, by OBIS text: a routine read asks only for the buffers. */
-  headers: Map<string, ProfileHeader>;
+  /** Profile and log headers read before, by OBIS text, packed: a routine read asks only for the buffers. */
+  headers: Map<string, Int32Array>;
   /** The limiter settings last written, as text; undefined: not since boot. */
   limiter: string | undefined;
   /** A disconnect sync or limiter write is queued or running. */
@@ -151,7 +152,8 @@ export class DlmsIntegration implements DlmsPathContext {
     const mem = this.#memoryOf(bus, address);
     const range = (ln: Uint8Array, mark: number | undefined) => {
       const fromS = mark ? mark + 1 : nowS - (this.#o.config.catchUpS ?? 86_400);
-      const header = mem.headers.get(formatLogicalName(ln));
+      const packed = mem.headers.get(formatLogicalName(ln));
+      const header = packed && unpackHeader(packed);
       return { ln, fromS, toS: Math.min(nowS + AHEAD_S, fromS + MAX_SPAN_S), deviation: mem.deviation, ...(header ? { header } : {}) };
     };
     const ranges = [];
@@ -178,7 +180,7 @@ export class DlmsIntegration implements DlmsPathContext {
     this.counters.reads++;
     const mem = this.#memoryOf(bus, address);
     if (read.clock?.deviation !== undefined) mem.deviation = read.clock.deviation;
-    for (const p of read.profiles) mem.headers.set(formatLogicalName(p.ln), { columns: p.columns, period: p.period, scalers: p.scalers });
+    for (const p of read.profiles) mem.headers.set(formatLogicalName(p.ln), packHeader(p));
     const meter = this.#meterAt(bus, address);
     if (meter !== undefined && read.disconnect) this.#observeDisconnect(bus, address, meter, read.disconnect);
   }
