@@ -21,8 +21,6 @@ export class BackfillStore implements HoldingsStore {
   readonly #commissioned: HighWaterMark;
   readonly #rows: Array<{ meter: number; top: number; bits: Uint8Array }> = [];
   readonly #table: SlotTable<{ meter: number; top: number; bits: Uint8Array }>;
-  /** Rows that found no free record. */
-  full = 0;
 
   constructor(journal: StateJournal) {
     const r = StateLayout.backfill;
@@ -43,11 +41,6 @@ export class BackfillStore implements HoldingsStore {
     );
   }
 
-  /** Meters the table can hold. */
-  get capacity(): number {
-    return this.#table.capacity;
-  }
-
   load(each: (meter: number, top: number, bits: Uint8Array) => void): void {
     // Oldest meters first (lowest numbers), as their rows were made.
     for (const r of this.#rows.sort((x, y) => x.meter - y.meter)) each(r.meter, r.top, r.bits);
@@ -65,7 +58,6 @@ export class BackfillStore implements HoldingsStore {
     } catch (e) {
       // More meters than records: this one's gaps are caught up this boot only.
       if (!(e instanceof StoreFullError)) throw e;
-      this.full++;
     }
   }
 

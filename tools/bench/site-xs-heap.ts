@@ -13,16 +13,12 @@
 import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { fileURLToPath } from "node:url";
-import { at, run, SITE_256 } from "./site-xs-run.js";
+import { at, peakOf, run, SITE_256 } from "./site-xs-run.js";
 
 const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", import.meta.url));
 const o = parseOptions(process.argv.slice(2), { minutes: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number" });
 const options = { seed: o.seed ?? "1", minutes: o.minutes ?? 15, modules: o.modules ?? SITE_256.modules, stepS: o["step-s"] ?? 5, sampleMin: o["sample-min"] ?? 5 };
 const b = await run(await bundleForXsWithClasses(entry), options, false);
 const atSamples = b.samples.map((s) => ({ atMs: s.atMs, firmwareSlots: s.slots - s.sampled, released: s.released }));
-let peakSlots = 0, peakAtMs = 0;
-for (const c of b.cranks) {
-  const f = c.slots - at(b.samples, c.atMs);
-  if (f > peakSlots) (peakSlots = f), (peakAtMs = c.atMs);
-}
-console.log(JSON.stringify({ options, atSamples, peakSlots, peakAtMs, readingsStored: b.report.readingsStored, lost: b.report.lost }));
+const peak = peakOf(b.cranks, (t) => at(b.samples, t));
+console.log(JSON.stringify({ options, atSamples, peakSlots: peak.slots, peakAtMs: peak.atMs, readingsStored: b.report.readingsStored, lost: b.report.lost }));

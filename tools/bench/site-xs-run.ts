@@ -164,7 +164,7 @@ export function at(samples: ReadonlyArray<{ atMs: number; sampled: number }>, at
 }
 
 /** The firmware's largest live heap (the machine's less the world's) over `points`, and when. */
-function peakOf(points: ReadonlyArray<{ atMs: number; slots: number }>, world: (atMs: number) => number): { slots: number; atMs: number } {
+export function peakOf(points: ReadonlyArray<{ atMs: number; slots: number }>, world: (atMs: number) => number): { slots: number; atMs: number } {
   let slots = 0, atMs = 0;
   for (const c of points) if (c.slots - world(c.atMs) > slots) (slots = c.slots - world(c.atMs)), (atMs = c.atMs);
   return { slots, atMs };

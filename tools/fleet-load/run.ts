@@ -108,7 +108,6 @@ export class WorkerProcess {
     const child = (this.child = spawn(process.execPath, [CLI, ...this.#args], { stdio: ["ignore", "pipe", "pipe"] }));
     let err = "";
     child.stderr!.on("data", (d: Buffer) => { err = (err + d.toString()).slice(-2000); if (process.env.FLEET_DEBUG) process.stderr.write(d); });
-    let lines = 0;
     let partial = "";
     const ready = new Promise<void>((resolve, reject) => {
       // Its log (a line per message) is read only for the workers' announcements, and must not fill the pipe.
@@ -122,7 +121,7 @@ export class WorkerProcess {
             this.#slots.set(Number(m[3]), Number(m[1]));
             this.#announced();
           }
-          if (++lines >= 1 && (this.#workers === 1 || this.#slots.size >= this.#workers)) resolve();
+          if (this.#workers === 1 || this.#slots.size >= this.#workers) resolve();
         }
       });
       child.once("exit", (code) => reject(new Error(`head-end exited (${code}): ${err}`)));

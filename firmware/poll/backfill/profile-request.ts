@@ -12,7 +12,7 @@
  * | 0x04 | value not valid | implausible (never truth) |
  */
 import type { DataSet } from "../../d0/data-set.js";
-import { loadProfiles, localSeconds } from "../../d0/load-profile.js";
+import { loadProfiles, rowLocalSeconds } from "../../d0/load-profile.js";
 import { parseObis } from "../../d0/obis.js";
 import { unitExponent } from "../../d0/readings.js";
 import { ReadingStatus, registerCode, type RegisterCode } from "../../model/records.js";
@@ -63,7 +63,6 @@ export function profileRows(dataSets: readonly DataSet[]): { rows: ProfileRow[];
       return o && exponent !== undefined ? { channel: o.b!, register: registerCode(o.c, o.d!, o.e ?? 0), exponent } : undefined;
     });
     const status = headerStatus(block.status);
-    const start = localSeconds(block.start);
     block.rows.forEach((row, i) => {
       const values: ProfileValue[] = [];
       for (let k = 0; k < channels.length; k++) {
@@ -73,7 +72,7 @@ export function profileRows(dataSets: readonly DataSet[]): { rows: ProfileRow[];
         if (value === undefined) return void skipped++;
         values.push({ channel: ch.channel, register: ch.register, value });
       }
-      rows.push({ moduleS: start + i * block.periodMinutes * 60, status, values });
+      rows.push({ moduleS: rowLocalSeconds(block, i), status, values });
     });
   }
   return { rows, skipped };
