@@ -349,6 +349,9 @@ describe("fleet head-end on PostgreSQL", function () {
       const image = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7) & 0xff);
       const pkg = buildImagePackage({ image, version: "1.1.0", hardwareId: "HW", sequence: 2, securityCounter: 0, expiresS: 2e9, signers: [nacl.sign.keyPair().secretKey] });
       const parts = splitPackage(pkg);
+      // The running version, reported through whichever worker the broker picks, is the campaign's "before".
+      await send({ kind: "status", time: 1_800_000_000, uptimeS: 60, counters: { "ota.version": packVersion("1.0.0") } });
+      await until("the status stored", async () => (await a.store.pool.query("SELECT 1 FROM status WHERE concentrator = $1", [ID])).rowCount === 1);
       await a.startCampaign(pkg, [ID]);
       await assert.rejects(b.startCampaign(pkg, [ID]), /another active campaign/, "the campaign is in the database, seen by every worker");
       await Promise.all([b.campaignTick(), a.campaignTick()]); // rounds on both: one offer
@@ -372,7 +375,7 @@ describe("fleet head-end on PostgreSQL", function () {
       for (const [type, detail] of [[EventType.otaDownload, 0], [EventType.otaDownload, image.length], [EventType.otaVerified, image.length], [EventType.otaSwitched, 0], [EventType.otaConfirmed, packVersion("1.1.0")]] as const) await send(event(type, detail));
       await b.campaignTick(); // every unit final: the campaign is done
       const p = await progress();
-      assert.deepEqual(p.units.map((u) => [u.state, u.bytes, u.versionAfter, u.attempts]), [["confirmed", image.length, "1.1.0", 1]]);
+      assert.deepEqual(p.units.map((u) => [u.state, u.bytes, u.versionBefore, u.versionAfter, u.attempts]), [["confirmed", image.length, "1.0.0", "1.1.0", 1]]);
       assert.equal(p.campaign.state, "done");
 
       // sms-in: an alarm that came by SMS, given to the head-end command twice (the second is a replay).

@@ -7,10 +7,14 @@ import { SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey } from "../../firmware/uplink/envelope.js";
 import { encodeMessage } from "../../firmware/uplink/messages.js";
 import { seqSetOf } from "../../firmware/uplink/seq-set.js";
+import nacl from "tweetnacl";
+import { packVersion } from "../../firmware/ota/format.js";
 import { HeadendCore } from "../../tools/headend/core.js";
 import { deviceKeyPath, provision, readDeviceKeys, readHeadendKeys } from "../../tools/headend/keyfiles.js";
+import { OtaCampaigns } from "../../tools/headend/ota-campaign.js";
 import { HeadendService } from "../../tools/headend/service.js";
 import { SqliteHeadendStore } from "../../tools/headend/sqlite-store.js";
+import { buildImagePackage } from "../../tools/ota/package.js";
 import { MemoryCounters } from "../../tools/sim/memory-ports.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -84,6 +88,28 @@ describe("head-end on SQLite", () => {
       const reasons = t.store.rejections().map((r) => r.reason);
       assert.deepEqual(reasons, ["foreign", "malformed"]);
     } finally {
+      t.cleanup();
+    }
+  });
+
+  it("an OTA campaign made by another process than the one that took the concentrator's status records the version it ran, and its offer the newest one", () => {
+    const t = coreOnSqlite();
+    const tool = new SqliteHeadendStore(t.w.db); // tools/ota.ts, a process of its own on the same database
+    try {
+      const status = (version: string) => t.device.seal(encodeMessage({ kind: "status", time: 1_767_225_600, uptimeS: 60, counters: { "ota.version": packVersion(version) } }));
+      t.core.handleUplink("mc/17/up", status("1.0.0"));
+      const pkg = buildImagePackage({ image: new Uint8Array(64), version: "1.1.0", hardwareId: "HW", sequence: 2, securityCounter: 0, expiresS: 2e9, signers: [nacl.sign.keyPair().secretKey] });
+      const campaigns = new OtaCampaigns({ store: tool, now: () => Date.now() });
+      const id = campaigns.create(pkg, [17]);
+      assert.deepEqual(tool.campaignUnits(id).map((u) => u.versionBefore), ["1.0.0"]);
+      // The campaign made before the concentrator ever reported: its offer takes the version reported since.
+      const other = new OtaCampaigns({ store: tool, now: () => Date.now() });
+      tool.putCampaignUnit({ ...tool.campaignUnits(id)[0]!, versionBefore: "" });
+      t.core.handleUplink("mc/17/up", status("1.0.1"));
+      other.tick(() => 1);
+      assert.deepEqual(tool.campaignUnits(id).map((u) => [u.state, u.versionBefore]), [["offered", "1.0.1"]]);
+    } finally {
+      tool.close();
       t.cleanup();
     }
   });

@@ -28,6 +28,7 @@ export class MemoryHeadendStore implements HeadendStore, OtaStore {
   readonly packages = new Map<string, Uint8Array>();
   readonly #campaigns: CampaignRecord[] = [];
   readonly #units = new Map<string, CampaignUnit>();
+  readonly #versions = new Map<number, number>();
   readonly #readingCounts = new Map<number, { stored: number; duplicates: number }>();
   readonly #counters = new Map<number, { send: number; accepted: number; below: number }>();
 
@@ -93,8 +94,10 @@ export class MemoryHeadendStore implements HeadendStore, OtaStore {
     else c.result = result;
   }
 
-  putStatus(_concentrator: number, status: StatusMessage): void {
+  putStatus(concentrator: number, status: StatusMessage): void {
     this.statuses.push(status);
+    const v = status.counters["ota.version"];
+    if (v !== undefined) this.#versions.set(concentrator, v);
   }
 
   addCommand(concentrator: number, command: CommandRequest, issuedAtMs: number): number {
@@ -136,5 +139,9 @@ export class MemoryHeadendStore implements HeadendStore, OtaStore {
 
   putCampaignUnit(u: CampaignUnit): void {
     this.#units.set(`${u.campaign}/${u.concentrator}`, { ...u });
+  }
+
+  reportedVersion(concentrator: number): number | undefined {
+    return this.#versions.get(concentrator);
   }
 }

@@ -19,7 +19,7 @@
 import { EventType, type MeterEvent } from "../../firmware/model/records.js";
 import { OtaReason, PackageKind, packageIdHex, reasonName, unpackVersion } from "../../firmware/ota/format.js";
 import { encodeFrame, FrameObject, Refusal, TABLE_FRAME_BYTES } from "../../firmware/ota/frames.js";
-import type { CommandRequest, OtaRequestMessage, StatusMessage, SwitchWindow, UplinkMessage } from "../../firmware/uplink/messages.js";
+import type { CommandRequest, OtaRequestMessage, SwitchWindow, UplinkMessage } from "../../firmware/uplink/messages.js";
 import { publishPacketBytes } from "../../firmware/uplink/mqtt/encode.js";
 import { topicsOf } from "../../firmware/uplink/topics.js";
 import { splitPackage, type PackageParts } from "../ota/package.js";
@@ -76,6 +76,11 @@ export interface OtaStore {
   campaignUnits(campaign: number): CampaignUnit[];
   /** Inserts or replaces the unit (campaign, concentrator). */
   putCampaignUnit(u: CampaignUnit): void;
+  /**
+   * The running version a concentrator last reported (its status's `ota.version`, packed), from the
+   * database: any worker or tool may create the campaign or make the offer, not the one that took the status.
+   */
+  reportedVersion(concentrator: number): number | undefined;
 }
 
 export interface OtaCampaignsOptions {
@@ -107,8 +112,6 @@ export class OtaCampaigns {
   readonly #parts = new Map<string, PackageParts>();
   /** Bytes of the MQTT PUBLISH packets that carried frames to each concentrator (as the broker sends them at QoS 0). */
   readonly frameBytes = new Map<number, number>();
-  /** The running version each concentrator last reported (status "ota.version"). */
-  readonly #versions = new Map<number, string>();
 
   constructor(o: OtaCampaignsOptions) {
     this.#o = o;
@@ -129,7 +132,7 @@ export class OtaCampaigns {
     this.#parts.set(id, parts);
     const campaign = this.#o.store.addCampaign({ packageId: id, name: o.name ?? `${parts.head.kind === PackageKind.keys ? "keys" : parts.head.version} #${parts.head.sequence}`, window: o.window ?? null, createdMs: now, state: "active" });
     for (const concentrator of concentrators) {
-      this.#o.store.putCampaignUnit({ campaign, concentrator, state: "pending", attempts: 0, bytes: 0, reason: null, commandId: null, offeredMs: 0, updatedMs: now, versionBefore: this.#versions.get(concentrator) ?? "", versionAfter: "", downloadStartS: 0, downloadEndS: 0 });
+      this.#o.store.putCampaignUnit({ campaign, concentrator, state: "pending", attempts: 0, bytes: 0, reason: null, commandId: null, offeredMs: 0, updatedMs: now, versionBefore: this.#versionOf(concentrator), versionAfter: "", downloadStartS: 0, downloadEndS: 0 });
     }
     return campaign;
   }
@@ -160,7 +163,7 @@ export class OtaCampaigns {
         if (commandId === undefined) continue;
         const next: CampaignUnit = { ...u, attempts: u.attempts + 1, commandId, offeredMs: now, updatedMs: now };
         if (u.state === "pending") next.state = "offered";
-        if (!next.versionBefore) next.versionBefore = this.#versions.get(u.concentrator) ?? "";
+        if (!next.versionBefore) next.versionBefore = this.#versionOf(u.concentrator);
         s.putCampaignUnit(next);
       }
       if (open === 0) s.setCampaignState(c.id, "done");
@@ -198,9 +201,8 @@ export class OtaCampaigns {
     return out;
   }
 
-  /** A message the head-end stored from a concentrator: OTA events and statuses move its units. */
+  /** A message the head-end stored from a concentrator: OTA events move its units. */
   observe(concentrator: number, m: UplinkMessage): void {
-    if (m.kind === "status") return this.#status(concentrator, m);
     if (m.kind !== "events") return;
     for (const { event } of m.events) if (event.type >= EventType.otaDownload && event.type <= EventType.otaRejected) this.#event(concentrator, event);
   }
@@ -224,9 +226,9 @@ export class OtaCampaigns {
     return p;
   }
 
-  #status(concentrator: number, m: StatusMessage): void {
-    const v = m.counters["ota.version"];
-    if (v !== undefined) this.#versions.set(concentrator, unpackVersion(v));
+  #versionOf(concentrator: number): string {
+    const v = this.#o.store.reportedVersion(concentrator);
+    return v === undefined ? "" : unpackVersion(v);
   }
 
   /** The unit of `concentrator` in an active campaign, and that campaign, if any. */

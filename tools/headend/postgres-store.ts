@@ -79,9 +79,12 @@ class OtaView {
   dirtyCampaigns = new Set<number>();
   newCampaigns = new Set<number>();
   newPackages: Array<{ id: string; bytes: Uint8Array; addedAtMs: number }> = [];
+  /** The running versions the concentrators in view last reported (their stored statuses). */
+  readonly versions: ReadonlyMap<number, number>;
 
-  constructor(concentrator: number | undefined, campaigns: CampaignRecord[], units: CampaignUnit[], campaignIds: number[]) {
+  constructor(concentrator: number | undefined, campaigns: CampaignRecord[], units: CampaignUnit[], campaignIds: number[], versions: ReadonlyMap<number, number>) {
     this.concentrator = concentrator;
+    this.versions = versions;
     this.campaigns = campaigns;
     this.units = new Map(units.map((u) => [unitKey(u.campaign, u.concentrator), u]));
     this.campaignIds = campaignIds;
@@ -292,7 +295,7 @@ export class PostgresHeadendStore implements HeadendStore, OtaStore {
           : [];
         const campaigns = new Map(units.map((x) => [x.c.id, campaignOfRow(x.c)]));
         await this.#loadPackages(c, [...campaigns.values()]);
-        ota = new OtaView(concentrator, [...campaigns.values()], units.map((x) => unitOfRow(x.u)), []);
+        ota = new OtaView(concentrator, [...campaigns.values()], units.map((x) => unitOfRow(x.u)), [], row.campaigns ? await this.#versions(c, concentrator) : new Map());
       }
       const unit = new Unit(channels, await this.#reserve(c, "command", o.commandIds ?? 0), ota);
       return this.#run(c, unit, fn);
@@ -321,11 +324,18 @@ export class PostgresHeadendStore implements HeadendStore, OtaStore {
       const campaigns = (await c.query<CampaignRow>("SELECT * FROM ota_campaign ORDER BY id")).rows.map(campaignOfRow);
       const units = (await c.query<UnitRow>("SELECT * FROM ota_unit ORDER BY campaign, concentrator")).rows.map(unitOfRow);
       await this.#loadPackages(c, campaigns);
-      view = new OtaView(undefined, campaigns, units, await this.#reserve(c, "ota_campaign", o.campaignIds ?? 0));
+      view = new OtaView(undefined, campaigns, units, await this.#reserve(c, "ota_campaign", o.campaignIds ?? 0), await this.#versions(c));
       return this.#run(c, new Unit(channels, await this.#reserve(c, "command", channels.size), view), fn);
     });
     for (const p of view?.newPackages ?? []) this.#packages.set(p.id, p.bytes); // committed
     return out;
+  }
+
+  /** The running versions reported in the stored statuses (of one concentrator, or of all). */
+  async #versions(c: pg.PoolClient, concentrator?: number): Promise<Map<number, number>> {
+    const q = `SELECT concentrator, (counters::jsonb ->> 'ota.version')::bigint AS v FROM status WHERE counters::jsonb ? 'ota.version'`;
+    const rows = (await (concentrator === undefined ? c.query<{ concentrator: string; v: string }>(q) : c.query<{ concentrator: string; v: string }>(`${q} AND concentrator = $1`, [concentrator]))).rows;
+    return new Map(rows.map((r) => [Number(r.concentrator), Number(r.v)]));
   }
 
   /** Runs the core against a unit (synchronously, so one unit at a time), then writes what it staged. */
@@ -538,6 +548,12 @@ export class PostgresHeadendStore implements HeadendStore, OtaStore {
     const key = unitKey(u.campaign, u.concentrator);
     v.units = new Map(v.units).set(key, { ...u });
     v.dirtyUnits.add(key);
+  }
+
+  reportedVersion(concentrator: number): number | undefined {
+    // A status staged in this unit is newer than the stored one.
+    const staged = this.#unit().statuses.filter((x) => x.concentrator === concentrator).at(-1)?.m.counters["ota.version"];
+    return staged ?? this.#ota().versions.get(concentrator);
   }
 
   // --- reports (the same answers as the SQLite store's) ----------------------------------------------

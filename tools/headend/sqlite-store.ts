@@ -51,6 +51,7 @@ export class SqliteHeadendStore implements HeadendStore, OtaStore {
       event: p("INSERT OR IGNORE INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
       result: p("UPDATE command SET result_code = ?, result_detail = ?, result_ms = ? WHERE id = ? AND concentrator = ? AND result_code IS NULL"),
       status: p("INSERT OR REPLACE INTO status VALUES (?, ?, ?, ?, ?)"),
+      reportedVersion: p(`SELECT json_extract(counters, '$."ota.version"') AS v FROM status WHERE concentrator = ?`),
       command: p("INSERT INTO command (concentrator, op, args, issued_ms) VALUES (?, ?, ?, ?)"),
       reject: p("INSERT INTO rejection VALUES (?, ?, 1) ON CONFLICT (concentrator, reason) DO UPDATE SET count = count + 1"),
       putPackage: p("INSERT OR IGNORE INTO ota_package VALUES (?, ?, ?)"),
@@ -162,6 +163,11 @@ export class SqliteHeadendStore implements HeadendStore, OtaStore {
 
   putCampaignUnit(u: CampaignUnit): void {
     this.#s.putUnit.run(...unitColumns(u));
+  }
+
+  reportedVersion(concentrator: number): number | undefined {
+    const row = this.#s.reportedVersion.get(concentrator) as { v: number | null } | undefined;
+    return row?.v ?? undefined;
   }
 
   // --- reports ---------------------------------------------------------------------------------------
