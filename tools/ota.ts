@@ -154,33 +154,42 @@ function progressLine(p: CampaignProgress): string {
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${p.finished}/${total} final: ${[...counts].map(([s, n]) => `${n} ${s}`).join(", ")}`;
 }
 
-/** The campaigns of a database, and starting one: the SQLite head-end service's, or a fleet's PostgreSQL. */
-interface CampaignHost {
+/** The campaigns of a database: the SQLite head-end's, or a fleet's PostgreSQL. */
+interface ProgressHost {
   progress(): Promise<CampaignProgress[]>;
-  start(pkg: Uint8Array, units: number[], window: SwitchWindow | undefined): Promise<number>;
   close(): Promise<void>;
 }
 
+/** The campaigns of a database, and starting one. */
+interface CampaignHost extends ProgressHost {
+  start(pkg: Uint8Array, units: number[], window: SwitchWindow | undefined): Promise<number>;
+}
+
 /**
- * On SQLite the campaign runs in the head-end service this command starts; on PostgreSQL it is
- * recorded in the fleet's database and the running workers (`headend serve --workers N`) make the
- * offers and follow the units, while this command follows the database.
+ * On PostgreSQL a campaign is recorded in the fleet's database and the running workers
+ * (`headend serve --workers N`) make the offers and follow the units, while this command follows the database.
  */
+async function postgresHost(db: string): Promise<CampaignHost> {
+  const store = await PostgresHeadendStore.open(db, { connections: 1 });
+  const ota = new OtaCampaigns({ store, now: Date.now });
+  return {
+    progress: () => store.campaignUnit(() => ota.progress()),
+    start: (pkg, units, window) => store.createCampaign(ota, pkg, units, window ? { window } : {}),
+    close: () => store.close(),
+  };
+}
+
+/** `--status`: the campaigns as the database has them (on SQLite, read beside a running head-end). */
+async function progressHost(db: string): Promise<ProgressHost> {
+  if (isPostgres(db)) return postgresHost(db);
+  const store = new SqliteHeadendStore(db);
+  const ota = new OtaCampaigns({ store, now: Date.now });
+  return { progress: async () => ota.progress(), close: async () => store.close() };
+}
+
+/** On SQLite the campaign runs in the head-end service this command starts. */
 async function campaignHost(o: Options, db: string): Promise<CampaignHost> {
-  if (isPostgres(db)) {
-    const store = await PostgresHeadendStore.open(db, { connections: 1 });
-    const ota = new OtaCampaigns({ store, now: Date.now });
-    return {
-      progress: () => store.campaignUnit(() => ota.progress()),
-      start: (pkg, units, window) => store.campaignUnit(() => ota.create(pkg, units, window ? { window } : {}), { campaignIds: 1 }),
-      close: () => store.close(),
-    };
-  }
-  if (o.status) {
-    const store = new SqliteHeadendStore(db);
-    const ota = new OtaCampaigns({ store, now: Date.now });
-    return { progress: async () => ota.progress(), start: async () => Promise.reject(new Error("status only")), close: async () => store.close() };
-  }
+  if (isPostgres(db)) return postgresHost(db);
   const service = await HeadendService.start({ keys: need(o.keys, "keys"), db, ...(o.broker ? { broker: o.broker } : { port: o.port ?? 1883 }), campaignTickMs: 10_000, onError: (e) => console.error(`head-end: ${e.message}`) });
   return {
     progress: async () => service.ota.progress(),
@@ -190,12 +199,18 @@ async function campaignHost(o: Options, db: string): Promise<CampaignHost> {
 }
 
 async function campaign(o: Options): Promise<void> {
-  const host = await campaignHost(o, need(o.db, "db"));
-  try {
-    if (o.status) {
+  const db = need(o.db, "db");
+  if (o.status) {
+    const host = await progressHost(db);
+    try {
       for (const p of await host.progress()) console.log(table(p));
-      return;
+    } finally {
+      await host.close();
     }
+    return;
+  }
+  const host = await campaignHost(o, db);
+  try {
     const pkg = new Uint8Array(readFileSync(need(o.package, "package")));
     const units = ids(need(o.ids, "ids"));
     const id = packageIdHex(splitPackage(pkg).digest);

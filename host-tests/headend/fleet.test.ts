@@ -404,7 +404,7 @@ describe("fleet head-end on PostgreSQL", function () {
     const round = await store.pool.connect();
     try {
       const pkg = buildImagePackage({ image: new Uint8Array(5_000), version: "1.1.0", hardwareId: "HW", sequence: 2, securityCounter: 0, expiresS: 2e9, signers: [nacl.sign.keyPair().secretKey] });
-      const campaign = await store.campaignUnit(() => ota.create(pkg, [ID]), { campaignIds: 1 });
+      const campaign = await store.createCampaign(ota, pkg, [ID]);
       // A round (another worker's) holds the channel row and offers: the unit becomes "offered".
       await round.query("BEGIN; INSERT INTO channel (concentrator) VALUES (17) ON CONFLICT DO NOTHING; SELECT * FROM channel WHERE concentrator = 17 FOR UPDATE");
       await round.query("UPDATE ota_unit SET state = 'offered', attempts = 1, command = 99, offered_ms = $1 WHERE campaign = $2", [Date.now(), campaign]);

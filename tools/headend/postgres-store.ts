@@ -27,7 +27,7 @@ import type { CounterStore } from "../../firmware/uplink/ports.js";
 import type { SeqSet } from "../../firmware/uplink/seq-set.js";
 import type { HeadendStore, Rejection } from "./core.js";
 import { MIGRATION_TABLE, migrationsFor } from "./migrations.js";
-import { type CampaignRecord, type CampaignUnit, FINAL, type OtaStore } from "./ota-campaign.js";
+import { type CampaignRecord, type CampaignUnit, FINAL, type OtaCampaigns, type OtaStore } from "./ota-campaign.js";
 import { campaignColumns, campaignOfRow, type CampaignRow, unitColumns, unitOfRow, type UnitRow } from "./ota-rows.js";
 import { UNKNOWN_CONCENTRATOR, type Gap } from "./sqlite-store.js";
 
@@ -336,6 +336,11 @@ export class PostgresHeadendStore implements HeadendStore, OtaStore {
     const q = `SELECT concentrator, (counters::jsonb ->> 'ota.version')::bigint AS v FROM status WHERE counters::jsonb ? 'ota.version'`;
     const rows = (await (concentrator === undefined ? c.query<{ concentrator: string; v: string }>(q) : c.query<{ concentrator: string; v: string }>(`${q} AND concentrator = $1`, [concentrator]))).rows;
     return new Map(rows.map((r) => [Number(r.concentrator), Number(r.v)]));
+  }
+
+  /** Creates a campaign through `ota` in a campaign unit of its own, with the one campaign id it needs reserved. */
+  createCampaign(ota: OtaCampaigns, ...args: Parameters<OtaCampaigns["create"]>): Promise<number> {
+    return this.campaignUnit(() => ota.create(...args), { campaignIds: 1 });
   }
 
   /** Runs the core against a unit (synchronously, so one unit at a time), then writes what it staged. */

@@ -31,7 +31,7 @@ import type { CommandRequest } from "../../firmware/uplink/messages.js";
 import { allUplinks, concentratorOfUplink, DEFAULT_TOPIC_PREFIX } from "../../firmware/uplink/topics.js";
 import { HeadendCore, type Outgoing } from "./core.js";
 import { readHeadendKeys, readRegistry } from "./keyfiles.js";
-import { OtaCampaigns, type OtaCampaignsOptions } from "./ota-campaign.js";
+import { OtaCampaigns } from "./ota-campaign.js";
 import { isTransient, PostgresHeadendStore } from "./postgres-store.js";
 
 export interface HeadendWorkerOptions {
@@ -56,8 +56,6 @@ export interface HeadendWorkerOptions {
   onMessage?: (topic: string, acknowledged: boolean) => void;
   /** How often a round of OTA offers is made (offers to new units, retries), ms. Default 30,000. */
   campaignTickMs?: number;
-  /** OTA campaign settings (time-outs, retries). */
-  ota?: Omit<OtaCampaignsOptions, "store" | "now">;
   /** Not stored: a database refusal (the message is not acknowledged) or a transient failure (tried again). */
   onError?: (error: Error) => void;
 }
@@ -124,7 +122,7 @@ export class HeadendWorker {
     const clientId = o.clientId ?? `headend-${hostname()}`;
     // A worker started while PostgreSQL restarts (its supervisor restarting it) waits for it.
     const store = (await whenReachable(() => PostgresHeadendStore.open(o.db, { connections: lanes + 1, applicationName: clientId }), o.onError))!;
-    const ota = new OtaCampaigns({ ...o.ota, store, now: () => Date.now(), ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}) });
+    const ota = new OtaCampaigns({ store, now: () => Date.now(), ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}) });
     const sink: FrameSink = {};
     const core = new HeadendCore({
       keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
@@ -224,7 +222,7 @@ export class HeadendWorker {
 
   /** Starts an OTA campaign of a package (its bytes) to concentrators; the workers' next rounds offer it. Returns its id. */
   async startCampaign(packageBytes: Uint8Array, concentrators: readonly number[], o: Parameters<OtaCampaigns["create"]>[2] = {}): Promise<number> {
-    return this.store.campaignUnit(() => this.ota.create(packageBytes, concentrators, o), { campaignIds: 1 });
+    return this.store.createCampaign(this.ota, packageBytes, concentrators, o);
   }
 
   #publish(client: MqttClient, out: Outgoing): void {
