@@ -25,7 +25,7 @@ import { type CommandRequest, decodeDownlink, type DownlinkMessage, encodeMessag
 import { seqSetOf, seqSetValues } from "../../firmware/uplink/seq-set.js";
 import { topicsOf } from "../../firmware/uplink/topics.js";
 import { HeadendCore } from "../../tools/headend/core.js";
-import { deviceKeyPath, provision, readDeviceKeys, readHeadendKeys, readRegistry } from "../../tools/headend/keyfiles.js";
+import { deviceKeyPath, headendKeysOf, provision, readDeviceKeys } from "../../tools/headend/keyfiles.js";
 import { migrationsFor } from "../../tools/headend/migrations.js";
 import { PostgresHeadendStore } from "../../tools/headend/postgres-store.js";
 import { SqliteHeadendStore } from "../../tools/headend/sqlite-store.js";
@@ -115,13 +115,11 @@ describe("fleet head-end on PostgreSQL", function () {
 
   it("two workers: a concentrator's messages taken out of order are stored once each, replays are rejected, commands from either reach it, a result counts once", async () => {
     const url = await database("workers");
-    const he = readHeadendKeys(keys);
-    const registry = readRegistry(keys);
     const unit = readDeviceKeys(deviceKeyPath(keys, ID));
     const workers = await Promise.all(
       [0, 1].map(async () => {
         const store = await PostgresHeadendStore.open(url, { connections: 2 });
-        const core = new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now(), ackHistory: 4 });
+        const core = new HeadendCore({ keys: headendKeysOf(keys), store, now: () => Date.now(), ackHistory: 4 });
         const take = (payload: Uint8Array) => store.unit(ID, () => core.handleUplink(topicsOf(ID).up, payload));
         return { store, core, take };
       }),
@@ -395,10 +393,8 @@ describe("fleet head-end on PostgreSQL", function () {
   it("OTA on PostgreSQL: a message that waited for its concentrator's lock while an offer round held it sees the unit as the round left it", async () => {
     const url = await database("otarace");
     const store = await PostgresHeadendStore.open(url, { connections: 2 });
-    const he = readHeadendKeys(keys);
-    const registry = readRegistry(keys);
     const ota = new OtaCampaigns({ store, now: () => Date.now() });
-    const core = new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now(), ota });
+    const core = new HeadendCore({ keys: headendKeysOf(keys), store, now: () => Date.now(), ota });
     const device = readDeviceKeys(deviceKeyPath(keys, ID));
     const ch = new SecureChannel({ sharedKey: deriveSharedKey(device.secretKey, device.headendPublicKey), concentratorId: ID, role: "concentrator", counters: new MemoryCounters() });
     const round = await store.pool.connect();

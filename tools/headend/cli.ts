@@ -28,7 +28,7 @@ import { registerCode, registerName } from "../../firmware/model/records.js";
 import { parseOptions, UsageError } from "../cli-args.js";
 import { peekHeader } from "../../firmware/uplink/envelope.js";
 import { HeadendCore, type HeadendStore, type Outgoing } from "./core.js";
-import { readHeadendKeys, readRegistry } from "./keyfiles.js";
+import { headendKeysOf, readRegistry } from "./keyfiles.js";
 import { HeadendService } from "./service.js";
 import { isPostgres, PostgresHeadendStore } from "./postgres-store.js";
 import { SqliteHeadendStore } from "./sqlite-store.js";
@@ -201,9 +201,7 @@ function standby(o: Options): void {
 
 /** The head-end's core with the keys of a key directory, on a store. */
 function coreOf(keys: string, store: HeadendStore): HeadendCore {
-  const he = readHeadendKeys(keys);
-  const registry = readRegistry(keys);
-  return new HeadendCore({ keys: { secretKey: he.secretKey, concentratorPublicKey: (n) => registry.get(n) }, store, now: () => Date.now() });
+  return new HeadendCore({ keys: headendKeysOf(keys), store, now: () => Date.now() });
 }
 
 /** Runs `fn` with the head-end's core on the SQLite database and keys of the options. */

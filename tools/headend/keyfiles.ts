@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nacl from "tweetnacl";
+import type { HeadendKeys } from "./core.js";
 
 export interface KeyPairFile {
   publicKey: Uint8Array;
@@ -46,6 +47,12 @@ export function readRegistry(dir: string): Map<number, Uint8Array> {
   if (!existsSync(registryPath(dir))) return out;
   for (const [id, key] of Object.entries(readJson(registryPath(dir)))) out.set(Number(id), unb64(key, `concentrators.${id}`));
   return out;
+}
+
+/** The head-end core's keys from a key directory: its secret key, and the registered concentrators' public keys. */
+export function headendKeysOf(dir: string): HeadendKeys {
+  const registry = readRegistry(dir);
+  return { secretKey: readHeadendKeys(dir).secretKey, concentratorPublicKey: (id) => registry.get(id) };
 }
 
 export function readDeviceKeys(path: string): DeviceKeyFile {

@@ -12,7 +12,7 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import type { CommandRequest } from "../../firmware/uplink/messages.js";
 import { allUplinks } from "../../firmware/uplink/topics.js";
 import { HeadendCore, type Outgoing } from "./core.js";
-import { readHeadendKeys, readRegistry } from "./keyfiles.js";
+import { headendKeysOf } from "./keyfiles.js";
 import { OtaCampaigns, type OtaCampaignsOptions } from "./ota-campaign.js";
 import { SqliteHeadendStore } from "./sqlite-store.js";
 
@@ -63,14 +63,12 @@ export class HeadendService {
   }
 
   static async start(o: HeadendServiceOptions): Promise<HeadendService> {
-    const he = readHeadendKeys(o.keys);
-    const registry = readRegistry(o.keys);
     const store = new SqliteHeadendStore(o.db);
     const ota = new OtaCampaigns({ ...o.ota, store, now: () => Date.now(), ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}) });
     let client: MqttClient | undefined;
     const publish = (out: Outgoing) => client?.publish(out.topic, Buffer.from(out.payload), { qos: out.qos ?? 1 });
     const core = new HeadendCore({
-      keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
+      keys: headendKeysOf(o.keys),
       store,
       now: () => Date.now(),
       ota,

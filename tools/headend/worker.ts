@@ -30,7 +30,7 @@ import { hostname } from "node:os";
 import type { CommandRequest } from "../../firmware/uplink/messages.js";
 import { allUplinks, concentratorOfUplink, DEFAULT_TOPIC_PREFIX } from "../../firmware/uplink/topics.js";
 import { HeadendCore, type Outgoing } from "./core.js";
-import { readHeadendKeys, readRegistry } from "./keyfiles.js";
+import { headendKeysOf } from "./keyfiles.js";
 import { OtaCampaigns } from "./ota-campaign.js";
 import { isTransient, PostgresHeadendStore } from "./postgres-store.js";
 
@@ -116,8 +116,6 @@ export class HeadendWorker {
   }
 
   static async start(o: HeadendWorkerOptions): Promise<HeadendWorker> {
-    const he = readHeadendKeys(o.keys);
-    const registry = readRegistry(o.keys);
     const lanes = o.lanes ?? 4;
     const clientId = o.clientId ?? `headend-${hostname()}`;
     // A worker started while PostgreSQL restarts (its supervisor restarting it) waits for it.
@@ -125,7 +123,7 @@ export class HeadendWorker {
     const ota = new OtaCampaigns({ store, now: () => Date.now(), ...(o.topicPrefix ? { topicPrefix: o.topicPrefix } : {}) });
     const sink: FrameSink = {};
     const core = new HeadendCore({
-      keys: { secretKey: he.secretKey, concentratorPublicKey: (id) => registry.get(id) },
+      keys: headendKeysOf(o.keys),
       store,
       now: () => Date.now(),
       ackHistory: ACK_HISTORY,
