@@ -111,6 +111,11 @@ export class DlmsSession<T> implements Exchange {
     });
   }
 
+  /** Whom the session talks to, as configured (the rate before a mode E sign-on). */
+  get endpoint(): Endpoint {
+    return this.#e;
+  }
+
   get reactionMs(): number {
     return this.#reactionMs;
   }
