@@ -34,7 +34,7 @@ import { Obis, sameLogicalName } from "../cosem/obis.js";
 import { DEFAULT_LOGS, DEFAULT_PROFILE, DEFAULT_REGISTERS, dlmsAddress, endpointOf, logicalName, parseDlmsAddress, registerSpec, type DlmsMeterConfig, type DlmsSiteConfig } from "./config.js";
 import { DisconnectScript, limiterScript, type DisconnectTarget, type Emergency } from "./control.js";
 import { profileReadings } from "./d0-view.js";
-import { packHeader, unpackHeader } from "./packed-header.js";
+import { packHeader } from "./packed-header.js";
 import { MeterMemory } from "./meter-memory.js";
 import { DlmsPath, type DlmsPathContext } from "./path.js";
 import { DlmsState, meterId } from "./persistence.js";
@@ -142,8 +142,7 @@ export class DlmsIntegration implements DlmsPathContext {
     const mem = this.#memory, row = this.#memoryOf(bus, address);
     const range = (ln: Uint8Array, mark: number | undefined) => {
       const fromS = mark ? mark + 1 : nowS - (this.#o.config.catchUpS ?? 86_400);
-      const packed = mem.header(row, ln);
-      const header = packed && unpackHeader(packed);
+      const header = mem.header(row, ln);
       return { ln, fromS, toS: Math.min(nowS + AHEAD_S, fromS + MAX_SPAN_S), deviation: mem.deviation(row), ...(header ? { header } : {}) };
     };
     const ranges = [];
