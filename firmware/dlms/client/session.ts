@@ -46,7 +46,8 @@ import { ArrayStream, decode, DecodeError } from "../axdr/codec.js";
 import { bytesOf, octets } from "../axdr/data.js";
 import { ClassId, Method } from "../cosem/classes.js";
 import { Obis } from "../cosem/obis.js";
-import { HdlcDecoder } from "../hdlc/decoder.js";
+import { HdlcDecoder, type HdlcDecoderEvents } from "../hdlc/decoder.js";
+import type { Frame } from "../hdlc/frame.js";
 import { HdlcClientLink, type LinkEvent } from "../hdlc/link.js";
 import { checkHlsResponse, hlsResponse, isCiphered, openApdu, parseCiphered, sealApdu } from "../security/ciphering.js";
 import type { Endpoint, InvocationCounters, Request, Result, Script, SessionCounters } from "./types.js";
@@ -68,7 +69,7 @@ const HLS_CHALLENGE_BYTES = 16;
 /** How long an aborted session waits for the meter's answer to its DISC, ms (a meter's reaction time and a UA). */
 const DISC_ANSWER_MS = 300;
 
-export class DlmsSession<T> implements Exchange {
+export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
   readonly #port: ExchangePort;
   readonly #e: Endpoint;
   readonly #d: SessionDeps;
@@ -105,10 +106,18 @@ export class DlmsSession<T> implements Exchange {
     this.#script = script();
     this.#baud = endpoint.baud;
     this.#link = new HdlcClientLink({ clientSap: endpoint.clientSap, server: endpoint.server, ...(endpoint.link ? { proposed: endpoint.link } : {}) });
-    this.#decoder = new HdlcDecoder({
-      onFrame: (f) => this.#onEvent(this.#link.receive(f)),
-      onError: () => this.#d.stats.parseFailed++,
-    });
+    // The session takes the decoder's events itself: two closures per session otherwise (docs/memory.md).
+    this.#decoder = new HdlcDecoder(this);
+  }
+
+  /** A whole, checked frame from the decoder (HdlcDecoderEvents). */
+  onFrame(frame: Frame): void {
+    this.#onEvent(this.#link.receive(frame));
+  }
+
+  /** A bad frame the decoder skipped (HdlcDecoderEvents). */
+  onError(): void {
+    this.#d.stats.parseFailed++;
   }
 
   /** Whom the session talks to, as configured (the rate before a mode E sign-on). */

@@ -27,10 +27,10 @@ import { EventType, type Reading } from "../../model/records.js";
 import { Priority } from "../../poll/poller.js";
 import type { StateJournal } from "../../store/state-journal.js";
 import { integerOf } from "../axdr/data.js";
-import { SequenceScript, type MeterRead, type ProfileResult, type ReadPlan } from "../client/scripts.js";
+import { SequenceScript, type MeterRead, type ProfileResult, type ReadPlan, type RegisterSpec } from "../client/scripts.js";
 import { newSessionCounters, type Endpoint, type SessionCounters } from "../client/types.js";
 import { Attr, ClassId, type DisconnectState } from "../cosem/classes.js";
-import { Obis, sameLogicalName } from "../cosem/obis.js";
+import { Obis, sameLogicalName, type LogicalName } from "../cosem/obis.js";
 import { DEFAULT_LOGS, DEFAULT_PROFILE, DEFAULT_REGISTERS, dlmsAddress, endpointOf, logicalName, parseDlmsAddress, registerSpec, type DlmsMeterConfig, type DlmsSiteConfig } from "./config.js";
 import { DisconnectScript, limiterScript, type DisconnectTarget, type Emergency } from "./control.js";
 import { profileReadings } from "./d0-view.js";
@@ -76,6 +76,20 @@ export interface DlmsIntegrationOptions {
   emergency(): Emergency | undefined;
 }
 
+interface Defaults {
+  readonly registers: readonly RegisterSpec[];
+  readonly profile: LogicalName | undefined;
+  readonly logs: readonly LogicalName[];
+}
+
+function registerSpecs(texts: readonly string[]): RegisterSpec[] {
+  return texts.map(registerSpec).filter((r) => r !== undefined);
+}
+
+function logicalNames(texts: readonly string[]): LogicalName[] {
+  return texts.map((t) => logicalName(t, t)).filter((ln) => ln !== undefined);
+}
+
 export class DlmsIntegration implements DlmsPathContext {
   readonly #o: DlmsIntegrationOptions;
   readonly state: DlmsState;
@@ -84,6 +98,7 @@ export class DlmsIntegration implements DlmsPathContext {
   readonly counters = { reads: 0, profileReadings: 0, logEvents: 0, syncs: 0, limiterWrites: 0, securityEvents: 0, counterRecoveries: 0 };
   readonly #paths: DlmsPath[] = [];
   readonly #memory = new MeterMemory();
+  #defaultLists: Defaults | undefined;
   /** Consumers whose meter is a DLMS meter with a management client (it limits itself). */
   readonly #limited = new Set<number>();
 
@@ -135,7 +150,7 @@ export class DlmsIntegration implements DlmsPathContext {
     const a = parseDlmsAddress(address)!;
     const config = this.#config(bus, a.physical);
     if (probe || !config) return { registers: [] };
-    const registers = (config.registers ?? DEFAULT_REGISTERS).map(registerSpec).filter((r) => r !== undefined);
+    const registers = config.registers ? registerSpecs(config.registers) : this.#defaults().registers;
     if (!this.#o.wallClock.valid) return { registers };
     const nowS = Math.floor(this.#o.wallClock.now() / 1000);
     const marks = this.state.marks(meterId(bus, a.physical));
@@ -146,7 +161,7 @@ export class DlmsIntegration implements DlmsPathContext {
       return { ln, fromS, toS: Math.min(nowS + AHEAD_S, fromS + MAX_SPAN_S), deviation: mem.deviation(row), ...(header ? { header } : {}) };
     };
     const ranges = [];
-    const profile = logicalName(config.loadProfile, DEFAULT_PROFILE);
+    const profile = this.#profile(config);
     if (profile) ranges.push(range(profile, marks.profileS));
     this.#logs(config).forEach((ln, i) => ranges.push(range(ln, marks.logS[i])));
     return { registers, ranges };
@@ -211,7 +226,7 @@ export class DlmsIntegration implements DlmsPathContext {
     const id = meterId(bus, physical);
     const marks = this.state.marks(id);
     const logS = [...marks.logS];
-    const profile = logicalName(config.loadProfile, DEFAULT_PROFILE);
+    const profile = this.#profile(config);
     const logs = this.#logs(config);
     let entries: ProfileResult | undefined;
     for (const p of profiles) {
@@ -305,8 +320,20 @@ export class DlmsIntegration implements DlmsPathContext {
     return this.#o.config.meters.find((m) => m.bus === bus && m.physical === physical);
   }
 
-  #logs(config: DlmsMeterConfig) {
-    return (config.eventLogs ?? DEFAULT_LOGS).map((t) => logicalName(t, t)).filter((ln) => ln !== undefined);
+  #logs(config: DlmsMeterConfig): readonly LogicalName[] {
+    return config.eventLogs ? logicalNames(config.eventLogs) : this.#defaults().logs;
+  }
+
+  #profile(config: DlmsMeterConfig): LogicalName | undefined {
+    return config.loadProfile === undefined ? this.#defaults().profile : logicalName(config.loadProfile, DEFAULT_PROFILE);
+  }
+
+  /**
+   * What a meter without its own lists reads, parsed once and shared by every plan: parsed per read,
+   * each read in flight held its own (some 130 slots: a logical name is a typed array).
+   */
+  #defaults(): Defaults {
+    return (this.#defaultLists ??= { registers: registerSpecs(DEFAULT_REGISTERS), profile: logicalName(DEFAULT_PROFILE, DEFAULT_PROFILE), logs: logicalNames(DEFAULT_LOGS) });
   }
 
   #meterAt(bus: number, address: string): number | undefined {
