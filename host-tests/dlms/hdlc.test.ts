@@ -144,6 +144,19 @@ describe("dlms/hdlc: the streaming decoder's error table", () => {
       { numRuns: 300 },
     );
   });
+
+  it("frames of every length up to the longest (2,047 bytes), short and long mixed, in chunks of any size, come out whole", () => {
+    const infoOf = (n: number, k: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 0xff);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 2047 - 12 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 300 }), (sizes, chunk) => {
+        const sent = sizes.map((n, k) => encodeFrame({ kind: "I", destination: PUBLIC, source: encodeServer(SERVER_1_17), pollFinal: true, sendSeq: k % 8, receiveSeq: 0, segmented: false, info: infoOf(n, k) }));
+        const { frames, errors } = decodeAll(concat(...sent), chunk);
+        assert.deepEqual(errors, []);
+        assert.deepEqual(frames.map((f) => toHex(f.info)), sizes.map((n, k) => toHex(infoOf(n, k))));
+      }),
+      { numRuns: 60 },
+    );
+  });
 });
 
 function flip(b: Uint8Array, at: number): Uint8Array {

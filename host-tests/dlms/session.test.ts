@@ -113,6 +113,37 @@ describe("dlms/session: association at every security level", () => {
   });
 });
 
+describe("dlms/session: the registers' GET-with-list", () => {
+  it("read in batches of any size, gives the same identity, values and refusals as in one request", () => {
+    const rig = dlmsRig("batches", { meters: 1 });
+    rig.scheduler.runUntil(HOUR);
+    const meter = rig.meters[0]!;
+    // Extended and demand registers (3 attributes each) and one the meter does not have (refused item by item).
+    const registers = [
+      { ln: parseLogicalName("1.0.1.8.0.255")!, classId: 3 as const },
+      { ln: parseLogicalName("1.0.1.6.0.255")!, classId: 4 as const },
+      { ln: parseLogicalName("1.0.99.9.9.255")!, classId: 3 as const },
+      { ln: parseLogicalName("1.0.1.4.0.255")!, classId: 5 as const },
+      { ln: parseLogicalName("1.0.2.8.0.255")!, classId: 3 as const },
+    ];
+    // What does not change from read to read (the values and clock move with time): which registers,
+    // their units and whether they carry a capture time, the refusals, the identity.
+    const read = (listSize: number) => {
+      const r = run(rig, meter, {}, () => new ReadScript({ registers, listSize }));
+      assert.ok(r.ok, JSON.stringify(r));
+      const v = r.value;
+      const values = [...v.registers].map(([name, x]) => [name, x.value.unit, x.captureS !== undefined]);
+      return { serial: v.serial, clock: v.clock && v.clock.deviation, powerFailures: v.powerFailures, disconnect: v.disconnect, values, refused: [...v.refused], profiles: v.profiles };
+    };
+    const whole = read(32);
+    assert.equal(whole.serial, meter.serial);
+    assert.deepEqual(whole.refused, [["3/1.0.99.9.9.255/2", 4], ["3/1.0.99.9.9.255/3", 4]], "the missing register is refused item by item");
+    assert.deepEqual(whole.values.map((x) => x[0]), ["1.0.1.8.0.255", "1.0.1.6.0.255", "1.0.1.4.0.255", "1.0.2.8.0.255"]);
+    assert.deepEqual(whole.values.map((x) => x[2]), [false, true, true, false], "extended and demand registers with their capture time");
+    fc.assert(fc.property(fc.integer({ min: 1, max: 17 }), (size) => assert.deepEqual(read(size), whole)), { numRuns: 8 });
+  });
+});
+
 describe("dlms/session: profiles, blocks, control", () => {
   it("a day of load profile by range comes in data blocks, every row between the bounds, with its status and values", () => {
     const rig = dlmsRig("profile", { meters: 1 });

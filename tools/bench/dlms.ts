@@ -16,9 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readingsOf } from "../../firmware/d0/readings.js";
-import { ReadScript, type ProfileHeader, type ReadPlan } from "../../firmware/dlms/client/scripts.js";
+import { ReadScript, type ReadPlan } from "../../firmware/dlms/client/scripts.js";
 import type { Endpoint } from "../../firmware/dlms/client/types.js";
 import { DEFAULT_LOGS, DEFAULT_PROFILE, DEFAULT_REGISTERS, registerSpec } from "../../firmware/dlms/integration/config.js";
+import { packHeader } from "../../firmware/dlms/integration/packed-header.js";
 import { formatLogicalName, parseLogicalName } from "../../firmware/dlms/cosem/obis.js";
 import { busSite } from "../sim/bus-rig.js";
 import { dlmsRig } from "../sim/dlms-rig.js";
@@ -33,19 +34,19 @@ function dlmsRead(security: "none" | "lls" | "hls"): { bytes: number; readings: 
   const meter = rig.meters[0]!;
   const endpoint: Partial<Endpoint> =
     security === "none" ? { clientSap: 16, security: { level: "none" } } : security === "lls" ? { security: { level: "lls", password: Uint8Array.from("12345678", (c) => c.charCodeAt(0)) } } : {};
-  const plan = (headers: Map<string, ProfileHeader>): ReadPlan => {
+  const plan = (headers: Map<string, Int32Array>): ReadPlan => {
     const nowS = Math.floor(meter.clockMs() / 1000);
     const range = (text: string) => ({ ln: parseLogicalName(text)!, fromS: nowS - 899, toS: nowS, deviation: 0, ...(headers.has(text) ? { header: headers.get(text)! } : {}) });
     return { registers: DEFAULT_REGISTERS.map((t) => registerSpec(t)!), ranges: [range(DEFAULT_PROFILE), ...DEFAULT_LOGS.map(range)] };
   };
   // The first read learns the profiles' headers, as the concentrator's does once per meter; the routine read is the second.
-  const headers = new Map<string, ProfileHeader>();
+  const headers = new Map<string, Int32Array>();
   let readings = -1;
   let before = 0;
   const read = (then: () => void) =>
     rig.session(meter, endpoint, () => new ReadScript(plan(headers)), (r) => {
       if (!r.ok) throw new Error(`bench read failed: ${r.failure.code}`);
-      for (const p of r.value.profiles) headers.set(formatLogicalName(p.ln), p);
+      for (const p of r.value.profiles) headers.set(formatLogicalName(p.ln), packHeader(p));
       readings = r.value.registers.size + r.value.profiles[0]!.rows.length * 2;
       then();
     });

@@ -17,6 +17,7 @@ import { formatLogicalName, Obis, type LogicalName } from "../cosem/obis.js";
 import { byRange, profileRows, type ProfileRow } from "../cosem/profile.js";
 import type { Request, Result, Script } from "./types.js";
 import { frozen } from "../../model/frozen.js";
+import { headerPeriod, packHeader, unpackHeader } from "../integration/packed-header.js";
 
 /** A register to read: its logical name and class (3 register, 4 extended register, 5 demand register). */
 export interface RegisterSpec {
@@ -39,13 +40,13 @@ export interface ProfileHeader {
   readonly scalers: ReadonlyArray<{ scaler: number; unit: number } | undefined>;
 }
 
-/** A profile read by range: the profile, from and to (UTC s), the meter's deviation for the request, and its header when known. */
+/** A profile read by range: the profile, from and to (UTC s), the meter's deviation for the request, and its header when known (packed, integration/packed-header.ts). */
 export interface RangeRead {
   readonly ln: LogicalName;
   readonly fromS: number;
   readonly toS: number;
   readonly deviation: number;
-  readonly header?: ProfileHeader;
+  readonly header?: Int32Array;
 }
 
 export interface ProfileResult extends ProfileHeader {
@@ -77,6 +78,11 @@ const IDENTITY: AttributeRequest[] = frozen([
   { classId: ClassId.disconnectControl, ln: Obis.disconnectControl, index: Attr.controlMode },
 ]);
 
+/** How many attributes a register is read by (registerRefs). */
+function registerRefCount(r: RegisterSpec): number {
+  return r.classId === 3 ? 2 : 3;
+}
+
 /** The attributes each register class is read by: value, scaler_unit, capture time. */
 function registerRefs(r: RegisterSpec): AttributeRequest[] {
   const ref = (index: number): AttributeRequest => ({ classId: r.classId, ln: r.ln, index });
@@ -98,19 +104,28 @@ export interface ReadPlan {
   listSize?: number;
 }
 
+/**
+ * What the script holds between requests is numbers and the answers it still needs: the attributes of
+ * the registers' GET-with-list are worked out by their index when a batch is sent (not kept as a
+ * list of requests), their answers kept by that index only until the registers are finished (not a
+ * Map keyed by text, which is 3 slots an entry and a string, and was kept for the whole association
+ * before), and the profiles' headers packed (docs/memory.md).
+ */
 export class ReadScript implements Script<MeterRead> {
   readonly #plan: ReadPlan;
   readonly #read: MeterRead = { serial: undefined, clock: undefined, powerFailures: undefined, disconnect: undefined, registers: new Map(), profiles: [], refused: new Map() };
-  /** The GET-with-list batches still to send, and what each asked for. */
-  readonly #batches: AttributeRequest[][] = [];
-  #asked: AttributeRequest[] = [];
-  readonly #got = new Map<string, Data>();
+  /** The attributes of the identity and the registers (by index: `#ref`), the next one to ask, and the first of the batch in flight (-1: none). */
+  readonly #refCount: number;
+  #nextRef = 0;
+  #asked = -1;
+  /** The answers by attribute index, until the registers are finished. */
+  #got: Array<Data | undefined> = [];
   #range = 0;
   #profileStep: "header" | "scalers" = "header";
   #columns: CaptureObject[] = [];
   #period = 0;
-  /** Each range's header, known or read. */
-  readonly #headers: Array<ProfileHeader | undefined> = [];
+  /** Each range's header, known or read, packed. */
+  readonly #headers: Array<Int32Array | undefined> = [];
   /** The buffer requests still to make (ranges by index), once every header is known. */
   #buffers: number[][] | undefined;
   /** The range of each buffer in the request in flight. */
@@ -118,22 +133,26 @@ export class ReadScript implements Script<MeterRead> {
 
   constructor(plan: ReadPlan) {
     this.#plan = plan;
-    const refs = [...(plan.identity === false ? [] : IDENTITY), ...plan.registers.flatMap(registerRefs)];
-    const size = plan.listSize ?? 32;
-    for (let i = 0; i < refs.length; i += size) this.#batches.push(refs.slice(i, i + size));
+    let n = this.#identityCount();
+    for (const r of plan.registers) n += registerRefCount(r);
+    this.#refCount = n;
   }
 
   next(previous: Result | undefined): Request | undefined {
     if (previous?.kind === "get") {
-      if (this.#asked.length) this.#take(previous.results);
+      if (this.#asked >= 0) this.#take(previous.results);
       else this.#takeProfile(previous.results);
     }
-    const batch = this.#batches.shift();
-    if (batch) {
-      this.#asked = batch;
-      return { kind: "get", refs: batch };
+    if (this.#nextRef < this.#refCount) {
+      const from = this.#nextRef;
+      const to = Math.min(this.#refCount, from + (this.#plan.listSize ?? 32));
+      const refs: AttributeRequest[] = [];
+      for (let i = from; i < to; i++) refs.push(this.#ref(i));
+      this.#asked = from;
+      this.#nextRef = to;
+      return { kind: "get", refs };
     }
-    if (this.#asked.length) this.#finishRegisters();
+    if (this.#asked >= 0) this.#finishRegisters();
     return this.#nextRange();
   }
 
@@ -141,32 +160,55 @@ export class ReadScript implements Script<MeterRead> {
     return this.#read;
   }
 
-  /** Keeps each answer by what it was asked for; a refusal is noted. */
+  #identityCount(): number {
+    return this.#plan.identity === false ? 0 : IDENTITY.length;
+  }
+
+  /** Attribute `i` of the registers' GET-with-list: the identity's, then each register's (registerRefs). */
+  #ref(i: number): AttributeRequest {
+    const identity = this.#identityCount();
+    if (i < identity) return IDENTITY[i]!;
+    let k = i - identity;
+    for (const r of this.#plan.registers) {
+      const n = registerRefCount(r);
+      if (k < n) return registerRefs(r)[k]!;
+      k -= n;
+    }
+    throw new RangeError(`attribute ${i}`);
+  }
+
+  /** Keeps each answer by the index of what it asked for; a refusal is noted. */
   #take(results: readonly GetResult[]): void {
-    this.#asked.forEach((ref, i) => {
-      const r = results[i];
-      if (r?.ok) this.#got.set(key(ref), r.data);
-      else if (r) this.#read.refused.set(key(ref), r.result);
-    });
+    const end = Math.min(this.#nextRef, this.#asked + results.length);
+    for (let i = this.#asked; i < end; i++) {
+      const r = results[i - this.#asked]!;
+      if (r.ok) this.#got[i] = r.data;
+      else this.#read.refused.set(key(this.#ref(i)), r.result);
+    }
   }
 
   #finishRegisters(): void {
-    const g = (classId: number, ln: LogicalName, index: number) => this.#got.get(`${classId}/${formatLogicalName(ln)}/${index}`);
+    const got = this.#got;
     const read = this.#read;
-    const serial = g(ClassId.data, Obis.serialNumber, Attr.value);
-    read.serial = serial && "bytes" in serial ? String.fromCharCode(...serial.bytes) : undefined;
-    read.clock = dateTimeOf(g(ClassId.clock, Obis.clock, Attr.time));
-    read.powerFailures = integerOf(g(ClassId.data, Obis.powerFailures, Attr.value));
-    const dc = (i: number) => g(ClassId.disconnectControl, Obis.disconnectControl, i);
-    read.disconnect = disconnectStateOf(dc(Attr.outputState), dc(Attr.controlState), dc(Attr.controlMode));
+    if (this.#identityCount()) {
+      // The identity's answers in IDENTITY's order: serial, clock, power failures, the disconnect control's output, state, mode.
+      const serial = got[0];
+      read.serial = serial && "bytes" in serial ? String.fromCharCode(...serial.bytes) : undefined;
+      read.clock = dateTimeOf(got[1]);
+      read.powerFailures = integerOf(got[2]);
+      read.disconnect = disconnectStateOf(got[3], got[4], got[5]);
+    }
+    let at = this.#identityCount();
     for (const r of this.#plan.registers) {
-      const [valueRef, suRef, timeRef] = registerRefs(r);
-      const value = scaledValue(this.#got.get(key(valueRef!)), scalerUnitOf(this.#got.get(key(suRef!))));
+      const n = registerRefCount(r);
+      const value = scaledValue(got[at], scalerUnitOf(got[at + 1]));
+      const captureS = n === 3 ? dateTimeOf(got[at + 2])?.epochS : undefined;
+      at += n;
       if (!value) continue;
-      const captureS = timeRef ? dateTimeOf(this.#got.get(key(timeRef)))?.epochS : undefined;
       read.registers.set(formatLogicalName(r.ln), captureS === undefined ? { value } : { value, captureS });
     }
-    this.#asked = [];
+    this.#got = [];
+    this.#asked = -1;
   }
 
   // ---- profiles by range: the headers not known yet (capture objects and period, then the captured
@@ -203,7 +245,8 @@ export class ReadScript implements Script<MeterRead> {
     ranges.forEach((r, i) => {
       const h = this.#headers[i];
       if (!h) return;
-      const entries = h.period > 0 ? (r.toS - r.fromS) / h.period : Infinity;
+      const period = headerPeriod(h);
+      const entries = period > 0 ? (r.toS - r.fromS) / period : Infinity;
       if (entries <= SHORT_RANGE_ENTRIES) short.push(i);
       else long.push([i]);
     });
@@ -217,7 +260,7 @@ export class ReadScript implements Script<MeterRead> {
         const r = results[k];
         const range = ranges[i]!;
         if (!r?.ok) return this.#refuse(range.ln, r);
-        const header = this.#headers[i]!;
+        const header = unpackHeader(this.#headers[i]!);
         const { rows, skipped } = profileRows(r.data, header.columns, header.period);
         this.#read.profiles.push({ ln: range.ln, ...header, rows, skipped });
       });
@@ -241,7 +284,7 @@ export class ReadScript implements Script<MeterRead> {
       const r = results[k++];
       return r?.ok ? scalerUnitOf(r.data) : undefined;
     });
-    this.#headers[this.#range] = { columns: this.#columns, period: this.#period, scalers };
+    this.#headers[this.#range] = packHeader({ columns: this.#columns, period: this.#period, scalers });
     this.#nextProfile();
   }
 

@@ -46,10 +46,12 @@ import { ArrayStream, decode, DecodeError } from "../axdr/codec.js";
 import { bytesOf, octets } from "../axdr/data.js";
 import { ClassId, Method } from "../cosem/classes.js";
 import { Obis } from "../cosem/obis.js";
-import { HdlcDecoder } from "../hdlc/decoder.js";
+import { HdlcDecoder, type HdlcDecoderEvents } from "../hdlc/decoder.js";
+import type { Frame } from "../hdlc/frame.js";
 import { HdlcClientLink, type LinkEvent } from "../hdlc/link.js";
 import { checkHlsResponse, hlsResponse, isCiphered, openApdu, parseCiphered, sealApdu } from "../security/ciphering.js";
 import type { Endpoint, InvocationCounters, Request, Result, Script, SessionCounters } from "./types.js";
+import { frozen } from "../../model/frozen.js";
 
 export interface SessionDeps {
   crypto: CryptoService;
@@ -65,10 +67,12 @@ export interface SessionDeps {
 type Phase = "sign-on" | "link" | "associate" | "hls" | "request" | "release" | "done";
 
 const HLS_CHALLENGE_BYTES = 16;
+/** HLS pass 3 goes to the current association's reply_to_HLS_authentication. */
+const HLS_REPLY = frozen({ classId: ClassId.associationLn, ln: Obis.currentAssociation, index: Method.replyToHlsAuthentication });
 /** How long an aborted session waits for the meter's answer to its DISC, ms (a meter's reaction time and a UA). */
 const DISC_ANSWER_MS = 300;
 
-export class DlmsSession<T> implements Exchange {
+export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
   readonly #port: ExchangePort;
   readonly #e: Endpoint;
   readonly #d: SessionDeps;
@@ -90,8 +94,13 @@ export class DlmsSession<T> implements Exchange {
   #reactionMs = 0;
   #ctos = new Uint8Array(0);
   #serverTitle: Uint8Array | undefined;
-  /** The request in flight, and the blocks of a long answer to it. */
-  #request: Request | undefined;
+  /**
+   * What the request in flight asked (its kind; undefined: none) and for how many attributes: what its
+   * answer is checked against. The request itself, with its values and access selections, is not kept
+   * once encoded (a profile's range is some 40 slots). Then the blocks of a long answer to it.
+   */
+  #asked: Request["kind"] | undefined;
+  #askedCount = 0;
   #blocks: Uint8Array[] = [];
   /** A long answer to a single attribute that is an array (a profile buffer): decoded block by block. */
   #stream: ArrayStream | undefined;
@@ -105,10 +114,23 @@ export class DlmsSession<T> implements Exchange {
     this.#script = script();
     this.#baud = endpoint.baud;
     this.#link = new HdlcClientLink({ clientSap: endpoint.clientSap, server: endpoint.server, ...(endpoint.link ? { proposed: endpoint.link } : {}) });
-    this.#decoder = new HdlcDecoder({
-      onFrame: (f) => this.#onEvent(this.#link.receive(f)),
-      onError: () => this.#d.stats.parseFailed++,
-    });
+    // The session takes the decoder's events itself: two closures per session otherwise (docs/memory.md).
+    this.#decoder = new HdlcDecoder(this);
+  }
+
+  /** A whole, checked frame from the decoder (HdlcDecoderEvents). */
+  onFrame(frame: Frame): void {
+    this.#onEvent(this.#link.receive(frame));
+  }
+
+  /** A bad frame the decoder skipped (HdlcDecoderEvents). */
+  onError(): void {
+    this.#d.stats.parseFailed++;
+  }
+
+  /** Whom the session talks to, as configured (the rate before a mode E sign-on). */
+  get endpoint(): Endpoint {
+    return this.#e;
   }
 
   get reactionMs(): number {
@@ -281,8 +303,9 @@ export class DlmsSession<T> implements Exchange {
           if (epoch !== this.#epoch) return;
           if (!f) return this.#fail({ code: "association-refused", detail: "unusable keys" }, false);
           this.#phase = "hls";
-          this.#request = { kind: "action", ref: { classId: ClassId.associationLn, ln: Obis.currentAssociation, index: Method.replyToHlsAuthentication }, parameter: octets(f) };
-          this.#sendApdu(encodeActionNormal(this.#nextInvoke(), this.#request.ref, this.#request.parameter), true);
+          this.#asked = "action";
+          this.#askedCount = 1;
+          this.#sendApdu(encodeActionNormal(this.#nextInvoke(), HLS_REPLY, octets(f)), true);
         }),
       );
     });
@@ -326,7 +349,9 @@ export class DlmsSession<T> implements Exchange {
 
   #nextRequest(previous: Result | undefined): void {
     this.#phase = "request";
-    const request = (this.#request = this.#script.next(previous));
+    const request = this.#script.next(previous);
+    this.#asked = request?.kind;
+    this.#askedCount = request?.kind === "get" ? request.refs.length : 1;
     if (!request) return this.#release();
     this.#blocks = [];
     this.#stream = undefined;
@@ -340,21 +365,21 @@ export class DlmsSession<T> implements Exchange {
   }
 
   #onResponse(r: Response): void {
-    const request = this.#request;
+    const asked = this.#asked;
     if (r.kind === "exception") return this.#fail({ code: "service-error", detail: `exception: state ${r.stateError}, service ${r.serviceError}` }, false);
-    if (!request || r.invokeId !== this.#invoke) return this.#fail({ code: "malformed", detail: "answer to another request" }, true);
+    if (!asked || r.invokeId !== this.#invoke) return this.#fail({ code: "malformed", detail: "answer to another request" }, true);
     if (r.kind === "get-block") return this.#onBlock(r);
-    if (r.kind !== request.kind) return this.#fail({ code: "malformed", detail: `${r.kind} answer to a ${request.kind} request` }, true);
-    if (r.kind === "get" && request.kind === "get" && r.results.length !== request.refs.length) return this.#fail({ code: "malformed", detail: "result count" }, true);
+    if (r.kind !== asked) return this.#fail({ code: "malformed", detail: `${r.kind} answer to a ${asked} request` }, true);
+    if (r.kind === "get" && r.results.length !== this.#askedCount) return this.#fail({ code: "malformed", detail: "result count" }, true);
     this.#nextRequest(r.kind === "get" ? { kind: "get", results: r.results } : r.kind === "set" ? { kind: "set", result: r.result } : { kind: "action", result: r.result, data: r.data });
   }
 
   /** One block of a long GET answer: ask for the next, or put them together at the last. */
   #onBlock(r: Extract<Response, { kind: "get-block" }>): void {
-    const request = this.#request as Extract<Request, { kind: "get" }>;
-    if (request.kind !== "get" || r.block !== this.#nextBlock) return this.#fail({ code: "malformed", detail: `data block ${r.block}, expected ${this.#nextBlock}` }, true);
-    if (!r.raw) return this.#nextRequest({ kind: "get", results: request.refs.map((): GetResult => ({ ok: false, result: r.result })) });
-    if (r.block === 1 && request.refs.length === 1 && ArrayStream.starts(r.raw)) this.#stream = new ArrayStream();
+    const count = this.#askedCount;
+    if (this.#asked !== "get" || r.block !== this.#nextBlock) return this.#fail({ code: "malformed", detail: `data block ${r.block}, expected ${this.#nextBlock}` }, true);
+    if (!r.raw) return this.#nextRequest({ kind: "get", results: Array.from({ length: count }, (): GetResult => ({ ok: false, result: r.result })) });
+    if (r.block === 1 && count === 1 && ArrayStream.starts(r.raw)) this.#stream = new ArrayStream();
     if (this.#stream) this.#stream.push(r.raw);
     else this.#blocks.push(r.raw);
     if (!r.last) {
@@ -363,10 +388,10 @@ export class DlmsSession<T> implements Exchange {
     }
     const results: GetResult[] = this.#stream
       ? [{ ok: true, data: this.#stream.finish() }]
-      : request.refs.length === 1
+      : count === 1
         ? [{ ok: true, data: decode(concatBytes(this.#blocks)) }]
         : decodeListResults(concatBytes(this.#blocks));
-    if (results.length !== request.refs.length) return this.#fail({ code: "malformed", detail: "result count" }, true);
+    if (results.length !== count) return this.#fail({ code: "malformed", detail: "result count" }, true);
     this.#nextRequest({ kind: "get", results });
   }
 

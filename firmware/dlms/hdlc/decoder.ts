@@ -28,10 +28,16 @@ export interface HdlcDecoderEvents {
 
 /** format (2) + destination + source + control + FCS (2). */
 const MIN_LENGTH = 7;
+/**
+ * The buffer's first size: a frame of the default maximum information field (128 bytes) and its
+ * header. It grows to the longest frame announced (at most MAX_FRAME_LENGTH + 2, 2 KiB): allocated
+ * at that size, it was 2 KiB of RAM per session for frames that are 150 bytes (docs/memory.md).
+ */
+const FIRST_BUFFER = 160;
 
 export class HdlcDecoder {
   readonly #events: HdlcDecoderEvents;
-  readonly #buf = new Uint8Array(MAX_FRAME_LENGTH + 2);
+  #buf = new Uint8Array(FIRST_BUFFER);
   #n = 0;
   readonly counters = { frames: 0, errors: 0, discarded: 0 };
 
@@ -67,7 +73,7 @@ export class HdlcDecoder {
 
   /** Takes one byte; returns the bytes to scan again when it ended a bad frame. */
   #byte(b: number): Uint8Array | undefined {
-    const buf = this.#buf;
+    let buf = this.#buf;
     if (this.#n === 0) {
       if (b === FLAG) buf[this.#n++] = b;
       else this.counters.discarded++;
@@ -79,6 +85,12 @@ export class HdlcDecoder {
     if (this.#n < 3) return undefined;
     const length = ((buf[1]! & 0x07) << 8) | buf[2]!;
     if ((buf[1]! & 0xf0) !== 0xa0 || length < MIN_LENGTH) return this.#fail("format");
+    if (this.#n === 3 && length + 2 > buf.length) {
+      // The length is known from the third byte on (at most MAX_FRAME_LENGTH): room for the whole frame.
+      buf = new Uint8Array(Math.min(Math.max(length + 2, buf.length * 2), MAX_FRAME_LENGTH + 2));
+      buf.set(this.#buf.subarray(0, 3));
+      this.#buf = buf;
+    }
     if (this.#n < length + 2) return undefined;
     if (buf[length + 1] !== FLAG) return this.#fail("closing-flag");
     return this.#frame(length);

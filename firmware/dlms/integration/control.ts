@@ -103,42 +103,57 @@ export function plan(target: DisconnectTarget, state: number, mode: number): Req
   return out;
 }
 
-/** Fixed SETs; the result is the first refusal's DataAccessResult, or 0. */
-class SetAllScript implements Script<number> {
-  readonly #sets: Request[];
-  #result = 0;
-  constructor(sets: Request[]) {
-    this.#sets = sets;
-  }
-  next(previous: Result | undefined): Request | undefined {
-    if (previous?.kind === "set" && previous.result !== 0 && this.#result === 0) this.#result = previous.result;
-    return this.#sets.shift();
-  }
-  result(): number {
-    return this.#result;
-  }
-}
-
 export interface Emergency {
   id: number;
   startS: number;
   durationS: number;
 }
 
+/** The limiter's attributes written, in order (IC 71). */
+const LIMITER_ATTRIBUTES = frozen([Attr.thresholdNormal, Attr.thresholdEmergency, Attr.minOverThresholdDuration, Attr.minUnderThresholdDuration, Attr.emergencyProfile, Attr.emergencyProfileGroupIds]);
+
+/**
+ * The load limit (or none: threshold 0) and the emergency profile in force, to IC 71 attributes 4-9,
+ * one SET each; the result is the first refusal's DataAccessResult, or 0. Each SET is made when it is
+ * sent: a write waiting in the queue holds the settings, not six requests and their values.
+ */
+class LimiterScript implements Script<number> {
+  readonly #limit: LoadLimit | undefined;
+  readonly #emergency: Emergency | undefined;
+  readonly #deviation: number;
+  #step = 0;
+  #result = 0;
+  constructor(limit: LoadLimit | undefined, emergency: Emergency | undefined, deviation: number) {
+    this.#limit = limit;
+    this.#emergency = emergency;
+    this.#deviation = deviation;
+  }
+  next(previous: Result | undefined): Request | undefined {
+    if (previous?.kind === "set" && previous.result !== 0 && this.#result === 0) this.#result = previous.result;
+    const index = LIMITER_ATTRIBUTES[this.#step++];
+    return index === undefined ? undefined : { kind: "set", ref: { classId: ClassId.limiter, ln: Obis.limiter, index }, value: this.#value(index) };
+  }
+  result(): number {
+    return this.#result;
+  }
+  #value(index: number): Data {
+    const limit = this.#limit;
+    const u32 = (v: number): Data => int(Tag.doubleLongUnsigned, Math.max(0, Math.min(0xffffffff, Math.round(v))));
+    if (index === Attr.thresholdNormal) return u32(limit?.thresholdNormal ?? 0);
+    if (index === Attr.thresholdEmergency) return u32(limit?.thresholdEmergency ?? 0);
+    if (index === Attr.minOverThresholdDuration) return u32((limit?.minOverMs ?? 0) / 1000);
+    if (index === Attr.minUnderThresholdDuration) return u32((limit?.minUnderMs ?? 0) / 1000);
+    if (index === Attr.emergencyProfile) {
+      const e = this.#emergency ?? { id: 0, startS: 0, durationS: 0 };
+      return structure(int(Tag.longUnsigned, e.id & 0xffff), octets(encodeDateTime(e.startS, this.#deviation)), u32(e.durationS));
+    }
+    return array((limit?.emergencyGroups ?? []).map((g) => int(Tag.longUnsigned, g)));
+  }
+}
+
 /** The load limit (or none: threshold 0) and the emergency profile in force, to IC 71 attributes 4-9. */
 export function limiterScript(limit: LoadLimit | undefined, emergency: Emergency | undefined, deviation: number): Script<number> {
-  const ref = (index: number) => ({ classId: ClassId.limiter, ln: Obis.limiter, index });
-  const u32 = (v: number): Data => int(Tag.doubleLongUnsigned, Math.max(0, Math.min(0xffffffff, Math.round(v))));
-  const e = emergency ?? { id: 0, startS: 0, durationS: 0 };
-  const set = (index: number, value: Data): Request => ({ kind: "set", ref: ref(index), value });
-  return new SetAllScript([
-    set(Attr.thresholdNormal, u32(limit?.thresholdNormal ?? 0)),
-    set(Attr.thresholdEmergency, u32(limit?.thresholdEmergency ?? 0)),
-    set(Attr.minOverThresholdDuration, u32((limit?.minOverMs ?? 0) / 1000)),
-    set(Attr.minUnderThresholdDuration, u32((limit?.minUnderMs ?? 0) / 1000)),
-    set(Attr.emergencyProfile, structure(int(Tag.longUnsigned, e.id & 0xffff), octets(encodeDateTime(e.startS, deviation)), u32(e.durationS))),
-    set(Attr.emergencyProfileGroupIds, array((limit?.emergencyGroups ?? []).map((g) => int(Tag.longUnsigned, g)))),
-  ]);
+  return new LimiterScript(limit, emergency, deviation);
 }
 
 /** Sets the clock to `targetS` (UTC) shown at the meter's deviation, then reads it back: the result is the meter's time, s. */

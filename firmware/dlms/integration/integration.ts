@@ -27,14 +27,15 @@ import { EventType, type Reading } from "../../model/records.js";
 import { Priority } from "../../poll/poller.js";
 import type { StateJournal } from "../../store/state-journal.js";
 import { integerOf } from "../axdr/data.js";
-import { SequenceScript, type MeterRead, type ProfileResult, type ReadPlan } from "../client/scripts.js";
+import { SequenceScript, type MeterRead, type ProfileResult, type ReadPlan, type RegisterSpec } from "../client/scripts.js";
 import { newSessionCounters, type Endpoint, type SessionCounters } from "../client/types.js";
 import { Attr, ClassId, type DisconnectState } from "../cosem/classes.js";
-import { formatLogicalName, Obis, sameLogicalName } from "../cosem/obis.js";
+import { Obis, sameLogicalName, type LogicalName } from "../cosem/obis.js";
 import { DEFAULT_LOGS, DEFAULT_PROFILE, DEFAULT_REGISTERS, dlmsAddress, endpointOf, logicalName, parseDlmsAddress, registerSpec, type DlmsMeterConfig, type DlmsSiteConfig } from "./config.js";
 import { DisconnectScript, limiterScript, type DisconnectTarget, type Emergency } from "./control.js";
 import { profileReadings } from "./d0-view.js";
-import { packHeader, unpackHeader } from "./packed-header.js";
+import { packHeader } from "./packed-header.js";
+import { MeterMemory } from "./meter-memory.js";
 import { DlmsPath, type DlmsPathContext } from "./path.js";
 import { DlmsState, meterId } from "./persistence.js";
 import { frozen } from "../../model/frozen.js";
@@ -75,15 +76,18 @@ export interface DlmsIntegrationOptions {
   emergency(): Emergency | undefined;
 }
 
-interface MeterMemory {
-  deviation: number;
-  /** Profile and log headers read before, by OBIS text, packed: a routine read asks only for the buffers. */
-  headers: Map<string, Int32Array>;
-  /** The limiter settings last written, as text; undefined: not since boot. */
-  limiter: string | undefined;
-  /** A disconnect sync or limiter write is queued or running. */
-  syncing: boolean;
-  limiting: boolean;
+interface Defaults {
+  readonly registers: readonly RegisterSpec[];
+  readonly profile: LogicalName | undefined;
+  readonly logs: readonly LogicalName[];
+}
+
+function registerSpecs(texts: readonly string[]): RegisterSpec[] {
+  return texts.map(registerSpec).filter((r) => r !== undefined);
+}
+
+function logicalNames(texts: readonly string[]): LogicalName[] {
+  return texts.map((t) => logicalName(t, t)).filter((ln) => ln !== undefined);
 }
 
 export class DlmsIntegration implements DlmsPathContext {
@@ -93,7 +97,8 @@ export class DlmsIntegration implements DlmsPathContext {
   readonly #busStats: SessionCounters[] = [];
   readonly counters = { reads: 0, profileReadings: 0, logEvents: 0, syncs: 0, limiterWrites: 0, securityEvents: 0, counterRecoveries: 0 };
   readonly #paths: DlmsPath[] = [];
-  readonly #memory = new Map<number, MeterMemory>();
+  readonly #memory = new MeterMemory();
+  #defaultLists: Defaults | undefined;
   /** Consumers whose meter is a DLMS meter with a management client (it limits itself). */
   readonly #limited = new Set<number>();
 
@@ -145,19 +150,18 @@ export class DlmsIntegration implements DlmsPathContext {
     const a = parseDlmsAddress(address)!;
     const config = this.#config(bus, a.physical);
     if (probe || !config) return { registers: [] };
-    const registers = (config.registers ?? DEFAULT_REGISTERS).map(registerSpec).filter((r) => r !== undefined);
+    const registers = config.registers ? registerSpecs(config.registers) : this.#defaults().registers;
     if (!this.#o.wallClock.valid) return { registers };
     const nowS = Math.floor(this.#o.wallClock.now() / 1000);
     const marks = this.state.marks(meterId(bus, a.physical));
-    const mem = this.#memoryOf(bus, address);
+    const mem = this.#memory, row = this.#memoryOf(bus, address);
     const range = (ln: Uint8Array, mark: number | undefined) => {
       const fromS = mark ? mark + 1 : nowS - (this.#o.config.catchUpS ?? 86_400);
-      const packed = mem.headers.get(formatLogicalName(ln));
-      const header = packed && unpackHeader(packed);
-      return { ln, fromS, toS: Math.min(nowS + AHEAD_S, fromS + MAX_SPAN_S), deviation: mem.deviation, ...(header ? { header } : {}) };
+      const header = mem.header(row, ln);
+      return { ln, fromS, toS: Math.min(nowS + AHEAD_S, fromS + MAX_SPAN_S), deviation: mem.deviation(row), ...(header ? { header } : {}) };
     };
     const ranges = [];
-    const profile = logicalName(config.loadProfile, DEFAULT_PROFILE);
+    const profile = this.#profile(config);
     if (profile) ranges.push(range(profile, marks.profileS));
     this.#logs(config).forEach((ln, i) => ranges.push(range(ln, marks.logS[i])));
     return { registers, ranges };
@@ -173,14 +177,14 @@ export class DlmsIntegration implements DlmsPathContext {
   }
 
   deviation(bus: number, address: string): number {
-    return this.#memoryOf(bus, address).deviation;
+    return this.#memory.deviation(this.#memoryOf(bus, address));
   }
 
   read(bus: number, address: string, read: MeterRead): void {
     this.counters.reads++;
-    const mem = this.#memoryOf(bus, address);
-    if (read.clock?.deviation !== undefined) mem.deviation = read.clock.deviation;
-    for (const p of read.profiles) mem.headers.set(formatLogicalName(p.ln), packHeader(p));
+    const row = this.#memoryOf(bus, address);
+    if (read.clock?.deviation !== undefined) this.#memory.setDeviation(row, read.clock.deviation);
+    for (const p of read.profiles) this.#memory.setHeader(row, p.ln, packHeader(p));
     const meter = this.#meterAt(bus, address);
     if (meter !== undefined && read.disconnect) this.#observeDisconnect(bus, address, meter, read.disconnect);
   }
@@ -222,7 +226,7 @@ export class DlmsIntegration implements DlmsPathContext {
     const id = meterId(bus, physical);
     const marks = this.state.marks(id);
     const logS = [...marks.logS];
-    const profile = logicalName(config.loadProfile, DEFAULT_PROFILE);
+    const profile = this.#profile(config);
     const logs = this.#logs(config);
     let entries: ProfileResult | undefined;
     for (const p of profiles) {
@@ -274,25 +278,25 @@ export class DlmsIntegration implements DlmsPathContext {
     const state: ControlState = latch.state(meter);
     const mode = latch.mode(meter);
     if (outputState(state) !== s.outputState || (state === s.controlState && mode === s.controlMode)) return;
-    const mem = this.#memoryOf(bus, address);
-    if (mem.syncing) return;
-    mem.syncing = true;
+    const mem = this.#memory, row = this.#memoryOf(bus, address);
+    if (mem.syncing(row)) return;
+    mem.setSyncing(row, true);
     this.counters.syncs++;
-    this.#paths[bus]?.run(address, Priority.alarm, undefined, () => new DisconnectScript({ state, mode }), () => (mem.syncing = false));
+    this.#paths[bus]?.run(address, Priority.alarm, undefined, () => new DisconnectScript({ state, mode }), () => mem.setSyncing(row, false));
   }
 
   #writeLimiter(bus: number, address: string, meter: number, config: DlmsMeterConfig): void {
     if (config.security === "none") return;
-    const mem = this.#memoryOf(bus, address);
+    const mem = this.#memory, row = this.#memoryOf(bus, address);
     const limit = this.#o.latch().limiter(meter);
     const emergency = this.#o.emergency();
     const text = JSON.stringify([limit ?? null, emergency ?? null]);
-    if (mem.limiter === text || mem.limiting) return;
-    mem.limiting = true;
+    if (mem.limiter(row) === text || mem.limiting(row)) return;
+    mem.setLimiting(row, true);
     this.counters.limiterWrites++;
-    this.#paths[bus]?.run(address, Priority.scheduled, undefined, () => limiterScript(limit, emergency, mem.deviation), (r) => {
-      mem.limiting = false;
-      if (r.ok && r.value === 0) mem.limiter = text;
+    this.#paths[bus]?.run(address, Priority.scheduled, undefined, () => limiterScript(limit, emergency, mem.deviation(row)), (r) => {
+      mem.setLimiting(row, false);
+      if (r.ok && r.value === 0) mem.setLimiter(row, text);
     });
   }
 
@@ -316,8 +320,20 @@ export class DlmsIntegration implements DlmsPathContext {
     return this.#o.config.meters.find((m) => m.bus === bus && m.physical === physical);
   }
 
-  #logs(config: DlmsMeterConfig) {
-    return (config.eventLogs ?? DEFAULT_LOGS).map((t) => logicalName(t, t)).filter((ln) => ln !== undefined);
+  #logs(config: DlmsMeterConfig): readonly LogicalName[] {
+    return config.eventLogs ? logicalNames(config.eventLogs) : this.#defaults().logs;
+  }
+
+  #profile(config: DlmsMeterConfig): LogicalName | undefined {
+    return config.loadProfile === undefined ? this.#defaults().profile : logicalName(config.loadProfile, DEFAULT_PROFILE);
+  }
+
+  /**
+   * What a meter without its own lists reads, parsed once and shared by every plan: parsed per read,
+   * each read in flight held its own (some 130 slots: a logical name is a typed array).
+   */
+  #defaults(): Defaults {
+    return (this.#defaultLists ??= { registers: registerSpecs(DEFAULT_REGISTERS), profile: logicalName(DEFAULT_PROFILE, DEFAULT_PROFILE), logs: logicalNames(DEFAULT_LOGS) });
   }
 
   #meterAt(bus: number, address: string): number | undefined {
@@ -325,10 +341,8 @@ export class DlmsIntegration implements DlmsPathContext {
     return module === undefined ? undefined : this.#o.meterOf(module);
   }
 
-  #memoryOf(bus: number, address: string): MeterMemory {
-    const id = meterId(bus, parseDlmsAddress(address)?.physical ?? 0);
-    let m = this.#memory.get(id);
-    if (!m) this.#memory.set(id, (m = { deviation: 0, headers: new Map(), limiter: undefined, syncing: false, limiting: false }));
-    return m;
+  /** The meter's row in `#memory`. */
+  #memoryOf(bus: number, address: string): number {
+    return this.#memory.row(meterId(bus, parseDlmsAddress(address)?.physical ?? 0));
   }
 }

@@ -30,6 +30,11 @@ export function packHeader(h: ProfileHeader): Int32Array {
   return p;
 }
 
+/** The capture period of a packed header, s. */
+export function headerPeriod(p: Int32Array): number {
+  return p[0]!;
+}
+
 export function unpackHeader(p: Int32Array): ProfileHeader {
   const columns: CaptureObject[] = [];
   const scalers: Array<{ scaler: number; unit: number } | undefined> = [];

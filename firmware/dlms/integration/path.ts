@@ -75,45 +75,50 @@ export class DlmsPath implements ModulePath {
 
   enqueue(tx: Transaction): BusHandle {
     if (!isDlmsAddress(tx.address)) return this.#bus.enqueue(tx);
-    const target = parseDlmsAddress(tx.address) && this.#c.session(this.#index, tx.address);
-    if (!target) {
+    if (!parseDlmsAddress(tx.address)) {
       const failure = { ok: false as const, failure: { code: "closed" as const, detail: "unknown DLMS address" }, attempts: 0 };
       return this.#later(() => (tx.kind === "readout" ? tx.onDone(failure) : tx.onDone(failure)));
     }
-    if (tx.kind === "readout") return this.#read(tx, target);
+    if (tx.kind === "readout") return this.#read(tx);
     return this.#command(tx);
   }
 
-  /** Runs one association with `script` (as the meter's own client, or `endpoint`); `done` gets its value or failure. */
-  run<T>(address: string, priority: number, timing: Partial<Timing> | undefined, script: () => Script<T>, done: (r: { ok: true; value: T; attempts: number; responseMs: number; bytes: number } | { ok: false; failure: Failure; attempts: number }) => void, endpoint?: Endpoint): BusHandle {
-    const known = this.#c.session(this.#index, address);
-    const target = known && endpoint ? { ...known, endpoint } : known;
-    if (!target) return this.#later(() => done({ ok: false, failure: { code: "closed", detail: "unknown DLMS address" }, attempts: 0 }));
+  /**
+   * Runs one association with `script` (as the meter's own client, or `endpoint`); `done` gets its
+   * value or failure. The session's endpoint and dependencies are made when the association starts,
+   * not when it is queued: a waiting transaction holds only its closures (docs/memory.md).
+   */
+  run<T>(address: string, priority: number, timing: Partial<Timing> | undefined, script: () => Script<T>, done: (r: { ok: true; value: T; attempts: number; responseMs: number; bytes: number; baud: number } | { ok: false; failure: Failure; attempts: number }) => void, endpoint?: Endpoint): BusHandle {
+    if (!parseDlmsAddress(address)) return this.#later(() => done({ ok: false, failure: { code: "closed", detail: "unknown DLMS address" }, attempts: 0 }));
     const probe = timing?.retries === 0;
     let session: DlmsSession<T> | undefined;
     return this.#bus.enqueueExchange<T>({
       kind: "exchange",
       address,
       priority,
-      timing: { ...DLMS_TIMING, ...timing },
-      create: (port) => (session = new DlmsSession(port, target.endpoint, { ...target.deps, frameRetries: probe ? 0 : FRAME_RETRIES }, script)),
+      timing: timing ? { ...DLMS_TIMING, ...timing } : DLMS_TIMING,
+      create: (port) => {
+        const target = this.#c.session(this.#index, address)!;
+        return (session = new DlmsSession(port, endpoint ?? target.endpoint, { ...target.deps, frameRetries: probe ? 0 : FRAME_RETRIES }, script));
+      },
       onDone: (r) => {
         if (!r.ok) {
           this.#c.failed(this.#index, address, r.failure);
           return done(r);
         }
-        done({ ...r, bytes: session?.attemptBytes ?? 0 });
+        done({ ...r, bytes: session?.attemptBytes ?? 0, baud: session?.endpoint.baud ?? 0 });
       },
     });
   }
 
-  #read(tx: Extract<Transaction, { kind: "readout" }>, target: { endpoint: Endpoint }): BusHandle {
+  #read(tx: Extract<Transaction, { kind: "readout" }>): BusHandle {
     const probe = tx.timing?.retries === 0;
-    const plan = this.#c.plan(this.#index, tx.address, probe);
-    return this.run(tx.address, tx.priority ?? 0, tx.timing, () => new ReadScript(plan), (r) => {
+    // Planned when the association starts (a read waiting in the queue holds no plan), once: a retry reads the same.
+    let plan: ReadPlan | undefined;
+    return this.run(tx.address, tx.priority ?? 0, tx.timing, () => new ReadScript((plan ??= this.#c.plan(this.#index, tx.address, probe))), (r) => {
       if (!r.ok) return tx.onDone(r);
       this.#c.read(this.#index, tx.address, r.value);
-      const baud = target.endpoint.baud;
+      const baud = r.baud;
       const wire = { sentBytes: 0, receivedBytes: r.bytes, baud, reactionMs: 0, lowerBoundMs: r.bytes * characterTimeMs(baud) };
       const result: ReadoutResult = { ok: true, readout: readoutOf(r.value, tx.address), attempts: r.attempts, responseMs: r.responseMs, wire };
       tx.onDone(result);

@@ -74,13 +74,19 @@ class JournalCounters implements InvocationCounters {
 export class DlmsState {
   readonly #journal: StateJournal;
   readonly #table: SlotTable<{ id: number; marks: MeterMarks }>;
-  readonly #marks = new Map<number, MeterMarks>();
-  readonly #counters = new Map<number, JournalCounters>();
+  /**
+   * Each meter's marks and counters by its record's key index (the table maps a meter's id to it), in
+   * arrays: two Maps by id cost 3 slots an entry each (docs/memory.md).
+   */
+  readonly #marks: Array<MeterMarks | undefined> = [];
+  readonly #counters: Array<JournalCounters | undefined> = [];
 
   constructor(journal: StateJournal) {
     this.#journal = journal;
     const r = StateLayout.dlmsMeters;
-    this.#table = new SlotTable(journal, r.base, r.count, decode, (v) => this.#marks.set(v.id, v.marks));
+    const loaded: Array<{ id: number; marks: MeterMarks }> = [];
+    this.#table = new SlotTable(journal, r.base, r.count, decode, (v) => loaded.push(v));
+    for (const v of loaded) this.#marks[this.#table.slot(v.id)!] = v.marks;
   }
 
   /** Records that could not be read back (corrupt), never reused. */
@@ -89,23 +95,20 @@ export class DlmsState {
   }
 
   marks(id: number): MeterMarks {
-    return this.#marks.get(id) ?? { profileS: 0, logS: [] };
+    const slot = this.#table.slot(id);
+    return (slot === undefined ? undefined : this.#marks[slot]) ?? { profileS: 0, logS: [] };
   }
 
   /** Persists a meter's marks (durable when it returns). Throws StoreFullError beyond 64 meters. */
   setMarks(id: number, marks: MeterMarks): void {
     this.#table.write(id, encode(id, marks));
-    this.#marks.set(id, { profileS: marks.profileS, logS: [...marks.logS] });
+    this.#marks[this.#table.slot(id)!] = { profileS: marks.profileS, logS: [...marks.logS] };
   }
 
   /** The meter's invocation counters; its record is created first when it has none. */
   counters(id: number): JournalCounters {
-    let c = this.#counters.get(id);
-    if (c) return c;
     if (this.#table.slot(id) === undefined) this.setMarks(id, this.marks(id));
     const slot = this.#table.slot(id)!;
-    c = new JournalCounters(this.#journal, StateLayout.dlmsCounters.base + 4 * slot);
-    this.#counters.set(id, c);
-    return c;
+    return (this.#counters[slot] ??= new JournalCounters(this.#journal, StateLayout.dlmsCounters.base + 4 * slot));
   }
 }

@@ -15,6 +15,8 @@
  * show a meter read in the slot the power was cut in (`accountUntil`'s `heldAtBoot`).
  */
 
+import { KeyedRows } from "../../model/keyed-rows.js";
+
 /** Profile registration period, minutes (the meters' P.01 period; slots of the holdings). */
 export const PROFILE_PERIOD_MIN = 15;
 export const PROFILE_PERIOD_S = PROFILE_PERIOD_MIN * 60;
@@ -36,6 +38,8 @@ export const Unrecoverable = Object.freeze({
 export type Unrecoverable = (typeof Unrecoverable)[keyof typeof Unrecoverable];
 export const UNRECOVERABLE_NAMES = Object.freeze(["noProfile", "profileTooShort", "notRecorded", "expired"] as const);
 const REASONS = UNRECOVERABLE_NAMES.length;
+/** A slot column's value before the row has one. */
+const NO_SLOT = -1;
 
 /** Where the holdings are kept across power cuts. */
 export interface HoldingsStore {
@@ -50,23 +54,31 @@ export interface HoldingsStore {
   setCommissioned(slot: number): void;
 }
 
+/**
+ * Rows of meters, in typed arrays indexed by row (a row per meter, in the order they came): no object,
+ * Map or Set entry per meter (a Map entry is 3 slots in XS, a Set entry 2: 768 and 512 over 256
+ * meters, docs/memory.md). Slots since 1970 fit an Int32 (15-minute slots: 2^31 of them is 61,000
+ * years); a window holds at most 192 missing slots (a byte).
+ */
 export class ProfileHoldings {
   readonly #store: HoldingsStore;
-  readonly #rowOf = new Map<number, number>();
+  /** The row of each meter (its key; no columns: a row's numbers are in the arrays below). */
+  readonly #rowOf = new KeyedRows(0);
   #meters = new Uint16Array(0);
   /** Newest slot of each row's window. */
-  #top = new Float64Array(0);
+  #top = new Int32Array(0);
   /** The two newest slots held this boot (RAM only): accounting may run a moment after the next slot's first readout. */
-  #lastHeld = new Float64Array(0);
-  #prevHeld = new Float64Array(0);
-  #missingCount = new Uint16Array(0);
+  #lastHeld = new Int32Array(0);
+  #prevHeld = new Int32Array(0);
+  #missingCount = new Uint8Array(0);
   #bits = new Uint8Array(0);
   #unrecoverable = new Uint32Array(0);
+  /** Rows written since the last flush (1), and how many. */
+  #dirty = new Uint8Array(0);
+  #dirtyRows = 0;
   #rows = 0;
   #accounted: number;
   #commissioned: number;
-  /** Rows written since the last flush. */
-  readonly #dirty = new Set<number>();
 
   constructor(store: HoldingsStore, nowSlot: number) {
     this.#store = store;
@@ -100,29 +112,29 @@ export class ProfileHoldings {
   }
 
   missingSlots(meter: number): number {
-    const r = this.#rowOf.get(meter);
-    return r === undefined ? 0 : this.#missingCount[r]!;
+    const r = this.#rowOf.find(meter);
+    return r < 0 ? 0 : this.#missingCount[r]!;
   }
 
   /** The oldest missing slot of `meter`, or undefined. */
   oldestMissing(meter: number): number | undefined {
-    const r = this.#rowOf.get(meter);
-    if (r === undefined || this.#missingCount[r] === 0) return undefined;
+    const r = this.#rowOf.find(meter);
+    if (r < 0 || this.#missingCount[r] === 0) return undefined;
     const top = this.#top[r]!;
     for (let s = top - WINDOW_SLOTS + 1; s <= top; s++) if (this.#bit(r, s)) return s;
     return undefined;
   }
 
   isMissing(meter: number, slot: number): boolean {
-    const r = this.#rowOf.get(meter);
-    return r !== undefined && slot <= this.#top[r]! && slot > this.#top[r]! - WINDOW_SLOTS && this.#bit(r, slot);
+    const r = this.#rowOf.find(meter);
+    return r >= 0 && slot <= this.#top[r]! && slot > this.#top[r]! - WINDOW_SLOTS && this.#bit(r, slot);
   }
 
   /** Unrecoverable slots of `meter` by reason (indexes of `Unrecoverable`). */
   unrecoverableOf(meter: number): number[] {
-    const r = this.#rowOf.get(meter);
+    const r = this.#rowOf.find(meter);
     const out: number[] = [];
-    for (let k = 0; k < REASONS; k++) out.push(r === undefined ? 0 : this.#unrecoverable[r * REASONS + k]!);
+    for (let k = 0; k < REASONS; k++) out.push(r < 0 ? 0 : this.#unrecoverable[r * REASONS + k]!);
     return out;
   }
 
@@ -146,11 +158,11 @@ export class ProfileHoldings {
    * slots since commissioning (within the window) are missing: its history is in its profile.
    */
   held(meter: number, slot: number): void {
-    let r = this.#rowOf.get(meter);
-    if (r === undefined) {
+    let r = this.#rowOf.find(meter);
+    if (r < 0) {
       r = this.#row(meter, Math.max(slot, this.#accounted));
       for (let s = Math.max(this.#commissioned, slot - WINDOW_SLOTS + 1); s < slot && s <= this.#accounted; s++) this.#setMissing(r, s);
-      this.#dirty.add(r);
+      this.#markDirty(r);
     }
     if (slot > this.#lastHeld[r]!) {
       this.#prevHeld[r] = this.#lastHeld[r]!;
@@ -158,7 +170,7 @@ export class ProfileHoldings {
     }
     if (this.#inWindow(r, slot) && this.#bit(r, slot)) {
       this.#clearBit(r, slot);
-      this.#dirty.add(r);
+      this.#markDirty(r);
     }
   }
 
@@ -174,7 +186,7 @@ export class ProfileHoldings {
       for (let s = from; s <= slot; s++) {
         if (this.#lastHeld[r] === s || this.#prevHeld[r] === s || heldAtBoot?.(this.#meters[r]!, s)) continue;
         this.#setMissing(r, s);
-        this.#dirty.add(r);
+        this.#markDirty(r);
       }
     }
     this.#accounted = slot;
@@ -182,11 +194,11 @@ export class ProfileHoldings {
 
   /** `slot` of `meter` will never be fetched: counted with its reason, no longer missing. */
   giveUp(meter: number, slot: number, reason: Unrecoverable): void {
-    const r = this.#rowOf.get(meter);
-    if (r === undefined || !this.#inWindow(r, slot) || !this.#bit(r, slot)) return;
+    const r = this.#rowOf.find(meter);
+    if (r < 0 || !this.#inWindow(r, slot) || !this.#bit(r, slot)) return;
     this.#clearBit(r, slot);
     this.#unrecoverable[r * REASONS + reason]!++;
-    this.#dirty.add(r);
+    this.#markDirty(r);
   }
 
   /**
@@ -195,7 +207,8 @@ export class ProfileHoldings {
    */
   flush(maxRows = Infinity): boolean {
     let n = 0;
-    for (const r of this.#dirty) {
+    for (let r = 0; r < this.#rows && this.#dirtyRows > 0; r++) {
+      if (this.#dirty[r] === 0) continue;
       if (n++ >= maxRows) return false;
       this.#save(r);
     }
@@ -206,43 +219,52 @@ export class ProfileHoldings {
   /** Writes the rows of `meters` if they changed (what a catch-up just stored), now. */
   flushMeters(meters: Iterable<number>): void {
     for (const meter of meters) {
-      const r = this.#rowOf.get(meter);
-      if (r !== undefined && this.#dirty.has(r)) this.#save(r);
+      const r = this.#rowOf.find(meter);
+      if (r >= 0 && this.#dirty[r] === 1) this.#save(r);
     }
   }
 
   #save(r: number): void {
     this.#store.save(this.#meters[r]!, this.#top[r]!, this.#bits.subarray(r * ROW_BYTES, (r + 1) * ROW_BYTES));
-    this.#dirty.delete(r);
+    this.#dirty[r] = 0;
+    this.#dirtyRows--;
+  }
+
+  #markDirty(r: number): void {
+    if (this.#dirty[r] === 1) return;
+    this.#dirty[r] = 1;
+    this.#dirtyRows++;
   }
 
   // ---- rows ----
 
   #row(meter: number, top: number): number {
-    const known = this.#rowOf.get(meter);
-    if (known !== undefined) return known;
+    const known = this.#rowOf.find(meter);
+    if (known >= 0) return known;
     if (this.#rows === this.#meters.length) this.#grow();
-    const r = this.#rows++;
-    this.#rowOf.set(meter, r);
+    // KeyedRows numbers its rows in the order they are added, as these arrays do.
+    const r = this.#rowOf.insert(meter);
+    this.#rows++;
     this.#meters[r] = meter;
     this.#top[r] = top;
-    this.#lastHeld[r] = -1;
-    this.#prevHeld[r] = -1;
+    this.#lastHeld[r] = NO_SLOT;
+    this.#prevHeld[r] = NO_SLOT;
     return r;
   }
 
   #grow(): void {
     const n = Math.max(16, this.#meters.length * 2);
-    const grown = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(old: T, make: (size: number) => T, per = 1): T => {
+    const grown = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(old: T, make: (size: number) => T, per = 1): T => {
       const a = make(n * per);
       a.set(old as never);
       return a;
     };
     this.#meters = grown(this.#meters, (k) => new Uint16Array(k));
-    this.#top = grown(this.#top, (k) => new Float64Array(k));
-    this.#lastHeld = grown(this.#lastHeld, (k) => new Float64Array(k));
-    this.#prevHeld = grown(this.#prevHeld, (k) => new Float64Array(k));
-    this.#missingCount = grown(this.#missingCount, (k) => new Uint16Array(k));
+    this.#top = grown(this.#top, (k) => new Int32Array(k));
+    this.#lastHeld = grown(this.#lastHeld, (k) => new Int32Array(k));
+    this.#prevHeld = grown(this.#prevHeld, (k) => new Int32Array(k));
+    this.#missingCount = grown(this.#missingCount, (k) => new Uint8Array(k));
+    this.#dirty = grown(this.#dirty, (k) => new Uint8Array(k));
     this.#bits = grown(this.#bits, (k) => new Uint8Array(k), ROW_BYTES);
     this.#unrecoverable = grown(this.#unrecoverable, (k) => new Uint32Array(k), REASONS);
   }
@@ -256,7 +278,7 @@ export class ProfileHoldings {
       if (!this.#bit(r, s)) continue;
       this.#clearBit(r, s);
       this.#unrecoverable[r * REASONS + Unrecoverable.expired]!++;
-      this.#dirty.add(r);
+      this.#markDirty(r);
     }
     this.#top[r] = slot;
   }
