@@ -15,7 +15,7 @@ import { SimClock, SimRtc } from "../../hal/sim/clock.js";
 import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
-import { SimRandom } from "../../hal/sim/system.js";
+import { SimCrypto, SimRandom } from "../../hal/sim/system.js";
 import type { HeadendCore } from "../headend/core.js";
 import type { MemoryHeadendStore } from "../headend/memory-store.js";
 import { keyPairOf } from "./keys.js";
@@ -140,6 +140,7 @@ export class UplinkSite {
       timers: this.clock,
       wallClock: this.rtc,
       random: new SimRandom(this.domain, this.prng.fork(`random-${this.boots}`)),
+      crypto: new SimCrypto(this.domain),
       ...o,
       mqtt: { keepAliveS: 60, reconnectMinMs: 1_000, reconnectMaxMs: 30_000, ...o.mqtt },
     });
