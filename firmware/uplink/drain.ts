@@ -68,12 +68,21 @@ export interface DrainCounters {
   sealsRefused: number;
 }
 
-/** A message on its way out: chosen in one turn, encoded in the next, sealed by the crypto service, sent in the turn of its result. */
+/**
+ * A message on its way out: chosen in one turn, encoded in the next, sealed by the crypto service,
+ * sent in a turn after its result. What it holds shrinks as it goes (the heap while the seal takes its
+ * time): the records until encoded, then their sequence numbers and the body, then the envelope.
+ */
 interface Next {
   kind: RecordKind;
-  records: UplinkRecord[];
+  /** The records chosen; undefined once encoded. */
+  records: UplinkRecord[] | undefined;
+  /** Once encoded: the records' distinct sequence numbers, and how many items (readings, events) they were. */
+  seqs: number[];
+  items: number;
+  /** The encoded body, until sealed. */
   body: Uint8Array | undefined;
-  /** "sealing" while the crypto service works on it. */
+  /** "sealing" while the crypto service works on it; the envelope once sealed. */
   envelope: Uint8Array | "sealing" | undefined;
 }
 
@@ -195,13 +204,13 @@ export class Drain {
           this.kick();
         }
       }
-    } else if (!next.body) {
-      this.#encode(next);
+    } else if (next.records) {
+      this.#encode(next, next.records);
       this.kick();
-    } else if (next.envelope === undefined) {
+    } else if (next.body) {
       if (this.#transport.canSend) this.#seal(next, next.body);
-    } else if (next.envelope !== "sealing" && this.#transport.canSend && this.#transport.send(next.envelope)) {
-      const seqs = seqsOf(next.records);
+    } else if (next.envelope !== undefined && next.envelope !== "sealing" && this.#transport.canSend && this.#transport.send(next.envelope)) {
+      const seqs = next.seqs;
       this.#next = undefined;
       this.#outstanding.push({ seqs: new Set(seqs), sentAtMs: now });
       this.#cursor[next.kind] = seqs[seqs.length - 1]!;
@@ -214,6 +223,7 @@ export class Drain {
 
   /** Asks for `next`'s seal; its result, if `next` is still the message on its way, lets the drain on. */
   #seal(next: Next, body: Uint8Array): void {
+    next.body = undefined;
     next.envelope = "sealing";
     this.#transport.seal(body, (envelope) => {
       if (this.#next !== next) return; // rewound meanwhile: chosen again from the store
@@ -225,20 +235,14 @@ export class Drain {
 
   /**
    * The crypto service would not seal `next`'s body (longer than it takes: not with maxBodyBytes within
-   * SECRETBOX_MAX_BYTES). Several records: cut to the first half, encoded again. One: passed over until
-   * the next rewind; it stays in the store, unacknowledged.
+   * SECRETBOX_MAX_BYTES). Several records: chosen again from the store, half as many. One: passed over
+   * until the next rewind; it stays in the store, unacknowledged.
    */
   #refused(next: Next): void {
     this.counters.sealsRefused++;
-    const seqs = seqsOf(next.records);
-    next.body = undefined;
-    next.envelope = undefined;
-    if (seqs.length >= 2) {
-      next.records = firstHalf(next.records, seqs);
-      return;
-    }
-    this.#cursor[next.kind] = seqs[0]!;
     this.#next = undefined;
+    if (next.seqs.length >= 2) this.#limit[next.kind] = Math.max(1, Math.floor(next.items / 2));
+    else this.#cursor[next.kind] = next.seqs[0]!;
   }
 
   /**
@@ -246,17 +250,21 @@ export class Drain {
    * first half of its records instead (encoded in the next turn). Either way the kind's batch size
    * is set from the bytes per item just seen.
    */
-  #encode(next: Next): void {
-    const body = encodeMessage(messageOf(next.kind, next.records));
-    const items = next.records.length;
+  #encode(next: Next, records: UplinkRecord[]): void {
+    const body = encodeMessage(messageOf(next.kind, records));
+    const items = records.length;
     const kindMax = isReadingKind(next.kind) ? this.#maxReadings : next.kind === "result" ? 1 : this.#maxEvents;
     this.#limit[next.kind] = Math.max(1, Math.min(kindMax, Math.floor((items * this.#maxBody) / body.length)));
-    const seqs = seqsOf(next.records);
+    const seqs = seqsOf(records);
     if (body.length <= this.#maxBody || seqs.length < 2) {
+      next.records = undefined;
+      next.seqs = seqs;
+      next.items = items;
       next.body = body;
       return;
     }
-    next.records = firstHalf(next.records, seqs);
+    const last = seqs[Math.ceil(seqs.length / 2) - 1]!;
+    next.records = records.filter((r) => r.seq <= last);
   }
 
   /**
@@ -277,7 +285,7 @@ export class Drain {
       }
       if (records.length === 0) continue;
       if (kind === "reading") this.#partialSinceMs = -1;
-      return { kind, records, body: undefined, envelope: undefined };
+      return { kind, records, seqs: [], items: 0, body: undefined, envelope: undefined };
     }
     return undefined;
   }
@@ -314,12 +322,6 @@ function seqsOf(records: readonly UplinkRecord[]): number[] {
   const out: number[] = [];
   for (const r of records) if (out[out.length - 1] !== r.seq) out.push(r.seq);
   return out;
-}
-
-/** The records of the first half of `seqs` (their distinct sequence numbers). */
-function firstHalf(records: UplinkRecord[], seqs: readonly number[]): UplinkRecord[] {
-  const last = seqs[Math.ceil(seqs.length / 2) - 1]!;
-  return records.filter((r) => r.seq <= last);
 }
 
 function messageOf(kind: RecordKind, records: UplinkRecord[]): UplinkMessage {
