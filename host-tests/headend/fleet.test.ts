@@ -42,11 +42,14 @@ const REG = registerCode(1, 8, 0);
 const HEADEND_CLI = fileURLToPath(new URL("../../tools/headend/cli.js", import.meta.url));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Hands a sealed downlink message to the site's uplink as by SMS: whether it was taken once opened (on the simulated crypto service). */
+/**
+ * Hands a sealed downlink message to the site's uplink as by SMS: whether it was taken once opened on
+ * the simulated crypto service (a few ms), before the drain could send and have acknowledged the result.
+ */
 function taken(site: UplinkSite, payload: Uint8Array): boolean {
   let ok = false;
   site.uplink.receive(payload, () => (ok = true));
-  site.s.runFor(1_000);
+  site.s.runFor(50);
   return ok;
 }
 
