@@ -54,8 +54,31 @@ export interface CryptoService {
   aesGcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, tagLength: number, callback: (sealed: Uint8Array | undefined) => void): void;
   /** The inverse of aesGcmSeal: the plaintext, or undefined when the tag does not authenticate `sealed` and `aad`. */
   aesGcmOpen(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array, tagLength: number, callback: (plaintext: Uint8Array | undefined) => void): void;
+  /**
+   * NaCl secretbox (XSalsa20-Poly1305, a 32-byte key, a 24-byte nonce): the 16-byte Poly1305 tag
+   * followed by the ciphertext, or undefined for bad lengths. tweetnacl in XS costs ≈ 21,600 + 276
+   * units per byte (docs/uplink.md): more than a turn for a body of half a kilobyte, so it runs on the
+   * worker on the device. `plaintext` is at most SECRETBOX_MAX_BYTES.
+   */
+  secretboxSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, callback: (box: Uint8Array | undefined) => void): void;
+  /** The inverse of secretboxSeal: the plaintext, or undefined when `box` does not authenticate (or is too long). */
+  secretboxOpen(key: Uint8Array, nonce: Uint8Array, box: Uint8Array, callback: (plaintext: Uint8Array | undefined) => void): void;
   /** A new SHA-256 (FIPS 180-4) computation. */
   sha256(): Sha256;
+}
+
+/**
+ * The longest secretbox plaintext the crypto service takes: the device's worker holds a message of it
+ * in its 32 KiB machine (docs/memory.md "fit-crypto"); an uplink message body is bounded below it.
+ */
+export const SECRETBOX_MAX_BYTES = 4096;
+export const SECRETBOX_KEY_BYTES = 32;
+export const SECRETBOX_NONCE_BYTES = 24;
+export const SECRETBOX_TAG_BYTES = 16;
+
+/** True when the lengths suit secretbox: its key, its nonce, and a message of at most SECRETBOX_MAX_BYTES (`extra`: a tag). */
+export function secretboxLengthsOk(key: Uint8Array, nonce: Uint8Array, length: number, extra: number): boolean {
+  return key.length === SECRETBOX_KEY_BYTES && nonce.length === SECRETBOX_NONCE_BYTES && length >= extra && length - extra <= SECRETBOX_MAX_BYTES;
 }
 
 /** True when the lengths suit AES-128-GCM with a 96-bit IV and a tag of 12 to 16 bytes. */

@@ -17,7 +17,8 @@ export interface AlarmSmsOptions {
   number: string;
   sms: { readonly ready: boolean; send(to: string, payload: Uint8Array): unknown };
   queue: Pick<UplinkQueue, "pending">;
-  uplink: { readonly connected: boolean; seal(body: Uint8Array): Uint8Array };
+  /** Seals on the crypto service: the envelope comes in a later turn. */
+  uplink: { readonly connected: boolean; seal(body: Uint8Array, done: (envelope: Uint8Array | undefined) => void): void };
   timers: Timers;
   /** Largest SMS payload, bytes. */
   maxBytes: number;
@@ -34,6 +35,9 @@ export class AlarmSms {
   #timer: TimerId | undefined;
   /** The highest alarm sequence number sent by SMS this boot. */
   #lastSeq = 0;
+  /** A message is being sealed; `#again`: a send was due meanwhile. */
+  #sealing = false;
+  #again = false;
 
   constructor(options: AlarmSmsOptions) {
     this.#o = options;
@@ -59,6 +63,10 @@ export class AlarmSms {
 
   #send(): void {
     const o = this.#o;
+    if (this.#sealing) {
+      this.#again = true; // after the seal on its way
+      return;
+    }
     if (o.uplink.connected) return; // the drain sends them, alarms first
     if (!o.sms.ready) return this.alarmStored();
     const records = o.queue.pending("alarm", this.#lastSeq, MAX_PER_MESSAGE);
@@ -69,16 +77,30 @@ export class AlarmSms {
     let n = alarms.length;
     let body = eventsBody(alarms, n);
     while (n > 1 && body.length + OVERHEAD_BYTES > o.maxBytes) body = eventsBody(alarms, --n);
+    const more = n < alarms.length || records.length === MAX_PER_MESSAGE;
+    this.#sealing = true;
+    o.uplink.seal(body, (envelope) => {
+      this.#sealing = false;
+      if (envelope) this.#sealed(envelope, n, alarms[n - 1]!.seq, more);
+      if (this.#again) {
+        this.#again = false;
+        this.#later(0);
+      }
+    });
+  }
+
+  /** Hands a sealed message of `n` alarms, up to `lastSeq`, to the SMS queue. */
+  #sealed(envelope: Uint8Array, n: number, lastSeq: number, more: boolean): void {
     try {
-      o.sms.send(o.number, o.uplink.seal(body));
+      this.#o.sms.send(this.#o.number, envelope);
     } catch {
       this.counters.refused++; // the SMS queue is full: the next alarm, or the next check, tries again
       return this.alarmStored();
     }
     this.counters.messages++;
     this.counters.alarms += n;
-    this.#lastSeq = alarms[n - 1]!.seq;
-    if (n < alarms.length || records.length === MAX_PER_MESSAGE) this.#later(0);
+    this.#lastSeq = lastSeq;
+    if (more) this.#later(0);
   }
 }
 

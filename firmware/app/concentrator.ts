@@ -368,6 +368,7 @@ export class Concentrator implements CommandTarget {
         timers: t,
         wallClock: hal.wallClock,
         random: hal.random,
+        crypto: hal.crypto,
         statusCounters: () => this.statusCounters(),
         ...(site.ota ? { ota: { frame: (p: Uint8Array) => this.#guarded(() => this.ota?.frame(p)), linkUp: () => this.#guarded(() => this.ota?.linkUp()) } } : {}),
       });
@@ -714,8 +715,8 @@ export class Concentrator implements CommandTarget {
 
   /** A message from the head-end's SMS gateway: a sealed downlink message, confirmed once it is taken. */
   #smsIn(m: IncomingSms): void {
-    if (m.alphabet !== "8bit" || !this.uplink?.receive(m.data)) return; // dropped silently, counted by the channel
-    this.modem?.sms.confirm(m);
+    // Confirmed once opened and acted on; anything else is dropped silently, counted by the channel.
+    if (m.alphabet === "8bit") this.uplink?.receive(m.data, () => this.modem?.sms.confirm(m));
   }
 
   #guarded(fn: () => void): void {

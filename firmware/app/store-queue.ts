@@ -10,6 +10,8 @@
  * A readings record holds several readings under one sequence number; they are handed out together.
  * Records read from the log but not yet sent stay buffered per kind (the drain may ask again with the
  * same `afterSeq`); a smaller `afterSeq` than before means the drain rewound, and so does the cursor.
+ * They stay buffered as the log's bytes (a reading decoded is an object of ~10 slots, and an uplink
+ * record around it 4 more, against one or two bytes stored): `pending` decodes only what it hands out.
  *
  * A read of the log checks the CRC of a whole sector (≈ 0.1 M XS units for 4 KiB), so `pending` reads
  * at most once per call, and a call that read answers "later" (undefined): the drain asks again in
@@ -18,7 +20,7 @@
  */
 import { CONCENTRATOR, EventType, type MeterEvent } from "../model/records.js";
 import type { RecordLog, LogCursor, SeqRun } from "../store/log.js";
-import { decodeRecord, RecordClass, type DecodedRecord } from "../store/record-codec.js";
+import { decodeRecord, RecordClass, type DecodedRecord, type StoredRecord } from "../store/record-codec.js";
 import type { CommandResult } from "../uplink/messages.js";
 import type { RecordKind, UplinkQueue, UplinkRecord } from "../uplink/ports.js";
 
@@ -30,13 +32,15 @@ const CLASS_OF: Record<RecordKind, RecordClass> = Object.freeze({
   reading: RecordClass.profile,
 });
 
-/** Records and payload bytes taken from the log per read at most. */
+/** Records and payload bytes taken from the log per read at most (a read decodes them all once, to count them). */
 const READ_RECORDS = 8;
-const READ_BYTES = 1024;
+const READ_BYTES = 384;
 
 interface KindState {
   cursor: LogCursor;
-  buffer: UplinkRecord[];
+  /** Records read, of this kind, not yet known to be sent; `items[i]`: the uplink records `buffer[i]` gives. */
+  buffer: StoredRecord[];
+  items: number[];
   lastAfter: number;
   /** Everything of the class up to this sequence number has been read (-1: nothing yet). */
   readTo: number;
@@ -56,22 +60,30 @@ export class StoreQueue implements UplinkQueue {
     if (afterSeq < st.lastAfter) {
       st.cursor.rewind();
       st.buffer = [];
+      st.items = [];
       st.readTo = -1;
     }
     st.lastAfter = afterSeq;
-    st.buffer = st.buffer.filter((r) => r.seq > afterSeq);
-    if (st.buffer.length < max) {
+    let sent = 0;
+    while (sent < st.buffer.length && st.buffer[sent]!.seq <= afterSeq) sent++;
+    if (sent > 0) {
+      st.buffer.splice(0, sent);
+      st.items.splice(0, sent);
+    }
+    let buffered = 0;
+    for (const n of st.items) buffered += n;
+    if (buffered < max) {
       const newest = this.#log.newestSeq(CLASS_OF[kind]);
       if (newest > st.readTo) {
         if (this.#fill(kind, st, afterSeq) === 0) st.readTo = newest;
         return undefined;
       }
     }
+    // Whole records only: the readings of one record never go in two messages.
     const out: UplinkRecord[] = [];
-    for (const r of st.buffer) {
-      // Never split the readings of one record across messages.
-      if (out.length >= max && r.seq !== out[out.length - 1]!.seq) break;
-      out.push(r);
+    for (let i = 0; i < st.buffer.length && out.length < max; i++) {
+      const d = decodeRecord(st.buffer[i]!);
+      if (d.kind !== "undecodable") for (const r of uplinkRecords(kind, d)) out.push(r);
     }
     return out;
   }
@@ -87,18 +99,24 @@ export class StoreQueue implements UplinkQueue {
 
   #stateOf(kind: RecordKind): KindState {
     let st = this.#state.get(kind);
-    if (!st) this.#state.set(kind, (st = { cursor: this.#log.cursor([CLASS_OF[kind]]), buffer: [], lastAfter: 0, readTo: -1 }));
+    if (!st) this.#state.set(kind, (st = { cursor: this.#log.cursor([CLASS_OF[kind]]), buffer: [], items: [], lastAfter: 0, readTo: -1 }));
     return st;
   }
 
-  /** One read of the log into the kind's buffer; returns the records read. */
+  /** One read of the log into the kind's buffer (its records of this kind, as read); returns the records read. */
   #fill(kind: RecordKind, st: KindState, afterSeq: number): number {
     const batch = st.cursor.next(READ_RECORDS, READ_BYTES);
     for (const rec of batch) {
       if (rec.seq <= afterSeq) continue;
       const d = decodeRecord(rec);
-      if (d.kind === "undecodable") this.counters.undecodable++;
-      else for (const r of uplinkRecords(kind, d)) st.buffer.push(r);
+      if (d.kind === "undecodable") {
+        this.counters.undecodable++;
+        continue;
+      }
+      const n = uplinkRecords(kind, d).length;
+      if (n === 0) continue;
+      st.buffer.push(rec);
+      st.items.push(n);
     }
     return batch.length;
   }

@@ -20,10 +20,18 @@
  *   `lateWindow` most recent and was not accepted before (late-window.ts); kept in RAM, closed at
  *   start, so the persisted last accepted counter still bounds everything after a reboot.
  *
+ * Sealing and opening on the crypto service (`sealLater`, `openLater`: the concentrator, whose main loop
+ * cannot take a secretbox of a message in one turn): the send counter is reserved (and its reserve
+ * persisted) when the seal is asked for, so a power cut before the result only skips it; a received
+ * counter is checked and persisted only when the open result has authenticated it, and the body is
+ * handed over after that. The head-end seals and opens synchronously (`seal`, `open`) inside its
+ * store's transaction.
+ *
  * Drops are silent (no answer that would help an attacker) and counted separately, so a wrong key
  * ("authentication") is told apart from silence ("frames" stays 0) and from garbage ("malformed").
  */
-import { COUNTER_MAX, type Direction, Direction as Dir, open, seal } from "./envelope.js";
+import type { CryptoService } from "../../hal/system.js";
+import { addressed, COUNTER_MAX, type Direction, Direction as Dir, envelopeOf, HEADER_BYTES, headerBytes, nonceOf, open, seal } from "./envelope.js";
 import { LateWindow } from "./late-window.js";
 import type { CounterStore } from "./ports.js";
 
@@ -52,6 +60,8 @@ export interface SecureChannelOptions {
    * more (the concentrator's downlink). Not with `replayWindow`.
    */
   lateWindow?: number;
+  /** The crypto service for `sealLater` and `openLater` (the concentrator's worker). */
+  crypto?: CryptoService;
 }
 
 /** The widest replay window: its bitmap is one unsigned 32-bit integer. */
@@ -85,6 +95,7 @@ export class SecureChannel {
   readonly #floor: (() => number) | undefined;
   readonly #window: number;
   readonly #late: LateWindow | undefined;
+  readonly #crypto: CryptoService | undefined;
   #nextSend: number;
   #reserve: number;
   #lastAccepted: number;
@@ -110,6 +121,7 @@ export class SecureChannel {
     const late = o.lateWindow ?? 0;
     if (late > 0 && window > 0) throw new TypeError('"lateWindow" and "replayWindow" are two rules for one direction: one of them');
     this.#late = late > 0 ? new LateWindow(late, this.#lastAccepted) : undefined;
+    this.#crypto = o.crypto;
   }
 
   /** The last counter accepted from the peer. */
@@ -119,6 +131,20 @@ export class SecureChannel {
 
   /** Seals a body with the next send counter (persisting a new reserve first when needed). */
   seal(body: Uint8Array): Uint8Array {
+    return seal(this.#key, { direction: this.#send, concentrator: this.concentratorId, counter: this.#reserveCounter() }, body);
+  }
+
+  /**
+   * Seals a body on the crypto service: the counter is reserved now, the envelope (or undefined if the
+   * service refused the body, too long) comes to `done` in a later turn. Counters go in the order asked.
+   */
+  sealLater(body: Uint8Array, done: (envelope: Uint8Array | undefined) => void): void {
+    const head = headerBytes({ direction: this.#send, concentrator: this.concentratorId, counter: this.#reserveCounter() });
+    this.#needCrypto().secretboxSeal(this.#key, nonceOf(head), body, (box) => done(box && envelopeOf(head, box)));
+  }
+
+  /** The next send counter, its block's reserve persisted first when needed. */
+  #reserveCounter(): number {
     if (this.#floor) this.#nextSend = Math.max(this.#nextSend, Math.floor(this.#floor()));
     if (this.#nextSend > this.#reserve) {
       // Re-read the reserve: another process may share the store (the head-end's CLI beside its
@@ -129,8 +155,12 @@ export class SecureChannel {
       this.#store.saveSendReserve(reserve);
       this.#reserve = reserve;
     }
-    const counter = this.#nextSend++;
-    return seal(this.#key, { direction: this.#send, concentrator: this.concentratorId, counter }, body);
+    return this.#nextSend++;
+  }
+
+  #needCrypto(): CryptoService {
+    if (!this.#crypto) throw new TypeError('sealing and opening later need "crypto"');
+    return this.#crypto;
   }
 
   /**
@@ -141,18 +171,44 @@ export class SecureChannel {
     this.counters.frames++;
     const r = open(this.#key, bytes, { direction: this.#receive, concentrator: this.concentratorId });
     if (!r.ok) {
-      if (r.reason === "malformed") this.counters.malformed++;
-      else if (r.reason === "foreign") this.counters.foreign++;
-      else this.counters.authFailed++;
+      this.#rejected(r.reason);
       return undefined;
     }
-    const counter = r.header.counter;
+    return this.#fresh(r.header.counter) ? r.body : undefined;
+  }
+
+  /**
+   * `open` on the crypto service: `done` gets the body of an authentic, fresh message in a later turn,
+   * after its counter is persisted, or undefined (counted). What is not addressed to us is refused at
+   * once, without the service.
+   */
+  openLater(bytes: Uint8Array, done: (body: Uint8Array | undefined) => void): void {
+    this.counters.frames++;
+    const header = addressed(bytes, { direction: this.#receive, concentrator: this.concentratorId });
+    if (typeof header === "string") {
+      this.#rejected(header);
+      return done(undefined);
+    }
+    this.#needCrypto().secretboxOpen(this.#key, nonceOf(bytes), bytes.subarray(HEADER_BYTES), (body) => {
+      if (!body) this.#rejected("authentication");
+      done(body && this.#fresh(header.counter) ? body : undefined);
+    });
+  }
+
+  #rejected(reason: "malformed" | "foreign" | "authentication"): void {
+    if (reason === "malformed") this.counters.malformed++;
+    else if (reason === "foreign") this.counters.foreign++;
+    else this.counters.authFailed++;
+  }
+
+  /** An authentic counter: accepted (and persisted) by the direction's rule, or counted as replayed. */
+  #fresh(counter: number): boolean {
     if (!(this.#window > 0 ? this.#acceptInWindow(counter) : this.#late ? this.#acceptLate(this.#late, counter) : this.#acceptAbove(counter))) {
       this.counters.replayed++;
-      return undefined;
+      return false;
     }
     this.counters.accepted++;
-    return r.body;
+    return true;
   }
 
   /** The strict rule: above the last accepted counter, persisted. */

@@ -4,12 +4,14 @@
  * head-end acknowledges the sequence numbers it stored durably. A broker's PUBACK is never enough
  * (Mosquitto src/database.c, docs/sources.md: Mosquitto may acknowledge and then lose a message).
  *
- * - A message is built across three event-loop turns — its records chosen, then encoded, then sealed
- *   and handed to the transport — and the store is read at most once per turn (UplinkQueue.pending
- *   may answer "later"), so that the drain's turns stay short (docs/uplink.md "Turns and the modem UART").
- * - A message body is at most `maxBodyBytes` (but one of a single record): sealing costs in proportion
- *   to the bytes. An encoded body over it is cut to the first half of its records and encoded again
- *   in the next turn, and each kind's batch size follows the bytes per item of its last message.
+ * - A message is built across event-loop turns — its records chosen, then encoded, then sealed on the
+ *   crypto service (its counter reserved when asked), then, in the turn of the seal's result, handed to
+ *   the transport — and the store is read at most once per turn (UplinkQueue.pending may answer
+ *   "later"), so that the drain's turns stay short (docs/uplink.md "Turns and the modem UART"). A
+ *   rewind while a seal is on its way drops its result: the counter is skipped, never reused.
+ * - A message body is at most `maxBodyBytes` (but one of a single record): what the crypto service
+ *   takes. An encoded body over it is cut to the first half of its records and encoded again in the
+ *   next turn, and each kind's batch size follows the bytes per item of its last message.
  * - At most `maxOutstanding` messages await the head-end's acknowledgement; the last slot is kept for
  *   alarms and results, so an alarm overtakes a backlog of readings.
  * - Readings wait up to `readingsDelayMs` to fill a batch (compact series); a full batch, and any
@@ -27,8 +29,10 @@ import { type SeqSet, seqSetHas, seqSetOf, seqSetValues } from "./seq-set.js";
 export interface DrainTransport {
   /** True when `send` would take a message now. */
   readonly canSend: boolean;
-  /** Seals and publishes a message body (QoS 1); false if it was not taken. */
-  send(body: Uint8Array): boolean;
+  /** Seals a message body with the next counter; `done` gets the envelope in a later turn (undefined: refused). */
+  seal(body: Uint8Array, done: (envelope: Uint8Array | undefined) => void): void;
+  /** Publishes a sealed message (QoS 1); false if it was not taken. */
+  send(envelope: Uint8Array): boolean;
 }
 
 export interface DrainOptions {
@@ -41,9 +45,9 @@ export interface DrainOptions {
   /** Events per message at most. Default 32. */
   maxEventsPerMessage?: number;
   /**
-   * Body bytes per message at most (a single record may exceed it). Default 360: sealed in about
-   * 0.12 M XS units (the envelope costs ≈ 21,600 + 276 units per byte in xsnap, docs/uplink.md), so
-   * the turn that seals and publishes stays under the 150,000-unit turn limit (docs/memory.md).
+   * Body bytes per message at most (a single record may exceed it). Default 2048: the seal runs on the
+   * crypto service, off the main loop, which takes up to SECRETBOX_MAX_BYTES (hal/system.ts); a store
+   * record is at most about 1 KiB, so one record's body always fits the service.
    */
   maxBodyBytes?: number;
   /** Messages awaiting the head-end's acknowledgement at most. Default 8. */
@@ -60,13 +64,26 @@ export interface DrainCounters {
   recordsAcknowledged: number;
   /** Times everything unacknowledged was sent again (ack timeout or lost broker session). */
   rewinds: number;
+  /** Bodies the crypto service would not seal (none while maxBodyBytes is within what it takes). */
+  sealsRefused: number;
 }
 
-/** A message on its way out: chosen in one turn, encoded in the next, sealed and sent in a third. */
+/**
+ * A message on its way out: chosen in one turn, encoded in the next, sealed by the crypto service,
+ * sent in a turn after its result. What it holds shrinks as it goes (the heap while the seal takes its
+ * time): the records until encoded, then their sequence numbers and the body, then the envelope.
+ */
 interface Next {
   kind: RecordKind;
-  records: UplinkRecord[];
+  /** The records chosen; undefined once encoded. */
+  records: UplinkRecord[] | undefined;
+  /** Once encoded: the records' distinct sequence numbers, and how many items (readings, events) they were. */
+  seqs: number[];
+  items: number;
+  /** The encoded body, until sealed. */
   body: Uint8Array | undefined;
+  /** "sealing" while the crypto service works on it; the envelope once sealed. */
+  envelope: Uint8Array | "sealing" | undefined;
 }
 
 interface Outstanding {
@@ -77,8 +94,11 @@ interface Outstanding {
 
 const URGENT: ReadonlySet<RecordKind> = new Set(["alarm", "result"]);
 
+/** DrainOptions.maxBodyBytes by default. */
+const DEFAULT_MAX_BODY_BYTES = 2048;
+
 export class Drain {
-  readonly counters: DrainCounters = { messagesSent: 0, recordsSent: 0, recordsAcknowledged: 0, rewinds: 0 };
+  readonly counters: DrainCounters = { messagesSent: 0, recordsSent: 0, recordsAcknowledged: 0, rewinds: 0, sealsRefused: 0 };
   readonly #queue: UplinkQueue;
   readonly #transport: DrainTransport;
   readonly #clock: MonotonicClock;
@@ -111,7 +131,7 @@ export class Drain {
     this.#maxOutstanding = o.maxOutstanding ?? 8;
     this.#ackTimeoutMs = o.ackTimeoutMs ?? 120_000;
     this.#readingsDelayMs = o.readingsDelayMs ?? 60_000;
-    this.#maxBody = o.maxBodyBytes ?? 360;
+    this.#maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#limit = { alarm: this.#maxEvents, result: 1, event: this.#maxEvents, billing: this.#maxReadings, reading: this.#maxReadings };
     if (!(this.#maxOutstanding >= 2)) throw new RangeError('invalid "maxOutstanding"'); // one slot is for alarms
     if (!(this.#maxReadings >= 1 && this.#maxEvents >= 1)) throw new RangeError('invalid "maxReadingsPerMessage"');
@@ -184,11 +204,13 @@ export class Drain {
           this.kick();
         }
       }
-    } else if (!next.body) {
-      this.#encode(next);
+    } else if (next.records) {
+      this.#encode(next, next.records);
       this.kick();
-    } else if (this.#transport.canSend && this.#transport.send(next.body)) {
-      const seqs = seqsOf(next.records);
+    } else if (next.body) {
+      if (this.#transport.canSend) this.#seal(next, next.body);
+    } else if (next.envelope !== undefined && next.envelope !== "sealing" && this.#transport.canSend && this.#transport.send(next.envelope)) {
+      const seqs = next.seqs;
       this.#next = undefined;
       this.#outstanding.push({ seqs: new Set(seqs), sentAtMs: now });
       this.#cursor[next.kind] = seqs[seqs.length - 1]!;
@@ -199,23 +221,50 @@ export class Drain {
     this.#armWake(now);
   }
 
+  /** Asks for `next`'s seal; its result, if `next` is still the message on its way, lets the drain on. */
+  #seal(next: Next, body: Uint8Array): void {
+    next.body = undefined;
+    next.envelope = "sealing";
+    this.#transport.seal(body, (envelope) => {
+      if (this.#next !== next) return; // rewound meanwhile: chosen again from the store
+      if (envelope) next.envelope = envelope;
+      else this.#refused(next);
+      this.kick();
+    });
+  }
+
+  /**
+   * The crypto service would not seal `next`'s body (longer than it takes: not with maxBodyBytes within
+   * SECRETBOX_MAX_BYTES). Several records: chosen again from the store, half as many. One: passed over
+   * until the next rewind; it stays in the store, unacknowledged.
+   */
+  #refused(next: Next): void {
+    this.counters.sealsRefused++;
+    this.#next = undefined;
+    if (next.seqs.length >= 2) this.#limit[next.kind] = Math.max(1, Math.floor(next.items / 2));
+    else this.#cursor[next.kind] = next.seqs[0]!;
+  }
+
   /**
    * Encodes the next message's body; one over `maxBodyBytes` with more than one record is cut to the
    * first half of its records instead (encoded in the next turn). Either way the kind's batch size
    * is set from the bytes per item just seen.
    */
-  #encode(next: Next): void {
-    const body = encodeMessage(messageOf(next.kind, next.records));
-    const items = next.records.length;
+  #encode(next: Next, records: UplinkRecord[]): void {
+    const body = encodeMessage(messageOf(next.kind, records));
+    const items = records.length;
     const kindMax = isReadingKind(next.kind) ? this.#maxReadings : next.kind === "result" ? 1 : this.#maxEvents;
     this.#limit[next.kind] = Math.max(1, Math.min(kindMax, Math.floor((items * this.#maxBody) / body.length)));
-    const seqs = seqsOf(next.records);
+    const seqs = seqsOf(records);
     if (body.length <= this.#maxBody || seqs.length < 2) {
+      next.records = undefined;
+      next.seqs = seqs;
+      next.items = items;
       next.body = body;
       return;
     }
     const last = seqs[Math.ceil(seqs.length / 2) - 1]!;
-    next.records = next.records.filter((r) => r.seq <= last);
+    next.records = records.filter((r) => r.seq <= last);
   }
 
   /**
@@ -236,7 +285,7 @@ export class Drain {
       }
       if (records.length === 0) continue;
       if (kind === "reading") this.#partialSinceMs = -1;
-      return { kind, records, body: undefined };
+      return { kind, records, seqs: [], items: 0, body: undefined, envelope: undefined };
     }
     return undefined;
   }

@@ -77,24 +77,35 @@ function readHeader(b: Uint8Array): EnvelopeHeader {
   };
 }
 
-function nonceOf(header: Uint8Array): Uint8Array {
+/** The 24-byte nonce of an envelope whose header starts `header`. */
+export function nonceOf(header: Uint8Array): Uint8Array {
   const nonce = new Uint8Array(nacl.secretbox.nonceLength);
   nonce.set(header.subarray(0, HEADER_BYTES));
   return nonce;
 }
 
-/** Seals `body`. The caller guarantees the counter was never used with this key and direction. */
-export function seal(key: Uint8Array, header: EnvelopeHeader, body: Uint8Array): Uint8Array {
-  if (key.length !== KEY_BYTES) throw new RangeError("invalid key length");
+/** The 12 header bytes of an envelope to seal; throws RangeError for a counter or concentrator out of range. */
+export function headerBytes(header: EnvelopeHeader): Uint8Array {
   if (!(Number.isInteger(header.counter) && header.counter >= 1 && header.counter <= COUNTER_MAX)) throw new RangeError("invalid counter");
   if (!(Number.isInteger(header.concentrator) && header.concentrator >= 0 && header.concentrator <= 0xffffffff)) throw new RangeError("invalid concentrator");
   const head = new Uint8Array(HEADER_BYTES);
   writeHeader(header, head);
-  const box = nacl.secretbox(body, nonceOf(head), key);
+  return head;
+}
+
+/** The envelope: its header followed by the secretbox (tag and ciphertext) sealed under the header's nonce. */
+export function envelopeOf(head: Uint8Array, box: Uint8Array): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + box.length);
   out.set(head);
   out.set(box, HEADER_BYTES);
   return out;
+}
+
+/** Seals `body`. The caller guarantees the counter was never used with this key and direction. */
+export function seal(key: Uint8Array, header: EnvelopeHeader, body: Uint8Array): Uint8Array {
+  if (key.length !== KEY_BYTES) throw new RangeError("invalid key length");
+  const head = headerBytes(header);
+  return envelopeOf(head, nacl.secretbox(body, nonceOf(head), key));
 }
 
 /**
@@ -107,13 +118,23 @@ export function peekHeader(bytes: Uint8Array): EnvelopeHeader | undefined {
 }
 
 /**
+ * The checks before any crypto: an envelope ("malformed" otherwise) with the expected direction and
+ * concentrator ("foreign" otherwise). Its header when it passes.
+ */
+export function addressed(bytes: Uint8Array, expect: { direction: Direction; concentrator: number }): EnvelopeHeader | EnvelopeRejection {
+  const header = peekHeader(bytes);
+  if (!header || header.counter === 0) return "malformed";
+  if (header.direction !== expect.direction || header.concentrator !== expect.concentrator) return "foreign";
+  return header;
+}
+
+/**
  * Opens an envelope sent to us: the direction and concentrator must be the expected ones ("foreign"
  * otherwise, checked before any crypto), and the tag must verify ("authentication"). Never throws.
  */
 export function open(key: Uint8Array, bytes: Uint8Array, expect: { direction: Direction; concentrator: number }): OpenResult {
-  const header = peekHeader(bytes);
-  if (!header || header.counter === 0) return { ok: false, reason: "malformed" };
-  if (header.direction !== expect.direction || header.concentrator !== expect.concentrator) return { ok: false, reason: "foreign" };
+  const header = addressed(bytes, expect);
+  if (typeof header === "string") return { ok: false, reason: header };
   const body = nacl.secretbox.open(bytes.subarray(HEADER_BYTES), nonceOf(bytes), key);
   if (!body) return { ok: false, reason: "authentication" };
   return { ok: true, header, body };

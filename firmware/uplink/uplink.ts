@@ -3,16 +3,23 @@
  * channel, the drain of the store, command dispatch and periodic status. The application builds one
  * at boot and tells it about new records with `notify`.
  *
- *   store ──pending──▶ Drain ──body──▶ SecureChannel.seal ──▶ MqttClient ──▶ <prefix>/<id>/up
- *   store ◀─acknowledge── Drain ◀─ack── decodeDownlink ◀── SecureChannel.open ◀── <prefix>/<id>/down
+ *   store ──pending──▶ Drain ──body──▶ SecureChannel.sealLater ──▶ MqttClient ──▶ <prefix>/<id>/up
+ *   store ◀─acknowledge── Drain ◀─ack── decodeDownlink ◀── SecureChannel.openLater ◀── <prefix>/<id>/down
  *   handlers ◀─command──┘   └─result─▶ store (appendResult) ──▶ Drain        ◀── `receive` (SMS)
  *
  * The same channel seals what goes by SMS (`seal`, alarms while GPRS is down) and opens what
  * comes by SMS (`receive`): one counter per direction whatever the bearer, so a message is acted on
  * once however it arrives.
+ *
+ * Every seal and open runs on the crypto service (the worker on the device: ≈ 21,600 + 276 XS units
+ * per byte would not fit a turn of the main loop): a message is published in a turn after its seal
+ * result, an incoming one acted on in the turn of its open result. A downlink message is PUBACKed when
+ * it arrives, before its open result: an acknowledgement lost to a power cut in between is asked for
+ * again by the drain's time-out; a command lost so is one "still on its way when the concentrator
+ * reboots" (docs/headend.md "Commands"), issued again by the operator.
  */
 import type { MonotonicClock, Timers, WallClock } from "../../hal/clock.js";
-import type { RandomSource } from "../../hal/system.js";
+import type { CryptoService, RandomSource } from "../../hal/system.js";
 import type { StreamConnector } from "../net/byte-stream.js";
 import { SecureChannel } from "./channel.js";
 import { CommandDispatcher } from "./commands.js";
@@ -47,6 +54,8 @@ export interface UplinkOptions {
   timers: Timers;
   wallClock: WallClock;
   random: RandomSource;
+  /** Seals and opens every message (off the main loop on the device). */
+  crypto: CryptoService;
   /** MQTT settings (keep-alive, window, timeouts, credentials). */
   mqtt?: Partial<Omit<MqttClientOptions, "connector" | "clock" | "timers" | "random" | "host" | "port" | "clientId" | "subscriptions">>;
   /** Drain settings (batch sizes, outstanding window, timeouts). */
@@ -80,7 +89,7 @@ export class Uplink {
   constructor(o: UplinkOptions) {
     this.#o = o;
     this.topics = topicsOf(o.concentratorId, o.topicPrefix);
-    this.channel = new SecureChannel({ sharedKey: o.sharedKey, concentratorId: o.concentratorId, role: "concentrator", counters: o.counters, lateWindow: DOWNLINK_LATE_WINDOW });
+    this.channel = new SecureChannel({ sharedKey: o.sharedKey, concentratorId: o.concentratorId, role: "concentrator", counters: o.counters, lateWindow: DOWNLINK_LATE_WINDOW, crypto: o.crypto });
     this.mqtt = new MqttClient(
       {
         ...o.mqtt,
@@ -112,7 +121,8 @@ export class Uplink {
         get canSend(): boolean {
           return client.canPublish;
         },
-        send: (body) => this.mqtt.publish(this.topics.up, this.channel.seal(body), 1),
+        seal: (body, done) => this.channel.sealLater(body, done),
+        send: (envelope) => this.mqtt.publish(this.topics.up, envelope, 1),
       },
     });
     this.commands = new CommandDispatcher(o.handlers, o.queue, () => this.drain.kick());
@@ -144,32 +154,31 @@ export class Uplink {
   /**
    * A sealed message for us that came by another bearer (an SMS from the head-end's gateway): opened
    * and acted on as on the down topic, and the MQTT session tried again at once if it was waiting.
-   * Returns whether it was authentic, fresh and well-formed; anything else is dropped and counted.
+   * `taken` runs (in a later turn) once it was authentic, fresh and well-formed and acted on; anything
+   * else is dropped and counted.
    */
-  receive(payload: Uint8Array): boolean {
-    const ok = this.#handle(payload);
-    if (ok) this.mqtt.reconnectNow();
-    return ok;
+  receive(payload: Uint8Array, taken: () => void): void {
+    this.#handle(payload, () => {
+      this.mqtt.reconnectNow();
+      taken();
+    });
   }
 
   /**
-   * Seals and publishes an OTA request, in a turn of its own (sealing costs tens of k XS units), at
-   * QoS 0: the updater asks again after its time-out. False when the session is not up.
+   * Seals an OTA request and publishes it when sealed, at QoS 0: the updater asks again after its
+   * time-out. False when the session is not up.
    */
   sendOtaRequest(m: OtaRequestMessage): boolean {
     if (this.mqtt.state !== "connected") return false;
-    const body = encodeMessage(m);
-    this.#o.timers.set(() => {
-      if (this.mqtt.state !== "connected") return;
-      const sealed = this.channel.seal(body);
-      if (this.mqtt.publish(this.topics.up, sealed, 0)) this.otaRequestBytes += publishPacketBytes(this.topics.up, sealed.length, 0);
-    }, 0);
+    this.channel.sealLater(encodeMessage(m), (sealed) => {
+      if (sealed && this.mqtt.state === "connected" && this.mqtt.publish(this.topics.up, sealed, 0)) this.otaRequestBytes += publishPacketBytes(this.topics.up, sealed.length, 0);
+    });
     return true;
   }
 
-  /** Seals a message body with the next counter, for a bearer other than MQTT (alarms by SMS). */
-  seal(body: Uint8Array): Uint8Array {
-    return this.channel.seal(body);
+  /** Seals a message body with the next counter, for a bearer other than MQTT (alarms by SMS): the envelope comes to `done` in a later turn. */
+  seal(body: Uint8Array, done: (envelope: Uint8Array | undefined) => void): void {
+    this.channel.sealLater(body, done);
   }
 
   /** Every counter of the uplink, flat (status messages, the console). */
@@ -196,20 +205,19 @@ export class Uplink {
       this.#strayMessages++;
       return;
     }
-    this.#handle(payload);
+    this.#handle(payload, undefined);
   }
 
-  #handle(payload: Uint8Array): boolean {
-    const body = this.channel.open(payload);
-    if (!body) return false; // dropped silently, counted by the channel
-    const m = decodeDownlink(body);
-    if (m instanceof MessageError) {
-      this.channel.bodyRejected();
-      return false;
-    }
-    if (m.kind === "ack") this.drain.acknowledged(m.seqs);
-    else this.commands.dispatch(m.command);
-    return true;
+  /** Opens `payload` on the crypto service and acts on it; `taken` after a message was acted on. */
+  #handle(payload: Uint8Array, taken: (() => void) | undefined): void {
+    this.channel.openLater(payload, (body) => {
+      if (!body) return; // dropped silently, counted by the channel
+      const m = decodeDownlink(body);
+      if (m instanceof MessageError) return this.channel.bodyRejected();
+      if (m.kind === "ack") this.drain.acknowledged(m.seqs);
+      else this.commands.dispatch(m.command);
+      taken?.();
+    });
   }
 
   #sendStatus(): void {
@@ -224,9 +232,9 @@ export class Uplink {
       uptimeS: Math.floor(this.#o.clock.now() / 1000),
       counters,
     });
-    // Sealed in a turn of its own, as the drain does: each costs about 0.1 M XS units.
-    this.#o.timers.set(() => {
-      if (this.mqtt.state === "connected") this.mqtt.publish(this.topics.up, this.channel.seal(body), 0);
-    }, 0);
+    // Sealed on the crypto service, as the drain's messages are.
+    this.channel.sealLater(body, (sealed) => {
+      if (sealed && this.mqtt.state === "connected") this.mqtt.publish(this.topics.up, sealed, 0);
+    });
   }
 }

@@ -3,6 +3,9 @@
  * costs ~44 M XS units, seconds on an ESP32, so it runs in a second XS machine on the other core while
  * the main loop keeps the UART FIFOs drained (tweetnacl measured in xsnap: docs/uplink.md). The worker is
  * manifests/crypto-worker.ts; requests and answers carry an id, so callbacks find their request.
+ * Secretbox (the uplink's envelope, ≈ 21,600 + 276 units per byte in XS) runs there too: a message of
+ * SECRETBOX_MAX_BYTES costs ≈ 1.2 M units, far more than a turn of the main loop. The worker answers
+ * in the order it was asked.
  *
  * AES-GCM (DLMS security suite 0) runs natively through ESP-IDF's PSA Crypto (manifests/ffi/board.c
  * board_aes_gcm; ESP-IDF v6.0 drives the chip's AES accelerator behind it): microseconds for an APDU,
@@ -15,7 +18,24 @@ import Worker from "worker";
 import Timer from "timer";
 import { aesGcmLengthsOk, type CryptoService, type Sha256 } from "../system.js";
 
-/** The worker's own XS machine: tweetnacl's verify needs little heap (60 slots retained, §10.3). */
+/** manifests/crypto-worker.ts: what a request asks for (Ed25519 verification has no `op`). */
+const SEAL = 1;
+const OPEN = 2;
+
+/** The worker's answer: `valid` for a verification; the output's place in `buffer` for a secretbox, absent when it failed. */
+interface Reply {
+  id: number;
+  valid?: boolean;
+  buffer?: ArrayBuffer;
+  offset?: number;
+  length?: number;
+}
+
+/**
+ * The worker's own XS machine: tweetnacl's verify needs little heap (60 slots retained, §10.3); a
+ * secretbox of SECRETBOX_MAX_BYTES holds about 3 × 4 KiB of chunks at its peak (the request's bytes and
+ * tweetnacl's two working buffers), 12.4 KiB of the 32 (docs/memory.md "fit-crypto").
+ */
 const WORKER_CREATION = Object.freeze({ static: 32768, stack: 256 });
 
 /** manifests/ffi/board.c BOARD_SHA256_CONTEXT_BYTES. */
@@ -45,17 +65,23 @@ class FfiSha256 implements Sha256 {
 export class WorkerCrypto implements CryptoService {
   readonly #ffi: FFI;
   readonly #worker: Worker;
-  readonly #pending = new Map<number, (valid: boolean) => void>();
+  readonly #pending = new Map<number, (reply: Reply) => void>();
   #next = 1;
 
   constructor(ffi: FFI) {
     this.#ffi = ffi;
     this.#worker = new Worker("crypto-worker", WORKER_CREATION);
-    this.#worker.onmessage = (reply: { id: number; valid: boolean }) => {
+    this.#worker.onmessage = (reply: Reply) => {
       const cb = this.#pending.get(reply.id);
       this.#pending.delete(reply.id);
-      cb?.(reply.valid === true);
+      cb?.(reply);
     };
+  }
+
+  #ask(request: object, callback: (reply: Reply) => void): void {
+    const id = this.#next++;
+    this.#pending.set(id, callback);
+    this.#worker.postMessage({ ...request, id });
   }
 
   aesGcmSeal(key: Uint8Array, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, tagLength: number, callback: (sealed: Uint8Array | undefined) => void): void {
@@ -78,15 +104,26 @@ export class WorkerCrypto implements CryptoService {
   }
 
   verifyEd25519(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, callback: (valid: boolean) => void): void {
-    const id = this.#next++;
-    this.#pending.set(id, callback);
     // Copies: the worker's machine does not share this one's heap.
-    this.#worker.postMessage({ id, message: message.slice().buffer, signature: signature.slice().buffer, publicKey: publicKey.slice().buffer });
+    this.#ask({ message: copy(message), signature: copy(signature), publicKey: copy(publicKey) }, (r) => callback(r.valid === true));
+  }
+
+  secretboxSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, callback: (box: Uint8Array | undefined) => void): void {
+    this.#ask({ op: SEAL, data: copy(plaintext), nonce: copy(nonce), key: copy(key) }, (r) => callback(outputOf(r)));
+  }
+
+  secretboxOpen(key: Uint8Array, nonce: Uint8Array, box: Uint8Array, callback: (plaintext: Uint8Array | undefined) => void): void {
+    this.#ask({ op: OPEN, data: copy(box), nonce: copy(nonce), key: copy(key) }, (r) => callback(outputOf(r)));
   }
 
   sha256(): Sha256 {
     return new FfiSha256(this.#ffi);
   }
+}
+
+/** A secretbox answer's output: a view of the buffer the worker sent (a copy of tweetnacl's). */
+function outputOf(r: Reply): Uint8Array | undefined {
+  return r.buffer && r.offset !== undefined && r.length !== undefined ? new Uint8Array(r.buffer, r.offset, r.length) : undefined;
 }
 
 /** The bytes of a view as an ArrayBuffer of their own (the native code takes whole buffers). */

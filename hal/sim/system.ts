@@ -6,7 +6,7 @@
 import { inflateSync } from "fflate";
 import nacl from "tweetnacl";
 import { aesGcmOpenSync, aesGcmSealSync } from "./aes-gcm.js";
-import type { CryptoService, Inflater, RandomSource, ResetReason, Sha256, SystemControl, Watchdog } from "../system.js";
+import { type CryptoService, type Inflater, type RandomSource, type ResetReason, secretboxLengthsOk, SECRETBOX_TAG_BYTES, type Sha256, type SystemControl, type Watchdog } from "../system.js";
 import { SoftSha256 } from "./sha256.js";
 import type { PowerDomain, PowerOffReason } from "./power-domain.js";
 import type { Prng } from "./prng.js";
@@ -94,7 +94,8 @@ export class SimSystemControl implements SystemControl {
  * an estimate for Ed25519 verify on an ESP32 worker (44 M XS units at ≤15 M units/s, measured in xsnap, docs/uplink.md).
  * AES-GCM is the ESP32's native code on the device: here it is computed in a turn of its own (the
  * hardware's, not the firmware's: software AES would cost the firmware's turn far more than the device
- * spends) and its result delivered `aesLatencyMs` later.
+ * spends) and its result delivered `aesLatencyMs` later. Secretbox is the worker's too: computed in a
+ * turn of the simulation's own, its result delivered as long after as the worker takes (secretboxMs).
  */
 export class SimCrypto implements CryptoService {
   readonly #domain: PowerDomain;
@@ -102,6 +103,8 @@ export class SimCrypto implements CryptoService {
   readonly aesLatencyMs: number;
   /** AES-GCM operations computed (each in a turn of its own). */
   aesOperations = 0;
+  /** Secretbox operations computed (each in a turn of the simulation's own). */
+  secretboxOperations = 0;
   /** Signatures checked so far (the simulation can tell the turns that did: XS figures). */
   verifications = 0;
   constructor(domain: PowerDomain, options: { latencyMs?: number; aesLatencyMs?: number } = {}) {
@@ -128,6 +131,27 @@ export class SimCrypto implements CryptoService {
       this.#domain.after(this.aesLatencyMs, () => callback(out));
     });
   }
+
+  secretboxSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, callback: (box: Uint8Array | undefined) => void): void {
+    const ok = secretboxLengthsOk(key, nonce, plaintext.length, 0);
+    const [k, n, p] = [key.slice(), nonce.slice(), plaintext.slice()];
+    this.#secretbox(p.length, () => (ok ? nacl.secretbox(p, n, k) : undefined), callback);
+  }
+
+  secretboxOpen(key: Uint8Array, nonce: Uint8Array, box: Uint8Array, callback: (plaintext: Uint8Array | undefined) => void): void {
+    const ok = secretboxLengthsOk(key, nonce, box.length, SECRETBOX_TAG_BYTES);
+    const [k, n, b] = [key.slice(), nonce.slice(), box.slice()];
+    this.#secretbox(b.length, () => (ok ? (nacl.secretbox.open(b, n, k) ?? undefined) : undefined), callback);
+  }
+
+  #secretbox(bytes: number, compute: () => Uint8Array | undefined, callback: (out: Uint8Array | undefined) => void): void {
+    this.#domain.check();
+    this.#domain.after(0, () => {
+      this.secretboxOperations++;
+      const out = compute();
+      this.#domain.after(secretboxMs(bytes), () => callback(out));
+    });
+  }
   verifyEd25519(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, callback: (valid: boolean) => void): void {
     this.#domain.check();
     const m = message.slice();
@@ -144,6 +168,14 @@ export class SimCrypto implements CryptoService {
     this.#domain.check();
     return new SoftSha256();
   }
+}
+
+/**
+ * The worker's time for a secretbox of `bytes`: tweetnacl's ≈ 21,600 + 276 XS units per byte
+ * (docs/uplink.md) at the ~15 M units/s an ESP32 core may reach, and at least 1 ms for the round trip.
+ */
+export function secretboxMs(bytes: number): number {
+  return Math.max(1, Math.ceil((21_600 + 276 * bytes) / 15_000));
 }
 
 /** Raw DEFLATE with fflate (pure ECMAScript), standing in for the device's native inflater. */

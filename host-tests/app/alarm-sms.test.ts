@@ -13,7 +13,7 @@ const MINUTE = 60_000;
 const alarm = (seq: number): UplinkRecord => ({ kind: "alarm", seq, event: { type: EventType.tamper, subject: seq, time: 1_767_225_600 + seq, alarm: true, detail: 0 } as MeterEvent });
 
 /** AlarmSms on a virtual clock, with an SMS channel, a store and an uplink the test drives. */
-function rig(alarms: number) {
+function rig(alarms: number, sealMs = 5, graceMs?: number) {
   const s = new Scheduler();
   const d = new PowerDomain(s, "mc");
   d.powerOn();
@@ -21,6 +21,7 @@ function rig(alarms: number) {
   const sent: Uint8Array[] = [];
   const state = { connected: false, ready: true, queueFull: false, later: 0 };
   const records = Array.from({ length: alarms }, (_, i) => alarm(i + 1));
+  const add = () => records.push(alarm(records.length + 1));
   const a = new AlarmSms({
     number: "+40700000900",
     sms: {
@@ -42,17 +43,19 @@ function rig(alarms: number) {
       get connected() {
         return state.connected;
       },
-      seal: (body) => Uint8Array.from([...new Uint8Array(OVERHEAD_BYTES), ...body]), // the envelope's size, no crypto
+      // The envelope's size, no crypto, `sealMs` later as from the crypto service.
+      seal: (body, done) => void clock.set(() => done(Uint8Array.from([...new Uint8Array(OVERHEAD_BYTES), ...body])), sealMs),
     },
     timers: clock,
     maxBytes: MAX_SMS_PAYLOAD,
+    ...(graceMs !== undefined ? { graceMs } : {}),
   });
   const seqsOf = (p: Uint8Array) => {
     const m = decodeUplink(p.subarray(OVERHEAD_BYTES));
     assert.ok(!(m instanceof Error) && m.kind === "events");
     return m.events.map((e) => e.seq);
   };
-  return { s, a, sent, state, seqsOf };
+  return { s, a, sent, state, seqsOf, add };
 }
 
 describe("alarms by SMS", () => {
@@ -93,5 +96,16 @@ describe("alarms by SMS", () => {
     r.state.queueFull = false;
     r.s.runUntil(15 * MINUTE);
     assert.deepEqual(r.sent.flatMap(r.seqsOf), [1, 2]);
+  });
+
+  it("sends an alarm stored while a message was being sealed, after it, and nothing twice", () => {
+    const r = rig(2, 2_000, 100);
+    r.a.alarmStored();
+    r.s.runUntil(500); // the first message is being sealed (from 100 ms to 2,100 ms)
+    assert.equal(r.sent.length, 0);
+    r.add();
+    r.a.alarmStored(); // due at 600 ms, while the seal is on its way
+    r.s.runUntil(MINUTE);
+    assert.deepEqual(r.sent.map(r.seqsOf), [[1, 2], [3]]);
   });
 });

@@ -20,6 +20,8 @@ const crypto: CryptoService = {
   verifyEd25519: (_m, _s, _k, cb) => cb(false),
   aesGcmSeal: (k, iv, aad, p, t, cb) => cb(aesGcmSealSync(k, iv, aad, p, t)),
   aesGcmOpen: (k, iv, aad, c, t, cb) => cb(aesGcmOpenSync(k, iv, aad, c, t)),
+  secretboxSeal: (_k, _n, _p, cb) => cb(undefined),
+  secretboxOpen: (_k, _n, _b, cb) => cb(undefined),
   sha256: () => new SoftSha256(),
 };
 const KEYS = { encryptionKey: GREEN_BOOK.encryptionKey, authenticationKey: GREEN_BOOK.authenticationKey };

@@ -257,7 +257,7 @@ describe("dlms/session: robustness", () => {
           succeed: () => calls.push("succeed"),
           hold: () => calls.push("hold"),
         };
-        const crypto = { verifyEd25519: () => undefined, aesGcmSeal: () => undefined, aesGcmOpen: () => undefined, sha256: () => new SoftSha256() };
+        const crypto = { verifyEd25519: () => undefined, aesGcmSeal: () => undefined, aesGcmOpen: () => undefined, secretboxSeal: () => undefined, secretboxOpen: () => undefined, sha256: () => new SoftSha256() };
         const session = new DlmsSession(port, { server: serverAddress(1, 17), clientSap: 1, baud: 9600, security: { level: "lls", password: Uint8Array.of(1) } }, { crypto, random: { fill: () => undefined }, stats: newSessionCounters() }, readEnergy);
         session.start();
         for (const bytes of inputs) session.data(bytes);

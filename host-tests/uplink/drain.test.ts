@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Drain } from "../../firmware/uplink/drain.js";
+import { peekHeader } from "../../firmware/uplink/envelope.js";
 import { decodeUplink, MessageError, type UplinkMessage } from "../../firmware/uplink/messages.js";
 import { EventType } from "../../firmware/model/records.js";
 import { seqSetOf } from "../../firmware/uplink/seq-set.js";
@@ -23,6 +24,10 @@ function bareDrain(o: { maxOutstanding?: number; ackTimeoutMs?: number; readings
   const bodies: Uint8Array[] = [];
   const transport = {
     canSend: true,
+    /** The body itself as its "envelope", in a later turn as the crypto service answers. */
+    seal(body: Uint8Array, done: (envelope: Uint8Array | undefined) => void) {
+      clock.set(() => done(body), 1);
+    },
     send(body: Uint8Array) {
       const m = decodeUplink(body);
       assert.ok(!(m instanceof MessageError));
@@ -104,6 +109,73 @@ describe("drain", () => {
       assert.ok(!seen.has(c), `counter ${c} sealed twice`);
       seen.add(c);
     }
+  });
+
+  it("loses nothing and reuses no counter when the power fails while a seal or an open is on the crypto service", () => {
+    const site = new UplinkSite({ seed: "4b", net: { bytesPerSecond: 1_500 }, uplink: { drain: { ackTimeoutMs: 2 * MINUTE } } });
+    site.addLoadProfile(20, 96);
+    site.powerOn();
+    for (let i = 0; i < 4; i++) {
+      const ops = site.crypto.secretboxOperations;
+      site.s.runFor(20_000 + i * 3_000);
+      // Computed, its result not yet delivered: a counter reserved and nothing published for it (or a message received and not acted on).
+      assert.ok(site.s.runUntilTrue(() => site.crypto.secretboxOperations > ops, 10 * MINUTE));
+      site.powerCut();
+      site.s.runFor(5_000);
+      site.powerOn();
+    }
+    assert.ok(site.s.runUntilTrue(() => site.queue.unacknowledged === 0, 60 * MINUTE), `left: ${site.queue.unacknowledged}`);
+    assert.equal(site.headendStore.readings.size, 1920);
+    const seen = new Set<number>();
+    for (const p of site.sent) {
+      if (p.type !== "publish" || p.dup) continue;
+      const c = peekHeader(p.payload)!.counter;
+      assert.ok(!seen.has(c), `counter ${c} sealed twice`);
+      seen.add(c);
+    }
+  });
+
+  it("publishes a message only after its seal result, and drops a result that comes after a rewind", () => {
+    const { s, queue, sent, drain, transport } = bareDrain({ ackTimeoutMs: 10 * MINUTE });
+    const results: Array<() => void> = [];
+    transport.seal = (body, done) => void results.push(() => done(body));
+    for (let i = 0; i < 3; i++) queue.addEvent({ type: EventType.door, subject: i, time: T0 + i, alarm: false, detail: 0 });
+    drain.start();
+    s.runFor(1_000);
+    assert.equal(results.length, 1, "one seal asked for");
+    assert.equal(sent.length, 0, "nothing published before its result");
+    drain.rewind();
+    s.runFor(1_000);
+    results[0]!(); // the first seal's result, after the rewind
+    s.runFor(1_000);
+    assert.equal(sent.length, 0, "the stale result is dropped");
+    assert.equal(results.length, 2, "the records chosen and sealed again");
+    results[1]!();
+    s.runFor(1_000);
+    assert.deepEqual(sent.flatMap(seqsOf), [1, 2, 3]);
+    assert.equal(drain.outstanding, 1);
+  });
+
+  it("chooses fewer records again when the crypto service refuses a body, and passes over a single record it refuses", () => {
+    const { s, queue, sent, drain, transport } = bareDrain({ ackTimeoutMs: 10 * MINUTE });
+    const seal = transport.seal;
+    const sizes: number[] = [];
+    let refusals = 3;
+    transport.seal = (body, done) => {
+      const m = decodeUplink(body);
+      sizes.push(!(m instanceof MessageError) && m.kind === "events" ? m.events.length : -1);
+      if (refusals-- > 0) return void s.after(1, () => done(undefined));
+      seal(body, done);
+    };
+    for (let i = 0; i < 4; i++) queue.addEvent({ type: EventType.door, subject: i, time: T0 + i, alarm: false, detail: 0 });
+    drain.start();
+    s.runFor(1_000);
+    assert.deepEqual(sizes.slice(0, 3), [4, 2, 1], "4 events refused, then 2, then 1");
+    assert.equal(drain.counters.sealsRefused, 3);
+    assert.deepEqual(sent.flatMap(seqsOf), [2, 3, 4], "the single refused record passed over, the rest sent");
+    drain.rewind();
+    s.runFor(1_000);
+    assert.ok(sent.flatMap(seqsOf).includes(1), "and the passed-over one tried again after a rewind");
   });
 
   it("sends an alarm before the rest of a backlog of readings", () => {

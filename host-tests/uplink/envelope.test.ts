@@ -4,6 +4,9 @@ import { SecureChannel } from "../../firmware/uplink/channel.js";
 import { deriveSharedKey, Direction, open, OVERHEAD_BYTES, peekHeader, seal } from "../../firmware/uplink/envelope.js";
 import { keyPairOf } from "../../tools/sim/keys.js";
 import { MemoryCounters } from "../../tools/sim/memory-ports.js";
+import { PowerDomain } from "../../hal/sim/power-domain.js";
+import { Scheduler } from "../../hal/sim/scheduler.js";
+import { SimCrypto } from "../../hal/sim/system.js";
 
 const device = keyPairOf("device");
 const headend = keyPairOf("headend");
@@ -147,5 +150,82 @@ describe("secure channel", () => {
       { numRuns: 300 },
     );
     assert.ok(mc.counters.accepted <= genuine.length, "each genuine message accepted at most once");
+  });
+});
+
+describe("secure channel on the crypto service (sealLater, openLater)", () => {
+  /** A concentrator's channel whose seals and opens run on the simulated worker; `cut()` is a power cut. */
+  function board(counters = new MemoryCounters()) {
+    const s = new Scheduler();
+    const d = new PowerDomain(s, "mc");
+    d.powerOn();
+    const crypto = new SimCrypto(d);
+    const mc = new SecureChannel({ sharedKey: key, concentratorId: 17, role: "concentrator", counters, reserveBlock: 4, crypto });
+    const he = new SecureChannel({ sharedKey: deriveSharedKey(headend.secretKey, device.publicKey), concentratorId: 17, role: "headend", counters: new MemoryCounters() });
+    return { s, d, mc, he, counters, cut: () => d.powerOff("power-cut") };
+  }
+
+  it("seals what the head-end opens, the envelopes in the order asked, each in a later turn", () => {
+    const { s, mc, he } = board();
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < 5; i++) mc.sealLater(Uint8Array.of(i, ...new Uint8Array(i * 100)), (e) => out.push(e!));
+    assert.equal(out.length, 0, "not in the caller's turn");
+    s.runFor(1_000);
+    assert.deepEqual(out.map((e) => peekHeader(e)!.counter), [1, 2, 3, 4, 5]);
+    assert.deepEqual(out.map((e) => he.open(e)![0]), [0, 1, 2, 3, 4]);
+  });
+
+  it("reserves the counter when the seal is asked for: a power cut before the result skips it, never reuses it", () => {
+    const counters = new MemoryCounters();
+    const first = board(counters);
+    let sealed = 0;
+    for (let i = 0; i < 6; i++) first.mc.sealLater(new Uint8Array(10), () => sealed++);
+    first.cut(); // before any result
+    first.s.runFor(1_000);
+    assert.equal(sealed, 0);
+    const second = board(counters);
+    let e: Uint8Array | undefined;
+    second.mc.sealLater(new Uint8Array(10), (x) => (e = x));
+    second.s.runFor(1_000);
+    assert.ok(peekHeader(e!)!.counter > 6, `counter ${peekHeader(e!)!.counter} above the six asked for before the cut`);
+    assert.ok(second.he.open(e!));
+  });
+
+  it("persists a received counter only once the open result authenticated it, then hands the body over", () => {
+    const counters = new MemoryCounters();
+    const first = board(counters);
+    const down = first.he.seal(Uint8Array.of(7));
+    let body: Uint8Array | undefined;
+    first.mc.openLater(down, (b) => (body = b));
+    assert.equal(counters.lastAccepted, 0, "nothing accepted before the result");
+    first.cut(); // the message is not acted on, and not taken either
+    first.s.runFor(1_000);
+    assert.equal(body, undefined);
+    const second = board(counters);
+    second.mc.openLater(down, (b) => {
+      assert.equal(counters.lastAccepted, peekHeader(down)!.counter, "persisted before the body is handed over");
+      body = b;
+    });
+    second.s.runFor(1_000);
+    assert.deepEqual(body, Uint8Array.of(7));
+    let again: Uint8Array | undefined = Uint8Array.of(0);
+    second.mc.openLater(down, (b) => (again = b));
+    second.s.runFor(1_000);
+    assert.equal(again, undefined, "a replay");
+    assert.deepEqual({ ...second.mc.counters }, { frames: 2, malformed: 0, foreign: 0, authFailed: 0, replayed: 1, parseFailed: 0, accepted: 1 });
+  });
+
+  it("refuses a forged envelope on the open result, and one not addressed to it at once", () => {
+    const { s, mc, he } = board();
+    const forged = he.seal(Uint8Array.of(1, 2, 3));
+    forged[forged.length - 1]! ^= 1;
+    const results: Array<Uint8Array | undefined> = [];
+    mc.openLater(forged, (b) => results.push(b));
+    mc.openLater(mc.seal(new Uint8Array(0)), (b) => results.push(b)); // our own direction back: foreign
+    assert.deepEqual(results, [undefined], "the foreign one at once");
+    s.runFor(1_000);
+    assert.deepEqual(results, [undefined, undefined]);
+    assert.equal(mc.counters.authFailed, 1);
+    assert.equal(mc.counters.foreign, 1);
   });
 });

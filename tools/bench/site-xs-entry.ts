@@ -184,6 +184,8 @@ function meteredHal(hal: Hal): Hal {
       verifyEd25519: (m, sig, k, cb) => crypto.verifyEd25519(m, sig, k, metered("crypto result", cb)),
       aesGcmSeal: (k, iv, aad, p, t, cb) => crypto.aesGcmSeal(k, iv, aad, p, t, metered("crypto result", cb)),
       aesGcmOpen: (k, iv, aad, c, t, cb) => crypto.aesGcmOpen(k, iv, aad, c, t, metered("crypto result", cb)),
+      secretboxSeal: (k, n, p, cb) => crypto.secretboxSeal(k, n, p, metered("crypto result", cb)),
+      secretboxOpen: (k, n, b, cb) => crypto.secretboxOpen(k, n, b, metered("crypto result", cb)),
       sha256: () => crypto.sha256(),
     },
   };

@@ -83,6 +83,7 @@ const ops: Record<string, () => unknown> = {
       counters: new MemoryCounters(),
       queue: new MemoryQueue(),
       handlers: {} as never,
+      crypto: {} as never,
       connector: nothing,
       host: "broker",
       port: 1883,

@@ -11,7 +11,7 @@ import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
 import type { DigitalOutput, Level } from "../../hal/digital.js";
 import type { SerialOptions, SerialPort, SerialPortProvider } from "../../hal/serial.js";
 import { UART_FIFO_BYTES } from "../../hal/serial.js";
-import type { CryptoService, RandomSource } from "../../hal/system.js";
+import { type CryptoService, type RandomSource, secretboxLengthsOk, SECRETBOX_TAG_BYTES } from "../../hal/system.js";
 import { aesGcmOpenSync, aesGcmSealSync } from "../../hal/sim/aes-gcm.js";
 
 export class NodeTimers implements MonotonicClock, Timers {
@@ -42,7 +42,7 @@ export class NodeTimers implements MonotonicClock, Timers {
 
 export const nodeRandom: RandomSource = { fill: (bytes) => void randomFillSync(bytes) };
 
-/** AES-GCM as hal/sim computes it; results in a later turn, as the contract says. */
+/** AES-GCM as hal/sim computes it, secretbox with tweetnacl; results in a later turn, as the contract says. */
 export const nodeCrypto: CryptoService = {
   verifyEd25519: (m, s, k, cb) => setImmediate(() => cb(s.length === 64 && k.length === 32 && nacl.sign.detached.verify(m, s, k))),
   aesGcmSeal: (k, iv, aad, p, t, cb) => {
@@ -51,6 +51,14 @@ export const nodeCrypto: CryptoService = {
   },
   aesGcmOpen: (k, iv, aad, c, t, cb) => {
     const out = aesGcmOpenSync(k, iv, aad, c, t);
+    setImmediate(() => cb(out));
+  },
+  secretboxSeal: (k, n, p, cb) => {
+    const out = secretboxLengthsOk(k, n, p.length, 0) ? nacl.secretbox(p, n, k) : undefined;
+    setImmediate(() => cb(out));
+  },
+  secretboxOpen: (k, n, b, cb) => {
+    const out = secretboxLengthsOk(k, n, b.length, SECRETBOX_TAG_BYTES) ? (nacl.secretbox.open(b, n, k) ?? undefined) : undefined;
     setImmediate(() => cb(out));
   },
   sha256: () => {

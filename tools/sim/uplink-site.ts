@@ -15,7 +15,7 @@ import { SimClock, SimRtc } from "../../hal/sim/clock.js";
 import { PowerDomain } from "../../hal/sim/power-domain.js";
 import { Prng } from "../../hal/sim/prng.js";
 import { Scheduler } from "../../hal/sim/scheduler.js";
-import { SimRandom } from "../../hal/sim/system.js";
+import { SimCrypto, SimRandom } from "../../hal/sim/system.js";
 import type { HeadendCore } from "../headend/core.js";
 import type { MemoryHeadendStore } from "../headend/memory-store.js";
 import { keyPairOf } from "./keys.js";
@@ -49,6 +49,8 @@ export class UplinkSite {
   /** The concentrator's flash, as far as the uplink is concerned: survives power cuts. */
   readonly queue = new MemoryQueue();
   readonly counters = new MemoryCounters();
+  /** The concentrator's crypto service (the worker on the device): seals and opens every envelope. */
+  readonly crypto: SimCrypto;
   readonly handlers: RecordingHandlers;
   readonly headendSim: SimHeadend;
   readonly sharedKey: Uint8Array;
@@ -64,6 +66,7 @@ export class UplinkSite {
     this.net = new SimNetwork(this.s, o.net);
     this.broker = new SimBroker(this.net, o.broker);
     this.domain = new PowerDomain(this.s, "mc");
+    this.crypto = new SimCrypto(this.domain);
     this.clock = new SimClock(this.domain);
     this.rtc = new SimRtc(this.domain, { startEpochMs: START_EPOCH_MS });
     this.handlers = new RecordingHandlers(this.counters);
@@ -140,6 +143,7 @@ export class UplinkSite {
       timers: this.clock,
       wallClock: this.rtc,
       random: new SimRandom(this.domain, this.prng.fork(`random-${this.boots}`)),
+      crypto: this.crypto,
       ...o,
       mqtt: { keepAliveS: 60, reconnectMinMs: 1_000, reconnectMaxMs: 30_000, ...o.mqtt },
     });
