@@ -18,7 +18,8 @@
 import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock.js";
 import type { Failure, Readout } from "../bus/types.js";
 import type { ModuleAccess } from "./module-access.js";
-import { KeyedRows } from "../model/keyed-rows.js";
+import { frozen } from "../model/frozen.js";
+import { KeyedRows, type ColumnKind } from "../model/keyed-rows.js";
 import type { ModuleEntry, Topology } from "./topology.js";
 import { billingDay, inWindow, slotOf, slotStart, validateSchedule, type GroupSchedule } from "./schedule.js";
 
@@ -73,7 +74,9 @@ export interface PollerOptions {
  * module is tried again (monotonic ms) and its back-off (ms); whether a scheduled or billing read of
  * it waits in a path's queue (0 or 1: one at a time), and that read's group, slot and day.
  */
-const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING = 5, PENDING_GROUP = 6, PENDING_SLOT = 7, PENDING_DAY = 8, STATE_COLUMNS = 9;
+const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING = 5, PENDING_GROUP = 6, PENDING_SLOT = 7, PENDING_DAY = 8;
+/** Their kinds: slots and days are 32-bit integers, flags bytes; times in ms and a group's id (configured, any number) Float64. */
+const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "f64", "u8", "f64", "i32", "i32"]);
 /** A waiting read in a path's queue is one number: the module times 2, plus 1 for a billing read. */
 const BILLING_BIT = 1;
 
@@ -183,7 +186,7 @@ export class Poller {
   #stateOf(module: number): number {
     let row = this.#state.find(module);
     if (row === -1) {
-      row = this.#state.insert(module);
+      row = this.#state.add(module);
       this.#state.set(row, LAST_SLOT, -1);
       this.#state.set(row, LAST_BILLING_DAY, -1);
     }
