@@ -80,6 +80,15 @@ const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "f64", "u
 /** A waiting read in a path's queue is one number: the module times 2, plus 1 for a billing read. */
 const BILLING_BIT = 1;
 
+/** A module's outcome of an on-demand read (`readNow`). */
+export interface OnDemandResult {
+  module: number;
+  ok: boolean;
+  failure?: Failure;
+  /** What came back, when asked for. */
+  readout?: Readout;
+}
+
 interface PendingRead {
   module: number;
   kind: ReadKind;
@@ -157,15 +166,18 @@ export class Poller {
     return !this.#pending.get(path)?.length && !this.#queued.get(path);
   }
 
-  /** Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished. */
-  readNow(modules: readonly number[], done: (results: Array<{ module: number; ok: boolean; failure?: Failure }>) => void): void {
-    const results: Array<{ module: number; ok: boolean; failure?: Failure }> = [];
+  /**
+   * Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished,
+   * with the readout that came back when `withReadouts` (they are held until the last module is done).
+   */
+  readNow(modules: readonly number[], done: (results: OnDemandResult[]) => void, withReadouts = false): void {
+    const results: OnDemandResult[] = [];
     let left = modules.length;
     if (left === 0) return done(results);
     for (const module of modules) {
       this.counters.onDemand++;
-      this.#read(module, "onDemand", Priority.onDemand, (ok, failure) => {
-        results.push(failure ? { module, ok, failure } : { module, ok });
+      this.#read(module, "onDemand", Priority.onDemand, (ok, failure, _boundMs, readout) => {
+        results.push(failure ? { module, ok, failure } : withReadouts && readout ? { module, ok, readout } : { module, ok });
         if (--left === 0) done(results);
       });
     }
@@ -316,7 +328,7 @@ export class Poller {
   }
 
   /** Starts a readout of `module` on its path; `after` runs once it is over. */
-  #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure, boundMs?: number) => void): void {
+  #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure, boundMs?: number, readout?: Readout) => void): void {
     const o = this.#o;
     const st = this.#state, s = this.#stateOf(module);
     st.set(s, BUSY, 1);
@@ -326,7 +338,7 @@ export class Poller {
         this.counters.ok++;
         st.set(s, BACKOFF_MS, 0);
         o.listener.readout(module, r.readout, kind, o.wallClock.now() / 1000);
-        return after(true, undefined, r.wire.lowerBoundMs);
+        return after(true, undefined, r.wire.lowerBoundMs, r.readout);
       }
       this.counters.failed++;
       o.listener.failed(module, r.failure, kind);
