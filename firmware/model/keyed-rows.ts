@@ -5,7 +5,7 @@
  * costs a slot plus one per property (16 B each) and its Map entry 3 more; here a key costs 2 B (its
  * first row) and a row the bytes of its columns plus 6 B (its second key, a 32-bit integer, and the
  * link to the next row of the same key; neither is kept before a second key other than 0 is used),
- * in typed arrays that grow by half when full, with no slot at all (docs/memory.md).
+ * in typed arrays that grow by a quarter when full, with no slot at all (docs/memory.md).
  *
  * Each column has a type (`ColumnKind`): a time in seconds fits a Uint32, a flag a Uint8, and only a
  * value that may be fractional, NaN or beyond 32 bits needs a Float64 (8 B). A value a column cannot
@@ -203,7 +203,8 @@ export class KeyedRows {
   }
 
   #growRows(): void {
-    const n = Math.min(Math.max(this.#capacity + (this.#capacity >> 1), 8), this.#maxRows);
+    // A quarter more: a large table's unused rows (and the old copy alive while it grows) stay small.
+    const n = Math.min(this.#capacity + Math.max(this.#capacity >> 2, 8), this.#maxRows);
     this.#capacity = n;
     for (let g = 0; g < this.#cells.length; g++) this.#cells[g] = grown(cells(this.#layout[2 * this.#columns + 2 * g]!, n * this.#width(g)), this.#cells[g]!);
     if (this.#subs) {

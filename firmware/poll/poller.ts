@@ -75,8 +75,10 @@ export interface PollerOptions {
  * it waits in a path's queue (0 or 1: one at a time), and that read's group, slot and day.
  */
 const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING = 5, PENDING_GROUP = 6, PENDING_SLOT = 7, PENDING_DAY = 8;
-/** Their kinds: slots and days are 32-bit integers, flags bytes; times in ms and a group's id (configured, any number) Float64. */
-const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "f64", "u8", "f64", "i32", "i32"]);
+/** Their kinds: slots and days are 32-bit integers, flags bytes, the back-off 32-bit ms; a monotonic time in ms and a group's id (configured, any number) Float64. */
+const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "u32", "u8", "f64", "i32", "i32"]);
+/** The longest back-off a state row holds (32 bits of ms: 49 days). */
+const BACKOFF_LIMIT_MS = 0xffff_ffff;
 /** A waiting read in a path's queue is one number: the module times 2, plus 1 for a billing read. */
 const BILLING_BIT = 1;
 
@@ -345,7 +347,7 @@ export class Poller {
       if (o.topology.module(module)?.state === "missing") {
         const base = (this.#group(module)?.intervalMin ?? 15) * 60_000;
         const backoffMs = st.get(s, BACKOFF_MS);
-        st.set(s, BACKOFF_MS, Math.min(o.maxBackoffMs, backoffMs ? backoffMs * 2 : base));
+        st.set(s, BACKOFF_MS, Math.min(Math.floor(o.maxBackoffMs), BACKOFF_LIMIT_MS, backoffMs ? backoffMs * 2 : base));
         st.set(s, RETRY_AT_MS, o.clock.now() + st.get(s, BACKOFF_MS));
       }
       after(false, r.failure);
