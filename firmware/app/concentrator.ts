@@ -322,7 +322,6 @@ export class Concentrator implements CommandTarget {
           storedSince: (fromS, each, done) => readingsSince(this.log, t, (fn) => this.#guarded(fn), fromS, each, done),
         })
       : undefined;
-    this.onReadingsStored((readings) => this.catchUp?.stored(readings));
     this.discovery = new Discovery({
       timers: t,
       topology: this.topology,
@@ -617,6 +616,8 @@ export class Concentrator implements CommandTarget {
   #storeReadings(readings: readonly Reading[], billing: boolean): void {
     this.log.appendReadings(readings, billing ? RecordClass.billing : RecordClass.profile);
     this.counters.readingsStored += readings.length;
+    // The profile catch-up first (called, not a listener: a closure per listener is 10 slots on the device).
+    this.catchUp?.stored(readings);
     for (const l of this.#storedListeners) l(readings);
     this.uplink?.notify(billing ? "billing" : "reading");
   }
