@@ -54,7 +54,7 @@ import { deriveSharedKey } from "../uplink/envelope.js";
 import { Uplink } from "../uplink/uplink.js";
 import { ConcentratorCommands, type CommandTarget } from "./command-handlers.js";
 import { Console } from "../console/console.js";
-import { consoleCommands } from "../console/commands/index.js";
+import { CONSOLE_COMMANDS } from "../console/commands/index.js";
 import { passwordGuessing } from "../console/commands/system.js";
 import { ConsoleSession, type EngineerKey, type SessionPolicy } from "../console/session.js";
 import type { DlmsSiteConfig } from "../dlms/integration/config.js";
@@ -322,7 +322,6 @@ export class Concentrator implements CommandTarget {
           storedSince: (fromS, each, done) => readingsSince(this.log, t, (fn) => this.#guarded(fn), fromS, each, done),
         })
       : undefined;
-    this.onReadingsStored((readings) => this.catchUp?.stored(readings));
     this.discovery = new Discovery({
       timers: t,
       topology: this.topology,
@@ -392,7 +391,7 @@ export class Concentrator implements CommandTarget {
       audit: (name, engineer, detail, ok) => this.config.record(name, "", detail, ChangeSource.console, ok ? ChangeResult.applied : ChangeResult.denied, engineer),
       lockedOut: (failures) => passwordGuessing(this, failures),
     });
-    this.console = new Console({ serial: hal.console, timers: t, clock: hal.clock, session, commands: consoleCommands(this, session), name: `mc${site.concentratorId}`, ...(c.baud ? { baud: c.baud } : {}) });
+    this.console = new Console({ serial: hal.console, timers: t, clock: hal.clock, session, commands: CONSOLE_COMMANDS, unit: this, name: `mc${site.concentratorId}`, ...(c.baud ? { baud: c.baud } : {}) });
 
     // 6. Over-the-air updates: last, so that its self-test can look at everything above.
     if (site.ota) {
@@ -618,6 +617,8 @@ export class Concentrator implements CommandTarget {
   #storeReadings(readings: readonly Reading[], billing: boolean): void {
     this.log.appendReadings(readings, billing ? RecordClass.billing : RecordClass.profile);
     this.counters.readingsStored += readings.length;
+    // The profile catch-up first (called, not a listener: a closure per listener is 10 slots on the device).
+    this.catchUp?.stored(readings);
     for (const l of this.#storedListeners) l(readings);
     this.uplink?.notify(billing ? "billing" : "reading");
   }

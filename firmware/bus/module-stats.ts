@@ -14,12 +14,15 @@ const COLUMNS = FIELDS.length;
 /** Each field's column, looked up once: the bus master updates a row at every step of a transaction. */
 const COLUMN: Readonly<Record<keyof ModuleStats, number>> = frozen(Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<keyof ModuleStats, number>);
 
+/** Rows added when the table is full (an address is added rarely: at discovery). */
+const ROWS_STEP = 16;
+
 export class ModuleStatsTable {
   /** The addresses without leading zeros, by row. */
   readonly #keys: string[] = [];
   /** The row asked last: a transaction asks for its address's row at every step. */
   #last = -1;
-  #cells = new Uint32Array(8 * COLUMNS);
+  #cells = new Uint32Array(ROWS_STEP * COLUMNS);
 
   /** The row of `address` (leading zeros ignored), added (all zero) when new. */
   row(address: string): number {
@@ -28,7 +31,8 @@ export class ModuleStatsTable {
     if (row < 0) {
       row = this.#keys.length;
       if ((row + 1) * COLUMNS > this.#cells.length) {
-        const cells = new Uint32Array(this.#cells.length * 2);
+        // A few rows more, not twice as many: doubling left up to half of a bus's rows unused.
+        const cells = new Uint32Array(this.#cells.length + ROWS_STEP * COLUMNS);
         cells.set(this.#cells);
         this.#cells = cells;
       }

@@ -16,6 +16,7 @@ import type { SerialPort, SerialPortProvider } from "../../hal/serial.js";
 import { LineEditor } from "./line-editor.js";
 import { ConsoleOutput } from "./output.js";
 import type { ConsoleSession } from "./session.js";
+import type { ConsoleUnit } from "./unit.js";
 
 export interface Command {
   readonly name: string;
@@ -26,7 +27,8 @@ export interface Command {
   readonly privileged?: boolean;
   /** The most words it takes after its name (checked before `run`); no limit when absent. */
   readonly maxArgs?: number;
-  run(ctx: CommandContext): void;
+  /** Runs the command for `unit` (commands are module-level tables, in flash on the device: the unit is an argument, not a closure's). */
+  run(ctx: CommandContext, unit: ConsoleUnit): void;
 }
 
 export interface CommandContext {
@@ -57,6 +59,8 @@ export interface ConsoleOptions {
   clock: MonotonicClock;
   session: ConsoleSession;
   commands: readonly Command[];
+  /** What the commands look at and act on. */
+  unit: ConsoleUnit;
   /** "mc17": the prompt's name. */
   name: string;
   /** Default 115200 (8N1). */
@@ -192,7 +196,7 @@ export class Console {
     if (command.maxArgs !== undefined && ctx.args.length > command.maxArgs) return ctx.fail(command.maxArgs === 0 ? "takes no arguments" : `usage: ${command.usage}`);
     const refusal = command.privileged ? this.session.refusal(ctx.engineer) : undefined;
     if (refusal) return ctx.fail(refusal);
-    this.#guard(job, () => command.run(ctx));
+    this.#guard(job, () => command.run(ctx, this.#o.unit));
     if (this.#job === job && !job.step && job.timer === undefined) this.#finish(job);
   }
 

@@ -10,20 +10,23 @@
 import type { EventType } from "../model/records.js";
 import { policyOf } from "./catalogue.js";
 
-interface Entry {
-  /** When the condition was first seen in its current run, ms; undefined while it is not asserted. */
-  assertedSince: number | undefined;
-  raised: boolean;
-  /** End of the hold-off window after the last raise, ms. */
-  holdOffUntil: number;
-  /** Repeats swallowed by the hold-off since the last raise. */
-  suppressed: number;
-}
+/**
+ * An entry's columns, in a row of `EventDebouncer`'s table: its key (type × 2^32 + subject), when the
+ * condition was first seen in its current run (ms; NaN while it is not asserted), whether it was
+ * raised in that run (0 or 1), the end of the hold-off window after the last raise (ms), and the
+ * repeats the hold-off swallowed since the last raise. An object and a Map entry keyed by a string
+ * were some 9 slots and a string per entry on the device; a row is 40 B of a chunk.
+ */
+const KEY = 0, ASSERTED_SINCE = 1, RAISED = 2, HOLD_OFF_UNTIL = 3, SUPPRESSED = 4, COLUMNS = 5;
+/** Rows added when the table is full. */
+const ROWS_STEP = 8;
 
 export type DebounceVerdict = { raise: false } | { raise: true; suppressedBefore: number };
 
 export class EventDebouncer {
-  readonly #entries = new Map<string, Entry>();
+  /** The entries, `#count` rows of COLUMNS numbers, in no particular order. */
+  #rows = new Float64Array(ROWS_STEP * COLUMNS);
+  #count = 0;
   readonly #maxEntries: number;
   #dropped = 0;
 
@@ -42,52 +45,79 @@ export class EventDebouncer {
    * Returns whether to raise the event now.
    */
   observe(type: EventType, subject: number, asserted: boolean, nowMs: number): DebounceVerdict {
-    const key = `${type}:${subject}`;
-    let e = this.#entries.get(key);
+    const key = type * 0x1_0000_0000 + subject;
+    let e = this.#find(key);
+    const r = this.#rows;
     if (!asserted) {
-      if (e) {
-        e.assertedSince = undefined;
-        e.raised = false;
-        if (nowMs >= e.holdOffUntil) this.#entries.delete(key);
+      if (e >= 0) {
+        r[e + ASSERTED_SINCE] = Number.NaN;
+        r[e + RAISED] = 0;
+        if (nowMs >= r[e + HOLD_OFF_UNTIL]!) this.#delete(e);
       }
       return { raise: false };
     }
-    e ??= this.#track(key, nowMs);
-    if (!e) return { raise: true, suppressedBefore: 0 };
-    e.assertedSince ??= nowMs;
-    if (e.raised || nowMs - e.assertedSince < policyOf(type).debounceMs) return { raise: false };
-    e.raised = true;
+    if (e < 0) e = this.#track(key, nowMs);
+    if (e < 0) return { raise: true, suppressedBefore: 0 };
+    const rows = this.#rows;
+    if (Number.isNaN(rows[e + ASSERTED_SINCE]!)) rows[e + ASSERTED_SINCE] = nowMs;
+    if (rows[e + RAISED] || nowMs - rows[e + ASSERTED_SINCE]! < policyOf(type).debounceMs) return { raise: false };
+    rows[e + RAISED] = 1;
     return this.#raise(e, type, nowMs);
   }
 
   /** A one-shot event (nothing to clear, no debounce): raised unless held off. */
   pulse(type: EventType, subject: number, nowMs: number): DebounceVerdict {
-    const key = `${type}:${subject}`;
-    const e = this.#entries.get(key) ?? this.#track(key, nowMs);
-    if (!e) return { raise: true, suppressedBefore: 0 };
+    const key = type * 0x1_0000_0000 + subject;
+    let e = this.#find(key);
+    if (e < 0) e = this.#track(key, nowMs);
+    if (e < 0) return { raise: true, suppressedBefore: 0 };
     const verdict = this.#raise(e, type, nowMs);
-    if (e.holdOffUntil <= nowMs) this.#entries.delete(key);
+    if (this.#rows[e + HOLD_OFF_UNTIL]! <= nowMs) this.#delete(e);
     return verdict;
   }
 
-  #track(key: string, nowMs: number): Entry | undefined {
-    if (this.#entries.size >= this.#maxEntries) {
-      this.#dropped++;
-      return undefined;
-    }
-    const e: Entry = { assertedSince: nowMs, raised: false, holdOffUntil: 0, suppressed: 0 };
-    this.#entries.set(key, e);
-    return e;
+  /** The offset of the row of `key` in `#rows`, or -1. */
+  #find(key: number): number {
+    const r = this.#rows;
+    for (let at = 0, end = this.#count * COLUMNS; at < end; at += COLUMNS) if (r[at + KEY] === key) return at;
+    return -1;
   }
 
-  #raise(e: Entry, type: EventType, nowMs: number): DebounceVerdict {
-    if (nowMs < e.holdOffUntil) {
-      e.suppressed++;
+  /** A new entry's row offset (asserted since `nowMs`), or -1 when the table is full. */
+  #track(key: number, nowMs: number): number {
+    if (this.#count >= this.#maxEntries) {
+      this.#dropped++;
+      return -1;
+    }
+    if ((this.#count + 1) * COLUMNS > this.#rows.length) {
+      const rows = new Float64Array(this.#rows.length + ROWS_STEP * COLUMNS);
+      rows.set(this.#rows);
+      this.#rows = rows;
+    }
+    const at = this.#count++ * COLUMNS, r = this.#rows;
+    r[at + KEY] = key;
+    r[at + ASSERTED_SINCE] = nowMs;
+    r[at + RAISED] = 0;
+    r[at + HOLD_OFF_UNTIL] = 0;
+    r[at + SUPPRESSED] = 0;
+    return at;
+  }
+
+  /** Removes the row at `at`: the last row takes its place. */
+  #delete(at: number): void {
+    const last = --this.#count * COLUMNS;
+    if (at !== last) this.#rows.copyWithin(at, last, last + COLUMNS);
+  }
+
+  #raise(e: number, type: EventType, nowMs: number): DebounceVerdict {
+    const r = this.#rows;
+    if (nowMs < r[e + HOLD_OFF_UNTIL]!) {
+      r[e + SUPPRESSED]!++;
       return { raise: false };
     }
-    const suppressedBefore = e.suppressed;
-    e.suppressed = 0;
-    e.holdOffUntil = nowMs + policyOf(type).holdOffMs;
+    const suppressedBefore = r[e + SUPPRESSED]!;
+    r[e + SUPPRESSED] = 0;
+    r[e + HOLD_OFF_UNTIL] = nowMs + policyOf(type).holdOffMs;
     return { raise: true, suppressedBefore };
   }
 }

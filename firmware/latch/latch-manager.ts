@@ -25,6 +25,7 @@ import type { Failure } from "../bus/types.js";
 import { EventType, type MeterEvent } from "../model/records.js";
 import { ControlState, isControlMode, outputState, transition, type ControlMode, type Trigger } from "./disconnect-control.js";
 import { frozen } from "../model/frozen.js";
+import { KeyedRows, type ColumnKind } from "../model/keyed-rows.js";
 import { isValidLoadLimit, type LoadLimit } from "../model/load-limit.js";
 import { Limiter, type EmergencyProfile } from "./limiter.js";
 
@@ -116,9 +117,19 @@ interface Drive {
   retryMs: number;
 }
 
+/**
+ * The columns of a consumer's row (model/keyed-rows.ts): its meter number, control state and mode. A
+ * record as an object with its Map entry was some 9 slots per latched consumer.
+ */
+const CONSUMER = 0, STATE = 1, MODE = 2;
+const RECORD_COLUMNS = frozen<ColumnKind[]>(["u16", "u8", "u8"]);
+
 export class LatchManager {
   readonly #o: LatchOptions;
-  readonly #records = new Map<number, LatchRecord>();
+  /** Every consumer with a record, in the order they got one. */
+  readonly #records = new KeyedRows(RECORD_COLUMNS);
+  /** The load limiter configuration of the consumers that have one (in their record). */
+  readonly #limits = new Map<number, LoadLimit>();
   /** Relay drives in progress, by module. */
   readonly #drives = new Map<number, Drive>();
   /** Load limiters, by consumer (their configuration is in the consumer's record). */
@@ -143,7 +154,7 @@ export class LatchManager {
     this.#o = options;
     for (const r of options.persistence.load()) {
       if (!isControlMode(r.mode)) continue;
-      this.#records.set(r.consumer, { ...r });
+      this.#put(r.consumer, r.state, r.mode, r.limiter);
       if (r.limiter && isValidLoadLimit(r.limiter)) this.#limiters.set(r.consumer, new Limiter(r.limiter));
     }
   }
@@ -165,11 +176,13 @@ export class LatchManager {
   }
 
   state(consumer: number): ControlState {
-    return this.#records.get(consumer)?.state ?? ControlState.connected;
+    const row = this.#records.find(consumer);
+    return row === -1 ? ControlState.connected : (this.#records.get(row, STATE) as ControlState);
   }
 
   mode(consumer: number): ControlMode {
-    return this.#records.get(consumer)?.mode ?? this.#defaultMode;
+    const row = this.#records.find(consumer);
+    return row === -1 ? this.#defaultMode : (this.#records.get(row, MODE) as ControlMode);
   }
 
   /** Whether a module's relay must be closed now: only when none of its consumers must be off. */
@@ -180,8 +193,9 @@ export class LatchManager {
   /** Modules whose relay must be open now. */
   latched(): number[] {
     const modules = new Set<number>();
-    for (const r of this.#records.values()) {
-      const m = outputState(r.state) ? undefined : this.#o.moduleOf(r.consumer);
+    const t = this.#records;
+    for (let row = 0; row < t.size; row++) {
+      const m = outputState(t.get(row, STATE) as ControlState) ? undefined : this.#o.moduleOf(t.get(row, CONSUMER));
       if (m !== undefined) modules.add(m);
     }
     return [...modules];
@@ -189,7 +203,10 @@ export class LatchManager {
 
   /** Consumers whose supply must be off now (latched, whether or not their module is reachable). */
   latchedConsumers(): number[] {
-    return [...this.#records.values()].filter((r) => !outputState(r.state)).map((r) => r.consumer);
+    const out: number[] = [];
+    const t = this.#records;
+    for (let row = 0; row < t.size; row++) if (!outputState(t.get(row, STATE) as ControlState)) out.push(t.get(row, CONSUMER));
+    return out;
   }
 
   /**
@@ -228,7 +245,7 @@ export class LatchManager {
 
   /** The consumer's load limiter configuration, if it has one. */
   limiter(consumer: number): LoadLimit | undefined {
-    return this.#records.get(consumer)?.limiter;
+    return this.#limits.get(consumer);
   }
 
   /**
@@ -308,9 +325,19 @@ export class LatchManager {
   }
 
   #set(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
-    const record: LatchRecord = limiter ? { consumer, state, mode, limiter } : { consumer, state, mode };
-    this.#o.persistence.save(record);
-    this.#records.set(consumer, record);
+    this.#o.persistence.save(limiter ? { consumer, state, mode, limiter } : { consumer, state, mode });
+    this.#put(consumer, state, mode, limiter);
+  }
+
+  /** The consumer's record, in its row (added when it has none) and its limiter's configuration. */
+  #put(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
+    const t = this.#records;
+    const row = t.insert(consumer);
+    t.set(row, CONSUMER, consumer);
+    t.set(row, STATE, state);
+    t.set(row, MODE, mode);
+    if (limiter) this.#limits.set(consumer, limiter);
+    else this.#limits.delete(consumer);
   }
 
   #refuse(consumer: number, action: Trigger | "mode", source: TriggerSource, old: number, reason: string, who: { actor?: string } = {}): LatchOutcome {

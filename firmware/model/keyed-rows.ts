@@ -2,39 +2,97 @@
  * A table of numeric rows keyed by a module or meter number (0 to 65,535: both are 16-bit in the
  * store, app/persistence.ts) and an optional second number (one of a meter's registers):
  * per-module, per-meter and per-register state without an object per key. On the device an object
- * costs a slot plus one per property (16 B each) and its Map entry 3 more; here a key costs 4 B (its
- * first row) and a row 8 B a column plus 8 B (its second key, a 32-bit integer, and the link to the
- * next row of the same key), in typed arrays that grow by half when full (doubling left up to half
- * of a large table's bytes unused), with no slot at all (docs/memory.md).
+ * costs a slot plus one per property (16 B each) and its Map entry 3 more; here a key costs 2 B (its
+ * first row) and a row the bytes of its columns plus 6 B (its second key, a 32-bit integer, and the
+ * link to the next row of the same key; neither is kept before a second key other than 0 is used),
+ * in typed arrays that grow by a quarter when full, with no slot at all (docs/memory.md).
+ *
+ * Each column has a type (`ColumnKind`): a time in seconds fits a Uint32, a flag a Uint8, and only a
+ * value that may be fractional, NaN or beyond 32 bits needs a Float64 (8 B). A value a column cannot
+ * hold exactly is a RangeError, never wrapped or rounded. `new KeyedRows(n)` is n Float64 columns.
  *
  * Nothing is ever rehashed in script: the key indexes its first row, the rows of one key are a
  * chain (a few registers of a meter), and growing is one native copy. Rebuilding a hash index of a
  * thousand rows in script took 600,000 XS units in one turn, four times the turn limit; a Map from a
  * key to its row cost 3,000 slots over the site's tables.
  */
-const NONE = -1;
+import { frozen } from "./frozen.js";
+
 /** Keys are below this (16-bit numbers). */
 export const KEY_LIMIT = 0x1_0000;
+/** Rows are numbered in 16 bits: at most this many (65,535 rows would be over 400 KB, beyond the device). */
+export const ROW_LIMIT = 0xffff;
+/** No row, in the 16-bit index arrays (returned as -1). */
+const NONE = 0xffff;
+
+/** What a column holds: a float of 64 bits, or a signed (i) or unsigned (u) integer of 8, 16 or 32 bits. */
+export type ColumnKind = "f64" | "i32" | "u32" | "i16" | "u16" | "i8" | "u8";
+type Cells = Float64Array | Int32Array | Uint32Array | Int16Array | Uint16Array | Int8Array | Uint8Array;
+
+/** Per kind, in this order: its name, the least and greatest value it holds. */
+const KINDS = frozen(["f64", "i32", "u32", "i16", "u16", "i8", "u8"] as const);
+const LOW = frozen([Number.NEGATIVE_INFINITY, -0x8000_0000, 0, -0x8000, 0, -0x80, 0]);
+const HIGH = frozen([Number.POSITIVE_INFINITY, 0x7fff_ffff, 0xffff_ffff, 0x7fff, 0xffff, 0x7f, 0xff]);
+
+function cells(kind: number, n: number): Cells {
+  switch (kind) {
+    case 0: return new Float64Array(n);
+    case 1: return new Int32Array(n);
+    case 2: return new Uint32Array(n);
+    case 3: return new Int16Array(n);
+    case 4: return new Uint16Array(n);
+    case 5: return new Int8Array(n);
+    default: return new Uint8Array(n);
+  }
+}
+
+function grown<T extends Cells>(to: T, from: T): T {
+  to.set(from);
+  return to;
+}
 
 export class KeyedRows {
-  readonly #columns: number;
   readonly #maxRows: number;
+  /**
+   * Where the columns are: the columns of one kind are side by side in one typed array (`#cells`, a
+   * group per kind used, in the order first used). Per column its group then its place in the group's
+   * row; then per group its kind and its width (columns).
+   */
+  readonly #layout: Uint8Array;
+  readonly #columns: number;
+  readonly #cells: Cells[] = [];
   /** The first row of each key (NONE), indexed by the key. */
-  #first: Int32Array;
-  /** Per row, in the order the rows were added: its second key and the next row of its key (NONE). */
-  #subs: Int32Array;
-  #next: Int32Array;
-  #cells: Float64Array;
+  #first: Uint16Array;
+  /** Per row, in the order the rows were added: its second key and the next row of its key (NONE); absent while every second key is 0. */
+  #subs: Int32Array | undefined;
+  #next: Uint16Array | undefined;
+  #capacity: number;
   #size = 0;
 
-  /** Rows of `columns` numbers each, at most `maxRows` of them (`insert` returns -1 beyond). */
-  constructor(columns: number, maxRows = Number.POSITIVE_INFINITY, initialRows = 8) {
-    this.#columns = columns;
-    this.#maxRows = maxRows;
-    this.#first = new Int32Array(initialRows).fill(NONE);
-    this.#subs = new Int32Array(initialRows);
-    this.#next = new Int32Array(initialRows);
-    this.#cells = new Float64Array(initialRows * columns);
+  /**
+   * Rows of `columns` (a count of Float64 columns, or each column's kind), at most `maxRows` of them
+   * (`insert` returns -1 beyond; never more than ROW_LIMIT).
+   */
+  constructor(columns: number | readonly ColumnKind[], maxRows = ROW_LIMIT, initialRows = 8) {
+    const kinds = typeof columns === "number" ? null : columns;
+    const n = kinds ? kinds.length : columns as number;
+    const groupKinds: number[] = [];
+    const layout = new Uint8Array(2 * n + 2 * KINDS.length);
+    for (let c = 0; c < n; c++) {
+      const kind = kinds ? KINDS.indexOf(kinds[c]!) : 0;
+      if (kind < 0) throw new RangeError(`column ${c}: no kind ${String(kinds![c])}`);
+      let g = groupKinds.indexOf(kind);
+      if (g < 0) g = groupKinds.push(kind) - 1;
+      layout[2 * c] = g;
+      layout[2 * c + 1] = layout[2 * n + 2 * g + 1]!++;
+      layout[2 * n + 2 * g] = kind;
+    }
+    this.#columns = n;
+    this.#layout = layout;
+    this.#maxRows = Math.min(maxRows, ROW_LIMIT);
+    this.#capacity = Math.min(Math.max(initialRows, 1), this.#maxRows);
+    for (let g = 0; g < groupKinds.length; g++) this.#cells.push(cells(groupKinds[g]!, this.#capacity * this.#width(g)));
+    this.#first = new Uint16Array(8).fill(NONE);
   }
 
   get size(): number {
@@ -45,37 +103,45 @@ export class KeyedRows {
   find(key: number, sub = 0): number {
     // A key that is not an index (negative, fractional, too large) reads undefined: no row.
     let row = this.#first[key] ?? NONE;
-    while (row !== NONE && this.#subs[row] !== sub) row = this.#next[row]!;
-    return row;
+    const subs = this.#subs;
+    if (!subs) return row !== NONE && sub === 0 ? row : -1;
+    const next = this.#next!;
+    while (row !== NONE && subs[row] !== sub) row = next[row]!;
+    return row === NONE ? -1 : row;
   }
 
   /**
    * The row of (`key`, `sub`), added with `initial` in every column when absent; -1 when the table
-   * is full. A key that is not an integer from 0 to KEY_LIMIT - 1, or a second key that is not a
-   * 32-bit integer, is a RangeError.
+   * is full. A key that is not an integer from 0 to KEY_LIMIT - 1, a second key that is not a
+   * 32-bit integer, or an `initial` a column cannot hold, is a RangeError.
    */
   insert(key: number, sub = 0, initial = 0): number {
-    if (!(Number.isInteger(key) && key >= 0 && key < KEY_LIMIT)) throw new RangeError(`key ${key} out of range`);
-    if ((sub | 0) !== sub) throw new RangeError(`second key ${sub} out of range`);
+    checkKeys(key, sub);
     const found = this.find(key, sub);
-    if (found !== NONE) return found;
-    if (this.#size >= this.#maxRows) return NONE;
-    const row = this.#size++;
-    if (row === this.#subs.length) this.#growRows();
-    if (key >= this.#first.length) this.#growKeys(key);
-    this.#subs[row] = sub;
-    this.#next[row] = this.#first[key]!;
-    this.#first[key] = row;
-    this.#cells.fill(initial, row * this.#columns, (row + 1) * this.#columns);
-    return row;
+    return found !== -1 ? found : this.#add(key, sub, initial);
+  }
+
+  /**
+   * Adds the row of (`key`, `sub`), which the caller has just found absent (`find` returned -1: one
+   * walk of the key's rows, not two), with `initial` in every column; -1 when the table is full.
+   * Errors as `insert`.
+   */
+  add(key: number, sub = 0, initial = 0): number {
+    checkKeys(key, sub);
+    return this.#add(key, sub, initial);
   }
 
   get(row: number, column: number): number {
-    return this.#cells[row * this.#columns + column]!;
+    const l = this.#layout, g = l[2 * column]!;
+    return this.#cells[g]![row * l[2 * this.#columns + 2 * g + 1]! + l[2 * column + 1]!]!;
   }
 
+  /** Sets a cell; a value its column cannot hold exactly (out of range, fractional or NaN in an integer column) is a RangeError. */
   set(row: number, column: number, value: number): void {
-    this.#cells[row * this.#columns + column] = value;
+    const l = this.#layout, g = l[2 * column]!, at = 2 * this.#columns + 2 * g;
+    const kind = l[at]!;
+    if (kind !== 0 && !(Number.isInteger(value) && value >= LOW[kind]! && value <= HIGH[kind]!)) throw new RangeError(`column ${column} (${KINDS[kind]}) cannot hold ${value}`);
+    this.#cells[g]![row * l[at + 1]! + l[2 * column + 1]!] = value;
   }
 
   /** Removes every row of `key` (the rows after them move down: for rare removals). */
@@ -83,41 +149,78 @@ export class KeyedRows {
     if (!(key >= 0 && key < this.#first.length) || this.#first[key] === NONE) return;
     // Each row's key, from the chains of the keys that stay; then the rows kept, in order, relinked.
     this.#first[key] = NONE;
-    const keyOf = new Int32Array(this.#size).fill(NONE);
-    for (let k = 0; k < this.#first.length; k++) for (let row = this.#first[k]!; row !== NONE; row = this.#next[row]!) keyOf[row] = k;
+    const keyOf = new Int32Array(this.#size).fill(-1);
+    const next = this.#next, subs = this.#subs;
+    for (let k = 0; k < this.#first.length; k++) for (let row = this.#first[k]!; row !== NONE; row = next ? next[row]! : NONE) keyOf[row] = k;
     this.#first.fill(NONE);
-    const cols = this.#columns;
     let kept = 0;
     for (let row = 0; row < this.#size; row++) {
       const k = keyOf[row]!;
-      if (k === NONE) continue;
-      this.#subs[kept] = this.#subs[row]!;
-      this.#cells.copyWithin(kept * cols, row * cols, (row + 1) * cols);
-      this.#next[kept] = this.#first[k]!;
+      if (k === -1) continue;
+      for (let g = 0; g < this.#cells.length; g++) {
+        const w = this.#width(g);
+        this.#cells[g]!.copyWithin(kept * w, row * w, (row + 1) * w);
+      }
+      if (subs) subs[kept] = subs[row]!;
+      if (next) next[kept] = this.#first[k]!;
       this.#first[k] = kept;
       kept++;
     }
     this.#size = kept;
   }
 
-  #growRows(): void {
-    const n = Math.min(Math.max(this.#subs.length + (this.#subs.length >> 1), 8), this.#maxRows);
-    this.#subs = grown(new Int32Array(n), this.#subs);
-    this.#next = grown(new Int32Array(n), this.#next);
-    this.#cells = grown(new Float64Array(n * this.#columns), this.#cells);
+  #width(group: number): number {
+    return this.#layout[2 * this.#columns + 2 * group + 1]!;
   }
 
-  /** Room for `key` in the index: the next power of two above it. */
+  #add(key: number, sub: number, initial: number): number {
+    if (this.#size >= this.#maxRows) return -1;
+    if (initial !== 0) for (let g = 0; g < this.#cells.length; g++) {
+      const kind = this.#layout[2 * this.#columns + 2 * g]!;
+      if (kind !== 0 && !(Number.isInteger(initial) && initial >= LOW[kind]! && initial <= HIGH[kind]!)) throw new RangeError(`a ${KINDS[kind]} column cannot hold ${initial}`);
+    }
+    if (sub !== 0 && !this.#subs) this.#chain();
+    const row = this.#size;
+    if (row === this.#capacity) this.#growRows();
+    if (key >= this.#first.length) this.#growKeys(key);
+    this.#size++;
+    if (this.#subs) {
+      this.#subs[row] = sub;
+      this.#next![row] = this.#first[key]!;
+    }
+    this.#first[key] = row;
+    for (let g = 0; g < this.#cells.length; g++) {
+      const w = this.#width(g);
+      this.#cells[g]!.fill(initial, row * w, (row + 1) * w);
+    }
+    return row;
+  }
+
+  /** The first second key other than 0: every row so far is the only one of its key (second key 0). */
+  #chain(): void {
+    this.#subs = new Int32Array(this.#capacity);
+    this.#next = new Uint16Array(this.#capacity).fill(NONE);
+  }
+
+  #growRows(): void {
+    // A quarter more: a large table's unused rows (and the old copy alive while it grows) stay small.
+    const n = Math.min(this.#capacity + Math.max(this.#capacity >> 2, 8), this.#maxRows);
+    this.#capacity = n;
+    for (let g = 0; g < this.#cells.length; g++) this.#cells[g] = grown(cells(this.#layout[2 * this.#columns + 2 * g]!, n * this.#width(g)), this.#cells[g]!);
+    if (this.#subs) {
+      this.#subs = grown(new Int32Array(n), this.#subs);
+      this.#next = grown(new Uint16Array(n), this.#next!);
+    }
+  }
+
+  /** Room for `key` in the index: half as much again, or up to the key if that is more. */
   #growKeys(key: number): void {
-    let n = this.#first.length;
-    while (n <= key) n *= 2;
-    const first = new Int32Array(n).fill(NONE);
-    first.set(this.#first);
-    this.#first = first;
+    const n = Math.min(Math.max(key + 1, this.#first.length + (this.#first.length >> 1)), KEY_LIMIT);
+    this.#first = grown(new Uint16Array(n).fill(NONE), this.#first);
   }
 }
 
-function grown<T extends Float64Array | Int32Array>(to: T, from: T): T {
-  to.set(from);
-  return to;
+function checkKeys(key: number, sub: number): void {
+  if (!(Number.isInteger(key) && key >= 0 && key < KEY_LIMIT)) throw new RangeError(`key ${key} out of range`);
+  if ((sub | 0) !== sub) throw new RangeError(`second key ${sub} out of range`);
 }

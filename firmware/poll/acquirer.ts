@@ -20,7 +20,8 @@ import type { BalanceMonitor } from "../events/balance.js";
 import type { EventManager } from "../events/event-manager.js";
 import type { LatchManager } from "../latch/latch-manager.js";
 import { EventType, IMPORT_TOTAL, ReadingStatus, registerCode, type Reading } from "../model/records.js";
-import { KeyedRows } from "../model/keyed-rows.js";
+import { frozen } from "../model/frozen.js";
+import { KeyedRows, type ColumnKind } from "../model/keyed-rows.js";
 import type { ClockKeeper } from "./clock-keeper.js";
 import type { ModuleLogReader } from "./module-log.js";
 import { ModuleStatus, observeModule, type ModuleObservation } from "./module-readout.js";
@@ -73,13 +74,16 @@ export interface AcquirerOptions {
 
 /**
  * The columns of a module's row in the acquirer's memory (one row per module, model/keyed-rows.ts):
- * its cold-start count (NaN until known), its status register, the wall clock of its last successful
- * read (s, 0 before the first since boot), the status bits something that happened since that read
- * gives its next readings, and whether a fresh readout was asked after an implausible value (0 or 1).
+ * its cold-start count (NaN until known), its status register (both as the module sent them: any
+ * number), whether it was read since boot (0 or 1), the status bits something that happened since
+ * that read gives its next readings, and whether a fresh readout was asked after an implausible value
+ * (0 or 1).
  */
-const POWER_FAILURES = 0, STATUS = 1, LAST_READ_S = 2, PENDING_STATUS = 3, REREAD_ASKED = 4, MODULE_COLUMNS = 5;
+const POWER_FAILURES = 0, STATUS = 1, READ_SINCE_BOOT = 2, PENDING_STATUS = 3, REREAD_ASKED = 4;
+const MODULE_COLUMNS = frozen<ColumnKind[]>(["f64", "f64", "u8", "i32", "u8"]);
 /** The columns of a meter's last accepted import energy, for balance deltas: value (Wh) and slot. */
 const IMPORT_WH = 0, IMPORT_SLOT = 1;
+const IMPORT_COLUMNS = frozen<ColumnKind[]>(["f64", "i32"]);
 
 /**
  * A readout being acquired, in turns: who answered (the first), a slice of data sets a turn, then its
@@ -107,7 +111,7 @@ export class Acquirer {
   readonly #o: AcquirerOptions;
   readonly #memory = new KeyedRows(MODULE_COLUMNS);
   /** Last accepted import energy per meter, for balance deltas. */
-  readonly #lastImport = new KeyedRows(2);
+  readonly #lastImport = new KeyedRows(IMPORT_COLUMNS);
   readonly counters = { readouts: 0, readings: 0, implausible: 0, failures: 0, malformed: 0 };
   /** Readouts whose values are not stored yet, in the order they came. */
   readonly #pending: PendingAcquisition[] = [];
@@ -224,7 +228,7 @@ export class Acquirer {
     let status = this.#topologyEvents(module, changes);
     const mem = this.#memory, row = this.#memoryOf(module, obs.powerFailures);
     // The first readout since this boot: what the module logged while we were down is news.
-    if (mem.get(row, LAST_READ_S) === 0) o.moduleLog.catchUp(module);
+    if (!mem.get(row, READ_SINCE_BOOT)) o.moduleLog.catchUp(module);
     status |= mem.get(row, PENDING_STATUS);
     mem.set(row, PENDING_STATUS, 0);
     // NaN (not known yet) compares false.
@@ -241,7 +245,7 @@ export class Acquirer {
     }
     this.#statusEvents(module, obs.status ?? 0, mem.get(row, STATUS));
     mem.set(row, STATUS, obs.status ?? 0);
-    mem.set(row, LAST_READ_S, timeS);
+    mem.set(row, READ_SINCE_BOOT, 1);
     return status;
   }
 
@@ -296,7 +300,7 @@ export class Acquirer {
   #memoryOf(module: number, powerFailures: number | undefined): number {
     let row = this.#memory.find(module);
     if (row === -1) {
-      row = this.#memory.insert(module);
+      row = this.#memory.add(module);
       this.#memory.set(row, POWER_FAILURES, powerFailures ?? Number.NaN);
     }
     return row;
@@ -355,8 +359,9 @@ export class Acquirer {
   #balance(module: number, reading: Reading, timeS: number): void {
     const interval = this.#o.intervalOf(module);
     const slot = slotOf(timeS, interval);
-    const known = this.#lastImport.find(reading.meter) !== -1;
-    const row = this.#lastImport.insert(reading.meter);
+    let row = this.#lastImport.find(reading.meter);
+    const known = row !== -1;
+    if (!known) row = this.#lastImport.add(reading.meter);
     const lastWh = this.#lastImport.get(row, IMPORT_WH), lastSlot = this.#lastImport.get(row, IMPORT_SLOT);
     this.#lastImport.set(row, IMPORT_WH, reading.value);
     this.#lastImport.set(row, IMPORT_SLOT, slot);

@@ -55,8 +55,11 @@ export class ModuleLogReader {
   /** Modules whose log read waits for one of the IN_FLIGHT, in the order asked. */
   readonly #waiting: number[] = [];
   #running = 0;
-  /** Per module, events raised from its status since its log was last read, by type. */
-  readonly #reported = new Map<number, Map<EventType, number>>();
+  /**
+   * Events raised from modules' status since their log was last read: one number per event, the
+   * module × 256 + its type (a handful at a time; a Map of Maps was some 10 slots per module).
+   */
+  readonly #reported: number[] = [];
   readonly counters = { reads: 0, failed: 0, entries: 0 };
 
   constructor(options: ModuleLogOptions) {
@@ -65,9 +68,7 @@ export class ModuleLogReader {
 
   /** A readout raised `type` for `module` from its status: its log entry is not news. */
   reported(module: number, type: EventType): void {
-    let m = this.#reported.get(module);
-    if (!m) this.#reported.set(module, (m = new Map()));
-    m.set(type, (m.get(type) ?? 0) + 1);
+    this.#reported.push(module * 256 + type);
   }
 
   /** Reads the log of a module whose log was taken before (it has a mark): at the first readout after a boot. */
@@ -105,8 +106,14 @@ export class ModuleLogReader {
   #process(module: number, entries: ModuleLogEntry[]): void {
     const mark = this.#o.marks.get(module);
     const last = entries[entries.length - 1];
-    const reported = this.#reported.get(module);
-    this.#reported.delete(module);
+    // This module's reported events, as their types; the others' stay.
+    const reported: EventType[] = [];
+    let kept = 0;
+    for (const code of this.#reported) {
+      if (Math.floor(code / 256) === module) reported.push((code % 256) as EventType);
+      else this.#reported[kept++] = code;
+    }
+    this.#reported.length = kept;
     let news: ModuleLogEntry[];
     if (mark) {
       let from = 0;
@@ -126,8 +133,8 @@ export class ModuleLogReader {
       this.counters.entries++;
       const type = LOG_EVENTS[e.code];
       if (type === undefined) continue;
-      const already = reported?.get(type) ?? 0;
-      if (already > 0) reported!.set(type, already - 1);
+      const already = reported.indexOf(type);
+      if (already >= 0) reported.splice(already, 1);
       else this.#o.pulse(type, module, e.detail, e.time);
     }
     const next = last ?? mark ?? EMPTY_LOG;

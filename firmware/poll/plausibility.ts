@@ -11,7 +11,7 @@
 import { Quantity, ReadingStatus, type Reading } from "../model/records.js";
 import { quantityOf } from "../d0/readings.js";
 import { frozen } from "../model/frozen.js";
-import { KeyedRows } from "../model/keyed-rows.js";
+import { KeyedRows, type ColumnKind } from "../model/keyed-rows.js";
 
 export interface PlausibilityLimits {
   /** Largest credible average power of one meter, W (a 3 × 100 A service at 230 V ≈ 69 kW). */
@@ -33,8 +33,12 @@ export const DEFAULT_LIMITS: PlausibilityLimits = frozen({
 
 export type Verdict = "ok" | "backwards" | "jump" | "width" | "range";
 
-/** The columns of a register's history row. */
+/**
+ * The columns of a register's history row: the value (as read: any number), its time (s since 1970,
+ * an integer: 32 bits last to 2106) and its text's width (a D0 value is at most 128 characters).
+ */
 const VALUE = 0, TIME_S = 1, WIDTH = 2;
+const HISTORY_COLUMNS = frozen<ColumnKind[]>(["f64", "u32", "u8"]);
 /** Whether a register's value is judged against its last accepted one (a counter). */
 function isCounter(q: Quantity | undefined): boolean {
   return q === Quantity.energyWh || q === Quantity.reactiveVarh;
@@ -46,7 +50,7 @@ export class PlausibilityChecker {
 
   constructor(limits: Partial<PlausibilityLimits> = {}, maxEntries = 16_384) {
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
-    this.#last = new KeyedRows(3, maxEntries);
+    this.#last = new KeyedRows(HISTORY_COLUMNS, maxEntries);
   }
 
   /**
@@ -54,13 +58,16 @@ export class PlausibilityChecker {
    * ReadingStatus.implausible and does not replace the accepted history.
    */
   check(reading: Reading, text: string): Verdict {
-    const verdict = this.#judge(reading, text);
+    const q = quantityOf((reading.register >> 16) & 0xff, (reading.register >> 8) & 0xff);
+    // A counter's history row, looked up once for the judgement and the update.
+    let row = isCounter(q) ? this.#last.find(reading.meter, reading.register) : -1;
+    const verdict = this.#judge(reading, text, q, row);
     if (verdict !== "ok") {
       reading.status |= ReadingStatus.implausible;
       return verdict;
     }
-    if (!isCounter(quantityOf((reading.register >> 16) & 0xff, (reading.register >> 8) & 0xff))) return verdict;
-    const row = this.#last.insert(reading.meter, reading.register);
+    if (!isCounter(q)) return verdict;
+    if (row === -1) row = this.#last.add(reading.meter, reading.register);
     if (row === -1) return verdict; // Full: this register is judged without history.
     this.#last.set(row, VALUE, reading.value);
     this.#last.set(row, TIME_S, reading.time);
@@ -73,9 +80,8 @@ export class PlausibilityChecker {
     this.#last.remove(meter);
   }
 
-  #judge(r: Reading, text: string): Verdict {
-    const c = (r.register >> 16) & 0xff, d = (r.register >> 8) & 0xff;
-    const q = quantityOf(c, d);
+  /** The verdict on `r` of quantity `q`, against its history `row` (-1 none) for a counter. */
+  #judge(r: Reading, text: string, q: Quantity | undefined, row: number): Verdict {
     const L = this.#limits;
     switch (q) {
       case Quantity.voltageDeciV:
@@ -89,7 +95,6 @@ export class PlausibilityChecker {
       case Quantity.energyWh:
       case Quantity.reactiveVarh: {
         if (r.value < 0) return "range";
-        const row = this.#last.find(r.meter, r.register);
         if (row === -1) return "ok";
         const value = this.#last.get(row, VALUE);
         if (text.length !== this.#last.get(row, WIDTH)) return "width";

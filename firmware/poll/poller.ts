@@ -18,7 +18,8 @@
 import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock.js";
 import type { Failure, Readout } from "../bus/types.js";
 import type { ModuleAccess } from "./module-access.js";
-import { KeyedRows } from "../model/keyed-rows.js";
+import { frozen } from "../model/frozen.js";
+import { KeyedRows, type ColumnKind } from "../model/keyed-rows.js";
 import type { ModuleEntry, Topology } from "./topology.js";
 import { billingDay, inWindow, slotOf, slotStart, validateSchedule, type GroupSchedule } from "./schedule.js";
 
@@ -73,9 +74,28 @@ export interface PollerOptions {
  * module is tried again (monotonic ms) and its back-off (ms); whether a scheduled or billing read of
  * it waits in a path's queue (0 or 1: one at a time), and that read's group, slot and day.
  */
-const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING = 5, PENDING_GROUP = 6, PENDING_SLOT = 7, PENDING_DAY = 8, STATE_COLUMNS = 9;
-/** A waiting read in a path's queue is one number: the module times 2, plus 1 for a billing read. */
+const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING = 5, PENDING_GROUP = 6, PENDING_SLOT = 7, PENDING_DAY = 8;
+/** Their kinds: slots and days are 32-bit integers, flags bytes, the back-off 32-bit ms; a monotonic time in ms and a group's id (configured, any number) Float64. */
+const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "u32", "u8", "f64", "i32", "i32"]);
+/** The longest back-off a state row holds (32 bits of ms: 49 days). */
+const BACKOFF_LIMIT_MS = 0xffff_ffff;
+/** A waiting read is one number: its path's index times 65,536 plus the module, times 2, plus 1 for a billing read. */
 const BILLING_BIT = 1;
+/** The module of a waiting read's number (its path's index is the number over 0x2_0000). */
+function moduleOf(code: number): number {
+  return Math.floor(code / 2) % 0x1_0000;
+}
+/** The columns of an open poll cycle in `Poller.#open` (after the path index and the slot). */
+const OPEN_START_MS = 2, OPEN_LEFT = 3, OPEN_BOUND_MS = 4, OPEN_FAILED = 5, OPEN_COLUMNS = 6;
+
+/** A module's outcome of an on-demand read (`readNow`). */
+export interface OnDemandResult {
+  module: number;
+  ok: boolean;
+  failure?: Failure;
+  /** What came back, when asked for. */
+  readout?: Readout;
+}
 
 interface PendingRead {
   module: number;
@@ -102,9 +122,15 @@ export class Poller {
   /** Billing reads still running per "group/day"; when none is left the day is done. */
   readonly #billingOpen = new Map<string, number>();
   readonly #state = new KeyedRows(STATE_COLUMNS);
-  /** Per path, the reads waiting (module × 2 + BILLING_BIT), their details in the module's state row. */
-  readonly #pending = new Map<string, number[]>();
-  readonly #queued = new Map<string, number>();
+  /** The paths reads were queued on, by index (a few: the buses and the bridges). */
+  readonly #paths: string[] = [];
+  /**
+   * The reads waiting, every path's, in the order they came: (path index × 65,536 + module) × 2, plus
+   * BILLING_BIT; their details in the module's state row. One list of numbers, not a Map of lists.
+   */
+  readonly #pending: number[] = [];
+  /** Per path index, its reads handed to the bus and not over yet. */
+  readonly #queued: number[] = [];
   #tick: TimerId | undefined;
   #running = false;
   readonly counters = { scheduled: 0, billing: 0, onDemand: 0, ok: 0, failed: 0 };
@@ -114,7 +140,8 @@ export class Poller {
    * ratio is how close the cycle came to the physical limit, waiting for the bus included.
    */
   readonly cycles = new Map<string, { complete: number; ratioSum: number }>();
-  readonly #open = new Map<string, { startMs: number; pending: number; boundMs: number; failed: boolean }>();
+  /** The poll cycles under way, OPEN_COLUMNS numbers each (path index, slot, start ms, readouts left, wire-time bound ms, failed 0 or 1). */
+  readonly #open: number[] = [];
   readonly #cycleListeners: Array<(c: PollCycle) => void> = [];
 
   constructor(options: PollerOptions) {
@@ -138,9 +165,9 @@ export class Poller {
     this.#running = false;
     if (this.#tick !== undefined) this.#o.timers.clear(this.#tick);
     this.#tick = undefined;
-    for (const q of this.#pending.values()) for (const code of q) this.#state.set(this.#stateOf(Math.floor(code / 2)), PENDING, 0);
-    this.#pending.clear();
-    this.#open.clear();
+    for (const code of this.#pending) this.#state.set(this.#stateOf(moduleOf(code)), PENDING, 0);
+    this.#pending.length = 0;
+    this.#open.length = 0;
     this.#billingOpen.clear();
   }
 
@@ -151,18 +178,22 @@ export class Poller {
 
   /** No scheduled or billing read is waiting or running on `path`: lower-priority work (the profile catch-up) may use it. */
   idle(path: string): boolean {
-    return !this.#pending.get(path)?.length && !this.#queued.get(path);
+    const i = this.#paths.indexOf(path);
+    return i < 0 || (this.#nextPending(i) < 0 && !this.#queued[i]);
   }
 
-  /** Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished. */
-  readNow(modules: readonly number[], done: (results: Array<{ module: number; ok: boolean; failure?: Failure }>) => void): void {
-    const results: Array<{ module: number; ok: boolean; failure?: Failure }> = [];
+  /**
+   * Reads `modules` now at on-demand priority; `done` gets each module's outcome once all finished,
+   * with the readout that came back when `withReadouts` (they are held until the last module is done).
+   */
+  readNow(modules: readonly number[], done: (results: OnDemandResult[]) => void, withReadouts = false): void {
+    const results: OnDemandResult[] = [];
     let left = modules.length;
     if (left === 0) return done(results);
     for (const module of modules) {
       this.counters.onDemand++;
-      this.#read(module, "onDemand", Priority.onDemand, (ok, failure) => {
-        results.push(failure ? { module, ok, failure } : { module, ok });
+      this.#read(module, "onDemand", Priority.onDemand, (ok, failure, _boundMs, readout) => {
+        results.push(failure ? { module, ok, failure } : withReadouts && readout ? { module, ok, readout } : { module, ok });
         if (--left === 0) done(results);
       });
     }
@@ -183,7 +214,7 @@ export class Poller {
   #stateOf(module: number): number {
     let row = this.#state.find(module);
     if (row === -1) {
-      row = this.#state.insert(module);
+      row = this.#state.add(module);
       this.#state.set(row, LAST_SLOT, -1);
       this.#state.set(row, LAST_BILLING_DAY, -1);
     }
@@ -209,7 +240,7 @@ export class Poller {
     for (let n = 0; n < MODULES_PER_TURN; n++) {
       const next = w.modules.next();
       if (next.done) {
-        for (const path of this.#pending.keys()) this.#feed(path);
+        for (let i = 0; i < this.#paths.length; i++) this.#feed(i);
         const delay = Math.max(10, Math.min(TICK_MAX_MS, (w.nextS - w.nowS) * 1000 + 1));
         this.#tick = o.timers.set(() => this.#onTick(), delay);
         return;
@@ -239,9 +270,12 @@ export class Poller {
   }
 
   #push(path: string, read: PendingRead): void {
-    let q = this.#pending.get(path);
-    if (!q) this.#pending.set(path, (q = []));
-    q.push(read.module * 2 + (read.kind === "billing" ? BILLING_BIT : 0));
+    let pi = this.#paths.indexOf(path);
+    if (pi < 0) {
+      pi = this.#paths.push(path) - 1;
+      this.#queued.push(0);
+    }
+    this.#pending.push((pi * 0x1_0000 + read.module) * 2 + (read.kind === "billing" ? BILLING_BIT : 0));
     const st = this.#state, s = this.#stateOf(read.module);
     st.set(s, PENDING, 1);
     st.set(s, PENDING_GROUP, read.group);
@@ -252,52 +286,68 @@ export class Poller {
       this.#billingOpen.set(key, (this.#billingOpen.get(key) ?? 0) + 1);
     }
     if (read.kind !== "scheduled") return;
-    const key = `${path}/${read.slot}`;
-    const c = this.#open.get(key);
-    if (c) c.pending++;
-    else this.#open.set(key, { startMs: this.#o.clock.now(), pending: 1, boundMs: 0, failed: false });
+    const c = this.#openAt(pi, read.slot);
+    if (c >= 0) this.#open[c + OPEN_LEFT]!++;
+    else this.#open.push(pi, read.slot, this.#o.clock.now(), 1, 0, 0);
   }
 
-  #cycleDone(path: string, read: PendingRead, boundMs: number | undefined): void {
-    const key = `${path}/${read.slot}`;
-    const c = this.#open.get(key);
-    if (read.kind !== "scheduled" || !c) return;
-    if (boundMs === undefined) c.failed = true;
-    else c.boundMs += boundMs;
-    if (--c.pending > 0) return;
-    this.#open.delete(key);
-    const durationMs = this.#o.clock.now() - c.startMs;
-    const complete = !c.failed && c.boundMs > 0;
+  /** The offset in `#open` of the cycle of path index `pi` and `slot`, or -1. */
+  #openAt(pi: number, slot: number): number {
+    const open = this.#open;
+    for (let at = 0; at < open.length; at += OPEN_COLUMNS) if (open[at] === pi && open[at + 1] === slot) return at;
+    return -1;
+  }
+
+  /** The place in `#pending` of path index `pi`'s next read, or -1. */
+  #nextPending(pi: number): number {
+    const q = this.#pending;
+    // Inline (a call per waiting read is dearer in XS); the reads of the paths are interleaved, so the first is near.
+    for (let i = 0; i < q.length; i++) if (Math.floor(q[i]! / 0x2_0000) === pi) return i;
+    return -1;
+  }
+
+  #cycleDone(pi: number, read: PendingRead, boundMs: number | undefined): void {
+    const open = this.#open, c = this.#openAt(pi, read.slot);
+    if (read.kind !== "scheduled" || c < 0) return;
+    if (boundMs === undefined) open[c + OPEN_FAILED] = 1;
+    else open[c + OPEN_BOUND_MS]! += boundMs;
+    if (--open[c + OPEN_LEFT]! > 0) return;
+    const startMs = open[c + OPEN_START_MS]!, cycleBoundMs = open[c + OPEN_BOUND_MS]!, failed = open[c + OPEN_FAILED] === 1;
+    open.splice(c, OPEN_COLUMNS);
+    const path = this.#paths[pi]!;
+    const durationMs = this.#o.clock.now() - startMs;
+    const complete = !failed && cycleBoundMs > 0;
     if (complete) {
       let total = this.cycles.get(path);
       if (!total) this.cycles.set(path, (total = { complete: 0, ratioSum: 0 }));
       total.complete++;
-      total.ratioSum += durationMs / c.boundMs;
+      total.ratioSum += durationMs / cycleBoundMs;
     }
-    for (const l of this.#cycleListeners) l({ path, slot: read.slot, durationMs, lowerBoundMs: c.boundMs, complete });
+    for (const l of this.#cycleListeners) l({ path, slot: read.slot, durationMs, lowerBoundMs: cycleBoundMs, complete });
   }
 
   /** The read a path's queue holds as `code`, as an object while it runs (the only ones in flight). */
   #pendingRead(code: number): PendingRead {
-    const module = Math.floor(code / 2), st = this.#state, s = this.#stateOf(module);
+    const module = moduleOf(code), st = this.#state, s = this.#stateOf(module);
     st.set(s, PENDING, 0);
     return { module, kind: code & BILLING_BIT ? "billing" : "scheduled", group: st.get(s, PENDING_GROUP), slot: st.get(s, PENDING_SLOT), day: st.get(s, PENDING_DAY) };
   }
 
-  #feed(path: string): void {
-    const q = this.#pending.get(path);
-    while (q && q.length && (this.#queued.get(path) ?? 0) < this.#o.maxQueuedPerPath) {
-      const read = this.#pendingRead(q.shift()!);
+  #feed(pi: number): void {
+    while (this.#queued[pi]! < this.#o.maxQueuedPerPath) {
+      const next = this.#nextPending(pi);
+      if (next < 0) return;
+      const read = this.#pendingRead(this.#pending.splice(next, 1)[0]!);
       const st = this.#state, s = this.#stateOf(read.module);
       const priority = read.kind === "billing" ? Priority.billing : Priority.scheduled;
       this.counters[read.kind === "billing" ? "billing" : "scheduled"]++;
-      this.#queued.set(path, (this.#queued.get(path) ?? 0) + 1);
+      this.#queued[pi]!++;
       this.#read(read.module, read.kind, priority, (_ok, _failure, boundMs) => {
-        this.#cycleDone(path, read, boundMs);
-        this.#queued.set(path, (this.#queued.get(path) ?? 1) - 1);
+        this.#cycleDone(pi, read, boundMs);
+        this.#queued[pi]!--;
         st.set(s, LAST_SLOT, Math.max(st.get(s, LAST_SLOT), read.slot));
         if (read.kind === "billing") this.#billingDone(read);
-        if (this.#running) this.#feed(path);
+        if (this.#running) this.#feed(pi);
       });
     }
   }
@@ -313,7 +363,7 @@ export class Poller {
   }
 
   /** Starts a readout of `module` on its path; `after` runs once it is over. */
-  #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure, boundMs?: number) => void): void {
+  #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure, boundMs?: number, readout?: Readout) => void): void {
     const o = this.#o;
     const st = this.#state, s = this.#stateOf(module);
     st.set(s, BUSY, 1);
@@ -323,14 +373,14 @@ export class Poller {
         this.counters.ok++;
         st.set(s, BACKOFF_MS, 0);
         o.listener.readout(module, r.readout, kind, o.wallClock.now() / 1000);
-        return after(true, undefined, r.wire.lowerBoundMs);
+        return after(true, undefined, r.wire.lowerBoundMs, r.readout);
       }
       this.counters.failed++;
       o.listener.failed(module, r.failure, kind);
       if (o.topology.module(module)?.state === "missing") {
         const base = (this.#group(module)?.intervalMin ?? 15) * 60_000;
         const backoffMs = st.get(s, BACKOFF_MS);
-        st.set(s, BACKOFF_MS, Math.min(o.maxBackoffMs, backoffMs ? backoffMs * 2 : base));
+        st.set(s, BACKOFF_MS, Math.min(Math.floor(o.maxBackoffMs), BACKOFF_LIMIT_MS, backoffMs ? backoffMs * 2 : base));
         st.set(s, RETRY_AT_MS, o.clock.now() + st.get(s, BACKOFF_MS));
       }
       after(false, r.failure);

@@ -18,8 +18,9 @@
  * number survives every collection.
  *
  * Recovery reads the whole partition (64 KiB on the device) once; the newest sector then takes
- * records again after its last valid one (and any torn tail), so a cut costs no sector. RAM: 5 bytes
- * per key (where its newest record is, and its length) plus 5 per sector, and 4 bytes per key during
+ * records again after its last valid one (and any torn tail), so a cut costs no sector. RAM: 3 bytes
+ * per key (where its newest record is, 16-bit on a partition of up to 64 KiB, and its length; 5 on a
+ * larger one) plus 5 per sector, and 4 bytes per key during
  * recovery.
  */
 import type { Timers } from "../../hal/clock.js";
@@ -32,7 +33,7 @@ import { HEADERS_BYTES, parseHeaders, STATE_MAGIC } from "./sector-format.js";
 import { SectorPool, SectorState } from "./sector-pool.js";
 
 export interface StateJournalOptions {
-  /** Keys are 0 … keyCount-1. Default 2048. Costs 5 bytes of RAM per key. */
+  /** Keys are 0 … keyCount-1. Default 2048. Costs 3 bytes of RAM per key (5 on a partition over 64 KiB). */
   keyCount?: number;
   /** Timers for maintenance turns; without them the owner calls `maintain()`. */
   timers?: Timers;
@@ -81,8 +82,11 @@ export class StateJournal {
   readonly #pool: SectorPool;
   readonly #size: number;
   readonly keyCount: number;
-  /** Partition offset of the record holding each key's newest value; 0 = never written. */
-  readonly #loc: Uint32Array;
+  /**
+   * Partition offset of the record holding each key's newest value; 0 = never written. 16-bit on a
+   * partition of 64 KiB or less (the device's), which halves the largest of the journal's arrays.
+   */
+  readonly #loc: Uint16Array | Uint32Array;
   readonly #len: Uint8Array;
   readonly #scratch = new Uint8Array(FRAME_OVERHEAD + MAX_PAYLOAD_BYTES);
   readonly #timers: Timers | undefined;
@@ -106,7 +110,7 @@ export class StateJournal {
     this.#pool = new SectorPool(flash, STATE_MAGIC);
     this.#size = flash.blockSize;
     this.keyCount = keyCount;
-    this.#loc = new Uint32Array(keyCount);
+    this.#loc = flash.byteLength <= 0x1_0000 ? new Uint16Array(keyCount) : new Uint32Array(keyCount);
     this.#len = new Uint8Array(keyCount);
     this.#timers = options.timers;
     this.#delayMs = options.maintenanceDelayMs ?? 10;

@@ -1,15 +1,10 @@
-/** Every console command, in the order `help` lists them. */
+/** Every console command, in the order `help` lists them: a frozen table (in flash on the device), each command given the unit when it runs. */
+import { frozen } from "../../model/frozen.js";
 import type { Command } from "../console.js";
-import type { ConsoleSession } from "../session.js";
-import type { ConsoleUnit } from "../unit.js";
-import { controlCommands } from "./control.js";
-import { modemCommands } from "./modem.js";
-import { moduleCommands } from "./modules.js";
-import { recordCommands } from "./records.js";
-import { systemCommands } from "./system.js";
+import { CONTROL_COMMANDS } from "./control.js";
+import { MODEM_COMMANDS } from "./modem.js";
+import { MODULE_COMMANDS } from "./modules.js";
+import { RECORD_COMMANDS } from "./records.js";
+import { SYSTEM_COMMANDS } from "./system.js";
 
-export function consoleCommands(unit: ConsoleUnit, session: ConsoleSession): Command[] {
-  const all: Command[] = [];
-  all.push(...systemCommands(unit, session, () => all), ...moduleCommands(unit), ...recordCommands(unit), ...controlCommands(unit, session), ...modemCommands(unit));
-  return all;
-}
+export const CONSOLE_COMMANDS: readonly Command[] = frozen([...SYSTEM_COMMANDS, ...MODULE_COMMANDS, ...RECORD_COMMANDS, ...CONTROL_COMMANDS, ...MODEM_COMMANDS]);

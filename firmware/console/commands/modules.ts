@@ -1,7 +1,8 @@
 /**
  * The modules and their buses: modules, module N, read N, bus.
  */
-import type { Failure, Readout } from "../../bus/types.js";
+import type { Failure } from "../../bus/types.js";
+import { frozen } from "../../model/frozen.js";
 import type { ModuleEntry } from "../../poll/topology.js";
 import { decodeRecord } from "../../store/record-codec.js";
 import { RecordClass } from "../../store/record-codec.js";
@@ -18,127 +19,124 @@ const READ_TIMEOUT_MS = 120_000;
 const LAST_VALUES_SECTORS = 16;
 const LAST_VALUES = 24;
 
-export function moduleCommands(unit: ConsoleUnit): Command[] {
-  const now = () => unit.hal.clock.now();
-  const lastOk = (m: ModuleEntry) => (m.lastOkMs < 0 ? "never since boot" : `${duration(now() - m.lastOkMs)} ago`);
-  const moduleArg = (ctx: CommandContext): ModuleEntry | undefined => {
-    if (ctx.args.length !== 1) return void ctx.fail(`usage: ${ctx.name} N`);
-    const n = wholeNumber(ctx.args[0], "N", 1, 0xffff);
-    if (typeof n === "string") return void ctx.fail(n);
-    const m = unit.topology.module(n);
-    if (!m) ctx.fail(`no module ${n} (modules lists them)`);
-    return m;
-  };
-  // The readout an on-demand read brought back (the poller reports only whether it succeeded).
-  let reading: { module: number; readout?: Readout } | undefined;
-  unit.onReadout((module, readout) => {
-    if (reading?.module === module) reading.readout = readout;
-  });
+/** How long ago a module last answered. */
+function lastOk(unit: ConsoleUnit, m: ModuleEntry): string {
+  return m.lastOkMs < 0 ? "never since boot" : `${duration(unit.hal.clock.now() - m.lastOkMs)} ago`;
+}
 
-  return [
-    {
-      name: "modules",
-      usage: "modules",
-      help: "the topology: number, path, address, serial, meters, state, last good readout, failures",
-      maxArgs: 0,
-      run(ctx) {
-        const list = [...unit.topology.modules];
-        let i = 0;
-        ctx.print("  N path    address   serial            meters state    last good readout    failures");
-        ctx.slices(
-          lineSlices(ctx, () => {
-            if (i > list.length) return undefined;
-            const m = list[i++];
-            if (!m) return `${list.length} modules`;
-            return `${String(m.number).padStart(3)} ${m.path.padEnd(7)} ${m.address.padEnd(9)} ${m.serial.padEnd(17)} ${String(m.meters.size).padStart(6)} ${m.state.padEnd(8)} ${lastOk(m).padEnd(20)} ${m.failures}`;
-          }),
-        );
-      },
+/** The module named by the command's one argument, or the error printed. */
+function moduleArg(ctx: CommandContext, unit: ConsoleUnit): ModuleEntry | undefined {
+  if (ctx.args.length !== 1) return void ctx.fail(`usage: ${ctx.name} N`);
+  const n = wholeNumber(ctx.args[0], "N", 1, 0xffff);
+  if (typeof n === "string") return void ctx.fail(n);
+  const m = unit.topology.module(n);
+  if (!m) ctx.fail(`no module ${n} (modules lists them)`);
+  return m;
+}
+
+export const MODULE_COMMANDS: readonly Command[] = frozen([
+  {
+    name: "modules",
+    usage: "modules",
+    help: "the topology: number, path, address, serial, meters, state, last good readout, failures",
+    maxArgs: 0,
+    run(ctx, unit) {
+      const list = [...unit.topology.modules];
+      let i = 0;
+      ctx.print("  N path    address   serial            meters state    last good readout    failures");
+      ctx.slices(
+        lineSlices(ctx, () => {
+          if (i > list.length) return undefined;
+          const m = list[i++];
+          if (!m) return `${list.length} modules`;
+          return `${String(m.number).padStart(3)} ${m.path.padEnd(7)} ${m.address.padEnd(9)} ${m.serial.padEnd(17)} ${String(m.meters.size).padStart(6)} ${m.state.padEnd(8)} ${lastOk(unit, m).padEnd(20)} ${m.failures}`;
+        }),
+      );
     },
-    {
-      name: "module",
-      usage: "module N",
-      help: "one module: where it is, its meters and their latches, bus statistics, last values",
-      run(ctx) {
-        const m = moduleArg(ctx);
-        if (!m) return;
-        const p = unit.topology.persistent(m.number);
-        const lines = [
-          `module ${m.number}: serial ${m.serial}, ${m.path} address ${m.address}, ${m.state}, last good readout ${lastOk(m)}, ${m.failures} consecutive failures`,
-          ...(p?.meters ?? []).map((x) => `  meter ${x.meter} (serial ${x.serial}) on channel ${x.channel}: latch ${latchStateName(unit.latch.state(x.meter))}, mode ${unit.latch.mode(x.meter)}`),
-        ];
-        const bus = unit.buses[Number(m.path.slice(3))];
-        const s = m.path.startsWith("bus") ? bus?.moduleStats(m.address) : undefined;
-        if (s) {
-          const mean = s.ok ? Math.round(s.totalResponseMs / s.ok) : 0;
-          lines.push(`  bus: ${s.transactions} transactions, ${s.ok} ok, ${s.failed} failed, ${s.retries} retries, ${s.timeouts} timeouts, ${s.errors} line errors; response ${mean} ms mean, ${Math.round(s.maxResponseMs)} ms max`);
-        }
-        const meters = new Set(m.meters.values());
-        lines.push("  last values:");
-        // A handful of lines (a module fronts at most a few meters), then the log's newest readings of its meters.
-        for (const line of lines) ctx.print(line);
-        const tail = new LogTail<Reading>(unit.log, [RecordClass.profile, RecordClass.billing], LAST_VALUES, pickReadings((r) => meters.has(r.meter)), LAST_VALUES_SECTORS);
-        printTail(ctx, tail, (r) => `  ${readingLine(r)}`, (n) => (n === 0 ? "  (none in the newest sectors of the log)" : `  ${n} values`));
-      },
+  },
+  {
+    name: "module",
+    usage: "module N",
+    help: "one module: where it is, its meters and their latches, bus statistics, last values",
+    run(ctx, unit) {
+      const m = moduleArg(ctx, unit);
+      if (!m) return;
+      const p = unit.topology.persistent(m.number);
+      const lines = [
+        `module ${m.number}: serial ${m.serial}, ${m.path} address ${m.address}, ${m.state}, last good readout ${lastOk(unit, m)}, ${m.failures} consecutive failures`,
+        ...(p?.meters ?? []).map((x) => `  meter ${x.meter} (serial ${x.serial}) on channel ${x.channel}: latch ${latchStateName(unit.latch.state(x.meter))}, mode ${unit.latch.mode(x.meter)}`),
+      ];
+      const bus = unit.buses[Number(m.path.slice(3))];
+      const s = m.path.startsWith("bus") ? bus?.moduleStats(m.address) : undefined;
+      if (s) {
+        const mean = s.ok ? Math.round(s.totalResponseMs / s.ok) : 0;
+        lines.push(`  bus: ${s.transactions} transactions, ${s.ok} ok, ${s.failed} failed, ${s.retries} retries, ${s.timeouts} timeouts, ${s.errors} line errors; response ${mean} ms mean, ${Math.round(s.maxResponseMs)} ms max`);
+      }
+      const meters = new Set(m.meters.values());
+      lines.push("  last values:");
+      // A handful of lines (a module fronts at most a few meters), then the log's newest readings of its meters.
+      for (const line of lines) ctx.print(line);
+      const tail = new LogTail<Reading>(unit.log, [RecordClass.profile, RecordClass.billing], LAST_VALUES, pickReadings((r) => meters.has(r.meter)), LAST_VALUES_SECTORS);
+      printTail(ctx, tail, (r) => `  ${readingLine(r)}`, (n) => (n === 0 ? "  (none in the newest sectors of the log)" : `  ${n} values`));
     },
-    {
-      name: "read",
-      usage: "read N",
-      help: "reads module N now (on-demand priority) and prints what came back",
-      run(ctx) {
-        const m = moduleArg(ctx);
-        if (!m) return;
-        if (reading) return ctx.fail("a read is already under way");
-        const mine = { module: m.number } as { module: number; readout?: Readout };
-        reading = mine;
-        ctx.print(`reading module ${m.number} (${m.path} ${m.address}) ...`);
-        ctx.later(READ_TIMEOUT_MS, () => reading === mine && (reading = undefined));
-        const t0 = now();
-        unit.poller.readNow([m.number], (results) => {
-          if (reading === mine) reading = undefined;
+  },
+  {
+    name: "read",
+    usage: "read N",
+    help: "reads module N now (on-demand priority) and prints what came back",
+    run(ctx, unit) {
+      const m = moduleArg(ctx, unit);
+      if (!m) return;
+      ctx.print(`reading module ${m.number} (${m.path} ${m.address}) ...`);
+      ctx.later(READ_TIMEOUT_MS);
+      const t0 = unit.hal.clock.now();
+      unit.poller.readNow(
+        [m.number],
+        (results) => {
           if (!ctx.active) return;
           const r = results[0];
-          if (!r?.ok || !mine.readout) return ctx.fail(`no readout: ${r?.failure ? describe(r.failure) : "failed"}`);
-          const out = mine.readout;
+          if (!r?.ok || !r.readout) return ctx.fail(`no readout: ${r?.failure ? describe(r.failure) : "failed"}`);
+          const out = r.readout;
           const lines = [`/${out.identification.text}`];
           for (const d of out.dataSets) lines.push(`${d.address}${d.values.map((v) => `(${v.value}${v.unit !== undefined ? `*${v.unit}` : ""})`).join("")}`);
-          lines.push(`${out.dataSets.length} data sets in ${duration(now() - t0)}`);
+          lines.push(`${out.dataSets.length} data sets in ${duration(unit.hal.clock.now() - t0)}`);
           printLines(ctx, lines);
-        });
-      },
+        },
+        true,
+      );
     },
-    {
-      name: "bus",
-      usage: "bus",
-      help: "per bus and bridge: bytes, wire time, utilisation, queue, transactions, failures",
-      maxArgs: 0,
-      run(ctx) {
-        const lines: string[] = [];
-        unit.buses.forEach((b, i) => {
-          const c = b.lineCounters;
-          const tot = { transactions: 0, ok: 0, failed: 0, retries: 0, timeouts: 0, errors: 0 };
-          let present = 0;
-          let missing = 0;
-          for (const m of unit.topology.modules) {
-            if (m.path !== `bus${i}`) continue;
-            if (m.state === "present") present++;
-            else missing++;
-            const s = b.moduleStats(m.address);
-            if (s) for (const k of Object.keys(tot) as Array<keyof typeof tot>) tot[k] += s[k];
-          }
-          lines.push(`bus${i}: ${present} modules answering, ${missing} missing; utilisation ${(100 * b.utilisation).toFixed(1)} %, ${b.queued} queued${b.busy ? ", busy" : ""}`);
-          lines.push(`  ${c.bytesSent} bytes sent, ${c.bytesReceived} received, ${Math.round(c.wireMs / 1000)} s on the wire, ${c.echoMismatches} echo mismatches`);
-          lines.push(`  ${tot.transactions} transactions: ${tot.ok} ok, ${tot.failed} failed, ${tot.retries} retries, ${tot.timeouts} timeouts, ${tot.errors} line errors`);
-        });
-        for (const [name, b] of unit.bridges) {
-          const c = b.counters;
-          lines.push(`${name} (bridge ${b.address}): ${c.transactions} transactions, ${c.ok} ok, ${c.failed} failed, ${c.bridgeFailures} bridge failures, ${c.routeFailures} route failures, ${c.failovers} failovers, ${c.recoveries} recoveries`);
+  },
+  {
+    name: "bus",
+    usage: "bus",
+    help: "per bus and bridge: bytes, wire time, utilisation, queue, transactions, failures",
+    maxArgs: 0,
+    run(ctx, unit) {
+      const lines: string[] = [];
+      unit.buses.forEach((b, i) => {
+        const c = b.lineCounters;
+        const tot = { transactions: 0, ok: 0, failed: 0, retries: 0, timeouts: 0, errors: 0 };
+        let present = 0;
+        let missing = 0;
+        for (const m of unit.topology.modules) {
+          if (m.path !== `bus${i}`) continue;
+          if (m.state === "present") present++;
+          else missing++;
+          const s = b.moduleStats(m.address);
+          if (s) for (const k of Object.keys(tot) as Array<keyof typeof tot>) tot[k] += s[k];
         }
-        printLines(ctx, lines);
-      },
+        lines.push(`bus${i}: ${present} modules answering, ${missing} missing; utilisation ${(100 * b.utilisation).toFixed(1)} %, ${b.queued} queued${b.busy ? ", busy" : ""}`);
+        lines.push(`  ${c.bytesSent} bytes sent, ${c.bytesReceived} received, ${Math.round(c.wireMs / 1000)} s on the wire, ${c.echoMismatches} echo mismatches`);
+        lines.push(`  ${tot.transactions} transactions: ${tot.ok} ok, ${tot.failed} failed, ${tot.retries} retries, ${tot.timeouts} timeouts, ${tot.errors} line errors`);
+      });
+      for (const [name, b] of unit.bridges) {
+        const c = b.counters;
+        lines.push(`${name} (bridge ${b.address}): ${c.transactions} transactions, ${c.ok} ok, ${c.failed} failed, ${c.bridgeFailures} bridge failures, ${c.routeFailures} route failures, ${c.failovers} failovers, ${c.recoveries} recoveries`);
+      }
+      printLines(ctx, lines);
     },
-  ];
-}
+  },
+]);
 
 /** The readings of a readings record that `wanted` keeps (events and other kinds: none). */
 export function pickReadings(wanted: (r: Reading) => boolean) {

@@ -9,7 +9,6 @@ import { decodeRecord, RecordClass, type DecodedRecord, type StoredRecord } from
 import type { Command, CommandContext } from "../console.js";
 import { className, eventLine, readingLine, resultName, sourceName, wallTime, wholeNumber } from "../format.js";
 import { LogTail } from "../tail.js";
-import type { ConsoleUnit } from "../unit.js";
 import { printTail } from "./listing.js";
 import { pickReadings } from "./modules.js";
 
@@ -27,51 +26,49 @@ function countArg(ctx: CommandContext, index: number): number | undefined {
   return n;
 }
 
-export function recordCommands(unit: ConsoleUnit): Command[] {
-  return [
-    {
-      name: "events",
-      usage: "events [N]",
-      help: `the last N events and alarms (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})`,
-      run(ctx) {
-        if (ctx.args.length > 1) return ctx.fail("usage: events [N]");
-        const n = countArg(ctx, 0);
-        if (n === undefined) return;
-        const tail = new LogTail(unit.log, [RecordClass.alarm, RecordClass.event], n, (r: StoredRecord) => {
-          const d = decodeRecord(r);
-          return d.kind === "event" ? [{ seq: d.seq, event: d.event }] : [];
-        });
-        printTail(ctx, tail, (x) => eventLine(x.seq, x.event), (k) => `${k} events`);
-      },
+export const RECORD_COMMANDS: readonly Command[] = frozen([
+  {
+    name: "events",
+    usage: "events [N]",
+    help: `the last N events and alarms (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})`,
+    run(ctx, unit) {
+      if (ctx.args.length > 1) return ctx.fail("usage: events [N]");
+      const n = countArg(ctx, 0);
+      if (n === undefined) return;
+      const tail = new LogTail(unit.log, [RecordClass.alarm, RecordClass.event], n, (r: StoredRecord) => {
+        const d = decodeRecord(r);
+        return d.kind === "event" ? [{ seq: d.seq, event: d.event }] : [];
+      });
+      printTail(ctx, tail, (x) => eventLine(x.seq, x.event), (k) => `${k} events`);
     },
-    {
-      name: "log",
-      usage: "log [N]",
-      help: `the last N records of the log, every class and kind (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})`,
-      run(ctx) {
-        if (ctx.args.length > 1) return ctx.fail("usage: log [N]");
-        const n = countArg(ctx, 0);
-        if (n === undefined) return;
-        const tail = new LogTail(unit.log, ALL_CLASSES, n, (r: StoredRecord) => [recordLine(decodeRecord(r))]);
-        printTail(ctx, tail, (line) => line, (k) => `${k} records (next #${unit.log.nextSeq})`);
-      },
+  },
+  {
+    name: "log",
+    usage: "log [N]",
+    help: `the last N records of the log, every class and kind (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})`,
+    run(ctx, unit) {
+      if (ctx.args.length > 1) return ctx.fail("usage: log [N]");
+      const n = countArg(ctx, 0);
+      if (n === undefined) return;
+      const tail = new LogTail(unit.log, ALL_CLASSES, n, (r: StoredRecord) => [recordLine(decodeRecord(r))]);
+      printTail(ctx, tail, (line) => line, (k) => `${k} records (next #${unit.log.nextSeq})`);
     },
-    {
-      name: "readings",
-      usage: "readings METER [N]",
-      help: `the last N readings of a meter, any register (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})`,
-      run(ctx) {
-        if (ctx.args.length < 1 || ctx.args.length > 2) return ctx.fail("usage: readings METER [N]");
-        const meter = wholeNumber(ctx.args[0], "METER", 0, 0xffff);
-        if (typeof meter === "string") return ctx.fail(meter);
-        const n = countArg(ctx, 1);
-        if (n === undefined) return;
-        const tail = new LogTail<Reading>(unit.log, [RecordClass.billing, RecordClass.profile], n, pickReadings((r) => r.meter === meter), READINGS_SECTORS);
-        printTail(ctx, tail, readingLine, (k) => `${k} readings of meter ${meter}`);
-      },
+  },
+  {
+    name: "readings",
+    usage: "readings METER [N]",
+    help: `the last N readings of a meter, any register (default ${DEFAULT_COUNT}, at most ${MAX_COUNT})`,
+    run(ctx, unit) {
+      if (ctx.args.length < 1 || ctx.args.length > 2) return ctx.fail("usage: readings METER [N]");
+      const meter = wholeNumber(ctx.args[0], "METER", 0, 0xffff);
+      if (typeof meter === "string") return ctx.fail(meter);
+      const n = countArg(ctx, 1);
+      if (n === undefined) return;
+      const tail = new LogTail<Reading>(unit.log, [RecordClass.billing, RecordClass.profile], n, pickReadings((r) => r.meter === meter), READINGS_SECTORS);
+      printTail(ctx, tail, readingLine, (k) => `${k} readings of meter ${meter}`);
     },
-  ];
-}
+  },
+]);
 
 /** One line for any record of the log. */
 function recordLine(d: DecodedRecord): string {
