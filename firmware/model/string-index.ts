@@ -1,9 +1,9 @@
 /**
  * Numbers (0 to 65,535: module and meter numbers) by string key (a serial, a place), for the topology's
- * indexes: the keys sorted and packed in one byte buffer (PackedStrings), searched by halves, the
- * numbers a Uint16Array in the same order. A Map's entry is 3 slots in XS (48 B on the device), a
- * string in a list an element (16 B) and a chunk of its own; here an entry is its key's bytes, 4 B
- * where they end and 2 B its number, with no slot (docs/memory.md). Adding or removing an entry moves
+ * indexes: the keys sorted and packed in one byte buffer (PackedStrings: a digit in half a byte),
+ * searched by halves, the numbers a Uint16Array in the same order. A Map's entry is 3 slots in XS
+ * (48 B on the device), a string in a list an element (16 B) and a chunk of its own; here an entry is
+ * its key's packed bytes, 2 B where they end and 2 B its number, with no slot (docs/memory.md). Adding or removing an entry moves
  * the ones after it: native copies, no hashing in script.
  */
 
@@ -20,18 +20,18 @@ export class StringIndex {
 
   get(key: string): number | undefined {
     const at = this.#search(key);
-    return this.#is(at, key) ? this.#values[at] : undefined;
+    return this.#is(at) ? this.#values[at] : undefined;
   }
 
   has(key: string): boolean {
-    return this.#is(this.#search(key), key);
+    return this.#is(this.#search(key));
   }
 
   /** Sets `key` to `value`, an integer from 0 to 65,535 (a RangeError else). */
   set(key: string, value: number): void {
     if (!(Number.isInteger(value) && value >= 0 && value <= 0xffff)) throw new RangeError(`value ${value} out of range`);
     const at = this.#search(key);
-    if (!this.#is(at, key)) {
+    if (!this.#is(at)) {
       const n = this.#keys.size;
       this.#values = withRoom(this.#values, n);
       this.#values.copyWithin(at + 1, at, n);
@@ -42,7 +42,7 @@ export class StringIndex {
 
   delete(key: string): boolean {
     const at = this.#search(key);
-    if (!this.#is(at, key)) return false;
+    if (!this.#is(at)) return false;
     this.#values.copyWithin(at, at + 1, this.#keys.size);
     this.#keys.remove(at);
     return true;
@@ -54,16 +54,18 @@ export class StringIndex {
     return at >= 0 && at < this.#keys.size ? this.#keys.get(at) : undefined;
   }
 
-  #is(at: number, key: string): boolean {
-    return at < this.#keys.size && this.#keys.compare(at, key) === 0;
+  /** Whether the key at `at` is the one searched last. */
+  #is(at: number): boolean {
+    return at < this.#keys.size && this.#keys.compareKey(at) === 0;
   }
 
-  /** The first position whose key is not below `key`. */
+  /** The first position whose key is not below `key` (the key `#is` compares with after). */
   #search(key: string): number {
+    this.#keys.key(key);
     let lo = 0, hi = this.#keys.size;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.#keys.compare(mid, key) < 0) lo = mid + 1;
+      if (this.#keys.compareKey(mid) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;

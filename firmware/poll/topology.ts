@@ -271,7 +271,7 @@ export class Topology {
       this.#put(number, path, address, KNOWN, nowMs);
       this.#bySerial.set(serial, number);
       changes.push(occupant !== undefined ? { kind: "replaced", module: number, previous: occupant } : { kind: "new", module: number });
-    } else if (this.pathOf(number) !== path || this.#addresses.compare(number, address) !== 0) {
+    } else if (this.pathOf(number) !== path || (this.#addresses.key(address), this.#addresses.compareKey(number) !== 0)) {
       const fromPath = this.pathOf(number), fromAddress = this.addressOf(number);
       changes.push({ kind: "moved", module: number, fromPath, fromAddress });
       const from = place(fromPath, fromAddress);
