@@ -12,6 +12,8 @@
  * thousand rows in script took 600,000 XS units in one turn, four times the turn limit; a Map from a
  * key to its row cost 3,000 slots over the site's tables.
  */
+import { withRoom } from "./grow.js";
+
 const NONE = -1;
 /** Keys are below this (16-bit numbers). */
 export const KEY_LIMIT = 0x1_0000;
@@ -62,7 +64,7 @@ export class KeyedRows {
     if (this.#size >= this.#maxRows) return NONE;
     const row = this.#size++;
     if (row === this.#subs.length) this.#growRows();
-    if (key >= this.#first.length) this.#growKeys(key);
+    this.#first = withRoom(this.#first, key, NONE);
     this.#subs[row] = sub;
     this.#next[row] = this.#first[key]!;
     this.#first[key] = row;
@@ -105,15 +107,6 @@ export class KeyedRows {
     this.#subs = grown(new Int32Array(n), this.#subs);
     this.#next = grown(new Int32Array(n), this.#next);
     this.#cells = grown(new Float64Array(n * this.#columns), this.#cells);
-  }
-
-  /** Room for `key` in the index: the next power of two above it. */
-  #growKeys(key: number): void {
-    let n = this.#first.length;
-    while (n <= key) n *= 2;
-    const first = new Int32Array(n).fill(NONE);
-    first.set(this.#first);
-    this.#first = first;
   }
 }
 
