@@ -27,8 +27,11 @@ export class PackedStrings {
   /** Where the string at each position ends in `#bytes` (it starts where the one before it ends). */
   #ends: Ends = new Uint16Array(8);
   #size = 0;
-  /** The packed key `compareKey` compares with (`key`), and its length. */
-  #key = new Uint8Array(16);
+  /**
+   * The length of the packed key `compareKey` compares with (`key`). The key is kept in `#bytes`
+   * beyond the strings, its length past their end (room for `insert` to move them up first): no
+   * buffer of its own (4 + 3 slots in XS).
+   */
   #keyLength = 0;
 
   get size(): number {
@@ -40,9 +43,10 @@ export class PackedStrings {
     let nibbles = 0;
     for (let k = 0; k < s.length; k++) nibbles += nibblesOf(s.charCodeAt(k));
     const length = (this.#keyLength = (nibbles + 1) >> 1);
-    const key = (this.#key = withRoom(this.#key, length));
-    key.fill(0, 0, length);
-    let at = 0;
+    const from = this.start(this.#size) + length;
+    const key = (this.#bytes = withRoom(this.#bytes, from + length));
+    key.fill(0, from, from + length);
+    let at = 2 * from;
     for (let k = 0; k < s.length; k++) {
       const u = s.charCodeAt(k);
       if (u >= 0x30 && u <= 0x39) at = put(key, at, u - 0x30 + 2);
@@ -54,10 +58,10 @@ export class PackedStrings {
 
   /** Negative, 0 or positive as the string at `at` sorts before, equal to or after the key (`key`). */
   compareKey(at: number): number {
-    const b = this.#bytes, key = this.#key, start = this.start(at), length = this.#ends[at]! - start;
+    const b = this.#bytes, from = this.start(this.#size) + this.#keyLength, start = this.start(at), length = this.#ends[at]! - start;
     const n = Math.min(length, this.#keyLength);
     for (let i = 0; i < n; i++) {
-      const d = b[start + i]! - key[i]!;
+      const d = b[start + i]! - b[from + i]!;
       if (d !== 0) return d;
     }
     return length - this.#keyLength;
@@ -67,9 +71,8 @@ export class PackedStrings {
   insert(at: number, s: string): void {
     this.key(s);
     const length = this.#keyLength, start = this.start(at), used = this.start(this.#size);
-    if (length > 0) this.#bytes = withRoom(this.#bytes, used + length - 1);
     this.#bytes.copyWithin(start + length, start, used);
-    for (let i = 0; i < length; i++) this.#bytes[start + i] = this.#key[i]!;
+    this.#bytes.copyWithin(start, used + length, used + 2 * length);
     if (used + length > 0xffff && this.#ends instanceof Uint16Array) this.#ends = Uint32Array.from(this.#ends);
     const ends = (this.#ends = withRoom(this.#ends, this.#size));
     ends.copyWithin(at + 1, at, this.#size);

@@ -19,19 +19,19 @@ export class StringIndex {
   }
 
   get(key: string): number | undefined {
-    const at = this.#search(key);
-    return this.#is(at) ? this.#values[at] : undefined;
+    const at = search(this.#keys, key);
+    return is(this.#keys, at) ? this.#values[at] : undefined;
   }
 
   has(key: string): boolean {
-    return this.#is(this.#search(key));
+    return is(this.#keys, search(this.#keys, key));
   }
 
   /** Sets `key` to `value`, an integer from 0 to 65,535 (a RangeError else). */
   set(key: string, value: number): void {
     if (!(Number.isInteger(value) && value >= 0 && value <= 0xffff)) throw new RangeError(`value ${value} out of range`);
-    const at = this.#search(key);
-    if (!this.#is(at)) {
+    const at = search(this.#keys, key);
+    if (!is(this.#keys, at)) {
       const n = this.#keys.size;
       this.#values = withRoom(this.#values, n);
       this.#values.copyWithin(at + 1, at, n);
@@ -41,8 +41,8 @@ export class StringIndex {
   }
 
   delete(key: string): boolean {
-    const at = this.#search(key);
-    if (!this.#is(at)) return false;
+    const at = search(this.#keys, key);
+    if (!is(this.#keys, at)) return false;
     this.#values.copyWithin(at, at + 1, this.#keys.size);
     this.#keys.remove(at);
     return true;
@@ -53,21 +53,23 @@ export class StringIndex {
     const at = this.#values.indexOf(value);
     return at >= 0 && at < this.#keys.size ? this.#keys.get(at) : undefined;
   }
+}
 
-  /** Whether the key at `at` is the one searched last. */
-  #is(at: number): boolean {
-    return at < this.#keys.size && this.#keys.compareKey(at) === 0;
-  }
+// Functions of the module, not private methods (each of those is a slot per instance in XS).
 
-  /** The first position whose key is not below `key` (the key `#is` compares with after). */
-  #search(key: string): number {
-    this.#keys.key(key);
-    let lo = 0, hi = this.#keys.size;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#keys.compareKey(mid) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+/** The first position in `keys` whose key is not below `key` (the key `is` compares with after). */
+function search(keys: PackedStrings, key: string): number {
+  keys.key(key);
+  let lo = 0, hi = keys.size;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys.compareKey(mid) < 0) lo = mid + 1;
+    else hi = mid;
   }
+  return lo;
+}
+
+/** Whether the key at `at` is the one searched last. */
+function is(keys: PackedStrings, at: number): boolean {
+  return at < keys.size && keys.compareKey(at) === 0;
 }
