@@ -655,13 +655,20 @@ export class Concentrator implements CommandTarget {
     const t = this.topology;
     this.#balance.length = 0;
     for (const b of configs) {
+      // Each lookup packs its serial and compares bytes in script: none after the first meter not known yet.
       const balanceMeter = t.meterNumber(b.balanceMeter);
-      const consumers = b.consumers.map((s) => t.meterNumber(s));
-      if (balanceMeter === undefined || consumers.some((c) => c === undefined)) continue;
+      if (balanceMeter === undefined) continue;
+      const consumers: number[] = [];
+      for (const serial of b.consumers) {
+        const c = t.meterNumber(serial);
+        if (c === undefined) break;
+        consumers.push(c);
+      }
+      if (consumers.length < b.consumers.length) continue;
       const config: BalanceGroupConfig = {
         id: b.id,
         balanceMeter,
-        consumers: consumers as number[],
+        consumers,
         thresholdPercent: Number(this.config.get("balance.thresholdPct")),
         minDurationMs: Number(this.config.get("balance.minDurationMin")) * 60_000,
         minBalanceWh: 10,

@@ -95,9 +95,13 @@ export class TopologyFullError extends RangeError {
 
 /** No module, no meter (numbers start at 1): also the end of a module's list of meters. */
 const NONE = 0;
-/** A module's flags: a number some module has; the module is missing. */
+/**
+ * A module's flags: a number some module has; the module is missing; another module holds its place
+ * (replaced) or it left it (moved): kept with the place index, so that asking needs no lookup.
+ */
 const KNOWN = 1;
 const MISSING = 2;
+const DISPLACED = 4;
 /** A meter's channel is its OBIS value group B: one byte. */
 const MAX_CHANNEL = 0xff;
 const MAX_FAILURES = 0xffff_ffff;
@@ -219,7 +223,7 @@ export class Topology {
 
   /** Whether the module is the one at its place (not displaced by another, nor moved away). */
   inPlace(number: number): boolean {
-    return this.numberAt(this.pathOf(number), this.addressOf(number)) === number;
+    return this.has(number) && !(this.#flags[number]! & DISPLACED);
   }
 
   /** The number of the module a meter is behind now, undefined when none. */
@@ -285,10 +289,11 @@ export class Topology {
     if (occupant !== number) this.#changed.add(number);
     if (occupant !== undefined && occupant !== number) {
       // The previous occupant is no longer here; it stays known (by serial) until it shows up elsewhere.
-      this.#flags[occupant]! |= MISSING;
+      this.#flags[occupant]! |= MISSING | DISPLACED;
       this.#changed.add(occupant);
     }
     this.#byPlace.set(key, number);
+    this.#flags[number]! &= ~DISPLACED;
 
     // The meters read, by channel (each once).
     const channels: number[] = [], read: number[] = [];
@@ -419,6 +424,7 @@ export class Topology {
       this.#nextModule = Math.max(this.#nextModule, m.number + 1);
       for (const x of m.meters) this.#nextMeter = Math.max(this.#nextMeter, x.meter + 1);
     }
+    for (const m of s.modules) if (this.#byPlace.get(place(m.path, m.address)) !== m.number) this.#flags[m.number]! |= DISPLACED;
     // Records written before a cut may list a meter twice (the new module's record is written before the
     // old one's): the module in its place wins, then the newer one; the next readout settles it anyway.
     const rank = (m: PersistedModule) => (this.#byPlace.get(place(m.path, m.address)) === m.number ? 1 << 30 : 0) + m.number;

@@ -170,6 +170,7 @@ describe("topology", () => {
           for (let n = 0; n <= 6; n++) {
             const m = model.modules.get(n), v = t.module(n);
             assert.equal(t.has(n), m !== undefined);
+            assert.equal(t.inPlace(n), m !== undefined && model.byPlace.get(`${m.path}/${m.address.replace(/^0+/, "")}`) === n, `module ${n} in place`);
             assert.deepEqual(v && { serial: v.serial, path: v.path, address: v.address, state: v.state, failures: v.failures, lastOkMs: v.lastOkMs, meters: [...v.meters] }, m && { ...m, meters: [...m.meters] }, `module ${n} after op ${i}`);
           }
           assert.deepEqual(t.modules.map((m) => m.number), [...model.modules.keys()].sort((a, b) => a - b));
