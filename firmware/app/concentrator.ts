@@ -222,8 +222,8 @@ export class Concentrator implements CommandTarget {
           random: hal.random,
           timers: t,
           wallClock: hal.wallClock,
-          moduleAt: (path, address) => this.topology.at(path, address)?.number,
-          meterOf: (module) => this.topology.module(module)?.meters.get(1),
+          moduleAt: (path, address) => this.topology.numberAt(path, address),
+          meterOf: (module) => (this.topology.has(module) ? this.topology.metersOf(module).get(1) : undefined),
           latch: () => this.latch,
           events: this.events,
           store: (readings) => this.#guarded(() => this.#storeReadings(readings, false)),
@@ -249,8 +249,8 @@ export class Concentrator implements CommandTarget {
     this.latch = new LatchManager({
       persistence: new LatchStore(this.journal, (r) => r.state === ControlState.connected && r.mode === defaultMode && !r.limiter),
       relays: new ModuleRelays(this.access),
-      moduleOf: (consumer) => this.topology.meterLocation(consumer)?.module.number,
-      consumersOf: (module) => [...(this.topology.module(module)?.meters.values() ?? [])],
+      moduleOf: (consumer) => this.topology.moduleOfMeter(consumer),
+      consumersOf: (module) => [...this.topology.metersOf(module).values()],
       clock: hal.clock,
       timers: t,
       wallClock: hal.wallClock,
@@ -489,8 +489,8 @@ export class Concentrator implements CommandTarget {
     if (this.topology.size === 0 || this.poller.counters.ok > 0) return true;
     if (!this.#busProbed) {
       this.#busProbed = true;
-      const first = this.topology.modules[Symbol.iterator]().next().value;
-      if (first) this.poller.readNow([first.number], () => undefined);
+      const first = this.topology.next(0);
+      if (first !== 0) this.poller.readNow([first], () => undefined);
     }
     return false;
   }
@@ -586,10 +586,10 @@ export class Concentrator implements CommandTarget {
   }
 
   #onReadout(module: number, readout: Readout, kind: ReadKind, timeS: number): void {
-    const m = this.topology.module(module);
-    if (!m) return;
+    const t = this.topology;
+    if (!t.has(module)) return;
     for (const l of this.#readoutListeners) l(module, readout);
-    this.acquirer.readout(m.path, m.address, readout, kind, timeS);
+    this.acquirer.readout(t.pathOf(module), t.addressOf(module), readout, kind, timeS);
   }
 
   /** After the topology took in who answered at `path`/`address` (the acquirer's first step of a readout). */
@@ -598,7 +598,7 @@ export class Concentrator implements CommandTarget {
     // that answered first: a cut between two writes leaves its claim on a meter (Topology restore).
     const changed = this.topology.takeChanged();
     if (changed.length === 0) return;
-    const answered = this.topology.at(path, address)?.number;
+    const answered = this.topology.numberAt(path, address);
     for (const n of changed.sort((a, b) => (b === answered ? 1 : 0) - (a === answered ? 1 : 0))) this.#persistModule(n);
     this.#resolveBalance();
   }
@@ -657,13 +657,20 @@ export class Concentrator implements CommandTarget {
     const t = this.topology;
     this.#balance.length = 0;
     for (const b of configs) {
+      // Each lookup packs its serial and compares bytes in script: none after the first meter not known yet.
       const balanceMeter = t.meterNumber(b.balanceMeter);
-      const consumers = b.consumers.map((s) => t.meterNumber(s));
-      if (balanceMeter === undefined || consumers.some((c) => c === undefined)) continue;
+      if (balanceMeter === undefined) continue;
+      const consumers: number[] = [];
+      for (const serial of b.consumers) {
+        const c = t.meterNumber(serial);
+        if (c === undefined) break;
+        consumers.push(c);
+      }
+      if (consumers.length < b.consumers.length) continue;
       const config: BalanceGroupConfig = {
         id: b.id,
         balanceMeter,
-        consumers: consumers as number[],
+        consumers,
         thresholdPercent: Number(this.config.get("balance.thresholdPct")),
         minDurationMs: Number(this.config.get("balance.minDurationMin")) * 60_000,
         minBalanceWh: 10,

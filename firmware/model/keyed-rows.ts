@@ -17,6 +17,7 @@
  * key to its row cost 3,000 slots over the site's tables.
  */
 import { frozen } from "./frozen.js";
+import { withRoom } from "./grow.js";
 
 /** Keys are below this (16-bit numbers). */
 export const KEY_LIMIT = 0x1_0000;
@@ -182,7 +183,7 @@ export class KeyedRows {
     if (sub !== 0 && !this.#subs) this.#chain();
     const row = this.#size;
     if (row === this.#capacity) this.#growRows();
-    if (key >= this.#first.length) this.#growKeys(key);
+    this.#first = withRoom(this.#first, key, NONE);
     this.#size++;
     if (this.#subs) {
       this.#subs[row] = sub;
@@ -211,12 +212,6 @@ export class KeyedRows {
       this.#subs = grown(new Int32Array(n), this.#subs);
       this.#next = grown(new Uint16Array(n), this.#next!);
     }
-  }
-
-  /** Room for `key` in the index: half as much again, or up to the key if that is more. */
-  #growKeys(key: number): void {
-    const n = Math.min(Math.max(key + 1, this.#first.length + (this.#first.length >> 1)), KEY_LIMIT);
-    this.#first = grown(new Uint16Array(n).fill(NONE), this.#first);
   }
 }
 

@@ -124,8 +124,9 @@ export class Acquirer {
   /** Flags the next readings of every module (a power failure of the concentrator, a clock change), read since boot or not. */
   flagAll(status: number): void {
     const mem = this.#memory;
-    for (const m of this.#o.topology.modules) {
-      const row = this.#memoryOf(m.number, undefined);
+    const t = this.#o.topology;
+    for (let n = t.next(0); n !== 0; n = t.next(n)) {
+      const row = this.#memoryOf(n, undefined);
       mem.set(row, PENDING_STATUS, mem.get(row, PENDING_STATUS) | status);
     }
   }
@@ -159,7 +160,7 @@ export class Acquirer {
     const o = this.#o;
     if (obs.relayConnected !== undefined) o.latch.observeRelay(module.number, obs.relayConnected);
     o.clockKeeper.observe(module.number, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, p.timeS);
-    p.meters = o.topology.module(module.number)!.meters;
+    p.meters = o.topology.metersOf(module.number);
     o.identified(p.path, p.address);
     return true;
   }
@@ -216,7 +217,7 @@ export class Acquirer {
       // A full table: the module is not tracked, which the caller sees in the counters.
       return undefined;
     }
-    return { number: o.topology.at(path, address)!.number, changes };
+    return { number: o.topology.numberAt(path, address)!, changes };
   }
 
   /**

@@ -87,7 +87,7 @@ export class Discovery {
     const o = this.#o;
     const candidates = o.candidates(path);
     let i = this.#cursor.get(path) ?? 0;
-    while (i < candidates.length && o.topology.at(path, candidates[i]!)) i++;
+    while (i < candidates.length && o.topology.numberAt(path, candidates[i]!) !== undefined) i++;
     this.#cursor.set(path, i + 1);
     const address = candidates[i];
     const bus = o.paths.get(path);

@@ -55,11 +55,11 @@ export class ModuleAccess {
   }
 
   #target(module: number) {
-    const m = this.#o.topology.module(module);
-    const path = m && this.#o.paths.get(m.path);
-    if (!m || !path) return undefined;
-    const timing = this.#o.timingOf?.(m.path);
-    return { path, address: m.address, timing: timing ? { timing } : {} };
+    const t = this.#o.topology;
+    const path = t.has(module) ? this.#o.paths.get(t.pathOf(module)) : undefined;
+    if (!path) return undefined;
+    const timing = this.#o.timingOf?.(t.pathOf(module));
+    return { path, address: t.addressOf(module), timing: timing ? { timing } : {} };
   }
 
   /** An unknown module fails like a path would: in a later turn. */

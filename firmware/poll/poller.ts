@@ -20,7 +20,7 @@ import type { Failure, Readout } from "../bus/types.js";
 import type { ModuleAccess } from "./module-access.js";
 import { frozen } from "../model/frozen.js";
 import { KeyedRows, type ColumnKind } from "../model/keyed-rows.js";
-import type { ModuleEntry, Topology } from "./topology.js";
+import type { Topology } from "./topology.js";
 import { billingDay, inWindow, slotOf, slotStart, validateSchedule, type GroupSchedule } from "./schedule.js";
 
 export const Priority = Object.freeze({ alarm: 30, onDemand: 20, billing: 15, scheduled: 10, backfill: 5, discovery: 0 } as const);
@@ -111,7 +111,8 @@ const MODULES_PER_TURN = 32;
 
 /** A tick under way: the modules left to look at, the tick's time, and the next slot boundary seen so far (s). */
 interface Sweep {
-  modules: Iterator<ModuleEntry>;
+  /** The last module number looked at (0 before the first): the sweep walks the numbers, copying no list. */
+  module: number;
   nowS: number;
   nowMs: number;
   nextS: number;
@@ -230,7 +231,7 @@ export class Poller {
     this.#tick = undefined;
     if (!this.#running) return;
     const nowS = this.#o.wallClock.now() / 1000;
-    this.#sweep({ modules: this.#o.topology.modules[Symbol.iterator](), nowS, nowMs: this.#o.clock.now(), nextS: nowS + TICK_MAX_MS / 1000 });
+    this.#sweep({ module: 0, nowS, nowMs: this.#o.clock.now(), nextS: nowS + TICK_MAX_MS / 1000 });
   }
 
   #sweep(w: Sweep): void {
@@ -238,35 +239,35 @@ export class Poller {
     if (!this.#running) return;
     const o = this.#o;
     for (let n = 0; n < MODULES_PER_TURN; n++) {
-      const next = w.modules.next();
-      if (next.done) {
+      const next = (w.module = o.topology.next(w.module));
+      if (next === 0) {
         for (let i = 0; i < this.#paths.length; i++) this.#feed(i);
         const delay = Math.max(10, Math.min(TICK_MAX_MS, (w.nextS - w.nowS) * 1000 + 1));
         this.#tick = o.timers.set(() => this.#onTick(), delay);
         return;
       }
-      this.#consider(next.value, w);
+      this.#consider(next, w);
     }
     this.#tick = o.timers.set(() => this.#sweep(w), 0);
   }
 
   /** Whether module `m` has a read due at the sweep's time: pushed on its path's queue if so. */
-  #consider(m: ModuleEntry, w: Sweep): void {
-    const o = this.#o;
+  #consider(module: number, w: Sweep): void {
+    const o = this.#o, t = o.topology;
     const { nowS, nowMs } = w;
-    const g = this.#group(m.number);
+    const g = this.#group(module);
     if (!g) return;
-    const st = this.#state, s = this.#stateOf(m.number);
+    const st = this.#state, s = this.#stateOf(module);
     const slot = slotOf(nowS, g.intervalMin, o.utcOffsetMin);
     w.nextS = Math.min(w.nextS, slotStart(slot + 1, g.intervalMin, o.utcOffsetMin));
     if (st.get(s, BUSY) || st.get(s, PENDING)) return;
     // A module displaced by another at its place is found again by discovery if it reappears elsewhere.
-    if (o.topology.at(m.path, m.address)?.number !== m.number) return;
-    if (m.state === "missing" && nowMs < st.get(s, RETRY_AT_MS)) return;
+    if (!t.inPlace(module)) return;
+    if (t.stateOf(module) === "missing" && nowMs < st.get(s, RETRY_AT_MS)) return;
     const day = billingDay(g, nowS, o.utcOffsetMin);
     if (day !== undefined && st.get(s, LAST_BILLING_DAY) < 0) st.set(s, LAST_BILLING_DAY, o.billingDays?.last(g.id) ?? day);
-    if (day !== undefined && day > st.get(s, LAST_BILLING_DAY)) this.#push(m.path, { module: m.number, kind: "billing", group: g.id, slot, day });
-    else if (slot > st.get(s, LAST_SLOT) && inWindow(g, nowS, o.utcOffsetMin)) this.#push(m.path, { module: m.number, kind: "scheduled", group: g.id, slot, day: day ?? -1 });
+    if (day !== undefined && day > st.get(s, LAST_BILLING_DAY)) this.#push(t.pathOf(module), { module, kind: "billing", group: g.id, slot, day });
+    else if (slot > st.get(s, LAST_SLOT) && inWindow(g, nowS, o.utcOffsetMin)) this.#push(t.pathOf(module), { module, kind: "scheduled", group: g.id, slot, day: day ?? -1 });
   }
 
   #push(path: string, read: PendingRead): void {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { Topology, TopologyFullError } from "../../firmware/poll/topology.js";
+import { Topology, TopologyFullError, type ModuleState, type TopologyChange } from "../../firmware/poll/topology.js";
 
 const meters = (...serials: string[]) => new Map(serials.map((s, i) => [i + 1, s] as [number, string]));
 
@@ -136,4 +136,145 @@ describe("topology", () => {
     assert.throws(() => t.observe("bus0", "3", "M3", meters(), 0), TopologyFullError);
     assert.equal(JSON.stringify(t.snapshot()), before);
   });
+
+  it("refuses a channel that is not a byte (OBIS value group B) with a RangeError and leaves the table unchanged", () => {
+    const t = new Topology();
+    t.observe("bus0", "1", "M1", meters("A"), 0);
+    const before = JSON.stringify(t.snapshot());
+    for (const channel of [-1, 256, 1.5]) assert.throws(() => t.observe("bus0", "2", "M2", new Map([[channel, "B"]]), 1), RangeError);
+    assert.equal(JSON.stringify(t.snapshot()), before);
+    assert.equal(t.meterNumber("B"), undefined);
+  });
+
+  it("answers as a model of Maps does, whatever the sequence of answers, moves, replacements, failures and reboots", () => {
+    const observe = fc.record({
+      op: fc.constant("observe" as const),
+      path: fc.constantFrom("bus0", "bus1", "bridge7"),
+      address: fc.constantFrom("1", "02", "0003", "dlms:18"),
+      serial: fc.constantFrom("63834781", "M2", "m3", "Zähler4"),
+      meters: fc.uniqueArray(fc.constantFrom("20352064", "A", "b", "€5", "10000001"), { maxLength: 3 }),
+    });
+    const health = fc.record({ op: fc.constantFrom("failed" as const, "succeeded" as const), module: fc.integer({ min: 0, max: 5 }) });
+    const reboot = fc.record({ op: fc.constant("reboot" as const) });
+    const ops = fc.array(fc.oneof({ weight: 5, arbitrary: observe }, { weight: 3, arbitrary: health }, { weight: 1, arbitrary: reboot }), { maxLength: 50 });
+    fc.assert(
+      fc.property(ops, (list) => {
+        let t = new Topology({ missingAfter: 2 });
+        const model = new MapModel(2);
+        list.forEach((o, i) => {
+          if (o.op === "observe") assert.deepEqual(t.observe(o.path, o.address, o.serial, meters(...o.meters), i), model.observe(o.path, o.address, o.serial, meters(...o.meters), i));
+          else if (o.op === "failed") assert.deepEqual(t.failed(o.module), model.failed(o.module));
+          else if (o.op === "succeeded") assert.deepEqual(t.succeeded(o.module, i), model.succeeded(o.module, i));
+          else (t = new Topology({ missingAfter: 2 }, t.snapshot())), model.reboot();
+          assert.equal(t.size, model.modules.size);
+          for (let n = 0; n <= 6; n++) {
+            const m = model.modules.get(n), v = t.module(n);
+            assert.equal(t.has(n), m !== undefined);
+            assert.equal(t.inPlace(n), m !== undefined && model.byPlace.get(`${m.path}/${m.address.replace(/^0+/, "")}`) === n, `module ${n} in place`);
+            assert.deepEqual(v && { serial: v.serial, path: v.path, address: v.address, state: v.state, failures: v.failures, lastOkMs: v.lastOkMs, meters: [...v.meters] }, m && { ...m, meters: [...m.meters] }, `module ${n} after op ${i}`);
+          }
+          assert.deepEqual(t.modules.map((m) => m.number), [...model.modules.keys()].sort((a, b) => a - b));
+          for (const path of ["bus0", "bus1", "bridge7"]) for (const address of ["1", "2", "3", "dlms:18"]) assert.equal(t.numberAt(path, address), model.byPlace.get(`${path}/${address.replace(/^0+/, "")}`));
+          for (const serial of ["20352064", "A", "b", "€5", "10000001"]) {
+            const meter = t.meterNumber(serial);
+            assert.equal(meter, model.meterNumber(serial), serial);
+            if (meter !== undefined) assert.deepEqual(t.meterLocation(meter) && { module: t.meterLocation(meter)!.module.number, channel: t.meterLocation(meter)!.channel }, model.meterLocation(meter));
+          }
+        });
+      }),
+    );
+  });
 });
+
+/** The topology's rules over Maps and objects (as the table was before it was held in rows), for the property test. */
+class MapModel {
+  readonly modules = new Map<number, { serial: string; path: string; address: string; state: ModuleState; failures: number; lastOkMs: number; meters: Map<number, number> }>();
+  readonly byPlace = new Map<string, number>();
+  readonly #meterBySerial = new Map<string, number>();
+  #nextModule = 1;
+  #nextMeter = 1;
+
+  constructor(readonly missingAfter: number) {}
+
+  observe(path: string, address: string, serial: string, read: ReadonlyMap<number, string>, nowMs: number): TopologyChange[] {
+    const changes: TopologyChange[] = [];
+    const key = `${path}/${address.replace(/^0+/, "")}`;
+    const occupant = this.byPlace.get(key);
+    let number = [...this.modules].find(([, m]) => m.serial === serial)?.[0];
+    if (number === undefined) {
+      number = this.#nextModule++;
+      this.modules.set(number, { serial, path, address, state: "present", failures: 0, lastOkMs: nowMs, meters: new Map() });
+      changes.push(occupant !== undefined ? { kind: "replaced", module: number, previous: occupant } : { kind: "new", module: number });
+    } else {
+      const m = this.modules.get(number)!;
+      if (m.path !== path || m.address !== address) {
+        changes.push({ kind: "moved", module: number, fromPath: m.path, fromAddress: m.address });
+        const from = `${m.path}/${m.address.replace(/^0+/, "")}`;
+        if (this.byPlace.get(from) === number) this.byPlace.delete(from);
+        Object.assign(m, { path, address });
+      } else if (occupant !== undefined && occupant !== number) changes.push({ kind: "replaced", module: number, previous: occupant });
+    }
+    if (occupant !== undefined && occupant !== number) this.modules.get(occupant)!.state = "missing";
+    this.byPlace.set(key, number);
+    const m = this.modules.get(number)!;
+    const channels = new Map<number, number>();
+    for (const [channel, s] of read) {
+      let meter = this.#meterBySerial.get(s);
+      if (meter === undefined) {
+        this.#meterBySerial.set(s, (meter = this.#nextMeter++));
+        changes.push({ kind: "meterNew", module: number, meter });
+      } else {
+        const from = this.meterLocation(meter)?.module;
+        if (from !== undefined && from !== number) {
+          const holder = this.modules.get(from)!.meters;
+          for (const [c, x] of holder) if (x === meter) holder.delete(c);
+          changes.push({ kind: "meterMoved", module: number, meter, from });
+        }
+      }
+      channels.set(channel, meter);
+    }
+    m.meters = channels;
+    const failures = m.failures;
+    Object.assign(m, { failures: 0, lastOkMs: nowMs });
+    if (m.state === "missing") (m.state = "present"), changes.push({ kind: "restored", module: number, failures });
+    return changes;
+  }
+
+  failed(number: number): TopologyChange[] {
+    const m = this.modules.get(number);
+    if (!m) return [];
+    m.failures++;
+    if (m.state === "missing" || m.failures < this.missingAfter) return [];
+    m.state = "missing";
+    return [{ kind: "missing", module: number, failures: m.failures }];
+  }
+
+  succeeded(number: number, nowMs: number): TopologyChange[] {
+    const m = this.modules.get(number);
+    if (!m) return [];
+    const failures = m.failures;
+    Object.assign(m, { failures: 0, lastOkMs: nowMs });
+    if (m.state !== "missing") return [];
+    m.state = "present";
+    return [{ kind: "restored", module: number, failures }];
+  }
+
+  /** What a reboot keeps: identity, place and meters (a meter behind no module is forgotten); health is learnt again (a module out of its place is missing). */
+  reboot(): void {
+    for (const [serial, meter] of this.#meterBySerial) if (!this.meterLocation(meter)) this.#meterBySerial.delete(serial);
+    for (const [n, m] of this.modules) {
+      const inPlace = this.byPlace.get(`${m.path}/${m.address.replace(/^0+/, "")}`) === n;
+      Object.assign(m, { failures: 0, lastOkMs: -1, state: inPlace ? "present" : "missing" });
+    }
+  }
+
+  meterNumber(serial: string): number | undefined {
+    const meter = this.#meterBySerial.get(serial);
+    return meter !== undefined && this.meterLocation(meter) ? meter : undefined;
+  }
+
+  meterLocation(meter: number): { module: number; channel: number } | undefined {
+    for (const [module, m] of this.modules) for (const [channel, x] of m.meters) if (x === meter) return { module, channel };
+    return undefined;
+  }
+}

@@ -135,8 +135,8 @@ export class CatchUp {
   stored(readings: readonly Reading[]): void {
     for (const r of readings) {
       if (r.register !== IMPORT_TOTAL || r.status & ReadingStatus.implausible) continue;
-      const at = this.#o.topology.meterLocation(r.meter);
-      if (!at || isDlmsAddress(at.module.address)) continue;
+      const t = this.#o.topology, module = t.moduleOfMeter(r.meter);
+      if (module === undefined || isDlmsAddress(t.addressOf(module))) continue;
       this.#o.holdings.held(r.meter, Math.floor(r.time / PROFILE_PERIOD_S));
     }
   }
@@ -233,7 +233,8 @@ export class CatchUp {
   /** The newest slot in the slice from `from` that a meter of `m` misses. */
   #lastMissing(m: ModuleEntry, from: number): number {
     let last = from;
-    for (let s = from; s < from + this.#slice; s++) for (const meter of m.meters.values()) if (this.#o.holdings.isMissing(meter, s)) last = s;
+    const meters = [...m.meters.values()];
+    for (let s = from; s < from + this.#slice; s++) for (const meter of meters) if (this.#o.holdings.isMissing(meter, s)) last = s;
     return last;
   }
 
@@ -341,7 +342,7 @@ export class CatchUp {
 
   /** The readings of each slot in [a, b] that a meter of `m` misses, one batch per meter and slot; every value of the range into `all`. */
   #readingsBySlot(m: ModuleEntry, rows: readonly ProfileRow[], placed: ReadonlyArray<{ slot: number; status: number }>, a: number, b: number, all?: Reading[]): Reading[][] {
-    const h = this.#o.holdings;
+    const h = this.#o.holdings, meters = m.meters;
     const out: Reading[][] = [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -349,7 +350,7 @@ export class CatchUp {
       if (slot < a || slot > b) continue;
       const byMeter = new Map<number, Reading[]>();
       for (const v of row.values) {
-        const meter = m.meters.get(v.channel);
+        const meter = meters.get(v.channel);
         if (meter === undefined) continue;
         const reading = { meter, register: v.register, time: slot * PROFILE_PERIOD_S, value: v.value, status };
         all?.push(reading);
