@@ -43,6 +43,18 @@ describe("XS snapshot chunk bytes", () => {
     }
   });
 
+  it("leaves out the byte code XS copies into a chunk per function made from a script (in flash on the device)", () => {
+    const counts = fc.sample(fc.integer({ min: 1, max: 500 }), { numRuns: 5, seed: 3 });
+    for (const { value: [, n], with: w, without } of run(counts.map((n) => ["closures", n]))) {
+      // An Array of n closures: the Array's chunk, and one chunk of byte code per closure.
+      assert.equal(w.chunks - without.chunks, n + 1, `${n}`);
+      const code = w.codeBytes - without.codeBytes;
+      assert.ok(code > 0 && code % n === 0, `${n}: ${code}`);
+      assert.equal(w.hostBytes - without.hostBytes, 16 + 32 * n + code, `${n}`);
+      assert.equal(w.deviceBytes - without.deviceBytes, 8 + 16 * n, `${n}`);
+    }
+  });
+
   it("refuses what is not a snapshot with a typed error, and reads a cut snapshot as the whole or not at all", () => {
     const snapshot = snapshotOfProbe();
     const whole = chunkFigures(snapshot);

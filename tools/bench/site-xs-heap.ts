@@ -17,7 +17,7 @@ import { at, peakOf, run, SITE_256 } from "./site-xs-run.js";
 
 const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", import.meta.url));
 const o = parseOptions(process.argv.slice(2), { minutes: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number" });
-const options = { seed: o.seed ?? "1", minutes: o.minutes ?? 15, modules: o.modules ?? SITE_256.modules, stepS: o["step-s"] ?? 5, sampleMin: o["sample-min"] ?? 5 };
+const options = { seed: o.seed ?? "1", minutes: o.minutes ?? 15, modules: o.modules ?? SITE_256.modules, stepS: o["step-s"] ?? 5, sampleMin: o["sample-min"] ?? 5, onlyA: false };
 const b = await run(await bundleForXsWithClasses(entry), options, false);
 const atSamples = b.samples.map((s) => ({ atMs: s.atMs, firmwareSlots: s.slots - s.sampled, released: s.released }));
 const peak = peakOf(b.cranks, (t) => at(b.samples, t));

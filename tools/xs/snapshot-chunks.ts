@@ -21,23 +21,34 @@
  *   on the host, 16 B on the device (found by the slots of those kinds, in HEAP, STAC and inside the
  *   arrays' own chunks);
  * - Map, Set and global tables: pointers, 8 B on the host, 4 B on the device;
- * - every other chunk (strings, ArrayBuffers' bytes, BigInts, byte code, regexps, host data) is bytes,
- *   the same on both, but the host rounds a chunk to 8 B where the device rounds to 4 B: kept as the
- *   host's, so `deviceBytes` is an upper bound by at most 4 B per such chunk.
+ * - byte code: xsnap runs the bundle as a script, and XS copies a function's byte code into a chunk of
+ *   its own for every function (closure, method) it creates from a script (xsRun.c, XS_CODE_CODE_*);
+ *   the device's firmware is preloaded, and its functions point at their byte code in flash
+ *   (XS_CODE_CODE_ARCHIVE_*, XS_CODE_X_KIND): no chunk. Code chunks (found by the XS_CODE_KIND slots)
+ *   are left out of `deviceBytes` and counted apart (`codeBytes`, the host's);
+ * - every other chunk (strings, ArrayBuffers' bytes, BigInts, regexps, host data) is bytes, the same
+ *   on both, but the host rounds a chunk to 8 B where the device rounds to 4 B: kept as the host's.
+ * So `deviceBytes` is an upper bound: by at most 4 B per byte chunk, and by the string literals the
+ *   firmware keeps (a copy in a chunk here, like byte code; in flash on the device, XS_STRING_X_KIND),
+ *   which a snapshot cannot tell from strings made at run time.
  */
 
 /** XS kinds (xsAll.h) whose value owns a chunk of slots. */
 const ARRAY_KINDS: ReadonlySet<number> = new Set([14, 15, 16, 47]); // XS_ARGUMENTS_SLOPPY_KIND, XS_ARGUMENTS_STRICT_KIND, XS_ARRAY_KIND, XS_STACK_KIND
 /** XS kinds whose value owns a chunk of slot pointers. */
 const TABLE_KINDS: ReadonlySet<number> = new Set([25, 27, 33]); // XS_GLOBAL_KIND, XS_MAP_KIND, XS_SET_KIND
+/** XS_CODE_KIND (xsAll.h): a function's byte code, in a chunk. */
+const CODE_KIND = 19;
 /** On the 32-bit device: a chunk's header, a slot, a pointer (bytes). */
 const DEVICE = Object.freeze({ header: 8, slot: 16, pointer: 4 });
 
 export interface ChunkFigures {
   /** BLOC's size: the machine's live chunk bytes on this host. */
   hostBytes: number;
-  /** The same chunks laid out on the 32-bit device (an upper bound, see the module's comment). */
+  /** The same chunks laid out on the 32-bit device, but the byte code (an upper bound, see the module's comment). */
   deviceBytes: number;
+  /** Of `hostBytes`, the byte code's chunks (in flash on the device). */
+  codeBytes: number;
   /** Live chunks. */
   chunks: number;
   /** sizeof(txSlot) on this host. */
@@ -90,24 +101,26 @@ export function chunkFigures(snapshot: Uint8Array): ChunkFigures {
     sizes.set(at + header, size);
     at += size;
   }
-  const arrays = new Set<number>(), tables = new Set<number>();
+  const arrays = new Set<number>(), tables = new Set<number>(), code = new Set<number>();
   const pending: Array<{ offset: number; length: number }> = [atom("HEAP"), atom("STAC")];
   for (let region = pending.pop(); region; region = pending.pop()) {
     for (let s = region.offset; s + slotSize <= region.offset + region.length; s += slotSize) {
       const kind = view.getInt8(s + pointer);
-      if (!ARRAY_KINDS.has(kind) && !TABLE_KINDS.has(kind)) continue;
+      if (!ARRAY_KINDS.has(kind) && !TABLE_KINDS.has(kind) && kind !== CODE_KIND) continue;
       const payload = view.getUint32(s + 2 * pointer, true); // the low half: BLOC is under 4 GiB
       if (!payload) continue;
       const size = sizes.get(payload);
       if (size === undefined) throw new SnapshotFormatError(`a slot of kind ${kind} points at ${payload}, not a chunk of BLOC`);
-      if (TABLE_KINDS.has(kind)) tables.add(payload);
+      if (kind === CODE_KIND) code.add(payload);
+      else if (TABLE_KINDS.has(kind)) tables.add(payload);
       else if (!arrays.has(payload)) arrays.add(payload), pending.push({ offset: bloc.offset + payload, length: size - header });
     }
   }
-  let deviceBytes = 0;
+  let deviceBytes = 0, codeBytes = 0;
   for (const [payload, size] of sizes) {
     const bytes = size - header;
-    deviceBytes += DEVICE.header + (arrays.has(payload) ? (bytes / slotSize) * DEVICE.slot : tables.has(payload) ? (bytes / pointer) * DEVICE.pointer : bytes);
+    if (code.has(payload)) codeBytes += size;
+    else deviceBytes += DEVICE.header + (arrays.has(payload) ? (bytes / slotSize) * DEVICE.slot : tables.has(payload) ? (bytes / pointer) * DEVICE.pointer : bytes);
   }
-  return { hostBytes: bloc.length, deviceBytes, chunks: sizes.size, slotSize };
+  return { hostBytes: bloc.length, deviceBytes, codeBytes, chunks: sizes.size, slotSize };
 }
