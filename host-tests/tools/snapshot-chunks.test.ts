@@ -23,6 +23,7 @@ describe("XS snapshot chunk bytes", () => {
       // The device rounds to 4 B where the host rounds to 8: the device figure is the host's rounding, an upper bound.
       const device = r.with.deviceBytes - r.without.deviceBytes;
       assert.equal(device, 8 + round(n, 8), `${n}`);
+      assert.equal(r.with.deviceByKind.arrayBuffers - r.without.deviceByKind.arrayBuffers, device, `${n}`);
       assert.ok(device - (8 + round(n, 4)) <= 4);
     }
   });
@@ -36,9 +37,11 @@ describe("XS snapshot chunk bytes", () => {
       if (kind === "array") {
         assert.ok(host >= 16 + 32 * n && (host - 16) % 32 === 0, `array ${n}: ${host}`);
         assert.equal(device, 8 + ((host - 16) / 32) * 16, `array ${n}`);
+        assert.equal(w.deviceByKind.arrays - without.deviceByKind.arrays, device, `array ${n}`);
       } else {
         assert.ok((host - 16) % 8 === 0, `map ${n}: ${host}`);
         assert.equal(device, 8 + (host - 16) / 2, `map ${n}`);
+        assert.equal(w.deviceByKind.tables - without.deviceByKind.tables, device, `map ${n}`);
       }
     }
   });
@@ -53,6 +56,14 @@ describe("XS snapshot chunk bytes", () => {
       assert.equal(w.hostBytes - without.hostBytes, 16 + 32 * n + code, `${n}`);
       assert.equal(w.deviceBytes - without.deviceBytes, 8 + 16 * n, `${n}`);
     }
+  });
+
+  it("sums the breakdown by kind to the device figure, and tells a string's chunk", () => {
+    const [r] = run([["string", 5000]]);
+    const { with: w, without } = r!;
+    assert.equal(Object.values(w.deviceByKind).reduce((a, b) => a + b, 0), w.deviceBytes);
+    assert.equal(w.deviceByKind.strings - without.deviceByKind.strings, w.deviceBytes - without.deviceBytes);
+    assert.ok(w.deviceBytes - without.deviceBytes >= 8 + 5000);
   });
 
   it("refuses what is not a snapshot with a typed error, and reads a cut snapshot as the whole or not at all", () => {

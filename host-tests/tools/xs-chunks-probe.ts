@@ -19,6 +19,7 @@ globalThis.handleCommand = (msg) => {
   if (kind === "buffer") globalThis.kept = new ArrayBuffer(n);
   else if (kind === "array") { const a = []; for (let i = 0; i < n; i++) a.push(i); globalThis.kept = a; }
   else if (kind === "map") { const m = new Map(); for (let i = 0; i < n; i++) m.set(i, i); globalThis.kept = m; }
+  else if (kind === "string") globalThis.kept = "s".repeat(n);
   else if (kind === "closures") { const a = []; for (let i = 0; i < n; i++) a.push(() => i); globalThis.kept = a; }
   else delete globalThis.kept;
   return new TextEncoder().encode("{}").buffer;

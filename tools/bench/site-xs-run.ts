@@ -40,7 +40,7 @@ import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { resumeXs, startXs, type XsWorker } from "../xs/xs-worker.js";
 import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
-import { chunkFigures, type ChunkFigures } from "../xs/snapshot-chunks.js";
+import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-chunks.js";
 import { writeFileSync } from "node:fs";
 import { budgetViolations, SLOT_BYTES } from "./memory-budget.js";
 
@@ -71,6 +71,8 @@ export interface HeapSample {
   /** The firmware's chunk bytes on this 64-bit host, and of them its functions' byte code (in flash on the device). */
   firmwareChunkBytesHost: number;
   firmwareCodeBytesHost: number;
+  /** `firmwareChunkBytes` by what the chunks hold (snapshot-chunks.ts). */
+  firmwareChunkBytesByKind: Record<ChunkKind, number>;
 }
 
 export interface SiteXsMeasurement {
@@ -213,6 +215,7 @@ function samplesOf(r: Run): HeapSample[] {
     firmwareChunkBytes: s.chunks.deviceBytes - s.worldChunks.deviceBytes,
     firmwareChunkBytesHost: s.chunks.hostBytes - s.worldChunks.hostBytes,
     firmwareCodeBytesHost: s.chunks.codeBytes - s.worldChunks.codeBytes,
+    firmwareChunkBytesByKind: Object.fromEntries(Object.entries(s.chunks.deviceByKind).map(([k, v]) => [k, v - s.worldChunks.deviceByKind[k as ChunkKind]])) as Record<ChunkKind, number>,
   }));
 }
 

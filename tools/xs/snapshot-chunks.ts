@@ -39,6 +39,8 @@ const ARRAY_KINDS: ReadonlySet<number> = new Set([14, 15, 16, 47]); // XS_ARGUME
 const TABLE_KINDS: ReadonlySet<number> = new Set([25, 27, 33]); // XS_GLOBAL_KIND, XS_MAP_KIND, XS_SET_KIND
 /** XS_CODE_KIND (xsAll.h): a function's byte code, in a chunk. */
 const CODE_KIND = 19;
+/** XS kinds whose value's first field is a chunk of bytes, by what the breakdown calls them: XS_STRING_KIND and XS_KEY_KIND, XS_ARRAY_BUFFER_KIND. */
+const BYTES_KINDS: ReadonlyMap<number, "strings" | "arrayBuffers"> = new Map([[5, "strings"], [43, "strings"], [17, "arrayBuffers"]]);
 /** On the 32-bit device: a chunk's header, a slot, a pointer (bytes). */
 const DEVICE = Object.freeze({ header: 8, slot: 16, pointer: 4 });
 
@@ -49,11 +51,15 @@ export interface ChunkFigures {
   deviceBytes: number;
   /** Of `hostBytes`, the byte code's chunks (in flash on the device). */
   codeBytes: number;
+  /** `deviceBytes` by what the chunks hold: Arrays' elements, Map/Set tables, strings (and keys), ArrayBuffers' bytes, the rest (BigInts, regexps, host data). */
+  deviceByKind: Record<ChunkKind, number>;
   /** Live chunks. */
   chunks: number;
   /** sizeof(txSlot) on this host. */
   slotSize: number;
 }
+
+export type ChunkKind = "arrays" | "tables" | "strings" | "arrayBuffers" | "other";
 
 export class SnapshotFormatError extends Error {
   override name = "SnapshotFormatError";
@@ -102,13 +108,19 @@ export function chunkFigures(snapshot: Uint8Array): ChunkFigures {
     at += size;
   }
   const arrays = new Set<number>(), tables = new Set<number>(), code = new Set<number>();
+  const bytesKinds = new Map<number, ChunkKind>();
   const pending: Array<{ offset: number; length: number }> = [atom("HEAP"), atom("STAC")];
   for (let region = pending.pop(); region; region = pending.pop()) {
     for (let s = region.offset; s + slotSize <= region.offset + region.length; s += slotSize) {
       const kind = view.getInt8(s + pointer);
-      if (!ARRAY_KINDS.has(kind) && !TABLE_KINDS.has(kind) && kind !== CODE_KIND) continue;
+      const bytesKind = BYTES_KINDS.get(kind);
+      if (!ARRAY_KINDS.has(kind) && !TABLE_KINDS.has(kind) && kind !== CODE_KIND && !bytesKind) continue;
       const payload = view.getUint32(s + 2 * pointer, true); // the low half: BLOC is under 4 GiB
       if (!payload) continue;
+      if (bytesKind) {
+        if (sizes.has(payload)) bytesKinds.set(payload, bytesKind);
+        continue;
+      }
       const size = sizes.get(payload);
       if (size === undefined) throw new SnapshotFormatError(`a slot of kind ${kind} points at ${payload}, not a chunk of BLOC`);
       if (kind === CODE_KIND) code.add(payload);
@@ -117,10 +129,17 @@ export function chunkFigures(snapshot: Uint8Array): ChunkFigures {
     }
   }
   let deviceBytes = 0, codeBytes = 0;
+  const deviceByKind: Record<ChunkKind, number> = { arrays: 0, tables: 0, strings: 0, arrayBuffers: 0, other: 0 };
   for (const [payload, size] of sizes) {
     const bytes = size - header;
-    if (code.has(payload)) codeBytes += size;
-    else deviceBytes += DEVICE.header + (arrays.has(payload) ? (bytes / slotSize) * DEVICE.slot : tables.has(payload) ? (bytes / pointer) * DEVICE.pointer : bytes);
+    if (code.has(payload)) {
+      codeBytes += size;
+      continue;
+    }
+    const kind: ChunkKind = arrays.has(payload) ? "arrays" : tables.has(payload) ? "tables" : (bytesKinds.get(payload) ?? "other");
+    const device = DEVICE.header + (kind === "arrays" ? (bytes / slotSize) * DEVICE.slot : kind === "tables" ? (bytes / pointer) * DEVICE.pointer : bytes);
+    deviceBytes += device;
+    deviceByKind[kind] += device;
   }
-  return { hostBytes: bloc.length, deviceBytes, codeBytes, chunks: sizes.size, slotSize };
+  return { hostBytes: bloc.length, deviceBytes, codeBytes, deviceByKind, chunks: sizes.size, slotSize };
 }
