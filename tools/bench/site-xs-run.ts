@@ -27,21 +27,21 @@
  * meter does not give, are read from the snapshots (tools/xs/snapshot-chunks.ts): the machine's
  * snapshot, taken for the copy, and a second one of the copy once it freed the firmware; the
  * firmware's chunk bytes are the difference, exact at each sample (`peakChunkBytes`, the largest over
- * the samples), laid out as on the 32-bit device (an upper bound by at most 4 B a byte chunk:
- * snapshot-chunks.ts), the host's figure beside it.
+ * the samples), laid out as on the 32-bit device without the byte code (in flash there): an upper
+ * bound (snapshot-chunks.ts says by what), the host's figure beside it.
  *
  * `--profile` is a diagnostic instead: run A alone with every method of the bundle's classes wrapped
  * (site-xs-entry.ts), printing the kinds' largest turns and the method calls inside each (`calls`:
  * per method, calls, units inclusive and self, the wrapping's own units taken out), and per kind
  * and first method called the largest turn (`byRoot`).
  */
+import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { resumeXs, startXs, type XsWorker } from "../xs/xs-worker.js";
 import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
 import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-chunks.js";
-import { writeFileSync } from "node:fs";
 import { budgetViolations, SLOT_BYTES } from "./memory-budget.js";
 
 /** 156 local modules and the default bridges and DLMS meters: 256 meters with seed 1. */
