@@ -3,13 +3,19 @@
  * Checks what can be checked of the device build without the ESP-IDF toolchain (which cannot be
  * installed here): the manifest's modules exist in dist/, the device bundle imports only SDK modules
  * that the included manifests provide, the partition table is well formed and fits the flash, the
- * board's pin map is consistent, and the XS heap stays within the plain-ESP32 budget.
+ * board's pin map is consistent, and the main XS machine's `creation` fits what the ESP32-S3 leaves it
+ * (ESP32S3_MEMORY); given a measurement of the site in XS, that each of `creation`'s two figures
+ * (slots, chunk bytes) leaves at least 25 % free at the firmware's peak.
  *
- *   node dist/tools/check-manifest.js      (after npm run build) exits 1 and lists every problem
+ *   node dist/tools/check-manifest.js [--measured FILE]      (after npm run build) exits 1 and lists every problem
+ *
+ * FILE: the JSON of `node dist/tools/bench/site-xs-run.js --json-out FILE` (its peakSlots, peakChunkBytes).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { board } from "../manifests/board.js";
+import { parseOptions } from "./cli-args.js";
+import { heapViolations, SLOT_BYTES } from "./bench/memory-budget.js";
 
 /** SDK module specifiers and the SDK manifest that provides each (Moddable SDK 8.2.3, the manifest.json of each module folder). */
 const SDK_PROVIDERS: Record<string, string | "device" | "ffi"> = {
@@ -29,8 +35,61 @@ const SDK_PROVIDERS: Record<string, string | "device" | "ffi"> = {
   "mc/ffi": "ffi",
 };
 
-/** XS heap budget on a plain ESP32: 78,848 B of chunks + 4,928 slots × 16 B (the SDK's esp32/nodemcu target manifest). */
-const HEAP_BUDGET_BYTES = 78_848 + 4_928 * 16;
+/** A line of what the ESP32-S3 gives the main XS machine: bytes (negative: taken), where the figure comes from, whether it is an estimate. */
+export interface MemoryLine {
+  what: string;
+  bytes: number;
+  source: string;
+  estimate: boolean;
+}
+
+const KiB = 1024;
+/** The crypto worker's XS machine: its `creation.static` (hal/moddable/crypto.ts, WORKER_CREATION; a test keeps them equal). */
+export const CRYPTO_WORKER_STATIC_BYTES = 32_768;
+/** Aliasable slots, a 4 B pointer each in every XS machine (docs/device.md, device-check's count). */
+export const ALIASABLE_SLOTS = 215;
+
+/**
+ * What the ESP32-S3 (no PSRAM) gives the main XS machine (docs/memory.md, "What the ESP32-S3 can
+ * give"): the chip's SRAM less what the rest takes, line by line. The estimated lines are to be
+ * replaced by the board's figures (`idf.py size`, `heap_caps_get_free_size` at start) when measured.
+ * `stackSlots`: the main machine's `creation.stack`.
+ */
+export function esp32s3Memory(stackSlots: number): readonly MemoryLine[] {
+  return Object.freeze([
+    { what: "internal SRAM", bytes: 512 * KiB, source: "ESP32-S3 datasheet (RTC SRAM aside); the board has no PSRAM (docs/design.md)", estimate: false },
+    { what: "flash caches carved out of it", bytes: -48 * KiB, source: "ESP-IDF's S3 cache defaults: 16 KiB instruction, 32 KiB data (menuconfig)", estimate: false },
+    { what: "code that must run with the cache off (interrupts, FreeRTOS, flash driver)", bytes: -80 * KiB, source: "estimate, until `idf.py size` of the board's build", estimate: true },
+    { what: "static data and task stacks of ESP-IDF, FreeRTOS, the drivers, the XS runtime", bytes: -60 * KiB, source: "estimate", estimate: true },
+    { what: "the UART drivers' buffers (two RS485 buses, the modem, the console)", bytes: -8 * KiB, source: "estimate", estimate: true },
+    { what: "the crypto worker's XS machine", bytes: -(CRYPTO_WORKER_STATIC_BYTES + ALIASABLE_SLOTS * 4), source: "its creation.static (hal/moddable/crypto.ts) and its aliasable pointers (docs/device.md)", estimate: false },
+    { what: "the main machine's stack", bytes: -stackSlots * SLOT_BYTES, source: "manifests/manifest.json creation.stack × 16 B", estimate: false },
+    { what: "the main machine's keys and aliasable pointers", bytes: -2 * KiB, source: `estimate (aliasable: ${ALIASABLE_SLOTS} × 4 B; keys: the rest)`, estimate: true },
+  ]);
+}
+
+/** Bytes left for the main machine's chunks and slots: the sum of the lines. */
+export function mainMachineBytes(lines: readonly MemoryLine[]): number {
+  return lines.reduce((n, l) => n + l.bytes, 0);
+}
+
+/** The manifest's `creation`, as the checks read it. */
+export interface Creation {
+  static: number;
+  stack: number;
+  chunk: { initial: number; incremental: number };
+  heap: { initial: number; incremental: number };
+}
+
+/** What is wrong with `creation` on the ESP32-S3: its heap (chunk bytes + slots × 16 B) over what the chip leaves it, or growing heaps. */
+export function checkCreation(c: Creation): string[] {
+  const problems: string[] = [];
+  const heap = c.chunk.initial + c.heap.initial * SLOT_BYTES;
+  const left = mainMachineBytes(esp32s3Memory(c.stack));
+  if (heap > left) problems.push(`creation: ${heap} B of XS heap (chunks + slots × ${SLOT_BYTES} B) exceeds the ${left} B the ESP32-S3 leaves the main machine`);
+  if (c.static !== 0 || c.chunk.incremental !== 0 || c.heap.incremental !== 0) problems.push("creation: use static 0 and fixed (non-incremental) heaps on ESP32");
+  return problems;
+}
 const FLASH_SIZES: Record<string, number> = { "4MB": 4 << 20, "8MB": 8 << 20, "16MB": 16 << 20 };
 
 export interface Partition {
@@ -77,6 +136,11 @@ export function checkPartitions(parts: Partition[], flashBytes: number): string[
   return problems;
 }
 
+/** `--measured`: each of `creation`'s figures must leave 25 % free at the measured peaks (site-xs-run's JSON). */
+export function checkMeasured(c: Creation, measured: { peakSlots: number; peakChunkBytes: number }): string[] {
+  return heapViolations(measured, { slots: c.heap.initial, chunkBytes: c.chunk.initial }).map((p) => `measured ${p}`);
+}
+
 export function checkDevice(root: string): string[] {
   const problems: string[] = [];
   const manifest = JSON.parse(readFileSync(join(root, "manifests/manifest.json"), "utf8"));
@@ -104,10 +168,7 @@ export function checkDevice(root: string): string[] {
   for (const m of declared.matchAll(/^\s+(board_[a-z_]+)\(/gm)) {
     if (!manifest.ffi?.functions?.[m[1]!]) problems.push(`FFI function ${m[1]} is declared for TypeScript but not in the manifest's "ffi"`);
   }
-  const c = manifest.creation;
-  const heap = c.chunk.initial + c.heap.initial * 16;
-  if (heap > HEAP_BUDGET_BYTES) problems.push(`creation: ${heap} B of XS heap exceeds the ${HEAP_BUDGET_BYTES} B budget`);
-  if (c.static !== 0 || c.chunk.incremental !== 0 || c.heap.incremental !== 0) problems.push("creation: use static 0 and fixed (non-incremental) heaps on ESP32");
+  problems.push(...checkCreation(manifest.creation as Creation));
 
   const sdkconfig = readFileSync(join(root, "manifests/sdkconfig/sdkconfig.defaults"), "utf8");
   const size = /CONFIG_ESPTOOLPY_FLASHSIZE_(\d+MB)=y/.exec(sdkconfig)?.[1];
@@ -131,7 +192,12 @@ export function checkDevice(root: string): string[] {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const o = parseOptions(process.argv.slice(2), { measured: "string" });
   const problems = checkDevice(process.cwd());
+  if (o.measured) {
+    const manifest = JSON.parse(readFileSync(join(process.cwd(), "manifests/manifest.json"), "utf8")) as { creation: Creation };
+    problems.push(...checkMeasured(manifest.creation, JSON.parse(readFileSync(o.measured, "utf8")) as { peakSlots: number; peakChunkBytes: number }));
+  }
   for (const p of problems) console.error(p);
   console.log(problems.length ? `device build check: ${problems.length} problem(s)` : "device build check: ok");
   process.exitCode = problems.length ? 1 : 0;

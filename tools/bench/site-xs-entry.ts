@@ -5,7 +5,7 @@
  * live heap at that moment. docs/memory.md says what each figure is.
  *
  * Commands (JSON): {op:"noop"} | {op:"start", seed, modules, days, firmwareUplink, profile?} |
- * {op:"run", untilMs} | {op:"release"} | {op:"released"} | {op:"report"}.
+ * {op:"run", untilMs} | {op:"release"} | {op:"released"} (the parts freed, of those `watched`) | {op:"report"}.
  *
  * The firmware's turns. A turn of the simulation runs simulated devices (meters answering, the
  * wire, the modem emulator) and, when the board's hardware calls into the firmware, the firmware's
@@ -101,8 +101,10 @@ const profile = {
  * meanwhile and its figure is taken for the crank's.
  */
 const LAPSE_MS = 10_000;
-/** The firmware's parts watched for collection. */
+/** The firmware's parts watched for collection (those the firmware has: `watched`), beside the concentrator. */
 const WATCHED = ["journal", "log", "topology", "poller", "acquirer", "uplink", "modem", "console"] as const;
+/** The parts registered for collection at the start: every copy must free them all (site-xs-run.ts checks). */
+const watched: string[] = [];
 
 /** A method's calls inside one turn: how many, units with its callees (inclusive) and without (self). */
 export interface CallFigures {
@@ -345,7 +347,8 @@ function execute(cmd: Command): unknown {
       const s = (site = new Site({ seed: cmd.seed, days: cmd.days, modules: cmd.modules, uplink: {}, ...(cmd.firmwareUplink ? {} : { config: { uplink: undefined } }) }));
       const c = s.concentrator!;
       registry.register(c, "concentrator");
-      for (const part of WATCHED) if (c[part]) registry.register(c[part], part);
+      watched.push("concentrator");
+      for (const part of WATCHED) if (c[part]) registry.register(c[part], part), watched.push(part);
       gc();
       const meters = s.world.modules.reduce((n, m) => n + m.meters.length, 0) + s.world.dlms.meters.length;
       return { meters, modules: s.world.modules.length };
@@ -365,7 +368,7 @@ function execute(cmd: Command): unknown {
     case "released":
       // A new crank: the registry's callbacks ran after the previous one's collection.
       gc();
-      return { boardOff: !site!.world.board.domain.on, freed: [...freed].sort() };
+      return { boardOff: !site!.world.board.domain.on, freed: [...freed].sort(), watched };
     case "report": {
       const r = site!.report();
       const calls = profile.on ? { calls: profile.largest, byRoot: profile.byRoot, callOverhead: profile.overhead } : {};

@@ -4,11 +4,14 @@
  * own process: the xsnap driver locks down its process). docs/memory.md says what each figure is
  * and how it is measured.
  *
- *   node dist/tools/bench/site-xs-run.js [--minutes M] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--check]
+ *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--only-a] [--json-out FILE] [--check]
  *   node dist/tools/bench/site-xs-run.js --profile [--minutes M] ...
  *
- * Prints one JSON object (SiteXsMeasurement). With `--check`, exits 1 when the budget is not met
- * (`budgetViolations`: the live-heap margin under 25 %, a running turn over 150,000 units). The site
+ * Prints one JSON object (SiteXsMeasurement), and writes it to `--json-out` as well (what
+ * `check-manifest --measured FILE` reads). With `--check`, exits 1 when the budget is not met
+ * (`budgetViolations`: a peak, of slots or of chunk bytes, leaving under 25 % of the manifest's
+ * `creation` free; a running turn over 150,000 units). `--only-a` runs A alone (the figures without
+ * the uplink are then null): for a long run, a day (`--hours 24 --sample-min 15`). The site
  * runs twice, in cranks of `--step-s` simulated seconds (default 5) that each end with a garbage
  * collection: A, the site as it is (the firmware's turns, XS units per reading, its live heap), and
  * B, the same site whose firmware has no uplink (the modem, broker and head-end are there, idle), for
@@ -20,23 +23,29 @@
  * machine's less the world interpolated (`peakSlots`, the largest over the cranks), and exact at the
  * samples (`peakSampledSlots`, the largest over them).
  *
+ * Chunk bytes (strings, ArrayBuffers' bytes, Arrays' elements, Map tables, byte code), which xsnap's
+ * meter does not give, are read from the snapshots (tools/xs/snapshot-chunks.ts): the machine's
+ * snapshot, taken for the copy, and a second one of the copy once it freed the firmware; the
+ * firmware's chunk bytes are the difference, exact at each sample (`peakChunkBytes`, the largest over
+ * the samples), laid out as on the 32-bit device without the byte code (in flash there): an upper
+ * bound (snapshot-chunks.ts says by what), the host's figure beside it.
+ *
  * `--profile` is a diagnostic instead: run A alone with every method of the bundle's classes wrapped
  * (site-xs-entry.ts), printing the kinds' largest turns and the method calls inside each (`calls`:
  * per method, calls, units inclusive and self, the wrapping's own units taken out), and per kind
  * and first method called the largest turn (`byRoot`).
  */
+import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { resumeXs, startXs, type XsWorker } from "../xs/xs-worker.js";
 import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
-import { budgetViolations } from "./memory-budget.js";
+import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-chunks.js";
+import { budgetViolations, SLOT_BYTES } from "./memory-budget.js";
 
 /** 156 local modules and the default bridges and DLMS meters: 256 meters with seed 1. */
 export const SITE_256 = { modules: 156 } as const;
-/** The firmware's parts the entry watches (site-xs-entry.ts): each copy checks that they were freed. */
-const WATCHED_NO_UPLINK = ["acquirer", "concentrator", "console", "journal", "log", "poller", "topology"];
-const WATCHED_UPLINK = [...WATCHED_NO_UPLINK, "modem", "uplink"];
 
 export interface MeasureOptions {
   seed: string;
@@ -44,6 +53,8 @@ export interface MeasureOptions {
   modules: number;
   stepS: number;
   sampleMin: number;
+  /** Run A alone (the firmware with its uplink), not B. */
+  onlyA: boolean;
 }
 
 /** A sample: the machine's live slots at a crank and, in its copy, the simulated world's. */
@@ -53,6 +64,15 @@ export interface HeapSample {
   worldSlots: number;
   /** The machine's less the world's. */
   firmwareSlots: number;
+  /** The machine's live chunk bytes and the world's (device layout, snapshot-chunks.ts); the firmware's, their difference. */
+  machineChunkBytes: number;
+  worldChunkBytes: number;
+  firmwareChunkBytes: number;
+  /** The firmware's chunk bytes on this 64-bit host, and of them its functions' byte code (in flash on the device). */
+  firmwareChunkBytesHost: number;
+  firmwareCodeBytesHost: number;
+  /** `firmwareChunkBytes` by what the chunks hold (snapshot-chunks.ts). */
+  firmwareChunkBytesByKind: Record<ChunkKind, number>;
 }
 
 export interface SiteXsMeasurement {
@@ -77,11 +97,22 @@ export interface SiteXsMeasurement {
   /** The same over the samples alone: exact. */
   peakSampledSlots: number;
   peakSampledAtMs: number;
-  /** The firmware's live heap without its uplink (B): the largest over the cranks, and when; over the samples alone. */
-  peakSlotsWithoutUplink: number;
-  peakWithoutUplinkAtMs: number;
-  peakSampledSlotsWithoutUplink: number;
-  /** A's samples and B's. */
+  /** The firmware's live chunk bytes (A), device layout: the largest over the samples, and when; the host's largest. */
+  peakChunkBytes: number;
+  peakChunkAtMs: number;
+  peakChunkBytesHost: number;
+  /** The firmware's live bytes on the device (A), slots × 16 B + chunk bytes: the largest over the samples, and when. */
+  peakSampledBytes: number;
+  peakSampledBytesAtMs: number;
+  /** The firmware's live heap without its uplink (B): the largest over the cranks, and when; over the samples alone. Null with `onlyA`. */
+  peakSlotsWithoutUplink: number | null;
+  peakWithoutUplinkAtMs: number | null;
+  peakSampledSlotsWithoutUplink: number | null;
+  /** The same of B's chunk bytes and live bytes, over the samples. */
+  peakChunkBytesWithoutUplink: number | null;
+  peakChunkWithoutUplinkAtMs: number | null;
+  peakSampledBytesWithoutUplink: number | null;
+  /** A's samples and B's (empty with `onlyA`). */
   samples: HeapSample[];
   samplesWithoutUplink: HeapSample[];
   /** Whether every copy of A and B freed the firmware (else its world's figure holds some of it). */
@@ -90,13 +121,17 @@ export interface SiteXsMeasurement {
 
 const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", import.meta.url));
 
-/** Slots a copy of `xs` frees with `ops` (the last op's crank is measured, after its collection). */
-async function inCopy(xs: XsWorker, name: string, ops: string[]): Promise<{ slots: number; reply: unknown }> {
-  const copy = await resumeXs(await xs.snapshot(), name);
+/**
+ * A copy of `xs` runs `ops`: its slots after the last op's crank (after its collection), the op's
+ * reply, and the chunk figures of `xs` and of the copy afterwards (from their snapshots).
+ */
+async function inCopy(xs: XsWorker, name: string, ops: string[]): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
+  const snapshot = await xs.snapshot();
+  const copy = await resumeXs(snapshot, name);
   try {
     let r = await copy.command<unknown>({ op: "noop" });
     for (const op of ops) r = await copy.command<unknown>({ op });
-    return { slots: r.heapSlots, reply: r.reply };
+    return { slots: r.heapSlots, reply: r.reply, machineChunks: chunkFigures(snapshot), copyChunks: chunkFigures(await copy.snapshot()) };
   } finally {
     await copy.close();
   }
@@ -106,7 +141,7 @@ export interface Run {
   meters: number;
   modules: number;
   cranks: Array<{ atMs: number; slots: number }>;
-  samples: Array<{ atMs: number; slots: number; sampled: number; released: boolean }>;
+  samples: Array<{ atMs: number; slots: number; sampled: number; released: boolean; chunks: ChunkFigures; worldChunks: ChunkFigures }>;
   report: {
     kinds: Record<string, KindFigures>;
     headendTurns: KindFigures;
@@ -124,15 +159,14 @@ export interface Run {
 
 export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean, profile = false): Promise<Run> {
   const xs = await startXs(bundle, firmwareUplink ? "site-a" : "site-b");
-  const watched = firmwareUplink ? WATCHED_UPLINK : WATCHED_NO_UPLINK;
   try {
     const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink, profile });
     const samples: Run["samples"] = [];
     const sample = async (atMs: number, slots: number) => {
       if (profile) return;
       const c = await inCopy(xs, `world-${atMs}`, ["release", "released"]);
-      const r = c.reply as { boardOff: boolean; freed: string[] };
-      samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && watched.every((p) => r.freed.includes(p)) });
+      const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
+      samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
     };
     const cranks: Run["cranks"] = [{ atMs: 0, slots: started.heapSlots }];
     await sample(0, started.heapSlots);
@@ -171,17 +205,44 @@ export function peakOf(points: ReadonlyArray<{ atMs: number; slots: number }>, w
 }
 
 function samplesOf(r: Run): HeapSample[] {
-  return r.samples.map((s) => ({ atMs: s.atMs, machineSlots: s.slots, worldSlots: s.sampled, firmwareSlots: s.slots - s.sampled }));
+  return r.samples.map((s) => ({
+    atMs: s.atMs,
+    machineSlots: s.slots,
+    worldSlots: s.sampled,
+    firmwareSlots: s.slots - s.sampled,
+    machineChunkBytes: s.chunks.deviceBytes,
+    worldChunkBytes: s.worldChunks.deviceBytes,
+    firmwareChunkBytes: s.chunks.deviceBytes - s.worldChunks.deviceBytes,
+    firmwareChunkBytesHost: s.chunks.hostBytes - s.worldChunks.hostBytes,
+    firmwareCodeBytesHost: s.chunks.codeBytes - s.worldChunks.codeBytes,
+    firmwareChunkBytesByKind: Object.fromEntries(Object.entries(s.chunks.deviceByKind).map(([k, v]) => [k, v - s.worldChunks.deviceByKind[k as ChunkKind]])) as Record<ChunkKind, number>,
+  }));
+}
+
+/** The largest of a figure of the samples, and when (the first sample if none is above 0). */
+function largest(samples: readonly HeapSample[], figure: (s: HeapSample) => number): { value: number; atMs: number } {
+  return samples.reduce((m, s) => (figure(s) > m.value ? { value: figure(s), atMs: s.atMs } : m), { value: 0, atMs: 0 });
+}
+
+/** The peaks of a run (A or B): slots over the cranks and the samples, chunk bytes and live bytes over the samples. */
+function peaksOf(r: Run) {
+  const samples = samplesOf(r);
+  return {
+    samples,
+    slots: peakOf(r.cranks, (t) => at(r.samples, t)),
+    sampledSlots: peakOf(r.samples, (t) => at(r.samples, t)),
+    chunks: largest(samples, (s) => s.firmwareChunkBytes),
+    chunksHost: largest(samples, (s) => s.firmwareChunkBytesHost),
+    bytes: largest(samples, (s) => s.firmwareSlots * SLOT_BYTES + s.firmwareChunkBytes),
+  };
 }
 
 export async function measure(o: MeasureOptions): Promise<SiteXsMeasurement> {
   const bundle = await bundleForXsWithClasses(entry);
   const a = await run(bundle, o, true);
-  const b = await run(bundle, o, false);
-  const peak = peakOf(a.cranks, (t) => at(a.samples, t));
-  const peakB = peakOf(b.cranks, (t) => at(b.samples, t));
-  const sampled = peakOf(a.samples, (t) => at(a.samples, t));
-  const sampledB = peakOf(b.samples, (t) => at(b.samples, t));
+  const b = o.onlyA ? undefined : await run(bundle, o, false);
+  const pa = peaksOf(a);
+  const pb = b && peaksOf(b);
   const kinds = a.report.kinds;
   const running = Object.entries(kinds).filter(([k]) => k !== "boot");
   const units = running.reduce((n, [, v]) => n + v.units, 0);
@@ -198,16 +259,24 @@ export async function measure(o: MeasureOptions): Promise<SiteXsMeasurement> {
     internalErrors: a.report.internalErrors,
     unitsPerReading: a.report.readingsDelivered ? Math.round(units / a.report.readingsDelivered) : 0,
     largestTurn: { kind, units: largest.maxUnits },
-    peakSlots: peak.slots,
-    peakAtMs: peak.atMs,
-    peakSampledSlots: sampled.slots,
-    peakSampledAtMs: sampled.atMs,
-    peakSlotsWithoutUplink: peakB.slots,
-    peakWithoutUplinkAtMs: peakB.atMs,
-    peakSampledSlotsWithoutUplink: sampledB.slots,
-    samples: samplesOf(a),
-    samplesWithoutUplink: samplesOf(b),
-    firmwareReleased: [...a.samples, ...b.samples].every((s) => s.released),
+    peakSlots: pa.slots.slots,
+    peakAtMs: pa.slots.atMs,
+    peakSampledSlots: pa.sampledSlots.slots,
+    peakSampledAtMs: pa.sampledSlots.atMs,
+    peakChunkBytes: pa.chunks.value,
+    peakChunkAtMs: pa.chunks.atMs,
+    peakChunkBytesHost: pa.chunksHost.value,
+    peakSampledBytes: pa.bytes.value,
+    peakSampledBytesAtMs: pa.bytes.atMs,
+    peakSlotsWithoutUplink: pb?.slots.slots ?? null,
+    peakWithoutUplinkAtMs: pb?.slots.atMs ?? null,
+    peakSampledSlotsWithoutUplink: pb?.sampledSlots.slots ?? null,
+    peakChunkBytesWithoutUplink: pb?.chunks.value ?? null,
+    peakChunkWithoutUplinkAtMs: pb?.chunks.atMs ?? null,
+    peakSampledBytesWithoutUplink: pb?.bytes.value ?? null,
+    samples: pa.samples,
+    samplesWithoutUplink: pb?.samples ?? [],
+    firmwareReleased: [...a.samples, ...(b?.samples ?? [])].every((s) => s.released),
   };
 }
 
@@ -218,18 +287,21 @@ export async function profileTurns(o: MeasureOptions): Promise<{ options: Measur
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const o = parseOptions(process.argv.slice(2), { minutes: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", check: "boolean", profile: "boolean" });
+  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", profile: "boolean" });
   const options: MeasureOptions = {
     seed: o.seed ?? "1",
-    minutes: o.minutes ?? 180,
+    minutes: o.minutes ?? (o.hours !== undefined ? o.hours * 60 : 180),
     modules: o.modules ?? SITE_256.modules,
     stepS: o["step-s"] ?? 5,
     sampleMin: o["sample-min"] ?? 1,
+    onlyA: o["only-a"] ?? false,
   };
   if (o.profile) console.log(JSON.stringify(await profileTurns(options)));
   else {
     const m = await measure(options);
-    console.log(JSON.stringify(m));
+    const text = JSON.stringify(m);
+    console.log(text);
+    if (o["json-out"]) writeFileSync(o["json-out"], `${text}\n`);
     if (o.check) {
       const problems = budgetViolations(m);
       for (const p of problems) console.error(`over budget: ${p}`);

@@ -6,9 +6,11 @@
  * (default 60; a day, 1440, takes hours on the two-core machine).
  */
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Bench } from "./bench.js";
 import { budgetViolations, creationBudget, margin, MAX_TURN_UNITS } from "./memory-budget.js";
+import { esp32s3Memory, mainMachineBytes } from "../check-manifest.js";
 import type { SiteXsMeasurement } from "./site-xs-run.js";
 
 export const siteXs: Bench = {
@@ -19,6 +21,7 @@ export const siteXs: Bench = {
     const text = execFileSync(process.execPath, [runner, "--minutes", String(minutes)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
     const m = JSON.parse(text.trim().split("\n").at(-1)!) as SiteXsMeasurement;
     const budget = creationBudget();
+    const s3 = mainMachineBytes(esp32s3Memory(JSON.parse(readFileSync(fileURLToPath(new URL("../../../manifests/manifest.json", import.meta.url)), "utf8")).creation.stack));
     const figures: Record<string, number | string> = {
       "simulated minutes": m.options.minutes,
       meters: m.meters,
@@ -27,12 +30,20 @@ export const siteXs: Bench = {
       "live heap: peak slots of the firmware": m.peakSlots,
       "live heap: peak at simulated s": Math.round(m.peakAtMs / 1000),
       "live heap: peak slots of the firmware at a sample (exact)": m.peakSampledSlots,
-      "live heap: peak slots of the firmware without its uplink": m.peakSlotsWithoutUplink,
-      "live heap: peak without its uplink at simulated s": Math.round(m.peakWithoutUplinkAtMs / 1000),
+      "live heap: peak slots of the firmware without its uplink": m.peakSlotsWithoutUplink ?? "not run",
+      "live heap: peak without its uplink at simulated s": m.peakWithoutUplinkAtMs === null ? "not run" : Math.round(m.peakWithoutUplinkAtMs / 1000),
       "live heap: budget slots (manifest creation)": budget.slots,
-      "live heap: margin, % of the budget free at the peak": Number((margin(m.peakSlots, budget.slots) * 100).toFixed(1)),
-      "live heap: peak chunk bytes": "not measured (xsnap reports no live chunk figure)",
+      "live heap: margin, % of the budget slots free at the peak": Number((margin(m.peakSlots, budget.slots) * 100).toFixed(1)),
+      "live heap: peak chunk bytes of the firmware at a sample (32-bit device layout, upper bound)": m.peakChunkBytes,
+      "live heap: peak chunk bytes at simulated s": Math.round(m.peakChunkAtMs / 1000),
+      "live heap: peak chunk bytes of the firmware at a sample (this 64-bit host)": m.peakChunkBytesHost,
+      "live heap: peak chunk bytes of the firmware without its uplink (device layout)": m.peakChunkBytesWithoutUplink ?? "not run",
       "live heap: budget chunk bytes (manifest creation)": budget.chunkBytes,
+      "live heap: margin, % of the budget chunk bytes free at the peak": Number((margin(m.peakChunkBytes, budget.chunkBytes) * 100).toFixed(1)),
+      "live heap: peak bytes on the device at a sample (slots × 16 + chunk bytes)": m.peakSampledBytes,
+      "live heap: peak bytes on the device without its uplink": m.peakSampledBytesWithoutUplink ?? "not run",
+      "live heap: bytes the ESP32-S3 leaves the main machine (check-manifest.ts, estimate)": s3,
+      "live heap: margin, % of the ESP32-S3's bytes free at the peak": Number((margin(m.peakSampledBytes, s3) * 100).toFixed(1)),
       "live heap: firmware freed in every world copy": m.firmwareReleased ? "yes" : "NO: the world's figure holds some firmware",
       "XS units per reading end to end (firmware turns but the boot, per reading delivered)": m.unitsPerReading,
       "largest turn but the boot, units": m.largestTurn.units,
