@@ -31,7 +31,8 @@ import { createExchange } from "../bus/exchanges.js";
 import { TransactionQueue } from "../bus/queue.js";
 import { DEFAULT_TIMING, type Failure, type ModuleStats, type Readout, type Timing, type Transaction } from "../bus/types.js";
 import type { DataSet } from "../d0/data-set.js";
-import { D0Decoder } from "../d0/decoder.js";
+import { D0Decoder, type D0Listener, type D0Message } from "../d0/decoder.js";
+import type { D0Error } from "../d0/errors.js";
 import { encodeOptionSelect } from "../d0/encoder.js";
 import { INITIAL_BAUD, MODE_D_BAUD, baudOf } from "../d0/modes.js";
 import { BridgeClient, type Answer } from "./client.js";
@@ -133,7 +134,12 @@ function key(address: string): string {
   return address.replace(/^0+/, "");
 }
 
-export class BridgeTransport {
+/**
+ * The transport is itself its exchanges' port and its decoder's listener (the public methods under
+ * "the exchange's port"): no callback object is made per transaction (docs/memory.md). Only the
+ * running exchange and the decoder call those methods.
+ */
+export class BridgeTransport implements ExchangePort, D0Listener {
   readonly counters: BridgeCounters = { transactions: 0, ok: 0, failed: 0, relays: 0, routeFailures: 0, polls: 0, busy: 0, bridgeFailures: 0, failovers: 0, recoveries: 0 };
   readonly #clock: MonotonicClock;
   readonly #timers: Timers;
@@ -197,20 +203,7 @@ export class BridgeTransport {
     this.#lockoutText = options.lockoutText ?? "ERLOCK";
     this.#minDeadlineMs = options.minDeadlineMs ?? 5_000;
     this.#maxDeadlineMs = options.maxDeadlineMs ?? 600_000;
-    this.#decoder = new D0Decoder({
-      onDataSet: (d) => this.#pending.push(d),
-      onError: (e) => {
-        if (!this.#exchange || this.#failing) return;
-        this.#stats.add(this.#statsRow, "errors");
-        this.#exchange.error(e);
-      },
-      onMessage: (m) => {
-        if (!this.#exchange || this.#failing) return;
-        const sets = this.#pending;
-        this.#pending = [];
-        this.#exchange.message(m, sets);
-      },
-    });
+    this.#decoder = new D0Decoder(this);
   }
 
   /** The bridge's bus address. */
@@ -364,7 +357,7 @@ export class BridgeTransport {
     this.#attempts = 0;
     this.#avoid = -1;
     this.#stats.add(this.#statsRow, "transactions");
-    this.#exchange = createExchange(this.#port(), job.tx, this.#lockoutText);
+    this.#exchange = createExchange(this, job.tx, this.#lockoutText);
     this.#attempt();
   }
 
@@ -393,28 +386,56 @@ export class BridgeTransport {
 
   // ---- the exchange's port ----
 
-  #port(): ExchangePort {
-    const self = this;
-    return {
-      get timing() {
-        return self.#timing;
-      },
-      resetDecoder: () => {
-        this.#decoder.reset();
-        this.#pending = [];
-      },
-      send: (bytes, baud, then) => this.#defer(() => this.#send(bytes, baud, then)),
-      listen: (baud) => {
-        if (this.#probe) this.#probe.listen = baud ?? this.#baud;
-        else this.#defer(() => this.#step(new Uint8Array(0), this.#baud, baud ?? this.#baud, []));
-      },
-      wait: (_ms, fn) => this.#defer(() => {
-        const gen = this.#gen;
-        this.#timers.set(() => gen === this.#gen && fn(), 0);
-      }),
-      fail: (failure, retry) => this.#defer(() => this.#fail(failure, retry)),
-      succeed: (result) => this.#defer(() => this.#succeed(result)),
-    };
+  /** The running transaction's timing (ExchangePort). */
+  get timing(): Timing {
+    return this.#timing;
+  }
+
+  resetDecoder(): void {
+    this.#decoder.reset();
+    this.#pending = [];
+  }
+
+  send(bytes: Uint8Array, baud: number, then: () => void): void {
+    this.#defer(() => this.#send(bytes, baud, then));
+  }
+
+  listen(baud?: number): void {
+    if (this.#probe) this.#probe.listen = baud ?? this.#baud;
+    else this.#defer(() => this.#step(new Uint8Array(0), this.#baud, baud ?? this.#baud, []));
+  }
+
+  wait(_ms: number, fn: () => void): void {
+    this.#defer(() => {
+      const gen = this.#gen;
+      this.#timers.set(() => gen === this.#gen && fn(), 0);
+    });
+  }
+
+  fail(failure: Failure, retry: boolean): void {
+    this.#defer(() => this.#fail(failure, retry));
+  }
+
+  succeed(result: unknown): void {
+    this.#defer(() => this.#succeed(result));
+  }
+
+  /** A data set of the answer (D0Listener): kept until its block's verdict. */
+  onDataSet(d: DataSet): void {
+    this.#pending.push(d);
+  }
+
+  onError(e: D0Error): void {
+    if (!this.#exchange || this.#failing) return;
+    this.#stats.add(this.#statsRow, "errors");
+    this.#exchange.error(e);
+  }
+
+  onMessage(m: D0Message): void {
+    if (!this.#exchange || this.#failing) return;
+    const sets = this.#pending;
+    this.#pending = [];
+    this.#exchange.message(m, sets);
   }
 
   /** Runs `fn` now, or once the step being sent is over when it is asked for inside a send's `then`. */
