@@ -149,7 +149,7 @@ export class BridgeTransport implements ExchangePort, D0Listener {
   readonly #lockoutText: string;
   readonly #minDeadlineMs: number;
   readonly #maxDeadlineMs: number;
-  readonly #queue = new TransactionQueue<Job>((j) => j.tx.priority ?? 0);
+  readonly #queue = new TransactionQueue<Job>();
   /** The modules of the bridge's table: their addresses as it gives them, the same without leading zeros (the key), and a row of numbers each. */
   #addresses: string[] = [];
   #keys: string[] = [];

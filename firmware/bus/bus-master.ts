@@ -70,7 +70,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   readonly #lockoutText: string;
   readonly #line: Rs485Line;
   readonly #decoder: D0Decoder;
-  readonly #queue = new TransactionQueue<Job>((j) => j.tx.priority ?? 0);
+  readonly #queue = new TransactionQueue<Job>();
   readonly #stats = new ModuleStatsTable();
   readonly #since: number;
   #closed = false;

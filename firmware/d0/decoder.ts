@@ -160,8 +160,8 @@ export class D0Decoder {
 
   // A data set continued across partial blocks (§6.4.7), and the state to return to if a block is repeated.
   #carry = false;
-  #snap: { ds: number; dsStart: number; dsBad: boolean; address: string; values: DataValue[]; star: number; partOffset: number; len: number } | undefined;
-  readonly #snapBuf = new Uint8Array(BUFFER_BYTES);
+  // Its text so far is a copy made only then (partial blocks are rare), not a second buffer in every decoder.
+  #snap: { ds: number; dsStart: number; dsBad: boolean; address: string; values: DataValue[]; star: number; partOffset: number; text: Uint8Array } | undefined;
 
   /** `options` is kept as the listener: its methods take the events. */
   constructor(options: D0Listener & D0DecoderOptions) {
@@ -716,9 +716,8 @@ export class D0Decoder {
       values: this.#values.slice(),
       star: this.#star,
       partOffset: this.#partOffset,
-      len: this.#len,
+      text: this.#buf.slice(0, this.#len),
     };
-    this.#snapBuf.set(this.#buf.subarray(0, this.#len));
   }
 
   private restoreSnapshot(): void {
@@ -734,8 +733,8 @@ export class D0Decoder {
     this.#values = s.values.slice();
     this.#star = s.star;
     this.#partOffset = s.partOffset;
-    this.#len = s.len;
-    this.#buf.set(this.#snapBuf.subarray(0, s.len));
+    this.#len = s.text.length;
+    this.#buf.set(s.text);
     this.#carry = true;
   }
 }
