@@ -60,11 +60,7 @@ export class BridgeClient {
 
   /** Starts a relay. `seq` names it for `fetch`; `status` is the bridge's answer: ok (accepted), busy, no-route or bad-request. */
   relay(request: RelayRequest, done: (a: Answer<{ seq: number; status: Status }>) => void): BusHandle {
-    const parse = (p: Uint8Array): Parsed<Status> => {
-      const s = responseStatus(p);
-      return p.length === 1 && (s === "ok" || s === "busy" || s === "no-route" || s === "bad-request") ? { ok: true, value: s } : { ok: false, reason: "status" };
-    };
-    return this.#request(FrameType.relay, encodeRelay(request), parse, (a, seq) => done(a.ok ? { ok: true, value: { seq, status: a.value } } : a));
+    return this.#request(FrameType.relay, encodeRelay(request), parseRelayStatus, (a, seq) => done(a.ok ? { ok: true, value: { seq, status: a.value } } : a));
   }
 
   /** Part `part` of relay `seq`'s outcome, or "pending"/"unknown". */
@@ -93,6 +89,12 @@ export class BridgeClient {
 function bridgeFailure(f: Failure): Failure {
   if (f.code === "cancelled" || f.code === "closed") return f;
   return { code: "bridge", detail: f.detail ? `${f.code}: ${f.detail}` : f.code };
+}
+
+/** RELAY's answer: its status alone. A module-level function, not a closure made per relay. */
+function parseRelayStatus(p: Uint8Array): Parsed<Status> {
+  const s = responseStatus(p);
+  return p.length === 1 && (s === "ok" || s === "busy" || s === "no-route" || s === "bad-request") ? { ok: true, value: s } : { ok: false, reason: "status" };
 }
 
 /**
