@@ -11,7 +11,7 @@
 import type { BusHandle, BusMaster } from "../bus/bus-master.js";
 import type { Failure, FrameAnswer, Timing } from "../bus/types.js";
 import { encodeFetch, encodeRelay, encodeTableRequest, parseEntry, parseInfo, parseOutcome, responseStatus, type BridgeInfo, type Parsed, type RelayOutcome, type RelayRequest, type Status, type TableEntry } from "./messages.js";
-import { BRIDGE_BAUD, FrameDecoder, FrameType, encodeFrame, type Frame, type FrameTypeCode } from "./protocol.js";
+import { BRIDGE_BAUD, FrameDecoder, FrameType, encodeFrame, type Frame, type FrameDecoderOptions, type FrameError, type FrameTypeCode } from "./protocol.js";
 
 export type Answer<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: Failure };
 
@@ -60,11 +60,7 @@ export class BridgeClient {
 
   /** Starts a relay. `seq` names it for `fetch`; `status` is the bridge's answer: ok (accepted), busy, no-route or bad-request. */
   relay(request: RelayRequest, done: (a: Answer<{ seq: number; status: Status }>) => void): BusHandle {
-    const parse = (p: Uint8Array): Parsed<Status> => {
-      const s = responseStatus(p);
-      return p.length === 1 && (s === "ok" || s === "busy" || s === "no-route" || s === "bad-request") ? { ok: true, value: s } : { ok: false, reason: "status" };
-    };
-    return this.#request(FrameType.relay, encodeRelay(request), parse, (a, seq) => done(a.ok ? { ok: true, value: { seq, status: a.value } } : a));
+    return this.#request(FrameType.relay, encodeRelay(request), parseRelayStatus, (a, seq) => done(a.ok ? { ok: true, value: { seq, status: a.value } } : a));
   }
 
   /** Part `part` of relay `seq`'s outcome, or "pending"/"unknown". */
@@ -95,31 +91,47 @@ function bridgeFailure(f: Failure): Failure {
   return { code: "bridge", detail: f.detail ? `${f.code}: ${f.detail}` : f.code };
 }
 
+/** RELAY's answer: its status alone. A module-level function, not a closure made per relay. */
+function parseRelayStatus(p: Uint8Array): Parsed<Status> {
+  const s = responseStatus(p);
+  return p.length === 1 && (s === "ok" || s === "busy" || s === "no-route" || s === "bad-request") ? { ok: true, value: s } : { ok: false, reason: "status" };
+}
+
 /**
  * The answer to one request, judged as it arrives: the first sound frame decides. Noise before it is
  * skipped; a damaged frame (CRC, address) fails the attempt at once, so the bus master retries without
  * waiting for a time-out; a sound frame that is not the answer to this request breaks the protocol.
  */
-class ResponseReader<T> implements FrameAnswer<T> {
+class ResponseReader<T> implements FrameAnswer<T>, FrameDecoderOptions {
   readonly #decoder: FrameDecoder;
+  readonly #address: number;
+  readonly #type: number;
+  readonly #seq: number;
+  readonly #parse: (p: Uint8Array) => Parsed<T>;
   #verdict: ReturnType<FrameAnswer<T>["push"]>;
 
+  /** The reader is its decoder's listener (onFrame, onError): no callbacks made per request. */
   constructor(address: number, type: number, seq: number, parse: (p: Uint8Array) => Parsed<T>) {
-    this.#decoder = new FrameDecoder({
-      onFrame: (f: Frame) => {
-        if (this.#verdict) return;
-        if (!f.response || f.address !== address || f.type !== type || f.seq !== seq) {
-          this.#verdict = { ok: false, failure: { code: "malformed", detail: `unexpected frame ${f.type}/${f.seq}` } };
-          return;
-        }
-        const p = parse(f.payload);
-        this.#verdict = p.ok ? { ok: true, value: p.value } : { ok: false, failure: { code: "malformed", detail: p.reason } };
-      },
-      onError: (e) => {
-        if (this.#verdict || e.code === "garbage" || e.code === "truncated") return;
-        this.#verdict = { ok: false, failure: { code: "bad-bcc", detail: `${e.code} at ${e.offset}` } };
-      },
-    });
+    this.#address = address;
+    this.#type = type;
+    this.#seq = seq;
+    this.#parse = parse;
+    this.#decoder = new FrameDecoder(this);
+  }
+
+  onFrame(f: Frame): void {
+    if (this.#verdict) return;
+    if (!f.response || f.address !== this.#address || f.type !== this.#type || f.seq !== this.#seq) {
+      this.#verdict = { ok: false, failure: { code: "malformed", detail: `unexpected frame ${f.type}/${f.seq}` } };
+      return;
+    }
+    const p = this.#parse(f.payload);
+    this.#verdict = p.ok ? { ok: true, value: p.value } : { ok: false, failure: { code: "malformed", detail: p.reason } };
+  }
+
+  onError(e: FrameError): void {
+    if (this.#verdict || e.code === "garbage" || e.code === "truncated") return;
+    this.#verdict = { ok: false, failure: { code: "bad-bcc", detail: `${e.code} at ${e.offset}` } };
   }
 
   reset(): void {

@@ -19,7 +19,14 @@
  * Up and down: a route that fails `downAfter` times in a row is down; one success brings it up. The
  * failure that puts a route down does not change its rate, nor do failures while it is down (probes):
  * a repeater without power says nothing about the rate.
+ *
+ * The routes of one bridge are rows of a table, not an object each (docs/memory.md): a route's numbers
+ * are a row of one Float64Array (the averages and the time of its last relay) and one Uint32Array (its
+ * path, rate and counters), addressed by route number. An object is 1 slot + 1 per property in XS and
+ * every private method one more per instance; a row costs no slot at all.
  */
+
+import { PATH_MAX } from "./messages.js";
 
 export interface RoutePolicy {
   /** Weight of a new relay in `success` and `slowness`. Default 1/8 (RFC 6298 §2). */
@@ -52,7 +59,7 @@ export const DEFAULT_ROUTE_POLICY: RoutePolicy = Object.freeze({
 const FASTER_BACKOFF_MAX = 8;
 
 export interface RouteStats {
-  readonly role: "primary" | "backup";
+  readonly role: RouteRole;
   /** Repeaters, in order from the bridge. */
   readonly path: readonly number[];
   readonly up: boolean;
@@ -67,121 +74,195 @@ export interface RouteStats {
   readonly faster: number;
 }
 
-export class Route {
-  readonly role: "primary" | "backup";
-  readonly path: readonly number[];
+/** Float columns of a route's row. */
+const SUCCESS = 0, FRAME_SUCCESS = 1, SLOWNESS = 2, LAST_TRIED = 3, FLOATS = 4;
+/** Integer columns of a route's row: role (0 primary, 1 backup), the path (its length, then PATH_MAX repeaters), rate, state and counters. */
+const ROLE = 0, PATH_LENGTH = 1, PATH = 2, RATE = PATH + PATH_MAX, UP = RATE + 1, RELAYS = UP + 1, FAILURES = RELAYS + 1, SLOWER = FAILURES + 1,
+  FASTER = SLOWER + 1, FAILURES_IN_ROW = FASTER + 1, OK_AT_RATE = FAILURES_IN_ROW + 1, FASTER_AFTER = OK_AT_RATE + 1,
+  /** 1 while the rate was just stepped up and no relay has confirmed it yet. */
+  PROBING_FASTER = FASTER_AFTER + 1, INTS = PROBING_FASTER + 1;
+
+export type RouteRole = "primary" | "backup";
+
+/** The routes of one bridge, each a row: `add` returns its number, by which every other method takes it. */
+export class RouteTable {
   readonly #policy: RoutePolicy;
   readonly #rates: readonly number[];
-  rateIndex = 0;
-  up = true;
-  success = 1;
-  frameSuccess = 1;
-  slowness = 1;
-  /** Monotonic time of the last relay sent on it, ms. */
-  lastTriedMs = -Infinity;
-  relays = 0;
-  failures = 0;
-  slower = 0;
-  faster = 0;
-  #failuresInRow = 0;
-  #okAtRate = 0;
-  #fasterAfter: number;
-  /** The rate was just stepped up and no relay has confirmed it yet. */
-  #probingFaster = false;
+  readonly #floats: Float64Array;
+  readonly #ints: Uint32Array;
+  #count = 0;
 
-  constructor(role: "primary" | "backup", path: readonly number[], ratesBps: readonly number[], policy: RoutePolicy) {
-    this.role = role;
-    this.path = path;
+  /** Room for `capacity` routes, at `ratesBps` (the bridge's rates, fastest first). */
+  constructor(ratesBps: readonly number[], policy: RoutePolicy, capacity: number) {
     this.#rates = ratesBps;
     this.#policy = policy;
-    this.#fasterAfter = policy.fasterAfter;
+    this.#floats = new Float64Array(capacity * FLOATS);
+    this.#ints = new Uint32Array(capacity * INTS);
   }
 
-  get rateBps(): number {
-    return this.#rates[this.rateIndex]!;
+  get count(): number {
+    return this.#count;
+  }
+
+  /** A new route by `path` (at most PATH_MAX repeaters), at the fastest rate, up, with nothing measured yet. */
+  add(role: RouteRole, path: readonly number[]): number {
+    if (path.length > PATH_MAX) throw new RangeError("invalid path");
+    const r = this.#row();
+    const f = r * FLOATS, n = r * INTS, ints = this.#ints;
+    this.#floats[f + SUCCESS] = 1;
+    this.#floats[f + FRAME_SUCCESS] = 1;
+    this.#floats[f + SLOWNESS] = 1;
+    this.#floats[f + LAST_TRIED] = -Infinity;
+    ints[n + ROLE] = role === "primary" ? 0 : 1;
+    ints[n + PATH_LENGTH] = path.length;
+    for (let i = 0; i < path.length; i++) ints[n + PATH + i] = path[i]!;
+    ints[n + UP] = 1;
+    ints[n + FASTER_AFTER] = this.#policy.fasterAfter;
+    return r;
+  }
+
+  /** A new route with everything row `from` of `table` measured (a route the bridge's table kept). */
+  addCopy(table: RouteTable, from: number): number {
+    const r = this.#row();
+    this.#floats.set(table.#floats.subarray(from * FLOATS, (from + 1) * FLOATS), r * FLOATS);
+    this.#ints.set(table.#ints.subarray(from * INTS, (from + 1) * INTS), r * INTS);
+    return r;
+  }
+
+  #row(): number {
+    if (this.#count * INTS >= this.#ints.length) throw new RangeError("route table full");
+    return this.#count++;
+  }
+
+  role(r: number): RouteRole {
+    return this.#ints[r * INTS + ROLE] === 0 ? "primary" : "backup";
+  }
+
+  /** Repeaters, in order from the bridge (a new array). */
+  path(r: number): number[] {
+    const n = r * INTS;
+    return Array.from(this.#ints.subarray(n + PATH, n + PATH + this.#ints[n + PATH_LENGTH]!));
+  }
+
+  /** Whether the route goes by `path`. */
+  hasPath(r: number, path: readonly number[]): boolean {
+    const n = r * INTS;
+    if (this.#ints[n + PATH_LENGTH] !== path.length) return false;
+    for (let i = 0; i < path.length; i++) if (this.#ints[n + PATH + i] !== path[i]) return false;
+    return true;
   }
 
   /** Links a relay crosses. */
-  get hops(): number {
-    return this.path.length + 1;
+  hops(r: number): number {
+    return this.#ints[r * INTS + PATH_LENGTH]! + 1;
+  }
+
+  rateIndex(r: number): number {
+    return this.#ints[r * INTS + RATE]!;
+  }
+
+  rateBps(r: number): number {
+    return this.#rates[this.rateIndex(r)]!;
+  }
+
+  up(r: number): boolean {
+    return this.#ints[r * INTS + UP] === 1;
+  }
+
+  slowness(r: number): number {
+    return this.#floats[r * FLOATS + SLOWNESS]!;
+  }
+
+  /** Monotonic time of the last relay sent on it, ms (-Infinity: never). */
+  lastTriedMs(r: number): number {
+    return this.#floats[r * FLOATS + LAST_TRIED]!;
+  }
+
+  tried(r: number, nowMs: number): void {
+    this.#floats[r * FLOATS + LAST_TRIED] = nowMs;
   }
 
   /** The relay reached the module. `frames`/`tries` as the bridge reports; `slowness` = its time / the expected time. Returns true when the route came back up. */
-  reached(frames: number, tries: number, slowness: number): boolean {
-    const p = this.#policy;
-    this.relays++;
-    this.success += p.alpha * (1 - this.success);
-    this.slowness += p.alpha * (slowness - this.slowness);
-    this.#frames(frames, tries);
-    this.#failuresInRow = 0;
-    const cameUp = !this.up;
-    this.up = true;
-    this.#okAtRate++;
-    if (this.frameSuccess < p.slowerBelow) this.#slower();
-    else if (this.#okAtRate >= this.#fasterAfter && this.frameSuccess >= p.fasterAbove) this.#faster();
-    else this.#probingFaster = false;
+  reached(r: number, frames: number, tries: number, slowness: number): boolean {
+    const p = this.#policy, fl = this.#floats, ints = this.#ints, f = r * FLOATS, n = r * INTS;
+    ints[n + RELAYS]!++;
+    fl[f + SUCCESS]! += p.alpha * (1 - fl[f + SUCCESS]!);
+    fl[f + SLOWNESS]! += p.alpha * (slowness - fl[f + SLOWNESS]!);
+    this.#frames(f, frames, tries);
+    ints[n + FAILURES_IN_ROW] = 0;
+    const cameUp = ints[n + UP] === 0;
+    ints[n + UP] = 1;
+    ints[n + OK_AT_RATE]!++;
+    if (fl[f + FRAME_SUCCESS]! < p.slowerBelow) this.#slower(r);
+    else if (ints[n + OK_AT_RATE]! >= ints[n + FASTER_AFTER]! && fl[f + FRAME_SUCCESS]! >= p.fasterAbove) this.#faster(r);
+    else ints[n + PROBING_FASTER] = 0;
     return cameUp;
   }
 
   /** The relay did not reach the module (a hop failed, no route, or past its deadline). Returns true when the route went down. */
-  failed(frames: number, tries: number): boolean {
-    this.relays++;
-    this.failures++;
-    this.#okAtRate = 0;
-    if (!this.up) return false;
-    this.success += this.#policy.alpha * (0 - this.success);
-    this.#frames(frames, tries);
-    if (++this.#failuresInRow >= this.#policy.downAfter) {
-      this.up = false;
+  failed(r: number, frames: number, tries: number): boolean {
+    const p = this.#policy, fl = this.#floats, ints = this.#ints, f = r * FLOATS, n = r * INTS;
+    ints[n + RELAYS]!++;
+    ints[n + FAILURES]!++;
+    ints[n + OK_AT_RATE] = 0;
+    if (ints[n + UP] === 0) return false;
+    fl[f + SUCCESS]! += p.alpha * (0 - fl[f + SUCCESS]!);
+    this.#frames(f, frames, tries);
+    if (++ints[n + FAILURES_IN_ROW]! >= p.downAfter) {
+      ints[n + UP] = 0;
       return true;
     }
-    if (this.frameSuccess < this.#policy.slowerBelow || this.#probingFaster) this.#slower();
+    if (fl[f + FRAME_SUCCESS]! < p.slowerBelow || ints[n + PROBING_FASTER] === 1) this.#slower(r);
     return false;
   }
 
-  stats(): RouteStats {
+  stats(r: number): RouteStats {
+    const f = r * FLOATS, n = r * INTS, fl = this.#floats, ints = this.#ints;
     return {
-      role: this.role,
-      path: this.path,
-      up: this.up,
-      rateBps: this.rateBps,
-      success: this.success,
-      frameSuccess: this.frameSuccess,
-      slowness: this.slowness,
-      relays: this.relays,
-      failures: this.failures,
-      slower: this.slower,
-      faster: this.faster,
+      role: this.role(r),
+      path: this.path(r),
+      up: this.up(r),
+      rateBps: this.rateBps(r),
+      success: fl[f + SUCCESS]!,
+      frameSuccess: fl[f + FRAME_SUCCESS]!,
+      slowness: fl[f + SLOWNESS]!,
+      relays: ints[n + RELAYS]!,
+      failures: ints[n + FAILURES]!,
+      slower: ints[n + SLOWER]!,
+      faster: ints[n + FASTER]!,
     };
   }
 
-  /** `tries` transmissions of which `frames` got through, in the per-transmission EWMA. */
-  #frames(frames: number, tries: number): void {
+  /** `tries` transmissions of which `frames` got through, in the per-transmission EWMA (`f`: the row's first float). */
+  #frames(f: number, frames: number, tries: number): void {
     if (tries <= 0) return;
     const keep = (1 - this.#policy.frameAlpha) ** tries;
-    this.frameSuccess = keep * this.frameSuccess + (1 - keep) * Math.min(1, frames / tries);
+    this.#floats[f + FRAME_SUCCESS] = keep * this.#floats[f + FRAME_SUCCESS]! + (1 - keep) * Math.min(1, frames / tries);
   }
 
-  #slower(): void {
+  #slower(r: number): void {
+    const p = this.#policy, ints = this.#ints, n = r * INTS;
     // A step up that the very next relay undoes waits twice as long next time (AARF); any other step down resets that.
-    this.#fasterAfter = this.#probingFaster ? Math.min(this.#fasterAfter * 2, this.#policy.fasterAfter * FASTER_BACKOFF_MAX) : this.#policy.fasterAfter;
-    this.#probingFaster = false;
-    if (this.rateIndex + 1 >= this.#rates.length) return;
-    this.rateIndex++;
-    this.slower++;
-    this.#fresh();
+    ints[n + FASTER_AFTER] = ints[n + PROBING_FASTER] === 1 ? Math.min(ints[n + FASTER_AFTER]! * 2, p.fasterAfter * FASTER_BACKOFF_MAX) : p.fasterAfter;
+    ints[n + PROBING_FASTER] = 0;
+    if (ints[n + RATE]! + 1 >= this.#rates.length) return;
+    ints[n + RATE]!++;
+    ints[n + SLOWER]!++;
+    this.#fresh(r);
   }
 
-  #faster(): void {
-    if (this.rateIndex === 0) return;
-    this.rateIndex--;
-    this.faster++;
-    this.#probingFaster = true;
-    this.#fresh();
+  #faster(r: number): void {
+    const ints = this.#ints, n = r * INTS;
+    if (ints[n + RATE] === 0) return;
+    ints[n + RATE]!--;
+    ints[n + FASTER]!++;
+    ints[n + PROBING_FASTER] = 1;
+    this.#fresh(r);
   }
 
-  #fresh(): void {
-    this.#okAtRate = 0;
-    this.frameSuccess = 1;
+  /** A new rate starts with a clean frame-success record. */
+  #fresh(r: number): void {
+    this.#ints[r * INTS + OK_AT_RATE] = 0;
+    this.#floats[r * FLOATS + FRAME_SUCCESS] = 1;
   }
 }

@@ -31,14 +31,16 @@ import { createExchange } from "../bus/exchanges.js";
 import { TransactionQueue } from "../bus/queue.js";
 import { DEFAULT_TIMING, type Failure, type ModuleStats, type Readout, type Timing, type Transaction } from "../bus/types.js";
 import type { DataSet } from "../d0/data-set.js";
-import { D0Decoder } from "../d0/decoder.js";
+import { D0Decoder, type D0Listener, type D0Message } from "../d0/decoder.js";
+import type { D0Error } from "../d0/errors.js";
 import { encodeOptionSelect } from "../d0/encoder.js";
 import { INITIAL_BAUD, MODE_D_BAUD, baudOf } from "../d0/modes.js";
 import { BridgeClient, type Answer } from "./client.js";
 import { expectedStepMs, stepLowerBoundMs, type StepShape } from "./link.js";
 import type { BridgeInfo, RelayRequest, TableEntry } from "./messages.js";
 import { Relay, type Outcome } from "./relay.js";
-import { DEFAULT_ROUTE_POLICY, Route, type RoutePolicy, type RouteStats } from "./route.js";
+import { ModuleStatsTable } from "../bus/module-stats.js";
+import { DEFAULT_ROUTE_POLICY, RouteTable, type RoutePolicy, type RouteStats } from "./route.js";
 
 export interface RemoteModule {
   /** D0 device address. */
@@ -97,14 +99,13 @@ export interface DiscoveryResult {
   readonly modules: readonly RemoteModule[];
 }
 
-interface ModuleEntry {
-  readonly module: RemoteModule;
-  readonly primary: Route;
-  readonly backup: Route | undefined;
-  /** Length of the last readout's answer, bytes (what the next one is expected to be). */
-  readoutBytes: number;
-  readonly stats: ModuleStats;
-}
+/**
+ * Columns of a module's row in the module table: its remote node, its routes' numbers in the route
+ * table (NO_ROUTE: no backup), and the length of its last readout's answer, bytes (what the next one
+ * is expected to be). Rows of numbers, not an object and Maps per module (docs/memory.md).
+ */
+const NODE = 0, PRIMARY = 1, BACKUP = 2, READOUT_BYTES = 3, MODULE_COLUMNS = 4;
+const NO_ROUTE = 0xffffffff;
 
 interface Job {
   readonly tx: Transaction;
@@ -133,11 +134,12 @@ function key(address: string): string {
   return address.replace(/^0+/, "");
 }
 
-function newStats(): ModuleStats {
-  return { transactions: 0, ok: 0, failed: 0, retries: 0, timeouts: 0, errors: 0, bytesSent: 0, bytesReceived: 0, lastResponseMs: 0, maxResponseMs: 0, totalResponseMs: 0 };
-}
-
-export class BridgeTransport {
+/**
+ * The transport is itself its exchanges' port and its decoder's listener (the public methods under
+ * "the exchange's port"): no callback object is made per transaction (docs/memory.md). Only the
+ * running exchange and the decoder call those methods.
+ */
+export class BridgeTransport implements ExchangePort, D0Listener {
   readonly counters: BridgeCounters = { transactions: 0, ok: 0, failed: 0, relays: 0, routeFailures: 0, polls: 0, busy: 0, bridgeFailures: 0, failovers: 0, recoveries: 0 };
   readonly #clock: MonotonicClock;
   readonly #timers: Timers;
@@ -147,8 +149,14 @@ export class BridgeTransport {
   readonly #lockoutText: string;
   readonly #minDeadlineMs: number;
   readonly #maxDeadlineMs: number;
-  readonly #queue = new TransactionQueue<Job>((j) => j.tx.priority ?? 0);
-  readonly #modules = new Map<string, ModuleEntry>();
+  readonly #queue = new TransactionQueue<Job>();
+  /** The modules of the bridge's table: their addresses as it gives them, the same without leading zeros (the key), and a row of numbers each. */
+  #addresses: string[] = [];
+  #keys: string[] = [];
+  #rows = new Uint32Array(0);
+  #routes: RouteTable | undefined;
+  /** Statistics by module address, kept across discoveries. */
+  readonly #stats = new ModuleStatsTable();
   readonly #decoder: D0Decoder;
   #info: BridgeInfo | undefined;
   #closed = false;
@@ -157,14 +165,22 @@ export class BridgeTransport {
   // The running transaction. `#gen` changes whenever an attempt ends: callbacks of an older one are stale.
   #gen = 0;
   #job: Job | undefined;
-  #entry: ModuleEntry | undefined;
+  /**
+   * The running transaction's module: its row in the module table it started with (a discovery while
+   * it runs makes new tables; it finishes on those it had), and its row in the statistics.
+   */
+  #module = -1;
+  #txRows = this.#rows;
+  #txRoutes: RouteTable | undefined;
+  #statsRow = -1;
   #exchange: Exchange | undefined;
   #timing: Timing = DEFAULT_TIMING;
   #attempts = 0;
   #failing = false;
-  #route: Route | undefined;
-  /** The route that failed in this transaction: the rest of it goes by the other. */
-  #avoid: Route | undefined;
+  /** The route of the attempt (its number in the route table). */
+  #route = -1;
+  /** The route that failed in this transaction (-1: none): the rest of it goes by the other. */
+  #avoid = -1;
   #stepsInAttempt = 0;
   /** Calls to the exchange port: an answer that moves nothing is incomplete. */
   #moves = 0;
@@ -187,20 +203,7 @@ export class BridgeTransport {
     this.#lockoutText = options.lockoutText ?? "ERLOCK";
     this.#minDeadlineMs = options.minDeadlineMs ?? 5_000;
     this.#maxDeadlineMs = options.maxDeadlineMs ?? 600_000;
-    this.#decoder = new D0Decoder({
-      onDataSet: (d) => this.#pending.push(d),
-      onError: (e) => {
-        if (!this.#exchange || this.#failing) return;
-        this.#entry!.stats.errors++;
-        this.#exchange.error(e);
-      },
-      onMessage: (m) => {
-        if (!this.#exchange || this.#failing) return;
-        const sets = this.#pending;
-        this.#pending = [];
-        this.#exchange.message(m, sets);
-      },
-    });
+    this.#decoder = new D0Decoder(this);
   }
 
   /** The bridge's bus address. */
@@ -215,7 +218,7 @@ export class BridgeTransport {
 
   /** D0 addresses of the modules this transport serves (the bridge's table at the last discovery). */
   get addresses(): string[] {
-    return Array.from(this.#modules.values(), (e) => e.module.address);
+    return this.#addresses.slice();
   }
 
   /**
@@ -257,13 +260,21 @@ export class BridgeTransport {
 
   /** Statistics of one remote module, as the bus master keeps them for local ones. */
   moduleStats(address: string): Readonly<ModuleStats> | undefined {
-    return this.#modules.get(key(address))?.stats;
+    return this.#find(address) < 0 ? undefined : this.#stats.of(address);
   }
 
   /** The module's routes, primary first, and what was measured on them. */
   routeStats(address: string): RouteStats[] | undefined {
-    const e = this.#modules.get(key(address));
-    return e && (e.backup ? [e.primary.stats(), e.backup.stats()] : [e.primary.stats()]);
+    const m = this.#find(address);
+    if (m < 0) return undefined;
+    const routes = this.#routes!, backup = this.#rows[m * MODULE_COLUMNS + BACKUP]!;
+    const primary = routes.stats(this.#rows[m * MODULE_COLUMNS + PRIMARY]!);
+    return backup === NO_ROUTE ? [primary] : [primary, routes.stats(backup)];
+  }
+
+  /** The row of the module with `address` (leading zeros ignored), -1 when the bridge's table has none. */
+  #find(address: string): number {
+    return this.#keys.indexOf(key(address));
   }
 
   /** Stops: the running and queued transactions fail with "closed". */
@@ -286,24 +297,34 @@ export class BridgeTransport {
   #adopt(info: BridgeInfo, entries: readonly TableEntry[]): DiscoveryResult {
     const sameRates = this.#info !== undefined && this.#info.ratesBps.join() === info.ratesBps.join();
     this.#info = info;
-    const old = new Map(this.#modules);
-    this.#modules.clear();
-    const route = (role: "primary" | "backup", path: readonly number[], before: Route | undefined) =>
-      sameRates && before && before.path.join() === path.join() ? before : new Route(role, path, info.ratesBps, this.#policy);
+    const oldKeys = this.#keys, oldRows = this.#rows, oldRoutes = this.#routes;
+    const routes = new RouteTable(info.ratesBps, this.#policy, entries.reduce((n, t) => n + (t.backup ? 2 : 1), 0));
+    const rows = new Uint32Array(entries.length * MODULE_COLUMNS);
+    // A route the table kept (same node, same path, same rates) keeps what was measured on it.
+    const route = (role: "primary" | "backup", path: readonly number[], before: number) =>
+      sameRates && oldRoutes && before !== NO_ROUTE && oldRoutes.hasPath(before, path) ? routes.addCopy(oldRoutes, before) : routes.add(role, path);
     const modules: RemoteModule[] = [];
+    const keys: string[] = [];
+    const addresses: string[] = [];
     for (const t of entries) {
-      const module: RemoteModule = { address: t.address, node: t.node, primary: t.primary, backup: t.backup };
-      const prev = old.get(key(t.address));
-      const same = prev && prev.module.node === t.node;
-      this.#modules.set(key(t.address), {
-        module,
-        primary: route("primary", t.primary, same ? prev.primary : undefined),
-        backup: t.backup && route("backup", t.backup, same ? prev.backup : undefined),
-        readoutBytes: prev?.readoutBytes ?? READOUT_GUESS,
-        stats: prev?.stats ?? newStats(),
-      });
-      modules.push(module);
+      const k = key(t.address);
+      // A module listed twice is the last of its entries (the bridge's table is by address).
+      const again = keys.indexOf(k);
+      const m = again >= 0 ? again : keys.push(k) - 1;
+      const prev = oldKeys.indexOf(k) * MODULE_COLUMNS;
+      const same = prev >= 0 && oldRows[prev + NODE] === t.node;
+      const at = m * MODULE_COLUMNS;
+      rows[at + NODE] = t.node;
+      rows[at + PRIMARY] = route("primary", t.primary, same ? oldRows[prev + PRIMARY]! : NO_ROUTE);
+      rows[at + BACKUP] = t.backup ? route("backup", t.backup, same ? oldRows[prev + BACKUP]! : NO_ROUTE) : NO_ROUTE;
+      rows[at + READOUT_BYTES] = prev >= 0 ? oldRows[prev + READOUT_BYTES]! : READOUT_GUESS;
+      addresses[m] = t.address;
+      modules.push({ address: t.address, node: t.node, primary: t.primary, backup: t.backup });
     }
+    this.#addresses = addresses;
+    this.#keys = keys;
+    this.#rows = rows;
+    this.#routes = routes;
     return { info, modules };
   }
 
@@ -321,26 +342,29 @@ export class BridgeTransport {
     const job = this.#queue.shift();
     if (!job || this.#closed) return;
     this.counters.transactions++;
-    const entry = this.#modules.get(key(job.tx.address));
-    if (!entry) {
+    const module = this.#find(job.tx.address);
+    if (module < 0) {
       this.counters.failed++;
       this.#schedule();
       return this.#deliver(job.tx, { ok: false, failure: { code: "unreachable", detail: "not in the bridge's table" }, attempts: 0 });
     }
     this.#job = job;
-    this.#entry = entry;
+    this.#module = module;
+    this.#txRows = this.#rows;
+    this.#txRoutes = this.#routes;
+    this.#statsRow = this.#stats.row(job.tx.address);
     this.#timing = { ...this.#defaults, ...job.tx.timing };
     this.#attempts = 0;
-    this.#avoid = undefined;
-    entry.stats.transactions++;
-    this.#exchange = createExchange(this.#port(), job.tx, this.#lockoutText);
+    this.#avoid = -1;
+    this.#stats.add(this.#statsRow, "transactions");
+    this.#exchange = createExchange(this, job.tx, this.#lockoutText);
     this.#attempt();
   }
 
   #attempt(): void {
     this.#gen++;
     this.#attempts++;
-    if (this.#attempts > 1) this.#entry!.stats.retries++;
+    if (this.#attempts > 1) this.#stats.add(this.#statsRow, "retries");
     this.#failing = false;
     this.#stepsInAttempt = 0;
     this.#signOn = undefined;
@@ -351,38 +375,67 @@ export class BridgeTransport {
     this.#exchange!.start();
   }
 
-  #chooseRoute(): Route {
-    const { primary, backup } = this.#entry!;
-    if (!backup) return primary;
-    if (this.#avoid) return this.#avoid === primary ? backup : primary;
-    if (primary.up || this.#clock.now() - primary.lastTriedMs >= this.#policy.probeAfterMs) return primary;
-    return backup.up || backup.lastTriedMs <= primary.lastTriedMs ? backup : primary;
+  #chooseRoute(): number {
+    const at = this.#module * MODULE_COLUMNS, routes = this.#txRoutes!;
+    const primary = this.#txRows[at + PRIMARY]!, backup = this.#txRows[at + BACKUP]!;
+    if (backup === NO_ROUTE) return primary;
+    if (this.#avoid >= 0) return this.#avoid === primary ? backup : primary;
+    if (routes.up(primary) || this.#clock.now() - routes.lastTriedMs(primary) >= this.#policy.probeAfterMs) return primary;
+    return routes.up(backup) || routes.lastTriedMs(backup) <= routes.lastTriedMs(primary) ? backup : primary;
   }
 
   // ---- the exchange's port ----
 
-  #port(): ExchangePort {
-    const self = this;
-    return {
-      get timing() {
-        return self.#timing;
-      },
-      resetDecoder: () => {
-        this.#decoder.reset();
-        this.#pending = [];
-      },
-      send: (bytes, baud, then) => this.#defer(() => this.#send(bytes, baud, then)),
-      listen: (baud) => {
-        if (this.#probe) this.#probe.listen = baud ?? this.#baud;
-        else this.#defer(() => this.#step(new Uint8Array(0), this.#baud, baud ?? this.#baud, []));
-      },
-      wait: (_ms, fn) => this.#defer(() => {
-        const gen = this.#gen;
-        this.#timers.set(() => gen === this.#gen && fn(), 0);
-      }),
-      fail: (failure, retry) => this.#defer(() => this.#fail(failure, retry)),
-      succeed: (result) => this.#defer(() => this.#succeed(result)),
-    };
+  /** The running transaction's timing (ExchangePort). */
+  get timing(): Timing {
+    return this.#timing;
+  }
+
+  resetDecoder(): void {
+    this.#decoder.reset();
+    this.#pending = [];
+  }
+
+  send(bytes: Uint8Array, baud: number, then: () => void): void {
+    this.#defer(() => this.#send(bytes, baud, then));
+  }
+
+  listen(baud?: number): void {
+    if (this.#probe) this.#probe.listen = baud ?? this.#baud;
+    else this.#defer(() => this.#step(new Uint8Array(0), this.#baud, baud ?? this.#baud, []));
+  }
+
+  wait(_ms: number, fn: () => void): void {
+    this.#defer(() => {
+      const gen = this.#gen;
+      this.#timers.set(() => gen === this.#gen && fn(), 0);
+    });
+  }
+
+  fail(failure: Failure, retry: boolean): void {
+    this.#defer(() => this.#fail(failure, retry));
+  }
+
+  succeed(result: unknown): void {
+    this.#defer(() => this.#succeed(result));
+  }
+
+  /** A data set of the answer (D0Listener): kept until its block's verdict. */
+  onDataSet(d: DataSet): void {
+    this.#pending.push(d);
+  }
+
+  onError(e: D0Error): void {
+    if (!this.#exchange || this.#failing) return;
+    this.#stats.add(this.#statsRow, "errors");
+    this.#exchange.error(e);
+  }
+
+  onMessage(m: D0Message): void {
+    if (!this.#exchange || this.#failing) return;
+    const sets = this.#pending;
+    this.#pending = [];
+    this.#exchange.message(m, sets);
   }
 
   /** Runs `fn` now, or once the step being sent is over when it is asked for inside a send's `then`. */
@@ -429,26 +482,28 @@ export class BridgeTransport {
 
   #step(send: Uint8Array, sendBaud: number, listenBaud: number | undefined, deferred: Array<() => void>): void {
     const info = this.#info!;
-    const entry = this.#entry!;
-    const route = this.#route!;
+    const routes = this.#txRoutes!;
+    const route = this.#route;
+    const at = this.#module * MODULE_COLUMNS;
+    const readoutBytes = this.#txRows[at + READOUT_BYTES]!;
     const t = this.#timing;
     const listening = listenBaud !== undefined;
     if (listening) this.#baud = listenBaud;
     const signOn = listening && this.#job!.tx.kind === "session" && this.#stepsInAttempt === 0;
     this.#stepsInAttempt++;
     const readout = this.#job!.tx.kind === "readout";
-    const shape = (answerBytes: number): StepShape => ({ hops: route.hops, rateBps: route.rateBps, sendBytes: send.length, answerBytes: listening ? answerBytes : 0, sendBaud, listenBaud: listenBaud ?? sendBaud });
+    const shape = (answerBytes: number): StepShape => ({ hops: routes.hops(route), rateBps: routes.rateBps(route), sendBytes: send.length, answerBytes: listening ? answerBytes : 0, sendBaud, listenBaud: listenBaud ?? sendBaud });
     const extraMs = signOn ? SIGN_ON_EXTRA_MS : 0;
-    const expectedMs = expectedStepMs(info, shape(readout ? entry.readoutBytes : OTHER_GUESS)) + extraMs;
-    const boundMs = expectedStepMs(info, shape(readout ? Math.min(ANSWER_MAX, 2 * entry.readoutBytes) : OTHER_BOUND)) + extraMs;
+    const expectedMs = expectedStepMs(info, shape(readout ? readoutBytes : OTHER_GUESS)) + extraMs;
+    const boundMs = expectedStepMs(info, shape(readout ? Math.min(ANSWER_MAX, 2 * readoutBytes) : OTHER_BOUND)) + extraMs;
     const firstByteMs = listening ? t.firstCharTimeoutMs * (signOn ? 2 : 1) : 0;
     // Twice the time measured on this route (at least twice the model's): room for every frame to need a second try.
-    const deadlineMs = clamp(boundMs * Math.max(2, 2 * route.slowness) + firstByteMs, this.#minDeadlineMs, this.#maxDeadlineMs);
+    const deadlineMs = clamp(boundMs * Math.max(2, 2 * routes.slowness(route)) + firstByteMs, this.#minDeadlineMs, this.#maxDeadlineMs);
     const now = this.#clock.now();
     const request: RelayRequest = {
-      node: entry.module.node,
-      rateIndex: route.rateIndex,
-      path: route.path,
+      node: this.#txRows[at + NODE]!,
+      rateIndex: routes.rateIndex(route),
+      path: routes.path(route),
       listen: listening,
       signOn,
       sendBaud,
@@ -458,9 +513,9 @@ export class BridgeTransport {
       deadlineMs,
       d0: send,
     };
-    route.lastTriedMs = now;
-    entry.stats.bytesSent += send.length;
-    const plan = { request, firstPollMs: expectedMs * route.slowness, pollEveryMs: clamp(expectedMs / 8, POLL_MIN_MS, POLL_MAX_MS), giveUpAt: now + deadlineMs + GIVE_UP_MARGIN_MS };
+    routes.tried(route, now);
+    this.#stats.add(this.#statsRow, "bytesSent", send.length);
+    const plan = { request, firstPollMs: expectedMs * routes.slowness(route), pollEveryMs: clamp(expectedMs / 8, POLL_MIN_MS, POLL_MAX_MS), giveUpAt: now + deadlineMs + GIVE_UP_MARGIN_MS };
     this.#relay = new Relay({
       client: this.#client,
       clock: this.#clock,
@@ -482,12 +537,11 @@ export class BridgeTransport {
   }
 
   /** The relay reached the module: charge the route, then the exchange has the answer. */
-  #reached(route: Route, shape: StepShape, o: Outcome, answer: Uint8Array, sentAt: number, listening: boolean, deferred: Array<() => void>): void {
-    const entry = this.#entry!;
+  #reached(route: number, shape: StepShape, o: Outcome, answer: Uint8Array, sentAt: number, listening: boolean, deferred: Array<() => void>): void {
     const expected = expectedStepMs(this.#info!, shape) + (o.signOnBaudChar ? SIGN_ON_EXTRA_MS : 0);
     // The bridge's own account of the relay's time: ours would include how late we polled.
-    if (route.reached(o.frames, o.tries, o.elapsedMs / expected) && route.role === "primary" && entry.backup) this.counters.recoveries++;
-    entry.stats.bytesReceived += answer.length;
+    if (this.#txRoutes!.reached(route, o.frames, o.tries, o.elapsedMs / expected) && this.#isPrimaryWithBackup(route)) this.counters.recoveries++;
+    this.#stats.add(this.#statsRow, "bytesReceived", answer.length);
     this.#cost.sent += shape.sendBytes;
     this.#cost.received += answer.length;
     this.#cost.lowerBoundMs += stepLowerBoundMs(shape);
@@ -495,16 +549,14 @@ export class BridgeTransport {
     for (const d of deferred) d();
     if (!listening || gen !== this.#gen) return;
     if (o.status === "no-answer") {
-      entry.stats.timeouts++;
+      this.#stats.add(this.#statsRow, "timeouts");
       return this.#fail({ code: "timeout", detail: "first character" }, true);
     }
     const responseMs = this.#clock.now() - sentAt;
-    entry.stats.lastResponseMs = responseMs;
-    entry.stats.maxResponseMs = Math.max(entry.stats.maxResponseMs, responseMs);
-    entry.stats.totalResponseMs += responseMs;
+    this.#stats.response(this.#statsRow, responseMs);
     this.#cost.responseMs = responseMs;
     this.#cost.answered++;
-    if (this.#job!.tx.kind === "readout") entry.readoutBytes = answer.length;
+    if (this.#job!.tx.kind === "readout") this.#txRows[this.#module * MODULE_COLUMNS + READOUT_BYTES] = answer.length;
     const z = o.signOnBaudChar;
     if (!z) return this.#feed(answer);
     this.#signOn = { select: encodeOptionSelect("0", z, "1"), baud: baudOf("C", z)!, rest: answer.subarray(o.split) };
@@ -512,12 +564,18 @@ export class BridgeTransport {
   }
 
   /** The relay did not reach the module: the route is charged, and the rest of the transaction takes the other one. */
-  #unreached(route: Route, frames: number, tries: number, detail: string, listening: boolean, deferred: Array<() => void>): void {
+  #unreached(route: number, frames: number, tries: number, detail: string, listening: boolean, deferred: Array<() => void>): void {
     this.counters.routeFailures++;
-    if (route.failed(frames, tries) && route.role === "primary" && this.#entry!.backup) this.counters.failovers++;
+    if (this.#txRoutes!.failed(route, frames, tries) && this.#isPrimaryWithBackup(route)) this.counters.failovers++;
     this.#avoid = route;
     if (listening) this.#fail({ code: "unreachable", detail }, true);
     else this.#bestEffort(deferred);
+  }
+
+  /** `route` is the running module's primary and the module has a backup: its going down or up is a failover or a recovery. */
+  #isPrimaryWithBackup(route: number): boolean {
+    const at = this.#module * MODULE_COLUMNS;
+    return route === this.#txRows[at + PRIMARY] && this.#txRows[at + BACKUP] !== NO_ROUTE;
   }
 
   /** A message that expects no answer (B0) is best effort: whatever became of it, the exchange goes on. */
@@ -537,7 +595,7 @@ export class BridgeTransport {
     if (gen !== this.#gen || this.#failing) return;
     if (end < answer.length) return void this.#timers.set(() => gen === this.#gen && this.#feed(answer, end, moves), 0);
     if (this.#moves !== moves) return;
-    this.#entry!.stats.timeouts++;
+    this.#stats.add(this.#statsRow, "timeouts");
     this.#fail({ code: "timeout", detail: "answer incomplete" }, true);
   }
 
@@ -550,7 +608,7 @@ export class BridgeTransport {
     this.#relay?.cancel();
     this.#relay = undefined;
     this.#signOn = undefined;
-    if (this.#avoid) this.#route = this.#chooseRoute();
+    if (this.#avoid >= 0) this.#route = this.#chooseRoute();
     const gen = this.#gen;
     // An exchange that must leave the module in its initial state (B0) sends through the port; the
     // continuation runs once that message is over.
@@ -579,19 +637,15 @@ export class BridgeTransport {
 
   #finish(result: { ok: boolean; [k: string]: unknown }): void {
     const job = this.#job!;
-    const stats = this.#entry!.stats;
-    if (result.ok) {
-      stats.ok++;
-      this.counters.ok++;
-    } else {
-      stats.failed++;
-      this.counters.failed++;
-    }
+    this.#stats.add(this.#statsRow, result.ok ? "ok" : "failed");
+    if (result.ok) this.counters.ok++;
+    else this.counters.failed++;
     this.#gen++;
     this.#relay?.cancel();
     this.#relay = undefined;
     this.#job = undefined;
-    this.#entry = undefined;
+    this.#module = -1;
+    this.#txRoutes = undefined;
     this.#exchange = undefined;
     this.#schedule();
     this.#deliver(job.tx, result);

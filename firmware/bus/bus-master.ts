@@ -23,12 +23,14 @@ import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
 import type { Rs485Port } from "../../hal/index.js";
 import { characterTimeMs } from "../../hal/serial.js";
 import type { DataSet } from "../d0/data-set.js";
-import { D0Decoder } from "../d0/decoder.js";
+import { D0Decoder, type D0Listener, type D0Message } from "../d0/decoder.js";
+import type { D0Error } from "../d0/errors.js";
+import type { SerialFrame } from "../../hal/serial.js";
 import type { Exchange, ExchangePort } from "./exchange.js";
 import { createExchange } from "./exchanges.js";
 import { FrameExchange } from "./frame-exchange.js";
 import { TransactionQueue } from "./queue.js";
-import { Rs485Line } from "./rs485-line.js";
+import { Rs485Line, type Rs485Listener } from "./rs485-line.js";
 import { ModuleStatsTable } from "./module-stats.js";
 import { DEFAULT_TIMING, type ExchangeTransaction, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
 
@@ -55,7 +57,12 @@ export interface BusHandle {
   cancel(): boolean;
 }
 
-export class BusMaster {
+/**
+ * The bus master is itself its exchanges' port, its line's listener and its decoder's listener (the
+ * public methods under "port and listeners"): no callback object is made per transaction or per line
+ * (docs/memory.md). Only the running exchange, the line and the decoder call those methods.
+ */
+export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   readonly #clock: MonotonicClock;
   readonly #timers: Timers;
   readonly #defaults: Timing;
@@ -63,7 +70,7 @@ export class BusMaster {
   readonly #lockoutText: string;
   readonly #line: Rs485Line;
   readonly #decoder: D0Decoder;
-  readonly #queue = new TransactionQueue<Job>((j) => j.tx.priority ?? 0);
+  readonly #queue = new TransactionQueue<Job>();
   readonly #stats = new ModuleStatsTable();
   readonly #since: number;
   #closed = false;
@@ -84,6 +91,9 @@ export class BusMaster {
   #watchdog: TimerId | undefined;
   #pending: DataSet[] = [];
   #startTimer: TimerId | undefined;
+  /** What the exchange runs once the frame being sent has left the line, and whose frame it is. */
+  #sentThen: (() => void) | undefined;
+  #sendJob: Job | undefined;
 
   constructor(options: BusMasterOptions) {
     this.#clock = options.clock;
@@ -92,21 +102,8 @@ export class BusMaster {
     this.#turnaroundMs = options.turnaroundMs ?? 2;
     this.#lockoutText = options.lockoutText ?? "ERLOCK";
     this.#since = options.clock.now();
-    this.#line = new Rs485Line({ port: options.port, timers: options.timers, onData: (b) => this.#onData(b) });
-    this.#decoder = new D0Decoder({
-      onDataSet: (d) => this.#pending.push(d),
-      onError: (e) => {
-        if (this.#phase === "drain" || this.#phase === "idle") return;
-        this.#stats.add(this.#moduleStats(), "errors");
-        this.#exchange?.error(e);
-      },
-      onMessage: (m) => {
-        if (this.#phase === "drain" || this.#phase === "idle" || !this.#exchange) return;
-        const sets = this.#pending;
-        this.#pending = [];
-        this.#exchange.message(m, sets);
-      },
-    });
+    this.#line = new Rs485Line({ port: options.port, timers: options.timers }, this);
+    this.#decoder = new D0Decoder(this);
   }
 
   /** Queues a transaction. It starts in a later turn; its `onDone` runs exactly once. */
@@ -194,7 +191,7 @@ export class BusMaster {
     this.#timing = { ...this.#defaults, ...job.tx.timing };
     this.#attempts = 0;
     this.#stats.add(this.#moduleStats(), "transactions");
-    const port = this.#exchangePort();
+    const port: ExchangePort = this;
     const tx = job.tx;
     this.#exchange = tx.kind === "frame" ? new FrameExchange(port, tx) : tx.kind === "exchange" ? tx.create(port) : createExchange(port, tx, this.#lockoutText);
     this.#attempt();
@@ -209,57 +206,91 @@ export class BusMaster {
     this.#exchange!.start();
   }
 
-  #exchangePort(): ExchangePort {
-    const self = this;
-    return {
-      get timing() {
-        return self.#timing;
-      },
-      resetDecoder: () => {
-        this.#decoder.reset();
-        this.#pending = [];
-      },
-      send: (bytes, baud, then, frame) => {
-        this.#clearWatchdog();
-        this.#phase = "sending";
-        this.#line.setBaud(baud, frame);
-        this.#stats.add(this.#moduleStats(), "bytesSent", bytes.length);
-        const job = this.#job;
-        this.#line.send(bytes, (echoOk) => {
-          if (this.#job !== job || this.#phase !== "sending") return;
-          this.#requestEnd = this.#clock.now();
-          // An exchange that resends its own frames on a time-out (DLMS) lets the garbled one go unanswered.
-          if (!echoOk && !this.#exchange?.timeout) this.#fail({ code: "collision" }, true);
-          else then();
-        });
-      },
-      listen: (baud) => {
-        if (baud !== undefined) this.#line.setBaud(baud, this.#line.frame);
-        this.#phase = "await";
-        this.#listenAt = this.#clock.now();
-        this.#armWatchdog();
-      },
-      wait: (ms, fn) => {
-        this.#clearWatchdog();
-        this.#phase = "wait";
-        const job = this.#job;
-        this.#timers.set(() => {
-          if (this.#job === job && this.#phase === "wait") fn();
-        }, ms);
-      },
-      fail: (failure, retry) => this.#fail(failure, retry),
-      succeed: (result) => this.#succeed(result),
-      hold: () => {
-        this.#phase = "hold";
-        this.#holdUntil = this.#clock.now() + this.#timing.firstCharTimeoutMs;
-        this.#armWatchdog();
-      },
-    };
+  // ---- port and listeners ----
+
+  /** The running transaction's timing (ExchangePort). */
+  get timing(): Timing {
+    return this.#timing;
   }
 
-  // ---- the line and the watchdog ----
+  resetDecoder(): void {
+    this.#decoder.reset();
+    this.#pending = [];
+  }
 
-  #onData(bytes: Uint8Array): void {
+  send(bytes: Uint8Array, baud: number, then: () => void, frame?: SerialFrame): void {
+    this.#clearWatchdog();
+    this.#phase = "sending";
+    this.#line.setBaud(baud, frame);
+    this.#stats.add(this.#moduleStats(), "bytesSent", bytes.length);
+    this.#sentThen = then;
+    this.#sendJob = this.#job;
+    this.#line.send(bytes);
+  }
+
+  /** The line sent the running exchange's frame (Rs485Listener). */
+  onSent(echoOk: boolean): void {
+    const then = this.#sentThen!;
+    const job = this.#sendJob;
+    this.#sentThen = undefined;
+    this.#sendJob = undefined;
+    if (this.#job !== job || this.#phase !== "sending") return;
+    this.#requestEnd = this.#clock.now();
+    // An exchange that resends its own frames on a time-out (DLMS) lets the garbled one go unanswered.
+    if (!echoOk && !this.#exchange?.timeout) this.#fail({ code: "collision" }, true);
+    else then();
+  }
+
+  listen(baud?: number): void {
+    if (baud !== undefined) this.#line.setBaud(baud, this.#line.frame);
+    this.#phase = "await";
+    this.#listenAt = this.#clock.now();
+    this.#armWatchdog();
+  }
+
+  wait(ms: number, fn: () => void): void {
+    this.#clearWatchdog();
+    this.#phase = "wait";
+    const job = this.#job;
+    this.#timers.set(() => {
+      if (this.#job === job && this.#phase === "wait") fn();
+    }, ms);
+  }
+
+  fail(failure: Failure, retry: boolean): void {
+    this.#fail(failure, retry);
+  }
+
+  succeed(result: unknown): void {
+    this.#succeed(result);
+  }
+
+  hold(): void {
+    this.#phase = "hold";
+    this.#holdUntil = this.#clock.now() + this.#timing.firstCharTimeoutMs;
+    this.#armWatchdog();
+  }
+
+  /** A data set of the answer (D0Listener): kept until its block's verdict. */
+  onDataSet(d: DataSet): void {
+    this.#pending.push(d);
+  }
+
+  onError(e: D0Error): void {
+    if (this.#phase === "drain" || this.#phase === "idle") return;
+    this.#stats.add(this.#moduleStats(), "errors");
+    this.#exchange?.error(e);
+  }
+
+  onMessage(m: D0Message): void {
+    if (this.#phase === "drain" || this.#phase === "idle" || !this.#exchange) return;
+    const sets = this.#pending;
+    this.#pending = [];
+    this.#exchange.message(m, sets);
+  }
+
+  /** Bytes heard on the line, not our echo (Rs485Listener). */
+  onData(bytes: Uint8Array): void {
     this.#lastRx = this.#clock.now();
     if (this.#job) this.#stats.add(this.#moduleStats(), "bytesReceived", bytes.length);
     if (this.#phase === "await") this.#phase = "receive";
@@ -267,6 +298,8 @@ export class BusMaster {
     if (this.#exchange?.data) this.#exchange.data(bytes);
     else this.#decoder.push(bytes);
   }
+
+  // ---- the line and the watchdog ----
 
   #deadline(): number {
     const idleMs = this.#timing.resyncIdleChars * characterTimeMs(this.#line.baud || 2400);

@@ -1,16 +1,16 @@
 /**
  * Transactions waiting for their line: highest priority first, arrival order within a priority. The
  * bus master and the bridge transport (firmware/bridge) both queue this way. Queues are short (a few
- * dozen transactions), so a stable insertion into an array is cheaper than a heap.
+ * dozen transactions), so a stable insertion into an array is cheaper than a heap. An item is a job
+ * holding its transaction, whose `priority` (types.ts, default 0) orders it: read from it, not through
+ * a function given per queue (a closure is 11 slots in XS, docs/memory.md).
  */
-export class TransactionQueue<T> {
-  readonly #items: T[] = [];
-  readonly #priority: (item: T) => number;
+export interface Queued {
+  readonly tx: { readonly priority?: number };
+}
 
-  /** `priority(item)`: higher runs first. */
-  constructor(priority: (item: T) => number) {
-    this.#priority = priority;
-  }
+export class TransactionQueue<T extends Queued> {
+  readonly #items: T[] = [];
 
   get length(): number {
     return this.#items.length;
@@ -18,9 +18,9 @@ export class TransactionQueue<T> {
 
   /** Adds `item` after every item of the same or a higher priority. */
   push(item: T): void {
-    const p = this.#priority(item);
+    const p = item.tx.priority ?? 0;
     let i = this.#items.length;
-    while (i > 0 && this.#priority(this.#items[i - 1]!) < p) i--;
+    while (i > 0 && (this.#items[i - 1]!.tx.priority ?? 0) < p) i--;
     this.#items.splice(i, 0, item);
   }
 

@@ -3,12 +3,15 @@
  * driver-enable pin, the baud rate (a change closes and reopens the port: the ESP32 driver has no baud
  * setter), frames written in FIFO-sized chunks, and echo rejection.
  *
- * - `send(bytes, done)` enables the driver, writes, and releases the driver once the last character
+ * - `send(bytes)` enables the driver, writes, and releases the driver once the last character
  *   has left the wire: there is no transmit-complete event, so the release waits for the characters
- *   still in the FIFO (128 − writable, plus the one in the shift register) and a guard. Bytes heard
- *   while the driver is enabled are our own echo (a transceiver with /RE tied low): they are compared
- *   with what was sent and dropped; `done(false)` when they differ (another driver was on the line).
- * - Bytes received otherwise go to `onData` (parity errors marked in bit 7, hal/serial-7e1.ts).
+ *   still in the FIFO (128 − writable, plus the one in the shift register) and a guard; then the
+ *   listener's `onSent(echoOk)`. Bytes heard while the driver is enabled are our own echo (a
+ *   transceiver with /RE tied low): they are compared with what was sent and dropped; `onSent(false)`
+ *   when they differ (another driver was on the line).
+ * - Bytes received otherwise go to the listener's `onData` (parity errors marked in bit 7, hal/serial-7e1.ts).
+ * - The listener is an object with those two methods (the bus master itself), not callbacks made per
+ *   line or per frame (docs/memory.md).
  * - `poll()` reads what is waiting now: the UART reports data only after 4 idle character times or
  *   120 bytes, so a timer that is about to declare silence polls first.
  */
@@ -16,11 +19,16 @@ import type { Timers } from "../../hal/clock.js";
 import type { Rs485Port } from "../../hal/index.js";
 import { UART_FIFO_BYTES, characterTimeMs, type SerialFrame, type SerialPort } from "../../hal/serial.js";
 
+export interface Rs485Listener {
+  /** Received bytes (not our echo), in order. */
+  onData(bytes: Uint8Array): void;
+  /** The frame `send` was given has left the line; `echoOk` false when its echo differed. */
+  onSent(echoOk: boolean): void;
+}
+
 export interface Rs485LineOptions {
   port: Rs485Port;
   timers: Timers;
-  /** Called with received bytes (not our echo), in order. */
-  onData(bytes: Uint8Array): void;
   /** Extra time the driver stays enabled after the last character has left, ms. Default 1 (timer resolution on the device). */
   releaseGuardMs?: number;
 }
@@ -35,6 +43,7 @@ export interface LineCounters {
 
 export class Rs485Line {
   readonly #o: Rs485LineOptions;
+  readonly #listener: Rs485Listener;
   readonly #guardMs: number;
   #port: SerialPort | undefined;
   #baud = 0;
@@ -45,10 +54,10 @@ export class Rs485Line {
   #written = 0;
   #echoed = 0;
   #echoBad = false;
-  #done: ((echoOk: boolean) => void) | undefined;
 
-  constructor(options: Rs485LineOptions) {
+  constructor(options: Rs485LineOptions, listener: Rs485Listener) {
     this.#o = options;
+    this.#listener = listener;
     this.#guardMs = options.releaseGuardMs ?? 1;
   }
 
@@ -78,14 +87,14 @@ export class Rs485Line {
     });
   }
 
-  send(bytes: Uint8Array, done: (echoOk: boolean) => void): void {
+  /** Sends `bytes`; the listener's `onSent` follows once they have left the line. */
+  send(bytes: Uint8Array): void {
     if (!this.#port || this.#tx) throw new Error("busy");
     this.poll();
     this.#tx = bytes;
     this.#written = 0;
     this.#echoed = 0;
     this.#echoBad = false;
-    this.#done = done;
     this.#o.port.direction.write(1);
     this.counters.bytesSent += bytes.length;
     this.counters.wireMs += bytes.length * characterTimeMs(this.#baud);
@@ -100,7 +109,7 @@ export class Rs485Line {
       else {
         this.counters.bytesReceived += b.length;
         this.counters.wireMs += b.length * characterTimeMs(this.#baud);
-        this.#o.onData(b);
+        this.#listener.onData(b);
       }
     }
   }
@@ -140,9 +149,7 @@ export class Rs485Line {
     this.#o.port.direction.write(0);
     const ok = !this.#echoBad && (this.#echoed === 0 || this.#echoed === tx.length);
     if (!ok) this.counters.echoMismatches++;
-    const done = this.#done!;
     this.#tx = undefined;
-    this.#done = undefined;
-    done(ok);
+    this.#listener.onSent(ok);
   }
 }

@@ -76,10 +76,14 @@ export function isSound(b: D0Block): boolean {
   return b.end !== "cut" && b.errors === 0 && b.bcc !== "bad";
 }
 
-export interface D0DecoderOptions {
+/** Who takes the decoder's events: an owner can be its own listener (no callback made per decoder, docs/memory.md). */
+export interface D0Listener {
   onMessage(message: D0Message): void;
   onDataSet(dataSet: DataSet): void;
   onError(error: D0Error): void;
+}
+
+export interface D0DecoderOptions {
   /** Bit 7 of an input byte marks a parity error (input from a 7E1 port). Default true; false: it is an 8-bit byte ("bad-character"). */
   parityMarked?: boolean;
   /**
@@ -101,7 +105,7 @@ const D_LINE = 0, D_ADDR = 1, D_VALUE = 2, D_UNIT = 3, D_AFTER = 4, D_SKIP = 5;
 
 /** Request address: up to 32 of 0-9 A-Z a-z and space (§6.3.14 item 22). */
 const REQUEST_ADDRESS_MAX = 32;
-/** Strings up to this length are made through a reused array of their size (see #text). */
+/** Strings up to this length are made through a reused array of their size (see text()). */
 const SHORT_TEXT = 24;
 /** Text buffer: the longest field is a value (128) and its unit (16). */
 const BUFFER_BYTES = 160;
@@ -118,10 +122,12 @@ function isAddressChar(c: number): boolean {
   return isDigit(c) || isLetter(c) || c === 0x20;
 }
 
+/**
+ * The decoder's state is its cursor: scalars, the text buffer and the open data set. Its steps are
+ * prototype methods (TypeScript `private`, not `#`): XS gives every instance a slot per `#` method.
+ */
 export class D0Decoder {
-  readonly #onMessage: (m: D0Message) => void;
-  readonly #onDataSet: (d: DataSet) => void;
-  readonly #onError: (e: D0Error) => void;
+  readonly #listener: D0Listener;
   readonly #parityCode: D0ErrorCode;
   readonly #optionSelect: boolean;
   readonly #bareBlocks: boolean;
@@ -131,7 +137,7 @@ export class D0Decoder {
   #msgStart = 0;
   readonly #buf = new Uint8Array(BUFFER_BYTES);
   #len = 0;
-  /** Plain arrays of each short length, reused to turn buffer bytes into strings: fromCharCode.apply over them is the fastest way measured on V8 (resizing one array is not). */
+  /** Plain arrays of each short length, reused to turn buffer bytes into strings: fromCharCode.apply over them is about 3 times faster on V8 than over a subarray (and resizing one array is slow). */
   readonly #charsBySize: number[][] = [];
   #bcc = 0;
   #bccOn = false;
@@ -158,13 +164,12 @@ export class D0Decoder {
 
   // A data set continued across partial blocks (§6.4.7), and the state to return to if a block is repeated.
   #carry = false;
-  #snap: { ds: number; dsStart: number; dsBad: boolean; address: string; values: DataValue[]; star: number; partOffset: number; len: number } | undefined;
-  readonly #snapBuf = new Uint8Array(BUFFER_BYTES);
+  // Its text so far is a copy made only then (partial blocks are rare), not a second buffer in every decoder.
+  #snap: { ds: number; dsStart: number; dsBad: boolean; address: string; values: DataValue[]; star: number; partOffset: number; text: Uint8Array } | undefined;
 
-  constructor(options: D0DecoderOptions) {
-    this.#onMessage = options.onMessage;
-    this.#onDataSet = options.onDataSet;
-    this.#onError = options.onError;
+  /** `options` is kept as the listener: its methods take the events. */
+  constructor(options: D0Listener & D0DecoderOptions) {
+    this.#listener = options;
     this.#parityCode = options.parityMarked === false ? "bad-character" : "parity";
     this.#optionSelect = options.optionSelect ?? false;
     this.#bareBlocks = options.bareBlocks ?? false;
@@ -197,7 +202,7 @@ export class D0Decoder {
           continue;
         }
       }
-      this.#step(c);
+      this.step(c);
       this.#offset++;
     }
   }
@@ -207,7 +212,7 @@ export class D0Decoder {
     const at = this.#offset;
     switch (this.#state) {
       case ACK_PENDING:
-        this.#emitControl("ack");
+        this.emitControl("ack");
         break;
       case IDLE:
       case GARBAGE:
@@ -220,12 +225,12 @@ export class D0Decoder {
       case END_LF:
       case BLOCK_ETX:
       case BCC:
-        this.#error("truncated", at);
-        this.#closeDataSet(at, false);
-        this.#finishBlock("cut", "absent");
+        this.error("truncated", at);
+        this.closeDataSet(at, false);
+        this.finishBlock("cut", "absent");
         break;
       default:
-        this.#error("truncated", at);
+        this.error("truncated", at);
     }
     this.#state = IDLE;
     this.#carry = false;
@@ -238,20 +243,20 @@ export class D0Decoder {
     this.#len = 0;
     this.#bccOn = false;
     this.#carry = false;
-    this.#resetDataSet();
+    this.resetDataSet();
   }
 
-  #step(c: number): void {
+  private step(c: number): void {
     switch (this.#state) {
       case IDLE:
-        return this.#idle(c);
+        return this.startMessage(c);
       case GARBAGE:
         if (c === LF || c === CR || c === NUL) this.#state = IDLE;
-        else if (c === START || c === STX || c === SOH || c === ACK || c === NAK) this.#idle(c);
+        else if (c === START || c === STX || c === SOH || c === ACK || c === NAK) this.startMessage(c);
         return;
       case SKIP:
         if (c === LF) this.#state = IDLE;
-        else if (c === START || c === STX || c === SOH || c === ACK || c === NAK) this.#idle(c);
+        else if (c === START || c === STX || c === SOH || c === ACK || c === NAK) this.startMessage(c);
         return;
       case SLASH:
         if (c === REQUEST) {
@@ -261,43 +266,43 @@ export class D0Decoder {
           this.#state = IDENT;
           this.#buf[0] = c;
           this.#len = 1;
-        } else this.#fail(c, "bad-identification");
+        } else this.fail(c, "bad-identification");
         return;
       case REQ:
         if (c === END) this.#state = REQ_CR;
         else if (isAddressChar(c) && this.#len < REQUEST_ADDRESS_MAX) this.#buf[this.#len++] = c;
-        else this.#fail(c, "bad-request");
+        else this.fail(c, "bad-request");
         return;
       case REQ_CR:
         if (c === CR) this.#state = REQ_LF;
-        else if (c === LF) this.#emitRequest();
-        else this.#fail(c, "bad-request");
+        else if (c === LF) this.emitRequest();
+        else this.fail(c, "bad-request");
         return;
       case REQ_LF:
-        if (c === LF) this.#emitRequest();
-        else this.#fail(c, "bad-request");
+        if (c === LF) this.emitRequest();
+        else this.fail(c, "bad-request");
         return;
       case IDENT:
         if (c === CR) this.#state = IDENT_LF;
-        else if (c === LF) this.#finishIdentification();
+        else if (c === LF) this.finishIdentification();
         else if (c >= 0x20 && c <= 0x7e && c !== START && c !== END && this.#len < 4 + IDENTIFICATION_MAX) this.#buf[this.#len++] = c;
-        else this.#fail(c, "bad-identification");
+        else this.fail(c, "bad-identification");
         return;
       case IDENT_LF:
-        this.#finishIdentification();
-        if (c !== LF) this.#step(c);
+        this.finishIdentification();
+        if (c !== LF) this.step(c);
         return;
       case AFTER_IDENT:
         if (c === CR) this.#state = AFTER_IDENT_LF;
-        else if (c === LF) this.#openBlock("mode-d", undefined);
+        else if (c === LF) this.openBlock("mode-d", undefined);
         else if (isDigit(c) || isLetter(c) || c === OPEN) {
-          this.#openBlock("bare", undefined);
-          this.#blockByte(c);
-        } else this.#idle(c);
+          this.openBlock("bare", undefined);
+          this.blockByte(c);
+        } else this.startMessage(c);
         return;
       case AFTER_IDENT_LF:
-        this.#openBlock("mode-d", undefined);
-        if (c !== LF) this.#blockByte(c);
+        this.openBlock("mode-d", undefined);
+        if (c !== LF) this.blockByte(c);
         return;
       case ACK_PENDING:
         if (isDigit(c)) {
@@ -305,62 +310,62 @@ export class D0Decoder {
           this.#buf[0] = c;
           this.#len = 1;
         } else {
-          this.#emitControl("ack");
-          this.#idle(c);
+          this.emitControl("ack");
+          this.startMessage(c);
         }
         return;
       case OPTION:
         // Z is a mode C/E baud digit; Y a digit or a reserved capital (§6.4.5.2).
         if ((this.#len === 1 && isDigit(c)) || (this.#len === 2 && (isDigit(c) || (c >= 0x41 && c <= 0x5a)))) this.#buf[this.#len++] = c;
         else if (this.#len === 3 && c === CR) this.#state = OPTION_LF;
-        else if (this.#len === 3 && c === LF) this.#emitOptionSelect();
-        else this.#fail(c, "bad-option-select");
+        else if (this.#len === 3 && c === LF) this.emitOptionSelect();
+        else this.fail(c, "bad-option-select");
         return;
       case OPTION_LF:
-        if (c === LF) this.#emitOptionSelect();
-        else this.#fail(c, "bad-option-select");
+        if (c === LF) this.emitOptionSelect();
+        else this.fail(c, "bad-option-select");
         return;
       case CMD_LETTER:
         if (c === 0x50 || c === 0x57 || c === 0x52 || c === 0x45 || c === 0x42) {
           this.#buf[0] = c;
           this.#state = CMD_TYPE;
-        } else this.#fail(c, "bad-command");
+        } else this.fail(c, "bad-command");
         return;
       case CMD_TYPE:
         if (isDigit(c)) {
           this.#buf[1] = c;
           this.#state = CMD_AFTER;
-        } else this.#fail(c, "bad-command");
+        } else this.fail(c, "bad-command");
         return;
       case CMD_AFTER:
-        if (c === STX) this.#openBlock("soh", this.#text(0, 2));
+        if (c === STX) this.openBlock("soh", this.text(0, 2));
         else if (c === ETX) {
           // A command without data set (B0, B1): its block is empty.
-          this.#openBlock("soh", this.#text(0, 2));
-          this.#blockEndControl(c);
-        } else this.#fail(c, "bad-command");
+          this.openBlock("soh", this.text(0, 2));
+          this.blockEndControl(c);
+        } else this.fail(c, "bad-command");
         return;
       case BLOCK:
-        return this.#blockByte(c);
+        return this.blockByte(c);
       case END_CR:
         if (c === CR) this.#state = END_LF;
-        else if (c === LF) this.#afterEndLine();
-        else this.#badEnd(c);
+        else if (c === LF) this.afterEndLine();
+        else this.badEnd(c);
         return;
       case END_LF:
-        if (c === LF) this.#afterEndLine();
-        else this.#badEnd(c);
+        if (c === LF) this.afterEndLine();
+        else this.badEnd(c);
         return;
       case BLOCK_ETX:
-        if (c === ETX || c === EOT) this.#blockEndControl(c);
-        else if (c !== CR && c !== LF) this.#badEnd(c);
+        if (c === ETX || c === EOT) this.blockEndControl(c);
+        else if (c !== CR && c !== LF) this.badEnd(c);
         return;
       case BCC:
-        return this.#bccByte(c);
+        return this.bccByte(c);
     }
   }
 
-  #idle(c: number): void {
+  private startMessage(c: number): void {
     this.#msgStart = this.#offset;
     this.#bccOn = false;
     if (c === START) {
@@ -370,7 +375,7 @@ export class D0Decoder {
     else if (c === STX) {
       this.#bccOn = true;
       this.#bcc = 0;
-      this.#openBlock("stx", undefined);
+      this.openBlock("stx", undefined);
     } else if (c === SOH) {
       this.#bccOn = true;
       this.#bcc = 0;
@@ -378,36 +383,36 @@ export class D0Decoder {
       this.#state = CMD_LETTER;
     } else if (c === ACK) {
       if (this.#optionSelect) this.#state = ACK_PENDING;
-      else this.#emitControl("ack");
-    } else if (c === NAK) this.#emitControl("nak");
+      else this.emitControl("ack");
+    } else if (c === NAK) this.emitControl("nak");
     else if (c === NUL || c === CR || c === LF) this.#state = IDLE;
     else if (this.#bareBlocks && (isDigit(c) || isLetter(c) || c === OPEN)) {
-      this.#openBlock("bare", undefined);
-      this.#blockByte(c);
+      this.openBlock("bare", undefined);
+      this.blockByte(c);
     } else {
-      this.#error(c >= 0x80 ? this.#parityCode : "garbage", this.#offset);
+      this.error(c >= 0x80 ? this.#parityCode : "garbage", this.#offset);
       this.#state = GARBAGE;
     }
   }
 
   /** An error in a message outside a block: a start character cuts it off, anything else skips to the next line end. */
-  #fail(c: number, code: D0ErrorCode): void {
+  private fail(c: number, code: D0ErrorCode): void {
     if (c === START || c === STX || c === SOH) {
-      this.#error("truncated", this.#offset);
-      this.#idle(c);
+      this.error("truncated", this.#offset);
+      this.startMessage(c);
       return;
     }
-    this.#error(c >= 0x80 ? this.#parityCode : code, this.#offset);
-    if (c === ACK || c === NAK) this.#idle(c);
+    this.error(c >= 0x80 ? this.#parityCode : code, this.#offset);
+    if (c === ACK || c === NAK) this.startMessage(c);
     else this.#state = c === LF ? IDLE : SKIP;
   }
 
-  #error(code: D0ErrorCode, offset: number): void {
+  private error(code: D0ErrorCode, offset: number): void {
     if (this.#state >= BLOCK && this.#state <= BCC) this.#blockErrors++;
-    this.#onError({ code, offset });
+    this.#listener.onError({ code, offset });
   }
 
-  #text(start: number, end: number): string {
+  private text(start: number, end: number): string {
     const n = end - start;
     const b = this.#buf;
     if (n > SHORT_TEXT) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
@@ -417,20 +422,20 @@ export class D0Decoder {
     return String.fromCharCode.apply(null, a);
   }
 
-  #emitControl(type: "ack" | "nak"): void {
+  private emitControl(type: "ack" | "nak"): void {
     this.#state = IDLE;
-    this.#onMessage({ type, offset: this.#msgStart, length: 1 });
+    this.#listener.onMessage({ type, offset: this.#msgStart, length: 1 });
   }
 
-  #emitRequest(): void {
+  private emitRequest(): void {
     this.#state = IDLE;
-    this.#onMessage({ type: "request", address: this.#text(0, this.#len), offset: this.#msgStart, length: this.#offset + 1 - this.#msgStart });
+    this.#listener.onMessage({ type: "request", address: this.text(0, this.#len), offset: this.#msgStart, length: this.#offset + 1 - this.#msgStart });
   }
 
-  #emitOptionSelect(): void {
+  private emitOptionSelect(): void {
     this.#state = IDLE;
     const b = this.#buf;
-    this.#onMessage({
+    this.#listener.onMessage({
       type: "option-select",
       protocol: String.fromCharCode(b[0]!),
       baudChar: String.fromCharCode(b[1]!),
@@ -440,20 +445,20 @@ export class D0Decoder {
     });
   }
 
-  #finishIdentification(): void {
-    const identification = parseIdentification(this.#text(0, this.#len));
+  private finishIdentification(): void {
+    const identification = parseIdentification(this.text(0, this.#len));
     if (!identification) {
-      this.#error("bad-identification", this.#msgStart);
+      this.error("bad-identification", this.#msgStart);
       this.#state = IDLE;
       return;
     }
     this.#state = AFTER_IDENT;
-    this.#onMessage({ type: "identification", identification, offset: this.#msgStart, length: this.#offset + 1 - this.#msgStart });
+    this.#listener.onMessage({ type: "identification", identification, offset: this.#msgStart, length: this.#offset + 1 - this.#msgStart });
   }
 
   // ---- blocks ----
 
-  #openBlock(start: BlockStart, command: string | undefined): void {
+  private openBlock(start: BlockStart, command: string | undefined): void {
     this.#state = BLOCK;
     this.#start = start;
     this.#command = command;
@@ -464,46 +469,46 @@ export class D0Decoder {
     this.#lastDataSet = undefined;
     if (start === "mode-d") this.#msgStart = this.#offset + 1;
     else if (start === "bare") this.#msgStart = this.#offset;
-    if (start === "stx" && this.#carry) this.#saveSnapshot();
+    if (start === "stx" && this.#carry) this.saveSnapshot();
     else {
       this.#snap = undefined;
-      this.#resetDataSet();
+      this.resetDataSet();
     }
     this.#carry = false;
   }
 
-  #blockByte(c: number): void {
+  private blockByte(c: number): void {
     const at = this.#offset;
     switch (c) {
       case CR:
       case LF:
-        return this.#lineEnd(at);
+        return this.lineEnd(at);
       case END:
-        this.#closeDataSet(at, true);
+        this.closeDataSet(at, true);
         this.#readout = true;
         this.#state = END_CR;
         return;
       case ETX:
       case EOT:
-        if (this.#start === "stx" || this.#start === "soh") this.#blockEndControl(c);
-        else this.#dataSetError("bad-character", at, false);
+        if (this.#start === "stx" || this.#start === "soh") this.blockEndControl(c);
+        else this.dataSetError("bad-character", at, false);
         return;
       case START:
       case STX:
       case SOH:
-        return this.#cutBlock(c);
+        return this.cutBlock(c);
     }
     this.#hasData = true;
     if (c < 0x20 || c > 0x7e) {
-      this.#dataSetError(c >= 0x80 ? this.#parityCode : "bad-character", at, false);
+      this.dataSetError(c >= 0x80 ? this.#parityCode : "bad-character", at, false);
       return;
     }
     switch (this.#ds) {
       case D_LINE:
         this.#dsStart = at;
         this.#address = "";
-        if (c === OPEN) this.#openGroup(at);
-        else if (c === CLOSE) this.#dataSetError("bad-data-set", at, true);
+        if (c === OPEN) this.openGroup(at);
+        else if (c === CLOSE) this.dataSetError("bad-data-set", at, true);
         else {
           this.#ds = D_ADDR;
           this.#buf[0] = c;
@@ -512,33 +517,33 @@ export class D0Decoder {
         return;
       case D_ADDR:
         if (c === OPEN) {
-          this.#address = this.#text(0, this.#len);
-          this.#openGroup(at);
-        } else if (c === CLOSE) this.#dataSetError("bad-data-set", at, true);
-        else if (this.#len >= ADDRESS_MAX) this.#dataSetError("address-too-long", at, true);
+          this.#address = this.text(0, this.#len);
+          this.openGroup(at);
+        } else if (c === CLOSE) this.dataSetError("bad-data-set", at, true);
+        else if (this.#len >= ADDRESS_MAX) this.dataSetError("address-too-long", at, true);
         else this.#buf[this.#len++] = c;
         return;
       case D_VALUE:
         if (c === CLOSE) {
-          this.#finishPart(at);
+          this.finishPart(at);
           this.#ds = D_AFTER;
         } else if (c === STAR) this.#star = this.#len;
-        else if (c === AMPERSAND) this.#finishPart(at);
-        else if (c === OPEN) this.#dataSetError("bad-data-set", at, true);
+        else if (c === AMPERSAND) this.finishPart(at);
+        else if (c === OPEN) this.dataSetError("bad-data-set", at, true);
         else if (this.#star >= 0) {
-          if (this.#len - this.#star >= UNIT_MAX) this.#dataSetError("bad-unit", at, true);
+          if (this.#len - this.#star >= UNIT_MAX) this.dataSetError("bad-unit", at, true);
           else this.#buf[this.#len++] = c;
-        } else if (this.#len >= VALUE_MAX) this.#dataSetError("value-too-long", at, true);
+        } else if (this.#len >= VALUE_MAX) this.dataSetError("value-too-long", at, true);
         else this.#buf[this.#len++] = c;
         return;
       case D_AFTER:
-        if (c === OPEN) this.#openGroup(at);
-        else if (c === CLOSE) this.#dataSetError("bad-data-set", at, true);
+        if (c === OPEN) this.openGroup(at);
+        else if (c === CLOSE) this.dataSetError("bad-data-set", at, true);
         else {
           // Several data sets on one line (heat meters: 6.8(…)6.26(…)).
-          this.#emitDataSet();
+          this.emitDataSet();
           this.#ds = D_LINE;
-          this.#blockByte(c);
+          this.blockByte(c);
         }
         return;
       case D_SKIP:
@@ -546,7 +551,7 @@ export class D0Decoder {
     }
   }
 
-  #openGroup(at: number): void {
+  private openGroup(at: number): void {
     this.#ds = D_VALUE;
     this.#len = 0;
     this.#star = -1;
@@ -554,7 +559,7 @@ export class D0Decoder {
   }
 
   /** Ends one value (at ")" or "&"): checks it and keeps it in the data set. */
-  #finishPart(at: number): void {
+  private finishPart(at: number): void {
     const len = this.#len;
     const star = this.#star;
     this.#len = 0;
@@ -562,55 +567,55 @@ export class D0Decoder {
     const partOffset = this.#partOffset;
     this.#partOffset = at + 1;
     if (this.#dsBad) return;
-    const value = this.#text(0, star >= 0 ? star : len);
+    const value = this.text(0, star >= 0 ? star : len);
     let unit: string | undefined;
     if (star >= 0) {
-      if (star === len) return this.#dataSetError("bad-unit", at, false);
-      unit = this.#text(star, len);
-      if (!isDecimal(value)) return this.#dataSetError("value-not-numeric", partOffset, false);
+      if (star === len) return this.dataSetError("bad-unit", at, false);
+      unit = this.text(star, len);
+      if (!isDecimal(value)) return this.dataSetError("value-not-numeric", partOffset, false);
     }
-    if (this.#values.length >= VALUES_MAX) return this.#dataSetError("too-many-values", at, true);
+    if (this.#values.length >= VALUES_MAX) return this.dataSetError("too-many-values", at, true);
     this.#values.push(new DataValue(value, unit));
   }
 
   /** A data set is bad: the error is reported and the data set will not be delivered. `skip` also skips to the line end (a structural error). */
-  #dataSetError(code: D0ErrorCode, at: number, skip: boolean): void {
+  private dataSetError(code: D0ErrorCode, at: number, skip: boolean): void {
     // Every line fault is reported at its byte; other errors only once per data set (the rest follow from the first).
-    if (!this.#dsBad || code === this.#parityCode || code === "bad-character") this.#error(code, at);
+    if (!this.#dsBad || code === this.#parityCode || code === "bad-character") this.error(code, at);
     this.#dsBad = true;
     if (skip) this.#ds = D_SKIP;
   }
 
-  #lineEnd(at: number): void {
-    this.#closeDataSet(at, true);
+  private lineEnd(at: number): void {
+    this.closeDataSet(at, true);
   }
 
   /** Closes the data set at a boundary; a data set cut in the middle is an error when `strict`. */
-  #closeDataSet(at: number, strict: boolean): void {
+  private closeDataSet(at: number, strict: boolean): void {
     switch (this.#ds) {
       case D_AFTER:
-        this.#emitDataSet();
+        this.emitDataSet();
         break;
       case D_ADDR:
       case D_VALUE:
       case D_UNIT:
-        if (strict && !this.#dsBad) this.#error("bad-data-set", at);
+        if (strict && !this.#dsBad) this.error("bad-data-set", at);
         break;
     }
-    this.#resetDataSet();
+    this.resetDataSet();
   }
 
-  #emitDataSet(): void {
+  private emitDataSet(): void {
     if (!this.#dsBad) {
       const ds: DataSet = { address: this.#address, values: this.#values, offset: this.#dsStart };
       this.#blockDataSets++;
       this.#lastDataSet = ds;
-      this.#onDataSet(ds);
+      this.#listener.onDataSet(ds);
     }
-    this.#resetDataSet();
+    this.resetDataSet();
   }
 
-  #resetDataSet(): void {
+  private resetDataSet(): void {
     this.#ds = D_LINE;
     this.#dsBad = false;
     this.#address = "";
@@ -619,69 +624,70 @@ export class D0Decoder {
     this.#star = -1;
   }
 
-  #afterEndLine(): void {
+  private afterEndLine(): void {
     if (this.#start === "stx" || this.#start === "soh") this.#state = BLOCK_ETX;
-    else this.#finishBlock("end", "absent");
+    else this.finishBlock("end", "absent");
   }
 
   /** The "! CR LF" of a readout was not complete. */
-  #badEnd(c: number): void {
-    this.#error("truncated", this.#offset);
-    if ((c === ETX || c === EOT) && (this.#start === "stx" || this.#start === "soh")) this.#blockEndControl(c);
+  private badEnd(c: number): void {
+    this.error("truncated", this.#offset);
+    if ((c === ETX || c === EOT) && (this.#start === "stx" || this.#start === "soh")) this.blockEndControl(c);
     else {
-      this.#finishBlock("cut", "absent");
-      this.#idle(c);
+      this.finishBlock("cut", "absent");
+      this.startMessage(c);
     }
   }
 
-  #blockEndControl(c: number): void {
+  private blockEndControl(c: number): void {
     const partial = c === EOT;
     // A partial block may end inside a data set: it continues in the next block.
-    if (!partial) this.#closeDataSet(this.#offset, true);
+    if (!partial) this.closeDataSet(this.#offset, true);
     this.#end = partial ? "eot" : "etx";
     this.#bccOn = false;
     this.#state = BCC;
   }
 
-  #bccByte(c: number): void {
+  private bccByte(c: number): void {
     const expected = this.#bcc & 0x7f;
     let status: BccStatus = "ok";
     if (c >= 0x80) {
-      this.#error(this.#parityCode, this.#offset);
+      this.error(this.#parityCode, this.#offset);
       status = "bad";
     } else if (c !== expected) {
-      this.#error("bcc-mismatch", this.#offset);
+      this.error("bcc-mismatch", this.#offset);
       status = "bad";
     }
-    this.#finishBlock(this.#end, status);
+    this.finishBlock(this.#end, status);
   }
 
-  #cutBlock(c: number): void {
+  private cutBlock(c: number): void {
     const at = this.#offset;
     if (this.#start === "mode-d" && !this.#hasData && c === STX) {
       // Blank lines between an identification and its STX (captures with LF LF line ends): no mode D block.
-      this.#idle(c);
+      this.startMessage(c);
       return;
     }
-    this.#closeDataSet(at, false);
-    this.#error("truncated", at);
-    this.#finishBlock("cut", "absent");
-    this.#idle(c);
+    this.closeDataSet(at, false);
+    this.error("truncated", at);
+    this.finishBlock("cut", "absent");
+    this.startMessage(c);
   }
 
-  #finishBlock(end: BlockEnd, bcc: BccStatus): void {
+  private finishBlock(end: BlockEnd, bcc: BccStatus): void {
     this.#state = IDLE;
     const offset = this.#msgStart;
     const length = this.#offset + 1 - offset;
     if (end === "eot") {
       if (bcc === "ok") this.#carry = true;
-      else this.#restoreSnapshot();
+      else this.restoreSnapshot();
     } else {
       this.#carry = false;
       this.#snap = undefined;
-      this.#resetDataSet();
+      this.resetDataSet();
     }
     const last = this.#lastDataSet;
+    this.#lastDataSet = undefined;
     if (
       this.#start === "stx" &&
       !this.#readout &&
@@ -694,10 +700,10 @@ export class D0Decoder {
       last.values[0]!.value.startsWith("ER")
     ) {
       // Annex A: "(error text)"; STD recommends that the text starts with ER.
-      this.#onMessage({ type: "error-message", text: last.values[0]!.value, bcc, offset, length });
+      this.#listener.onMessage({ type: "error-message", text: last.values[0]!.value, bcc, offset, length });
       return;
     }
-    this.#onMessage({
+    this.#listener.onMessage({
       type: "block",
       start: this.#start,
       command: this.#command,
@@ -711,7 +717,7 @@ export class D0Decoder {
     });
   }
 
-  #saveSnapshot(): void {
+  private saveSnapshot(): void {
     this.#snap = {
       ds: this.#ds,
       dsStart: this.#dsStart,
@@ -720,15 +726,14 @@ export class D0Decoder {
       values: this.#values.slice(),
       star: this.#star,
       partOffset: this.#partOffset,
-      len: this.#len,
+      text: this.#buf.slice(0, this.#len),
     };
-    this.#snapBuf.set(this.#buf.subarray(0, this.#len));
   }
 
-  #restoreSnapshot(): void {
+  private restoreSnapshot(): void {
     const s = this.#snap;
     if (!s) {
-      this.#resetDataSet();
+      this.resetDataSet();
       return;
     }
     this.#ds = s.ds;
@@ -738,8 +743,8 @@ export class D0Decoder {
     this.#values = s.values.slice();
     this.#star = s.star;
     this.#partOffset = s.partOffset;
-    this.#len = s.len;
-    this.#buf.set(this.#snapBuf.subarray(0, s.len));
+    this.#len = s.text.length;
+    this.#buf.set(s.text);
     this.#carry = true;
   }
 }
