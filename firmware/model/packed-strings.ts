@@ -33,6 +33,8 @@ export class PackedStrings {
    * buffer of its own (4 + 3 slots in XS).
    */
   #keyLength = 0;
+  /** The string packed as the key, while the key is where `compareKey` looks (the topology asks for one serial several times a turn). */
+  #keyString: string | undefined;
 
   get size(): number {
     return this.#size;
@@ -40,6 +42,8 @@ export class PackedStrings {
 
   /** Packs `s` as the key that `compareKey` compares with (until the next `key` or `insert`). */
   key(s: string): void {
+    if (s === this.#keyString) return;
+    this.#keyString = s;
     let nibbles = 0;
     for (let k = 0; k < s.length; k++) nibbles += nibblesOf(s.charCodeAt(k));
     const length = (this.#keyLength = (nibbles + 1) >> 1);
@@ -58,7 +62,8 @@ export class PackedStrings {
 
   /** Negative, 0 or positive as the string at `at` sorts before, equal to or after the key (`key`). */
   compareKey(at: number): number {
-    const b = this.#bytes, from = this.start(this.#size) + this.#keyLength, start = this.start(at), length = this.#ends[at]! - start;
+    const b = this.#bytes, ends = this.#ends, size = this.#size;
+    const from = (size === 0 ? 0 : ends[size - 1]!) + this.#keyLength, start = at === 0 ? 0 : ends[at - 1]!, length = ends[at]! - start;
     const n = Math.min(length, this.#keyLength);
     for (let i = 0; i < n; i++) {
       const d = b[start + i]! - b[from + i]!;
@@ -70,6 +75,7 @@ export class PackedStrings {
   /** Inserts `s` at position `at` (0 to `size`): the strings from `at` on move up one position. */
   insert(at: number, s: string): void {
     this.key(s);
+    this.#keyString = undefined; // the strings move over the key
     const length = this.#keyLength, start = this.start(at), used = this.start(this.#size);
     this.#bytes.copyWithin(start + length, start, used);
     this.#bytes.copyWithin(start, used + length, used + 2 * length);
@@ -83,6 +89,7 @@ export class PackedStrings {
 
   /** Removes the string at `at`: those after it move down one position. */
   remove(at: number): void {
+    this.#keyString = undefined; // the key moves with the strings' end
     const start = this.start(at), end = this.#ends[at]!, length = end - start;
     this.#bytes.copyWithin(start, end, this.start(this.#size));
     const ends = this.#ends;

@@ -40,6 +40,9 @@ const POWER_IMPORT = registerCode(1, 7, 0);
  * the turn limit (docs/memory.md).
  */
 const DATA_SETS_PER_TURN = 16;
+/** A pending readout's first two steps (`next` before its data sets): who answered, then what changed persisted. */
+const IDENTIFY = -2;
+const PERSIST = -1;
 
 export interface ReadingSink {
   /** Stores the readings of one readout (durable when it returns); `billing` for a daily snapshot. */
@@ -100,7 +103,7 @@ interface PendingAcquisition {
   module: number;
   status: number;
   meters: ReadonlyMap<number, number> | undefined;
-  /** The next data set to acquire; -1 before the first step. */
+  /** The next data set to acquire; IDENTIFY before the first step, PERSIST before the second. */
   next: number;
   readings: Reading[];
   implausible: boolean;
@@ -138,7 +141,7 @@ export class Acquirer {
    * stored.
    */
   readout(path: string, address: string, readout: Readout, kind: ReadKind | "discovery", timeS: number): void {
-    this.#enqueue({ path, address, dataSets: readout.dataSets, kind, timeS, module: 0, status: 0, meters: undefined, next: -1, readings: [], implausible: false, failure: undefined });
+    this.#enqueue({ path, address, dataSets: readout.dataSets, kind, timeS, module: 0, status: 0, meters: undefined, next: IDENTIFY, readings: [], implausible: false, failure: undefined });
   }
 
   #enqueue(p: PendingAcquisition): void {
@@ -146,7 +149,7 @@ export class Acquirer {
     this.#turn ??= this.#o.timers.set(() => this.#nextTurn(), 0);
   }
 
-  /** Who answered, its status, relay and clock: the first step of a readout. False when it is not acquired further. */
+  /** Who answered, its status, relay and clock: the first step of a readout (the second persists what changed). False when it is not acquired further. */
   #identifyStep(p: PendingAcquisition): boolean {
     const obs = observeModule(p.dataSets);
     const module = obs.serial === undefined ? undefined : this.#identify(p.path, p.address, obs.serial, obs.meters);
@@ -161,7 +164,6 @@ export class Acquirer {
     if (obs.relayConnected !== undefined) o.latch.observeRelay(module.number, obs.relayConnected);
     o.clockKeeper.observe(module.number, obs.clockSeconds, ((obs.status ?? 0) & ModuleStatus.clockNotSet) !== 0, p.timeS);
     p.meters = o.topology.metersOf(module.number);
-    o.identified(p.path, p.address);
     return true;
   }
 
@@ -192,10 +194,15 @@ export class Acquirer {
       this.#pending.shift();
       return this.#failed(p.module, p.failure);
     }
-    if (p.next < 0) {
-      p.next = 0;
+    if (p.next === IDENTIFY) {
+      p.next = PERSIST;
       if (!this.#identifyStep(p)) this.#pending.shift();
       return;
+    }
+    if (p.next === PERSIST) {
+      // A turn of its own: the topology's lookups and the persisting of what changed are each about 60,000 units.
+      p.next = 0;
+      return this.#o.identified(p.path, p.address);
     }
     if (p.next < p.dataSets.length) {
       const from = p.next;
