@@ -44,11 +44,16 @@ export function heapViolations(m: Pick<BudgetedMeasurement, "peakSlots" | "peakC
   return out;
 }
 
-/** What breaks the budget in a measurement (the live heap's, and every turn but the exempt within MAX_TURN_UNITS), one line each; empty when it holds. */
-export function budgetViolations(m: BudgetedMeasurement, budget = creationBudget()): string[] {
-  const out = heapViolations(m, budget);
+/** The turns over MAX_TURN_UNITS (every kind but the exempt), one line each. */
+export function turnViolations(m: Pick<BudgetedMeasurement, "kinds">): string[] {
+  const out: string[] = [];
   for (const [kind, k] of Object.entries(m.kinds)) {
     if (!EXEMPT_KINDS.includes(kind) && k.maxUnits > MAX_TURN_UNITS) out.push(`turn: ${kind} took ${k.maxUnits} units (at most ${MAX_TURN_UNITS})`);
   }
   return out;
+}
+
+/** What breaks the budget in a measurement (the live heap's, and the turns'), one line each; empty when it holds. */
+export function budgetViolations(m: BudgetedMeasurement, budget = creationBudget()): string[] {
+  return [...heapViolations(m, budget), ...turnViolations(m)];
 }
