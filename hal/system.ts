@@ -72,9 +72,12 @@ export interface CryptoService {
  * in its 32 KiB machine (docs/memory.md "fit-crypto"); an uplink message body is bounded below it.
  */
 export const SECRETBOX_MAX_BYTES = 4096;
-export const SECRETBOX_KEY_BYTES = 32;
-export const SECRETBOX_NONCE_BYTES = 24;
+const SECRETBOX_KEY_BYTES = 32;
+const SECRETBOX_NONCE_BYTES = 24;
 export const SECRETBOX_TAG_BYTES = 16;
+/** The device's crypto worker (hal/moddable/crypto.ts, manifests/crypto-worker.ts): what a secretbox request asks for. */
+export const SECRETBOX_SEAL_OP = 1;
+export const SECRETBOX_OPEN_OP = 2;
 
 /** True when the lengths suit secretbox: its key, its nonce, and a message of at most SECRETBOX_MAX_BYTES (`extra`: a tag). */
 export function secretboxLengthsOk(key: Uint8Array, nonce: Uint8Array, length: number, extra: number): boolean {

@@ -1,14 +1,10 @@
 // The crypto worker (hal/moddable/crypto.ts): Ed25519 verification and secretbox in its own XS machine.
 import nacl from "tweetnacl";
-import { secretboxLengthsOk } from "../hal/system.js";
-
-/** hal/moddable/crypto.ts WorkerOp. */
-const SEAL = 1;
-const OPEN = 2;
+import { SECRETBOX_OPEN_OP, SECRETBOX_SEAL_OP, secretboxLengthsOk } from "../hal/system.js";
 
 type Request =
   | { id: number; op?: undefined; message: ArrayBuffer; signature: ArrayBuffer; publicKey: ArrayBuffer }
-  | { id: number; op: typeof SEAL | typeof OPEN; data: ArrayBuffer; nonce: ArrayBuffer; key: ArrayBuffer };
+  | { id: number; op: typeof SECRETBOX_SEAL_OP | typeof SECRETBOX_OPEN_OP; data: ArrayBuffer; nonce: ArrayBuffer; key: ArrayBuffer };
 
 function verify(message: ArrayBuffer, sig: ArrayBuffer, pub: ArrayBuffer): boolean {
   const signature = new Uint8Array(sig);
@@ -32,5 +28,5 @@ function secretbox(id: number, open: boolean, data: ArrayBuffer, n: ArrayBuffer,
 
 self.onmessage = (r: Request) => {
   if (r.op === undefined) self.postMessage({ id: r.id, valid: verify(r.message, r.signature, r.publicKey) });
-  else self.postMessage(secretbox(r.id, r.op === OPEN, r.data, r.nonce, r.key));
+  else self.postMessage(secretbox(r.id, r.op === SECRETBOX_OPEN_OP, r.data, r.nonce, r.key));
 };

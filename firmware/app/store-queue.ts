@@ -113,13 +113,19 @@ export class StoreQueue implements UplinkQueue {
         this.counters.undecodable++;
         continue;
       }
-      const n = uplinkRecords(kind, d).length;
+      const n = uplinkCount(kind, d);
       if (n === 0) continue;
       st.buffer.push(rec);
       st.items.push(n);
     }
     return batch.length;
   }
+}
+
+/** How many uplink records a stored record gives for `kind`: a readings record's without making one object per reading. */
+function uplinkCount(kind: RecordKind, d: Exclude<DecodedRecord, { kind: "undecodable" }>): number {
+  if (d.kind === "readings") return kind === "billing" || kind === "reading" ? d.readings.length : 0;
+  return uplinkRecords(kind, d).length;
 }
 
 /** The uplink records a stored record gives for `kind` (none when it belongs to the other kind of its class). */

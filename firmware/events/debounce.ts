@@ -7,6 +7,7 @@
  * Memory is bounded: one small entry per (type, subject) that is currently asserted or held off;
  * entries are dropped when both have expired.
  */
+import { withRoom } from "../model/grow.js";
 import type { EventType } from "../model/records.js";
 import { policyOf } from "./catalogue.js";
 
@@ -18,14 +19,14 @@ import { policyOf } from "./catalogue.js";
  * were some 9 slots and a string per entry on the device; a row is 40 B of a chunk.
  */
 const KEY = 0, ASSERTED_SINCE = 1, RAISED = 2, HOLD_OFF_UNTIL = 3, SUPPRESSED = 4, COLUMNS = 5;
-/** Rows added when the table is full. */
-const ROWS_STEP = 8;
+/** Rows the table starts with (it grows as the other tables do: firmware/model/grow.ts). */
+const INITIAL_ROWS = 8;
 
 export type DebounceVerdict = { raise: false } | { raise: true; suppressedBefore: number };
 
 export class EventDebouncer {
   /** The entries, `#count` rows of COLUMNS numbers, in no particular order. */
-  #rows = new Float64Array(ROWS_STEP * COLUMNS);
+  #rows = new Float64Array(INITIAL_ROWS * COLUMNS);
   #count = 0;
   readonly #maxEntries: number;
   #dropped = 0;
@@ -89,12 +90,8 @@ export class EventDebouncer {
       this.#dropped++;
       return -1;
     }
-    if ((this.#count + 1) * COLUMNS > this.#rows.length) {
-      const rows = new Float64Array(this.#rows.length + ROWS_STEP * COLUMNS);
-      rows.set(this.#rows);
-      this.#rows = rows;
-    }
-    const at = this.#count++ * COLUMNS, r = this.#rows;
+    const at = this.#count++ * COLUMNS;
+    const r = (this.#rows = withRoom(this.#rows, at + COLUMNS - 1));
     r[at + KEY] = key;
     r[at + ASSERTED_SINCE] = nowMs;
     r[at + RAISED] = 0;

@@ -378,7 +378,7 @@ export class Poller {
       }
       this.counters.failed++;
       o.listener.failed(module, r.failure, kind);
-      if (o.topology.module(module)?.state === "missing") {
+      if (o.topology.has(module) && o.topology.stateOf(module) === "missing") {
         const base = (this.#group(module)?.intervalMin ?? 15) * 60_000;
         const backoffMs = st.get(s, BACKOFF_MS);
         st.set(s, BACKOFF_MS, Math.min(Math.floor(o.maxBackoffMs), BACKOFF_LIMIT_MS, backoffMs ? backoffMs * 2 : base));

@@ -16,11 +16,8 @@
 import type FFI from "mc/ffi";
 import Worker from "worker";
 import Timer from "timer";
-import { aesGcmLengthsOk, type CryptoService, type Sha256 } from "../system.js";
+import { aesGcmLengthsOk, type CryptoService, SECRETBOX_OPEN_OP, SECRETBOX_SEAL_OP, type Sha256 } from "../system.js";
 
-/** manifests/crypto-worker.ts: what a request asks for (Ed25519 verification has no `op`). */
-const SEAL = 1;
-const OPEN = 2;
 
 /** The worker's answer: `valid` for a verification; the output's place in `buffer` for a secretbox, absent when it failed. */
 interface Reply {
@@ -109,11 +106,11 @@ export class WorkerCrypto implements CryptoService {
   }
 
   secretboxSeal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, callback: (box: Uint8Array | undefined) => void): void {
-    this.#ask({ op: SEAL, data: copy(plaintext), nonce: copy(nonce), key: copy(key) }, (r) => callback(outputOf(r)));
+    this.#ask({ op: SECRETBOX_SEAL_OP, data: copy(plaintext), nonce: copy(nonce), key: copy(key) }, (r) => callback(outputOf(r)));
   }
 
   secretboxOpen(key: Uint8Array, nonce: Uint8Array, box: Uint8Array, callback: (plaintext: Uint8Array | undefined) => void): void {
-    this.#ask({ op: OPEN, data: copy(box), nonce: copy(nonce), key: copy(key) }, (r) => callback(outputOf(r)));
+    this.#ask({ op: SECRETBOX_OPEN_OP, data: copy(box), nonce: copy(nonce), key: copy(key) }, (r) => callback(outputOf(r)));
   }
 
   sha256(): Sha256 {

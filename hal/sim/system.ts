@@ -107,6 +107,8 @@ export class SimCrypto implements CryptoService {
   secretboxOperations = 0;
   /** Signatures checked so far (the simulation can tell the turns that did: XS figures). */
   verifications = 0;
+  /** When the worker is done with the secretbox requests asked so far (simulation time, ms). */
+  #workerFreeAt = 0;
   constructor(domain: PowerDomain, options: { latencyMs?: number; aesLatencyMs?: number } = {}) {
     this.#domain = domain;
     this.latencyMs = options.latencyMs ?? 3000;
@@ -144,12 +146,15 @@ export class SimCrypto implements CryptoService {
     this.#secretbox(b.length, () => (ok ? (nacl.secretbox.open(b, n, k) ?? undefined) : undefined), callback);
   }
 
+  /** The worker answers one request at a time, in the order asked: a short one asked after a long one waits for it. */
   #secretbox(bytes: number, compute: () => Uint8Array | undefined, callback: (out: Uint8Array | undefined) => void): void {
     this.#domain.check();
-    this.#domain.after(0, () => {
+    const d = this.#domain, now = d.scheduler.now;
+    const doneAt = (this.#workerFreeAt = Math.max(now, this.#workerFreeAt) + secretboxMs(bytes));
+    d.after(0, () => {
       this.secretboxOperations++;
       const out = compute();
-      this.#domain.after(secretboxMs(bytes), () => callback(out));
+      d.after(doneAt - now, () => callback(out));
     });
   }
   verifyEd25519(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, callback: (valid: boolean) => void): void {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { ALIASABLE_SLOTS, checkCreation, checkMeasured, CRYPTO_WORKER_STATIC_BYTES, esp32s3Memory, mainMachineBytes, type Creation } from "../../tools/check-manifest.js";
+import { checkCreation, checkMeasured, CRYPTO_WORKER_STATIC_BYTES, esp32s3Memory, mainMachineBytes, type Creation } from "../../tools/check-manifest.js";
 import { MIN_MARGIN, SLOT_BYTES } from "../../tools/bench/memory-budget.js";
 
 const read = (path: string) => readFileSync(fileURLToPath(new URL(`../../../${path}`, import.meta.url)), "utf8");
@@ -17,7 +17,6 @@ describe("ESP32-S3 memory budget of the main XS machine", () => {
     const lines = esp32s3Memory(512);
     assert.equal(lines[0]!.bytes, 512 * 1024);
     assert.ok(lines.slice(1).every((l) => l.bytes < 0), "every line after the SRAM takes");
-    assert.equal(mainMachineBytes(lines), lines.reduce((n, l) => n + l.bytes, 0));
     for (const l of lines) {
       assert.ok(l.source.length > 0, l.what);
       assert.equal(l.estimate, l.source.startsWith("estimate"), l.what);
@@ -30,8 +29,6 @@ describe("ESP32-S3 memory budget of the main XS machine", () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 4096 }), (stack) => assert.equal(mainMachineBytes(esp32s3Memory(512)) - mainMachineBytes(esp32s3Memory(stack)), (stack - 512) * SLOT_BYTES)));
     const worker = /WORKER_CREATION = Object\.freeze\(\{ static: (\d+)/.exec(read("hal/moddable/crypto.ts"));
     assert.equal(Number(worker?.[1]), CRYPTO_WORKER_STATIC_BYTES);
-    const line = esp32s3Memory(512).find((l) => l.what.includes("crypto worker"))!;
-    assert.equal(line.bytes, -(CRYPTO_WORKER_STATIC_BYTES + ALIASABLE_SLOTS * 4));
   });
 
   it("refuses a creation whose chunks and slots × 16 B exceed what the ESP32-S3 leaves, or that grows", () => {

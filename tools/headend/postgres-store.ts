@@ -295,7 +295,8 @@ export class PostgresHeadendStore implements HeadendStore, OtaStore {
           : [];
         const campaigns = new Map(units.map((x) => [x.c.id, campaignOfRow(x.c)]));
         await this.#loadPackages(c, [...campaigns.values()]);
-        ota = new OtaView(concentrator, [...campaigns.values()], units.map((x) => unitOfRow(x.u)), [], row.campaigns ? await this.#versions(c, concentrator) : new Map());
+        // No versions: only a campaign unit's work (creating, offering) asks for them.
+        ota = new OtaView(concentrator, [...campaigns.values()], units.map((x) => unitOfRow(x.u)), [], new Map());
       }
       const unit = new Unit(channels, await this.#reserve(c, "command", o.commandIds ?? 0), ota);
       return this.#run(c, unit, fn);
@@ -331,11 +332,10 @@ export class PostgresHeadendStore implements HeadendStore, OtaStore {
     return out;
   }
 
-  /** The running versions reported in the stored statuses (of one concentrator, or of all). */
-  async #versions(c: pg.PoolClient, concentrator?: number): Promise<Map<number, number>> {
+  /** The running versions reported in the stored statuses. */
+  async #versions(c: pg.PoolClient): Promise<Map<number, number>> {
     const q = `SELECT concentrator, (counters::jsonb ->> 'ota.version')::bigint AS v FROM status WHERE counters::jsonb ? 'ota.version'`;
-    const rows = (await (concentrator === undefined ? c.query<{ concentrator: string; v: string }>(q) : c.query<{ concentrator: string; v: string }>(`${q} AND concentrator = $1`, [concentrator]))).rows;
-    return new Map(rows.map((r) => [Number(r.concentrator), Number(r.v)]));
+    return new Map((await c.query<{ concentrator: string; v: string }>(q)).rows.map((r) => [Number(r.concentrator), Number(r.v)]));
   }
 
   /** Creates a campaign through `ota` in a campaign unit of its own, with the one campaign id it needs reserved. */

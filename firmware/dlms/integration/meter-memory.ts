@@ -10,6 +10,7 @@
  * A meter's headers array: per header its logical name in two numbers (bytes 0-3, 4-5), the packed
  * header's length, then the packed header.
  */
+import { withRoom } from "../../model/grow.js";
 import type { LogicalName } from "../cosem/obis.js";
 
 /** Flags of a row. */
@@ -31,8 +32,10 @@ export class MeterMemory {
   /** The row of meter `id`, added (deviation 0, nothing known) when absent. */
   row(id: number): number {
     for (let r = 0; r < this.#size; r++) if (this.#ids[r] === id) return r;
-    if (this.#size === this.#ids.length) this.#grow();
     const r = this.#size++;
+    this.#ids = withRoom(this.#ids, r);
+    this.#deviation = withRoom(this.#deviation, r);
+    this.#flags = withRoom(this.#flags, r);
     this.#ids[r] = id;
     this.#headers.push(undefined);
     this.#limiter.push(undefined);
@@ -96,18 +99,6 @@ export class MeterMemory {
   #setFlag(row: number, flag: number, on: boolean): void {
     this.#flags[row] = on ? this.#flags[row]! | flag : this.#flags[row]! & ~flag;
   }
-
-  #grow(): void {
-    const n = Math.max(4, this.#ids.length * 2);
-    this.#ids = grown(new Int32Array(n), this.#ids);
-    this.#deviation = grown(new Int32Array(n), this.#deviation);
-    this.#flags = grown(new Uint8Array(n), this.#flags);
-  }
-}
-
-function grown<T extends Int32Array | Uint8Array>(to: T, from: T): T {
-  to.set(from);
-  return to;
 }
 
 function lnNumbers(ln: LogicalName): [number, number] {

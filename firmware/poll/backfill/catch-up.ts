@@ -233,15 +233,15 @@ export class CatchUp {
   /** The newest slot in the slice from `from` that a meter of `m` misses. */
   #lastMissing(m: ModuleEntry, from: number): number {
     let last = from;
-    const meters = [...m.meters.values()];
-    for (let s = from; s < from + this.#slice; s++) for (const meter of meters) if (this.#o.holdings.isMissing(meter, s)) last = s;
+    const meters = m.meters;
+    for (let s = from; s < from + this.#slice; s++) for (const meter of meters.values()) if (this.#o.holdings.isMissing(meter, s)) last = s;
     return last;
   }
 
   #giveUpAll(m: ModuleEntry, reason: Unrecoverable): void {
-    const h = this.#o.holdings;
-    for (const meter of m.meters.values()) for (let s = h.oldestMissing(meter); s !== undefined; s = h.oldestMissing(meter)) h.giveUp(meter, s, reason);
-    h.flushMeters(m.meters.values());
+    const h = this.#o.holdings, meters = m.meters;
+    for (const meter of meters.values()) for (let s = h.oldestMissing(meter); s !== undefined; s = h.oldestMissing(meter)) h.giveUp(meter, s, reason);
+    h.flushMeters(meters.values());
   }
 
   // ---- one session ----
@@ -369,10 +369,10 @@ export class CatchUp {
 
   /** Slots of [a, b] still missing after a complete answer: before `tooShortBefore` the profile is too short; after it, the meter has no value. */
   #giveUpRange(m: ModuleEntry, a: number, b: number, tooShortBefore: number): void {
-    const h = this.#o.holdings;
-    for (const meter of m.meters.values()) {
+    const h = this.#o.holdings, meters = m.meters;
+    for (const meter of meters.values()) {
       for (let s = a; s <= b; s++) if (h.isMissing(meter, s)) h.giveUp(meter, s, s < tooShortBefore ? Unrecoverable.profileTooShort : Unrecoverable.notRecorded);
     }
-    h.flushMeters(m.meters.values());
+    h.flushMeters(meters.values());
   }
 }

@@ -15,6 +15,7 @@
  * show a meter read in the slot the power was cut in (`accountUntil`'s `heldAtBoot`).
  */
 
+import { withRoom } from "../../model/grow.js";
 import { KeyedRows } from "../../model/keyed-rows.js";
 
 /** Profile registration period, minutes (the meters' P.01 period; slots of the holdings). */
@@ -241,9 +242,9 @@ export class ProfileHoldings {
   #row(meter: number, top: number): number {
     const known = this.#rowOf.find(meter);
     if (known >= 0) return known;
-    if (this.#rows === this.#meters.length) this.#grow();
     // KeyedRows numbers its rows in the order they are added, as these arrays do.
-    const r = this.#rowOf.insert(meter);
+    const r = this.#rowOf.add(meter);
+    this.#room(r);
     this.#rows++;
     this.#meters[r] = meter;
     this.#top[r] = top;
@@ -252,21 +253,16 @@ export class ProfileHoldings {
     return r;
   }
 
-  #grow(): void {
-    const n = Math.max(16, this.#meters.length * 2);
-    const grown = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(old: T, make: (size: number) => T, per = 1): T => {
-      const a = make(n * per);
-      a.set(old as never);
-      return a;
-    };
-    this.#meters = grown(this.#meters, (k) => new Uint16Array(k));
-    this.#top = grown(this.#top, (k) => new Int32Array(k));
-    this.#lastHeld = grown(this.#lastHeld, (k) => new Int32Array(k));
-    this.#prevHeld = grown(this.#prevHeld, (k) => new Int32Array(k));
-    this.#missingCount = grown(this.#missingCount, (k) => new Uint8Array(k));
-    this.#dirty = grown(this.#dirty, (k) => new Uint8Array(k));
-    this.#bits = grown(this.#bits, (k) => new Uint8Array(k), ROW_BYTES);
-    this.#unrecoverable = grown(this.#unrecoverable, (k) => new Uint32Array(k), REASONS);
+  /** Room for row `r` in every column, grown as the other tables are (firmware/model/grow.ts). */
+  #room(r: number): void {
+    this.#meters = withRoom(this.#meters, r);
+    this.#top = withRoom(this.#top, r);
+    this.#lastHeld = withRoom(this.#lastHeld, r);
+    this.#prevHeld = withRoom(this.#prevHeld, r);
+    this.#missingCount = withRoom(this.#missingCount, r);
+    this.#dirty = withRoom(this.#dirty, r);
+    this.#bits = withRoom(this.#bits, (r + 1) * ROW_BYTES - 1);
+    this.#unrecoverable = withRoom(this.#unrecoverable, (r + 1) * REASONS - 1);
   }
 
   /** Moves row `r`'s window so that it ends at `slot`: missing slots that leave it expire. */
