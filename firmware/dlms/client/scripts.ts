@@ -78,17 +78,13 @@ const IDENTITY: AttributeRequest[] = frozen([
   { classId: ClassId.disconnectControl, ln: Obis.disconnectControl, index: Attr.controlMode },
 ]);
 
-/** How many attributes a register is read by (registerRefs). */
-function registerRefCount(r: RegisterSpec): number {
-  return r.classId === 3 ? 2 : 3;
-}
+/** The attributes each register class is read by, in order: value, scaler_unit, then the capture time if it has one. */
+const REGISTER_ATTRS = frozen([Attr.value, Attr.scalerUnit]);
+const EXTENDED_REGISTER_ATTRS = frozen([Attr.value, Attr.scalerUnit, Attr.extendedCaptureTime]);
+const DEMAND_REGISTER_ATTRS = frozen([Attr.demandLastAverage, Attr.demandScalerUnit, Attr.demandCaptureTime]);
 
-/** The attributes each register class is read by: value, scaler_unit, capture time. */
-function registerRefs(r: RegisterSpec): AttributeRequest[] {
-  const ref = (index: number): AttributeRequest => ({ classId: r.classId, ln: r.ln, index });
-  if (r.classId === 3) return [ref(Attr.value), ref(Attr.scalerUnit)];
-  if (r.classId === 4) return [ref(Attr.value), ref(Attr.scalerUnit), ref(Attr.extendedCaptureTime)];
-  return [ref(Attr.demandLastAverage), ref(Attr.demandScalerUnit), ref(Attr.demandCaptureTime)];
+function attributesOf(r: RegisterSpec): readonly number[] {
+  return r.classId === 3 ? REGISTER_ATTRS : r.classId === 4 ? EXTENDED_REGISTER_ATTRS : DEMAND_REGISTER_ATTRS;
 }
 
 function key(r: AttributeRequest): string {
@@ -134,7 +130,7 @@ export class ReadScript implements Script<MeterRead> {
   constructor(plan: ReadPlan) {
     this.#plan = plan;
     let n = this.#identityCount();
-    for (const r of plan.registers) n += registerRefCount(r);
+    for (const r of plan.registers) n += attributesOf(r).length;
     this.#refCount = n;
   }
 
@@ -164,15 +160,15 @@ export class ReadScript implements Script<MeterRead> {
     return this.#plan.identity === false ? 0 : IDENTITY.length;
   }
 
-  /** Attribute `i` of the registers' GET-with-list: the identity's, then each register's (registerRefs). */
+  /** Attribute `i` of the registers' GET-with-list: the identity's, then each register's (attributesOf). */
   #ref(i: number): AttributeRequest {
     const identity = this.#identityCount();
     if (i < identity) return IDENTITY[i]!;
     let k = i - identity;
     for (const r of this.#plan.registers) {
-      const n = registerRefCount(r);
-      if (k < n) return registerRefs(r)[k]!;
-      k -= n;
+      const attributes = attributesOf(r);
+      if (k < attributes.length) return { classId: r.classId, ln: r.ln, index: attributes[k]! };
+      k -= attributes.length;
     }
     throw new RangeError(`attribute ${i}`);
   }
@@ -200,7 +196,7 @@ export class ReadScript implements Script<MeterRead> {
     }
     let at = this.#identityCount();
     for (const r of this.#plan.registers) {
-      const n = registerRefCount(r);
+      const n = attributesOf(r).length;
       const value = scaledValue(got[at], scalerUnitOf(got[at + 1]));
       const captureS = n === 3 ? dateTimeOf(got[at + 2])?.epochS : undefined;
       at += n;
