@@ -5,7 +5,8 @@
  * data) that names a path outside it: a relative path that climbs ("..") and, read from the file's
  * own folder, from the root (where the tests and tools run) or from the file's place under dist/
  * (where the built tools run), never lands in a folder of the repository; or an absolute path into a
- * developer's workspace.
+ * developer's workspace. It also lists the lines a merge left unresolved (a conflict's opening or
+ * closing marker at the start of a line): such a file was committed half-merged.
  * A file whose text says `check-standalone: fixture paths` (tests that write a project into a temporary
  * folder) holds paths of that project, not of this one, and is not searched.
  *
@@ -24,6 +25,8 @@ const CLIMB = /(?:\.\.\/)+[A-Za-z0-9_.$-][^\s"'`)<>\]*,;]*/g;
 const FOREIGN_ABSOLUTE = /(?:^|[\s"'`(=])(\/work\/[A-Za-z0-9_.-]+|\/home\/[A-Za-z0-9_.-]+\/|\/Users\/[A-Za-z0-9_.-]+\/)/g;
 
 const FIXTURE_MARK = ["check-standalone", "fixture paths"].join(": ");
+/** A merge conflict's opening or closing marker, as git writes it. */
+const CONFLICT_MARKER = /^(?:<{7}|>{7})(?: |$)/;
 
 export interface OutsideReference {
   file: string;
@@ -48,10 +51,29 @@ function landsInside(root: string, from: string, target: string): boolean {
   return !(r === ".." || r.startsWith(`..${sep}`)) && existsSync(dirname(abs));
 }
 
-/** Every reference to a path outside `root` in the files under it. */
-export function outsideReferences(root: string): OutsideReference[] {
+/** The repository's text files, relative to `root`. */
+function textFiles(root: string): string[] {
   const files: string[] = [];
   walk(root, "", files);
+  return files;
+}
+
+/** Every line of the files under `root` that a merge left unresolved (its conflict markers). */
+export function conflictMarkers(root: string): OutsideReference[] {
+  const found: OutsideReference[] = [];
+  for (const file of textFiles(root)) {
+    readFileSync(join(root, file), "utf8")
+      .split("\n")
+      .forEach((line, i) => {
+        if (CONFLICT_MARKER.test(line)) found.push({ file, line: i + 1, text: line });
+      });
+  }
+  return found;
+}
+
+/** Every reference to a path outside `root` in the files under it. */
+export function outsideReferences(root: string): OutsideReference[] {
+  const files = textFiles(root);
   const found: OutsideReference[] = [];
   for (const file of files) {
     const text = readFileSync(join(root, file), "utf8");
@@ -71,8 +93,9 @@ export function outsideReferences(root: string): OutsideReference[] {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const found = outsideReferences(process.cwd());
   for (const f of found) console.error(`${f.file}:${f.line}: refers to ${f.text}, outside the repository`);
-  if (found.length > 0) {
-    console.error(`check-standalone: ${found.length} reference(s) to paths outside the repository; bring what they need inside.`);
-    process.exit(1);
-  }
+  if (found.length > 0) console.error(`check-standalone: ${found.length} reference(s) to paths outside the repository; bring what they need inside.`);
+  const unmerged = conflictMarkers(process.cwd());
+  for (const f of unmerged) console.error(`${f.file}:${f.line}: a merge conflict's marker, left unresolved: ${f.text}`);
+  if (unmerged.length > 0) console.error(`check-standalone: ${unmerged.length} unresolved merge marker(s).`);
+  if (found.length > 0 || unmerged.length > 0) process.exit(1);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { violations } from "../../tools/check-imports.js";
 import { checkPartitions, parsePartitions } from "../../tools/check-manifest.js";
-import { outsideReferences } from "../../tools/check-standalone.js";
+import { conflictMarkers, outsideReferences } from "../../tools/check-standalone.js";
 
 // check-standalone: fixture paths (the projects below are written to temporary folders).
 
@@ -116,5 +116,18 @@ describe("standalone check", () => {
 
   it("finds nothing outside in this repository", () => {
     assert.deepEqual(outsideReferences(process.cwd()), []);
+  });
+
+  it("reports the lines a merge left unresolved, not a Markdown underline of equals signs", () => {
+    const [open, close] = ["<".repeat(7), ">".repeat(7)];
+    const root = project({
+      "README.md": `# Title\n\nHeading\n=======\n${open} HEAD\nours\n=======\ntheirs\n${close} branch\n`,
+      "docs/a.md": "nothing to see\n",
+    });
+    assert.deepEqual(conflictMarkers(root).map((r) => `${r.file}:${r.line}`), ["README.md:5", "README.md:9"]);
+  });
+
+  it("finds no unresolved merge in this repository", () => {
+    assert.deepEqual(conflictMarkers(process.cwd()), []);
   });
 });
