@@ -107,7 +107,7 @@ export class Uplink {
       {
         onConnected: (sessionPresent) => this.#connected(sessionPresent),
         onDisconnected: () => this.drain.stop(),
-        onMessage: (topic, payload) => this.#received(topic, payload),
+        onMessage: (topic, payload, taken) => this.#received(topic, payload, taken),
         onWindowOpen: () => this.drain.kick(),
       },
     );
@@ -158,7 +158,8 @@ export class Uplink {
    * else is dropped and counted.
    */
   receive(payload: Uint8Array, taken: () => void): void {
-    this.#handle(payload, () => {
+    this.#handle(payload, (acted) => {
+      if (!acted) return;
       this.mqtt.reconnectNow();
       taken();
     });
@@ -199,24 +200,31 @@ export class Uplink {
     this.#o.ota?.linkUp();
   }
 
-  #received(topic: string, payload: Uint8Array): void {
-    if (topic === this.topics.ota && this.#o.ota) return this.#o.ota.frame(payload);
+  /** A message from the broker; `taken` (its PUBACK) once it was acted on or dropped, not before. */
+  #received(topic: string, payload: Uint8Array, taken: () => void): void {
+    if (topic === this.topics.ota && this.#o.ota) {
+      this.#o.ota.frame(payload);
+      return taken();
+    }
     if (topic !== this.topics.down) {
       this.#strayMessages++;
-      return;
+      return taken();
     }
-    this.#handle(payload, undefined);
+    this.#handle(payload, taken);
   }
 
-  /** Opens `payload` on the crypto service and acts on it; `taken` after a message was acted on. */
-  #handle(payload: Uint8Array, taken: (() => void) | undefined): void {
+  /** Opens `payload` on the crypto service and acts on it; `settled` then, with whether it was acted on (or dropped). */
+  #handle(payload: Uint8Array, settled: (acted: boolean) => void): void {
     this.channel.openLater(payload, (body) => {
-      if (!body) return; // dropped silently, counted by the channel
-      const m = decodeDownlink(body);
-      if (m instanceof MessageError) return this.channel.bodyRejected();
+      const m = body && decodeDownlink(body);
+      if (!m) return settled(false); // dropped silently, counted by the channel
+      if (m instanceof MessageError) {
+        this.channel.bodyRejected();
+        return settled(false);
+      }
       if (m.kind === "ack") this.drain.acknowledged(m.seqs);
       else this.commands.dispatch(m.command);
-      taken?.();
+      settled(true);
     });
   }
 

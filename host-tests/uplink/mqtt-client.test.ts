@@ -25,7 +25,8 @@ function scriptedServer(net: SimNetwork, script: (p: MqttPacket, reply: (bytes: 
   return { received, connections: () => connections };
 }
 
-function setup(options: Partial<MqttClientOptions> = {}) {
+/** `hold`: the messages' `taken` are kept in `held` for the test to call, not called at once. */
+function setup(options: Partial<MqttClientOptions> = {}, hold = false) {
   const s = new Scheduler();
   const net = new SimNetwork(s, { latencyMs: 100 });
   const d = new PowerDomain(s, "mc");
@@ -33,6 +34,7 @@ function setup(options: Partial<MqttClientOptions> = {}) {
   const clock = new SimClock(d);
   const messages: Array<[string, Uint8Array]> = [];
   const events: string[] = [];
+  const held: Array<() => void> = [];
   const client = new MqttClient(
     {
       connector: net.connector(d),
@@ -50,10 +52,10 @@ function setup(options: Partial<MqttClientOptions> = {}) {
     {
       onConnected: (sp) => events.push(`connected ${sp}`),
       onDisconnected: (r) => events.push(`disconnected ${r}`),
-      onMessage: (t, p) => messages.push([t, p]),
+      onMessage: (t, p, taken) => (messages.push([t, p]), hold ? held.push(taken) : taken()),
     },
   );
-  return { s, net, client, messages, events };
+  return { s, net, client, messages, events, held };
 }
 
 const bytes = (n: number) => new Uint8Array(n).fill(n & 0xff);
@@ -218,6 +220,40 @@ describe("MQTT client", () => {
     assert.equal(messages.length, 1);
     assert.deepEqual(srv.received.find((p) => p.type === "puback"), { type: "puback", packetId: 77 });
     assert.ok(events.includes("disconnected protocol violation"));
+  });
+
+  it("acknowledges a QoS 1 message once its owner took it, in the order received; one not taken when the connection drops is not acknowledged, and comes again", () => {
+    const { s, net, client, messages, held } = setup({}, true);
+    let connection = 0;
+    let stream: ByteStream | undefined;
+    const srv = scriptedServer(net, (p, reply, st) => {
+      if (p.type !== "connect") return;
+      stream = st;
+      reply({ type: "connack", sessionPresent: true, returnCode: 0 });
+      // The broker's session: what was not acknowledged comes again on the next connection.
+      const ids = ++connection === 1 ? [1, 2, 3] : [3];
+      for (const id of ids) reply({ type: "publish", topic: "mc/1/down", payload: bytes(id), qos: 1, dup: connection > 1, retain: false, packetId: id });
+    });
+    const pubacks = () => srv.received.flatMap((p) => (p.type === "puback" ? [p.packetId] : []));
+    client.start();
+    s.runFor(1_000);
+    assert.equal(messages.length, 3);
+    assert.deepEqual(pubacks(), [], "nothing acknowledged before it was taken");
+    held[1]!();
+    s.runFor(500);
+    assert.deepEqual(pubacks(), [], "the second waits for the first");
+    held[0]!();
+    s.runFor(500);
+    assert.deepEqual(pubacks(), [1, 2]);
+    stream!.close(); // lost before the third was taken (a power cut in the middle of its work)
+    s.runFor(100);
+    held[2]!();
+    s.runFor(5_000);
+    assert.equal(messages.length, 4, "the third came again");
+    assert.deepEqual(pubacks(), [1, 2], "and the first copy's late taken acknowledged nothing on the new connection");
+    held[3]!();
+    s.runFor(500);
+    assert.deepEqual(pubacks(), [1, 2, 3]);
   });
 
   it("sends a CONNECT with Clean Session 0, its keep-alive and the client id", () => {

@@ -89,9 +89,10 @@ export class SimHeadend {
           subscriptions: [{ topic: allUplinks(), qos: 1 }],
         },
         {
-          onMessage: (topic, payload) => {
+          onMessage: (topic, payload, taken) => {
             this.messages++;
             const out = this.#core.handleUplink(topic, payload);
+            taken();
             if (out && this.acks) this.#send(out);
           },
           onWindowOpen: () => this.#flush(),

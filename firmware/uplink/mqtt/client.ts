@@ -10,8 +10,9 @@
  * the store only on the head-end's application acknowledgement (drain.ts), so whatever a reboot
  * drops is sent again from the store.
  *
- * Received QoS 1 PUBLISHes are handed to `onMessage` and acknowledged after it returns, in the order
- * received [MQTT-4.6.0-2]. A malformed packet, or one a server may not send, closes the connection
+ * Received QoS 1 PUBLISHes are handed to `onMessage` and acknowledged once the owner took them (the
+ * uplink opens a message on the crypto service first), in the order received [MQTT-4.6.0-2]; one not
+ * taken when the connection ends stays in the broker's session and comes again. A malformed packet, or one a server may not send, closes the connection
  * [MQTT-4.8.0-1]; the client reconnects after a backoff.
  *
  * Turns: every callback runs in its own turn (timers, stream events); no call blocks.
@@ -60,8 +61,13 @@ export interface MqttClientOptions {
 export interface MqttClientEvents {
   onConnected?(sessionPresent: boolean): void;
   onDisconnected?(reason: string): void;
-  /** A message from the broker; a QoS 1 one is acknowledged after this returns. */
-  onMessage?(topic: string, payload: Uint8Array): void;
+  /**
+   * A message from the broker. A QoS 1 one is acknowledged (PUBACK) once the owner calls `taken`, in
+   * the order received: one taken before an earlier one waits for it. Until then a power cut or a lost
+   * connection leaves it with the broker, which sends it again in the session. Call `taken` for every
+   * message, acted on or dropped, or the acknowledgements stop there.
+   */
+  onMessage?(topic: string, payload: Uint8Array, taken: () => void): void;
   /** The window has room again (a PUBACK arrived). */
   onWindowOpen?(): void;
 }
@@ -89,6 +95,9 @@ interface InFlight {
   sent: boolean;
   sentAtMs: number;
 }
+
+/** `taken` of a QoS 0 message: nothing to acknowledge. */
+function nothing(): void {}
 
 const DEFAULTS = Object.freeze({
   keepAliveS: 60,
@@ -123,6 +132,8 @@ export class MqttClient {
   /** Incremented per connection attempt: callbacks of an older stream are ignored. */
   #generation = 0;
   #connected = false;
+  /** The QoS 1 PUBLISHes of this connection not acknowledged yet, in the order received: packet id, negated once taken. */
+  #receipts: number[] = [];
   #failures = 0;
   #timer: TimerId | undefined;
   #timerAt = Infinity;
@@ -225,6 +236,7 @@ export class MqttClient {
     const generation = ++this.#generation;
     this.#state = "connecting";
     this.#connected = false;
+    this.#receipts.length = 0;
     this.#parser.reset();
     this.#out = [];
     this.#pingSentMs = -1;
@@ -291,8 +303,11 @@ export class MqttClient {
       }
       case "publish": {
         if (p.qos === 2) return this.#drop("protocol violation", "waiting"); // subscribed at QoS ≤ 1 only
-        this.#events.onMessage?.(p.topic, p.payload);
-        if (p.qos === 1 && this.#connected) this.#send({ type: "puback", packetId: p.packetId! });
+        if (p.qos === 0) return this.#events.onMessage?.(p.topic, p.payload, nothing);
+        const id = p.packetId!, generation = this.#generation;
+        this.#receipts.push(id);
+        if (this.#events.onMessage) this.#events.onMessage(p.topic, p.payload, () => this.#taken(generation, id));
+        else this.#taken(generation, id);
         return;
       }
       case "suback": {
@@ -308,6 +323,16 @@ export class MqttClient {
       default:
         return this.#drop("protocol violation", "waiting"); // a packet only a client sends [MQTT-4.8.0-1]
     }
+  }
+
+  /** Message `id` of connection `generation` was taken: the PUBACKs now due go out, in order. */
+  #taken(generation: number, id: number): void {
+    // Of a connection that is gone: the broker sends it again on the next one.
+    if (generation !== this.#generation || !this.#connected) return;
+    const r = this.#receipts, at = r.indexOf(id);
+    if (at < 0) return;
+    r[at] = -id;
+    while (r.length > 0 && r[0]! < 0) this.#send({ type: "puback", packetId: -r.shift()! });
   }
 
   #accepted(sessionPresent: boolean): void {
