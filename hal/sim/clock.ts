@@ -29,19 +29,18 @@ export class SimClock implements MonotonicClock, Timers {
     if (!(delayMs >= 0)) throw new RangeError("invalid delay");
     if (repeatMs !== undefined && !(repeatMs > 0)) throw new RangeError("invalid repeat");
     const id = this.#next++;
-    const s = this.#domain.scheduler;
     /** `due`: this clock's `now()` at which the timer fires. */
     const arm = (due: number) => {
       this.#live.set(
         id,
-        s.at(
+        this.#domain.at(
           this.#firingTime(due),
-          this.#domain.guard(() => {
+          () => {
             if (!this.#live.has(id)) return;
             if (repeatMs === undefined) this.#live.delete(id);
             else arm(due + repeatMs);
             callback();
-          }),
+          },
         ),
       );
     };

@@ -69,9 +69,14 @@ export class PowerDomain {
     };
   }
 
-  /** Schedules `fn` on this circuit after `delayMs`; dropped if power goes off first. */
+  /** Schedules `fn` on this circuit after `delayMs`; cancelled (and let go) if power goes off first. */
   after(delayMs: number, fn: () => void) {
-    return this.scheduler.after(delayMs, this.guard(fn));
+    return this.scheduler.after(delayMs, this.guard(fn), this);
+  }
+
+  /** Schedules `fn` on this circuit at scheduler time `time`; cancelled (and let go) if power goes off first. */
+  at(time: number, fn: () => void) {
+    return this.scheduler.at(time, this.guard(fn), this);
   }
 
   onPowerOff(handler: (reason: PowerOffReason) => void): void {
@@ -87,6 +92,9 @@ export class PowerDomain {
     if (!this.#on) return;
     this.#on = false;
     this.#epoch++;
+    // What the circuit had posted would no longer run (`guard`); cancelled now, its callbacks (and
+    // the code they hold) are let go at the cut rather than when their time comes.
+    this.scheduler.cancelOwnedBy(this);
     for (const h of this.#offHandlers) h(reason);
   }
 

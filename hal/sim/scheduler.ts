@@ -15,6 +15,8 @@ export interface ScheduledEvent {
 interface Entry extends ScheduledEvent {
   readonly seq: number;
   run: () => void;
+  /** Who posted it, for `cancelOwnedBy` (a power domain). */
+  readonly owner: object | undefined;
 }
 
 const NOTHING = (): void => undefined;
@@ -40,17 +42,17 @@ export class Scheduler {
     return this.#heap.length;
   }
 
-  /** Runs `run` at absolute time `time` (not before now). */
-  at(time: number, run: () => void): ScheduledEvent {
+  /** Runs `run` at absolute time `time` (not before now); `owner` can cancel it with every other it posted (`cancelOwnedBy`). */
+  at(time: number, run: () => void, owner?: object): ScheduledEvent {
     if (!(time >= this.#now)) time = this.#now;
-    const e: Entry = { time, seq: this.#seq++, run, cancelled: false };
+    const e: Entry = { time, seq: this.#seq++, run, cancelled: false, owner };
     this.#push(e);
     return e;
   }
 
   /** Runs `run` after `delayMs` (≥ 0). */
-  after(delayMs: number, run: () => void): ScheduledEvent {
-    return this.at(this.#now + (delayMs > 0 ? delayMs : 0), run);
+  after(delayMs: number, run: () => void, owner?: object): ScheduledEvent {
+    return this.at(this.#now + (delayMs > 0 ? delayMs : 0), run, owner);
   }
 
   /** Skips `event`, and lets go of its callback at once (a cancelled event waits in the queue until its time). */
@@ -58,6 +60,11 @@ export class Scheduler {
     if (!event) return;
     event.cancelled = true;
     (event as Entry).run = NOTHING;
+  }
+
+  /** Cancels every event `owner` posted (a circuit losing power): their callbacks are let go at once. */
+  cancelOwnedBy(owner: object): void {
+    for (const e of this.#heap) if (e.owner === owner) this.cancel(e);
   }
 
   /** Time of the next live event, or undefined. */

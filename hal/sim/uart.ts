@@ -207,7 +207,7 @@ export class SimUart implements SerialPortProvider, Transceiver {
     if (this.#rxEvent && this.#rxEvent.time <= s.now) return; // already posted
     s.cancel(this.#rxEvent);
     const delay = this.#rxCount >= RX_FULL_THRESHOLD ? 0 : RX_TIMEOUT_CHARACTERS * characterTimeMs(config.baud);
-    this.#rxEvent = s.after(delay, this.domain.guard(() => this.#deliverReadable()));
+    this.#rxEvent = this.domain.after(delay, () => this.#deliverReadable());
   }
 
   // ---- internals ----

@@ -7,7 +7,9 @@
  *   node dist/host-tests/tools/xs-chunks-probe.js '[["buffer", 1000], ["array", 100], ["map", 50]]'
  *
  * Prints one JSON array: per value, `{ value, without, with }` (ChunkFigures each). With `--snapshot`
- * instead, prints the machine's snapshot in base64.
+ * instead, prints the machine's snapshot in base64, while it keeps `["array", 10]` or the value given
+ * after (`--snapshot '["held", 100]'`: Arrays of 100, 101 and 102 elements in a class's private
+ * field, a plain object's property and a closure's variable, for snapshot-owners.test.ts).
  */
 import { chunkFigures } from "../../tools/xs/snapshot-chunks.js";
 import { startXs } from "../../tools/xs/xs-worker.js";
@@ -21,6 +23,12 @@ globalThis.handleCommand = (msg) => {
   else if (kind === "map") { const m = new Map(); for (let i = 0; i < n; i++) m.set(i, i); globalThis.kept = m; }
   else if (kind === "string") globalThis.kept = "s".repeat(n);
   else if (kind === "closures") { const a = []; for (let i = 0; i < n; i++) a.push(() => i); globalThis.kept = a; }
+  else if (kind === "held") {
+    const filled = (n) => { const a = []; for (let i = 0; i < n; i++) a.push(i); return a; };
+    class Holder { #items = filled(n); get size() { return this.#items.length; } }
+    const made = (bytes) => function counter() { return bytes.length; };
+    globalThis.kept = { holder: new Holder(), plain: { list: filled(n + 1) }, counter: made(filled(n + 2)) };
+  }
   else delete globalThis.kept;
   return new TextEncoder().encode("{}").buffer;
 };`;
@@ -28,7 +36,7 @@ globalThis.handleCommand = (msg) => {
 const xs = await startXs(MACHINE, "chunks-probe");
 try {
   if (process.argv[2] === "--snapshot") {
-    await xs.command(["array", 10]);
+    await xs.command(JSON.parse(process.argv[3] ?? '["array", 10]'));
     console.log(Buffer.from(await xs.snapshot()).toString("base64"));
   } else await measure(JSON.parse(process.argv[2] ?? "[]") as Array<[string, number]>);
 } finally {

@@ -16,8 +16,8 @@
  * (the modem emulator's own UART, the modules' clocks) are not wrapped: they are not the firmware.
  *
  * The world's heap. `release` (in a copy of the machine, from a snapshot) cuts the board's power,
- * lets the callbacks already posted lapse, and frees the firmware: what stays live is the simulated
- * world. A FinalizationRegistry (which keeps nothing alive, unlike a WeakRef, whose target xsnap
+ * which cancels what the board had posted, and frees the firmware, with no simulated time passing:
+ * what stays live is the simulated world at that crank. A FinalizationRegistry (which keeps nothing alive, unlike a WeakRef, whose target xsnap
  * keeps for good) tells whether the firmware's parts were collected. Two facts of XS (measured in
  * xsnap, docs/memory.md) stand in the way, and the entry works around both:
  * - The private methods of a class hold the last instance constructed of it. After the cut, the last
@@ -95,12 +95,6 @@ const profile = {
   /** Per kind and first method, the largest turn: its units, when, and its costliest calls. */
   byRoot: {} as Record<string, Record<string, RootFigures>>,
 };
-/**
- * Simulated time a copy runs after the cut, for the callbacks the board had posted to lapse: longer
- * than the slowest (the crypto service's Ed25519 verification, 3 s). Short, since the world goes on
- * meanwhile and its figure is taken for the crank's.
- */
-const LAPSE_MS = 10_000;
 /** The firmware's parts watched for collection (those the firmware has: `watched`), beside the concentrator. */
 const WATCHED = ["journal", "log", "topology", "poller", "acquirer", "uplink", "modem", "console"] as const;
 /** The parts registered for collection at the start: every copy must free them all (site-xs-run.ts checks). */
@@ -356,11 +350,12 @@ function execute(cmd: Command): unknown {
     case "run":
       return runUntil(site!, cmd.untilMs);
     case "release": {
-      // Power gone: the firmware's RAM is lost. The board's timers are cancelled with it; callbacks
-      // already posted (a UART's readable or writable, a crypto result) are guarded and lapse.
-      const s = site!;
-      s.world.board.cutPower();
-      s.world.scheduler.runFor(LAPSE_MS);
+      // Power gone: the firmware's RAM is lost. Everything the board had posted (its timers, a UART's
+      // readable or writable, a crypto result) is cancelled with it (PowerDomain.powerOff), so no
+      // simulated time passes: the world left is the world of this very crank. (Letting it run 10 s
+      // instead, as before, finished the replies then on the wire, the modules' frames in their
+      // senders' closures, and counted them as the firmware's: docs/memory.md.)
+      site!.world.board.cutPower();
       evictLastInstances();
       gc();
       return {};

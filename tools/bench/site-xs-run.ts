@@ -4,7 +4,7 @@
  * own process: the xsnap driver locks down its process). docs/memory.md says what each figure is
  * and how it is measured.
  *
- *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--only-a] [--json-out FILE] [--check | --check-turns]
+ *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--only-a] [--snapshots DIR] [--json-out FILE] [--check | --check-turns]
  *   node dist/tools/bench/site-xs-run.js --profile [--minutes M] ...
  *
  * Prints one JSON object (SiteXsMeasurement), and writes it to `--json-out` as well (what
@@ -55,6 +55,8 @@ export interface MeasureOptions {
   sampleMin: number;
   /** Run A alone (the firmware with its uplink), not B. */
   onlyA: boolean;
+  /** Where to write, at every sample, the machine's snapshot and its copy's (`a-<ms>-machine.snap`, `a-<ms>-copy.snap`): for tools/xs/snapshot-owners.ts. */
+  snapshotsDir?: string;
 }
 
 /** A sample: the machine's live slots at a crank and, in its copy, the simulated world's. */
@@ -125,13 +127,15 @@ const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", imp
  * A copy of `xs` runs `ops`: its slots after the last op's crank (after its collection), the op's
  * reply, and the chunk figures of `xs` and of the copy afterwards (from their snapshots).
  */
-async function inCopy(xs: XsWorker, name: string, ops: string[]): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
+async function inCopy(xs: XsWorker, name: string, ops: string[], snapshotsDir: string | undefined): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
   const snapshot = await xs.snapshot();
   const copy = await resumeXs(snapshot, name);
   try {
     let r = await copy.command<unknown>({ op: "noop" });
     for (const op of ops) r = await copy.command<unknown>({ op });
-    return { slots: r.heapSlots, reply: r.reply, machineChunks: chunkFigures(snapshot), copyChunks: chunkFigures(await copy.snapshot()) };
+    const copied = await copy.snapshot();
+    if (snapshotsDir) writeFileSync(`${snapshotsDir}/${name}-machine.snap`, snapshot), writeFileSync(`${snapshotsDir}/${name}-copy.snap`, copied);
+    return { slots: r.heapSlots, reply: r.reply, machineChunks: chunkFigures(snapshot), copyChunks: chunkFigures(copied) };
   } finally {
     await copy.close();
   }
@@ -164,7 +168,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
     const samples: Run["samples"] = [];
     const sample = async (atMs: number, slots: number) => {
       if (profile) return;
-      const c = await inCopy(xs, `world-${atMs}`, ["release", "released"]);
+      const c = await inCopy(xs, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
       samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
     };
@@ -287,7 +291,7 @@ export async function profileTurns(o: MeasureOptions): Promise<{ options: Measur
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean" });
+  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean", snapshots: "string" });
   const options: MeasureOptions = {
     seed: o.seed ?? "1",
     minutes: o.minutes ?? (o.hours !== undefined ? o.hours * 60 : 180),
@@ -295,6 +299,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     stepS: o["step-s"] ?? 5,
     sampleMin: o["sample-min"] ?? 1,
     onlyA: o["only-a"] ?? false,
+    ...(o.snapshots ? { snapshotsDir: o.snapshots } : {}),
   };
   if (o.profile) console.log(JSON.stringify(await profileTurns(options)));
   else {
