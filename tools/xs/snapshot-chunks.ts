@@ -82,14 +82,17 @@ export function snapshotAtoms(snapshot: Uint8Array): Map<string, { offset: numbe
   return atoms;
 }
 
+/** The atom `name` of a snapshot's atoms; a SnapshotFormatError when it has none. */
+export function atomOf(atoms: ReadonlyMap<string, { offset: number; length: number }>, name: string): { offset: number; length: number } {
+  const a = atoms.get(name);
+  if (!a) throw new SnapshotFormatError(`no ${name} atom`);
+  return a;
+}
+
 /** The machine's live chunk bytes from its snapshot, on this host and on the device. */
 export function chunkFigures(snapshot: Uint8Array): ChunkFigures {
   const atoms = snapshotAtoms(snapshot);
-  const atom = (name: string) => {
-    const a = atoms.get(name);
-    if (!a) throw new SnapshotFormatError(`no ${name} atom`);
-    return a;
-  };
+  const atom = (name: string) => atomOf(atoms, name);
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
   const vers = atom("VERS");
   if (vers.length < 4) throw new SnapshotFormatError(`VERS atom of ${vers.length} B`);

@@ -23,7 +23,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { SnapshotFormatError, snapshotAtoms } from "./snapshot-chunks.js";
+import { atomOf, SnapshotFormatError, snapshotAtoms } from "./snapshot-chunks.js";
 
 /** XS kinds (xsAll.h). */
 const KIND = Object.freeze({ string: 5, reference: 10, closure: 11, instance: 13, array: 16, code: 19, private: 46 });
@@ -41,11 +41,7 @@ export interface OwnerFigures {
 /** Device bytes of every Array's chunk by the path of its holder (`depth` holders up). */
 export function arrayOwners(snapshot: Uint8Array, depth = 3): Map<string, OwnerFigures> {
   const atoms = snapshotAtoms(snapshot);
-  const atom = (name: string) => {
-    const a = atoms.get(name);
-    if (!a) throw new SnapshotFormatError(`no ${name} atom`);
-    return a;
-  };
+  const atom = (name: string) => atomOf(atoms, name);
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
   if (view.getInt8(atom("VERS").offset + 3) !== SLOT) throw new SnapshotFormatError("holders are read from a 64-bit host's snapshot only");
   const heap = atom("HEAP"), bloc = atom("BLOC"), keys = atom("KEYS");
