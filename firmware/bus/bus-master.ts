@@ -237,7 +237,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     if (this.#job !== job || this.#phase !== "sending") return;
     this.#requestEnd = this.#clock.now();
     // An exchange that resends its own frames on a time-out (DLMS) lets the garbled one go unanswered.
-    if (!echoOk && !this.#exchange?.timeout) this.#fail({ code: "collision" }, true);
+    if (!echoOk && !this.#exchange?.timeout) this.fail({ code: "collision" }, true);
     else then();
   }
 
@@ -255,14 +255,6 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     this.#timers.set(() => {
       if (this.#job === job && this.#phase === "wait") fn();
     }, ms);
-  }
-
-  fail(failure: Failure, retry: boolean): void {
-    this.#fail(failure, retry);
-  }
-
-  succeed(result: unknown): void {
-    this.#succeed(result);
   }
 
   hold(): void {
@@ -336,18 +328,19 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     if (this.#phase === "drain") return this.#recover();
     if (this.#phase === "hold") {
       this.#stats.add(this.#moduleStats(), "timeouts");
-      return this.#fail({ code: "timeout", detail: "the exchange's own work did not end" }, true);
+      return this.fail({ code: "timeout", detail: "the exchange's own work did not end" }, true);
     }
     if (this.#phase === "await" || this.#phase === "receive") {
       this.#stats.add(this.#moduleStats(), "timeouts");
       if (this.#exchange?.timeout?.()) return;
-      this.#fail({ code: "timeout", detail: this.#phase === "await" ? "first character" : "inter-character" }, true);
+      this.fail({ code: "timeout", detail: this.#phase === "await" ? "first character" : "inter-character" }, true);
     }
   }
 
   // ---- outcomes ----
 
-  #fail(failure: Failure, retry: boolean): void {
+  /** The running exchange failed (the exchange, or the bus master's own time-outs, say so). */
+  fail(failure: Failure, retry: boolean): void {
     if (!this.#job || this.#phase === "drain") return;
     this.#failure = { failure, retry };
     this.#phase = "drain";
@@ -372,7 +365,8 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     });
   }
 
-  #succeed(result: unknown): void {
+  /** The running exchange ended with `result`. */
+  succeed(result: unknown): void {
     const responseMs = this.#clock.now() - this.#requestEnd;
     this.#stats.response(this.#moduleStats(), responseMs);
     const kind = this.#job!.tx.kind;
