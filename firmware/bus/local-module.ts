@@ -7,6 +7,7 @@
 import type { DataSet } from "../d0/data-set.js";
 import { parseProfileTime, localSeconds } from "../d0/load-profile.js";
 import type { SessionCommand } from "./types.js";
+import { utcStamp } from "../model/utc-stamp.js";
 
 export const RELAY_ADDRESS = "0-0:96.3.10";
 export const CLOCK_ADDRESS = "0-0:1.0.0";
@@ -38,9 +39,7 @@ export function relayState(dataSets: readonly DataSet[]): boolean | undefined {
 
 /** W1 of the clock to `epochSeconds` (UTC). */
 export function writeClock(epochSeconds: number): SessionCommand {
-  const t = new Date(epochSeconds * 1000);
-  const two = (n: number) => String(n).padStart(2, "0");
-  const value = two(t.getUTCFullYear() % 100) + two(t.getUTCMonth() + 1) + two(t.getUTCDate()) + two(t.getUTCHours()) + two(t.getUTCMinutes()) + two(t.getUTCSeconds()) + "W";
+  const value = utcStamp(epochSeconds, true) + "W";
   return { letter: "W", type: "1", dataSet: { address: CLOCK_ADDRESS, values: [{ value }] } };
 }
 

@@ -35,6 +35,7 @@ import { ClockScript, DisconnectScript, type DisconnectTarget } from "./control.
 import { identificationOf, readoutOf } from "./d0-view.js";
 import { booleanOf } from "../axdr/data.js";
 import { frozen } from "../../model/frozen.js";
+import { utcStamp } from "../../model/utc-stamp.js";
 
 /** A DLMS association on RS485: a meter answers within ~0.5 s; silence inside a frame of 20 characters ends it. */
 const DLMS_TIMING: Partial<Timing> = frozen({ firstCharTimeoutMs: 1500, interCharTimeoutMs: 200, retries: 2 });
@@ -159,7 +160,7 @@ export class DlmsPath implements ModulePath {
       if (!Number.isFinite(targetS)) return this.#later(() => done([{ ok: false, code: "error-message", text: "ERVAL" }], 0));
       return this.run(address, tx.priority ?? 0, tx.timing, () => new ClockScript(targetS, this.#c.deviation(this.#index, address)), (r) => {
         if (!r.ok) return fail(r);
-        const readBack = r.value === undefined ? [] : [set(CLOCK_ADDRESS, `${stamp(r.value)}W`)];
+        const readBack = r.value === undefined ? [] : [set(CLOCK_ADDRESS, `${utcStamp(r.value, true)}W`)];
         done(second ? [{ ok: true, dataSets: [] }, { ok: true, dataSets: readBack }] : [{ ok: true, dataSets: [] }], r.attempts);
       });
     }
@@ -176,10 +177,4 @@ export class DlmsPath implements ModulePath {
 
 function set(address: string, value: string): DataSet {
   return { address, values: [new DataValue(value)], offset: 0 };
-}
-
-function stamp(s: number): string {
-  const t = new Date(s * 1000);
-  const two = (n: number) => String(n).padStart(2, "0");
-  return two(t.getUTCFullYear() % 100) + two(t.getUTCMonth() + 1) + two(t.getUTCDate()) + two(t.getUTCHours()) + two(t.getUTCMinutes()) + two(t.getUTCSeconds());
 }

@@ -17,6 +17,7 @@ import { parseObis } from "../../d0/obis.js";
 import { unitExponent } from "../../d0/readings.js";
 import { ReadingStatus, registerCode, type RegisterCode } from "../../model/records.js";
 import type { SessionCommand } from "../../bus/types.js";
+import { utcStamp } from "../../model/utc-stamp.js";
 
 export const PROFILE_ADDRESS = "P.01";
 
@@ -29,7 +30,7 @@ const STATUS_MAP: ReadonlyArray<readonly [number, number]> = Object.freeze([
 
 /** R5 of the profile rows from `fromS` to `toS` (module clock, seconds since 1970 UTC; minutes are what the range carries). */
 export function readProfile(fromS: number, toS: number): SessionCommand {
-  return { letter: "R", type: "5", dataSet: { address: PROFILE_ADDRESS, values: [{ value: `0${minuteStamp(fromS)};0${minuteStamp(toS)}` }] } };
+  return { letter: "R", type: "5", dataSet: { address: PROFILE_ADDRESS, values: [{ value: `0${utcStamp(fromS, false)};0${utcStamp(toS, false)}` }] } };
 }
 
 export interface ProfileValue {
@@ -85,9 +86,3 @@ function headerStatus(text: string): number {
   return s;
 }
 
-/** yymmddhhmm (UTC) of an epoch time in seconds. */
-function minuteStamp(s: number): string {
-  const t = new Date(s * 1000);
-  const two = (n: number) => String(n).padStart(2, "0");
-  return two(t.getUTCFullYear() % 100) + two(t.getUTCMonth() + 1) + two(t.getUTCDate()) + two(t.getUTCHours()) + two(t.getUTCMinutes());
-}
