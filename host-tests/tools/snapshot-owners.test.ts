@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
-import { arrayOwners, ownersDifference } from "../../tools/xs/snapshot-owners.js";
+import { arrayOwners, heapOwners, heapOwnersDifference, ownersDifference } from "../../tools/xs/snapshot-owners.js";
 import { SnapshotFormatError } from "../../tools/xs/snapshot-chunks.js";
 
 const probe = fileURLToPath(new URL("./xs-chunks-probe.js", import.meta.url));
@@ -38,7 +38,24 @@ describe("XS snapshot Arrays by holder", () => {
     for (let i = 1; i < rows.length; i++) assert.ok(Math.abs(rows[i - 1]!.deviceBytes) >= Math.abs(rows[i]!.deviceBytes));
   });
 
+  it("puts every slot and chunk under its owner: an Array's elements, a typed array's bytes, a closure's variable under its function", () => {
+    const n = lengths[1]!;
+    const held = snapshot(["held", n]);
+    const owners = heapOwners(held);
+    assert.equal(owners.get("Array <- Holder <- Object <- Object.kept.holder.#items")?.chunkBytes, 8 + 16 * n, "the same Array as arrayOwners finds");
+    const bytes = [...owners].find(([owner]) => owner.startsWith("ArrayBuffer <- Uint8Array <- Object <- Object.plain.bytes"));
+    assert.ok(bytes, `a typed array's buffer; found: ${[...owners.keys()].filter((k) => k.startsWith("ArrayBuffer")).join(" | ")}`);
+    assert.ok(bytes[1].chunkBytes >= 8 + n + 3 && bytes[1].chunkBytes < 8 + n + 3 + 8, `${bytes[1].chunkBytes} B for ${n + 3} bytes`);
+    const counter = heapOwners(held, 0).get("Function counter");
+    assert.ok(counter && counter.slots >= 3, "the function, its environment and the variable it captures");
+    for (const f of owners.values()) assert.equal(f.deviceBytes, f.slots * 16 + f.chunkBytes);
+    const rows = heapOwnersDifference(owners, heapOwners(snapshot(["array", 10])));
+    const grown = rows.reduce((s, r) => s + r.chunkBytes, 0);
+    assert.ok(grown >= 16 * (3 * n + 3) - 16 * 10 + n, `the three Arrays and the bytes are what the first keeps more: ${grown} B`);
+  });
+
   it("refuses what is not an XS snapshot", () => {
     assert.throws(() => arrayOwners(new Uint8Array(64)), SnapshotFormatError);
+    assert.throws(() => heapOwners(new Uint8Array(64)), SnapshotFormatError);
   });
 });

@@ -9,7 +9,8 @@
  * Prints one JSON array: per value, `{ value, without, with }` (ChunkFigures each). With `--snapshot`
  * instead, prints the machine's snapshot in base64, while it keeps `["array", 10]` or the value given
  * after (`--snapshot '["held", 100]'`: Arrays of 100, 101 and 102 elements in a class's private
- * field, a plain object's property and a closure's variable, for snapshot-owners.test.ts).
+ * field, a plain object's property and a closure's variable, and a Uint8Array of n + 3 bytes beside
+ * the second, for snapshot-owners.test.ts).
  */
 import { chunkFigures } from "../../tools/xs/snapshot-chunks.js";
 import { startXs } from "../../tools/xs/xs-worker.js";
@@ -27,7 +28,7 @@ globalThis.handleCommand = (msg) => {
     const filled = (n) => { const a = []; for (let i = 0; i < n; i++) a.push(i); return a; };
     class Holder { #items = filled(n); get size() { return this.#items.length; } }
     const made = (bytes) => function counter() { return bytes.length; };
-    globalThis.kept = { holder: new Holder(), plain: { list: filled(n + 1) }, counter: made(filled(n + 2)) };
+    globalThis.kept = { holder: new Holder(), plain: { list: filled(n + 1), bytes: new Uint8Array(n + 3) }, counter: made(filled(n + 2)) };
   }
   else delete globalThis.kept;
   return new TextEncoder().encode("{}").buffer;

@@ -8,7 +8,12 @@
  * closure keeps. Comparing a machine with its copy that freed the firmware (site-xs-run
  * `--snapshots DIR`) tells whose Arrays the firmware's chunk figure is made of.
  *
- *   node dist/tools/xs/snapshot-owners.js MACHINE.snap COPY.snap [--top N]
+ *   node dist/tools/xs/snapshot-owners.js MACHINE.snap COPY.snap [--all] [--top N] [--depth N]
+ *
+ * With `--all`, every live slot and chunk instead (`heapOwners`): a slot under the instance whose
+ * property chain it is in, a closure's variables and environment under their function (an anonymous
+ * one named by the variables it captures), a chunk under its slot's owner; `--depth 0` groups by
+ * class alone. Map and Set entries are in no instance's chain: "(outside an instance)".
  *
  * How a holder is found, in the snapshot's slots (HEAP: a slot's `next` and references are slot
  * indexes, 1-based): an Array is an instance whose first property is the ARRAY slot that owns the
@@ -26,6 +31,8 @@ import { fileURLToPath } from "node:url";
 import { atomOf, SnapshotFormatError, snapshotAtoms } from "./snapshot-chunks.js";
 
 /** XS kinds (xsAll.h). */
+/** XS kinds whose value's first field is a chunk of bytes: XS_STRING_KIND, XS_KEY_KIND, XS_ARRAY_BUFFER_KIND (snapshot-chunks.ts). */
+const BYTES_KINDS: ReadonlySet<number> = new Set([5, 43, 17]);
 const KIND = Object.freeze({ string: 5, reference: 10, closure: 11, instance: 13, array: 16, code: 19, private: 46 });
 /** On the 32-bit device: an Array's chunk is a header and 16 B an element (snapshot-chunks.ts). */
 const DEVICE = Object.freeze({ header: 8, slot: 16 });
@@ -38,8 +45,54 @@ export interface OwnerFigures {
   deviceBytes: number;
 }
 
+/** What an owner holds of the heap: its instances' own slots (an instance and its property chains; a function's closure variables) and the chunks they own (strings, ArrayBuffers' bytes, Arrays' elements). */
+export interface HeapOwnerFigures {
+  slots: number;
+  /** Device layout: chunk headers and elements as on the 32-bit device. */
+  chunkBytes: number;
+  /** slots × 16 + chunkBytes. */
+  deviceBytes: number;
+}
+
 /** Device bytes of every Array's chunk by the path of its holder (`depth` holders up). */
 export function arrayOwners(snapshot: Uint8Array, depth = 3): Map<string, OwnerFigures> {
+  const heap = readHeap(snapshot);
+  const owners = new Map<string, OwnerFigures>();
+  for (const a of heap.arrays) {
+    const key = heap.path(a.instance, depth);
+    const f = owners.get(key) ?? { arrays: 0, elements: 0, deviceBytes: 0 };
+    f.arrays++, (f.elements += a.elements), (f.deviceBytes += DEVICE.header + DEVICE.slot * a.elements);
+    owners.set(key, f);
+  }
+  return owners;
+}
+
+/**
+ * Every live slot and chunk by the path of the instance it belongs to (`depth` holders up): a slot to
+ * the instance whose property chain (private fields included) it is in, a closure's variable to its
+ * function, a chunk to the slot that owns it. Slots in no instance (free slots among them) are put
+ * under "(outside an instance)": compare a machine with its copy, as for the Arrays.
+ */
+export function heapOwners(snapshot: Uint8Array, depth = 3): Map<string, HeapOwnerFigures> {
+  const heap = readHeap(snapshot);
+  const owners = new Map<string, HeapOwnerFigures>();
+  const add = (instance: number, slots: number, chunkBytes: number) => {
+    const key = instance ? heap.path(instance, depth) : "(outside an instance)";
+    const f = owners.get(key) ?? { slots: 0, chunkBytes: 0, deviceBytes: 0 };
+    (f.slots += slots), (f.chunkBytes += chunkBytes), (f.deviceBytes += slots * DEVICE.slot + chunkBytes);
+    owners.set(key, f);
+  };
+  for (let k = 1; k <= heap.n; k++) {
+    if (heap.kind[k]! < 0) continue; // a free slot
+    const bytes = BYTES_KINDS.has(heap.kind[k]!) && heap.v0[k] ? heap.chunkPayloadBytes(heap.v0[k]!) : undefined;
+    add(heap.ownerOf(k), 1, bytes === undefined ? 0 : DEVICE.header + bytes);
+  }
+  for (const a of heap.arrays) add(a.instance, 0, DEVICE.header + DEVICE.slot * a.elements);
+  return owners;
+}
+
+/** The snapshot's slots, read once: their links, kinds and values, and how to name an instance by its holders. */
+function readHeap(snapshot: Uint8Array) {
   const atoms = snapshotAtoms(snapshot);
   const atom = (name: string) => atomOf(atoms, name);
   const view = new DataView(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength);
@@ -102,6 +155,16 @@ export function arrayOwners(snapshot: Uint8Array, depth = 3): Map<string, OwnerF
     const name = property(fn, nameId, KIND.string);
     return name ? cString(v0[name]!) : undefined;
   };
+  /** The names of the variables a function's closure captures (its CODE slot's environment's CLOSURE slots). */
+  const captures = (fn: number) => {
+    const names: string[] = [];
+    for (let p = next[fn]!, steps = 0; p && steps < 8; p = next[p]!, steps++) {
+      if (kind[p] !== KIND.code || !v1[p]) continue;
+      for (let c = next[v1[p]!]!, m = 0; c && m < 6; c = next[c]!, m++) if (kind[c] === KIND.closure) names.push(keyName(id[c]!));
+      break;
+    }
+    return names.join(",");
+  };
   const classNames = new Map<number, string>();
   const className = (instance: number) => {
     const proto = v1[instance]!;
@@ -132,7 +195,7 @@ export function arrayOwners(snapshot: Uint8Array, depth = 3): Map<string, OwnerF
   }
   const path = (instance: number, up: number): string => {
     if (!instance || kind[instance] !== KIND.instance) return "(not an instance)";
-    const cls = className(instance);
+    const cls = className(instance) === "Function" ? `Function ${named(instance) || `(capturing ${captures(instance)})`}` : className(instance);
     if (up === 0) return cls;
     const h = holder.get(instance);
     if (!h) return `${cls} <- (no reference)`;
@@ -146,14 +209,19 @@ export function arrayOwners(snapshot: Uint8Array, depth = 3): Map<string, OwnerF
     }
     return `${cls} <- (slot ${keyName(id[h.slot]!)} outside an instance)`;
   };
-  const owners = new Map<string, OwnerFigures>();
-  for (const a of arrays) {
-    const key = path(a.instance, depth);
-    const f = owners.get(key) ?? { arrays: 0, elements: 0, deviceBytes: 0 };
-    f.arrays++, (f.elements += a.elements), (f.deviceBytes += DEVICE.header + DEVICE.slot * a.elements);
-    owners.set(key, f);
-  }
-  return owners;
+  /** The instance a slot belongs to: its chain's, or for a closure's variable its function (0 when none). */
+  const ownerOf = (k: number): number => {
+    let head = chainHead(k);
+    const closure = kind[head] === KIND.instance ? undefined : closureOf.get(head);
+    if (closure) head = chainHead(closure);
+    const code = codeOf.get(head); // an environment: its function's
+    if (code) head = chainHead(code);
+    return head && kind[head] === KIND.instance ? head : 0;
+  };
+  /** A byte chunk's payload size, its header left out (0 when the offset is no chunk's). */
+  const blocView = new DataView(snapshot.buffer, snapshot.byteOffset + bloc.offset, bloc.length);
+  const chunkPayloadBytes = (payload: number) => (payload >= 2 * POINTER && payload <= bloc.length ? (blocView.getUint32(payload - 2 * POINTER, true) & 0x7fffffff) - 2 * POINTER : 0);
+  return { n, kind, v0, arrays, path, ownerOf, chunkPayloadBytes };
 }
 
 export interface OwnerDifference {
@@ -176,14 +244,34 @@ export function ownersDifference(machine: Map<string, OwnerFigures>, copy: Map<s
     .sort((a, b) => Math.abs(b.deviceBytes) - Math.abs(a.deviceBytes) || a.owner.localeCompare(b.owner));
 }
 
+/** Per owner, the machine's slots and chunks less its copy's, the largest differences (either sign) first. */
+export function heapOwnersDifference(machine: Map<string, HeapOwnerFigures>, copy: Map<string, HeapOwnerFigures>): Array<HeapOwnerFigures & { owner: string }> {
+  const none: HeapOwnerFigures = { slots: 0, chunkBytes: 0, deviceBytes: 0 };
+  return [...new Set([...machine.keys(), ...copy.keys()])]
+    .map((owner) => {
+      const m = machine.get(owner) ?? none, c = copy.get(owner) ?? none;
+      return { owner, slots: m.slots - c.slots, chunkBytes: m.chunkBytes - c.chunkBytes, deviceBytes: m.deviceBytes - c.deviceBytes };
+    })
+    .filter((d) => d.deviceBytes !== 0)
+    .sort((a, b) => Math.abs(b.deviceBytes) - Math.abs(a.deviceBytes) || a.owner.localeCompare(b.owner));
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [machineFile, copyFile] = process.argv.slice(2);
   const top = process.argv.includes("--top") ? Number(process.argv[process.argv.indexOf("--top") + 1]) : 40;
+  const depth = process.argv.includes("--depth") ? Number(process.argv[process.argv.indexOf("--depth") + 1]) : 3;
   if (!machineFile || !copyFile) {
-    console.error("usage: snapshot-owners MACHINE.snap COPY.snap [--top N]");
+    console.error("usage: snapshot-owners MACHINE.snap COPY.snap [--all] [--top N] [--depth N]");
     process.exit(2);
   }
-  const rows = ownersDifference(arrayOwners(readFileSync(machineFile)), arrayOwners(readFileSync(copyFile)));
-  console.log(`Arrays, machine less copy (device bytes): ${rows.reduce((s, r) => s + r.deviceBytes, 0)}`);
-  for (const r of rows.slice(0, top)) console.log(`${String(r.deviceBytes).padStart(8)}  ${`${r.machine.arrays}/${r.machine.elements}`.padStart(10)}  ${`${r.copy.arrays}/${r.copy.elements}`.padStart(10)}  ${r.owner}`);
+  const machine = readFileSync(machineFile), copy = readFileSync(copyFile);
+  if (process.argv.includes("--all")) {
+    const rows = heapOwnersDifference(heapOwners(machine, depth), heapOwners(copy, depth));
+    console.log(`Slots and chunks, machine less copy (device bytes): ${rows.reduce((s, r) => s + r.deviceBytes, 0)} (slots ${rows.reduce((s, r) => s + r.slots, 0)})`);
+    for (const r of rows.slice(0, top)) console.log(`${String(r.deviceBytes).padStart(8)}  ${String(r.slots).padStart(6)} slots ${String(r.chunkBytes).padStart(7)} B  ${r.owner}`);
+  } else {
+    const rows = ownersDifference(arrayOwners(machine, depth), arrayOwners(copy, depth));
+    console.log(`Arrays, machine less copy (device bytes): ${rows.reduce((s, r) => s + r.deviceBytes, 0)}`);
+    for (const r of rows.slice(0, top)) console.log(`${String(r.deviceBytes).padStart(8)}  ${`${r.machine.arrays}/${r.machine.elements}`.padStart(10)}  ${`${r.copy.arrays}/${r.copy.elements}`.padStart(10)}  ${r.owner}`);
+  }
 }
