@@ -13,7 +13,7 @@
  * With `--all`, every live slot and chunk instead (`heapOwners`): a slot under the instance whose
  * property chain it is in, a closure's variables and environment under their function (an anonymous
  * one named by the variables it captures), a chunk under its slot's owner; `--depth 0` groups by
- * class alone. Map and Set entries are in no instance's chain: "(outside an instance)".
+ * class alone; a Map's or Set's entries are its own.
  *
  * How a holder is found, in the snapshot's slots (HEAP: a slot's `next` and references are slot
  * indexes, 1-based): an Array is an instance whose first property is the ARRAY slot that owns the
@@ -33,7 +33,7 @@ import { atomOf, SnapshotFormatError, snapshotAtoms } from "./snapshot-chunks.js
 /** XS kinds (xsAll.h). */
 /** XS kinds whose value's first field is a chunk of bytes: XS_STRING_KIND, XS_KEY_KIND, XS_ARRAY_BUFFER_KIND (snapshot-chunks.ts). */
 const BYTES_KINDS: ReadonlySet<number> = new Set([5, 43, 17]);
-const KIND = Object.freeze({ string: 5, reference: 10, closure: 11, instance: 13, array: 16, code: 19, private: 46 });
+const KIND = Object.freeze({ string: 5, reference: 10, closure: 11, instance: 13, array: 16, code: 19, list: 45, private: 46 });
 /** On the 32-bit device: an Array's chunk is a header and 16 B an element (snapshot-chunks.ts). */
 const DEVICE = Object.freeze({ header: 8, slot: 16 });
 const SLOT = 32, POINTER = 8;
@@ -131,9 +131,11 @@ function readHeap(snapshot: Uint8Array) {
     else if (name === "name") nameId = i;
   }
   // A private field chain's first slot → its instance's PRIVATE slot; a closure's variable → its CLOSURE slot; an environment → its function's CODE slot.
-  const privateOf = new Map<number, number>(), closureOf = new Map<number, number>(), codeOf = new Map<number, number>();
+  // A Map's or Set's entries (key, value, next key...: one chain) → the LIST slot of its instance.
+  const privateOf = new Map<number, number>(), closureOf = new Map<number, number>(), codeOf = new Map<number, number>(), listOf = new Map<number, number>();
   for (let k = 1; k <= n; k++) {
     if (kind[k] === KIND.private && v1[k]) privateOf.set(v1[k]!, k);
+    else if (kind[k] === KIND.list && v0[k]) listOf.set(v0[k]!, k);
     else if (kind[k] === KIND.closure && v0[k] && !closureOf.has(v0[k]!)) closureOf.set(v0[k]!, k);
     else if (kind[k] === KIND.code && v1[k] && !codeOf.has(v1[k]!)) codeOf.set(v1[k]!, k);
   }
@@ -212,6 +214,8 @@ function readHeap(snapshot: Uint8Array) {
   /** The instance a slot belongs to: its chain's, or for a closure's variable its function (0 when none). */
   const ownerOf = (k: number): number => {
     let head = chainHead(k);
+    const list = kind[head] === KIND.instance ? undefined : listOf.get(head);
+    if (list) head = chainHead(list);
     const closure = kind[head] === KIND.instance ? undefined : closureOf.get(head);
     if (closure) head = chainHead(closure);
     const code = codeOf.get(head); // an environment: its function's
