@@ -8,8 +8,11 @@ import { simFlash } from "../store/fixtures.js";
 
 const CAPACITY = 11; // not a multiple of 8: the last byte of free bits is partly beyond the table
 
-/** A record: its id then its value, one byte each. */
-const decode = (b: Uint8Array) => (b.length === 2 ? { id: b[0]!, value: b[1]! } : undefined);
+/** Ids from a small set spread over the whole u32 range (the table keeps them sorted for its search). */
+const IDS = [0, 1, 2, 3, 7, 8, 9, 200, 255, 256, 65_535, 65_536, 1 << 30, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1, 12_345, 99, 5, 6];
+
+/** A record: its id's index in IDS then its value, one byte each. */
+const decode = (b: Uint8Array) => (b.length === 2 ? { id: IDS[b[0]!]!, value: b[1]! } : undefined);
 
 function open(journal: StateJournal, loaded: Map<number, number>) {
   return new SlotTable<{ id: number; value: number }>(journal, 5, CAPACITY, (b) => { const r = decode(b); return r && { id: r.id, value: r }; }, (r) => loaded.set(r.id, r.value));
@@ -17,7 +20,7 @@ function open(journal: StateJournal, loaded: Map<number, number>) {
 
 describe("app: slot table", () => {
   it("keeps every id's record in a key of its own, refuses the one too many, reuses freed keys, and reads back the same after a reboot", () => {
-    const op = fc.oneof(fc.record({ write: fc.integer({ min: 0, max: 20 }), value: fc.integer({ min: 0, max: 255 }) }), fc.record({ remove: fc.integer({ min: 0, max: 20 }) }));
+    const op = fc.oneof(fc.record({ write: fc.integer({ min: 0, max: IDS.length - 1 }), value: fc.integer({ min: 0, max: 255 }) }), fc.record({ remove: fc.integer({ min: 0, max: IDS.length - 1 }) }));
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
         const { flash } = simFlash(8, 4096);
@@ -26,17 +29,19 @@ describe("app: slot table", () => {
         const model = new Map<number, number>();
         for (const o of ops) {
           if ("write" in o) {
-            const full = !model.has(o.write) && model.size === CAPACITY;
-            if (full) assert.throws(() => table.write(o.write, Uint8Array.of(o.write, o.value)), StoreFullError);
+            const id = IDS[o.write]!;
+            const full = !model.has(id) && model.size === CAPACITY;
+            if (full) assert.throws(() => table.write(id, Uint8Array.of(o.write, o.value)), StoreFullError);
             else {
-              table.write(o.write, Uint8Array.of(o.write, o.value));
-              model.set(o.write, o.value);
+              table.write(id, Uint8Array.of(o.write, o.value));
+              model.set(id, o.value);
             }
           } else {
-            table.remove(o.remove);
-            model.delete(o.remove);
+            table.remove(IDS[o.remove]!);
+            model.delete(IDS[o.remove]!);
           }
           assert.equal(table.size, model.size);
+          for (const id of IDS) assert.equal(table.slot(id) !== undefined, model.has(id), `id ${id} found exactly when it has a record`);
           const slots = [...model.keys()].map((id) => table.slot(id)!);
           assert.ok(slots.every((s) => s >= 0 && s < CAPACITY), "within the table");
           assert.equal(new Set(slots).size, slots.length, "a key of its own");
@@ -48,5 +53,14 @@ describe("app: slot table", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("refuses an id that is not an unsigned 32-bit integer, and keeps the table as it was", () => {
+    const { flash } = simFlash(8, 4096);
+    const table = open(StateJournal.open(flash, { keyCount: 64 }), new Map());
+    table.write(3, Uint8Array.of(3, 1));
+    for (const id of [-1, 2 ** 32, 1.5, Number.NaN]) assert.throws(() => table.write(id, Uint8Array.of(0, 0)), RangeError);
+    assert.equal(table.size, 1);
+    assert.equal(table.slot(3), 0);
   });
 });
