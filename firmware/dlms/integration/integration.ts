@@ -282,7 +282,7 @@ export class DlmsIntegration implements DlmsPathContext {
     if (mem.syncing(row)) return;
     mem.setSyncing(row, true);
     this.counters.syncs++;
-    this.#paths[bus]?.run(address, Priority.alarm, undefined, () => new DisconnectScript({ state, mode }), () => mem.setSyncing(row, false));
+    this.#paths[bus]?.run(address, Priority.alarm, undefined, { script: () => new DisconnectScript({ state, mode }), done: () => mem.setSyncing(row, false) });
   }
 
   #writeLimiter(bus: number, address: string, meter: number, config: DlmsMeterConfig): void {
@@ -294,9 +294,12 @@ export class DlmsIntegration implements DlmsPathContext {
     if (mem.limiter(row) === text || mem.limiting(row)) return;
     mem.setLimiting(row, true);
     this.counters.limiterWrites++;
-    this.#paths[bus]?.run(address, Priority.scheduled, undefined, () => limiterScript(limit, emergency, mem.deviation(row)), (r) => {
-      mem.setLimiting(row, false);
-      if (r.ok && r.value === 0) mem.setLimiter(row, text);
+    this.#paths[bus]?.run(address, Priority.scheduled, undefined, {
+      script: () => limiterScript(limit, emergency, mem.deviation(row)),
+      done: (r) => {
+        mem.setLimiting(row, false);
+        if (r.ok && r.value === 0) mem.setLimiter(row, text);
+      },
     });
   }
 
@@ -305,13 +308,22 @@ export class DlmsIntegration implements DlmsPathContext {
     const a = parseDlmsAddress(address)!;
     const publicClient: Endpoint = { ...endpointOf(a, undefined, this.#o.config.clientSystemTitle) };
     const ref = { classId: ClassId.data, ln: Obis.invocationCounter, index: Attr.value };
-    this.#paths[bus]?.run(address, Priority.scheduled, undefined, () => new SequenceScript([{ kind: "get", refs: [ref] }]), (r) => {
-      const got = r.ok ? r.value[0] : undefined;
-      const seen = got?.kind === "get" && got.results[0]?.ok ? integerOf(got.results[0].data) : undefined;
-      if (seen === undefined) return;
-      this.state.counters(meterId(bus, a.physical)).advanceTo(seen);
-      this.counters.counterRecoveries++;
-    }, publicClient);
+    this.#paths[bus]?.run(
+      address,
+      Priority.scheduled,
+      undefined,
+      {
+        script: () => new SequenceScript([{ kind: "get", refs: [ref] }]),
+        done: (r) => {
+          const got = r.ok ? r.value[0] : undefined;
+          const seen = got?.kind === "get" && got.results[0]?.ok ? integerOf(got.results[0].data) : undefined;
+          if (seen === undefined) return;
+          this.state.counters(meterId(bus, a.physical)).advanceTo(seen);
+          this.counters.counterRecoveries++;
+        },
+      },
+      publicClient,
+    );
   }
 
   // ---- helpers ----

@@ -21,7 +21,8 @@ import type { Timers } from "../../../hal/clock.js";
 import { characterTimeMs } from "../../../hal/serial.js";
 import type { BusHandle, BusMaster } from "../../bus/bus-master.js";
 import { CLOCK_ADDRESS, EVENT_LOG_ADDRESS, RELAY_ADDRESS } from "../../bus/local-module.js";
-import type { CommandResult, Failure, ReadoutResult, SessionResult, SessionTransaction, Timing, Transaction } from "../../bus/types.js";
+import type { CommandResult, ExchangeTransaction, Failure, FrameResult, ReadoutResult, SessionResult, SessionTransaction, Timing, Transaction } from "../../bus/types.js";
+import type { ExchangePort } from "../../bus/exchange.js";
 import { DataValue, type DataSet } from "../../d0/data-set.js";
 import type { ModulePath } from "../../poll/module-access.js";
 import type { DisconnectState } from "../cosem/classes.js";
@@ -85,46 +86,18 @@ export class DlmsPath implements ModulePath {
   }
 
   /**
-   * Runs one association with `script` (as the meter's own client, or `endpoint`); `done` gets its
-   * value or failure. The session's endpoint and dependencies are made when the association starts,
-   * not when it is queued: a waiting transaction holds only its closures (docs/memory.md).
+   * Runs one association with `job`'s script (as the meter's own client, or `endpoint`); the job's
+   * `done` gets its value or failure. The session's endpoint and dependencies are made when the
+   * association starts, not when it is queued: a waiting association is one DlmsExchange and its job
+   * (docs/memory.md).
    */
-  run<T>(address: string, priority: number, timing: Partial<Timing> | undefined, script: () => Script<T>, done: (r: { ok: true; value: T; attempts: number; responseMs: number; bytes: number; baud: number } | { ok: false; failure: Failure; attempts: number }) => void, endpoint?: Endpoint): BusHandle {
-    if (!parseDlmsAddress(address)) return this.#later(() => done({ ok: false, failure: { code: "closed", detail: "unknown DLMS address" }, attempts: 0 }));
-    const probe = timing?.retries === 0;
-    let session: DlmsSession<T> | undefined;
-    return this.#bus.enqueueExchange<T>({
-      kind: "exchange",
-      address,
-      priority,
-      timing: timing ? { ...DLMS_TIMING, ...timing } : DLMS_TIMING,
-      create: (port) => {
-        const target = this.#c.session(this.#index, address)!;
-        return (session = new DlmsSession(port, endpoint ?? target.endpoint, { ...target.deps, frameRetries: probe ? 0 : FRAME_RETRIES }, script));
-      },
-      onDone: (r) => {
-        if (!r.ok) {
-          this.#c.failed(this.#index, address, r.failure);
-          return done(r);
-        }
-        done({ ...r, bytes: session?.attemptBytes ?? 0, baud: session?.endpoint.baud ?? 0 });
-      },
-    });
+  run<T>(address: string, priority: number, timing: Partial<Timing> | undefined, job: DlmsJob<T>, endpoint?: Endpoint): BusHandle {
+    if (!parseDlmsAddress(address)) return this.#later(() => job.done({ ok: false, failure: { code: "closed", detail: "unknown DLMS address" }, attempts: 0 }));
+    return this.#bus.enqueueExchange<T>(new DlmsExchange(this.#index, this.#c, address, priority, timing, job, endpoint));
   }
 
   #read(tx: Extract<Transaction, { kind: "readout" }>): BusHandle {
-    const probe = tx.timing?.retries === 0;
-    // Planned when the association starts (a read waiting in the queue holds no plan), once: a retry reads the same.
-    let plan: ReadPlan | undefined;
-    return this.run(tx.address, tx.priority ?? 0, tx.timing, () => new ReadScript((plan ??= this.#c.plan(this.#index, tx.address, probe))), (r) => {
-      if (!r.ok) return tx.onDone(r);
-      this.#c.read(this.#index, tx.address, r.value);
-      const baud = r.baud;
-      const wire = { sentBytes: 0, receivedBytes: r.bytes, baud, reactionMs: 0, lowerBoundMs: r.bytes * characterTimeMs(baud) };
-      const result: ReadoutResult = { ok: true, readout: readoutOf(r.value, tx.address), attempts: r.attempts, responseMs: r.responseMs, wire };
-      tx.onDone(result);
-      this.#c.delivered(this.#index, tx.address, r.value);
-    });
+    return this.run(tx.address, tx.priority ?? 0, tx.timing, new ReadJob(this.#index, this.#c, tx));
   }
 
   /** Programming commands of the module register map, in DLMS (see the file's comment). */
@@ -137,20 +110,26 @@ export class DlmsPath implements ModulePath {
     const at = first?.dataSet.address;
     if (first?.letter === "W" && at === RELAY_ADDRESS) {
       const want = this.#c.disconnectTarget(this.#index, address, first.dataSet.values[0]?.value === "1");
-      return this.run(address, tx.priority ?? 0, tx.timing, () => new DisconnectScript(want), (r) => {
-        if (!r.ok) return fail(r);
-        if (!r.value) return fail({ failure: { code: "malformed", detail: "disconnect control not read back" }, attempts: r.attempts });
-        this.#c.disconnect(this.#index, address, r.value);
-        done(second ? [{ ok: true, dataSets: [] }, { ok: true, dataSets: relay(r.value) }] : [{ ok: true, dataSets: [] }], r.attempts);
+      return this.run(address, tx.priority ?? 0, tx.timing, {
+        script: () => new DisconnectScript(want),
+        done: (r) => {
+          if (!r.ok) return fail(r);
+          if (!r.value) return fail({ failure: { code: "malformed", detail: "disconnect control not read back" }, attempts: r.attempts });
+          this.#c.disconnect(this.#index, address, r.value);
+          done(second ? [{ ok: true, dataSets: [] }, { ok: true, dataSets: relay(r.value) }] : [{ ok: true, dataSets: [] }], r.attempts);
+        },
       });
     }
     if (first?.letter === "R" && at === RELAY_ADDRESS) {
       const ref = { classId: ClassId.disconnectControl, ln: Obis.disconnectControl, index: Attr.outputState };
-      return this.run(address, tx.priority ?? 0, tx.timing, () => new SequenceScript([{ kind: "get", refs: [ref] }]), (r) => {
-        if (!r.ok) return fail(r);
-        const got = r.value[0];
-        const output = got?.kind === "get" && got.results[0]?.ok ? booleanOf(got.results[0].data) : undefined;
-        done([output === undefined ? { ok: false, code: "error-message", text: "ERVAL" } : { ok: true, dataSets: [set(RELAY_ADDRESS, output ? "1" : "0")] }], r.attempts);
+      return this.run(address, tx.priority ?? 0, tx.timing, {
+        script: () => new SequenceScript([{ kind: "get", refs: [ref] }]),
+        done: (r) => {
+          if (!r.ok) return fail(r);
+          const got = r.value[0];
+          const output = got?.kind === "get" && got.results[0]?.ok ? booleanOf(got.results[0].data) : undefined;
+          done([output === undefined ? { ok: false, code: "error-message", text: "ERVAL" } : { ok: true, dataSets: [set(RELAY_ADDRESS, output ? "1" : "0")] }], r.attempts);
+        },
       });
     }
     if (first?.letter === "W" && at === CLOCK_ADDRESS) {
@@ -158,10 +137,13 @@ export class DlmsPath implements ModulePath {
       const t = /^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})/.exec(v);
       const targetS = t ? Date.UTC(2000 + Number(t[1]), Number(t[2]) - 1, Number(t[3]), Number(t[4]), Number(t[5]), Number(t[6])) / 1000 : NaN;
       if (!Number.isFinite(targetS)) return this.#later(() => done([{ ok: false, code: "error-message", text: "ERVAL" }], 0));
-      return this.run(address, tx.priority ?? 0, tx.timing, () => new ClockScript(targetS, this.#c.deviation(this.#index, address)), (r) => {
-        if (!r.ok) return fail(r);
-        const readBack = r.value === undefined ? [] : [set(CLOCK_ADDRESS, `${utcStamp(r.value, true)}W`)];
-        done(second ? [{ ok: true, dataSets: [] }, { ok: true, dataSets: readBack }] : [{ ok: true, dataSets: [] }], r.attempts);
+      return this.run(address, tx.priority ?? 0, tx.timing, {
+        script: () => new ClockScript(targetS, this.#c.deviation(this.#index, address)),
+        done: (r) => {
+          if (!r.ok) return fail(r);
+          const readBack = r.value === undefined ? [] : [set(CLOCK_ADDRESS, `${utcStamp(r.value, true)}W`)];
+          done(second ? [{ ok: true, dataSets: [] }, { ok: true, dataSets: readBack }] : [{ ok: true, dataSets: [] }], r.attempts);
+        },
       });
     }
     // The event log (P.98): a DLMS meter's logs come with its reads; anything else is not in the map.
@@ -172,6 +154,89 @@ export class DlmsPath implements ModulePath {
   #later(fn: () => void): BusHandle {
     this.#timers.set(fn, 0);
     return { cancel: () => false };
+  }
+}
+
+/** How an association ended: its script's value and the wire's figures, or the failure. */
+export type DlmsOutcome<T> = { ok: true; value: T; attempts: number; responseMs: number; bytes: number; baud: number } | { ok: false; failure: Failure; attempts: number };
+
+/** What an association is for: the script it runs (made anew for every attempt) and where its outcome goes. */
+export interface DlmsJob<T> {
+  script(): Script<T>;
+  done(r: DlmsOutcome<T>): void;
+}
+
+/**
+ * An association waiting for the bus or on it: its state in fields, its steps methods. (Closures made
+ * per association, for the session and the outcome, held some 40 slots each while it waited.)
+ */
+class DlmsExchange<T> implements ExchangeTransaction<T> {
+  readonly address: string;
+  readonly priority: number;
+  readonly timing: Partial<Timing>;
+  readonly #bus: number;
+  readonly #c: DlmsPathContext;
+  readonly #job: DlmsJob<T>;
+  readonly #endpoint: Endpoint | undefined;
+  #session: DlmsSession<T> | undefined;
+
+  constructor(bus: number, context: DlmsPathContext, address: string, priority: number, timing: Partial<Timing> | undefined, job: DlmsJob<T>, endpoint: Endpoint | undefined) {
+    this.address = address;
+    this.priority = priority;
+    this.timing = timing ? { ...DLMS_TIMING, ...timing } : DLMS_TIMING;
+    this.#bus = bus;
+    this.#c = context;
+    this.#job = job;
+    this.#endpoint = endpoint;
+  }
+
+  get kind(): "exchange" {
+    return "exchange";
+  }
+
+  create(port: ExchangePort): DlmsSession<T> {
+    const target = this.#c.session(this.#bus, this.address)!;
+    const probe = this.timing.retries === 0;
+    const job = this.#job;
+    return (this.#session = new DlmsSession(port, this.#endpoint ?? target.endpoint, { ...target.deps, frameRetries: probe ? 0 : FRAME_RETRIES }, () => job.script()));
+  }
+
+  onDone(r: FrameResult<T>): void {
+    if (!r.ok) {
+      this.#c.failed(this.#bus, this.address, r.failure);
+      return this.#job.done(r);
+    }
+    const session = this.#session;
+    this.#job.done({ ...r, bytes: session?.attemptBytes ?? 0, baud: session?.endpoint.baud ?? 0 });
+  }
+}
+
+/** A read of a meter for a readout transaction: planned when the association starts, once (a retry reads the same). */
+class ReadJob implements DlmsJob<MeterRead> {
+  readonly #bus: number;
+  readonly #c: DlmsPathContext;
+  readonly #tx: Extract<Transaction, { kind: "readout" }>;
+  #plan: ReadPlan | undefined;
+
+  constructor(bus: number, context: DlmsPathContext, tx: Extract<Transaction, { kind: "readout" }>) {
+    this.#bus = bus;
+    this.#c = context;
+    this.#tx = tx;
+  }
+
+  script(): ReadScript {
+    return new ReadScript((this.#plan ??= this.#c.plan(this.#bus, this.#tx.address, this.#tx.timing?.retries === 0)));
+  }
+
+  done(r: DlmsOutcome<MeterRead>): void {
+    const tx = this.#tx;
+    if (!r.ok) return tx.onDone(r);
+    this.#c.read(this.#bus, tx.address, r.value);
+    const baud = r.baud;
+    const wire = { sentBytes: 0, receivedBytes: r.bytes, baud, reactionMs: 0, lowerBoundMs: r.bytes * characterTimeMs(baud) };
+    const result: ReadoutResult = { ok: true, readout: readoutOf(r.value, tx.address), attempts: r.attempts, responseMs: r.responseMs, wire };
+    tx.onDone(result);
+    this.#c.delivered(this.#bus, tx.address, r.value);
   }
 }
 
