@@ -105,8 +105,6 @@ const D_LINE = 0, D_ADDR = 1, D_VALUE = 2, D_UNIT = 3, D_AFTER = 4, D_SKIP = 5;
 
 /** Request address: up to 32 of 0-9 A-Z a-z and space (§6.3.14 item 22). */
 const REQUEST_ADDRESS_MAX = 32;
-/** Strings up to this length are made through a reused array of their size (see text()). */
-const SHORT_TEXT = 24;
 /** Text buffer: the longest field is a value (128) and its unit (16). */
 const BUFFER_BYTES = 160;
 
@@ -137,8 +135,6 @@ export class D0Decoder {
   #msgStart = 0;
   readonly #buf = new Uint8Array(BUFFER_BYTES);
   #len = 0;
-  /** Plain arrays of each short length, reused to turn buffer bytes into strings: fromCharCode.apply over them is about 3 times faster on V8 than over a subarray (and resizing one array is slow). */
-  readonly #charsBySize: number[][] = [];
   #bcc = 0;
   #bccOn = false;
 
@@ -412,14 +408,12 @@ export class D0Decoder {
     this.#listener.onError({ code, offset });
   }
 
+  /**
+   * Buffer bytes as a string, through a view of the buffer: no array kept per text length (plain
+   * arrays of each length were faster on V8, but held 16 B a character in every decoder in XS).
+   */
   private text(start: number, end: number): string {
-    const n = end - start;
-    const b = this.#buf;
-    if (n > SHORT_TEXT) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
-    let a = this.#charsBySize[n];
-    if (!a) a = this.#charsBySize[n] = new Array<number>(n).fill(0);
-    for (let i = 0; i < n; i++) a[i] = b[start + i]!;
-    return String.fromCharCode.apply(null, a);
+    return String.fromCharCode.apply(null, this.#buf.subarray(start, end) as unknown as number[]);
   }
 
   private emitControl(type: "ack" | "nak"): void {
