@@ -82,7 +82,9 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   #timing: Timing = DEFAULT_TIMING;
   #phase: Phase = "idle";
   #attempts = 0;
-  #attemptStart = { sent: 0, received: 0 };
+  /** The line's byte counters when the attempt started (two numbers, not an object made per attempt). */
+  #sentAtStart = 0;
+  #receivedAtStart = 0;
   #listenAt = 0;
   #lastRx = 0;
   #requestEnd = 0;
@@ -203,7 +205,8 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     if (this.#attempts > 1) this.#stats.add(this.statsRow(), "retries");
     this.#failure = undefined;
     this.#pending = [];
-    this.#attemptStart = { sent: this.#line.counters.bytesSent, received: this.#line.counters.bytesReceived };
+    this.#sentAtStart = this.#line.counters.bytesSent;
+    this.#receivedAtStart = this.#line.counters.bytesReceived;
     this.#exchange!.start();
   }
 
@@ -373,8 +376,8 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     const kind = this.#job!.tx.kind;
     if (kind === "frame" || kind === "exchange") return this.finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
     if (kind === "session") return this.finish({ ok: true, ...(result as object), attempts: this.#attempts });
-    const sentBytes = this.#line.counters.bytesSent - this.#attemptStart.sent;
-    const receivedBytes = this.#line.counters.bytesReceived - this.#attemptStart.received;
+    const sentBytes = this.#line.counters.bytesSent - this.#sentAtStart;
+    const receivedBytes = this.#line.counters.bytesReceived - this.#receivedAtStart;
     const baud = this.#line.baud;
     const reactionMs = this.#exchange!.reactionMs;
     const wire = { sentBytes, receivedBytes, baud, reactionMs, lowerBoundMs: (sentBytes + receivedBytes) * characterTimeMs(baud) + reactionMs };
