@@ -9,7 +9,7 @@
  * protocol).
  */
 import type { BusHandle, BusMaster } from "../bus/bus-master.js";
-import type { Failure, FrameAnswer, Timing } from "../bus/types.js";
+import { withOverrides, type Failure, type FrameAnswer, type Timing } from "../bus/types.js";
 import { encodeFetch, encodeRelay, encodeTableRequest, parseEntry, parseInfo, parseOutcome, responseStatus, type BridgeInfo, type Parsed, type RelayOutcome, type RelayRequest, type Status, type TableEntry } from "./messages.js";
 import { BRIDGE_BAUD, FrameDecoder, FrameType, encodeFrame, type Frame, type FrameDecoderOptions, type FrameError, type FrameTypeCode } from "./protocol.js";
 
@@ -46,7 +46,7 @@ export class BridgeClient {
     if (!(Number.isInteger(options.address) && options.address >= 1 && options.address <= 254)) throw new RangeError("invalid address");
     this.#o = options;
     this.address = options.address;
-    this.#timing = { ...FRAME_TIMING, ...options.timing };
+    this.#timing = withOverrides(FRAME_TIMING, options.timing);
   }
 
   info(done: (a: Answer<BridgeInfo>) => void): BusHandle {

@@ -113,6 +113,7 @@ export interface FrameDecoderOptions {
   onError(error: FrameError): void;
 }
 
+/** Its steps are prototype methods (TypeScript `private`, not `#`): XS gives every instance a slot per `#` method. */
 export class FrameDecoder {
   readonly #o: FrameDecoderOptions;
   readonly #buf = new Uint8Array(FRAME_MAX);
@@ -139,7 +140,7 @@ export class FrameDecoder {
 
   /** Bytes in any chunking; frames and errors are reported synchronously, in input order. */
   push(bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; i++) this.#byte(bytes[i]!);
+    for (let i = 0; i < bytes.length; i++) this.byte(bytes[i]!);
   }
 
   /** The input has stopped: a frame still open is reported as truncated. */
@@ -149,7 +150,7 @@ export class FrameDecoder {
     this.#escaped = false;
   }
 
-  #byte(b: number): void {
+  private byte(b: number): void {
     const at = this.#offset++;
     if (b === SOF) {
       if (this.#len > 0) this.#o.onError({ code: "truncated", offset: this.#start });
@@ -171,10 +172,10 @@ export class FrameDecoder {
     }
     this.#buf[this.#len++] = this.#escaped ? b ^ ESC_XOR : b;
     this.#escaped = false;
-    if (this.#len >= HEADER_BYTES && this.#len === HEADER_BYTES + this.#buf[4]! + CRC_BYTES) this.#frameEnd();
+    if (this.#len >= HEADER_BYTES && this.#len === HEADER_BYTES + this.#buf[4]! + CRC_BYTES) this.frameEnd();
   }
 
-  #frameEnd(): void {
+  private frameEnd(): void {
     const buf = this.#buf;
     const n = buf[4]!;
     const address = buf[1]!;

@@ -39,6 +39,7 @@ export interface RelayCounters {
   busy: number;
 }
 
+/** Its steps are prototype methods (TypeScript `private`, not `#`): XS gives every instance a slot per `#` method. */
 export class Relay {
   readonly #client: BridgeClient;
   readonly #clock: MonotonicClock;
@@ -58,7 +59,7 @@ export class Relay {
     this.#plan = o.plan;
     this.#done = o.done;
     o.counters.relays++;
-    this.#send();
+    this.send();
   }
 
   /** No callback runs after this. Frames already queued on the bus go out; their answers are ignored. */
@@ -66,67 +67,67 @@ export class Relay {
     this.#over = true;
   }
 
-  #end(r: RelayResult): void {
+  private end(r: RelayResult): void {
     if (this.#over) return;
     this.#over = true;
     this.#done(r);
   }
 
-  #bridge(failure: Failure, retry = true): void {
-    this.#end({ kind: "bridge", failure: failure.code === "bridge" || failure.code === "closed" || failure.code === "cancelled" ? failure : { code: "bridge", detail: failure.code }, retry });
+  private bridge(failure: Failure, retry = true): void {
+    this.end({ kind: "bridge", failure: failure.code === "bridge" || failure.code === "closed" || failure.code === "cancelled" ? failure : { code: "bridge", detail: failure.code }, retry });
   }
 
-  #later(fn: () => void, ms: number): void {
+  private later(fn: () => void, ms: number): void {
     this.#timers.set(() => !this.#over && fn(), ms);
   }
 
-  #send(): void {
+  private send(): void {
     this.#client.relay(this.#plan.request, (a) => {
       if (this.#over) return;
-      if (!a.ok) return this.#bridge(a.failure);
+      if (!a.ok) return this.bridge(a.failure);
       this.#seq = a.value.seq;
       switch (a.value.status) {
         case "ok":
-          return this.#later(() => this.#poll(), this.#plan.firstPollMs);
+          return this.later(() => this.poll(), this.#plan.firstPollMs);
         case "busy":
           this.#counters.busy++;
-          if (this.#clock.now() + this.#plan.pollEveryMs > this.#plan.giveUpAt) return this.#bridge({ code: "bridge", detail: "busy" });
-          return this.#later(() => this.#send(), this.#plan.pollEveryMs);
+          if (this.#clock.now() + this.#plan.pollEveryMs > this.#plan.giveUpAt) return this.bridge({ code: "bridge", detail: "busy" });
+          return this.later(() => this.send(), this.#plan.pollEveryMs);
         case "no-route":
-          return this.#end({ kind: "no-route" });
+          return this.end({ kind: "no-route" });
         default:
-          return this.#bridge({ code: "bridge", detail: a.value.status }, false);
+          return this.bridge({ code: "bridge", detail: a.value.status }, false);
       }
     });
   }
 
-  #poll(): void {
+  private poll(): void {
     this.#counters.polls++;
     this.#client.fetch(this.#seq, 0, (a) => {
       if (this.#over) return;
-      if (!a.ok) return this.#bridge(a.failure);
+      if (!a.ok) return this.bridge(a.failure);
       const o = a.value;
-      if ("part" in o) return this.#parts(o, [o.data]);
-      if (o.status === "unknown") return this.#bridge({ code: "bridge", detail: "relay lost" });
-      if (this.#clock.now() >= this.#plan.giveUpAt) return this.#bridge({ code: "bridge", detail: "no outcome" });
-      this.#later(() => this.#poll(), this.#plan.pollEveryMs);
+      if ("part" in o) return this.parts(o, [o.data]);
+      if (o.status === "unknown") return this.bridge({ code: "bridge", detail: "relay lost" });
+      if (this.#clock.now() >= this.#plan.giveUpAt) return this.bridge({ code: "bridge", detail: "no outcome" });
+      this.later(() => this.poll(), this.#plan.pollEveryMs);
     });
   }
 
-  #parts(head: Outcome, parts: Uint8Array[]): void {
+  private parts(head: Outcome, parts: Uint8Array[]): void {
     if (parts.length >= head.parts) {
       const answer = concatBytes(parts);
-      if (answer.length !== head.total) return this.#bridge({ code: "bridge", detail: "answer length" });
-      return this.#end({ kind: "outcome", outcome: head, answer });
+      if (answer.length !== head.total) return this.bridge({ code: "bridge", detail: "answer length" });
+      return this.end({ kind: "outcome", outcome: head, answer });
     }
     this.#counters.polls++;
     this.#client.fetch(this.#seq, parts.length, (a) => {
       if (this.#over) return;
-      if (!a.ok) return this.#bridge(a.failure);
+      if (!a.ok) return this.bridge(a.failure);
       const o = a.value;
-      if (!("part" in o) || o.status !== head.status || o.part !== parts.length || o.parts !== head.parts || o.total !== head.total) return this.#bridge({ code: "bridge", detail: "parts disagree" });
+      if (!("part" in o) || o.status !== head.status || o.part !== parts.length || o.parts !== head.parts || o.total !== head.total) return this.bridge({ code: "bridge", detail: "parts disagree" });
       parts.push(o.data);
-      this.#parts(head, parts);
+      this.parts(head, parts);
     });
   }
 }

@@ -84,7 +84,10 @@ const ROLE = 0, PATH_LENGTH = 1, PATH = 2, RATE = PATH + PATH_MAX, UP = RATE + 1
 
 export type RouteRole = "primary" | "backup";
 
-/** The routes of one bridge, each a row: `add` returns its number, by which every other method takes it. */
+/**
+ * The routes of one bridge, each a row: `add` returns its number, by which every other method takes it.
+ * Its helpers are prototype methods (TypeScript `private`, not `#`): XS gives every instance a slot per `#` method.
+ */
 export class RouteTable {
   readonly #policy: RoutePolicy;
   readonly #rates: readonly number[];
@@ -107,7 +110,7 @@ export class RouteTable {
   /** A new route by `path` (at most PATH_MAX repeaters), at the fastest rate, up, with nothing measured yet. */
   add(role: RouteRole, path: readonly number[]): number {
     if (path.length > PATH_MAX) throw new RangeError("invalid path");
-    const r = this.#row();
+    const r = this.row();
     const f = r * FLOATS, n = r * INTS, ints = this.#ints;
     this.#floats[f + SUCCESS] = 1;
     this.#floats[f + FRAME_SUCCESS] = 1;
@@ -123,13 +126,13 @@ export class RouteTable {
 
   /** A new route with everything row `from` of `table` measured (a route the bridge's table kept). */
   addCopy(table: RouteTable, from: number): number {
-    const r = this.#row();
+    const r = this.row();
     this.#floats.set(table.#floats.subarray(from * FLOATS, (from + 1) * FLOATS), r * FLOATS);
     this.#ints.set(table.#ints.subarray(from * INTS, (from + 1) * INTS), r * INTS);
     return r;
   }
 
-  #row(): number {
+  private row(): number {
     if (this.#count * INTS >= this.#ints.length) throw new RangeError("route table full");
     return this.#count++;
   }
@@ -188,13 +191,13 @@ export class RouteTable {
     ints[n + RELAYS]!++;
     fl[f + SUCCESS]! += p.alpha * (1 - fl[f + SUCCESS]!);
     fl[f + SLOWNESS]! += p.alpha * (slowness - fl[f + SLOWNESS]!);
-    this.#frames(f, frames, tries);
+    this.frames(f, frames, tries);
     ints[n + FAILURES_IN_ROW] = 0;
     const cameUp = ints[n + UP] === 0;
     ints[n + UP] = 1;
     ints[n + OK_AT_RATE]!++;
-    if (fl[f + FRAME_SUCCESS]! < p.slowerBelow) this.#slower(r);
-    else if (ints[n + OK_AT_RATE]! >= ints[n + FASTER_AFTER]! && fl[f + FRAME_SUCCESS]! >= p.fasterAbove) this.#faster(r);
+    if (fl[f + FRAME_SUCCESS]! < p.slowerBelow) this.slower(r);
+    else if (ints[n + OK_AT_RATE]! >= ints[n + FASTER_AFTER]! && fl[f + FRAME_SUCCESS]! >= p.fasterAbove) this.faster(r);
     else ints[n + PROBING_FASTER] = 0;
     return cameUp;
   }
@@ -207,12 +210,12 @@ export class RouteTable {
     ints[n + OK_AT_RATE] = 0;
     if (ints[n + UP] === 0) return false;
     fl[f + SUCCESS]! += p.alpha * (0 - fl[f + SUCCESS]!);
-    this.#frames(f, frames, tries);
+    this.frames(f, frames, tries);
     if (++ints[n + FAILURES_IN_ROW]! >= p.downAfter) {
       ints[n + UP] = 0;
       return true;
     }
-    if (fl[f + FRAME_SUCCESS]! < p.slowerBelow || ints[n + PROBING_FASTER] === 1) this.#slower(r);
+    if (fl[f + FRAME_SUCCESS]! < p.slowerBelow || ints[n + PROBING_FASTER] === 1) this.slower(r);
     return false;
   }
 
@@ -234,13 +237,13 @@ export class RouteTable {
   }
 
   /** `tries` transmissions of which `frames` got through, in the per-transmission EWMA (`f`: the row's first float). */
-  #frames(f: number, frames: number, tries: number): void {
+  private frames(f: number, frames: number, tries: number): void {
     if (tries <= 0) return;
     const keep = (1 - this.#policy.frameAlpha) ** tries;
     this.#floats[f + FRAME_SUCCESS] = keep * this.#floats[f + FRAME_SUCCESS]! + (1 - keep) * Math.min(1, frames / tries);
   }
 
-  #slower(r: number): void {
+  private slower(r: number): void {
     const p = this.#policy, ints = this.#ints, n = r * INTS;
     // A step up that the very next relay undoes waits twice as long next time (AARF); any other step down resets that.
     ints[n + FASTER_AFTER] = ints[n + PROBING_FASTER] === 1 ? Math.min(ints[n + FASTER_AFTER]! * 2, p.fasterAfter * FASTER_BACKOFF_MAX) : p.fasterAfter;
@@ -248,20 +251,20 @@ export class RouteTable {
     if (ints[n + RATE]! + 1 >= this.#rates.length) return;
     ints[n + RATE]!++;
     ints[n + SLOWER]!++;
-    this.#fresh(r);
+    this.fresh(r);
   }
 
-  #faster(r: number): void {
+  private faster(r: number): void {
     const ints = this.#ints, n = r * INTS;
     if (ints[n + RATE] === 0) return;
     ints[n + RATE]!--;
     ints[n + FASTER]!++;
     ints[n + PROBING_FASTER] = 1;
-    this.#fresh(r);
+    this.fresh(r);
   }
 
   /** A new rate starts with a clean frame-success record. */
-  #fresh(r: number): void {
+  private fresh(r: number): void {
     this.#ints[r * INTS + OK_AT_RATE] = 0;
     this.#floats[r * FLOATS + FRAME_SUCCESS] = 1;
   }

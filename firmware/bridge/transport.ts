@@ -29,7 +29,7 @@ import type { BusHandle, BusMaster } from "../bus/bus-master.js";
 import type { Exchange, ExchangePort } from "../bus/exchange.js";
 import { createExchange } from "../bus/exchanges.js";
 import { TransactionQueue } from "../bus/queue.js";
-import { DEFAULT_TIMING, type Failure, type ModuleStats, type Readout, type Timing, type Transaction } from "../bus/types.js";
+import { DEFAULT_TIMING, type Failure, type ModuleStats, type Readout, type Timing, type Transaction, withOverrides } from "../bus/types.js";
 import type { DataSet } from "../d0/data-set.js";
 import { D0Decoder, type D0Listener, type D0Message } from "../d0/decoder.js";
 import type { D0Error } from "../d0/errors.js";
@@ -137,7 +137,8 @@ function key(address: string): string {
 /**
  * The transport is itself its exchanges' port and its decoder's listener (the public methods under
  * "the exchange's port"): no callback object is made per transaction (docs/memory.md). Only the
- * running exchange and the decoder call those methods.
+ * running exchange and the decoder call those methods. Its own steps are prototype methods (TypeScript
+ * `private`, not `#`): XS gives every instance a slot per `#` method.
  */
 export class BridgeTransport implements ExchangePort, D0Listener {
   readonly counters: BridgeCounters = { transactions: 0, ok: 0, failed: 0, relays: 0, routeFailures: 0, polls: 0, busy: 0, bridgeFailures: 0, failovers: 0, recoveries: 0 };
@@ -198,8 +199,8 @@ export class BridgeTransport implements ExchangePort, D0Listener {
     this.#clock = options.clock;
     this.#timers = options.timers;
     this.#client = new BridgeClient({ bus: options.bus, address: options.address, priority: options.framePriority, timing: options.frameTiming });
-    this.#defaults = { ...DEFAULT_TIMING, ...options.timing };
-    this.#policy = { ...DEFAULT_ROUTE_POLICY, ...options.policy };
+    this.#defaults = withOverrides(DEFAULT_TIMING, options.timing);
+    this.#policy = withOverrides(DEFAULT_ROUTE_POLICY, options.policy);
     this.#lockoutText = options.lockoutText ?? "ERLOCK";
     this.#minDeadlineMs = options.minDeadlineMs ?? 5_000;
     this.#maxDeadlineMs = options.maxDeadlineMs ?? 600_000;
@@ -231,10 +232,10 @@ export class BridgeTransport implements ExchangePort, D0Listener {
       const info = a.value;
       const entries: TableEntry[] = [];
       const next = (index: number) => {
-        if (index >= info.entries) return done({ ok: true, value: this.#adopt(info, entries) });
+        if (index >= info.entries) return done({ ok: true, value: this.adopt(info, entries) });
         this.#client.entry(index, (e) => {
           if (!e.ok) return done(e);
-          if (!e.value) return done({ ok: true, value: this.#adopt(info, entries) });
+          if (!e.value) return done({ ok: true, value: this.adopt(info, entries) });
           entries.push(e.value);
           next(index + 1);
         });
@@ -248,11 +249,11 @@ export class BridgeTransport implements ExchangePort, D0Listener {
     if (this.#closed) throw new Error("closed");
     const job: Job = { tx };
     this.#queue.push(job);
-    this.#schedule();
+    this.schedule();
     return {
       cancel: () => {
         if (!this.#queue.remove(job)) return false;
-        this.#timers.set(() => this.#deliver(job.tx, { ok: false, failure: { code: "cancelled" }, attempts: 0 }), 0);
+        this.#timers.set(() => this.deliver(job.tx, { ok: false, failure: { code: "cancelled" }, attempts: 0 }), 0);
         return true;
       },
     };
@@ -260,12 +261,12 @@ export class BridgeTransport implements ExchangePort, D0Listener {
 
   /** Statistics of one remote module, as the bus master keeps them for local ones. */
   moduleStats(address: string): Readonly<ModuleStats> | undefined {
-    return this.#find(address) < 0 ? undefined : this.#stats.of(address);
+    return this.find(address) < 0 ? undefined : this.#stats.of(address);
   }
 
   /** The module's routes, primary first, and what was measured on them. */
   routeStats(address: string): RouteStats[] | undefined {
-    const m = this.#find(address);
+    const m = this.find(address);
     if (m < 0) return undefined;
     const routes = this.#routes!, backup = this.#rows[m * MODULE_COLUMNS + BACKUP]!;
     const primary = routes.stats(this.#rows[m * MODULE_COLUMNS + PRIMARY]!);
@@ -273,7 +274,7 @@ export class BridgeTransport implements ExchangePort, D0Listener {
   }
 
   /** The row of the module with `address` (leading zeros ignored), -1 when the bridge's table has none. */
-  #find(address: string): number {
+  private find(address: string): number {
     return this.#keys.indexOf(key(address));
   }
 
@@ -289,12 +290,12 @@ export class BridgeTransport implements ExchangePort, D0Listener {
     const attempts = this.#attempts;
     this.#job = undefined;
     this.#exchange = undefined;
-    for (const j of jobs) this.#timers.set(() => this.#deliver(j.tx, { ok: false, failure: { code: "closed" }, attempts }), 0);
+    for (const j of jobs) this.#timers.set(() => this.deliver(j.tx, { ok: false, failure: { code: "closed" }, attempts }), 0);
   }
 
   // ---- discovery ----
 
-  #adopt(info: BridgeInfo, entries: readonly TableEntry[]): DiscoveryResult {
+  private adopt(info: BridgeInfo, entries: readonly TableEntry[]): DiscoveryResult {
     const sameRates = this.#info !== undefined && this.#info.ratesBps.join() === info.ratesBps.join();
     this.#info = info;
     const oldKeys = this.#keys, oldRows = this.#rows, oldRoutes = this.#routes;
@@ -330,38 +331,38 @@ export class BridgeTransport implements ExchangePort, D0Listener {
 
   // ---- scheduling ----
 
-  #schedule(): void {
+  private schedule(): void {
     if (this.#job || this.#startTimer !== undefined || this.#closed) return;
     this.#startTimer = this.#timers.set(() => {
       this.#startTimer = undefined;
-      this.#next();
+      this.next();
     }, 0);
   }
 
-  #next(): void {
+  private next(): void {
     const job = this.#queue.shift();
     if (!job || this.#closed) return;
     this.counters.transactions++;
-    const module = this.#find(job.tx.address);
+    const module = this.find(job.tx.address);
     if (module < 0) {
       this.counters.failed++;
-      this.#schedule();
-      return this.#deliver(job.tx, { ok: false, failure: { code: "unreachable", detail: "not in the bridge's table" }, attempts: 0 });
+      this.schedule();
+      return this.deliver(job.tx, { ok: false, failure: { code: "unreachable", detail: "not in the bridge's table" }, attempts: 0 });
     }
     this.#job = job;
     this.#module = module;
     this.#txRows = this.#rows;
     this.#txRoutes = this.#routes;
     this.#statsRow = this.#stats.row(job.tx.address);
-    this.#timing = { ...this.#defaults, ...job.tx.timing };
+    this.#timing = withOverrides(this.#defaults, job.tx.timing);
     this.#attempts = 0;
     this.#avoid = -1;
     this.#stats.add(this.#statsRow, "transactions");
     this.#exchange = createExchange(this, job.tx, this.#lockoutText);
-    this.#attempt();
+    this.attempt();
   }
 
-  #attempt(): void {
+  private attempt(): void {
     this.#gen++;
     this.#attempts++;
     if (this.#attempts > 1) this.#stats.add(this.#statsRow, "retries");
@@ -371,11 +372,11 @@ export class BridgeTransport implements ExchangePort, D0Listener {
     this.#probe = undefined;
     this.#pending = [];
     this.#cost = { sent: 0, received: 0, lowerBoundMs: 0, answered: 0, responseMs: 0 };
-    this.#route = this.#chooseRoute();
+    this.#route = this.chooseRoute();
     this.#exchange!.start();
   }
 
-  #chooseRoute(): number {
+  private chooseRoute(): number {
     const at = this.#module * MODULE_COLUMNS, routes = this.#txRoutes!;
     const primary = this.#txRows[at + PRIMARY]!, backup = this.#txRows[at + BACKUP]!;
     if (backup === NO_ROUTE) return primary;
@@ -397,27 +398,27 @@ export class BridgeTransport implements ExchangePort, D0Listener {
   }
 
   send(bytes: Uint8Array, baud: number, then: () => void): void {
-    this.#defer(() => this.#send(bytes, baud, then));
+    this.defer(() => this.sendStep(bytes, baud, then));
   }
 
   listen(baud?: number): void {
     if (this.#probe) this.#probe.listen = baud ?? this.#baud;
-    else this.#defer(() => this.#step(new Uint8Array(0), this.#baud, baud ?? this.#baud, []));
+    else this.defer(() => this.step(new Uint8Array(0), this.#baud, baud ?? this.#baud, []));
   }
 
   wait(_ms: number, fn: () => void): void {
-    this.#defer(() => {
+    this.defer(() => {
       const gen = this.#gen;
       this.#timers.set(() => gen === this.#gen && fn(), 0);
     });
   }
 
   fail(failure: Failure, retry: boolean): void {
-    this.#defer(() => this.#fail(failure, retry));
+    this.defer(() => this.failAttempt(failure, retry));
   }
 
   succeed(result: unknown): void {
-    this.#defer(() => this.#succeed(result));
+    this.defer(() => this.succeedNow(result));
   }
 
   /** A data set of the answer (D0Listener): kept until its block's verdict. */
@@ -439,14 +440,14 @@ export class BridgeTransport implements ExchangePort, D0Listener {
   }
 
   /** Runs `fn` now, or once the step being sent is over when it is asked for inside a send's `then`. */
-  #defer(fn: () => void): void {
+  private defer(fn: () => void): void {
     this.#moves++;
     if (this.#probe) this.#probe.deferred.push(fn);
     else fn();
   }
 
   /** What `then` asks for: run it with the port collecting, not acting. */
-  #probeThen(then: () => void): { listen: number | undefined; deferred: Array<() => void> } {
+  private probeThen(then: () => void): { listen: number | undefined; deferred: Array<() => void> } {
     const probe = { listen: undefined as number | undefined, deferred: [] as Array<() => void> };
     this.#probe = probe;
     try {
@@ -457,30 +458,30 @@ export class BridgeTransport implements ExchangePort, D0Listener {
     return probe;
   }
 
-  #send(bytes: Uint8Array, baud: number, then: () => void): void {
+  private sendStep(bytes: Uint8Array, baud: number, then: () => void): void {
     const signOn = this.#signOn;
     this.#signOn = undefined;
     this.#baud = baud;
     if (signOn) {
       // The remote node sent the option select at sign-on: it must be the one the exchange sends now.
-      const p = this.#probeThen(then);
+      const p = this.probeThen(then);
       if (baud !== INITIAL_BAUD || !sameBytes(bytes, signOn.select) || p.listen !== signOn.baud) {
-        return this.#fail({ code: "malformed", detail: "option select differs from the remote node's" }, true);
+        return this.failAttempt({ code: "malformed", detail: "option select differs from the remote node's" }, true);
       }
       this.#baud = p.listen;
       this.#cost.sent += bytes.length;
       for (const d of p.deferred) d();
       const gen = this.#gen;
-      this.#timers.set(() => gen === this.#gen && this.#feed(signOn.rest), 0);
+      this.#timers.set(() => gen === this.#gen && this.feed(signOn.rest), 0);
       return;
     }
-    const p = this.#probeThen(then);
-    this.#step(bytes, baud, p.listen, p.deferred);
+    const p = this.probeThen(then);
+    this.step(bytes, baud, p.listen, p.deferred);
   }
 
   // ---- relay steps ----
 
-  #step(send: Uint8Array, sendBaud: number, listenBaud: number | undefined, deferred: Array<() => void>): void {
+  private step(send: Uint8Array, sendBaud: number, listenBaud: number | undefined, deferred: Array<() => void>): void {
     const info = this.#info!;
     const routes = this.#txRoutes!;
     const route = this.#route;
@@ -526,21 +527,21 @@ export class BridgeTransport implements ExchangePort, D0Listener {
         this.#relay = undefined;
         if (r.kind === "bridge") {
           this.counters.bridgeFailures++;
-          return listening ? this.#fail(r.failure, r.retry) : this.#bestEffort(deferred);
+          return listening ? this.failAttempt(r.failure, r.retry) : this.bestEffort(deferred);
         }
-        if (r.kind === "no-route") return this.#unreached(route, 0, 0, "no route", listening, deferred);
+        if (r.kind === "no-route") return this.unreached(route, 0, 0, "no route", listening, deferred);
         const o = r.outcome;
-        if (o.status === "route-failed" || o.status === "timeout") return this.#unreached(route, o.frames, o.tries, o.status === "timeout" ? "relay deadline" : `hop ${o.hop}`, listening, deferred);
-        this.#reached(route, shape(r.answer.length), o, r.answer, now, listening, deferred);
+        if (o.status === "route-failed" || o.status === "timeout") return this.unreached(route, o.frames, o.tries, o.status === "timeout" ? "relay deadline" : `hop ${o.hop}`, listening, deferred);
+        this.reached(route, shape(r.answer.length), o, r.answer, now, listening, deferred);
       },
     });
   }
 
   /** The relay reached the module: charge the route, then the exchange has the answer. */
-  #reached(route: number, shape: StepShape, o: Outcome, answer: Uint8Array, sentAt: number, listening: boolean, deferred: Array<() => void>): void {
+  private reached(route: number, shape: StepShape, o: Outcome, answer: Uint8Array, sentAt: number, listening: boolean, deferred: Array<() => void>): void {
     const expected = expectedStepMs(this.#info!, shape) + (o.signOnBaudChar ? SIGN_ON_EXTRA_MS : 0);
     // The bridge's own account of the relay's time: ours would include how late we polled.
-    if (this.#txRoutes!.reached(route, o.frames, o.tries, o.elapsedMs / expected) && this.#isPrimaryWithBackup(route)) this.counters.recoveries++;
+    if (this.#txRoutes!.reached(route, o.frames, o.tries, o.elapsedMs / expected) && this.isPrimaryWithBackup(route)) this.counters.recoveries++;
     this.#stats.add(this.#statsRow, "bytesReceived", answer.length);
     this.#cost.sent += shape.sendBytes;
     this.#cost.received += answer.length;
@@ -550,7 +551,7 @@ export class BridgeTransport implements ExchangePort, D0Listener {
     if (!listening || gen !== this.#gen) return;
     if (o.status === "no-answer") {
       this.#stats.add(this.#statsRow, "timeouts");
-      return this.#fail({ code: "timeout", detail: "first character" }, true);
+      return this.failAttempt({ code: "timeout", detail: "first character" }, true);
     }
     const responseMs = this.#clock.now() - sentAt;
     this.#stats.response(this.#statsRow, responseMs);
@@ -558,28 +559,28 @@ export class BridgeTransport implements ExchangePort, D0Listener {
     this.#cost.answered++;
     if (this.#job!.tx.kind === "readout") this.#txRows[this.#module * MODULE_COLUMNS + READOUT_BYTES] = answer.length;
     const z = o.signOnBaudChar;
-    if (!z) return this.#feed(answer);
+    if (!z) return this.feed(answer);
     this.#signOn = { select: encodeOptionSelect("0", z, "1"), baud: baudOf("C", z)!, rest: answer.subarray(o.split) };
-    this.#feed(answer.subarray(0, o.split));
+    this.feed(answer.subarray(0, o.split));
   }
 
   /** The relay did not reach the module: the route is charged, and the rest of the transaction takes the other one. */
-  #unreached(route: number, frames: number, tries: number, detail: string, listening: boolean, deferred: Array<() => void>): void {
+  private unreached(route: number, frames: number, tries: number, detail: string, listening: boolean, deferred: Array<() => void>): void {
     this.counters.routeFailures++;
-    if (this.#txRoutes!.failed(route, frames, tries) && this.#isPrimaryWithBackup(route)) this.counters.failovers++;
+    if (this.#txRoutes!.failed(route, frames, tries) && this.isPrimaryWithBackup(route)) this.counters.failovers++;
     this.#avoid = route;
-    if (listening) this.#fail({ code: "unreachable", detail }, true);
-    else this.#bestEffort(deferred);
+    if (listening) this.failAttempt({ code: "unreachable", detail }, true);
+    else this.bestEffort(deferred);
   }
 
   /** `route` is the running module's primary and the module has a backup: its going down or up is a failover or a recovery. */
-  #isPrimaryWithBackup(route: number): boolean {
+  private isPrimaryWithBackup(route: number): boolean {
     const at = this.#module * MODULE_COLUMNS;
     return route === this.#txRows[at + PRIMARY] && this.#txRows[at + BACKUP] !== NO_ROUTE;
   }
 
   /** A message that expects no answer (B0) is best effort: whatever became of it, the exchange goes on. */
-  #bestEffort(deferred: Array<() => void>): void {
+  private bestEffort(deferred: Array<() => void>): void {
     for (const d of deferred) d();
   }
 
@@ -588,54 +589,54 @@ export class BridgeTransport implements ExchangePort, D0Listener {
    * no answer makes a long turn however long it is. It must move the exchange on (send, wait, succeed
    * or fail), or it was incomplete.
    */
-  #feed(answer: Uint8Array, from = 0, moves = this.#moves): void {
+  private feed(answer: Uint8Array, from = 0, moves = this.#moves): void {
     const gen = this.#gen;
     const end = Math.min(answer.length, from + FEED_BYTES);
     this.#decoder.push(answer.subarray(from, end));
     if (gen !== this.#gen || this.#failing) return;
-    if (end < answer.length) return void this.#timers.set(() => gen === this.#gen && this.#feed(answer, end, moves), 0);
+    if (end < answer.length) return void this.#timers.set(() => gen === this.#gen && this.feed(answer, end, moves), 0);
     if (this.#moves !== moves) return;
     this.#stats.add(this.#statsRow, "timeouts");
-    this.#fail({ code: "timeout", detail: "answer incomplete" }, true);
+    this.failAttempt({ code: "timeout", detail: "answer incomplete" }, true);
   }
 
   // ---- outcomes ----
 
-  #fail(failure: Failure, retry: boolean): void {
+  private failAttempt(failure: Failure, retry: boolean): void {
     if (!this.#job || this.#failing) return;
     this.#failing = true;
     this.#gen++;
     this.#relay?.cancel();
     this.#relay = undefined;
     this.#signOn = undefined;
-    if (this.#avoid >= 0) this.#route = this.#chooseRoute();
+    if (this.#avoid >= 0) this.#route = this.chooseRoute();
     const gen = this.#gen;
     // An exchange that must leave the module in its initial state (B0) sends through the port; the
     // continuation runs once that message is over.
     this.#exchange!.abort(() =>
-      this.#defer(() => {
+      this.defer(() => {
         if (gen !== this.#gen) return;
         if (retry && this.#attempts <= this.#timing.retries) {
           const backoff = this.#timing.backoffMs * 2 ** (this.#attempts - 1);
-          this.#timers.set(() => gen === this.#gen && this.#attempt(), backoff);
+          this.#timers.set(() => gen === this.#gen && this.attempt(), backoff);
           return;
         }
-        this.#finish({ ok: false, failure, attempts: this.#attempts });
+        this.finish({ ok: false, failure, attempts: this.#attempts });
       }),
     );
   }
 
-  #succeed(result: unknown): void {
+  private succeedNow(result: unknown): void {
     if (!this.#job || this.#failing) return;
     const tx = this.#job.tx;
-    if (tx.kind === "session") return this.#finish({ ok: true, ...(result as object), attempts: this.#attempts });
+    if (tx.kind === "session") return this.finish({ ok: true, ...(result as object), attempts: this.#attempts });
     const c = this.#cost;
     const reactionMs = this.#exchange!.reactionMs;
     const wire = { sentBytes: c.sent, receivedBytes: c.received, baud: MODE_D_BAUD, reactionMs, lowerBoundMs: c.lowerBoundMs + c.answered * reactionMs };
-    this.#finish({ ok: true, readout: result as Readout, attempts: this.#attempts, responseMs: c.responseMs, wire });
+    this.finish({ ok: true, readout: result as Readout, attempts: this.#attempts, responseMs: c.responseMs, wire });
   }
 
-  #finish(result: { ok: boolean; [k: string]: unknown }): void {
+  private finish(result: { ok: boolean; [k: string]: unknown }): void {
     const job = this.#job!;
     this.#stats.add(this.#statsRow, result.ok ? "ok" : "failed");
     if (result.ok) this.counters.ok++;
@@ -647,11 +648,11 @@ export class BridgeTransport implements ExchangePort, D0Listener {
     this.#module = -1;
     this.#txRoutes = undefined;
     this.#exchange = undefined;
-    this.#schedule();
-    this.#deliver(job.tx, result);
+    this.schedule();
+    this.deliver(job.tx, result);
   }
 
-  #deliver(tx: Transaction, result: unknown): void {
+  private deliver(tx: Transaction, result: unknown): void {
     (tx.onDone as (r: unknown) => void)(result);
   }
 }

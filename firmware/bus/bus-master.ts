@@ -32,7 +32,7 @@ import { FrameExchange } from "./frame-exchange.js";
 import { TransactionQueue } from "./queue.js";
 import { Rs485Line, type Rs485Listener } from "./rs485-line.js";
 import { ModuleStatsTable } from "./module-stats.js";
-import { DEFAULT_TIMING, type ExchangeTransaction, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction } from "./types.js";
+import { DEFAULT_TIMING, type ExchangeTransaction, type Failure, type FrameTransaction, type ModuleStats, type Readout, type Timing, type Transaction, withOverrides } from "./types.js";
 
 export interface BusMasterOptions {
   port: Rs485Port;
@@ -60,7 +60,8 @@ export interface BusHandle {
 /**
  * The bus master is itself its exchanges' port, its line's listener and its decoder's listener (the
  * public methods under "port and listeners"): no callback object is made per transaction or per line
- * (docs/memory.md). Only the running exchange, the line and the decoder call those methods.
+ * (docs/memory.md). Only the running exchange, the line and the decoder call those methods. Its own
+ * steps are prototype methods (TypeScript `private`, not `#`): XS gives every instance a slot per `#` method.
  */
 export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   readonly #clock: MonotonicClock;
@@ -81,7 +82,9 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   #timing: Timing = DEFAULT_TIMING;
   #phase: Phase = "idle";
   #attempts = 0;
-  #attemptStart = { sent: 0, received: 0 };
+  /** The line's byte counters when the attempt started (two numbers, not an object made per attempt). */
+  #sentAtStart = 0;
+  #receivedAtStart = 0;
   #listenAt = 0;
   #lastRx = 0;
   #requestEnd = 0;
@@ -98,7 +101,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   constructor(options: BusMasterOptions) {
     this.#clock = options.clock;
     this.#timers = options.timers;
-    this.#defaults = { ...DEFAULT_TIMING, ...options.timing };
+    this.#defaults = withOverrides(DEFAULT_TIMING, options.timing);
     this.#turnaroundMs = options.turnaroundMs ?? 2;
     this.#lockoutText = options.lockoutText ?? "ERLOCK";
     this.#since = options.clock.now();
@@ -108,28 +111,28 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
 
   /** Queues a transaction. It starts in a later turn; its `onDone` runs exactly once. */
   enqueue(tx: Transaction): BusHandle {
-    return this.#enqueue(tx);
+    return this.queueJob(tx);
   }
 
   /** Queues a frame transaction (another protocol on this bus, types.ts). Same contract as `enqueue`. */
   enqueueFrame<T>(tx: FrameTransaction<T>): BusHandle {
-    return this.#enqueue(tx as FrameTransaction<unknown>);
+    return this.queueJob(tx as FrameTransaction<unknown>);
   }
 
   /** Queues a transaction that brings its own exchange (types.ts ExchangeTransaction). Same contract as `enqueue`. */
   enqueueExchange<T>(tx: ExchangeTransaction<T>): BusHandle {
-    return this.#enqueue(tx as ExchangeTransaction<unknown>);
+    return this.queueJob(tx as ExchangeTransaction<unknown>);
   }
 
-  #enqueue(tx: Job["tx"]): BusHandle {
+  private queueJob(tx: Job["tx"]): BusHandle {
     if (this.#closed) throw new Error("closed");
     const job: Job = { tx };
     this.#queue.push(job);
-    this.#schedule(0);
+    this.schedule(0);
     return {
       cancel: () => {
         if (!this.#queue.remove(job)) return false;
-        this.#timers.set(() => this.#deliver(job.tx, { ok: false, failure: { code: "cancelled" }, attempts: 0 }), 0);
+        this.#timers.set(() => this.deliver(job.tx, { ok: false, failure: { code: "cancelled" }, attempts: 0 }), 0);
         return true;
       },
     };
@@ -163,7 +166,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clearWatchdog();
+    this.clearWatchdog();
     if (this.#startTimer !== undefined) this.#timers.clear(this.#startTimer);
     const queued = this.#queue.takeAll();
     const jobs = this.#job ? [this.#job, ...queued] : queued;
@@ -171,38 +174,39 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     this.#exchange = undefined;
     this.#phase = "idle";
     this.#line.close();
-    for (const j of jobs) this.#timers.set(() => this.#deliver(j.tx, { ok: false, failure: { code: "closed" }, attempts: this.#attempts }), 0);
+    for (const j of jobs) this.#timers.set(() => this.deliver(j.tx, { ok: false, failure: { code: "closed" }, attempts: this.#attempts }), 0);
   }
 
   // ---- scheduling ----
 
-  #schedule(delayMs: number): void {
+  private schedule(delayMs: number): void {
     if (this.#job || this.#startTimer !== undefined || this.#closed) return;
     this.#startTimer = this.#timers.set(() => {
       this.#startTimer = undefined;
-      this.#next();
+      this.next();
     }, delayMs);
   }
 
-  #next(): void {
+  private next(): void {
     const job = this.#queue.shift();
     if (!job || this.#closed) return;
     this.#job = job;
-    this.#timing = { ...this.#defaults, ...job.tx.timing };
+    this.#timing = withOverrides(this.#defaults, job.tx.timing);
     this.#attempts = 0;
-    this.#stats.add(this.#moduleStats(), "transactions");
+    this.#stats.add(this.statsRow(), "transactions");
     const port: ExchangePort = this;
     const tx = job.tx;
     this.#exchange = tx.kind === "frame" ? new FrameExchange(port, tx) : tx.kind === "exchange" ? tx.create(port) : createExchange(port, tx, this.#lockoutText);
-    this.#attempt();
+    this.attempt();
   }
 
-  #attempt(): void {
+  private attempt(): void {
     this.#attempts++;
-    if (this.#attempts > 1) this.#stats.add(this.#moduleStats(), "retries");
+    if (this.#attempts > 1) this.#stats.add(this.statsRow(), "retries");
     this.#failure = undefined;
     this.#pending = [];
-    this.#attemptStart = { sent: this.#line.counters.bytesSent, received: this.#line.counters.bytesReceived };
+    this.#sentAtStart = this.#line.counters.bytesSent;
+    this.#receivedAtStart = this.#line.counters.bytesReceived;
     this.#exchange!.start();
   }
 
@@ -219,10 +223,10 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   }
 
   send(bytes: Uint8Array, baud: number, then: () => void, frame?: SerialFrame): void {
-    this.#clearWatchdog();
+    this.clearWatchdog();
     this.#phase = "sending";
     this.#line.setBaud(baud, frame);
-    this.#stats.add(this.#moduleStats(), "bytesSent", bytes.length);
+    this.#stats.add(this.statsRow(), "bytesSent", bytes.length);
     this.#sentThen = then;
     this.#sendJob = this.#job;
     this.#line.send(bytes);
@@ -245,11 +249,11 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     if (baud !== undefined) this.#line.setBaud(baud, this.#line.frame);
     this.#phase = "await";
     this.#listenAt = this.#clock.now();
-    this.#armWatchdog();
+    this.armWatchdog();
   }
 
   wait(ms: number, fn: () => void): void {
-    this.#clearWatchdog();
+    this.clearWatchdog();
     this.#phase = "wait";
     const job = this.#job;
     this.#timers.set(() => {
@@ -260,7 +264,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   hold(): void {
     this.#phase = "hold";
     this.#holdUntil = this.#clock.now() + this.#timing.firstCharTimeoutMs;
-    this.#armWatchdog();
+    this.armWatchdog();
   }
 
   /** A data set of the answer (D0Listener): kept until its block's verdict. */
@@ -270,7 +274,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
 
   onError(e: D0Error): void {
     if (this.#phase === "drain" || this.#phase === "idle") return;
-    this.#stats.add(this.#moduleStats(), "errors");
+    this.#stats.add(this.statsRow(), "errors");
     this.#exchange?.error(e);
   }
 
@@ -284,7 +288,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   /** Bytes heard on the line, not our echo (Rs485Listener). */
   onData(bytes: Uint8Array): void {
     this.#lastRx = this.#clock.now();
-    if (this.#job) this.#stats.add(this.#moduleStats(), "bytesReceived", bytes.length);
+    if (this.#job) this.#stats.add(this.statsRow(), "bytesReceived", bytes.length);
     if (this.#phase === "await") this.#phase = "receive";
     if (this.#phase !== "receive" && this.#phase !== "wait" && this.#phase !== "hold") return;
     if (this.#exchange?.data) this.#exchange.data(bytes);
@@ -293,7 +297,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
 
   // ---- the line and the watchdog ----
 
-  #deadline(): number {
+  private deadline(): number {
     const idleMs = this.#timing.resyncIdleChars * characterTimeMs(this.#line.baud || 2400);
     switch (this.#phase) {
       case "await":
@@ -309,29 +313,29 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     }
   }
 
-  #armWatchdog(): void {
-    this.#clearWatchdog();
-    const at = this.#deadline();
+  private armWatchdog(): void {
+    this.clearWatchdog();
+    const at = this.deadline();
     if (at === Infinity) return;
-    this.#watchdog = this.#timers.set(() => this.#onWatchdog(), Math.max(0, at - this.#clock.now()));
+    this.#watchdog = this.#timers.set(() => this.onWatchdog(), Math.max(0, at - this.#clock.now()));
   }
 
-  #clearWatchdog(): void {
+  private clearWatchdog(): void {
     if (this.#watchdog !== undefined) this.#timers.clear(this.#watchdog);
     this.#watchdog = undefined;
   }
 
-  #onWatchdog(): void {
+  private onWatchdog(): void {
     this.#watchdog = undefined;
     this.#line.poll();
-    if (this.#clock.now() < this.#deadline()) return this.#armWatchdog();
-    if (this.#phase === "drain") return this.#recover();
+    if (this.#clock.now() < this.deadline()) return this.armWatchdog();
+    if (this.#phase === "drain") return this.recover();
     if (this.#phase === "hold") {
-      this.#stats.add(this.#moduleStats(), "timeouts");
+      this.#stats.add(this.statsRow(), "timeouts");
       return this.fail({ code: "timeout", detail: "the exchange's own work did not end" }, true);
     }
     if (this.#phase === "await" || this.#phase === "receive") {
-      this.#stats.add(this.#moduleStats(), "timeouts");
+      this.#stats.add(this.statsRow(), "timeouts");
       if (this.#exchange?.timeout?.()) return;
       this.fail({ code: "timeout", detail: this.#phase === "await" ? "first character" : "inter-character" }, true);
     }
@@ -344,11 +348,11 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     if (!this.#job || this.#phase === "drain") return;
     this.#failure = { failure, retry };
     this.#phase = "drain";
-    this.#armWatchdog();
+    this.armWatchdog();
   }
 
   /** The line is quiet after a failed attempt: clean up, then retry or give up. */
-  #recover(): void {
+  private recover(): void {
     const f = this.#failure!;
     const job = this.#job;
     this.#phase = "wait";
@@ -357,46 +361,46 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
       if (f.retry && this.#attempts <= this.#timing.retries) {
         const backoff = this.#timing.backoffMs * 2 ** (this.#attempts - 1);
         this.#timers.set(() => {
-          if (this.#job === job) this.#attempt();
+          if (this.#job === job) this.attempt();
         }, backoff);
         return;
       }
-      this.#finish({ ok: false, failure: f.failure, attempts: this.#attempts });
+      this.finish({ ok: false, failure: f.failure, attempts: this.#attempts });
     });
   }
 
   /** The running exchange ended with `result`. */
   succeed(result: unknown): void {
     const responseMs = this.#clock.now() - this.#requestEnd;
-    this.#stats.response(this.#moduleStats(), responseMs);
+    this.#stats.response(this.statsRow(), responseMs);
     const kind = this.#job!.tx.kind;
-    if (kind === "frame" || kind === "exchange") return this.#finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
-    if (kind === "session") return this.#finish({ ok: true, ...(result as object), attempts: this.#attempts });
-    const sentBytes = this.#line.counters.bytesSent - this.#attemptStart.sent;
-    const receivedBytes = this.#line.counters.bytesReceived - this.#attemptStart.received;
+    if (kind === "frame" || kind === "exchange") return this.finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
+    if (kind === "session") return this.finish({ ok: true, ...(result as object), attempts: this.#attempts });
+    const sentBytes = this.#line.counters.bytesSent - this.#sentAtStart;
+    const receivedBytes = this.#line.counters.bytesReceived - this.#receivedAtStart;
     const baud = this.#line.baud;
     const reactionMs = this.#exchange!.reactionMs;
     const wire = { sentBytes, receivedBytes, baud, reactionMs, lowerBoundMs: (sentBytes + receivedBytes) * characterTimeMs(baud) + reactionMs };
-    this.#finish({ ok: true, readout: result as Readout, attempts: this.#attempts, responseMs, wire });
+    this.finish({ ok: true, readout: result as Readout, attempts: this.#attempts, responseMs, wire });
   }
 
-  #finish(result: { ok: boolean; [k: string]: unknown }): void {
+  private finish(result: { ok: boolean; [k: string]: unknown }): void {
     const job = this.#job!;
-    this.#stats.add(this.#moduleStats(), result.ok ? "ok" : "failed");
-    this.#clearWatchdog();
+    this.#stats.add(this.statsRow(), result.ok ? "ok" : "failed");
+    this.clearWatchdog();
     this.#job = undefined;
     this.#exchange = undefined;
     this.#phase = "idle";
-    this.#schedule(this.#turnaroundMs);
-    this.#deliver(job.tx, result);
+    this.schedule(this.#turnaroundMs);
+    this.deliver(job.tx, result);
   }
 
-  #deliver(tx: Job["tx"], result: unknown): void {
+  private deliver(tx: Job["tx"], result: unknown): void {
     (tx.onDone as (r: unknown) => void)(result);
   }
 
   /** The statistics row of the running transaction's module. */
-  #moduleStats(): number {
+  private statsRow(): number {
     return this.#stats.row(this.#job!.tx.address);
   }
 }

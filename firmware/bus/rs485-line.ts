@@ -41,6 +41,7 @@ export interface LineCounters {
   echoMismatches: number;
 }
 
+/** Its helpers are prototype methods (TypeScript `private`, not `#`): XS gives every instance a slot per `#` method. */
 export class Rs485Line {
   readonly #o: Rs485LineOptions;
   readonly #listener: Rs485Listener;
@@ -83,7 +84,7 @@ export class Rs485Line {
       baud,
       frame,
       onReadable: () => this.poll(),
-      onWritable: () => this.#writeMore(),
+      onWritable: () => this.writeMore(),
     });
   }
 
@@ -98,14 +99,14 @@ export class Rs485Line {
     this.#o.port.direction.write(1);
     this.counters.bytesSent += bytes.length;
     this.counters.wireMs += bytes.length * characterTimeMs(this.#baud);
-    this.#writeMore();
+    this.writeMore();
   }
 
   poll(): void {
     const port = this.#port;
     if (!port) return;
     for (let b = port.read(); b; b = port.read()) {
-      if (this.#tx) this.#echo(b);
+      if (this.#tx) this.echo(b);
       else {
         this.counters.bytesReceived += b.length;
         this.counters.wireMs += b.length * characterTimeMs(this.#baud);
@@ -122,7 +123,7 @@ export class Rs485Line {
     this.#tx = undefined;
   }
 
-  #writeMore(): void {
+  private writeMore(): void {
     const tx = this.#tx;
     const port = this.#port;
     if (!tx || !port || this.#written >= tx.length) return;
@@ -132,10 +133,10 @@ export class Rs485Line {
     if (this.#written < tx.length) return;
     // Everything is in the FIFO: release when the last character has left the wire.
     const inFlight = UART_FIFO_BYTES - port.writable + 1;
-    this.#o.timers.set(() => this.#release(tx), inFlight * characterTimeMs(this.#baud) + this.#guardMs);
+    this.#o.timers.set(() => this.release(tx), inFlight * characterTimeMs(this.#baud) + this.#guardMs);
   }
 
-  #echo(b: Uint8Array): void {
+  private echo(b: Uint8Array): void {
     const tx = this.#tx!;
     for (let i = 0; i < b.length; i++) {
       if (this.#echoed < tx.length && b[i] === tx[this.#echoed]) this.#echoed++;
@@ -143,7 +144,7 @@ export class Rs485Line {
     }
   }
 
-  #release(tx: Uint8Array): void {
+  private release(tx: Uint8Array): void {
     if (this.#tx !== tx) return;
     this.poll();
     this.#o.port.direction.write(0);

@@ -23,6 +23,7 @@ const REPEATS = 2;
 
 type Step = "identification" | "p0" | "password" | "command";
 
+/** Its steps are prototype methods (TypeScript `private`, not `#`): XS gives every instance a slot per `#` method. */
 export class SessionExchange implements Exchange {
   readonly #port: ExchangePort;
   readonly #address: string;
@@ -66,22 +67,22 @@ export class SessionExchange implements Exchange {
   message(m: D0Message, dataSets: DataSet[]): void {
     switch (this.#step) {
       case "identification":
-        return this.#onIdentification(m);
+        return this.onIdentification(m);
       case "p0":
         if (m.type === "block" && m.command === "P0" && isSound(m)) {
           this.#operand = dataSets[0]?.values[0]?.value ?? "";
           this.#step = "password";
-          return this.#sendAfterTr(encodeCommand("P", "1", { address: "", values: [{ value: this.#password }] }), true);
+          return this.sendAfterTr(encodeCommand("P", "1", { address: "", values: [{ value: this.#password }] }), true);
         }
-        return this.#unexpected(m);
+        return this.unexpected(m);
       case "password":
-        if (m.type === "ack") return this.#nextCommand();
+        if (m.type === "ack") return this.nextCommand();
         if (m.type === "error-message") return this.#port.fail({ code: m.text === this.#lockoutText ? "locked-out" : "password-refused", detail: m.text }, false);
         if (m.type === "block" && m.command === "B0") return this.#port.fail({ code: "password-refused", detail: "B0" }, false);
-        if (m.type === "nak") return this.#resend("nak");
-        return this.#unexpected(m);
+        if (m.type === "nak") return this.resend("nak");
+        return this.unexpected(m);
       case "command":
-        return this.#onReply(m, dataSets);
+        return this.onReply(m, dataSets);
     }
   }
 
@@ -96,8 +97,8 @@ export class SessionExchange implements Exchange {
     this.#port.send(encodeBreak(), this.#baud, then);
   }
 
-  #onIdentification(m: D0Message): void {
-    if (m.type !== "identification") return this.#unexpected(m);
+  private onIdentification(m: D0Message): void {
+    if (m.type !== "identification") return this.unexpected(m);
     const id = (this.#identification = m.identification);
     const { ackBaudChar, baud } = negotiateModeC(id.baudChar, this.#port.timing.maxBaud);
     this.#step = "p0";
@@ -110,45 +111,45 @@ export class SessionExchange implements Exchange {
     );
   }
 
-  #onReply(m: D0Message, dataSets: DataSet[]): void {
+  private onReply(m: D0Message, dataSets: DataSet[]): void {
     const cmd = this.#commands[this.#index]!;
-    if (m.type === "error-message") return this.#done({ ok: false, code: "error-message", text: m.text });
-    if (m.type === "nak") return this.#resend("nak");
+    if (m.type === "error-message") return this.done({ ok: false, code: "error-message", text: m.text });
+    if (m.type === "nak") return this.resend("nak");
     if (cmd.letter !== "R") {
-      if (m.type === "ack") return this.#done({ ok: true, dataSets: [] });
-      return this.#unexpected(m);
+      if (m.type === "ack") return this.done({ ok: true, dataSets: [] });
+      return this.unexpected(m);
     }
-    if (m.type !== "block" || m.start !== "stx") return this.#unexpected(m);
-    if (!isSound(m)) return this.#repeatAnswer(m);
+    if (m.type !== "block" || m.start !== "stx") return this.unexpected(m);
+    if (!isSound(m)) return this.repeatAnswer(m);
     this.#repeats = 0;
     this.#partial.push(...dataSets);
-    if (m.end === "eot") return this.#sendAfterTr(encodeAck(), false);
+    if (m.end === "eot") return this.sendAfterTr(encodeAck(), false);
     const all = this.#partial;
     this.#partial = [];
-    this.#done({ ok: true, dataSets: all });
+    this.done({ ok: true, dataSets: all });
   }
 
   /** An answer with a bad BCC or a parity error: ask for it again (§6.4.3.5, §6.4.7). */
-  #repeatAnswer(m: D0Block): void {
+  private repeatAnswer(m: D0Block): void {
     if (++this.#repeats > REPEATS) return this.#port.fail({ code: m.bcc === "bad" ? "bad-bcc" : "malformed" }, true);
-    this.#sendAfterTr(encodeNak(), false);
+    this.sendAfterTr(encodeNak(), false);
   }
 
-  #resend(code: "nak"): void {
+  private resend(code: "nak"): void {
     if (++this.#repeats > REPEATS) {
-      if (this.#step === "command") return this.#done({ ok: false, code });
+      if (this.#step === "command") return this.done({ ok: false, code });
       return this.#port.fail({ code }, true);
     }
-    this.#sendAfterTr(this.#last, false);
+    this.sendAfterTr(this.#last, false);
   }
 
-  #done(result: CommandResult): void {
+  private done(result: CommandResult): void {
     this.#results.push(result);
     this.#index++;
-    this.#nextCommand();
+    this.nextCommand();
   }
 
-  #nextCommand(): void {
+  private nextCommand(): void {
     this.#step = "command";
     this.#repeats = 0;
     this.#partial = [];
@@ -157,16 +158,16 @@ export class SessionExchange implements Exchange {
       const result = { identification: this.#identification!, operand: this.#operand, results: this.#results };
       return this.#port.wait(this.reactionMs, () => this.#port.send(encodeBreak(), this.#baud, () => this.#port.succeed(result)));
     }
-    this.#sendAfterTr(encodeCommand(cmd.letter, cmd.type, cmd.dataSet, false), true);
+    this.sendAfterTr(encodeCommand(cmd.letter, cmd.type, cmd.dataSet, false), true);
   }
 
   /** Waits the meter's tr, sends, and listens for the answer. `remember`: the message a NAK makes us send again. */
-  #sendAfterTr(bytes: Uint8Array, remember: boolean): void {
+  private sendAfterTr(bytes: Uint8Array, remember: boolean): void {
     if (remember) this.#last = bytes;
     this.#port.wait(this.reactionMs, () => this.#port.send(bytes, this.#baud, () => this.#port.listen()));
   }
 
-  #unexpected(m: D0Message): void {
+  private unexpected(m: D0Message): void {
     this.#port.fail({ code: "malformed", detail: `unexpected ${m.type} at step ${this.#step}` }, true);
   }
 }

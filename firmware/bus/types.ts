@@ -31,6 +31,14 @@ export const DEFAULT_TIMING: Timing = Object.freeze({
   maxBaud: 9600,
 });
 
+/**
+ * `base` with `overrides`' fields: `base` itself when there are none, so a bus, a bridge or a
+ * transaction that keeps the defaults holds no copy of them (an object of 7 slots in XS).
+ */
+export function withOverrides<T extends object>(base: T, overrides: Partial<T> | undefined): T {
+  return overrides === undefined ? base : { ...base, ...overrides };
+}
+
 export type FailureCode =
   /** No answer, or an answer that stopped (first-character or inter-character timeout). */
   | "timeout"

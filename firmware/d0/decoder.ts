@@ -105,8 +105,6 @@ const D_LINE = 0, D_ADDR = 1, D_VALUE = 2, D_UNIT = 3, D_AFTER = 4, D_SKIP = 5;
 
 /** Request address: up to 32 of 0-9 A-Z a-z and space (§6.3.14 item 22). */
 const REQUEST_ADDRESS_MAX = 32;
-/** Strings up to this length are made through a reused array of their size (see text()). */
-const SHORT_TEXT = 24;
 /** Text buffer: the longest field is a value (128) and its unit (16). */
 const BUFFER_BYTES = 160;
 
@@ -127,18 +125,14 @@ function isAddressChar(c: number): boolean {
  * prototype methods (TypeScript `private`, not `#`): XS gives every instance a slot per `#` method.
  */
 export class D0Decoder {
-  readonly #listener: D0Listener;
-  readonly #parityCode: D0ErrorCode;
-  readonly #optionSelect: boolean;
-  readonly #bareBlocks: boolean;
+  /** The listener and the options, read when they matter (no field per option in every decoder). */
+  readonly #listener: D0Listener & D0DecoderOptions;
 
   #state = IDLE;
   #offset = 0;
   #msgStart = 0;
   readonly #buf = new Uint8Array(BUFFER_BYTES);
   #len = 0;
-  /** Plain arrays of each short length, reused to turn buffer bytes into strings: fromCharCode.apply over them is about 3 times faster on V8 than over a subarray (and resizing one array is slow). */
-  readonly #charsBySize: number[][] = [];
   #bcc = 0;
   #bccOn = false;
 
@@ -170,9 +164,6 @@ export class D0Decoder {
   /** `options` is kept as the listener: its methods take the events. */
   constructor(options: D0Listener & D0DecoderOptions) {
     this.#listener = options;
-    this.#parityCode = options.parityMarked === false ? "bad-character" : "parity";
-    this.#optionSelect = options.optionSelect ?? false;
-    this.#bareBlocks = options.bareBlocks ?? false;
   }
 
   /** Offset of the next byte to be pushed. */
@@ -244,6 +235,11 @@ export class D0Decoder {
     this.#bccOn = false;
     this.#carry = false;
     this.resetDataSet();
+  }
+
+  /** The error of a byte with bit 7 set (see `parityMarked`). */
+  private get parityCode(): D0ErrorCode {
+    return this.#listener.parityMarked === false ? "bad-character" : "parity";
   }
 
   private step(c: number): void {
@@ -382,15 +378,15 @@ export class D0Decoder {
       this.#carry = false;
       this.#state = CMD_LETTER;
     } else if (c === ACK) {
-      if (this.#optionSelect) this.#state = ACK_PENDING;
+      if (this.#listener.optionSelect === true) this.#state = ACK_PENDING;
       else this.emitControl("ack");
     } else if (c === NAK) this.emitControl("nak");
     else if (c === NUL || c === CR || c === LF) this.#state = IDLE;
-    else if (this.#bareBlocks && (isDigit(c) || isLetter(c) || c === OPEN)) {
+    else if (this.#listener.bareBlocks === true && (isDigit(c) || isLetter(c) || c === OPEN)) {
       this.openBlock("bare", undefined);
       this.blockByte(c);
     } else {
-      this.error(c >= 0x80 ? this.#parityCode : "garbage", this.#offset);
+      this.error(c >= 0x80 ? this.parityCode : "garbage", this.#offset);
       this.#state = GARBAGE;
     }
   }
@@ -402,7 +398,7 @@ export class D0Decoder {
       this.startMessage(c);
       return;
     }
-    this.error(c >= 0x80 ? this.#parityCode : code, this.#offset);
+    this.error(c >= 0x80 ? this.parityCode : code, this.#offset);
     if (c === ACK || c === NAK) this.startMessage(c);
     else this.#state = c === LF ? IDLE : SKIP;
   }
@@ -412,14 +408,12 @@ export class D0Decoder {
     this.#listener.onError({ code, offset });
   }
 
+  /**
+   * Buffer bytes as a string, through a view of the buffer: no array kept per text length (plain
+   * arrays of each length were faster on V8, but held 16 B a character in every decoder in XS).
+   */
   private text(start: number, end: number): string {
-    const n = end - start;
-    const b = this.#buf;
-    if (n > SHORT_TEXT) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
-    let a = this.#charsBySize[n];
-    if (!a) a = this.#charsBySize[n] = new Array<number>(n).fill(0);
-    for (let i = 0; i < n; i++) a[i] = b[start + i]!;
-    return String.fromCharCode.apply(null, a);
+    return String.fromCharCode.apply(null, this.#buf.subarray(start, end) as unknown as number[]);
   }
 
   private emitControl(type: "ack" | "nak"): void {
@@ -500,7 +494,7 @@ export class D0Decoder {
     }
     this.#hasData = true;
     if (c < 0x20 || c > 0x7e) {
-      this.dataSetError(c >= 0x80 ? this.#parityCode : "bad-character", at, false);
+      this.dataSetError(c >= 0x80 ? this.parityCode : "bad-character", at, false);
       return;
     }
     switch (this.#ds) {
@@ -581,7 +575,7 @@ export class D0Decoder {
   /** A data set is bad: the error is reported and the data set will not be delivered. `skip` also skips to the line end (a structural error). */
   private dataSetError(code: D0ErrorCode, at: number, skip: boolean): void {
     // Every line fault is reported at its byte; other errors only once per data set (the rest follow from the first).
-    if (!this.#dsBad || code === this.#parityCode || code === "bad-character") this.error(code, at);
+    if (!this.#dsBad || code === this.parityCode || code === "bad-character") this.error(code, at);
     this.#dsBad = true;
     if (skip) this.#ds = D_SKIP;
   }
@@ -652,7 +646,7 @@ export class D0Decoder {
     const expected = this.#bcc & 0x7f;
     let status: BccStatus = "ok";
     if (c >= 0x80) {
-      this.error(this.#parityCode, this.#offset);
+      this.error(this.parityCode, this.#offset);
       status = "bad";
     } else if (c !== expected) {
       this.error("bcc-mismatch", this.#offset);
