@@ -1,9 +1,9 @@
 /**
  * A table of numeric rows keyed by a module or meter number (0 to 65,535: both are 16-bit in the
- * store, app/persistence.ts) and an optional second number (one of a meter's registers):
+ * store, app/persistence.ts) and an optional second number (0 to 65,535: one of a meter's registers, as its user numbers them):
  * per-module, per-meter and per-register state without an object per key. On the device an object
  * costs a slot plus one per property (16 B each) and its Map entry 3 more; here a key costs 2 B (its
- * first row) and a row the bytes of its columns plus 6 B (its second key, a 32-bit integer, and the
+ * first row) and a row the bytes of its columns plus 4 B (its second key, a 16-bit integer, and the
  * link to the next row of the same key; neither is kept before a second key other than 0 is used),
  * in typed arrays that grow by a quarter when full, with no slot at all (docs/memory.md).
  *
@@ -19,7 +19,7 @@
 import { frozen } from "./frozen.js";
 import { withRoom } from "./grow.js";
 
-/** Keys are below this (16-bit numbers). */
+/** Keys and second keys are below this (16-bit numbers). */
 export const KEY_LIMIT = 0x1_0000;
 /** Rows are numbered in 16 bits: at most this many (65,535 rows would be over 400 KB, beyond the device). */
 export const ROW_LIMIT = 0xffff;
@@ -65,7 +65,7 @@ export class KeyedRows {
   /** The first row of each key (NONE), indexed by the key. */
   #first: Uint16Array;
   /** Per row, in the order the rows were added: its second key and the next row of its key (NONE); absent while every second key is 0. */
-  #subs: Int32Array | undefined;
+  #subs: Uint16Array | undefined;
   #next: Uint16Array | undefined;
   #capacity: number;
   #size = 0;
@@ -113,8 +113,8 @@ export class KeyedRows {
 
   /**
    * The row of (`key`, `sub`), added with `initial` in every column when absent; -1 when the table
-   * is full. A key that is not an integer from 0 to KEY_LIMIT - 1, a second key that is not a
-   * 32-bit integer, or an `initial` a column cannot hold, is a RangeError.
+   * is full. A key or a second key that is not an integer from 0 to KEY_LIMIT - 1, or an `initial`
+   * a column cannot hold, is a RangeError.
    */
   insert(key: number, sub = 0, initial = 0): number {
     checkKeys(key, sub);
@@ -199,7 +199,7 @@ export class KeyedRows {
 
   /** The first second key other than 0: every row so far is the only one of its key (second key 0). */
   #chain(): void {
-    this.#subs = new Int32Array(this.#capacity);
+    this.#subs = new Uint16Array(this.#capacity);
     this.#next = new Uint16Array(this.#capacity).fill(NONE);
   }
 
@@ -209,7 +209,7 @@ export class KeyedRows {
     this.#capacity = n;
     for (let g = 0; g < this.#cells.length; g++) this.#cells[g] = grown(cells(this.#layout[2 * this.#columns + 2 * g]!, n * this.#width(g)), this.#cells[g]!);
     if (this.#subs) {
-      this.#subs = grown(new Int32Array(n), this.#subs);
+      this.#subs = grown(new Uint16Array(n), this.#subs);
       this.#next = grown(new Uint16Array(n), this.#next!);
     }
   }
@@ -217,5 +217,5 @@ export class KeyedRows {
 
 function checkKeys(key: number, sub: number): void {
   if (!(Number.isInteger(key) && key >= 0 && key < KEY_LIMIT)) throw new RangeError(`key ${key} out of range`);
-  if ((sub | 0) !== sub) throw new RangeError(`second key ${sub} out of range`);
+  if (!(Number.isInteger(sub) && sub >= 0 && sub < KEY_LIMIT)) throw new RangeError(`second key ${sub} out of range`);
 }

@@ -43,6 +43,13 @@ const HISTORY_COLUMNS = frozen<ColumnKind[]>(["f64", "u32", "u8"]);
 function isCounter(q: Quantity | undefined): boolean {
   return q === Quantity.energyWh || q === Quantity.reactiveVarh;
 }
+/**
+ * A counter's second key in the history (16 bits, model/keyed-rows.ts): its OBIS C and E. A counter's
+ * D is 8 (d0/readings.ts, `quantityOf`), so C and E tell the counters of a meter apart.
+ */
+function counterKey(register: number): number {
+  return ((register >> 8) & 0xff00) | (register & 0xff);
+}
 
 export class PlausibilityChecker {
   readonly #limits: PlausibilityLimits;
@@ -60,14 +67,14 @@ export class PlausibilityChecker {
   check(reading: Reading, text: string): Verdict {
     const q = quantityOf((reading.register >> 16) & 0xff, (reading.register >> 8) & 0xff);
     // A counter's history row, looked up once for the judgement and the update.
-    let row = isCounter(q) ? this.#last.find(reading.meter, reading.register) : -1;
+    let row = isCounter(q) ? this.#last.find(reading.meter, counterKey(reading.register)) : -1;
     const verdict = this.#judge(reading, text, q, row);
     if (verdict !== "ok") {
       reading.status |= ReadingStatus.implausible;
       return verdict;
     }
     if (!isCounter(q)) return verdict;
-    if (row === -1) row = this.#last.add(reading.meter, reading.register);
+    if (row === -1) row = this.#last.add(reading.meter, counterKey(reading.register));
     if (row === -1) return verdict; // Full: this register is judged without history.
     this.#last.set(row, VALUE, reading.value);
     this.#last.set(row, TIME_S, reading.time);
