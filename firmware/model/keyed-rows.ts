@@ -52,6 +52,15 @@ function grown<T extends Cells>(to: T, from: T): T {
   return to;
 }
 
+/** The columns of group `g` in `layout` (of a table of `columns` columns). */
+function width(layout: Uint8Array, columns: number, g: number): number {
+  return layout[2 * columns + 2 * g + 1]!;
+}
+
+/**
+ * The table. Its helpers are static (or module functions), not instance methods: in XS each private
+ * method costs every instance a slot.
+ */
 export class KeyedRows {
   readonly #maxRows: number;
   /**
@@ -92,7 +101,7 @@ export class KeyedRows {
     this.#layout = layout;
     this.#maxRows = Math.min(maxRows, ROW_LIMIT);
     this.#capacity = Math.min(Math.max(initialRows, 1), this.#maxRows);
-    for (let g = 0; g < groupKinds.length; g++) this.#cells.push(cells(groupKinds[g]!, this.#capacity * this.#width(g)));
+    for (let g = 0; g < groupKinds.length; g++) this.#cells.push(cells(groupKinds[g]!, this.#capacity * width(layout, n, g)));
     this.#first = new Uint16Array(8).fill(NONE);
   }
 
@@ -119,7 +128,7 @@ export class KeyedRows {
   insert(key: number, sub = 0, initial = 0): number {
     checkKeys(key, sub);
     const found = this.find(key, sub);
-    return found !== -1 ? found : this.#add(key, sub, initial);
+    return found !== -1 ? found : KeyedRows.#add(this, key, sub, initial);
   }
 
   /**
@@ -129,7 +138,7 @@ export class KeyedRows {
    */
   add(key: number, sub = 0, initial = 0): number {
     checkKeys(key, sub);
-    return this.#add(key, sub, initial);
+    return KeyedRows.#add(this, key, sub, initial);
   }
 
   get(row: number, column: number): number {
@@ -159,7 +168,7 @@ export class KeyedRows {
       const k = keyOf[row]!;
       if (k === -1) continue;
       for (let g = 0; g < this.#cells.length; g++) {
-        const w = this.#width(g);
+        const w = width(this.#layout, this.#columns, g);
         this.#cells[g]!.copyWithin(kept * w, row * w, (row + 1) * w);
       }
       if (subs) subs[kept] = subs[row]!;
@@ -170,47 +179,43 @@ export class KeyedRows {
     this.#size = kept;
   }
 
-  #width(group: number): number {
-    return this.#layout[2 * this.#columns + 2 * group + 1]!;
-  }
-
-  #add(key: number, sub: number, initial: number): number {
-    if (this.#size >= this.#maxRows) return -1;
-    if (initial !== 0) for (let g = 0; g < this.#cells.length; g++) {
-      const kind = this.#layout[2 * this.#columns + 2 * g]!;
+  static #add(t: KeyedRows, key: number, sub: number, initial: number): number {
+    if (t.#size >= t.#maxRows) return -1;
+    const layout = t.#layout, columns = t.#columns, groups = t.#cells;
+    if (initial !== 0) for (let g = 0; g < groups.length; g++) {
+      const kind = layout[2 * columns + 2 * g]!;
       if (kind !== 0 && !(Number.isInteger(initial) && initial >= LOW[kind]! && initial <= HIGH[kind]!)) throw new RangeError(`a ${KINDS[kind]} column cannot hold ${initial}`);
     }
-    if (sub !== 0 && !this.#subs) this.#chain();
-    const row = this.#size;
-    if (row === this.#capacity) this.#growRows();
-    this.#first = withRoom(this.#first, key, NONE);
-    this.#size++;
-    if (this.#subs) {
-      this.#subs[row] = sub;
-      this.#next![row] = this.#first[key]!;
+    if (sub !== 0 && !t.#subs) {
+      // The first second key other than 0: every row so far is the only one of its key (second key 0).
+      t.#subs = new Uint16Array(t.#capacity);
+      t.#next = new Uint16Array(t.#capacity).fill(NONE);
     }
-    this.#first[key] = row;
-    for (let g = 0; g < this.#cells.length; g++) {
-      const w = this.#width(g);
-      this.#cells[g]!.fill(initial, row * w, (row + 1) * w);
+    const row = t.#size;
+    if (row === t.#capacity) KeyedRows.#growRows(t);
+    t.#first = withRoom(t.#first, key, NONE);
+    t.#size++;
+    if (t.#subs) {
+      t.#subs[row] = sub;
+      t.#next![row] = t.#first[key]!;
+    }
+    t.#first[key] = row;
+    for (let g = 0; g < groups.length; g++) {
+      const w = width(layout, columns, g);
+      groups[g]!.fill(initial, row * w, (row + 1) * w);
     }
     return row;
   }
 
-  /** The first second key other than 0: every row so far is the only one of its key (second key 0). */
-  #chain(): void {
-    this.#subs = new Uint16Array(this.#capacity);
-    this.#next = new Uint16Array(this.#capacity).fill(NONE);
-  }
-
-  #growRows(): void {
+  static #growRows(t: KeyedRows): void {
     // A quarter more: a large table's unused rows (and the old copy alive while it grows) stay small.
-    const n = Math.min(this.#capacity + Math.max(this.#capacity >> 2, 8), this.#maxRows);
-    this.#capacity = n;
-    for (let g = 0; g < this.#cells.length; g++) this.#cells[g] = grown(cells(this.#layout[2 * this.#columns + 2 * g]!, n * this.#width(g)), this.#cells[g]!);
-    if (this.#subs) {
-      this.#subs = grown(new Uint16Array(n), this.#subs);
-      this.#next = grown(new Uint16Array(n), this.#next!);
+    const n = Math.min(t.#capacity + Math.max(t.#capacity >> 2, 8), t.#maxRows);
+    t.#capacity = n;
+    const layout = t.#layout, columns = t.#columns;
+    for (let g = 0; g < t.#cells.length; g++) t.#cells[g] = grown(cells(layout[2 * columns + 2 * g]!, n * width(layout, columns, g)), t.#cells[g]!);
+    if (t.#subs) {
+      t.#subs = grown(new Uint16Array(n), t.#subs);
+      t.#next = grown(new Uint16Array(n), t.#next!);
     }
   }
 }
