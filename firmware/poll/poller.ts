@@ -77,8 +77,12 @@ export interface PollerOptions {
  * kept until the read is over: the read's completion is a method reading them, not a closure per read.
  */
 const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, READ = 5, READ_PATH = 6, READ_GROUP = 7, READ_SLOT = 8, READ_DAY = 9;
-/** Their kinds: slots and days are 32-bit integers, counts and flags bytes, a path index 16 bits, the back-off 32-bit ms; a monotonic time in ms and a group's id (configured, any number) Float64. */
-const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "u32", "u8", "u16", "f64", "i32", "i32"]);
+/**
+ * Their kinds: slots and days are 32-bit integers, counts and flags bytes, a path's and a group's
+ * index 16 bits (the group's id, configured, any number, is in `Poller.#groupIds`), the back-off
+ * 32-bit ms; a monotonic time in ms Float64.
+ */
+const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "u32", "u8", "u16", "u16", "i32", "i32"]);
 /** Bits of the READ column. */
 const READ_WAITING = 1, READ_BILLING = 2;
 /** The longest back-off a state row holds (32 bits of ms: 49 days). */
@@ -124,6 +128,8 @@ export class Poller {
   readonly #state = new KeyedRows(STATE_COLUMNS);
   /** The paths reads were queued on, by index (a few: the buses and the bridges). */
   readonly #paths: string[] = [];
+  /** The ids of the groups reads were queued for, by index (a few). */
+  readonly #groupIds: number[] = [];
   /**
    * The reads waiting, every path's, in the order they came: (path index × 65,536 + module) × 2, plus
    * BILLING_BIT; their details in the module's state row. One list of numbers, not a Map of lists.
@@ -280,7 +286,12 @@ export class Poller {
     const st = this.#state;
     st.set(s, READ, billing ? READ_WAITING | READ_BILLING : READ_WAITING);
     st.set(s, READ_PATH, pi);
-    st.set(s, READ_GROUP, group);
+    // The id itself, whatever number it is (NaN and -0 included), comes back.
+    const ids = this.#groupIds;
+    let gi = 0;
+    while (gi < ids.length && !Object.is(ids[gi], group)) gi++;
+    if (gi === ids.length) ids.push(group);
+    st.set(s, READ_GROUP, gi);
     st.set(s, READ_SLOT, slot);
     st.set(s, READ_DAY, day);
     if (billing) {
@@ -356,7 +367,7 @@ export class Poller {
 
   /** A billing read is over (answered or not): the module's day is done, and the group's once all are. */
   #billingDone(s: number): void {
-    const st = this.#state, group = st.get(s, READ_GROUP), day = st.get(s, READ_DAY);
+    const st = this.#state, group = this.#groupIds[st.get(s, READ_GROUP)]!, day = st.get(s, READ_DAY);
     st.set(s, LAST_BILLING_DAY, day);
     const key = `${group}/${day}`;
     const left = (this.#billingOpen.get(key) ?? 1) - 1;
