@@ -1,9 +1,9 @@
 /**
  * A table of numeric rows keyed by a module or meter number (0 to 65,535: both are 16-bit in the
- * store, app/persistence.ts) and an optional second number (one of a meter's registers):
+ * store, app/persistence.ts) and an optional second number (0 to 65,535: one of a meter's registers, as its user numbers them):
  * per-module, per-meter and per-register state without an object per key. On the device an object
  * costs a slot plus one per property (16 B each) and its Map entry 3 more; here a key costs 2 B (its
- * first row) and a row the bytes of its columns plus 6 B (its second key, a 32-bit integer, and the
+ * first row) and a row the bytes of its columns plus 4 B (its second key, a 16-bit integer, and the
  * link to the next row of the same key; neither is kept before a second key other than 0 is used),
  * in typed arrays that grow by a quarter when full, with no slot at all (docs/memory.md).
  *
@@ -19,7 +19,7 @@
 import { frozen } from "./frozen.js";
 import { withRoom } from "./grow.js";
 
-/** Keys are below this (16-bit numbers). */
+/** Keys and second keys are below this (16-bit numbers). */
 export const KEY_LIMIT = 0x1_0000;
 /** Rows are numbered in 16 bits: at most this many (65,535 rows would be over 400 KB, beyond the device). */
 export const ROW_LIMIT = 0xffff;
@@ -52,6 +52,15 @@ function grown<T extends Cells>(to: T, from: T): T {
   return to;
 }
 
+/** The columns of group `g` in `layout` (of a table of `columns` columns). */
+function width(layout: Uint8Array, columns: number, g: number): number {
+  return layout[2 * columns + 2 * g + 1]!;
+}
+
+/**
+ * The table. Its helpers are static (or module functions), not instance methods: in XS each private
+ * method costs every instance a slot.
+ */
 export class KeyedRows {
   readonly #maxRows: number;
   /**
@@ -65,7 +74,7 @@ export class KeyedRows {
   /** The first row of each key (NONE), indexed by the key. */
   #first: Uint16Array;
   /** Per row, in the order the rows were added: its second key and the next row of its key (NONE); absent while every second key is 0. */
-  #subs: Int32Array | undefined;
+  #subs: Uint16Array | undefined;
   #next: Uint16Array | undefined;
   #capacity: number;
   #size = 0;
@@ -92,7 +101,7 @@ export class KeyedRows {
     this.#layout = layout;
     this.#maxRows = Math.min(maxRows, ROW_LIMIT);
     this.#capacity = Math.min(Math.max(initialRows, 1), this.#maxRows);
-    for (let g = 0; g < groupKinds.length; g++) this.#cells.push(cells(groupKinds[g]!, this.#capacity * this.#width(g)));
+    for (let g = 0; g < groupKinds.length; g++) this.#cells.push(cells(groupKinds[g]!, this.#capacity * width(layout, n, g)));
     this.#first = new Uint16Array(8).fill(NONE);
   }
 
@@ -113,13 +122,13 @@ export class KeyedRows {
 
   /**
    * The row of (`key`, `sub`), added with `initial` in every column when absent; -1 when the table
-   * is full. A key that is not an integer from 0 to KEY_LIMIT - 1, a second key that is not a
-   * 32-bit integer, or an `initial` a column cannot hold, is a RangeError.
+   * is full. A key or a second key that is not an integer from 0 to KEY_LIMIT - 1, or an `initial`
+   * a column cannot hold, is a RangeError.
    */
   insert(key: number, sub = 0, initial = 0): number {
     checkKeys(key, sub);
     const found = this.find(key, sub);
-    return found !== -1 ? found : this.#add(key, sub, initial);
+    return found !== -1 ? found : KeyedRows.#add(this, key, sub, initial);
   }
 
   /**
@@ -129,7 +138,7 @@ export class KeyedRows {
    */
   add(key: number, sub = 0, initial = 0): number {
     checkKeys(key, sub);
-    return this.#add(key, sub, initial);
+    return KeyedRows.#add(this, key, sub, initial);
   }
 
   get(row: number, column: number): number {
@@ -159,7 +168,7 @@ export class KeyedRows {
       const k = keyOf[row]!;
       if (k === -1) continue;
       for (let g = 0; g < this.#cells.length; g++) {
-        const w = this.#width(g);
+        const w = width(this.#layout, this.#columns, g);
         this.#cells[g]!.copyWithin(kept * w, row * w, (row + 1) * w);
       }
       if (subs) subs[kept] = subs[row]!;
@@ -170,52 +179,48 @@ export class KeyedRows {
     this.#size = kept;
   }
 
-  #width(group: number): number {
-    return this.#layout[2 * this.#columns + 2 * group + 1]!;
-  }
-
-  #add(key: number, sub: number, initial: number): number {
-    if (this.#size >= this.#maxRows) return -1;
-    if (initial !== 0) for (let g = 0; g < this.#cells.length; g++) {
-      const kind = this.#layout[2 * this.#columns + 2 * g]!;
+  static #add(t: KeyedRows, key: number, sub: number, initial: number): number {
+    if (t.#size >= t.#maxRows) return -1;
+    const layout = t.#layout, columns = t.#columns, groups = t.#cells;
+    if (initial !== 0) for (let g = 0; g < groups.length; g++) {
+      const kind = layout[2 * columns + 2 * g]!;
       if (kind !== 0 && !(Number.isInteger(initial) && initial >= LOW[kind]! && initial <= HIGH[kind]!)) throw new RangeError(`a ${KINDS[kind]} column cannot hold ${initial}`);
     }
-    if (sub !== 0 && !this.#subs) this.#chain();
-    const row = this.#size;
-    if (row === this.#capacity) this.#growRows();
-    this.#first = withRoom(this.#first, key, NONE);
-    this.#size++;
-    if (this.#subs) {
-      this.#subs[row] = sub;
-      this.#next![row] = this.#first[key]!;
+    if (sub !== 0 && !t.#subs) {
+      // The first second key other than 0: every row so far is the only one of its key (second key 0).
+      t.#subs = new Uint16Array(t.#capacity);
+      t.#next = new Uint16Array(t.#capacity).fill(NONE);
     }
-    this.#first[key] = row;
-    for (let g = 0; g < this.#cells.length; g++) {
-      const w = this.#width(g);
-      this.#cells[g]!.fill(initial, row * w, (row + 1) * w);
+    const row = t.#size;
+    if (row === t.#capacity) KeyedRows.#growRows(t);
+    t.#first = withRoom(t.#first, key, NONE);
+    t.#size++;
+    if (t.#subs) {
+      t.#subs[row] = sub;
+      t.#next![row] = t.#first[key]!;
+    }
+    t.#first[key] = row;
+    for (let g = 0; g < groups.length; g++) {
+      const w = width(layout, columns, g);
+      groups[g]!.fill(initial, row * w, (row + 1) * w);
     }
     return row;
   }
 
-  /** The first second key other than 0: every row so far is the only one of its key (second key 0). */
-  #chain(): void {
-    this.#subs = new Int32Array(this.#capacity);
-    this.#next = new Uint16Array(this.#capacity).fill(NONE);
-  }
-
-  #growRows(): void {
+  static #growRows(t: KeyedRows): void {
     // A quarter more: a large table's unused rows (and the old copy alive while it grows) stay small.
-    const n = Math.min(this.#capacity + Math.max(this.#capacity >> 2, 8), this.#maxRows);
-    this.#capacity = n;
-    for (let g = 0; g < this.#cells.length; g++) this.#cells[g] = grown(cells(this.#layout[2 * this.#columns + 2 * g]!, n * this.#width(g)), this.#cells[g]!);
-    if (this.#subs) {
-      this.#subs = grown(new Int32Array(n), this.#subs);
-      this.#next = grown(new Uint16Array(n), this.#next!);
+    const n = Math.min(t.#capacity + Math.max(t.#capacity >> 2, 8), t.#maxRows);
+    t.#capacity = n;
+    const layout = t.#layout, columns = t.#columns;
+    for (let g = 0; g < t.#cells.length; g++) t.#cells[g] = grown(cells(layout[2 * columns + 2 * g]!, n * width(layout, columns, g)), t.#cells[g]!);
+    if (t.#subs) {
+      t.#subs = grown(new Uint16Array(n), t.#subs);
+      t.#next = grown(new Uint16Array(n), t.#next!);
     }
   }
 }
 
 function checkKeys(key: number, sub: number): void {
   if (!(Number.isInteger(key) && key >= 0 && key < KEY_LIMIT)) throw new RangeError(`key ${key} out of range`);
-  if ((sub | 0) !== sub) throw new RangeError(`second key ${sub} out of range`);
+  if (!(Number.isInteger(sub) && sub >= 0 && sub < KEY_LIMIT)) throw new RangeError(`second key ${sub} out of range`);
 }

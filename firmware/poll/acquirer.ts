@@ -77,13 +77,18 @@ export interface AcquirerOptions {
 
 /**
  * The columns of a module's row in the acquirer's memory (one row per module, model/keyed-rows.ts):
- * its cold-start count (NaN until known), its status register (both as the module sent them: any
- * number), whether it was read since boot (0 or 1), the status bits something that happened since
- * that read gives its next readings, and whether a fresh readout was asked after an implausible value
- * (0 or 1).
+ * its cold-start count (UNKNOWN until known) and its status register, as the module sent them (at
+ * most 8 decimal and 8 hex digits, module-readout.ts: 32 bits each), whether it was read since boot
+ * (0 or 1), the status bits something that happened since that read gives its next readings, and
+ * whether a fresh readout was asked after an implausible value (0 or 1).
  */
 const POWER_FAILURES = 0, STATUS = 1, READ_SINCE_BOOT = 2, PENDING_STATUS = 3, REREAD_ASKED = 4;
-const MODULE_COLUMNS = frozen<ColumnKind[]>(["f64", "f64", "u8", "i32", "u8"]);
+const MODULE_COLUMNS = frozen<ColumnKind[]>(["u32", "u32", "u8", "i32", "u8"]);
+/**
+ * A cold-start count not known yet: above any count a module sends (8 digits), so that no count is
+ * taken for a cold start against it, as NaN was not.
+ */
+const UNKNOWN = 0xffff_ffff;
 /** The columns of a meter's last accepted import energy, for balance deltas: value (Wh) and slot. */
 const IMPORT_WH = 0, IMPORT_SLOT = 1;
 const IMPORT_COLUMNS = frozen<ColumnKind[]>(["f64", "i32"]);
@@ -239,7 +244,7 @@ export class Acquirer {
     if (!mem.get(row, READ_SINCE_BOOT)) o.moduleLog.catchUp(module);
     status |= mem.get(row, PENDING_STATUS);
     mem.set(row, PENDING_STATUS, 0);
-    // NaN (not known yet) compares false.
+    // UNKNOWN (not known yet) is above any count.
     if (obs.powerFailures !== undefined && obs.powerFailures > mem.get(row, POWER_FAILURES)) {
       // The module restarted cold: its relay and clock may have been reset, its log may hold news.
       status |= ReadingStatus.powerFailure;
@@ -304,12 +309,12 @@ export class Acquirer {
     }
   }
 
-  /** The module's row in the memory, added (with `powerFailures`, NaN when undefined) on its first use. */
+  /** The module's row in the memory, added (with `powerFailures`, UNKNOWN when undefined) on its first use. */
   #memoryOf(module: number, powerFailures: number | undefined): number {
     let row = this.#memory.find(module);
     if (row === -1) {
       row = this.#memory.add(module);
-      this.#memory.set(row, POWER_FAILURES, powerFailures ?? Number.NaN);
+      this.#memory.set(row, POWER_FAILURES, powerFailures ?? UNKNOWN);
     }
     return row;
   }

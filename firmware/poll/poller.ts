@@ -16,7 +16,7 @@
  *   counted per module; the missing/restored transitions are events (the caller's).
  */
 import type { MonotonicClock, TimerId, Timers, WallClock } from "../../hal/clock.js";
-import type { Failure, Readout } from "../bus/types.js";
+import type { Failure, Readout, ReadoutResult } from "../bus/types.js";
 import type { ModuleAccess } from "./module-access.js";
 import { frozen } from "../model/frozen.js";
 import { KeyedRows, type ColumnKind } from "../model/keyed-rows.js";
@@ -70,13 +70,21 @@ export interface PollerOptions {
 
 /**
  * The columns of a module's row in the poller's state (model/keyed-rows.ts): the last slot read
- * (-1 none), the last billing day done (-1 not known yet), a readout running (0 or 1), when a missing
- * module is tried again (monotonic ms) and its back-off (ms); whether a scheduled or billing read of
- * it waits in a path's queue (0 or 1: one at a time), and that read's group, slot and day.
+ * (-1 none), the last billing day done (-1 not known yet), its readouts running (a count: one
+ * scheduled or billing read and on-demand ones), when a missing module is tried again (monotonic ms)
+ * and its back-off (ms); its scheduled or billing read (one at a time: READ_WAITING while it waits in
+ * a path's queue, READ_BILLING for a billing read), and that read's path index, group, slot and day,
+ * kept until the read is over: the read's completion is a method reading them, not a closure per read.
  */
-const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, PENDING = 5, PENDING_GROUP = 6, PENDING_SLOT = 7, PENDING_DAY = 8;
-/** Their kinds: slots and days are 32-bit integers, flags bytes, the back-off 32-bit ms; a monotonic time in ms and a group's id (configured, any number) Float64. */
-const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "u32", "u8", "f64", "i32", "i32"]);
+const LAST_SLOT = 0, LAST_BILLING_DAY = 1, BUSY = 2, RETRY_AT_MS = 3, BACKOFF_MS = 4, READ = 5, READ_PATH = 6, READ_GROUP = 7, READ_SLOT = 8, READ_DAY = 9;
+/**
+ * Their kinds: slots and days are 32-bit integers, counts and flags bytes, a path's and a group's
+ * index 16 bits (the group's id, configured, any number, is in `Poller.#groupIds`), the back-off
+ * 32-bit ms; a monotonic time in ms Float64.
+ */
+const STATE_COLUMNS = frozen<ColumnKind[]>(["i32", "i32", "u8", "f64", "u32", "u8", "u16", "u16", "i32", "i32"]);
+/** Bits of the READ column. */
+const READ_WAITING = 1, READ_BILLING = 2;
 /** The longest back-off a state row holds (32 bits of ms: 49 days). */
 const BACKOFF_LIMIT_MS = 0xffff_ffff;
 /** A waiting read is one number: its path's index times 65,536 plus the module, times 2, plus 1 for a billing read. */
@@ -97,13 +105,8 @@ export interface OnDemandResult {
   readout?: Readout;
 }
 
-interface PendingRead {
-  module: number;
-  kind: ReadKind;
-  group: number;
-  slot: number;
-  day: number;
-}
+/** What an on-demand readout's caller is told once it is over. */
+type OnDemandDone = (ok: boolean, failure?: Failure, readout?: Readout) => void;
 
 const TICK_MAX_MS = 60_000;
 /** Modules a tick looks at in one turn. */
@@ -125,6 +128,8 @@ export class Poller {
   readonly #state = new KeyedRows(STATE_COLUMNS);
   /** The paths reads were queued on, by index (a few: the buses and the bridges). */
   readonly #paths: string[] = [];
+  /** The ids of the groups reads were queued for, by index (a few). */
+  readonly #groupIds: number[] = [];
   /**
    * The reads waiting, every path's, in the order they came: (path index × 65,536 + module) × 2, plus
    * BILLING_BIT; their details in the module's state row. One list of numbers, not a Map of lists.
@@ -166,7 +171,7 @@ export class Poller {
     this.#running = false;
     if (this.#tick !== undefined) this.#o.timers.clear(this.#tick);
     this.#tick = undefined;
-    for (const code of this.#pending) this.#state.set(this.#stateOf(moduleOf(code)), PENDING, 0);
+    for (const code of this.#pending) this.#state.set(this.#stateOf(moduleOf(code)), READ, 0);
     this.#pending.length = 0;
     this.#open.length = 0;
     this.#billingOpen.clear();
@@ -193,7 +198,7 @@ export class Poller {
     if (left === 0) return done(results);
     for (const module of modules) {
       this.counters.onDemand++;
-      this.#read(module, "onDemand", Priority.onDemand, (ok, failure, _boundMs, readout) => {
+      this.#read(module, Priority.onDemand, (ok, failure, readout) => {
         results.push(failure ? { module, ok, failure } : withReadouts && readout ? { module, ok, readout } : { module, ok });
         if (--left === 0) done(results);
       });
@@ -260,36 +265,43 @@ export class Poller {
     const st = this.#state, s = this.#stateOf(module);
     const slot = slotOf(nowS, g.intervalMin, o.utcOffsetMin);
     w.nextS = Math.min(w.nextS, slotStart(slot + 1, g.intervalMin, o.utcOffsetMin));
-    if (st.get(s, BUSY) || st.get(s, PENDING)) return;
+    if (st.get(s, BUSY) || st.get(s, READ) & READ_WAITING) return;
     // A module displaced by another at its place is found again by discovery if it reappears elsewhere.
     if (!t.inPlace(module)) return;
     if (t.stateOf(module) === "missing" && nowMs < st.get(s, RETRY_AT_MS)) return;
     const day = billingDay(g, nowS, o.utcOffsetMin);
     if (day !== undefined && st.get(s, LAST_BILLING_DAY) < 0) st.set(s, LAST_BILLING_DAY, o.billingDays?.last(g.id) ?? day);
-    if (day !== undefined && day > st.get(s, LAST_BILLING_DAY)) this.#push(t.pathOf(module), { module, kind: "billing", group: g.id, slot, day });
-    else if (slot > st.get(s, LAST_SLOT) && inWindow(g, nowS, o.utcOffsetMin)) this.#push(t.pathOf(module), { module, kind: "scheduled", group: g.id, slot, day: day ?? -1 });
+    if (day !== undefined && day > st.get(s, LAST_BILLING_DAY)) this.#push(t.pathOf(module), module, s, true, g.id, slot, day);
+    else if (slot > st.get(s, LAST_SLOT) && inWindow(g, nowS, o.utcOffsetMin)) this.#push(t.pathOf(module), module, s, false, g.id, slot, day ?? -1);
   }
 
-  #push(path: string, read: PendingRead): void {
+  /** Queues a scheduled (or billing) read of `module` (state row `s`) on `path`: its details go in the row. */
+  #push(path: string, module: number, s: number, billing: boolean, group: number, slot: number, day: number): void {
     let pi = this.#paths.indexOf(path);
     if (pi < 0) {
       pi = this.#paths.push(path) - 1;
       this.#queued.push(0);
     }
-    this.#pending.push((pi * 0x1_0000 + read.module) * 2 + (read.kind === "billing" ? BILLING_BIT : 0));
-    const st = this.#state, s = this.#stateOf(read.module);
-    st.set(s, PENDING, 1);
-    st.set(s, PENDING_GROUP, read.group);
-    st.set(s, PENDING_SLOT, read.slot);
-    st.set(s, PENDING_DAY, read.day);
-    if (read.kind === "billing") {
-      const key = `${read.group}/${read.day}`;
+    this.#pending.push((pi * 0x1_0000 + module) * 2 + (billing ? BILLING_BIT : 0));
+    const st = this.#state;
+    st.set(s, READ, billing ? READ_WAITING | READ_BILLING : READ_WAITING);
+    st.set(s, READ_PATH, pi);
+    // The id itself, whatever number it is (NaN and -0 included), comes back.
+    const ids = this.#groupIds;
+    let gi = 0;
+    while (gi < ids.length && !Object.is(ids[gi], group)) gi++;
+    if (gi === ids.length) ids.push(group);
+    st.set(s, READ_GROUP, gi);
+    st.set(s, READ_SLOT, slot);
+    st.set(s, READ_DAY, day);
+    if (billing) {
+      const key = `${group}/${day}`;
       this.#billingOpen.set(key, (this.#billingOpen.get(key) ?? 0) + 1);
+      return;
     }
-    if (read.kind !== "scheduled") return;
-    const c = this.#openAt(pi, read.slot);
+    const c = this.#openAt(pi, slot);
     if (c >= 0) this.#open[c + OPEN_LEFT]!++;
-    else this.#open.push(pi, read.slot, this.#o.clock.now(), 1, 0, 0);
+    else this.#open.push(pi, slot, this.#o.clock.now(), 1, 0, 0);
   }
 
   /** The offset in `#open` of the cycle of path index `pi` and `slot`, or -1. */
@@ -307,9 +319,10 @@ export class Poller {
     return -1;
   }
 
-  #cycleDone(pi: number, read: PendingRead, boundMs: number | undefined): void {
-    const open = this.#open, c = this.#openAt(pi, read.slot);
-    if (read.kind !== "scheduled" || c < 0) return;
+  /** A scheduled read of path index `pi` and `slot` is over (`boundMs` its wire-time bound, undefined when it failed). */
+  #cycleDone(pi: number, slot: number, boundMs: number | undefined): void {
+    const open = this.#open, c = this.#openAt(pi, slot);
+    if (c < 0) return;
     if (boundMs === undefined) open[c + OPEN_FAILED] = 1;
     else open[c + OPEN_BOUND_MS]! += boundMs;
     if (--open[c + OPEN_LEFT]! > 0) return;
@@ -324,67 +337,76 @@ export class Poller {
       total.complete++;
       total.ratioSum += durationMs / cycleBoundMs;
     }
-    for (const l of this.#cycleListeners) l({ path, slot: read.slot, durationMs, lowerBoundMs: cycleBoundMs, complete });
-  }
-
-  /** The read a path's queue holds as `code`, as an object while it runs (the only ones in flight). */
-  #pendingRead(code: number): PendingRead {
-    const module = moduleOf(code), st = this.#state, s = this.#stateOf(module);
-    st.set(s, PENDING, 0);
-    return { module, kind: code & BILLING_BIT ? "billing" : "scheduled", group: st.get(s, PENDING_GROUP), slot: st.get(s, PENDING_SLOT), day: st.get(s, PENDING_DAY) };
+    for (const l of this.#cycleListeners) l({ path, slot, durationMs, lowerBoundMs: cycleBoundMs, complete });
   }
 
   #feed(pi: number): void {
     while (this.#queued[pi]! < this.#o.maxQueuedPerPath) {
       const next = this.#nextPending(pi);
       if (next < 0) return;
-      const read = this.#pendingRead(this.#pending.splice(next, 1)[0]!);
-      const st = this.#state, s = this.#stateOf(read.module);
-      const priority = read.kind === "billing" ? Priority.billing : Priority.scheduled;
-      this.counters[read.kind === "billing" ? "billing" : "scheduled"]++;
+      const code = this.#pending.splice(next, 1)[0]!, module = moduleOf(code);
+      const st = this.#state, s = this.#stateOf(module);
+      // No longer waiting; the row keeps the read's details until it is over.
+      st.set(s, READ, st.get(s, READ) & ~READ_WAITING);
+      const billing = (code & BILLING_BIT) !== 0;
+      this.counters[billing ? "billing" : "scheduled"]++;
       this.#queued[pi]!++;
-      this.#read(read.module, read.kind, priority, (_ok, _failure, boundMs) => {
-        this.#cycleDone(pi, read, boundMs);
-        this.#queued[pi]!--;
-        st.set(s, LAST_SLOT, Math.max(st.get(s, LAST_SLOT), read.slot));
-        if (read.kind === "billing") this.#billingDone(read);
-        if (this.#running) this.#feed(pi);
-      });
+      this.#read(module, billing ? Priority.billing : Priority.scheduled);
     }
   }
 
+  /** The scheduled or billing read of state row `s` is over: its cycle, its path's queue, its slot or billing day. */
+  #scheduledDone(s: number, boundMs: number | undefined): void {
+    const st = this.#state, pi = st.get(s, READ_PATH), slot = st.get(s, READ_SLOT), billing = (st.get(s, READ) & READ_BILLING) !== 0;
+    if (!billing) this.#cycleDone(pi, slot, boundMs);
+    this.#queued[pi]!--;
+    st.set(s, LAST_SLOT, Math.max(st.get(s, LAST_SLOT), slot));
+    if (billing) this.#billingDone(s);
+    if (this.#running) this.#feed(pi);
+  }
+
   /** A billing read is over (answered or not): the module's day is done, and the group's once all are. */
-  #billingDone(read: PendingRead): void {
-    this.#state.set(this.#stateOf(read.module), LAST_BILLING_DAY, read.day);
-    const key = `${read.group}/${read.day}`;
+  #billingDone(s: number): void {
+    const st = this.#state, group = this.#groupIds[st.get(s, READ_GROUP)]!, day = st.get(s, READ_DAY);
+    st.set(s, LAST_BILLING_DAY, day);
+    const key = `${group}/${day}`;
     const left = (this.#billingOpen.get(key) ?? 1) - 1;
     if (left > 0) return void this.#billingOpen.set(key, left);
     this.#billingOpen.delete(key);
-    this.#o.billingDays?.done(read.group, read.day);
+    this.#o.billingDays?.done(group, day);
   }
 
-  /** Starts a readout of `module` on its path; `after` runs once it is over. */
-  #read(module: number, kind: ReadKind, priority: number, after: (ok: boolean, failure?: Failure, boundMs?: number, readout?: Readout) => void): void {
+  /**
+   * Starts a readout of `module` on its path: an on-demand one when `after` is given (it runs once
+   * the readout is over), else the scheduled or billing read its state row holds. One closure per
+   * readout (the path's callback), holding the module and `after`: the rest is in the row.
+   */
+  #read(module: number, priority: number, after?: OnDemandDone): void {
+    const st = this.#state, s = this.#stateOf(module);
+    st.set(s, BUSY, st.get(s, BUSY) + 1);
+    this.#o.access.readout(module, priority, (r) => this.#readDone(module, r, after));
+  }
+
+  #readDone(module: number, r: ReadoutResult, after: OnDemandDone | undefined): void {
     const o = this.#o;
     const st = this.#state, s = this.#stateOf(module);
-    st.set(s, BUSY, 1);
-    o.access.readout(module, priority, (r) => {
-      st.set(s, BUSY, 0);
-      if (r.ok) {
-        this.counters.ok++;
-        st.set(s, BACKOFF_MS, 0);
-        o.listener.readout(module, r.readout, kind, o.wallClock.now() / 1000);
-        return after(true, undefined, r.wire.lowerBoundMs, r.readout);
-      }
-      this.counters.failed++;
-      o.listener.failed(module, r.failure, kind);
-      if (o.topology.has(module) && o.topology.stateOf(module) === "missing") {
-        const base = (this.#group(module)?.intervalMin ?? 15) * 60_000;
-        const backoffMs = st.get(s, BACKOFF_MS);
-        st.set(s, BACKOFF_MS, Math.min(Math.floor(o.maxBackoffMs), BACKOFF_LIMIT_MS, backoffMs ? backoffMs * 2 : base));
-        st.set(s, RETRY_AT_MS, o.clock.now() + st.get(s, BACKOFF_MS));
-      }
-      after(false, r.failure);
-    });
+    st.set(s, BUSY, st.get(s, BUSY) - 1);
+    const kind: ReadKind = after ? "onDemand" : st.get(s, READ) & READ_BILLING ? "billing" : "scheduled";
+    if (r.ok) {
+      this.counters.ok++;
+      st.set(s, BACKOFF_MS, 0);
+      o.listener.readout(module, r.readout, kind, o.wallClock.now() / 1000);
+      return after ? after(true, undefined, r.readout) : this.#scheduledDone(s, r.wire.lowerBoundMs);
+    }
+    this.counters.failed++;
+    o.listener.failed(module, r.failure, kind);
+    if (o.topology.has(module) && o.topology.stateOf(module) === "missing") {
+      const base = (this.#group(module)?.intervalMin ?? 15) * 60_000;
+      const backoffMs = st.get(s, BACKOFF_MS);
+      st.set(s, BACKOFF_MS, Math.min(Math.floor(o.maxBackoffMs), BACKOFF_LIMIT_MS, backoffMs ? backoffMs * 2 : base));
+      st.set(s, RETRY_AT_MS, o.clock.now() + st.get(s, BACKOFF_MS));
+    }
+    if (after) after(false, r.failure);
+    else this.#scheduledDone(s, undefined);
   }
 }

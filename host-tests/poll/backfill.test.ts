@@ -122,6 +122,15 @@ describe("profile catch-up: holdings", () => {
           }
           const totals = h.unrecoverableTotals();
           assert.equal(totals.notRecorded + totals.expired + totals.noProfile + totals.profileTooShort, lost.reduce((a, b) => a + b, 0));
+          // Each meter's counts, as listed (meters with any, in row order) and as asked, add up to the totals.
+          const listed: number[] = [], sums = [0, 0, 0, 0];
+          h.forEachUnrecoverable((m, counts) => {
+            listed.push(m);
+            assert.deepEqual([...counts], h.unrecoverableOf(m));
+            counts.forEach((n, k) => (sums[k]! += n));
+          });
+          assert.deepEqual(listed, METERS.filter((m) => h.unrecoverableOf(m).some((n) => n > 0)));
+          assert.deepEqual(sums, [totals.noProfile, totals.profileTooShort, totals.notRecorded, totals.expired]);
         }
       }),
       { numRuns: 200 },

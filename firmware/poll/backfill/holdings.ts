@@ -4,8 +4,9 @@
  * A meter's profile channels (its energy registers) come together, from a readout or from one row of
  * its load profile, so one bit per meter and interval says it all: a slot is *missing* once it has
  * ended without the meter's import energy stored in it. Missing bits cover a window of the last
- * `WINDOW_SLOTS` slots per meter (a ring of bytes in one typed array for every meter); a bit that
- * leaves the window unfetched is counted unrecoverable ("expired"). Slots are counted from 1970 (UTC).
+ * `WINDOW_SLOTS` slots per meter (a ring of bytes, held only while the meter misses a slot: most
+ * meters miss none); a bit that leaves the window unfetched is counted unrecoverable ("expired").
+ * Slots are counted from 1970 (UTC).
  *
  * What is persisted (through `HoldingsStore`) is only what cannot be told again after a power cut:
  * each meter's missing bits, written when they change (a slot missed, a slot fetched), and the last
@@ -16,7 +17,8 @@
  */
 
 import { withRoom } from "../../model/grow.js";
-import { KeyedRows } from "../../model/keyed-rows.js";
+import { frozen } from "../../model/frozen.js";
+import { KeyedRows, type ColumnKind } from "../../model/keyed-rows.js";
 
 /** Profile registration period, minutes (the meters' P.01 period; slots of the holdings). */
 export const PROFILE_PERIOD_MIN = 15;
@@ -41,6 +43,10 @@ export const UNRECOVERABLE_NAMES = Object.freeze(["noProfile", "profileTooShort"
 const REASONS = UNRECOVERABLE_NAMES.length;
 /** A slot column's value before the row has one. */
 const NO_SLOT = -1;
+/** A row without missing bits (in `#bitsAt`), and the end of the free bits rows' list. */
+const NO_BITS = 0xffff;
+/** Unrecoverable slots per reason: a row per meter that has any (few do), a column per reason. */
+const UNRECOVERABLE_COLUMNS = frozen<ColumnKind[]>(["u32", "u32", "u32", "u32"]);
 
 /** Where the holdings are kept across power cuts. */
 export interface HoldingsStore {
@@ -59,7 +65,9 @@ export interface HoldingsStore {
  * Rows of meters, in typed arrays indexed by row (a row per meter, in the order they came): no object,
  * Map or Set entry per meter (a Map entry is 3 slots in XS, a Set entry 2: 768 and 512 over 256
  * meters, docs/memory.md). Slots since 1970 fit an Int32 (15-minute slots: 2^31 of them is 61,000
- * years); a window holds at most 192 missing slots (a byte).
+ * years); a window holds at most 192 missing slots (a byte). A meter's missing bits and its
+ * unrecoverable counts take room only while it has some: 24 B and 16 B a meter otherwise, for every
+ * meter, most of them zeros (docs/memory.md).
  */
 export class ProfileHoldings {
   readonly #store: HoldingsStore;
@@ -72,8 +80,14 @@ export class ProfileHoldings {
   #lastHeld = new Int32Array(0);
   #prevHeld = new Int32Array(0);
   #missingCount = new Uint8Array(0);
-  #bits = new Uint8Array(0);
-  #unrecoverable = new Uint32Array(0);
+  /** Each row's bits row in `#pool` (NO_BITS while it misses no slot). */
+  #bitsAt = new Uint16Array(0);
+  /** Bits rows (`ROW_BYTES` each) of the meters missing slots; a free one's first two bytes link the next free (`#freeBits`). */
+  #pool = new Uint8Array(0);
+  #poolRows = 0;
+  #poolUsed = 0;
+  #freeBits = NO_BITS;
+  readonly #unrecoverable = new KeyedRows(UNRECOVERABLE_COLUMNS);
   /** Rows written since the last flush (1), and how many. */
   #dirty = new Uint8Array(0);
   #dirtyRows = 0;
@@ -85,9 +99,12 @@ export class ProfileHoldings {
     this.#store = store;
     store.load((meter, top, bits) => {
       const r = this.#row(meter, top);
-      this.#bits.set(bits.subarray(0, ROW_BYTES), r * ROW_BYTES);
+      // Every bit of the ring is one slot of the window.
       let n = 0;
-      for (let s = top - WINDOW_SLOTS + 1; s <= top; s++) if (this.isMissing(meter, s)) n++;
+      for (let i = 0; i < ROW_BYTES; i++) for (let b = bits[i] ?? 0; b !== 0; b &= b - 1) n++;
+      if (n === 0) return;
+      const p = this.#takeBits(r); // before the pool is read: taking a row may grow it
+      this.#pool.set(bits.subarray(0, ROW_BYTES), p * ROW_BYTES);
       this.#missingCount[r] = n;
     });
     this.#commissioned = store.commissioned();
@@ -133,24 +150,25 @@ export class ProfileHoldings {
 
   /** Unrecoverable slots of `meter` by reason (indexes of `Unrecoverable`). */
   unrecoverableOf(meter: number): number[] {
-    const r = this.#rowOf.find(meter);
+    const u = this.#unrecoverable.find(meter);
     const out: number[] = [];
-    for (let k = 0; k < REASONS; k++) out.push(r < 0 ? 0 : this.#unrecoverable[r * REASONS + k]!);
+    for (let k = 0; k < REASONS; k++) out.push(u < 0 ? 0 : this.#unrecoverable.get(u, k));
     return out;
   }
 
-  /** Calls `each` for every meter with unrecoverable slots, with its counts by reason (indexes of `Unrecoverable`). */
+  /** Calls `each` for every meter with unrecoverable slots (in row order), with its counts by reason (indexes of `Unrecoverable`). */
   forEachUnrecoverable(each: (meter: number, counts: readonly number[]) => void): void {
     for (let r = 0; r < this.#rows; r++) {
-      const counts = Array.from(this.#unrecoverable.subarray(r * REASONS, (r + 1) * REASONS));
-      if (counts.some((n) => n > 0)) each(this.#meters[r]!, counts);
+      const meter = this.#meters[r]!;
+      // A meter has a row in `#unrecoverable` once one of its slots is given up.
+      if (this.#unrecoverable.find(meter) >= 0) each(meter, this.unrecoverableOf(meter));
     }
   }
 
   /** Every meter's unrecoverable slots, by reason name. */
   unrecoverableTotals(): Record<(typeof UNRECOVERABLE_NAMES)[number], number> {
     const t = { noProfile: 0, profileTooShort: 0, notRecorded: 0, expired: 0 };
-    for (let i = 0; i < this.#rows * REASONS; i++) t[UNRECOVERABLE_NAMES[i % REASONS]!] += this.#unrecoverable[i]!;
+    for (let u = 0; u < this.#unrecoverable.size; u++) for (let k = 0; k < REASONS; k++) t[UNRECOVERABLE_NAMES[k]!] += this.#unrecoverable.get(u, k);
     return t;
   }
 
@@ -198,7 +216,7 @@ export class ProfileHoldings {
     const r = this.#rowOf.find(meter);
     if (r < 0 || !this.#inWindow(r, slot) || !this.#bit(r, slot)) return;
     this.#clearBit(r, slot);
-    this.#unrecoverable[r * REASONS + reason]!++;
+    this.#countUnrecoverable(r, reason);
     this.#markDirty(r);
   }
 
@@ -226,7 +244,8 @@ export class ProfileHoldings {
   }
 
   #save(r: number): void {
-    this.#store.save(this.#meters[r]!, this.#top[r]!, this.#bits.subarray(r * ROW_BYTES, (r + 1) * ROW_BYTES));
+    const p = this.#bitsAt[r]!;
+    this.#store.save(this.#meters[r]!, this.#top[r]!, p === NO_BITS ? new Uint8Array(ROW_BYTES) : this.#pool.subarray(p * ROW_BYTES, (p + 1) * ROW_BYTES));
     this.#dirty[r] = 0;
     this.#dirtyRows--;
   }
@@ -250,6 +269,7 @@ export class ProfileHoldings {
     this.#top[r] = top;
     this.#lastHeld[r] = NO_SLOT;
     this.#prevHeld[r] = NO_SLOT;
+    this.#bitsAt[r] = NO_BITS;
     return r;
   }
 
@@ -261,8 +281,44 @@ export class ProfileHoldings {
     this.#prevHeld = withRoom(this.#prevHeld, r);
     this.#missingCount = withRoom(this.#missingCount, r);
     this.#dirty = withRoom(this.#dirty, r);
-    this.#bits = withRoom(this.#bits, (r + 1) * ROW_BYTES - 1);
-    this.#unrecoverable = withRoom(this.#unrecoverable, (r + 1) * REASONS - 1);
+    this.#bitsAt = withRoom(this.#bitsAt, r);
+  }
+
+  /** Row `r`'s bits row in the pool, taken (all zeros) when it has none. */
+  #takeBits(r: number): number {
+    let p = this.#bitsAt[r]!;
+    if (p !== NO_BITS) return p;
+    if (this.#freeBits !== NO_BITS) {
+      p = this.#freeBits;
+      const at = p * ROW_BYTES;
+      this.#freeBits = this.#pool[at]! | (this.#pool[at + 1]! << 8);
+      this.#pool[at] = this.#pool[at + 1] = 0;
+    } else {
+      p = this.#poolRows++;
+      this.#pool = withRoom(this.#pool, (p + 1) * ROW_BYTES - 1);
+    }
+    this.#poolUsed++;
+    return (this.#bitsAt[r] = p);
+  }
+
+  /** Row `r` misses no slot now: its bits row (all zeros) goes back to the pool, and the pool once no row uses it. */
+  #releaseBits(r: number): void {
+    const p = this.#bitsAt[r]!;
+    this.#bitsAt[r] = NO_BITS;
+    if (--this.#poolUsed === 0) {
+      this.#pool = new Uint8Array(0);
+      this.#poolRows = 0;
+      this.#freeBits = NO_BITS;
+      return;
+    }
+    this.#pool[p * ROW_BYTES] = this.#freeBits & 0xff;
+    this.#pool[p * ROW_BYTES + 1] = this.#freeBits >> 8;
+    this.#freeBits = p;
+  }
+
+  #countUnrecoverable(r: number, reason: Unrecoverable): void {
+    const u = this.#unrecoverable.insert(this.#meters[r]!);
+    this.#unrecoverable.set(u, reason, this.#unrecoverable.get(u, reason) + 1);
   }
 
   /** Moves row `r`'s window so that it ends at `slot`: missing slots that leave it expire. */
@@ -273,7 +329,7 @@ export class ProfileHoldings {
     for (let s = top - WINDOW_SLOTS + 1; s < top - WINDOW_SLOTS + 1 + steps; s++) {
       if (!this.#bit(r, s)) continue;
       this.#clearBit(r, s);
-      this.#unrecoverable[r * REASONS + Unrecoverable.expired]!++;
+      this.#countUnrecoverable(r, Unrecoverable.expired);
       this.#markDirty(r);
     }
     this.#top[r] = slot;
@@ -285,19 +341,21 @@ export class ProfileHoldings {
 
   #setMissing(r: number, slot: number): void {
     if (!this.#inWindow(r, slot) || this.#bit(r, slot)) return;
-    const i = r * ROW_BYTES + (mod(slot) >> 3);
-    this.#bits[i] = this.#bits[i]! | (1 << (mod(slot) & 7));
+    const i = this.#takeBits(r) * ROW_BYTES + (mod(slot) >> 3);
+    this.#pool[i] = this.#pool[i]! | (1 << (mod(slot) & 7));
     this.#missingCount[r]!++;
   }
 
+  /** Clears a bit that is set. */
   #clearBit(r: number, slot: number): void {
-    const i = r * ROW_BYTES + (mod(slot) >> 3);
-    this.#bits[i] = this.#bits[i]! & ~(1 << (mod(slot) & 7));
-    this.#missingCount[r]!--;
+    const i = this.#bitsAt[r]! * ROW_BYTES + (mod(slot) >> 3);
+    this.#pool[i] = this.#pool[i]! & ~(1 << (mod(slot) & 7));
+    if (--this.#missingCount[r]! === 0) this.#releaseBits(r);
   }
 
   #bit(r: number, slot: number): boolean {
-    return (this.#bits[r * ROW_BYTES + (mod(slot) >> 3)]! & (1 << (mod(slot) & 7))) !== 0;
+    const p = this.#bitsAt[r]!;
+    return p !== NO_BITS && (this.#pool[p * ROW_BYTES + (mod(slot) >> 3)]! & (1 << (mod(slot) & 7))) !== 0;
   }
 }
 
