@@ -154,7 +154,7 @@ export class LatchManager {
     this.#o = options;
     for (const r of options.persistence.load()) {
       if (!isControlMode(r.mode)) continue;
-      this.#put(r.consumer, r.state, r.mode, r.limiter);
+      this.put(r.consumer, r.state, r.mode, r.limiter);
       if (r.limiter && isValidLoadLimit(r.limiter)) this.#limiters.set(r.consumer, new Limiter(r.limiter));
     }
   }
@@ -162,8 +162,8 @@ export class LatchManager {
   /** Starts enforcing: every latched relay is driven now (a reboot may have closed some), then watched. */
   start(): void {
     this.#running = true;
-    for (const module of this.latched()) this.#drive(module);
-    this.#watch = this.#o.timers.set(() => this.#watchLatched(), this.#watchMs, this.#watchMs);
+    for (const module of this.latched()) this.drive(module);
+    this.#watch = this.#o.timers.set(() => this.watchLatched(), this.#watchMs, this.#watchMs);
   }
 
   stop(): void {
@@ -222,9 +222,9 @@ export class LatchManager {
     const t = transition(old, mode, trigger);
     if (!t.allowed) return this.#refuse(consumer, trigger, source, old, `${trigger} not allowed in state ${old}, mode ${mode}`, who);
     this.#set(consumer, t.to, mode, this.limiter(consumer));
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: trigger, old: String(old), new: String(t.to), result: "ok", ...who });
-    this.#o.raise({ type: EventType.latchChange, subject: consumer, time: this.#nowS(), alarm: false, detail: t.to });
-    if (outputState(old) !== outputState(t.to)) this.#driveConsumer(consumer);
+    this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action: trigger, old: String(old), new: String(t.to), result: "ok", ...who });
+    this.#o.raise({ type: EventType.latchChange, subject: consumer, time: this.nowS(), alarm: false, detail: t.to });
+    if (outputState(old) !== outputState(t.to)) this.driveConsumer(consumer);
     return { code: "ok", state: t.to };
   }
 
@@ -238,8 +238,8 @@ export class LatchManager {
     if (mode === 0 && !outputState(state) && source !== "head-end") return this.#refuse(consumer, "mode", source, old, "mode 0 would reconnect");
     const next = mode === 0 ? ControlState.connected : state;
     this.#set(consumer, next, mode, this.limiter(consumer));
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "mode", old: String(old), new: String(mode), result: "ok" });
-    if (outputState(state) !== outputState(next)) this.#driveConsumer(consumer);
+    this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action: "mode", old: String(old), new: String(mode), result: "ok" });
+    if (outputState(state) !== outputState(next)) this.driveConsumer(consumer);
     return { code: "ok", state: next };
   }
 
@@ -257,7 +257,7 @@ export class LatchManager {
     const old = describeLimit(this.limiter(consumer));
     const refuse = (reason: string) => {
       this.counters.refused++;
-      this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "limit", old, new: old, result: "refused" });
+      this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action: "limit", old, new: old, result: "refused" });
       return { code: "refused", reason } as const;
     };
     if (source !== "head-end" && source !== "console") return refuse(`limits are not set from ${source}`);
@@ -270,7 +270,7 @@ export class LatchManager {
       l.setEmergency(this.#emergency);
       this.#limiters.set(consumer, l);
     } else this.#limiters.delete(consumer);
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "limit", old, new: describeLimit(config), result: "ok" });
+    this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action: "limit", old, new: describeLimit(config), result: "ok" });
     return { code: "ok", state };
   }
 
@@ -307,9 +307,9 @@ export class LatchManager {
     if (!this.#mismatched.has(module)) {
       this.#mismatched.add(module);
       this.counters.mismatchesDetected++;
-      this.#o.raise({ type: EventType.relayMismatch, subject: module, time: this.#nowS(), alarm: true, detail: connected ? 1 : 0 });
+      this.#o.raise({ type: EventType.relayMismatch, subject: module, time: this.nowS(), alarm: true, detail: connected ? 1 : 0 });
     }
-    if (!want || this.#closing.has(module)) this.#drive(module);
+    if (!want || this.#closing.has(module)) this.drive(module);
   }
 
   get #watchMs(): number {
@@ -320,17 +320,17 @@ export class LatchManager {
     return this.#o.defaultMode ?? 2;
   }
 
-  #nowS(): number {
+  private nowS(): number {
     return Math.floor(this.#o.wallClock.now() / 1000);
   }
 
   #set(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
     this.#o.persistence.save(limiter ? { consumer, state, mode, limiter } : { consumer, state, mode });
-    this.#put(consumer, state, mode, limiter);
+    this.put(consumer, state, mode, limiter);
   }
 
   /** The consumer's record, in its row (added when it has none) and its limiter's configuration. */
-  #put(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
+  private put(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
     const t = this.#records;
     const row = t.insert(consumer);
     t.set(row, CONSUMER, consumer);
@@ -342,24 +342,24 @@ export class LatchManager {
 
   #refuse(consumer: number, action: Trigger | "mode", source: TriggerSource, old: number, reason: string, who: { actor?: string } = {}): LatchOutcome {
     this.counters.refused++;
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action, old: String(old), new: String(old), result: "refused", ...who });
+    this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action, old: String(old), new: String(old), result: "refused", ...who });
     return { code: "refused", reason };
   }
 
-  #driveConsumer(consumer: number): void {
+  private driveConsumer(consumer: number): void {
     const module = this.#o.moduleOf(consumer);
     if (module === undefined) return;
     if (this.relayWanted(module)) this.#closing.add(module);
     else this.#closing.delete(module);
-    this.#drive(module);
+    this.drive(module);
   }
 
-  #watchLatched(): void {
+  private watchLatched(): void {
     for (const module of this.latched()) if (!this.#watchQueue.includes(module)) this.#watchQueue.push(module);
-    this.#watchNext();
+    this.watchNext();
   }
 
-  #watchNext(): void {
+  private watchNext(): void {
     while (this.#running && !this.#watchReading) {
       const module = this.#watchQueue.shift();
       if (module === undefined) return;
@@ -373,14 +373,14 @@ export class LatchManager {
         try {
           if (r.ok) this.observeRelay(module, r.connected);
         } finally {
-          this.#watchNext();
+          this.watchNext();
         }
       });
     }
   }
 
   /** Drives the relay to the latch's output state, verifies it, and retries with back-off until it holds. */
-  #drive(module: number): void {
+  private drive(module: number): void {
     if (!this.#running) return;
     let d = this.#drives.get(module);
     if (!d) this.#drives.set(module, (d = { timer: undefined, busy: false, again: false, retryMs: this.#o.retryMs ?? 30_000 }));
@@ -415,12 +415,12 @@ export class LatchManager {
       }
       if (!r.ok) this.counters.relayFailures++;
       // The latch changed while the relay was being driven: drive it to the new state now.
-      if (d!.again || wantNow !== want) return this.#drive(module);
+      if (d!.again || wantNow !== want) return this.drive(module);
       const wait = d!.retryMs;
       d!.retryMs = Math.min(wait * 2, this.#watchMs);
       d!.timer = this.#o.timers.set(() => {
         d!.timer = undefined;
-        this.#drive(module);
+        this.drive(module);
       }, wait);
     });
   }

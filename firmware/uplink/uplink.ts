@@ -107,7 +107,7 @@ export class Uplink {
       {
         onConnected: (sessionPresent) => this.#connected(sessionPresent),
         onDisconnected: () => this.drain.stop(),
-        onMessage: (topic, payload, taken) => this.#received(topic, payload, taken),
+        onMessage: (topic, payload, taken) => this.received(topic, payload, taken),
         onWindowOpen: () => this.drain.kick(),
       },
     );
@@ -131,7 +131,7 @@ export class Uplink {
   start(): void {
     this.mqtt.start();
     const every = this.#o.statusIntervalMs ?? 3_600_000;
-    this.#statusTimer = this.#o.timers.set(() => this.#sendStatus(), every, every);
+    this.#statusTimer = this.#o.timers.set(() => this.sendStatus(), every, every);
   }
 
   stop(): void {
@@ -158,7 +158,7 @@ export class Uplink {
    * else is dropped and counted.
    */
   receive(payload: Uint8Array, taken: () => void): void {
-    this.#handle(payload, (acted) => {
+    this.handle(payload, (acted) => {
       if (!acted) return;
       this.mqtt.reconnectNow();
       taken();
@@ -196,12 +196,12 @@ export class Uplink {
     // Without a session the broker may also have lost what it had accepted from us: send it again.
     if (!sessionPresent && this.drain.outstanding > 0) this.drain.rewind();
     this.drain.start();
-    this.#sendStatus();
+    this.sendStatus();
     this.#o.ota?.linkUp();
   }
 
   /** A message from the broker; `taken` (its PUBACK) once it was acted on or dropped, not before. */
-  #received(topic: string, payload: Uint8Array, taken: () => void): void {
+  private received(topic: string, payload: Uint8Array, taken: () => void): void {
     if (topic === this.topics.ota && this.#o.ota) {
       this.#o.ota.frame(payload);
       return taken();
@@ -210,11 +210,11 @@ export class Uplink {
       this.#strayMessages++;
       return taken();
     }
-    this.#handle(payload, taken);
+    this.handle(payload, taken);
   }
 
   /** Opens `payload` on the crypto service and acts on it; `settled` then, with whether it was acted on (or dropped). */
-  #handle(payload: Uint8Array, settled: (acted: boolean) => void): void {
+  private handle(payload: Uint8Array, settled: (acted: boolean) => void): void {
     this.channel.openLater(payload, (body) => {
       const m = body && decodeDownlink(body);
       if (!m) return settled(false); // dropped silently, counted by the channel
@@ -228,7 +228,7 @@ export class Uplink {
     });
   }
 
-  #sendStatus(): void {
+  private sendStatus(): void {
     if (this.mqtt.state !== "connected") return;
     const wall = this.#o.wallClock;
     // Counters that are 0 are left out: a status is then a few hundred bytes, not a kilobyte.
