@@ -55,13 +55,13 @@ import { Uplink } from "../uplink/uplink.js";
 import { ConcentratorCommands, type CommandTarget } from "./command-handlers.js";
 import { Console } from "../console/console.js";
 import { CONSOLE_COMMANDS } from "../console/commands/index.js";
-import { passwordGuessing } from "../console/commands/system.js";
 import { ConsoleSession, type EngineerKey, type SessionPolicy } from "../console/session.js";
 import type { DlmsSiteConfig } from "../dlms/integration/config.js";
 import { DlmsIntegration } from "../dlms/integration/integration.js";
 import { CONFIG_SCHEMA } from "./config-schema.js";
 import { LatchStore, ModuleLogMarks, TopologyPersistence, UplinkCounters } from "./persistence.js";
 import { StoreQueue } from "./store-queue.js";
+import { AccessPorts, DiscoveryPorts, DlmsPorts, EventLogSink, LatchPorts, ModuleLogPorts, SessionPorts } from "./unit-ports.js";
 import { frozen } from "../model/frozen.js";
 
 export interface BridgeConfig {
@@ -207,29 +207,14 @@ export class Concentrator implements CommandTarget {
     this.config = new ConfigStore({ journal: this.journal, schema: CONFIG_SCHEMA, wallClock: hal.wallClock, log: this.log });
 
     // 2. What the concentrator knows: topology, events, latches.
-    this.events = new EventManager({ sink: { append: (e) => this.log.appendEvent(e) }, clock: hal.clock, wallClock: hal.wallClock });
+    this.events = new EventManager({ sink: new EventLogSink(this), clock: hal.clock, wallClock: hal.wallClock });
     this.#topologyStore = new TopologyPersistence(this.journal);
     this.topology = new Topology({ maxModules: StateLayout.modules.count }, this.#topologyStore.load());
     if (this.#topologyStore.unreadable > 0) this.events.pulse(EventType.storageQuarantine, CONCENTRATOR, this.#topologyStore.unreadable);
 
     // 3. Paths to the modules (and DLMS meters, which a bus's path tells apart by their address).
     const paths = new Map<string, ModulePath>();
-    this.dlms = site.dlms
-      ? new DlmsIntegration({
-          config: site.dlms,
-          journal: this.journal,
-          crypto: hal.crypto,
-          random: hal.random,
-          timers: t,
-          wallClock: hal.wallClock,
-          moduleAt: (path, address) => this.topology.numberAt(path, address),
-          meterOf: (module) => (this.topology.has(module) ? this.topology.metersOf(module).get(1) : undefined),
-          latch: () => this.latch,
-          events: this.events,
-          store: (readings) => this.guarded(() => this.storeReadings(readings, false)),
-          emergency: () => this.emergencyForMeters(),
-        })
-      : undefined;
+    this.dlms = site.dlms ? new DlmsIntegration(new DlmsPorts(this, site.dlms)) : undefined;
     this.buses = hal.rs485.map((port, i) => {
       const bus = new BusMaster({ port, clock: hal.clock, timers: t });
       paths.set(`bus${i}`, this.dlms ? this.dlms.path(bus, i) : bus);
@@ -243,22 +228,12 @@ export class Concentrator implements CommandTarget {
       this.bridges.set(b.name, transport);
       paths.set(b.name, transport);
     }
-    this.access = new ModuleAccess({ timers: t, topology: this.topology, paths, passwordOf: () => String(this.config.get("module.password")) });
+    this.access = new ModuleAccess(new AccessPorts(this, this.topology, paths));
 
     const defaultMode = Number(this.config.get("latch.defaultMode")) as ControlMode;
-    this.latch = new LatchManager({
-      persistence: new LatchStore(this.journal, (r) => r.state === ControlState.connected && r.mode === defaultMode && !r.limiter),
-      relays: new ModuleRelays(this.access),
-      moduleOf: (consumer) => this.topology.moduleOfMeter(consumer),
-      consumersOf: (module) => [...this.topology.metersOf(module).values()],
-      clock: hal.clock,
-      timers: t,
-      wallClock: hal.wallClock,
-      raise: (e) => this.events.record(e),
-      audit: (e) => this.auditLatch(e),
-      defaultMode,
-      limitedByMeter: (consumer) => this.dlms?.limitedByMeter(consumer) ?? false,
-    });
+    this.latch = new LatchManager(
+      new LatchPorts(this, new LatchStore(this.journal, (r) => r.state === ControlState.connected && r.mode === defaultMode && !r.limiter), new ModuleRelays(this.access), defaultMode),
+    );
 
     this.clockKeeper = new ClockKeeper({
       access: this.access,
@@ -269,12 +244,9 @@ export class Concentrator implements CommandTarget {
       audit: (subject, oldS, newS, ok) => this.config.record(`clock.module${subject}`, String(oldS ?? ""), String(newS), ChangeSource.local, ok ? ChangeResult.applied : ChangeResult.invalid),
       observed: (module, offsetS, atS) => this.catchUp?.observeClock(module, offsetS, atS),
     });
-    const moduleLog = new ModuleLogReader({
-      access: this.access,
-      pulse: (type, subject, detail, timeS) => this.events.pulse(type, subject, detail, timeS),
-      marks: new ModuleLogMarks(this.journal),
-      bootS: hal.wallClock.valid ? Math.floor(hal.wallClock.now() / 1000) : undefined,
-    });
+    const moduleLog = new ModuleLogReader(
+      new ModuleLogPorts(this, this.access, new ModuleLogMarks(this.journal), hal.wallClock.valid ? Math.floor(hal.wallClock.now() / 1000) : undefined),
+    );
     this.acquirer = new Acquirer({
       clock: hal.clock,
       timers: t,
@@ -322,13 +294,7 @@ export class Concentrator implements CommandTarget {
           storedSince: (fromS, each, done) => readingsSince(this.log, t, (fn) => this.guarded(fn), fromS, each, done),
         })
       : undefined;
-    this.discovery = new Discovery({
-      timers: t,
-      topology: this.topology,
-      paths,
-      candidates: (path) => this.bridges.get(path)?.addresses ?? [...(site.busAddresses[Number(path.slice(3))] ?? []), ...(this.dlms?.scanAddresses(Number(path.slice(3))) ?? [])],
-      onFound: (path, address, readout) => this.guarded(() => this.acquirer.readout(path, address, readout, "discovery", this.hal.wallClock.now() / 1000)),
-    });
+    this.discovery = new Discovery(new DiscoveryPorts(this, this.topology, paths));
 
     // 4. Power supervision, and the concentrator's own cabinet door and tamper contacts.
     this.#power = hal.power.open({ onMainsChange: (present) => this.guarded(() => this.onMains(present)) });
@@ -381,16 +347,7 @@ export class Concentrator implements CommandTarget {
 
     // 6. The engineers' console.
     const c = site.console ?? {};
-    const session = new ConsoleSession({
-      ...c.policy,
-      unitId: site.concentratorId,
-      engineers: c.engineers ?? [],
-      random: hal.random,
-      crypto: hal.crypto,
-      clock: hal.clock,
-      audit: (name, engineer, detail, ok) => this.config.record(name, "", detail, ChangeSource.console, ok ? ChangeResult.applied : ChangeResult.denied, engineer),
-      lockedOut: (failures) => passwordGuessing(this, failures),
-    });
+    const session = new ConsoleSession(new SessionPorts(this, c.engineers ?? [], c.policy ?? {}));
     this.console = new Console({ serial: hal.console, timers: t, clock: hal.clock, session, commands: CONSOLE_COMMANDS, unit: this, name: `mc${site.concentratorId}`, ...(c.baud ? { baud: c.baud } : {}) });
 
     // 6. Over-the-air updates: last, so that its self-test can look at everything above.
@@ -614,7 +571,8 @@ export class Concentrator implements CommandTarget {
     }
   }
 
-  private storeReadings(readings: readonly Reading[], billing: boolean): void {
+  /** @internal For the parts' callbacks (unit-ports.ts). */
+  storeReadings(readings: readonly Reading[], billing: boolean): void {
     this.log.appendReadings(readings, billing ? RecordClass.billing : RecordClass.profile);
     this.counters.readingsStored += readings.length;
     // The profile catch-up first (called, not a listener: a closure per listener is 10 slots on the device).
@@ -623,7 +581,8 @@ export class Concentrator implements CommandTarget {
     this.uplink?.notify(billing ? "billing" : "reading");
   }
 
-  private auditLatch(e: LatchAudit): void {
+  /** @internal For the parts' callbacks (unit-ports.ts). */
+  auditLatch(e: LatchAudit): void {
     const source = e.source === "head-end" ? ChangeSource.headEnd : e.source === "console" ? ChangeSource.console : ChangeSource.local;
     // "latch.<consumer>.<trigger or mode>": at most 27 characters, within the audit's 32.
     this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied, e.actor);
@@ -641,7 +600,8 @@ export class Concentrator implements CommandTarget {
    * The emergency profile of the configuration as DLMS limiters take it (IC 71 activation and duration,
    * s). The configuration has only its end: the meters are told it has been active since 2000-01-01.
    */
-  private emergencyForMeters(): { id: number; startS: number; durationS: number } | undefined {
+  /** @internal For the parts' callbacks (unit-ports.ts). */
+  emergencyForMeters(): { id: number; startS: number; durationS: number } | undefined {
     const id = Number(this.config.get("limiter.emergencyProfile"));
     const untilS = Number(this.config.get("limiter.emergencyUntilS"));
     const since2000 = 946_684_800;
@@ -727,7 +687,8 @@ export class Concentrator implements CommandTarget {
     if (m.alphabet === "8bit") this.uplink?.receive(m.data, () => this.modem?.sms.confirm(m));
   }
 
-  private guarded(fn: () => void): void {
+  /** @internal For the parts' callbacks (unit-ports.ts). */
+  guarded(fn: () => void): void {
     try {
       fn();
     } catch (e) {

@@ -46,12 +46,16 @@ export interface LatchPersistence {
 
 export type RelayResult = { ok: true; connected: boolean } | { ok: false; failure: Failure };
 
-/** The relays, reached through the module's path at alarm priority. */
+/**
+ * The relays, reached through the module's path at alarm priority. The outcome goes to an object's
+ * method, not to a callback made for the operation (a closure is some 11 slots in XS): a drive's own
+ * record hears its write, the latch manager its reads.
+ */
 export interface RelayActuator {
-  /** Writes the relay, then reads it back; `done` gets the state read back. */
-  setRelay(module: number, connected: boolean, done: (r: RelayResult) => void): void;
+  /** Writes the relay, then reads it back; `to` gets the state read back. */
+  setRelay(module: number, connected: boolean, to: { relaySet(module: number, r: RelayResult): void }): void;
   /** Reads the relay state. */
-  readRelay(module: number, done: (r: RelayResult) => void): void;
+  readRelay(module: number, to: { relayRead(module: number, r: RelayResult): void }): void;
 }
 
 export type TriggerSource = "head-end" | "console" | "local" | "manual";
@@ -110,11 +114,24 @@ const SOURCES_OF: Record<Trigger, readonly TriggerSource[]> = frozen({
   manualReconnect: ["manual"],
 });
 
-interface Drive {
-  timer: TimerId | undefined;
-  busy: boolean;
-  again: boolean;
-  retryMs: number;
+/** A relay being driven: the latch's output state written, read back, retried with back-off until it holds. */
+class Drive {
+  timer: TimerId | undefined = undefined;
+  busy = false;
+  /** The latch changed while the relay was being driven. */
+  again = false;
+  /** The state being written. */
+  want = false;
+
+  constructor(
+    readonly latch: LatchManager,
+    public retryMs: number,
+  ) {}
+
+  /** The relay actuator's answer to this drive's write. */
+  relaySet(module: number, r: RelayResult): void {
+    this.latch.driven(this, module, r);
+  }
 }
 
 /**
@@ -367,15 +384,18 @@ export class LatchManager {
       const d = this.#drives.get(module);
       if (d && (d.busy || d.timer !== undefined)) continue;
       this.#watchReading = true;
-      // A read always ends in a later turn (ModuleAccess), so the next starts from its callback.
-      this.#o.relays.readRelay(module, (r) => {
-        this.#watchReading = false;
-        try {
-          if (r.ok) this.observeRelay(module, r.connected);
-        } finally {
-          this.watchNext();
-        }
-      });
+      // A read always ends in a later turn (ModuleAccess), so the next starts from its answer.
+      this.#o.relays.readRelay(module, this);
+    }
+  }
+
+  /** @internal The relay actuator's answer to the watch's read of `module`. */
+  relayRead(module: number, r: RelayResult): void {
+    this.#watchReading = false;
+    try {
+      if (r.ok) this.observeRelay(module, r.connected);
+    } finally {
+      this.watchNext();
     }
   }
 
@@ -383,7 +403,7 @@ export class LatchManager {
   private drive(module: number): void {
     if (!this.#running) return;
     let d = this.#drives.get(module);
-    if (!d) this.#drives.set(module, (d = { timer: undefined, busy: false, again: false, retryMs: this.#o.retryMs ?? 30_000 }));
+    if (!d) this.#drives.set(module, (d = new Drive(this, this.#o.retryMs ?? 30_000)));
     if (d.busy) {
       d.again = true;
       return;
@@ -401,28 +421,32 @@ export class LatchManager {
     }
     d.busy = true;
     d.again = false;
+    d.want = want;
     this.counters.relayOperations++;
-    this.#o.relays.setRelay(module, want, (r) => {
-      d!.busy = false;
-      // Stopped meanwhile (an orderly shutdown): nothing is retried; the next start drives every latch.
-      if (!this.#running) return;
-      const wantNow = this.relayWanted(module);
-      if (r.ok && r.connected === wantNow && !d!.again) {
-        if (this.#mismatched.delete(module)) this.counters.mismatchesRepaired++;
-        this.#closing.delete(module);
-        this.#drives.delete(module);
-        return;
-      }
-      if (!r.ok) this.counters.relayFailures++;
-      // The latch changed while the relay was being driven: drive it to the new state now.
-      if (d!.again || wantNow !== want) return this.drive(module);
-      const wait = d!.retryMs;
-      d!.retryMs = Math.min(wait * 2, this.#watchMs);
-      d!.timer = this.#o.timers.set(() => {
-        d!.timer = undefined;
-        this.drive(module);
-      }, wait);
-    });
+    this.#o.relays.setRelay(module, want, d);
+  }
+
+  /** @internal Drive `d` of `module` has its answer: done, driven again to a new state, or retried later. */
+  driven(d: Drive, module: number, r: RelayResult): void {
+    d.busy = false;
+    // Stopped meanwhile (an orderly shutdown): nothing is retried; the next start drives every latch.
+    if (!this.#running) return;
+    const wantNow = this.relayWanted(module);
+    if (r.ok && r.connected === wantNow && !d.again) {
+      if (this.#mismatched.delete(module)) this.counters.mismatchesRepaired++;
+      this.#closing.delete(module);
+      this.#drives.delete(module);
+      return;
+    }
+    if (!r.ok) this.counters.relayFailures++;
+    // The latch changed while the relay was being driven: drive it to the new state now.
+    if (d.again || wantNow !== d.want) return this.drive(module);
+    const wait = d.retryMs;
+    d.retryMs = Math.min(wait * 2, this.#watchMs);
+    d.timer = this.#o.timers.set(() => {
+      d.timer = undefined;
+      this.drive(module);
+    }, wait);
   }
 }
 

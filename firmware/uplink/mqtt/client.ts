@@ -19,7 +19,7 @@
  */
 import type { MonotonicClock, TimerId, Timers } from "../../../hal/clock.js";
 import type { RandomSource } from "../../../hal/system.js";
-import type { ByteStream, ByteStreamCloseReason, StreamConnector } from "../../net/byte-stream.js";
+import type { ByteStream, ByteStreamCloseReason, ByteStreamHandlers, StreamConnector } from "../../net/byte-stream.js";
 import { encodePacket } from "./encode.js";
 import { ConnackCode, type MqttPacket, type MqttPacketError, type PublishPacket, type Subscription } from "./packets.js";
 import { MqttParser } from "./parser.js";
@@ -98,6 +98,41 @@ interface InFlight {
 
 /** `taken` of a QoS 0 message: nothing to acknowledge. */
 function nothing(): void {}
+
+const enum StreamEvent {
+  connect,
+  data,
+  writable,
+  close,
+}
+
+/**
+ * The stream handlers of one connection attempt: its events reach the client with the attempt's
+ * generation, so that those of an older stream are ignored. One object per attempt, not a closure per
+ * handler (some 11 slots each in XS).
+ */
+class Attempt implements ByteStreamHandlers {
+  constructor(
+    readonly client: MqttClient,
+    readonly generation: number,
+  ) {}
+
+  onConnect(): void {
+    this.client.streamEvent(this.generation, StreamEvent.connect);
+  }
+
+  onData(bytes: Uint8Array): void {
+    this.client.streamEvent(this.generation, StreamEvent.data, bytes);
+  }
+
+  onWritable(): void {
+    this.client.streamEvent(this.generation, StreamEvent.writable);
+  }
+
+  onClose(reason: ByteStreamCloseReason): void {
+    this.client.streamEvent(this.generation, StreamEvent.close, undefined, reason);
+  }
+}
 
 const DEFAULTS = Object.freeze({
   keepAliveS: 60,
@@ -242,20 +277,23 @@ export class MqttClient {
     this.#pingSentMs = -1;
     this.#reconnectAt = Infinity;
     this.#connectDeadline = this.#o.clock.now() + this.#o.connectTimeoutMs;
-    const live = (fn: () => void) => () => {
-      if (generation === this.#generation) fn();
-    };
-    this.#stream = this.#o.connector.connect(this.#o.host, this.#o.port, {
-      onConnect: live(() => this.onStreamConnect()),
-      onData: (bytes) => {
-        if (generation === this.#generation) this.#onData(bytes);
-      },
-      onWritable: live(() => this.flush()),
-      onClose: (reason: ByteStreamCloseReason) => {
-        if (generation === this.#generation) this.drop(reason, "waiting");
-      },
-    });
+    this.#stream = this.#o.connector.connect(this.#o.host, this.#o.port, new Attempt(this, generation));
     this.schedule();
+  }
+
+  /** @internal An event of connection attempt `generation`'s stream (Attempt): acted on while that attempt is the current one. */
+  streamEvent(generation: number, event: StreamEvent, data?: Uint8Array, reason?: ByteStreamCloseReason): void {
+    if (generation !== this.#generation) return;
+    switch (event) {
+      case StreamEvent.connect:
+        return this.onStreamConnect();
+      case StreamEvent.data:
+        return this.#onData(data!);
+      case StreamEvent.writable:
+        return this.flush();
+      case StreamEvent.close:
+        return this.drop(reason!, "waiting");
+    }
   }
 
   private onStreamConnect(): void {
