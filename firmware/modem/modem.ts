@@ -22,10 +22,10 @@
  * (AT for 10 s); silence means the press switched a hung module off, so it is pressed once more.
  */
 import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
-import type { ModemPort } from "../../hal/index.js";
+import type { ModemPort, SerialPortProvider } from "../../hal/index.js";
 import type { RandomSource } from "../../hal/system.js";
 import { frozen } from "../model/frozen.js";
-import { AtEngine, UrcVerdict, type AtCommand, type AtResult, type UrcHandler } from "./at/engine.js";
+import { AtEngine, UrcVerdict, type AtCommand, type AtEngineOptions, type AtResult, type UrcHandler } from "./at/engine.js";
 import { atParams, finalResult, intParam, type AtFailure } from "./at/response.js";
 import { runSequence, type Step, type StepFailure } from "./at/sequence.js";
 import { isQuotable, type Dialect, type ModemEvent, type ModemFamily } from "./drivers/dialect.js";
@@ -194,39 +194,9 @@ export class Modem {
     if (options.simPin !== undefined && !/^[0-9]{4,8}$/.test(options.simPin)) throw new RangeError("invalid simPin");
     this.#options = options;
     this.#dialect = dialect;
-    this.#timers = guardedTimers(options.timers, (e) => this.internalError(e));
-    const urcs: UrcHandler = {
-      urc: (line) => this.#urc(line),
-      urcBody: (line) => this.sms.urcBody(line),
-    };
-    this.#engine = new AtEngine({
-      serial: options.port.serial,
-      flowControl: options.port.flowControl === true,
-      timers: this.#timers,
-      urcs,
-      onEcho: () => this.echo(),
-      onResult: (failure) => this.commandEnded(failure),
-    });
-    const modem = this;
-    const host: TcpHost = {
-      engine: this.#engine,
-      dialect,
-      timers: this.#timers,
-      get ready() {
-        return modem.#state === "ready";
-      },
-      packetFault: () => this.#state === "ready" && this.packetLost(),
-      suspectUnresponsive: () => this.checkResponsive(),
-      openOutcome: (timedOut) => {
-        // Opens that never hear back while everything else answers: the stack's URCs are lost (a
-        // Quectel reporting to USB after a noisy AT+QURCCFG). A fresh bring-up sets everything again.
-        this.#openTimeouts = timedOut ? this.#openTimeouts + 1 : 0;
-        if (this.#openTimeouts >= OPEN_TIMEOUTS_BEFORE_RESTART && this.#state === "ready") {
-          this.#openTimeouts = 0;
-          this.fail("stack-silent");
-        }
-      },
-    };
+    const host = new ModemHost(this, options, dialect);
+    this.#timers = host;
+    this.#engine = host.engine = new AtEngine(host);
     this.tcp = new ModemTcp(host, options.tcp);
     const ref = new Uint8Array(2);
     options.random.fill(ref);
@@ -470,7 +440,8 @@ export class Modem {
     });
   }
 
-  private packetLost(): void {
+  /** @internal The PDP context is gone (ModemHost: an open was refused and the context turned out to be down). */
+  packetLost(): void {
     this.counters.pdpLosses++;
     this.tcp.down("network");
     this.connect();
@@ -554,7 +525,8 @@ export class Modem {
 
   // ---- events ----
 
-  #urc(line: string): UrcVerdict {
+  /** @internal A line no command claimed (ModemHost). */
+  urc(line: string): UrcVerdict {
     const sms = this.sms.urc(line);
     if (sms !== UrcVerdict.NotUrc) return sms;
     const event = this.#dialect.classify(line);
@@ -608,7 +580,8 @@ export class Modem {
   }
 
   /** Echo is back on: the module restarted without saying so (autobauding hides "RDY"). */
-  private echo(): void {
+  /** @internal The modem echoed a command (ModemHost). */
+  echo(): void {
     if (this.#state === "sim" || this.#state === "registering" || this.#state === "connecting" || this.#state === "ready") this.restarted();
   }
 
@@ -631,7 +604,8 @@ export class Modem {
     this.after(POWER_OFF_SETTLE_MS, e, () => this.pressAndProbe(true));
   }
 
-  private commandEnded(failure: AtFailure | undefined): void {
+  /** @internal A command ended (ModemHost). */
+  commandEnded(failure: AtFailure | undefined): void {
     if (failure && silent(failure)) {
       if (++this.#consecutiveTimeouts === UNRESPONSIVE_TIMEOUTS) this.#timers.set(() => this.checkResponsive(), 0);
     } else if (!failure || failure.code === "error" || failure.code === "cme" || failure.code === "cms") this.#consecutiveTimeouts = 0;
@@ -639,7 +613,8 @@ export class Modem {
 
   /** Commands keep timing out while the module should be working: it hangs (the stages that wait for
    * a module that may be off or booting judge silence themselves). */
-  private checkResponsive(): void {
+  /** @internal A send found the modem silent, or commands time out (ModemHost). */
+  checkResponsive(): void {
     if (this.#consecutiveTimeouts < UNRESPONSIVE_TIMEOUTS) return;
     switch (this.#state) {
       case "configuring":
@@ -720,6 +695,24 @@ export class Modem {
     }, ms);
   }
 
+  /** @internal Whether the PDP context is up (ModemHost). */
+  get packetReady(): boolean {
+    return this.#state === "ready";
+  }
+
+  /**
+   * @internal An open had its outcome, or none in time (ModemHost). Opens that never hear back while
+   * everything else answers: the stack's URCs are lost (a Quectel reporting to USB after a noisy
+   * AT+QURCCFG). A fresh bring-up sets everything again.
+   */
+  openOutcome(timedOut: boolean): void {
+    this.#openTimeouts = timedOut ? this.#openTimeouts + 1 : 0;
+    if (this.#openTimeouts >= OPEN_TIMEOUTS_BEFORE_RESTART && this.#state === "ready") {
+      this.#openTimeouts = 0;
+      this.fail("stack-silent");
+    }
+  }
+
   private emit(): void {
     const onStatus = this.#options.onStatus;
     if (!onStatus) return;
@@ -730,7 +723,8 @@ export class Modem {
     }
   }
 
-  private internalError(e: unknown): void {
+  /** @internal An exception out of a callback of the modem's (ModemHost). */
+  internalError(e: unknown): void {
     this.counters.internalErrors++;
     this.lastInternalError = e;
   }
@@ -774,19 +768,88 @@ function silent(failure: AtFailure): boolean {
   return failure.code === "timeout" || failure.code === "no-prompt";
 }
 
-/** Timers whose callbacks cannot throw out of their turn: an exception is reported and the loop goes on. */
-function guardedTimers(timers: Timers, report: (e: unknown) => void): Timers {
-  return {
-    set(callback, delayMs, repeatMs) {
-      const guarded = () => {
-        try {
-          callback();
-        } catch (e) {
-          report(e);
-        }
-      };
-      return repeatMs === undefined ? timers.set(guarded, delayMs) : timers.set(guarded, delayMs, repeatMs);
-    },
-    clear: (id) => timers.clear(id),
-  };
+/**
+ * What the modem's parts call back: the AT engine's options and URC handler, the TCP sockets' host,
+ * and timers whose callbacks cannot throw out of their turn (an exception is reported and the loop
+ * goes on). One object whose methods forward to the modem, not a closure per callback (some 11 slots
+ * each in XS).
+ */
+class ModemHost implements AtEngineOptions, UrcHandler, TcpHost, Timers {
+  /** Set once the engine is made (it takes this object as its options). */
+  engine!: AtEngine;
+
+  constructor(
+    readonly modem: Modem,
+    readonly options: ModemOptions,
+    readonly dialect: Dialect,
+  ) {}
+
+  // --- AtEngineOptions ---
+  get serial(): SerialPortProvider {
+    return this.options.port.serial;
+  }
+
+  get flowControl(): boolean {
+    return this.options.port.flowControl === true;
+  }
+
+  get urcs(): UrcHandler {
+    return this;
+  }
+
+  get timers(): Timers {
+    return this;
+  }
+
+  onEcho(): void {
+    this.modem.echo();
+  }
+
+  onResult(failure: AtFailure | undefined): void {
+    this.modem.commandEnded(failure);
+  }
+
+  // --- UrcHandler ---
+  urc(line: string): UrcVerdict {
+    return this.modem.urc(line);
+  }
+
+  urcBody(line: string): void {
+    this.modem.sms.urcBody(line);
+  }
+
+  // --- TcpHost ---
+  get ready(): boolean {
+    return this.modem.packetReady;
+  }
+
+  packetFault(): void {
+    if (this.modem.packetReady) this.modem.packetLost();
+  }
+
+  suspectUnresponsive(): void {
+    this.modem.checkResponsive();
+  }
+
+  openOutcome(timedOut: boolean): void {
+    this.modem.openOutcome(timedOut);
+  }
+
+  // --- Timers ---
+  set(callback: () => void, delayMs: number, repeatMs?: number): TimerId {
+    const modem = this.modem;
+    const guarded = () => {
+      try {
+        callback();
+      } catch (e) {
+        modem.internalError(e);
+      }
+    };
+    const timers = this.options.timers;
+    return repeatMs === undefined ? timers.set(guarded, delayMs) : timers.set(guarded, delayMs, repeatMs);
+  }
+
+  clear(id: TimerId): void {
+    this.options.timers.clear(id);
+  }
 }
