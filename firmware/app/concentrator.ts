@@ -8,7 +8,7 @@
  *   4. power supervision (mains failure: keep working on battery; low battery: stop in order);
  *   5. the uplink over the modem, when configured.
  *
- * No throw escapes a turn of the concentrator's own making: timer callbacks run through `#guarded`,
+ * No throw escapes a turn of the concentrator's own making: timer callbacks run through `guarded`,
  * which counts and records the failure and keeps the main loop alive.
  */
 import type { Hal } from "../../hal/index.js";
@@ -55,13 +55,13 @@ import { Uplink } from "../uplink/uplink.js";
 import { ConcentratorCommands, type CommandTarget } from "./command-handlers.js";
 import { Console } from "../console/console.js";
 import { CONSOLE_COMMANDS } from "../console/commands/index.js";
-import { passwordGuessing } from "../console/commands/system.js";
 import { ConsoleSession, type EngineerKey, type SessionPolicy } from "../console/session.js";
 import type { DlmsSiteConfig } from "../dlms/integration/config.js";
 import { DlmsIntegration } from "../dlms/integration/integration.js";
 import { CONFIG_SCHEMA } from "./config-schema.js";
 import { LatchStore, ModuleLogMarks, TopologyPersistence, UplinkCounters } from "./persistence.js";
 import { StoreQueue } from "./store-queue.js";
+import { AccessPorts, DiscoveryPorts, DlmsPorts, EventLogSink, LatchPorts, ModuleLogPorts, SessionPorts } from "./unit-ports.js";
 import { frozen } from "../model/frozen.js";
 
 export interface BridgeConfig {
@@ -207,29 +207,14 @@ export class Concentrator implements CommandTarget {
     this.config = new ConfigStore({ journal: this.journal, schema: CONFIG_SCHEMA, wallClock: hal.wallClock, log: this.log });
 
     // 2. What the concentrator knows: topology, events, latches.
-    this.events = new EventManager({ sink: { append: (e) => this.log.appendEvent(e) }, clock: hal.clock, wallClock: hal.wallClock });
+    this.events = new EventManager({ sink: new EventLogSink(this), clock: hal.clock, wallClock: hal.wallClock });
     this.#topologyStore = new TopologyPersistence(this.journal);
     this.topology = new Topology({ maxModules: StateLayout.modules.count }, this.#topologyStore.load());
     if (this.#topologyStore.unreadable > 0) this.events.pulse(EventType.storageQuarantine, CONCENTRATOR, this.#topologyStore.unreadable);
 
     // 3. Paths to the modules (and DLMS meters, which a bus's path tells apart by their address).
     const paths = new Map<string, ModulePath>();
-    this.dlms = site.dlms
-      ? new DlmsIntegration({
-          config: site.dlms,
-          journal: this.journal,
-          crypto: hal.crypto,
-          random: hal.random,
-          timers: t,
-          wallClock: hal.wallClock,
-          moduleAt: (path, address) => this.topology.numberAt(path, address),
-          meterOf: (module) => (this.topology.has(module) ? this.topology.metersOf(module).get(1) : undefined),
-          latch: () => this.latch,
-          events: this.events,
-          store: (readings) => this.#guarded(() => this.#storeReadings(readings, false)),
-          emergency: () => this.#emergencyForMeters(),
-        })
-      : undefined;
+    this.dlms = site.dlms ? new DlmsIntegration(new DlmsPorts(this, site.dlms)) : undefined;
     this.buses = hal.rs485.map((port, i) => {
       const bus = new BusMaster({ port, clock: hal.clock, timers: t });
       paths.set(`bus${i}`, this.dlms ? this.dlms.path(bus, i) : bus);
@@ -243,22 +228,12 @@ export class Concentrator implements CommandTarget {
       this.bridges.set(b.name, transport);
       paths.set(b.name, transport);
     }
-    this.access = new ModuleAccess({ timers: t, topology: this.topology, paths, passwordOf: () => String(this.config.get("module.password")) });
+    this.access = new ModuleAccess(new AccessPorts(this, this.topology, paths));
 
     const defaultMode = Number(this.config.get("latch.defaultMode")) as ControlMode;
-    this.latch = new LatchManager({
-      persistence: new LatchStore(this.journal, (r) => r.state === ControlState.connected && r.mode === defaultMode && !r.limiter),
-      relays: new ModuleRelays(this.access),
-      moduleOf: (consumer) => this.topology.moduleOfMeter(consumer),
-      consumersOf: (module) => [...this.topology.metersOf(module).values()],
-      clock: hal.clock,
-      timers: t,
-      wallClock: hal.wallClock,
-      raise: (e) => this.events.record(e),
-      audit: (e) => this.#auditLatch(e),
-      defaultMode,
-      limitedByMeter: (consumer) => this.dlms?.limitedByMeter(consumer) ?? false,
-    });
+    this.latch = new LatchManager(
+      new LatchPorts(this, new LatchStore(this.journal, (r) => r.state === ControlState.connected && r.mode === defaultMode && !r.limiter), new ModuleRelays(this.access), defaultMode),
+    );
 
     this.clockKeeper = new ClockKeeper({
       access: this.access,
@@ -269,17 +244,14 @@ export class Concentrator implements CommandTarget {
       audit: (subject, oldS, newS, ok) => this.config.record(`clock.module${subject}`, String(oldS ?? ""), String(newS), ChangeSource.local, ok ? ChangeResult.applied : ChangeResult.invalid),
       observed: (module, offsetS, atS) => this.catchUp?.observeClock(module, offsetS, atS),
     });
-    const moduleLog = new ModuleLogReader({
-      access: this.access,
-      pulse: (type, subject, detail, timeS) => this.events.pulse(type, subject, detail, timeS),
-      marks: new ModuleLogMarks(this.journal),
-      bootS: hal.wallClock.valid ? Math.floor(hal.wallClock.now() / 1000) : undefined,
-    });
+    const moduleLog = new ModuleLogReader(
+      new ModuleLogPorts(this, this.access, new ModuleLogMarks(this.journal), hal.wallClock.valid ? Math.floor(hal.wallClock.now() / 1000) : undefined),
+    );
     this.acquirer = new Acquirer({
       clock: hal.clock,
       timers: t,
-      guard: (fn) => this.#guarded(fn),
-      identified: (path, address) => this.#persistChanges(path, address),
+      guard: (fn) => this.guarded(fn),
+      identified: (path, address) => this.persistChanges(path, address),
       wallClock: hal.wallClock,
       topology: this.topology,
       plausibility: new PlausibilityChecker(),
@@ -288,7 +260,7 @@ export class Concentrator implements CommandTarget {
       clockKeeper: this.clockKeeper,
       moduleLog,
       balance: this.#balance,
-      readings: { append: (readings, billing) => this.#storeReadings(readings, billing) },
+      readings: { append: (readings, billing) => this.storeReadings(readings, billing) },
       intervalOf: () => Number(this.config.get("poll.intervalMin")),
       reread: (module) => this.poller.readNow([module], () => undefined),
     });
@@ -302,8 +274,8 @@ export class Concentrator implements CommandTarget {
       utcOffsetMin: Number(this.config.get("site.utcOffsetMin")),
       billingDays: this.#billingDays(),
       listener: {
-        readout: (module, readout, kind, timeS) => this.#guarded(() => this.#onReadout(module, readout, kind, timeS)),
-        failed: (module, failure) => this.#guarded(() => this.acquirer.failed(module, failure)),
+        readout: (module, readout, kind, timeS) => this.guarded(() => this.#onReadout(module, readout, kind, timeS)),
+        failed: (module, failure) => this.guarded(() => this.acquirer.failed(module, failure)),
       },
     });
     this.catchUp = hal.wallClock.valid
@@ -316,25 +288,19 @@ export class Concentrator implements CommandTarget {
           wallClock: hal.wallClock,
           priority: Priority.backfill,
           pathIdle: (path) => this.poller.idle(path),
-          store: (readings) => this.#storeReadings(readings, false),
+          store: (readings) => this.storeReadings(readings, false),
           maxDriftS: () => Number(this.config.get("clock.maxDriftS")),
-          guard: (fn) => this.#guarded(fn),
-          storedSince: (fromS, each, done) => readingsSince(this.log, t, (fn) => this.#guarded(fn), fromS, each, done),
+          guard: (fn) => this.guarded(fn),
+          storedSince: (fromS, each, done) => readingsSince(this.log, t, (fn) => this.guarded(fn), fromS, each, done),
         })
       : undefined;
-    this.discovery = new Discovery({
-      timers: t,
-      topology: this.topology,
-      paths,
-      candidates: (path) => this.bridges.get(path)?.addresses ?? [...(site.busAddresses[Number(path.slice(3))] ?? []), ...(this.dlms?.scanAddresses(Number(path.slice(3))) ?? [])],
-      onFound: (path, address, readout) => this.#guarded(() => this.acquirer.readout(path, address, readout, "discovery", this.hal.wallClock.now() / 1000)),
-    });
+    this.discovery = new Discovery(new DiscoveryPorts(this, this.topology, paths));
 
     // 4. Power supervision, and the concentrator's own cabinet door and tamper contacts.
-    this.#power = hal.power.open({ onMainsChange: (present) => this.#guarded(() => this.#onMains(present)) });
+    this.#power = hal.power.open({ onMainsChange: (present) => this.guarded(() => this.onMains(present)) });
     const watch = (type: EventType, input: DigitalInputProvider) => {
       const w = new ContactWatcher({ timers: t, events: this.events, type, subject: CONCENTRATOR });
-      const pin = input.open({ onChange: (level) => this.#guarded(() => w.change(level)) });
+      const pin = input.open({ onChange: (level) => this.guarded(() => w.change(level)) });
       // A cabinet already open at boot is reported like one that opens.
       w.change(pin.read());
     };
@@ -344,7 +310,7 @@ export class Concentrator implements CommandTarget {
     // 5. The uplink.
     if (site.uplink) {
       const u = site.uplink;
-      const sms = u.smsNumber ? { ...u.modem.sms, whitelist: [u.smsNumber], onMessage: (m: IncomingSms) => this.#guarded(() => this.#smsIn(m)) } : u.modem.sms;
+      const sms = u.smsNumber ? { ...u.modem.sms, whitelist: [u.smsNumber], onMessage: (m: IncomingSms) => this.guarded(() => this.smsIn(m)) } : u.modem.sms;
       this.modem = new Modem({
         ...u.modem,
         tcp: { readChunkBytes: MODEM_READ_BYTES, ...u.modem.tcp },
@@ -369,7 +335,7 @@ export class Concentrator implements CommandTarget {
         random: hal.random,
         crypto: hal.crypto,
         statusCounters: () => this.statusCounters(),
-        ...(site.ota ? { ota: { frame: (p: Uint8Array) => this.#guarded(() => this.ota?.frame(p)), linkUp: () => this.#guarded(() => this.ota?.linkUp()) } } : {}),
+        ...(site.ota ? { ota: { frame: (p: Uint8Array) => this.guarded(() => this.ota?.frame(p)), linkUp: () => this.guarded(() => this.ota?.linkUp()) } } : {}),
       });
       this.events.onRaised((e) => this.uplink!.notify(e.alarm ? "alarm" : "event"));
       if (u.smsNumber) {
@@ -381,16 +347,7 @@ export class Concentrator implements CommandTarget {
 
     // 6. The engineers' console.
     const c = site.console ?? {};
-    const session = new ConsoleSession({
-      ...c.policy,
-      unitId: site.concentratorId,
-      engineers: c.engineers ?? [],
-      random: hal.random,
-      crypto: hal.crypto,
-      clock: hal.clock,
-      audit: (name, engineer, detail, ok) => this.config.record(name, "", detail, ChangeSource.console, ok ? ChangeResult.applied : ChangeResult.denied, engineer),
-      lockedOut: (failures) => passwordGuessing(this, failures),
-    });
+    const session = new ConsoleSession(new SessionPorts(this, c.engineers ?? [], c.policy ?? {}));
     this.console = new Console({ serial: hal.console, timers: t, clock: hal.clock, session, commands: CONSOLE_COMMANDS, unit: this, name: `mc${site.concentratorId}`, ...(c.baud ? { baud: c.baud } : {}) });
 
     // 6. Over-the-air updates: last, so that its self-test can look at everything above.
@@ -440,14 +397,14 @@ export class Concentrator implements CommandTarget {
       this.events.pulse(EventType.powerRestore, CONCENTRATOR, 0);
       this.acquirer.flagAll(ReadingStatus.powerFailure);
     }
-    this.#resolveBalance();
-    this.#applyEmergency();
+    this.resolveBalance();
+    this.applyEmergency();
     this.latch.start();
     this.poller.start();
     this.catchUp?.start();
     this.discovery.start();
-    for (const name of this.bridges.keys()) this.#discoverBridge(name);
-    if (!this.#power.mainsPresent()) this.#onMains(false);
+    for (const name of this.bridges.keys()) this.discoverBridge(name);
+    if (!this.#power.mainsPresent()) this.onMains(false);
     this.modem?.start();
     this.uplink?.start();
     // A board whose service port cannot be had (a debug build: the debugger owns it) runs without.
@@ -476,8 +433,8 @@ export class Concentrator implements CommandTarget {
       mismatchesDetected: this.latch.counters.mismatchesDetected,
       mismatchesRepaired: this.latch.counters.mismatchesRepaired,
       internalErrors: this.counters.internalErrors,
-      ...this.#dlmsCounters(),
-      ...this.#otaCounters(),
+      ...this.dlmsCounters(),
+      ...this.otaCounters(),
     };
   }
 
@@ -496,7 +453,7 @@ export class Concentrator implements CommandTarget {
   }
 
   /** The OTA state for the head-end's status view (docs/ota.md "Reports"). */
-  #otaCounters(): Record<string, number> {
+  private otaCounters(): Record<string, number> {
     if (!this.ota) return {};
     const s = this.ota.status();
     return {
@@ -509,7 +466,7 @@ export class Concentrator implements CommandTarget {
   }
 
   /** DLMS diagnostics apart, as a field engineer needs them: answers not authentic, replayed, refused, unreadable. */
-  #dlmsCounters(): Record<string, number> {
+  private dlmsCounters(): Record<string, number> {
     const s = this.dlms?.stats;
     return s ? { dlmsAuthFailed: s.authFailed, dlmsReplayed: s.replayed, dlmsRefused: s.refused, dlmsParseFailed: s.parseFailed } : {};
   }
@@ -518,8 +475,8 @@ export class Concentrator implements CommandTarget {
   applyConfiguration(): void {
     this.poller.setGroups(this.#groups(), Number(this.config.get("site.utcOffsetMin")));
     this.clockKeeper.setMaxDrift(Number(this.config.get("clock.maxDriftS")));
-    this.#resolveBalance();
-    this.#applyEmergency();
+    this.resolveBalance();
+    this.applyEmergency();
   }
 
   /** Triggers a latch from an authenticated source (the command path, a console with privileges). */
@@ -536,7 +493,7 @@ export class Concentrator implements CommandTarget {
     this.events.pulse(EventType.clockSet, CONCENTRATOR, Math.round(offset / 1000));
     this.acquirer.flagAll(ReadingStatus.clockAdjusted);
     this.clockKeeper.wallClockSet();
-    this.#applyEmergency();
+    this.applyEmergency();
     return offset;
   }
 
@@ -561,13 +518,13 @@ export class Concentrator implements CommandTarget {
   }
 
   /** Asks a bridge what it reaches, then scans those modules; a bridge that does not answer is asked again. */
-  #discoverBridge(name: string): void {
+  private discoverBridge(name: string): void {
     const bridge = this.bridges.get(name);
     if (!bridge || this.#state !== "running") return;
     bridge.discover((r) =>
-      this.#guarded(() => {
+      this.guarded(() => {
         if (r.ok) this.discovery.scan(name);
-        else this.hal.timers.set(() => this.#discoverBridge(name), BRIDGE_RETRY_MS);
+        else this.hal.timers.set(() => this.discoverBridge(name), BRIDGE_RETRY_MS);
       }),
     );
   }
@@ -593,28 +550,29 @@ export class Concentrator implements CommandTarget {
   }
 
   /** After the topology took in who answered at `path`/`address` (the acquirer's first step of a readout). */
-  #persistChanges(path: string, address: string): void {
+  private persistChanges(path: string, address: string): void {
     // Persist every module whose record changed (a new number, meters, its place, displaced), the one
     // that answered first: a cut between two writes leaves its claim on a meter (Topology restore).
     const changed = this.topology.takeChanged();
     if (changed.length === 0) return;
     const answered = this.topology.numberAt(path, address);
-    for (const n of changed.sort((a, b) => (b === answered ? 1 : 0) - (a === answered ? 1 : 0))) this.#persistModule(n);
-    this.#resolveBalance();
+    for (const n of changed.sort((a, b) => (b === answered ? 1 : 0) - (a === answered ? 1 : 0))) this.persistModule(n);
+    this.resolveBalance();
   }
 
-  #persistModule(module: number): void {
+  private persistModule(module: number): void {
     const p = this.topology.persistent(module);
     if (!p) return;
     try {
       this.#topologyStore.save(p, this.topology.counters());
     } catch (e) {
       this.counters.topologyFull++;
-      this.#recordError(e);
+      this.recordError(e);
     }
   }
 
-  #storeReadings(readings: readonly Reading[], billing: boolean): void {
+  /** @internal For the parts' callbacks (unit-ports.ts). */
+  storeReadings(readings: readonly Reading[], billing: boolean): void {
     this.log.appendReadings(readings, billing ? RecordClass.billing : RecordClass.profile);
     this.counters.readingsStored += readings.length;
     // The profile catch-up first (called, not a listener: a closure per listener is 10 slots on the device).
@@ -623,14 +581,15 @@ export class Concentrator implements CommandTarget {
     this.uplink?.notify(billing ? "billing" : "reading");
   }
 
-  #auditLatch(e: LatchAudit): void {
+  /** @internal For the parts' callbacks (unit-ports.ts). */
+  auditLatch(e: LatchAudit): void {
     const source = e.source === "head-end" ? ChangeSource.headEnd : e.source === "console" ? ChangeSource.console : ChangeSource.local;
     // "latch.<consumer>.<trigger or mode>": at most 27 characters, within the audit's 32.
     this.config.record(`latch.${e.subject}.${e.action}`, e.old, e.new, source, e.result === "ok" ? ChangeResult.applied : ChangeResult.denied, e.actor);
   }
 
   /** The emergency profile of the configuration, for the time it has left on the wall clock (none while that clock is not set). */
-  #applyEmergency(): void {
+  private applyEmergency(): void {
     const id = Number(this.config.get("limiter.emergencyProfile"));
     const wall = this.hal.wallClock;
     const leftMs = Number(this.config.get("limiter.emergencyUntilS")) * 1000 - wall.now();
@@ -641,7 +600,8 @@ export class Concentrator implements CommandTarget {
    * The emergency profile of the configuration as DLMS limiters take it (IC 71 activation and duration,
    * s). The configuration has only its end: the meters are told it has been active since 2000-01-01.
    */
-  #emergencyForMeters(): { id: number; startS: number; durationS: number } | undefined {
+  /** @internal For the parts' callbacks (unit-ports.ts). */
+  emergencyForMeters(): { id: number; startS: number; durationS: number } | undefined {
     const id = Number(this.config.get("limiter.emergencyProfile"));
     const untilS = Number(this.config.get("limiter.emergencyUntilS"));
     const since2000 = 946_684_800;
@@ -649,7 +609,7 @@ export class Concentrator implements CommandTarget {
   }
 
   /** Balance groups are configured by meter serial; they start once every meter is known. */
-  #resolveBalance(): void {
+  private resolveBalance(): void {
     const configs = this.site.balance ?? [];
     if (this.#balance.length === configs.length) return;
     // By serial, one lookup each: this runs at every topology change until every group resolves
@@ -679,7 +639,7 @@ export class Concentrator implements CommandTarget {
     }
   }
 
-  #onMains(present: boolean): void {
+  private onMains(present: boolean): void {
     this.events.pulse(present ? EventType.powerRestore : EventType.powerFail, CONCENTRATOR, 0);
     const t = this.hal.timers;
     if (present) {
@@ -691,7 +651,7 @@ export class Concentrator implements CommandTarget {
       return;
     }
     this.acquirer.flagAll(ReadingStatus.powerFailure);
-    if (this.#batteryTimer === undefined) this.#batteryTimer = t.set(() => this.#guarded(() => this.#checkBattery()), BATTERY_CHECK_MS, BATTERY_CHECK_MS);
+    if (this.#batteryTimer === undefined) this.#batteryTimer = t.set(() => this.guarded(() => this.checkBattery()), BATTERY_CHECK_MS, BATTERY_CHECK_MS);
   }
 
   /**
@@ -700,7 +660,7 @@ export class Concentrator implements CommandTarget {
    * records and stores the event then disconnects the system"); the board starts again when mains
    * return. Everything acknowledged is already on flash.
    */
-  #checkBattery(): void {
+  private checkBattery(): void {
     if (this.#state !== "running" || this.#power.mainsPresent()) return;
     if (this.#power.batteryMillivolts() > Number(this.config.get("power.lowBatteryMv"))) return;
     this.events.pulse(EventType.batteryLow, CONCENTRATOR, this.#power.batteryMillivolts());
@@ -716,26 +676,27 @@ export class Concentrator implements CommandTarget {
     for (const b of this.bridges.values()) b.close();
     for (const b of this.buses) b.close();
     // Readouts already taken are stored before the battery goes (their acquisition runs in turns).
-    this.#guarded(() => this.acquirer.flush());
+    this.guarded(() => this.acquirer.flush());
     while (this.log.maintain());
     this.#power.disconnectBattery();
   }
 
   /** A message from the head-end's SMS gateway: a sealed downlink message, confirmed once it is taken. */
-  #smsIn(m: IncomingSms): void {
+  private smsIn(m: IncomingSms): void {
     // Confirmed once opened and acted on; anything else is dropped silently, counted by the channel.
     if (m.alphabet === "8bit") this.uplink?.receive(m.data, () => this.modem?.sms.confirm(m));
   }
 
-  #guarded(fn: () => void): void {
+  /** @internal For the parts' callbacks (unit-ports.ts). */
+  guarded(fn: () => void): void {
     try {
       fn();
     } catch (e) {
-      this.#recordError(e);
+      this.recordError(e);
     }
   }
 
-  #recordError(e: unknown): void {
+  private recordError(e: unknown): void {
     // A power loss in the simulation unwinds through here: it is not an error of ours.
     if (e instanceof Error && e.name === "PowerLossError") throw e;
     this.counters.internalErrors++;

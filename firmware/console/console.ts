@@ -131,20 +131,20 @@ export class Console {
     try {
       this.#port = this.#o.serial.open({
         baud: this.#o.baud ?? 115_200,
-        onReadable: () => this.#turn(() => this.#readable()),
-        onWritable: () => this.#turn(() => this.#writable()),
+        onReadable: () => this.#turn(() => this.readable()),
+        onWritable: () => this.#turn(() => this.writable()),
       });
     } catch (e) {
       this.lastInternalError = e;
       return e instanceof Error ? e.message : String(e);
     }
     this.output.attach(this.#port);
-    this.output.write(`\r\n${this.#o.name} service console; "help" lists the commands\r\n${this.#prompt()}`);
+    this.output.write(`\r\n${this.#o.name} service console; "help" lists the commands\r\n${this.prompt()}`);
     return undefined;
   }
 
   stop(): void {
-    this.#cancel(false);
+    this.cancel(false);
     this.#port?.close();
     this.#port = undefined;
     this.output.attach(undefined);
@@ -152,7 +152,7 @@ export class Console {
 
   // ---- input ----
 
-  #readable(): void {
+  private readable(): void {
     const port = this.#port;
     if (!port) return;
     for (let bytes = port.read(); bytes; bytes = this.#port === port ? port.read() : undefined) {
@@ -164,7 +164,7 @@ export class Console {
           if (b === 0x03) {
             this.output.write(echo);
             echo = "";
-            this.#cancel(true);
+            this.cancel(true);
           } else this.counters.dropped++;
           continue;
         }
@@ -173,7 +173,7 @@ export class Console {
         if (r.kind === "edit") continue;
         this.output.write(echo);
         echo = "";
-        if (r.kind === "cancel") this.output.write(this.#prompt());
+        if (r.kind === "cancel") this.output.write(this.prompt());
         else this.#line(r.line);
       }
       this.output.write(echo);
@@ -184,7 +184,7 @@ export class Console {
     this.counters.lines++;
     this.session.touch();
     const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
-    if (words.length === 0) return this.output.write(this.#prompt());
+    if (words.length === 0) return this.output.write(this.prompt());
     const name = words[0]!.toLowerCase();
     this.lastCommand = name;
     const command = this.#commands.find((c) => c.name === name);
@@ -196,8 +196,8 @@ export class Console {
     if (command.maxArgs !== undefined && ctx.args.length > command.maxArgs) return ctx.fail(command.maxArgs === 0 ? "takes no arguments" : `usage: ${command.usage}`);
     const refusal = command.privileged ? this.session.refusal(ctx.engineer) : undefined;
     if (refusal) return ctx.fail(refusal);
-    this.#guard(job, () => command.run(ctx, this.#o.unit));
-    if (this.#job === job && !job.step && job.timer === undefined) this.#finish(job);
+    this.guard(job, () => command.run(ctx, this.#o.unit));
+    if (this.#job === job && !job.step && job.timer === undefined) this.finish(job);
   }
 
   // ---- used by Ctx ----
@@ -213,13 +213,13 @@ export class Console {
     if (job?.ctx !== ctx) return;
     this.counters.errors++;
     this.output.write(`error: ${ctx.name}: ${message}\r\n`);
-    this.#finish(job);
+    this.finish(job);
   }
 
   /** @internal */
   end(ctx: Ctx): void {
     const job = this.#job;
-    if (job?.ctx === ctx) this.#finish(job);
+    if (job?.ctx === ctx) this.finish(job);
   }
 
   /** @internal */
@@ -246,7 +246,7 @@ export class Console {
     job.timer = undefined;
     job.step = step;
     job.onCancel = onCancel;
-    this.#kick();
+    this.kick();
   }
 
   /** @internal */
@@ -256,13 +256,13 @@ export class Console {
 
   // ---- internals ----
 
-  #writable(): void {
+  private writable(): void {
     this.output.pump();
-    this.#kick();
+    this.kick();
   }
 
   /** Arms the next slice of the running listing when the output has room for it. */
-  #kick(): void {
+  private kick(): void {
     const job = this.#job;
     if (!job?.step || job.sliceArmed || this.output.room < SLICE_ROOM) return;
     job.sliceArmed = true;
@@ -271,43 +271,43 @@ export class Console {
         job.sliceArmed = false;
         if (this.#job !== job || !job.step) return;
         let done = false;
-        this.#guard(job, () => (done = job.step!()));
+        this.guard(job, () => (done = job.step!()));
         if (this.#job !== job) return;
-        if (done) this.#finish(job);
-        else this.#kick();
+        if (done) this.finish(job);
+        else this.kick();
       }),
     0);
   }
 
-  #cancel(show: boolean): void {
+  private cancel(show: boolean): void {
     const job = this.#job;
     if (!job) return;
     this.counters.cancelled++;
-    this.#guard(job, () => job.onCancel?.());
+    this.guard(job, () => job.onCancel?.());
     if (this.#job !== job) return;
     if (show) this.output.write("^C\r\n(cancelled)\r\n");
-    this.#finish(job);
+    this.finish(job);
   }
 
-  #finish(job: Job): void {
+  private finish(job: Job): void {
     if (job.timer !== undefined) this.#o.timers.clear(job.timer);
     job.timer = undefined;
     job.step = undefined;
     this.#job = undefined;
     this.#editor.clear();
-    this.output.write(this.#prompt());
+    this.output.write(this.prompt());
   }
 
-  #prompt(): string {
+  private prompt(): string {
     return `${this.#o.name}${this.session.engineer !== undefined ? "#" : ">"} `;
   }
 
   /** Runs a command's code: what it throws ends the command with "internal error". */
-  #guard(job: Job, fn: () => void): void {
+  private guard(job: Job, fn: () => void): void {
     try {
       fn();
     } catch (e) {
-      this.#internalError(e);
+      this.internalError(e);
       if (this.#job === job) job.ctx.fail(`internal error (${e instanceof Error ? e.message : String(e)})`);
     }
   }
@@ -318,11 +318,11 @@ export class Console {
     try {
       fn();
     } catch (e) {
-      this.#internalError(e);
+      this.internalError(e);
     }
   }
 
-  #internalError(e: unknown): void {
+  private internalError(e: unknown): void {
     // A power loss in the simulation unwinds through here: it is not an error of ours.
     if (e instanceof Error && e.name === "PowerLossError") throw e;
     this.counters.internalErrors++;

@@ -52,13 +52,13 @@ export class LineEditor {
     const afterCr = this.#afterCr;
     this.#afterCr = byte === CR;
     // A control character ends an escape sequence cut short, and counts as itself.
-    if (this.#escape !== 0 && byte >= 0x20) return this.#escaped(byte);
+    if (this.#escape !== 0 && byte >= 0x20) return this.escaped(byte);
     this.#escape = 0;
     switch (byte) {
       case CR:
-        return this.#end();
+        return this.end();
       case LF:
-        return afterCr ? NUL_EDIT : this.#end();
+        return afterCr ? NUL_EDIT : this.end();
       case BS:
       case DEL:
         if (this.#line.length === 0) return NUL_EDIT;
@@ -83,14 +83,14 @@ export class LineEditor {
     return { kind: "edit", echo: c };
   }
 
-  #end(): EditOutcome {
+  private end(): EditOutcome {
     const line = this.#line;
     this.#line = "";
     return { kind: "line", echo: "\r\n", line };
   }
 
   /** ECMA-48: ESC [ or ESC O, parameters, then a final byte 0x40..0x7e; any other ESC x is two bytes. */
-  #escaped(byte: number): EditOutcome {
+  private escaped(byte: number): EditOutcome {
     if (this.#escape === 1) this.#escape = byte === 0x5b || byte === 0x4f ? 2 : 0;
     else if (byte >= 0x40 && byte <= 0x7e) this.#escape = 0;
     return NUL_EDIT;

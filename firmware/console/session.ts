@@ -138,16 +138,16 @@ export class ConsoleSession {
     const locked = this.lockedForMs;
     if (locked > 0) return done(`locked out for ${Math.ceil(locked / 1000)} s after failed logins`);
     if (this.#verifying) return done("a login is being checked");
-    if (!c) return done(this.#fail("?", "no challenge (login NAME first)"));
-    if (this.#o.clock.now() - c.atMs > CHALLENGE_MS) return done(this.#fail(c.engineer, "the challenge expired"));
+    if (!c) return done(this.fail("?", "no challenge (login NAME first)"));
+    if (this.#o.clock.now() - c.atMs > CHALLENGE_MS) return done(this.fail(c.engineer, "the challenge expired"));
     const signature = hexDecode(signatureHex);
     const key = this.#o.engineers.find((e) => e.id === c.engineer);
-    if (!signature || signature.length !== 64 || !key) return done(this.#fail(c.engineer, "login failed"));
+    if (!signature || signature.length !== 64 || !key) return done(this.fail(c.engineer, "login failed"));
     const message = asciiBytes(loginMessage(this.#o.unitId, c.engineer, c.nonceHex));
     this.#verifying = true;
     this.#o.crypto.verifyEd25519(message, signature, key.publicKey, (valid) => {
       this.#verifying = false;
-      if (!valid) return done(this.#fail(c.engineer, "login failed"));
+      if (!valid) return done(this.fail(c.engineer, "login failed"));
       this.#engineer = c.engineer;
       this.#lastInputMs = this.#o.clock.now();
       this.#failures.length = 0;
@@ -166,7 +166,7 @@ export class ConsoleSession {
   }
 
   /** Counts a failure (audited), locks out at the limit; returns the message for the engineer. */
-  #fail(engineer: string, why: string): string {
+  private fail(engineer: string, why: string): string {
     this.counters.failures++;
     this.#o.audit("console.login", engineer, why, false);
     const now = this.#o.clock.now();

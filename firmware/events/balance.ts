@@ -71,16 +71,16 @@ export class BalanceMonitor {
     if (!this.#members.has(meter)) return { change: undefined };
     if (this.#pendingEnd !== undefined && intervalEnd < this.#pendingEnd) return { change: undefined };
     let closed: IntervalBalance | undefined;
-    if (this.#pendingEnd !== undefined && intervalEnd > this.#pendingEnd) closed = this.#close(false, intervalMs);
+    if (this.#pendingEnd !== undefined && intervalEnd > this.#pendingEnd) closed = this.close(false, intervalMs);
     this.#pendingEnd = intervalEnd;
     this.#pending.set(meter, deltaWh);
     if (this.#pending.size < this.#members.size) return closed ? { balance: closed, change: undefined } : { change: undefined };
     const before = this.#alarm;
-    const balance = this.#close(true, intervalMs);
+    const balance = this.close(true, intervalMs);
     return { balance, change: this.#alarm === before ? undefined : this.#alarm ? "raised" : "cleared" };
   }
 
-  #close(complete: boolean, intervalMs: number): IntervalBalance {
+  private close(complete: boolean, intervalMs: number): IntervalBalance {
     const c = this.#config;
     const balanceWh = this.#pending.get(c.balanceMeter) ?? 0;
     let consumersWh = 0;

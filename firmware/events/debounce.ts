@@ -47,17 +47,17 @@ export class EventDebouncer {
    */
   observe(type: EventType, subject: number, asserted: boolean, nowMs: number): DebounceVerdict {
     const key = type * 0x1_0000_0000 + subject;
-    let e = this.#find(key);
+    let e = this.find(key);
     const r = this.#rows;
     if (!asserted) {
       if (e >= 0) {
         r[e + ASSERTED_SINCE] = Number.NaN;
         r[e + RAISED] = 0;
-        if (nowMs >= r[e + HOLD_OFF_UNTIL]!) this.#delete(e);
+        if (nowMs >= r[e + HOLD_OFF_UNTIL]!) this.delete(e);
       }
       return { raise: false };
     }
-    if (e < 0) e = this.#track(key, nowMs);
+    if (e < 0) e = this.track(key, nowMs);
     if (e < 0) return { raise: true, suppressedBefore: 0 };
     const rows = this.#rows;
     if (Number.isNaN(rows[e + ASSERTED_SINCE]!)) rows[e + ASSERTED_SINCE] = nowMs;
@@ -69,23 +69,23 @@ export class EventDebouncer {
   /** A one-shot event (nothing to clear, no debounce): raised unless held off. */
   pulse(type: EventType, subject: number, nowMs: number): DebounceVerdict {
     const key = type * 0x1_0000_0000 + subject;
-    let e = this.#find(key);
-    if (e < 0) e = this.#track(key, nowMs);
+    let e = this.find(key);
+    if (e < 0) e = this.track(key, nowMs);
     if (e < 0) return { raise: true, suppressedBefore: 0 };
     const verdict = this.#raise(e, type, nowMs);
-    if (this.#rows[e + HOLD_OFF_UNTIL]! <= nowMs) this.#delete(e);
+    if (this.#rows[e + HOLD_OFF_UNTIL]! <= nowMs) this.delete(e);
     return verdict;
   }
 
   /** The offset of the row of `key` in `#rows`, or -1. */
-  #find(key: number): number {
+  private find(key: number): number {
     const r = this.#rows;
     for (let at = 0, end = this.#count * COLUMNS; at < end; at += COLUMNS) if (r[at + KEY] === key) return at;
     return -1;
   }
 
   /** A new entry's row offset (asserted since `nowMs`), or -1 when the table is full. */
-  #track(key: number, nowMs: number): number {
+  private track(key: number, nowMs: number): number {
     if (this.#count >= this.#maxEntries) {
       this.#dropped++;
       return -1;
@@ -101,7 +101,7 @@ export class EventDebouncer {
   }
 
   /** Removes the row at `at`: the last row takes its place. */
-  #delete(at: number): void {
+  private delete(at: number): void {
     const last = --this.#count * COLUMNS;
     if (at !== last) this.#rows.copyWithin(at, last, last + COLUMNS);
   }

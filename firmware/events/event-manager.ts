@@ -41,36 +41,36 @@ export class EventManager {
    */
   pulse(type: EventType, subject: number, detail = 0, timeS?: number): boolean {
     const v = this.#debouncer.pulse(type, subject, this.#clock.now());
-    return v.raise ? this.#emit(type, subject, detail, timeS) : this.#swallow();
+    return v.raise ? this.emit(type, subject, detail, timeS) : this.swallow();
   }
 
   /** A condition seen present or absent at a read: raised once it has held for the debounce time. */
   condition(type: EventType, subject: number, asserted: boolean, detail = 0): boolean {
     const v = this.#debouncer.observe(type, subject, asserted, this.#clock.now());
     if (!asserted) return false;
-    return v.raise ? this.#emit(type, subject, detail) : false;
+    return v.raise ? this.emit(type, subject, detail) : false;
   }
 
   /** Stores an event exactly as given (already decided elsewhere, e.g. a latch change). */
   record(event: MeterEvent): void {
-    this.#store(event);
+    this.store(event);
   }
 
-  #emit(type: EventType, subject: number, detail: number, timeS?: number): true {
+  private emit(type: EventType, subject: number, detail: number, timeS?: number): true {
     const nowS = Math.floor(this.#wallClock.now() / 1000);
     const time = timeS !== undefined && timeS <= nowS && timeS >= nowS - YEAR_S ? timeS : nowS;
-    this.#store({ type, subject, time, alarm: policyOf(type).alarm, detail });
+    this.store({ type, subject, time, alarm: policyOf(type).alarm, detail });
     return true;
   }
 
-  #store(event: MeterEvent): void {
+  private store(event: MeterEvent): void {
     this.#sink.append(event);
     this.counters.raised++;
     if (event.alarm) this.counters.alarms++;
     for (const l of this.#listeners) l(event);
   }
 
-  #swallow(): false {
+  private swallow(): false {
     this.counters.suppressed++;
     return false;
   }

@@ -46,12 +46,16 @@ export interface LatchPersistence {
 
 export type RelayResult = { ok: true; connected: boolean } | { ok: false; failure: Failure };
 
-/** The relays, reached through the module's path at alarm priority. */
+/**
+ * The relays, reached through the module's path at alarm priority. The outcome goes to an object's
+ * method, not to a callback made for the operation (a closure is some 11 slots in XS): a drive's own
+ * record hears its write, the latch manager its reads.
+ */
 export interface RelayActuator {
-  /** Writes the relay, then reads it back; `done` gets the state read back. */
-  setRelay(module: number, connected: boolean, done: (r: RelayResult) => void): void;
+  /** Writes the relay, then reads it back; `to` gets the state read back. */
+  setRelay(module: number, connected: boolean, to: { relaySet(module: number, r: RelayResult): void }): void;
   /** Reads the relay state. */
-  readRelay(module: number, done: (r: RelayResult) => void): void;
+  readRelay(module: number, to: { relayRead(module: number, r: RelayResult): void }): void;
 }
 
 export type TriggerSource = "head-end" | "console" | "local" | "manual";
@@ -110,11 +114,24 @@ const SOURCES_OF: Record<Trigger, readonly TriggerSource[]> = frozen({
   manualReconnect: ["manual"],
 });
 
-interface Drive {
-  timer: TimerId | undefined;
-  busy: boolean;
-  again: boolean;
-  retryMs: number;
+/** A relay being driven: the latch's output state written, read back, retried with back-off until it holds. */
+class Drive {
+  timer: TimerId | undefined = undefined;
+  busy = false;
+  /** The latch changed while the relay was being driven. */
+  again = false;
+  /** The state being written. */
+  want = false;
+
+  constructor(
+    readonly latch: LatchManager,
+    public retryMs: number,
+  ) {}
+
+  /** The relay actuator's answer to this drive's write. */
+  relaySet(module: number, r: RelayResult): void {
+    this.latch.driven(this, module, r);
+  }
 }
 
 /**
@@ -154,7 +171,7 @@ export class LatchManager {
     this.#o = options;
     for (const r of options.persistence.load()) {
       if (!isControlMode(r.mode)) continue;
-      this.#put(r.consumer, r.state, r.mode, r.limiter);
+      this.put(r.consumer, r.state, r.mode, r.limiter);
       if (r.limiter && isValidLoadLimit(r.limiter)) this.#limiters.set(r.consumer, new Limiter(r.limiter));
     }
   }
@@ -162,8 +179,8 @@ export class LatchManager {
   /** Starts enforcing: every latched relay is driven now (a reboot may have closed some), then watched. */
   start(): void {
     this.#running = true;
-    for (const module of this.latched()) this.#drive(module);
-    this.#watch = this.#o.timers.set(() => this.#watchLatched(), this.#watchMs, this.#watchMs);
+    for (const module of this.latched()) this.drive(module);
+    this.#watch = this.#o.timers.set(() => this.watchLatched(), this.#watchMs, this.#watchMs);
   }
 
   stop(): void {
@@ -222,9 +239,9 @@ export class LatchManager {
     const t = transition(old, mode, trigger);
     if (!t.allowed) return this.#refuse(consumer, trigger, source, old, `${trigger} not allowed in state ${old}, mode ${mode}`, who);
     this.#set(consumer, t.to, mode, this.limiter(consumer));
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: trigger, old: String(old), new: String(t.to), result: "ok", ...who });
-    this.#o.raise({ type: EventType.latchChange, subject: consumer, time: this.#nowS(), alarm: false, detail: t.to });
-    if (outputState(old) !== outputState(t.to)) this.#driveConsumer(consumer);
+    this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action: trigger, old: String(old), new: String(t.to), result: "ok", ...who });
+    this.#o.raise({ type: EventType.latchChange, subject: consumer, time: this.nowS(), alarm: false, detail: t.to });
+    if (outputState(old) !== outputState(t.to)) this.driveConsumer(consumer);
     return { code: "ok", state: t.to };
   }
 
@@ -238,8 +255,8 @@ export class LatchManager {
     if (mode === 0 && !outputState(state) && source !== "head-end") return this.#refuse(consumer, "mode", source, old, "mode 0 would reconnect");
     const next = mode === 0 ? ControlState.connected : state;
     this.#set(consumer, next, mode, this.limiter(consumer));
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "mode", old: String(old), new: String(mode), result: "ok" });
-    if (outputState(state) !== outputState(next)) this.#driveConsumer(consumer);
+    this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action: "mode", old: String(old), new: String(mode), result: "ok" });
+    if (outputState(state) !== outputState(next)) this.driveConsumer(consumer);
     return { code: "ok", state: next };
   }
 
@@ -257,7 +274,7 @@ export class LatchManager {
     const old = describeLimit(this.limiter(consumer));
     const refuse = (reason: string) => {
       this.counters.refused++;
-      this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "limit", old, new: old, result: "refused" });
+      this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action: "limit", old, new: old, result: "refused" });
       return { code: "refused", reason } as const;
     };
     if (source !== "head-end" && source !== "console") return refuse(`limits are not set from ${source}`);
@@ -270,7 +287,7 @@ export class LatchManager {
       l.setEmergency(this.#emergency);
       this.#limiters.set(consumer, l);
     } else this.#limiters.delete(consumer);
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action: "limit", old, new: describeLimit(config), result: "ok" });
+    this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action: "limit", old, new: describeLimit(config), result: "ok" });
     return { code: "ok", state };
   }
 
@@ -307,9 +324,9 @@ export class LatchManager {
     if (!this.#mismatched.has(module)) {
       this.#mismatched.add(module);
       this.counters.mismatchesDetected++;
-      this.#o.raise({ type: EventType.relayMismatch, subject: module, time: this.#nowS(), alarm: true, detail: connected ? 1 : 0 });
+      this.#o.raise({ type: EventType.relayMismatch, subject: module, time: this.nowS(), alarm: true, detail: connected ? 1 : 0 });
     }
-    if (!want || this.#closing.has(module)) this.#drive(module);
+    if (!want || this.#closing.has(module)) this.drive(module);
   }
 
   get #watchMs(): number {
@@ -320,17 +337,17 @@ export class LatchManager {
     return this.#o.defaultMode ?? 2;
   }
 
-  #nowS(): number {
+  private nowS(): number {
     return Math.floor(this.#o.wallClock.now() / 1000);
   }
 
   #set(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
     this.#o.persistence.save(limiter ? { consumer, state, mode, limiter } : { consumer, state, mode });
-    this.#put(consumer, state, mode, limiter);
+    this.put(consumer, state, mode, limiter);
   }
 
   /** The consumer's record, in its row (added when it has none) and its limiter's configuration. */
-  #put(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
+  private put(consumer: number, state: ControlState, mode: ControlMode, limiter: LoadLimit | undefined): void {
     const t = this.#records;
     const row = t.insert(consumer);
     t.set(row, CONSUMER, consumer);
@@ -342,24 +359,24 @@ export class LatchManager {
 
   #refuse(consumer: number, action: Trigger | "mode", source: TriggerSource, old: number, reason: string, who: { actor?: string } = {}): LatchOutcome {
     this.counters.refused++;
-    this.#o.audit({ timeS: this.#nowS(), source, subject: consumer, action, old: String(old), new: String(old), result: "refused", ...who });
+    this.#o.audit({ timeS: this.nowS(), source, subject: consumer, action, old: String(old), new: String(old), result: "refused", ...who });
     return { code: "refused", reason };
   }
 
-  #driveConsumer(consumer: number): void {
+  private driveConsumer(consumer: number): void {
     const module = this.#o.moduleOf(consumer);
     if (module === undefined) return;
     if (this.relayWanted(module)) this.#closing.add(module);
     else this.#closing.delete(module);
-    this.#drive(module);
+    this.drive(module);
   }
 
-  #watchLatched(): void {
+  private watchLatched(): void {
     for (const module of this.latched()) if (!this.#watchQueue.includes(module)) this.#watchQueue.push(module);
-    this.#watchNext();
+    this.watchNext();
   }
 
-  #watchNext(): void {
+  private watchNext(): void {
     while (this.#running && !this.#watchReading) {
       const module = this.#watchQueue.shift();
       if (module === undefined) return;
@@ -367,23 +384,26 @@ export class LatchManager {
       const d = this.#drives.get(module);
       if (d && (d.busy || d.timer !== undefined)) continue;
       this.#watchReading = true;
-      // A read always ends in a later turn (ModuleAccess), so the next starts from its callback.
-      this.#o.relays.readRelay(module, (r) => {
-        this.#watchReading = false;
-        try {
-          if (r.ok) this.observeRelay(module, r.connected);
-        } finally {
-          this.#watchNext();
-        }
-      });
+      // A read always ends in a later turn (ModuleAccess), so the next starts from its answer.
+      this.#o.relays.readRelay(module, this);
+    }
+  }
+
+  /** @internal The relay actuator's answer to the watch's read of `module`. */
+  relayRead(module: number, r: RelayResult): void {
+    this.#watchReading = false;
+    try {
+      if (r.ok) this.observeRelay(module, r.connected);
+    } finally {
+      this.watchNext();
     }
   }
 
   /** Drives the relay to the latch's output state, verifies it, and retries with back-off until it holds. */
-  #drive(module: number): void {
+  private drive(module: number): void {
     if (!this.#running) return;
     let d = this.#drives.get(module);
-    if (!d) this.#drives.set(module, (d = { timer: undefined, busy: false, again: false, retryMs: this.#o.retryMs ?? 30_000 }));
+    if (!d) this.#drives.set(module, (d = new Drive(this, this.#o.retryMs ?? 30_000)));
     if (d.busy) {
       d.again = true;
       return;
@@ -401,28 +421,32 @@ export class LatchManager {
     }
     d.busy = true;
     d.again = false;
+    d.want = want;
     this.counters.relayOperations++;
-    this.#o.relays.setRelay(module, want, (r) => {
-      d!.busy = false;
-      // Stopped meanwhile (an orderly shutdown): nothing is retried; the next start drives every latch.
-      if (!this.#running) return;
-      const wantNow = this.relayWanted(module);
-      if (r.ok && r.connected === wantNow && !d!.again) {
-        if (this.#mismatched.delete(module)) this.counters.mismatchesRepaired++;
-        this.#closing.delete(module);
-        this.#drives.delete(module);
-        return;
-      }
-      if (!r.ok) this.counters.relayFailures++;
-      // The latch changed while the relay was being driven: drive it to the new state now.
-      if (d!.again || wantNow !== want) return this.#drive(module);
-      const wait = d!.retryMs;
-      d!.retryMs = Math.min(wait * 2, this.#watchMs);
-      d!.timer = this.#o.timers.set(() => {
-        d!.timer = undefined;
-        this.#drive(module);
-      }, wait);
-    });
+    this.#o.relays.setRelay(module, want, d);
+  }
+
+  /** @internal Drive `d` of `module` has its answer: done, driven again to a new state, or retried later. */
+  driven(d: Drive, module: number, r: RelayResult): void {
+    d.busy = false;
+    // Stopped meanwhile (an orderly shutdown): nothing is retried; the next start drives every latch.
+    if (!this.#running) return;
+    const wantNow = this.relayWanted(module);
+    if (r.ok && r.connected === wantNow && !d.again) {
+      if (this.#mismatched.delete(module)) this.counters.mismatchesRepaired++;
+      this.#closing.delete(module);
+      this.#drives.delete(module);
+      return;
+    }
+    if (!r.ok) this.counters.relayFailures++;
+    // The latch changed while the relay was being driven: drive it to the new state now.
+    if (d.again || wantNow !== d.want) return this.drive(module);
+    const wait = d.retryMs;
+    d.retryMs = Math.min(wait * 2, this.#watchMs);
+    d.timer = this.#o.timers.set(() => {
+      d.timer = undefined;
+      this.drive(module);
+    }, wait);
   }
 }
 

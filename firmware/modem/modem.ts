@@ -22,10 +22,10 @@
  * (AT for 10 s); silence means the press switched a hung module off, so it is pressed once more.
  */
 import type { MonotonicClock, TimerId, Timers } from "../../hal/clock.js";
-import type { ModemPort } from "../../hal/index.js";
+import type { ModemPort, SerialPortProvider } from "../../hal/index.js";
 import type { RandomSource } from "../../hal/system.js";
 import { frozen } from "../model/frozen.js";
-import { AtEngine, UrcVerdict, type AtCommand, type AtResult, type UrcHandler } from "./at/engine.js";
+import { AtEngine, UrcVerdict, type AtCommand, type AtEngineOptions, type AtResult, type UrcHandler } from "./at/engine.js";
 import { atParams, finalResult, intParam, type AtFailure } from "./at/response.js";
 import { runSequence, type Step, type StepFailure } from "./at/sequence.js";
 import { isQuotable, type Dialect, type ModemEvent, type ModemFamily } from "./drivers/dialect.js";
@@ -194,39 +194,9 @@ export class Modem {
     if (options.simPin !== undefined && !/^[0-9]{4,8}$/.test(options.simPin)) throw new RangeError("invalid simPin");
     this.#options = options;
     this.#dialect = dialect;
-    this.#timers = guardedTimers(options.timers, (e) => this.#internalError(e));
-    const urcs: UrcHandler = {
-      urc: (line) => this.#urc(line),
-      urcBody: (line) => this.sms.urcBody(line),
-    };
-    this.#engine = new AtEngine({
-      serial: options.port.serial,
-      flowControl: options.port.flowControl === true,
-      timers: this.#timers,
-      urcs,
-      onEcho: () => this.#echo(),
-      onResult: (failure) => this.#commandEnded(failure),
-    });
-    const modem = this;
-    const host: TcpHost = {
-      engine: this.#engine,
-      dialect,
-      timers: this.#timers,
-      get ready() {
-        return modem.#state === "ready";
-      },
-      packetFault: () => this.#state === "ready" && this.#packetLost(),
-      suspectUnresponsive: () => this.#checkResponsive(),
-      openOutcome: (timedOut) => {
-        // Opens that never hear back while everything else answers: the stack's URCs are lost (a
-        // Quectel reporting to USB after a noisy AT+QURCCFG). A fresh bring-up sets everything again.
-        this.#openTimeouts = timedOut ? this.#openTimeouts + 1 : 0;
-        if (this.#openTimeouts >= OPEN_TIMEOUTS_BEFORE_RESTART && this.#state === "ready") {
-          this.#openTimeouts = 0;
-          this.#fail("stack-silent");
-        }
-      },
-    };
+    const host = new ModemHost(this, options, dialect);
+    this.#timers = host;
+    this.#engine = host.engine = new AtEngine(host);
     this.tcp = new ModemTcp(host, options.tcp);
     const ref = new Uint8Array(2);
     options.random.fill(ref);
@@ -265,7 +235,7 @@ export class Modem {
     this.#engine.open();
     // The module may be off, on, on and hung, or starting with the board: probe for as long as it
     // takes to boot before touching the power key, which would switch a booting module off.
-    this.#sync(Math.max(SYNC_PROBE_WINDOW_MS, this.#dialect.bootTimeMs), () => this.#pressAndProbe(false));
+    this.sync(Math.max(SYNC_PROBE_WINDOW_MS, this.#dialect.bootTimeMs), () => this.pressAndProbe(false));
   }
 
   /**
@@ -303,7 +273,7 @@ export class Modem {
   /** Closes every socket ("network"), stops SMS and releases the UART. The module stays powered. */
   stop(): void {
     if (this.#state === "stopped") return;
-    this.#enter("stopped");
+    this.enter("stopped");
     this.tcp.stop();
     this.sms.down();
     this.#engine.close();
@@ -316,24 +286,24 @@ export class Modem {
 
   // ---- stages ----
 
-  #enter(state: ModemState): number {
+  private enter(state: ModemState): number {
     this.#state = state;
     this.#epoch++;
     if (this.#stageTimer !== undefined) this.#timers.clear(this.#stageTimer);
     this.#stageTimer = undefined;
-    this.#emit();
+    this.emit();
     return this.#epoch;
   }
 
-  #sync(windowMs: number, onSilent: () => void): void {
-    const e = this.#enter("syncing");
+  private sync(windowMs: number, onSilent: () => void): void {
+    const e = this.enter("syncing");
     const deadline = this.#options.clock.now() + windowMs;
     const attempt = (): void =>
       this.#send({ text: "AT", timeoutMs: SYNC_ATTEMPT_TIMEOUT_MS }, e, (r) => {
         if (r.ok) {
           this.#answered = true;
           this.#configure();
-        } else if (this.#options.clock.now() + SYNC_PAUSE_MS < deadline) this.#after(SYNC_PAUSE_MS, e, attempt);
+        } else if (this.#options.clock.now() + SYNC_PAUSE_MS < deadline) this.after(SYNC_PAUSE_MS, e, attempt);
         else {
           this.#answered = false;
           onSilent();
@@ -343,7 +313,7 @@ export class Modem {
   }
 
   #configure(): void {
-    const e = this.#enter("configuring");
+    const e = this.enter("configuring");
     const common: Step[] = [
       { text: "ATE0", timeoutMs: COMMAND_TIMEOUT_MS }, // echo off (TG initImpl)
       { text: "AT+CMEE=1", timeoutMs: COMMAND_TIMEOUT_MS }, // numeric +CME ERROR (27.007 §9.1)
@@ -351,85 +321,85 @@ export class Modem {
     // RTS/CTS both ways (V.250 +IFC; the factory setting is 0,0): from here on the modem holds an
     // answer longer than the UART FIFO (an SMS read) while a long turn keeps us from reading.
     if (this.#options.port.flowControl) common.push({ text: "AT+IFC=2,2", timeoutMs: COMMAND_TIMEOUT_MS });
-    this.#run(common, e, (failed) => {
-      if (failed) return this.#fail(silent(failed.failure) ? "unresponsive" : "configure-failed");
+    this.run(common, e, (failed) => {
+      if (failed) return this.fail(silent(failed.failure) ? "unresponsive" : "configure-failed");
       this.#dialect.configure(this.#engine, (f) => {
         if (e !== this.#epoch) return;
-        if (f) this.#fail(silent(f.failure) ? "unresponsive" : "configure-failed");
-        else this.#checkSim(this.#options.clock.now() + SIM_READY_WAIT_MS);
+        if (f) this.fail(silent(f.failure) ? "unresponsive" : "configure-failed");
+        else this.checkSim(this.#options.clock.now() + SIM_READY_WAIT_MS);
       });
     });
   }
 
-  #checkSim(deadline: number): void {
-    const e = this.#enter("sim");
+  private checkSim(deadline: number): void {
+    const e = this.enter("sim");
     this.#send({ text: "AT+CPIN?", timeoutMs: CPIN_TIMEOUT_MS, info: "+CPIN:" }, e, (r) => {
       const answer = r.ok ? (r.lines[0] ?? "").slice(6).trim() : undefined;
       const cme = r.ok ? undefined : r.failure.code === "cme" ? r.failure.value : undefined;
-      if (answer === "READY") return this.#setUpSms(e, 1);
+      if (answer === "READY") return this.setUpSms(e, 1);
       if (answer === "SIM PIN" || cme === CME_SIM_PIN_REQUIRED) {
         const pin = this.#options.simPin;
-        if (pin === undefined || this.#pinTried) return this.#fail("sim-locked");
+        if (pin === undefined || this.#pinTried) return this.fail("sim-locked");
         this.#pinTried = true;
-        this.#send({ text: `AT+CPIN="${pin}"`, timeoutMs: CPIN_TIMEOUT_MS }, e, () => this.#after(SIM_POLL_MS, e, () => this.#checkSim(deadline)));
+        this.#send({ text: `AT+CPIN="${pin}"`, timeoutMs: CPIN_TIMEOUT_MS }, e, () => this.after(SIM_POLL_MS, e, () => this.checkSim(deadline)));
         return;
       }
-      if (answer === "SIM PUK" || cme === CME_SIM_PUK_REQUIRED) return this.#fail("sim-locked");
-      if (!r.ok && silent(r.failure) && !this.#stillAnswering()) return this.#fail("unresponsive");
+      if (answer === "SIM PUK" || cme === CME_SIM_PUK_REQUIRED) return this.fail("sim-locked");
+      if (!r.ok && silent(r.failure) && !this.stillAnswering()) return this.fail("unresponsive");
       const missing = answer === "NOT INSERTED" || cme === CME_SIM_NOT_INSERTED;
       // NOT READY, CME 13 (SIM failure), 14 (SIM busy), 515 (please wait: GSMM's retry rule) or no
       // answer yet: the SIM is still starting (domain.md §4.6 item 7). Ask again until the deadline.
-      if (this.#options.clock.now() + SIM_POLL_MS < deadline) this.#after(SIM_POLL_MS, e, () => this.#checkSim(deadline));
-      else this.#fail(missing ? "sim-missing" : "sim-not-ready");
+      if (this.#options.clock.now() + SIM_POLL_MS < deadline) this.after(SIM_POLL_MS, e, () => this.checkSim(deadline));
+      else this.fail(missing ? "sim-missing" : "sim-not-ready");
     });
   }
 
-  #setUpSms(e: number, attempt: number): void {
+  private setUpSms(e: number, attempt: number): void {
     const steps = SMS_SETUP_COMMANDS.map((text) => ({ text, timeoutMs: COMMAND_TIMEOUT_MS }));
-    this.#run(steps, e, (failed) => {
+    this.run(steps, e, (failed) => {
       if (!failed) this.#smsConfigured = true;
       // Before "SMS Ready" the modem refuses SMS commands: try again, then carry on without SMS.
-      else if (attempt < SMS_SETUP_ATTEMPTS && !silent(failed.failure)) return this.#after(SMS_SETUP_RETRY_MS, e, () => this.#setUpSms(e, attempt + 1));
+      else if (attempt < SMS_SETUP_ATTEMPTS && !silent(failed.failure)) return this.after(SMS_SETUP_RETRY_MS, e, () => this.setUpSms(e, attempt + 1));
       else this.#smsConfigured = false;
-      this.#register(this.#options.clock.now() + REGISTRATION_WAIT_MS);
+      this.register(this.#options.clock.now() + REGISTRATION_WAIT_MS);
     });
   }
 
-  #register(deadline: number): void {
+  private register(deadline: number): void {
     const first = this.#state !== "registering";
-    const e = first ? this.#enter("registering") : this.#epoch;
-    if (first) this.#querySignal(e);
-    this.#queryRegistration("+CREG", e, (cs) => {
-      if (cs === undefined) return this.#registerAgain(deadline, e, false);
+    const e = first ? this.enter("registering") : this.#epoch;
+    if (first) this.querySignal(e);
+    this.queryRegistration("+CREG", e, (cs) => {
+      if (cs === undefined) return this.registerAgain(deadline, e, false);
       this.#registration = cs;
       if (!registered(cs)) {
-        this.#setSms(false);
-        return this.#registerAgain(deadline, e, cs === "denied");
+        this.setSms(false);
+        return this.registerAgain(deadline, e, cs === "denied");
       }
-      this.#setSms(true);
-      this.#queryPacketRegistration(e, (ps) => {
+      this.setSms(true);
+      this.queryPacketRegistration(e, (ps) => {
         this.#packetRegistration = ps;
-        this.#emit();
-        if (registered(ps)) this.#connect();
+        this.emit();
+        if (registered(ps)) this.connect();
         // Calls and SMS work without packet service (a cell without packet capacity, an APN outage):
         // keep SMS up and keep asking, rather than reset a module that is fine.
-        else if (ps !== "denied") this.#after(REGISTRATION_POLL_MS, e, () => this.#register(this.#options.clock.now() + REGISTRATION_WAIT_MS));
-        else this.#registerAgain(deadline, e, true);
+        else if (ps !== "denied") this.after(REGISTRATION_POLL_MS, e, () => this.register(this.#options.clock.now() + REGISTRATION_WAIT_MS));
+        else this.registerAgain(deadline, e, true);
       });
     });
   }
 
-  #registerAgain(deadline: number, e: number, denied: boolean): void {
-    this.#emit();
-    if (this.#options.clock.now() + REGISTRATION_POLL_MS >= deadline) this.#fail(denied ? "registration-denied" : "not-registered");
-    else this.#after(REGISTRATION_POLL_MS, e, () => this.#register(deadline));
+  private registerAgain(deadline: number, e: number, denied: boolean): void {
+    this.emit();
+    if (this.#options.clock.now() + REGISTRATION_POLL_MS >= deadline) this.fail(denied ? "registration-denied" : "not-registered");
+    else this.after(REGISTRATION_POLL_MS, e, () => this.register(deadline));
   }
 
-  #connect(): void {
-    const e = this.#enter("connecting");
+  private connect(): void {
+    const e = this.enter("connecting");
     const o = this.#options;
-    this.#run(this.#dialect.packetUpSteps({ apn: o.apn, user: o.user ?? "", password: o.password ?? "" }), e, (failed) => {
-      if (failed) this.#fail(silent(failed.failure) && !this.#stillAnswering() ? "unresponsive" : "packet-failed");
+    this.run(this.#dialect.packetUpSteps({ apn: o.apn, user: o.user ?? "", password: o.password ?? "" }), e, (failed) => {
+      if (failed) this.fail(silent(failed.failure) && !this.stillAnswering() ? "unresponsive" : "packet-failed");
       else this.#ready();
     });
   }
@@ -438,83 +408,84 @@ export class Modem {
     this.#failures = 0;
     this.#missedPacketPolls = 0;
     this.counters.readyTransitions++;
-    const e = this.#enter("ready");
+    const e = this.enter("ready");
     this.tcp.up();
-    this.#querySignal(e);
-    this.#supervise(e);
+    this.querySignal(e);
+    this.supervise(e);
   }
 
   /** While ready: signal, registration and packet registration every SUPERVISION_INTERVAL_MS. */
-  #supervise(e: number): void {
-    this.#after(SUPERVISION_INTERVAL_MS, e, () => {
-      this.#querySignal(e);
-      this.#queryRegistration("+CREG", e, (cs) => {
-        if (cs === undefined) return this.#supervise(e); // no usable answer: silence is judged elsewhere
+  private supervise(e: number): void {
+    this.after(SUPERVISION_INTERVAL_MS, e, () => {
+      this.querySignal(e);
+      this.queryRegistration("+CREG", e, (cs) => {
+        if (cs === undefined) return this.supervise(e); // no usable answer: silence is judged elsewhere
         this.#registration = cs;
         if (!registered(cs)) {
           this.counters.registrationLosses++;
           this.tcp.down("network");
-          this.#setSms(false);
-          return this.#register(this.#options.clock.now() + REGISTRATION_WAIT_MS);
+          this.setSms(false);
+          return this.register(this.#options.clock.now() + REGISTRATION_WAIT_MS);
         }
-        this.#queryPacketRegistration(e, (ps) => {
-          if (ps === undefined) return this.#supervise(e);
+        this.queryPacketRegistration(e, (ps) => {
+          if (ps === undefined) return this.supervise(e);
           this.#packetRegistration = ps;
-          this.#emit();
+          this.emit();
           // Two polls in a row without packet service: the context is gone even if no URC said so.
           if (registered(ps)) this.#missedPacketPolls = 0;
-          else if (++this.#missedPacketPolls >= 2) return this.#packetLost();
-          this.#supervise(e);
+          else if (++this.#missedPacketPolls >= 2) return this.packetLost();
+          this.supervise(e);
         });
       });
     });
   }
 
-  #packetLost(): void {
+  /** @internal The PDP context is gone (ModemHost: an open was refused and the context turned out to be down). */
+  packetLost(): void {
     this.counters.pdpLosses++;
     this.tcp.down("network");
-    this.#connect();
+    this.connect();
   }
 
-  #softReset(): void {
-    const e = this.#enter("resetting");
+  private softReset(): void {
+    const e = this.enter("resetting");
     this.counters.softResets++;
     this.#send({ text: "AT+CFUN=1,1", timeoutMs: CFUN_TIMEOUT_MS }, e, (r) => {
-      if (!r.ok) return this.#fail("unresponsive");
+      if (!r.ok) return this.fail("unresponsive");
       this.#answered = false;
-      this.#after(this.#dialect.bootTimeMs, e, () => this.#sync(SYNC_WINDOW_MS, () => this.#fail("unresponsive")));
+      this.after(this.#dialect.bootTimeMs, e, () => this.sync(SYNC_WINDOW_MS, () => this.fail("unresponsive")));
     });
   }
 
-  #powerCycle(): void {
+  private powerCycle(): void {
     this.counters.powerCycles++;
-    if (!this.#answered) return this.#pressAndProbe(false);
+    if (!this.#answered) return this.pressAndProbe(false);
     // Switch off by command first: the module detaches from the network and saves its settings.
-    const e = this.#enter("powering-off");
+    const e = this.enter("powering-off");
     const step = this.#dialect.powerDownStep;
     this.#send({ text: step.text, timeoutMs: step.timeoutMs, final: step.final }, e, (r) => {
       this.#answered = false;
-      if (r.ok) this.#after(POWER_OFF_SETTLE_MS, e, () => this.#pressAndProbe(true));
-      else this.#pressAndProbe(false);
+      if (r.ok) this.after(POWER_OFF_SETTLE_MS, e, () => this.pressAndProbe(true));
+      else this.pressAndProbe(false);
     });
   }
 
   /** Presses the power key and probes. `knownOff`: the press switches the module on, so silence after
    * it means the module is dead; otherwise silence means the press switched it off: press once more. */
-  #pressAndProbe(knownOff: boolean): void {
-    const e = this.#enter("powering-on");
-    this.#pressKey();
-    this.#after(this.#dialect.powerKeyPulseMs + this.#dialect.bootTimeMs, e, () =>
-      this.#sync(SYNC_WINDOW_MS, () => (knownOff ? this.#fail("unresponsive") : this.#settleThenPress())),
+  private pressAndProbe(knownOff: boolean): void {
+    const e = this.enter("powering-on");
+    this.pressKey();
+    this.after(this.#dialect.powerKeyPulseMs + this.#dialect.bootTimeMs, e, () =>
+      this.sync(SYNC_WINDOW_MS, () => (knownOff ? this.fail("unresponsive") : this.settleThenPress())),
     );
   }
 
-  #settleThenPress(): void {
-    const e = this.#enter("powering-on");
-    this.#after(POWER_OFF_SETTLE_MS, e, () => this.#pressAndProbe(true));
+  private settleThenPress(): void {
+    const e = this.enter("powering-on");
+    this.after(POWER_OFF_SETTLE_MS, e, () => this.pressAndProbe(true));
   }
 
-  #pressKey(): void {
+  private pressKey(): void {
     this.counters.powerKeyPresses++;
     const key = this.#options.port.powerKey;
     key.write(1);
@@ -525,36 +496,37 @@ export class Modem {
     }, this.#dialect.powerKeyPulseMs);
   }
 
-  #fail(reason: FailureReason): void {
+  private fail(reason: FailureReason): void {
     this.#failures++;
     this.counters.failures++;
     this.#lastFailure = reason;
     if (reason === "unresponsive") this.#answered = false;
-    this.#lose(reason === "unresponsive" ? "modem" : "network");
+    this.lose(reason === "unresponsive" ? "modem" : "network");
     const level = reason === "unresponsive" ? this.#failures + 3 : this.#failures;
     if (level <= 2) {
-      const e = this.#enter("backoff");
-      this.#after(RETRY_DELAY_MS, e, () => this.#sync(SYNC_WINDOW_MS, () => this.#fail("unresponsive")));
-    } else if (level === 3) this.#softReset();
-    else if (level === 4) this.#powerCycle();
+      const e = this.enter("backoff");
+      this.after(RETRY_DELAY_MS, e, () => this.sync(SYNC_WINDOW_MS, () => this.fail("unresponsive")));
+    } else if (level === 3) this.softReset();
+    else if (level === 4) this.powerCycle();
     else {
-      const e = this.#enter("backoff");
-      this.#after(Math.min(BACKOFF_BASE_MS * 2 ** (level - 5), BACKOFF_MAX_MS), e, () => this.#powerCycle());
+      const e = this.enter("backoff");
+      this.after(Math.min(BACKOFF_BASE_MS * 2 ** (level - 5), BACKOFF_MAX_MS), e, () => this.powerCycle());
     }
   }
 
   /** Drops everything in flight: sockets close with `reason`, SMS pauses. */
-  #lose(reason: "modem" | "network"): void {
+  private lose(reason: "modem" | "network"): void {
     this.#epoch++; // what the aborted commands answer belongs to the stage being left
     this.#engine.abortAll("aborted");
     this.tcp.down(reason);
-    this.#setSms(false);
+    this.setSms(false);
     this.#consecutiveTimeouts = 0;
   }
 
   // ---- events ----
 
-  #urc(line: string): UrcVerdict {
+  /** @internal A line no command claimed (ModemHost). */
+  urc(line: string): UrcVerdict {
     const sms = this.sms.urc(line);
     if (sms !== UrcVerdict.NotUrc) return sms;
     const event = this.#dialect.classify(line);
@@ -566,22 +538,22 @@ export class Modem {
   #event(e: ModemEvent): void {
     switch (e.type) {
       case "boot":
-        return this.#booted();
+        return this.booted();
       case "power-down":
-        return this.#poweredDown();
+        return this.poweredDown();
       case "voltage-warning":
         this.counters.voltageWarnings++;
         return;
       case "sim-lost":
         if (this.#state === "registering" || this.#state === "connecting" || this.#state === "ready") {
           this.tcp.down("network");
-          this.#setSms(false);
-          this.#checkSim(this.#options.clock.now() + SIM_READY_WAIT_MS);
+          this.setSms(false);
+          this.checkSim(this.#options.clock.now() + SIM_READY_WAIT_MS);
         }
         return;
       case "pdp-lost":
         // During "connecting" the running step fails by itself (+PDP: DEACT answering AT+CIICR).
-        if (this.#state === "ready") this.#packetLost();
+        if (this.#state === "ready") this.packetLost();
         return;
       case "ignored":
         return;
@@ -591,55 +563,58 @@ export class Modem {
   }
 
   /** "RDY": the module has just started. */
-  #booted(): void {
+  private booted(): void {
     switch (this.#state) {
       case "powering-on":
       case "resetting":
         // Expected: go on at once instead of waiting out the boot time.
-        return this.#sync(SYNC_WINDOW_MS, () => this.#fail("unresponsive"));
+        return this.sync(SYNC_WINDOW_MS, () => this.fail("unresponsive"));
       case "stopped":
       case "syncing":
       case "configuring":
       case "powering-off":
         return;
       default:
-        this.#restarted();
+        this.restarted();
     }
   }
 
   /** Echo is back on: the module restarted without saying so (autobauding hides "RDY"). */
-  #echo(): void {
-    if (this.#state === "sim" || this.#state === "registering" || this.#state === "connecting" || this.#state === "ready") this.#restarted();
+  /** @internal The modem echoed a command (ModemHost). */
+  echo(): void {
+    if (this.#state === "sim" || this.#state === "registering" || this.#state === "connecting" || this.#state === "ready") this.restarted();
   }
 
-  #restarted(): void {
+  private restarted(): void {
     this.counters.unexpectedBoots++;
-    this.#lose("modem");
-    this.#sync(SYNC_WINDOW_MS, () => this.#fail("unresponsive"));
+    this.lose("modem");
+    this.sync(SYNC_WINDOW_MS, () => this.fail("unresponsive"));
   }
 
   /** "NORMAL POWER DOWN", "UNDER-VOLTAGE POWER DOWN", "POWERED DOWN": the module is off now. */
-  #poweredDown(): void {
+  private poweredDown(): void {
     if (this.#state === "stopped" || this.#state === "powering-off") return;
     if (this.#state !== "powering-on" && this.#state !== "syncing") {
       this.counters.unexpectedPowerDowns++;
-      this.#lose("modem");
+      this.lose("modem");
     }
     // Off for sure (a press of ours switched a hung module off, or it went down by itself): switch it on.
     this.#answered = false;
-    const e = this.#enter("powering-on");
-    this.#after(POWER_OFF_SETTLE_MS, e, () => this.#pressAndProbe(true));
+    const e = this.enter("powering-on");
+    this.after(POWER_OFF_SETTLE_MS, e, () => this.pressAndProbe(true));
   }
 
-  #commandEnded(failure: AtFailure | undefined): void {
+  /** @internal A command ended (ModemHost). */
+  commandEnded(failure: AtFailure | undefined): void {
     if (failure && silent(failure)) {
-      if (++this.#consecutiveTimeouts === UNRESPONSIVE_TIMEOUTS) this.#timers.set(() => this.#checkResponsive(), 0);
+      if (++this.#consecutiveTimeouts === UNRESPONSIVE_TIMEOUTS) this.#timers.set(() => this.checkResponsive(), 0);
     } else if (!failure || failure.code === "error" || failure.code === "cme" || failure.code === "cms") this.#consecutiveTimeouts = 0;
   }
 
   /** Commands keep timing out while the module should be working: it hangs (the stages that wait for
    * a module that may be off or booting judge silence themselves). */
-  #checkResponsive(): void {
+  /** @internal A send found the modem silent, or commands time out (ModemHost). */
+  checkResponsive(): void {
     if (this.#consecutiveTimeouts < UNRESPONSIVE_TIMEOUTS) return;
     switch (this.#state) {
       case "configuring":
@@ -647,18 +622,18 @@ export class Modem {
       case "registering":
       case "connecting":
       case "ready":
-        this.#fail("unresponsive");
+        this.fail("unresponsive");
     }
   }
 
   /** A step timed out, but did the module answer anything else lately? */
-  #stillAnswering(): boolean {
+  private stillAnswering(): boolean {
     return this.#consecutiveTimeouts < UNRESPONSIVE_TIMEOUTS;
   }
 
   // ---- queries ----
 
-  #querySignal(e: number): void {
+  private querySignal(e: number): void {
     this.#send({ text: "AT+CSQ", timeoutMs: COMMAND_TIMEOUT_MS, info: "+CSQ:" }, e, (r) => {
       if (!r.ok) return;
       const p = atParams(r.lines[0] ?? "", "+CSQ:");
@@ -667,12 +642,12 @@ export class Modem {
       // 27.007 §8.5: rssi 0..31, ber 0..7; 99 = not known.
       this.#rssi = rssi !== undefined && rssi <= 31 ? rssi : undefined;
       this.#ber = ber !== undefined && ber <= 7 ? ber : undefined;
-      this.#emit();
+      this.emit();
     });
   }
 
   /** +CREG? / +CGREG? / +CEREG?: "<prefix>: <n>,<stat>[,…]"; undefined when the answer is unusable. */
-  #queryRegistration(prefix: string, e: number, done: (r: Registration | undefined) => void): void {
+  private queryRegistration(prefix: string, e: number, done: (r: Registration | undefined) => void): void {
     this.#send({ text: `AT${prefix}?`, timeoutMs: COMMAND_TIMEOUT_MS, info: `${prefix}:` }, e, (r) => {
       const stat = r.ok ? intParam(atParams(r.lines[0] ?? "", `${prefix}:`), 1) : undefined;
       done(stat === undefined ? undefined : REGISTRATION[stat] ?? "unknown");
@@ -680,12 +655,12 @@ export class Modem {
   }
 
   /** Packet registration over the family's technologies: registered on any, else denied on any, else what was read. */
-  #queryPacketRegistration(e: number, done: (r: Registration | undefined) => void): void {
+  private queryPacketRegistration(e: number, done: (r: Registration | undefined) => void): void {
     const queries = this.#dialect.packetRegistration;
     const answers: Array<Registration | undefined> = [];
     const next = (i: number): void => {
       if (i < queries.length && !registered(answers[i - 1])) {
-        this.#queryRegistration(queries[i]!, e, (r) => {
+        this.queryRegistration(queries[i]!, e, (r) => {
           answers.push(r);
           next(i + 1);
         });
@@ -698,7 +673,7 @@ export class Modem {
 
   // ---- plumbing ----
 
-  #setSms(on: boolean): void {
+  private setSms(on: boolean): void {
     if (on && this.#smsConfigured) this.sms.up();
     else if (!on) this.sms.down();
   }
@@ -708,11 +683,11 @@ export class Modem {
     this.#engine.send({ ...command, done: (r) => e === this.#epoch && done(r) });
   }
 
-  #run(steps: readonly Step[], e: number, done: (failed: StepFailure | undefined) => void): void {
+  private run(steps: readonly Step[], e: number, done: (failed: StepFailure | undefined) => void): void {
     runSequence(this.#engine, steps, (failed) => e === this.#epoch && done(failed));
   }
 
-  #after(ms: number, e: number, fn: () => void): void {
+  private after(ms: number, e: number, fn: () => void): void {
     if (this.#stageTimer !== undefined) this.#timers.clear(this.#stageTimer);
     this.#stageTimer = this.#timers.set(() => {
       this.#stageTimer = undefined;
@@ -720,17 +695,36 @@ export class Modem {
     }, ms);
   }
 
-  #emit(): void {
+  /** @internal Whether the PDP context is up (ModemHost). */
+  get packetReady(): boolean {
+    return this.#state === "ready";
+  }
+
+  /**
+   * @internal An open had its outcome, or none in time (ModemHost). Opens that never hear back while
+   * everything else answers: the stack's URCs are lost (a Quectel reporting to USB after a noisy
+   * AT+QURCCFG). A fresh bring-up sets everything again.
+   */
+  openOutcome(timedOut: boolean): void {
+    this.#openTimeouts = timedOut ? this.#openTimeouts + 1 : 0;
+    if (this.#openTimeouts >= OPEN_TIMEOUTS_BEFORE_RESTART && this.#state === "ready") {
+      this.#openTimeouts = 0;
+      this.fail("stack-silent");
+    }
+  }
+
+  private emit(): void {
     const onStatus = this.#options.onStatus;
     if (!onStatus) return;
     try {
       onStatus(this.status);
     } catch (e) {
-      this.#internalError(e);
+      this.internalError(e);
     }
   }
 
-  #internalError(e: unknown): void {
+  /** @internal An exception out of a callback of the modem's (ModemHost). */
+  internalError(e: unknown): void {
     this.counters.internalErrors++;
     this.lastInternalError = e;
   }
@@ -774,19 +768,88 @@ function silent(failure: AtFailure): boolean {
   return failure.code === "timeout" || failure.code === "no-prompt";
 }
 
-/** Timers whose callbacks cannot throw out of their turn: an exception is reported and the loop goes on. */
-function guardedTimers(timers: Timers, report: (e: unknown) => void): Timers {
-  return {
-    set(callback, delayMs, repeatMs) {
-      const guarded = () => {
-        try {
-          callback();
-        } catch (e) {
-          report(e);
-        }
-      };
-      return repeatMs === undefined ? timers.set(guarded, delayMs) : timers.set(guarded, delayMs, repeatMs);
-    },
-    clear: (id) => timers.clear(id),
-  };
+/**
+ * What the modem's parts call back: the AT engine's options and URC handler, the TCP sockets' host,
+ * and timers whose callbacks cannot throw out of their turn (an exception is reported and the loop
+ * goes on). One object whose methods forward to the modem, not a closure per callback (some 11 slots
+ * each in XS).
+ */
+class ModemHost implements AtEngineOptions, UrcHandler, TcpHost, Timers {
+  /** Set once the engine is made (it takes this object as its options). */
+  engine!: AtEngine;
+
+  constructor(
+    readonly modem: Modem,
+    readonly options: ModemOptions,
+    readonly dialect: Dialect,
+  ) {}
+
+  // --- AtEngineOptions ---
+  get serial(): SerialPortProvider {
+    return this.options.port.serial;
+  }
+
+  get flowControl(): boolean {
+    return this.options.port.flowControl === true;
+  }
+
+  get urcs(): UrcHandler {
+    return this;
+  }
+
+  get timers(): Timers {
+    return this;
+  }
+
+  onEcho(): void {
+    this.modem.echo();
+  }
+
+  onResult(failure: AtFailure | undefined): void {
+    this.modem.commandEnded(failure);
+  }
+
+  // --- UrcHandler ---
+  urc(line: string): UrcVerdict {
+    return this.modem.urc(line);
+  }
+
+  urcBody(line: string): void {
+    this.modem.sms.urcBody(line);
+  }
+
+  // --- TcpHost ---
+  get ready(): boolean {
+    return this.modem.packetReady;
+  }
+
+  packetFault(): void {
+    if (this.modem.packetReady) this.modem.packetLost();
+  }
+
+  suspectUnresponsive(): void {
+    this.modem.checkResponsive();
+  }
+
+  openOutcome(timedOut: boolean): void {
+    this.modem.openOutcome(timedOut);
+  }
+
+  // --- Timers ---
+  set(callback: () => void, delayMs: number, repeatMs?: number): TimerId {
+    const modem = this.modem;
+    const guarded = () => {
+      try {
+        callback();
+      } catch (e) {
+        modem.internalError(e);
+      }
+    };
+    const timers = this.options.timers;
+    return repeatMs === undefined ? timers.set(guarded, delayMs) : timers.set(guarded, delayMs, repeatMs);
+  }
+
+  clear(id: TimerId): void {
+    this.options.timers.clear(id);
+  }
 }

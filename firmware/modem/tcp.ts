@@ -163,9 +163,9 @@ export class ModemTcp implements StreamConnector {
       s.timer = undefined;
       if (s.state !== "waiting") return;
       this.#waiting.splice(this.#waiting.indexOf(s), 1);
-      this.#finish(s, "network");
+      this.finish(s, "network");
     }, this.#connectWaitMs);
-    if (this.#host.ready) this.#openWaiting();
+    if (this.#host.ready) this.openWaiting();
     return s;
   }
 
@@ -173,7 +173,7 @@ export class ModemTcp implements StreamConnector {
 
   /** The PDP context is up: open the sockets that wait. */
   up(): void {
-    this.#openWaiting();
+    this.openWaiting();
   }
 
   /** The PDP context or the modem is gone: every opening or open socket closes with `reason`. Waiting
@@ -182,14 +182,14 @@ export class ModemTcp implements StreamConnector {
     for (let id = 0; id < this.#links.length; id++) {
       const s = this.#links[id];
       this.#links[id] = undefined;
-      if (s instanceof ModemSocket) this.#finish(s, reason);
+      if (s instanceof ModemSocket) this.finish(s, reason);
     }
   }
 
   /** The modem manager is stopping: everything closes. */
   stop(): void {
     this.down("network");
-    for (const s of this.#waiting.splice(0)) this.#finish(s, "network");
+    for (const s of this.#waiting.splice(0)) this.finish(s, "network");
   }
 
   event(e: ModemEvent): void {
@@ -197,11 +197,11 @@ export class ModemTcp implements StreamConnector {
       case "socket-opened":
         return this.#opened(e.id);
       case "socket-open-failed":
-        return this.#openFailed(e.id, e.reason);
+        return this.openFailed(e.id, e.reason);
       case "socket-closed":
         return this.#remoteClosed(e.id);
       case "socket-data":
-        return this.#dataWaiting(this.#socketAt(e.id));
+        return this.#dataWaiting(this.socketAt(e.id));
       case "socket-buffer-full":
         for (const s of this.#links) if (s instanceof ModemSocket) this.#dataWaiting(s);
         return;
@@ -227,7 +227,7 @@ export class ModemTcp implements StreamConnector {
     }
     s.tx.set(bytes, s.txEnd);
     s.txEnd += bytes.length;
-    this.#pumpSend(s);
+    this.pumpSend(s);
     return true;
   }
 
@@ -236,27 +236,27 @@ export class ModemTcp implements StreamConnector {
     if (s.state === "closed") return;
     if (s.state === "waiting") {
       this.#waiting.splice(this.#waiting.indexOf(s), 1);
-      this.#finish(s, "closed");
+      this.finish(s, "closed");
       return;
     }
     const id = s.id;
-    this.#finish(s, "closed");
-    this.#closeLink(id);
+    this.finish(s, "closed");
+    this.closeLink(id);
   }
 
   // ---- internals ----
 
-  #socketAt(id: number): ModemSocket | undefined {
+  private socketAt(id: number): ModemSocket | undefined {
     const s = this.#links[id];
     return s instanceof ModemSocket ? s : undefined;
   }
 
-  #openWaiting(): void {
+  private openWaiting(): void {
     while (this.#host.ready && this.#waiting.length > 0) {
       const id = this.#links.indexOf(undefined);
       if (id < 0) return;
       const s = this.#waiting.shift()!;
-      this.#clearTimers(s);
+      this.clearTimers(s);
       s.state = "opening";
       s.id = id;
       this.#links[id] = s;
@@ -264,15 +264,15 @@ export class ModemTcp implements StreamConnector {
         s.timer = undefined;
         if (s.state !== "opening") return;
         this.counters.openFailures++;
-        this.#finish(s, "timeout");
-        this.#closeLink(id);
+        this.finish(s, "timeout");
+        this.closeLink(id);
         this.#host.openOutcome(true);
       }, this.#host.dialect.openTimeoutMs);
-      this.#sendOpen(s);
+      this.sendOpen(s);
     }
   }
 
-  #sendOpen(s: ModemSocket): void {
+  private sendOpen(s: ModemSocket): void {
     const { engine, dialect } = this.#host;
     engine.send(
       dialect.open(s.id, s.host, s.port, (failure) => {
@@ -280,8 +280,8 @@ export class ModemTcp implements StreamConnector {
         if (failure.code === "aborted" || failure.code === "closed") return; // the modem went down: down() closes it
         if (failure.code === "timeout") {
           this.counters.openFailures++;
-          this.#finish(s, "timeout");
-          this.#closeLink(s.id);
+          this.finish(s, "timeout");
+          this.closeLink(s.id);
           this.#host.suspectUnresponsive();
           return;
         }
@@ -291,12 +291,12 @@ export class ModemTcp implements StreamConnector {
             if (s.state !== "opening") return;
             this.counters.openFailures++;
             if (up === false) {
-              this.#finish(s, "network");
+              this.finish(s, "network");
               this.#host.packetFault();
             } else {
-              this.#finish(s, "refused");
+              this.finish(s, "refused");
               this.#links[s.id] = undefined;
-              this.#openWaiting();
+              this.openWaiting();
             }
           }),
         );
@@ -305,65 +305,65 @@ export class ModemTcp implements StreamConnector {
   }
 
   #opened(id: number): void {
-    const s = this.#socketAt(id);
+    const s = this.socketAt(id);
     if (!s || s.state !== "opening") return;
-    this.#clearTimers(s);
+    this.clearTimers(s);
     s.state = "open";
     this.counters.opened++;
     this.#host.openOutcome(false);
-    this.#call(() => s.handlers.onConnect());
-    this.#pumpSend(s);
+    this.call(() => s.handlers.onConnect());
+    this.pumpSend(s);
   }
 
-  #openFailed(id: number, reason: "refused" | "in-use" | "packet-down" | "timeout"): void {
-    const s = this.#socketAt(id);
+  private openFailed(id: number, reason: "refused" | "in-use" | "packet-down" | "timeout"): void {
+    const s = this.socketAt(id);
     if (!s || s.state !== "opening") return;
     if (reason === "in-use" && !s.openRetried) {
       // A link left open by an earlier boot of the concentrator: close it and open again.
       s.openRetried = true;
-      this.#host.engine.send(this.#host.dialect.close(id, () => s.state === "opening" && this.#sendOpen(s)));
+      this.#host.engine.send(this.#host.dialect.close(id, () => s.state === "opening" && this.sendOpen(s)));
       return;
     }
     this.counters.openFailures++;
-    this.#finish(s, reason === "packet-down" ? "network" : reason === "timeout" ? "timeout" : "refused");
+    this.finish(s, reason === "packet-down" ? "network" : reason === "timeout" ? "timeout" : "refused");
     if (reason === "packet-down") this.#host.packetFault();
-    else if (this.#host.dialect.closeAfterRemoteClose) this.#closeLink(id);
+    else if (this.#host.dialect.closeAfterRemoteClose) this.closeLink(id);
     else {
       this.#links[id] = undefined;
-      this.#openWaiting();
+      this.openWaiting();
     }
   }
 
   #remoteClosed(id: number): void {
-    const s = this.#socketAt(id);
+    const s = this.socketAt(id);
     if (!s) {
       // Nobody's socket (left over from an earlier boot): release it where the stack needs that.
-      if (this.#links[id] === undefined && this.#host.dialect.closeAfterRemoteClose && id < this.#links.length) this.#closeLink(id);
+      if (this.#links[id] === undefined && this.#host.dialect.closeAfterRemoteClose && id < this.#links.length) this.closeLink(id);
       return;
     }
     if (s.state === "opening") {
       this.counters.openFailures++;
-      this.#finish(s, "refused");
-      this.#releaseAfterRemoteClose(id);
+      this.finish(s, "refused");
+      this.releaseAfterRemoteClose(id);
       return;
     }
     s.remoteClosed = true;
-    if (!s.reading && !s.dataWaiting) this.#endRemoteClose(s);
+    if (!s.reading && !s.dataWaiting) this.endRemoteClose(s);
   }
 
-  #endRemoteClose(s: ModemSocket): void {
+  private endRemoteClose(s: ModemSocket): void {
     if (s.state === "closed") return;
     this.counters.remoteCloses++;
     const id = s.id;
-    this.#finish(s, "closed");
-    this.#releaseAfterRemoteClose(id);
+    this.finish(s, "closed");
+    this.releaseAfterRemoteClose(id);
   }
 
-  #releaseAfterRemoteClose(id: number): void {
-    if (this.#host.dialect.closeAfterRemoteClose) this.#closeLink(id);
+  private releaseAfterRemoteClose(id: number): void {
+    if (this.#host.dialect.closeAfterRemoteClose) this.closeLink(id);
     else {
       this.#links[id] = undefined;
-      this.#openWaiting();
+      this.openWaiting();
     }
   }
 
@@ -385,7 +385,7 @@ export class ModemTcp implements StreamConnector {
         (bytes) => {
           if (s.state !== "open") return;
           this.counters.bytesReceived += bytes.length;
-          this.#call(() => s.handlers.onData(bytes));
+          this.call(() => s.handlers.onData(bytes));
         },
         (outcome) => {
           s.reading = false;
@@ -398,13 +398,13 @@ export class ModemTcp implements StreamConnector {
             s.dataWaiting = true;
           }
           if (s.dataWaiting) this.#read(s);
-          else if (s.remoteClosed) this.#endRemoteClose(s);
+          else if (s.remoteClosed) this.endRemoteClose(s);
         },
       ),
     );
   }
 
-  #pumpSend(s: ModemSocket): void {
+  private pumpSend(s: ModemSocket): void {
     if (s.state !== "open" || s.inFlight > 0 || s.retryTimer !== undefined || s.txStart === s.txEnd) return;
     const { engine, dialect } = this.#host;
     const n = Math.min(s.txEnd - s.txStart, dialect.maxSendBytes);
@@ -421,27 +421,27 @@ export class ModemTcp implements StreamConnector {
           if (outcome.accepted < n) this.counters.partialSends++;
           if (s.wantWritable) {
             s.wantWritable = false;
-            this.#call(() => s.handlers.onWritable());
+            this.call(() => s.handlers.onWritable());
           }
-          this.#pumpSend(s);
+          this.pumpSend(s);
           return;
         }
         switch (outcome.failed) {
           case "retry":
-            if (++s.sendRetries > MAX_SEND_RETRIES) return this.#abort(s, "timeout");
+            if (++s.sendRetries > MAX_SEND_RETRIES) return this.abort(s, "timeout");
             this.counters.sendRetries++;
             s.retryTimer = this.#host.timers.set(() => {
               s.retryTimer = undefined;
-              this.#pumpSend(s);
+              this.pumpSend(s);
             }, dialect.sendRetryMs);
             return;
           case "reset":
             this.counters.sendFailures++;
-            return this.#abort(s, "reset");
+            return this.abort(s, "reset");
           case "timeout":
           case "no-prompt":
             this.counters.sendFailures++;
-            this.#abort(s, "timeout");
+            this.abort(s, "timeout");
             this.#host.suspectUnresponsive();
             return;
           case "aborted":
@@ -451,45 +451,45 @@ export class ModemTcp implements StreamConnector {
     );
   }
 
-  #abort(s: ModemSocket, reason: ByteStreamCloseReason): void {
+  private abort(s: ModemSocket, reason: ByteStreamCloseReason): void {
     const id = s.id;
-    this.#finish(s, reason);
-    this.#closeLink(id);
+    this.finish(s, reason);
+    this.closeLink(id);
   }
 
   /** Closes link `id` on the modem; the id is reused once the modem has answered. */
-  #closeLink(id: number): void {
+  private closeLink(id: number): void {
     if (id < 0 || id >= this.#links.length) return;
     this.#links[id] = CLOSING;
     this.#host.engine.send(
       this.#host.dialect.close(id, () => {
         if (this.#links[id] !== CLOSING) return;
         this.#links[id] = undefined;
-        this.#openWaiting();
+        this.openWaiting();
       }),
     );
   }
 
-  #finish(s: ModemSocket, reason: ByteStreamCloseReason): void {
+  private finish(s: ModemSocket, reason: ByteStreamCloseReason): void {
     if (s.finished) return;
     s.finished = true;
     s.state = "closed";
     s.wantWritable = false;
     s.txStart = s.txEnd = 0;
-    this.#clearTimers(s);
+    this.clearTimers(s);
     if (s.id >= 0 && this.#links[s.id] === s) this.#links[s.id] = undefined;
     // onClose runs in a turn of its own, never inside connect, write or close (byte-stream.ts).
-    this.#host.timers.set(() => this.#call(() => s.handlers.onClose(reason)), 0);
+    this.#host.timers.set(() => this.call(() => s.handlers.onClose(reason)), 0);
   }
 
-  #clearTimers(s: ModemSocket): void {
+  private clearTimers(s: ModemSocket): void {
     if (s.timer !== undefined) this.#host.timers.clear(s.timer);
     if (s.retryTimer !== undefined) this.#host.timers.clear(s.retryTimer);
     s.timer = s.retryTimer = undefined;
   }
 
   /** Runs an owner's callback; its exception is the owner's bug, counted, and must not stop the modem. */
-  #call(fn: () => void): void {
+  private call(fn: () => void): void {
     try {
       fn();
     } catch {

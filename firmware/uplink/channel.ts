@@ -131,7 +131,7 @@ export class SecureChannel {
 
   /** Seals a body with the next send counter (persisting a new reserve first when needed). */
   seal(body: Uint8Array): Uint8Array {
-    return seal(this.#key, { direction: this.#send, concentrator: this.concentratorId, counter: this.#reserveCounter() }, body);
+    return seal(this.#key, { direction: this.#send, concentrator: this.concentratorId, counter: this.reserveCounter() }, body);
   }
 
   /**
@@ -139,12 +139,12 @@ export class SecureChannel {
    * service refused the body, too long) comes to `done` in a later turn. Counters go in the order asked.
    */
   sealLater(body: Uint8Array, done: (envelope: Uint8Array | undefined) => void): void {
-    const head = headerBytes({ direction: this.#send, concentrator: this.concentratorId, counter: this.#reserveCounter() });
-    this.#needCrypto().secretboxSeal(this.#key, nonceOf(head), body, (box) => done(box && envelopeOf(head, box)));
+    const head = headerBytes({ direction: this.#send, concentrator: this.concentratorId, counter: this.reserveCounter() });
+    this.needCrypto().secretboxSeal(this.#key, nonceOf(head), body, (box) => done(box && envelopeOf(head, box)));
   }
 
   /** The next send counter, its block's reserve persisted first when needed. */
-  #reserveCounter(): number {
+  private reserveCounter(): number {
     if (this.#floor) this.#nextSend = Math.max(this.#nextSend, Math.floor(this.#floor()));
     if (this.#nextSend > this.#reserve) {
       // Re-read the reserve: another process may share the store (the head-end's CLI beside its
@@ -158,7 +158,7 @@ export class SecureChannel {
     return this.#nextSend++;
   }
 
-  #needCrypto(): CryptoService {
+  private needCrypto(): CryptoService {
     if (!this.#crypto) throw new TypeError('sealing and opening later need "crypto"');
     return this.#crypto;
   }
@@ -171,7 +171,7 @@ export class SecureChannel {
     this.counters.frames++;
     const r = open(this.#key, bytes, { direction: this.#receive, concentrator: this.concentratorId });
     if (!r.ok) {
-      this.#rejected(r.reason);
+      this.rejected(r.reason);
       return undefined;
     }
     return this.#fresh(r.header.counter) ? r.body : undefined;
@@ -186,16 +186,16 @@ export class SecureChannel {
     this.counters.frames++;
     const header = addressed(bytes, { direction: this.#receive, concentrator: this.concentratorId });
     if (typeof header === "string") {
-      this.#rejected(header);
+      this.rejected(header);
       return done(undefined);
     }
-    this.#needCrypto().secretboxOpen(this.#key, nonceOf(bytes), bytes.subarray(HEADER_BYTES), (body) => {
-      if (!body) this.#rejected("authentication");
+    this.needCrypto().secretboxOpen(this.#key, nonceOf(bytes), bytes.subarray(HEADER_BYTES), (body) => {
+      if (!body) this.rejected("authentication");
       done(body && this.#fresh(header.counter) ? body : undefined);
     });
   }
 
-  #rejected(reason: "malformed" | "foreign" | "authentication"): void {
+  private rejected(reason: "malformed" | "foreign" | "authentication"): void {
     if (reason === "malformed") this.counters.malformed++;
     else if (reason === "foreign") this.counters.foreign++;
     else this.counters.authFailed++;
@@ -203,7 +203,7 @@ export class SecureChannel {
 
   /** An authentic counter: accepted (and persisted) by the direction's rule, or counted as replayed. */
   #fresh(counter: number): boolean {
-    if (!(this.#window > 0 ? this.#acceptInWindow(counter) : this.#late ? this.#acceptLate(this.#late, counter) : this.#acceptAbove(counter))) {
+    if (!(this.#window > 0 ? this.acceptInWindow(counter) : this.#late ? this.acceptLate(this.#late, counter) : this.acceptAbove(counter))) {
       this.counters.replayed++;
       return false;
     }
@@ -212,7 +212,7 @@ export class SecureChannel {
   }
 
   /** The strict rule: above the last accepted counter, persisted. */
-  #acceptAbove(counter: number): boolean {
+  private acceptAbove(counter: number): boolean {
     if (counter <= this.#lastAccepted) return false;
     this.#store.saveLastAccepted(counter);
     this.#lastAccepted = counter;
@@ -220,7 +220,7 @@ export class SecureChannel {
   }
 
   /** The late-window rule: fresh in the window; the last accepted counter persisted when it rises. */
-  #acceptLate(late: LateWindow, counter: number): boolean {
+  private acceptLate(late: LateWindow, counter: number): boolean {
     if (!late.fresh(counter)) return false;
     if (counter > this.#lastAccepted) {
       this.#store.saveLastAccepted(counter);
@@ -231,7 +231,7 @@ export class SecureChannel {
   }
 
   /** The window rule, on the counters as the store has them now; persisted when accepted. */
-  #acceptInWindow(counter: number): boolean {
+  private acceptInWindow(counter: number): boolean {
     const store = this.#store;
     const last = store.loadLastAccepted();
     const below = store.loadAcceptedBelow!() >>> 0;

@@ -161,7 +161,7 @@ export class Drain {
     if (!this.#running || this.#turn !== undefined) return;
     this.#turn = this.#timers.set(() => {
       this.#turn = undefined;
-      this.#step(-Infinity);
+      this.step(-Infinity);
     }, 0);
   }
 
@@ -186,8 +186,8 @@ export class Drain {
     this.kick();
   }
 
-  /** One step of the next message. `due`: the deadline whose wake-up timer fired (see #armWake). */
-  #step(due: number): void {
+  /** One step of the next message. `due`: the deadline whose wake-up timer fired (see armWake). */
+  private step(due: number): void {
     const now = Math.max(this.#clock.now(), due);
     const oldest = this.#outstanding[0];
     if (oldest && now >= oldest.sentAtMs + this.#ackTimeoutMs) {
@@ -197,7 +197,7 @@ export class Drain {
     const next = this.#next;
     if (!next) {
       if (this.#transport.canSend) {
-        const chosen = this.#choose(now);
+        const chosen = this.choose(now);
         if (chosen === "later") this.kick(); // the store is being read: on in the next turn
         else if (chosen) {
           this.#next = chosen;
@@ -205,7 +205,7 @@ export class Drain {
         }
       }
     } else if (next.records) {
-      this.#encode(next, next.records);
+      this.encode(next, next.records);
       this.kick();
     } else if (next.body) {
       if (this.#transport.canSend) this.#seal(next, next.body);
@@ -218,7 +218,7 @@ export class Drain {
       this.counters.recordsSent += seqs.length;
       this.kick();
     }
-    this.#armWake(now);
+    this.armWake(now);
   }
 
   /** Asks for `next`'s seal; its result, if `next` is still the message on its way, lets the drain on. */
@@ -228,7 +228,7 @@ export class Drain {
     this.#transport.seal(body, (envelope) => {
       if (this.#next !== next) return; // rewound meanwhile: chosen again from the store
       if (envelope) next.envelope = envelope;
-      else this.#refused(next);
+      else this.refused(next);
       this.kick();
     });
   }
@@ -238,7 +238,7 @@ export class Drain {
    * SECRETBOX_MAX_BYTES). Several records: chosen again from the store, half as many. One: passed over
    * until the next rewind; it stays in the store, unacknowledged.
    */
-  #refused(next: Next): void {
+  private refused(next: Next): void {
     this.counters.sealsRefused++;
     this.#next = undefined;
     if (next.seqs.length >= 2) this.#limit[next.kind] = Math.max(1, Math.floor(next.items / 2));
@@ -250,7 +250,7 @@ export class Drain {
    * first half of its records instead (encoded in the next turn). Either way the kind's batch size
    * is set from the bytes per item just seen.
    */
-  #encode(next: Next, records: UplinkRecord[]): void {
+  private encode(next: Next, records: UplinkRecord[]): void {
     const body = encodeMessage(messageOf(next.kind, records));
     const items = records.length;
     const kindMax = isReadingKind(next.kind) ? this.#maxReadings : next.kind === "result" ? 1 : this.#maxEvents;
@@ -271,7 +271,7 @@ export class Drain {
    * The records of the next message: undefined when nothing is due or the window is full for its
    * kind, "later" when the store needs more turns to tell.
    */
-  #choose(now: number): Next | "later" | undefined {
+  private choose(now: number): Next | "later" | undefined {
     for (const kind of DRAIN_ORDER) {
       const limit = URGENT.has(kind) ? this.#maxOutstanding : this.#maxOutstanding - 1;
       if (this.#outstanding.length >= limit) continue;
@@ -295,7 +295,7 @@ export class Drain {
    * needs no timer: this step acted on it, or it waits for an acknowledgement or for room in the
    * window, which kick the drain.
    */
-  #armWake(now: number): void {
+  private armWake(now: number): void {
     let at = Infinity;
     const timeout = this.#outstanding[0] ? this.#outstanding[0].sentAtMs + this.#ackTimeoutMs : Infinity;
     const partial = this.#partialSinceMs >= 0 ? this.#partialSinceMs + this.#readingsDelayMs : Infinity;
@@ -312,7 +312,7 @@ export class Drain {
       this.#wakeAt = Infinity;
       if (this.#turn !== undefined) this.#timers.clear(this.#turn);
       this.#turn = undefined;
-      if (this.#running) this.#step(at);
+      if (this.#running) this.step(at);
     }, Math.max(0, at - now));
   }
 }

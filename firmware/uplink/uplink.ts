@@ -23,9 +23,9 @@ import type { CryptoService, RandomSource } from "../../hal/system.js";
 import type { StreamConnector } from "../net/byte-stream.js";
 import { SecureChannel } from "./channel.js";
 import { CommandDispatcher } from "./commands.js";
-import { Drain, type DrainOptions } from "./drain.js";
+import { Drain, type DrainOptions, type DrainTransport } from "./drain.js";
 import { decodeDownlink, encodeMessage, MessageError, type OtaRequestMessage } from "./messages.js";
-import { MqttClient, type MqttClientOptions } from "./mqtt/client.js";
+import { MqttClient, type MqttClientEvents, type MqttClientOptions } from "./mqtt/client.js";
 import { publishPacketBytes } from "./mqtt/encode.js";
 import type { CommandHandlers, CounterStore, RecordKind, UplinkQueue } from "./ports.js";
 import { topicsOf, type Topics } from "./topics.js";
@@ -73,7 +73,7 @@ export interface OtaSink {
   linkUp(): void;
 }
 
-export class Uplink {
+export class Uplink implements MqttClientEvents, DrainTransport {
   readonly topics: Topics;
   readonly channel: SecureChannel;
   readonly mqtt: MqttClient;
@@ -104,34 +104,18 @@ export class Uplink {
         // keeps none for an offline concentrator (they would be stale when it is back).
         subscriptions: o.ota ? [{ topic: this.topics.down, qos: 1 }, { topic: this.topics.ota, qos: 0 }] : [{ topic: this.topics.down, qos: 1 }],
       },
-      {
-        onConnected: (sessionPresent) => this.#connected(sessionPresent),
-        onDisconnected: () => this.drain.stop(),
-        onMessage: (topic, payload, taken) => this.#received(topic, payload, taken),
-        onWindowOpen: () => this.drain.kick(),
-      },
+      // The uplink hears the client's events and is the drain's transport itself: its methods, not a
+      // closure each (some 11 slots in XS).
+      this,
     );
-    const client = this.mqtt;
-    this.drain = new Drain({
-      ...o.drain,
-      queue: o.queue,
-      clock: o.clock,
-      timers: o.timers,
-      transport: {
-        get canSend(): boolean {
-          return client.canPublish;
-        },
-        seal: (body, done) => this.channel.sealLater(body, done),
-        send: (envelope) => this.mqtt.publish(this.topics.up, envelope, 1),
-      },
-    });
+    this.drain = new Drain({ ...o.drain, queue: o.queue, clock: o.clock, timers: o.timers, transport: this });
     this.commands = new CommandDispatcher(o.handlers, o.queue, () => this.drain.kick());
   }
 
   start(): void {
     this.mqtt.start();
     const every = this.#o.statusIntervalMs ?? 3_600_000;
-    this.#statusTimer = this.#o.timers.set(() => this.#sendStatus(), every, every);
+    this.#statusTimer = this.#o.timers.set(() => this.sendStatus(), every, every);
   }
 
   stop(): void {
@@ -158,7 +142,7 @@ export class Uplink {
    * else is dropped and counted.
    */
   receive(payload: Uint8Array, taken: () => void): void {
-    this.#handle(payload, (acted) => {
+    this.handle(payload, (acted) => {
       if (!acted) return;
       this.mqtt.reconnectNow();
       taken();
@@ -177,9 +161,24 @@ export class Uplink {
     return true;
   }
 
-  /** Seals a message body with the next counter, for a bearer other than MQTT (alarms by SMS): the envelope comes to `done` in a later turn. */
+  /**
+   * Seals a message body with the next counter, for the drain and for a bearer other than MQTT (alarms
+   * by SMS): the envelope comes to `done` in a later turn.
+   */
   seal(body: Uint8Array, done: (envelope: Uint8Array | undefined) => void): void {
     this.channel.sealLater(body, done);
+  }
+
+  // --- the drain's transport (DrainTransport) ---
+
+  /** @internal Whether the client's window takes a message now. */
+  get canSend(): boolean {
+    return this.mqtt.canPublish;
+  }
+
+  /** @internal Publishes a sealed message of the drain (QoS 1); false if the window did not take it. */
+  send(envelope: Uint8Array): boolean {
+    return this.mqtt.publish(this.topics.up, envelope, 1);
   }
 
   /** Every counter of the uplink, flat (status messages, the console). */
@@ -192,16 +191,29 @@ export class Uplink {
     return out;
   }
 
-  #connected(sessionPresent: boolean): void {
+  // --- the MQTT client's events (MqttClientEvents) ---
+
+  /** @internal The session is up. */
+  onConnected(sessionPresent: boolean): void {
     // Without a session the broker may also have lost what it had accepted from us: send it again.
     if (!sessionPresent && this.drain.outstanding > 0) this.drain.rewind();
     this.drain.start();
-    this.#sendStatus();
+    this.sendStatus();
     this.#o.ota?.linkUp();
   }
 
-  /** A message from the broker; `taken` (its PUBACK) once it was acted on or dropped, not before. */
-  #received(topic: string, payload: Uint8Array, taken: () => void): void {
+  /** @internal The session is down. */
+  onDisconnected(): void {
+    this.drain.stop();
+  }
+
+  /** @internal The client's window has room again. */
+  onWindowOpen(): void {
+    this.drain.kick();
+  }
+
+  /** @internal A message from the broker; `taken` (its PUBACK) once it was acted on or dropped, not before. */
+  onMessage(topic: string, payload: Uint8Array, taken: () => void): void {
     if (topic === this.topics.ota && this.#o.ota) {
       this.#o.ota.frame(payload);
       return taken();
@@ -210,11 +222,11 @@ export class Uplink {
       this.#strayMessages++;
       return taken();
     }
-    this.#handle(payload, taken);
+    this.handle(payload, taken);
   }
 
   /** Opens `payload` on the crypto service and acts on it; `settled` then, with whether it was acted on (or dropped). */
-  #handle(payload: Uint8Array, settled: (acted: boolean) => void): void {
+  private handle(payload: Uint8Array, settled: (acted: boolean) => void): void {
     this.channel.openLater(payload, (body) => {
       const m = body && decodeDownlink(body);
       if (!m) return settled(false); // dropped silently, counted by the channel
@@ -228,7 +240,7 @@ export class Uplink {
     });
   }
 
-  #sendStatus(): void {
+  private sendStatus(): void {
     if (this.mqtt.state !== "connected") return;
     const wall = this.#o.wallClock;
     // Counters that are 0 are left out: a status is then a few hundred bytes, not a kilobyte.

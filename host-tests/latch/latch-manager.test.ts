@@ -21,18 +21,18 @@ function rig(o: { consumers: Map<number, number[]>; records?: LatchRecord[] }) {
   const latch = new LatchManager({
     persistence: { load: () => o.records ?? [], save: (r) => (log.push(`save ${r.consumer}=${r.state}`), saved.push(r)) },
     relays: {
-      setRelay: (module, connected, done) => {
+      setRelay: (module, connected, to) => {
         log.push(`set ${module} ${connected ? "closed" : "open"}`);
         s.after(2_000, () => {
           const r = answer(module, connected);
           if (r.ok) relays.set(module, r.connected);
-          done(r);
+          to.relaySet(module, r);
         });
       },
-      readRelay: (module, done) => {
+      readRelay: (module, to) => {
         log.push(`read ${module}`);
         reads.most = Math.max(reads.most, ++reads.now);
-        s.after(1_000, () => (reads.now--, done({ ok: true, connected: relays.get(module) ?? true })));
+        s.after(1_000, () => (reads.now--, to.relayRead(module, { ok: true, connected: relays.get(module) ?? true })));
       },
     },
     moduleOf: (consumer) => [...o.consumers].find(([, list]) => list.includes(consumer))?.[0],

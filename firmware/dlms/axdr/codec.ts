@@ -85,20 +85,20 @@ export class ByteSink {
   }
 
   u8(v: number): this {
-    this.#room(1);
+    this.room(1);
     this.#buf[this.#n++] = v & 0xff;
     return this;
   }
 
   /** An unsigned big-endian integer in `n` bytes. */
   uint(v: number, n: number): this {
-    this.#room(n);
+    this.room(n);
     for (let i = n - 1; i >= 0; i--) this.#buf[this.#n++] = Math.floor(v / 2 ** (8 * i)) & 0xff;
     return this;
   }
 
   bytes(b: ArrayLike<number>): this {
-    this.#room(b.length);
+    this.room(b.length);
     this.#buf.set(b, this.#n);
     this.#n += b.length;
     return this;
@@ -114,7 +114,7 @@ export class ByteSink {
     return this.#buf.slice(0, this.#n);
   }
 
-  #room(n: number): void {
+  private room(n: number): void {
     if (this.#n + n <= this.#buf.length) return;
     const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#n + n));
     next.set(this.#buf.subarray(0, this.#n));

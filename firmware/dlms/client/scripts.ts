@@ -129,15 +129,15 @@ export class ReadScript implements Script<MeterRead> {
 
   constructor(plan: ReadPlan) {
     this.#plan = plan;
-    let n = this.#identityCount();
+    let n = this.identityCount();
     for (const r of plan.registers) n += attributesOf(r).length;
     this.#refCount = n;
   }
 
   next(previous: Result | undefined): Request | undefined {
     if (previous?.kind === "get") {
-      if (this.#asked >= 0) this.#take(previous.results);
-      else this.#takeProfile(previous.results);
+      if (this.#asked >= 0) this.take(previous.results);
+      else this.takeProfile(previous.results);
     }
     if (this.#nextRef < this.#refCount) {
       const from = this.#nextRef;
@@ -148,21 +148,21 @@ export class ReadScript implements Script<MeterRead> {
       this.#nextRef = to;
       return { kind: "get", refs };
     }
-    if (this.#asked >= 0) this.#finishRegisters();
-    return this.#nextRange();
+    if (this.#asked >= 0) this.finishRegisters();
+    return this.nextRange();
   }
 
   result(): MeterRead {
     return this.#read;
   }
 
-  #identityCount(): number {
+  private identityCount(): number {
     return this.#plan.identity === false ? 0 : IDENTITY.length;
   }
 
   /** Attribute `i` of the registers' GET-with-list: the identity's, then each register's (attributesOf). */
   #ref(i: number): AttributeRequest {
-    const identity = this.#identityCount();
+    const identity = this.identityCount();
     if (i < identity) return IDENTITY[i]!;
     let k = i - identity;
     for (const r of this.#plan.registers) {
@@ -174,7 +174,7 @@ export class ReadScript implements Script<MeterRead> {
   }
 
   /** Keeps each answer by the index of what it asked for; a refusal is noted. */
-  #take(results: readonly GetResult[]): void {
+  private take(results: readonly GetResult[]): void {
     const end = Math.min(this.#nextRef, this.#asked + results.length);
     for (let i = this.#asked; i < end; i++) {
       const r = results[i - this.#asked]!;
@@ -183,10 +183,10 @@ export class ReadScript implements Script<MeterRead> {
     }
   }
 
-  #finishRegisters(): void {
+  private finishRegisters(): void {
     const got = this.#got;
     const read = this.#read;
-    if (this.#identityCount()) {
+    if (this.identityCount()) {
       // The identity's answers in IDENTITY's order: serial, clock, power failures, the disconnect control's output, state, mode.
       const serial = got[0];
       read.serial = serial && "bytes" in serial ? String.fromCharCode(...serial.bytes) : undefined;
@@ -194,7 +194,7 @@ export class ReadScript implements Script<MeterRead> {
       read.powerFailures = integerOf(got[2]);
       read.disconnect = disconnectStateOf(got[3], got[4], got[5]);
     }
-    let at = this.#identityCount();
+    let at = this.identityCount();
     for (const r of this.#plan.registers) {
       const n = attributesOf(r).length;
       const value = scaledValue(got[at], scalerUnitOf(got[at + 1]));
@@ -210,7 +210,7 @@ export class ReadScript implements Script<MeterRead> {
   // ---- profiles by range: the headers not known yet (capture objects and period, then the captured
   // registers' scalers), then every buffer between its two times in one request ----
 
-  #nextRange(): Request | undefined {
+  private nextRange(): Request | undefined {
     const ranges = this.#plan.ranges ?? [];
     while (this.#range < ranges.length && ranges[this.#range]!.header) {
       this.#headers[this.#range] = ranges[this.#range]!.header;
@@ -223,7 +223,7 @@ export class ReadScript implements Script<MeterRead> {
       const registers = this.#columns.filter(isRegister);
       return { kind: "get", refs: registers.map((c) => ({ classId: c.classId, ln: c.ln, index: Attr.scalerUnit })) };
     }
-    if (this.#buffers === undefined) this.#buffers = this.#bufferRequests(ranges);
+    if (this.#buffers === undefined) this.#buffers = this.bufferRequests(ranges);
     const next = this.#buffers.shift();
     if (!next) return undefined;
     this.#bufferOf = next;
@@ -235,7 +235,7 @@ export class ReadScript implements Script<MeterRead> {
    * read: one round trip), each long one alone, so its answer, in data blocks, is decoded as it
    * arrives (session.ts) rather than all in one turn.
    */
-  #bufferRequests(ranges: readonly RangeRead[]): number[][] {
+  private bufferRequests(ranges: readonly RangeRead[]): number[][] {
     const short: number[] = [];
     const long: number[][] = [];
     ranges.forEach((r, i) => {
@@ -249,13 +249,13 @@ export class ReadScript implements Script<MeterRead> {
     return short.length ? [short, ...long] : long;
   }
 
-  #takeProfile(results: readonly GetResult[]): void {
+  private takeProfile(results: readonly GetResult[]): void {
     const ranges = this.#plan.ranges!;
     if (this.#buffers !== undefined) {
       this.#bufferOf.forEach((i, k) => {
         const r = results[k];
         const range = ranges[i]!;
-        if (!r?.ok) return this.#refuse(range.ln, r);
+        if (!r?.ok) return this.refuse(range.ln, r);
         const header = unpackHeader(this.#headers[i]!);
         const { rows, skipped } = profileRows(r.data, header.columns, header.period);
         this.#read.profiles.push({ ln: range.ln, ...header, rows, skipped });
@@ -266,8 +266,8 @@ export class ReadScript implements Script<MeterRead> {
     if (this.#profileStep === "header") {
       const columns = results[0]?.ok ? captureObjectsOf(results[0].data) : undefined;
       if (!columns) {
-        this.#refuse(range.ln, results[0]);
-        return this.#nextProfile();
+        this.refuse(range.ln, results[0]);
+        return this.nextProfile();
       }
       this.#columns = columns;
       this.#period = (results[1]?.ok ? integerOf(results[1].data) : undefined) ?? 0;
@@ -281,14 +281,14 @@ export class ReadScript implements Script<MeterRead> {
       return r?.ok ? scalerUnitOf(r.data) : undefined;
     });
     this.#headers[this.#range] = packHeader({ columns: this.#columns, period: this.#period, scalers });
-    this.#nextProfile();
+    this.nextProfile();
   }
 
-  #refuse(ln: LogicalName, r: GetResult | undefined): void {
+  private refuse(ln: LogicalName, r: GetResult | undefined): void {
     this.#read.refused.set(`${ClassId.profileGeneric}/${formatLogicalName(ln)}/${Attr.buffer}`, r && !r.ok ? r.result : 250);
   }
 
-  #nextProfile(): void {
+  private nextProfile(): void {
     this.#range++;
     this.#profileStep = "header";
     this.#columns = [];

@@ -120,7 +120,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
 
   /** A whole, checked frame from the decoder (HdlcDecoderEvents). */
   onFrame(frame: Frame): void {
-    this.#onEvent(this.#link.receive(frame));
+    this.onEvent(this.#link.receive(frame));
   }
 
   /** A bad frame the decoder skipped (HdlcDecoderEvents). */
@@ -161,7 +161,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
   data(bytes: Uint8Array): void {
     this.#d.stats.bytesReceived += bytes.length;
     this.#attemptBytes += bytes.length;
-    this.#contained(() => (this.#phase === "sign-on" ? this.#onSignOnBytes(bytes) : this.#decoder.push(bytes)));
+    this.contained(() => (this.#phase === "sign-on" ? this.onSignOnBytes(bytes) : this.#decoder.push(bytes)));
   }
 
   message(): void {
@@ -177,7 +177,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
     this.#retries++;
     this.#d.stats.frameRetransmissions++;
     this.#decoder.reset();
-    this.#transmit(this.#link.retransmit());
+    this.transmit(this.#link.retransmit());
     return true;
   }
 
@@ -204,7 +204,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
 
   // ---- sign-on (mode E) and the link ----
 
-  #onSignOnBytes(bytes: Uint8Array): void {
+  private onSignOnBytes(bytes: Uint8Array): void {
     for (const b of bytes) this.#signOn += String.fromCharCode(b);
     const end = this.#signOn.indexOf("\r\n");
     if (end < 0) {
@@ -229,23 +229,23 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
 
   #connect(): void {
     this.#phase = "link";
-    this.#transmit(this.#link.connect());
+    this.transmit(this.#link.connect());
   }
 
-  #onEvent(e: LinkEvent): void {
+  private onEvent(e: LinkEvent): void {
     switch (e.kind) {
       case "connected":
         this.#retries = 0;
-        return this.#associate();
+        return this.associate();
       case "send":
         this.#retries = 0;
-        return this.#transmit(e.bytes);
+        return this.transmit(e.bytes);
       case "apdu":
         this.#retries = 0;
-        return this.#onApdu(e.apdu);
+        return this.onApdu(e.apdu);
       case "disconnected":
         if (this.#aborting) return this.#aborting();
-        if (this.#phase === "release") return this.#done();
+        if (this.#phase === "release") return this.done();
         return this.#fail({ code: "link", detail: `disconnected (${e.how}) during ${this.#phase}` }, true);
       case "failed":
         return this.#fail({ code: "link", detail: e.reason }, true);
@@ -256,28 +256,28 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
 
   // ---- association ----
 
-  #associate(): void {
+  private associate(): void {
     this.#phase = "associate";
     const s = this.#e.security;
     const initiate = encodeInitiateRequest({ conformance: CLIENT_CONFORMANCE, maxReceivePduSize: this.#e.maxPdu ?? 512 });
-    if (s.level === "none") return this.#sendApdu(encodeAarq({ context: Context.logicalName, mechanism: Mechanism.none, userInformation: initiate }), false);
+    if (s.level === "none") return this.sendApdu(encodeAarq({ context: Context.logicalName, mechanism: Mechanism.none, userInformation: initiate }), false);
     if (s.level === "lls") {
-      return this.#sendApdu(encodeAarq({ context: Context.logicalName, mechanism: Mechanism.lls, authenticationValue: s.password, userInformation: initiate }), false);
+      return this.sendApdu(encodeAarq({ context: Context.logicalName, mechanism: Mechanism.lls, authenticationValue: s.password, userInformation: initiate }), false);
     }
     this.#ctos = new Uint8Array(HLS_CHALLENGE_BYTES);
     this.#d.random.fill(this.#ctos);
     const epoch = this.#epoch;
     this.#port.hold?.();
     sealApdu(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), initiate, (ciphered) =>
-      this.#contained(() => {
+      this.contained(() => {
         if (epoch !== this.#epoch) return;
         if (!ciphered) return this.#fail({ code: "association-refused", detail: "unusable keys" }, false);
-        this.#sendApdu(encodeAarq({ context: Context.logicalNameCiphered, mechanism: Mechanism.hlsGmac, systemTitle: s.clientSystemTitle, authenticationValue: this.#ctos, userInformation: ciphered }), false);
+        this.sendApdu(encodeAarq({ context: Context.logicalNameCiphered, mechanism: Mechanism.hlsGmac, systemTitle: s.clientSystemTitle, authenticationValue: this.#ctos, userInformation: ciphered }), false);
       }),
     );
   }
 
-  #onAare(apdu: Uint8Array): void {
+  private onAare(apdu: Uint8Array): void {
     const aare = decodeAare(apdu);
     const s = this.#e.security;
     const accepted = aare.result === AssociationResult.accepted;
@@ -288,35 +288,35 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
     }
     const info = aare.userInformation;
     if (!info) return this.#fail({ code: "malformed", detail: "AARE without user information" }, true);
-    if (s.level !== "hls") return this.#onInitiateAnswer(info);
+    if (s.level !== "hls") return this.onInitiateAnswer(info);
     if (!aare.systemTitle || aare.systemTitle.length !== 8 || !aare.authenticationValue || aare.mechanism !== Mechanism.hlsGmac) {
       return this.#fail({ code: "association-refused", detail: "AARE lacks the server's title or challenge" }, false);
     }
     this.#serverTitle = aare.systemTitle;
     const stoc = aare.authenticationValue;
-    this.#unwrap(info, (plain) => {
-      if (!this.#initiated(plain)) return;
+    this.unwrap(info, (plain) => {
+      if (!this.initiated(plain)) return;
       // HLS pass 3: f(StoC) to the current association's reply_to_HLS_authentication.
       const epoch = this.#epoch;
       hlsResponse(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), stoc, (f) =>
-        this.#contained(() => {
+        this.contained(() => {
           if (epoch !== this.#epoch) return;
           if (!f) return this.#fail({ code: "association-refused", detail: "unusable keys" }, false);
           this.#phase = "hls";
           this.#asked = "action";
           this.#askedCount = 1;
-          this.#sendApdu(encodeActionNormal(this.#nextInvoke(), HLS_REPLY, octets(f)), true);
+          this.sendApdu(encodeActionNormal(this.nextInvoke(), HLS_REPLY, octets(f)), true);
         }),
       );
     });
   }
 
-  #onInitiateAnswer(plain: Uint8Array): void {
-    if (this.#initiated(plain)) this.#nextRequest(undefined);
+  private onInitiateAnswer(plain: Uint8Array): void {
+    if (this.initiated(plain)) this.nextRequest(undefined);
   }
 
   /** True when the user information is an InitiateResponse; otherwise the attempt has failed. */
-  #initiated(plain: Uint8Array): boolean {
+  private initiated(plain: Uint8Array): boolean {
     const answer = decodeInitiateAnswer(plain);
     if (answer.ok) return true;
     this.#d.stats.refused++;
@@ -325,7 +325,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
   }
 
   /** HLS pass 4: the meter's f(CtoS) proves it holds the keys. */
-  #onHlsAnswer(r: Response): void {
+  private onHlsAnswer(r: Response): void {
     const s = this.#e.security;
     const f = r.kind === "action" && r.result === 0 && r.data?.ok ? bytesOf(r.data.data) : undefined;
     if (s.level !== "hls" || !f) {
@@ -333,7 +333,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
       return this.#fail({ code: "association-refused", detail: "HLS authentication refused" }, false);
     }
     const epoch = this.#epoch;
-    checkHlsResponse(this.#d.crypto, s.keys, this.#serverTitle!, this.#ctos, f, (ic) => this.#contained(() => {
+    checkHlsResponse(this.#d.crypto, s.keys, this.#serverTitle!, this.#ctos, f, (ic) => this.contained(() => {
       if (epoch !== this.#epoch) return;
       // f(CtoS) answers this association's fresh challenge, so it cannot be a replay; the APDU that
       // carried it passed the counter check already.
@@ -341,50 +341,50 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
         this.#d.stats.authFailed++;
         return this.#fail({ code: "security", detail: "the meter's f(CtoS) does not authenticate" }, false);
       }
-      this.#nextRequest(undefined);
+      this.nextRequest(undefined);
     }));
   }
 
   // ---- requests ----
 
-  #nextRequest(previous: Result | undefined): void {
+  private nextRequest(previous: Result | undefined): void {
     this.#phase = "request";
     const request = this.#script.next(previous);
     this.#asked = request?.kind;
     this.#askedCount = request?.kind === "get" ? request.refs.length : 1;
-    if (!request) return this.#release();
+    if (!request) return this.release();
     this.#blocks = [];
     this.#stream = undefined;
     this.#nextBlock = 1;
-    const id = this.#nextInvoke();
+    const id = this.nextInvoke();
     let apdu: Uint8Array;
     if (request.kind === "get") apdu = request.refs.length === 1 ? encodeGetNormal(id, request.refs[0]!) : encodeGetWithList(id, request.refs);
     else if (request.kind === "set") apdu = encodeSetNormal(id, request.ref, request.value);
     else apdu = encodeActionNormal(id, request.ref, request.parameter);
-    this.#sendApdu(apdu, this.#e.security.level === "hls");
+    this.sendApdu(apdu, this.#e.security.level === "hls");
   }
 
-  #onResponse(r: Response): void {
+  private onResponse(r: Response): void {
     const asked = this.#asked;
     if (r.kind === "exception") return this.#fail({ code: "service-error", detail: `exception: state ${r.stateError}, service ${r.serviceError}` }, false);
     if (!asked || r.invokeId !== this.#invoke) return this.#fail({ code: "malformed", detail: "answer to another request" }, true);
-    if (r.kind === "get-block") return this.#onBlock(r);
+    if (r.kind === "get-block") return this.onBlock(r);
     if (r.kind !== asked) return this.#fail({ code: "malformed", detail: `${r.kind} answer to a ${asked} request` }, true);
     if (r.kind === "get" && r.results.length !== this.#askedCount) return this.#fail({ code: "malformed", detail: "result count" }, true);
-    this.#nextRequest(r.kind === "get" ? { kind: "get", results: r.results } : r.kind === "set" ? { kind: "set", result: r.result } : { kind: "action", result: r.result, data: r.data });
+    this.nextRequest(r.kind === "get" ? { kind: "get", results: r.results } : r.kind === "set" ? { kind: "set", result: r.result } : { kind: "action", result: r.result, data: r.data });
   }
 
   /** One block of a long GET answer: ask for the next, or put them together at the last. */
-  #onBlock(r: Extract<Response, { kind: "get-block" }>): void {
+  private onBlock(r: Extract<Response, { kind: "get-block" }>): void {
     const count = this.#askedCount;
     if (this.#asked !== "get" || r.block !== this.#nextBlock) return this.#fail({ code: "malformed", detail: `data block ${r.block}, expected ${this.#nextBlock}` }, true);
-    if (!r.raw) return this.#nextRequest({ kind: "get", results: Array.from({ length: count }, (): GetResult => ({ ok: false, result: r.result })) });
+    if (!r.raw) return this.nextRequest({ kind: "get", results: Array.from({ length: count }, (): GetResult => ({ ok: false, result: r.result })) });
     if (r.block === 1 && count === 1 && ArrayStream.starts(r.raw)) this.#stream = new ArrayStream();
     if (this.#stream) this.#stream.push(r.raw);
     else this.#blocks.push(r.raw);
     if (!r.last) {
       this.#nextBlock++;
-      return this.#sendApdu(encodeGetNext(this.#invoke, r.block), this.#e.security.level === "hls");
+      return this.sendApdu(encodeGetNext(this.#invoke, r.block), this.#e.security.level === "hls");
     }
     const results: GetResult[] = this.#stream
       ? [{ ok: true, data: this.#stream.finish() }]
@@ -392,60 +392,60 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
         ? [{ ok: true, data: decode(concatBytes(this.#blocks)) }]
         : decodeListResults(concatBytes(this.#blocks));
     if (results.length !== count) return this.#fail({ code: "malformed", detail: "result count" }, true);
-    this.#nextRequest({ kind: "get", results });
+    this.nextRequest({ kind: "get", results });
   }
 
-  #release(): void {
+  private release(): void {
     this.#phase = "release";
-    this.#transmit(this.#link.disconnect());
+    this.transmit(this.#link.disconnect());
   }
 
-  #done(): void {
+  private done(): void {
     this.#phase = "done";
     this.#port.succeed(this.#script.result());
   }
 
   // ---- APDUs in and out ----
 
-  #sendApdu(plain: Uint8Array, cipher: boolean): void {
+  private sendApdu(plain: Uint8Array, cipher: boolean): void {
     const s = this.#e.security;
-    if (!cipher || s.level !== "hls") return this.#transmit(this.#link.send(plain));
+    if (!cipher || s.level !== "hls") return this.transmit(this.#link.send(plain));
     const epoch = this.#epoch;
     this.#port.hold?.();
     sealApdu(this.#d.crypto, s.keys, s.clientSystemTitle, this.#counters().next(), plain, (ciphered) =>
-      this.#contained(() => {
+      this.contained(() => {
         if (epoch !== this.#epoch) return;
         if (!ciphered) return this.#fail({ code: "security", detail: "unusable keys" }, false);
-        this.#transmit(this.#link.send(ciphered));
+        this.transmit(this.#link.send(ciphered));
       }),
     );
   }
 
-  #onApdu(apdu: Uint8Array): void {
+  private onApdu(apdu: Uint8Array): void {
     try {
-      if (this.#phase === "associate") return this.#onAare(apdu);
+      if (this.#phase === "associate") return this.onAare(apdu);
       if (this.#e.security.level === "hls" && !isCiphered(apdu) && apdu[0] !== ApduTag.exceptionResponse) {
         this.#d.stats.authFailed++;
         return this.#fail({ code: "security", detail: "an unciphered answer in a ciphered association" }, false);
       }
-      this.#unwrap(apdu, (plain) => this.#handle(plain));
+      this.unwrap(apdu, (plain) => this.handle(plain));
     } catch (e) {
-      this.#malformed(e);
+      this.malformed(e);
     }
   }
 
-  #handle(plain: Uint8Array): void {
+  private handle(plain: Uint8Array): void {
     try {
       const r = decodeResponse(plain);
-      if (this.#phase === "hls") return this.#onHlsAnswer(r);
-      this.#onResponse(r);
+      if (this.#phase === "hls") return this.onHlsAnswer(r);
+      this.onResponse(r);
     } catch (e) {
-      this.#malformed(e);
+      this.malformed(e);
     }
   }
 
   /** The plain APDU of an answer: deciphered (tag, then counter checked) when ciphered. */
-  #unwrap(apdu: Uint8Array, then: (plain: Uint8Array) => void): void {
+  private unwrap(apdu: Uint8Array, then: (plain: Uint8Array) => void): void {
     const s = this.#e.security;
     if (!isCiphered(apdu)) return then(apdu);
     if (s.level !== "hls" || !this.#serverTitle) {
@@ -455,7 +455,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
     const parts = parseCiphered(apdu);
     const epoch = this.#epoch;
     this.#port.hold?.();
-    openApdu(this.#d.crypto, s.keys, this.#serverTitle, parts, (opened) => this.#contained(() => {
+    openApdu(this.#d.crypto, s.keys, this.#serverTitle, parts, (opened) => this.contained(() => {
       if (epoch !== this.#epoch) return;
       if (!opened.ok) {
         this.#d.stats.authFailed++;
@@ -468,12 +468,12 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
       try {
         then(opened.apdu);
       } catch (e) {
-        this.#malformed(e);
+        this.malformed(e);
       }
     }));
   }
 
-  #malformed(e: unknown): void {
+  private malformed(e: unknown): void {
     if (!(e instanceof DecodeError)) throw e;
     this.#d.stats.parseFailed++;
     this.#fail({ code: "malformed", detail: e.message }, true);
@@ -483,7 +483,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
    * Runs `fn` so that nothing it throws leaves the turn: an error of this code fails the attempt (the
    * bus master retries, the meter is left with DISC). A simulated power loss still unwinds the turn.
    */
-  #contained(fn: () => void): void {
+  private contained(fn: () => void): void {
     try {
       fn();
     } catch (e) {
@@ -494,7 +494,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
 
   // ---- the wire ----
 
-  #transmit(frame: Uint8Array): void {
+  private transmit(frame: Uint8Array): void {
     this.#send(frame, this.#baud, "8N1");
   }
 
@@ -512,7 +512,7 @@ export class DlmsSession<T> implements Exchange, HdlcDecoderEvents {
     this.#port.fail(failure, retry);
   }
 
-  #nextInvoke(): number {
+  private nextInvoke(): number {
     this.#invoke = (this.#invoke % 15) + 1;
     return this.#invoke;
   }

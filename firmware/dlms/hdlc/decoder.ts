@@ -84,7 +84,7 @@ export class HdlcDecoder {
     buf[this.#n++] = b;
     if (this.#n < 3) return undefined;
     const length = ((buf[1]! & 0x07) << 8) | buf[2]!;
-    if ((buf[1]! & 0xf0) !== 0xa0 || length < MIN_LENGTH) return this.#fail("format");
+    if ((buf[1]! & 0xf0) !== 0xa0 || length < MIN_LENGTH) return this.fail("format");
     if (this.#n === 3 && length + 2 > buf.length) {
       // The length is known from the third byte on (at most MAX_FRAME_LENGTH): room for the whole frame.
       buf = new Uint8Array(Math.min(Math.max(length + 2, buf.length * 2), MAX_FRAME_LENGTH + 2));
@@ -92,7 +92,7 @@ export class HdlcDecoder {
       this.#buf = buf;
     }
     if (this.#n < length + 2) return undefined;
-    if (buf[length + 1] !== FLAG) return this.#fail("closing-flag");
+    if (buf[length + 1] !== FLAG) return this.fail("closing-flag");
     return this.#frame(length);
   }
 
@@ -101,17 +101,17 @@ export class HdlcDecoder {
     const end = length + 1; // index of the closing flag
     const dst = readAddress(buf, 3, end - 3);
     const src = dst && readAddress(buf, 3 + dst.bytes, end - 3);
-    if (!dst || !src) return this.#fail("address");
+    if (!dst || !src) return this.fail("address");
     const controlAt = 3 + dst.bytes + src.bytes;
     const control = parseControl(buf[controlAt]!);
-    if (!control) return this.#fail("control");
+    if (!control) return this.fail("control");
     const headerEnd = controlAt + 1;
     let info = new Uint8Array(0);
     if (end - 2 > headerEnd) {
-      if (end - 2 < headerEnd + 2 || !fcsMatches(buf, 1, headerEnd)) return this.#fail("hcs");
+      if (end - 2 < headerEnd + 2 || !fcsMatches(buf, 1, headerEnd)) return this.fail("hcs");
       info = buf.slice(headerEnd + 2, end - 2);
     }
-    if (!fcsMatches(buf, 1, end - 2)) return this.#fail("fcs");
+    if (!fcsMatches(buf, 1, end - 2)) return this.fail("fcs");
     const frame: Frame = {
       ...control,
       destination: buf.slice(3, 3 + dst.bytes),
@@ -127,7 +127,7 @@ export class HdlcDecoder {
   }
 
   /** Drops the bad frame's opening flag and scans what was buffered for the next flag. */
-  #fail(code: HdlcErrorCode): Uint8Array {
+  private fail(code: HdlcErrorCode): Uint8Array {
     this.counters.errors++;
     const buf = this.#buf;
     const n = this.#n;

@@ -87,7 +87,7 @@ export class HdlcClientLink {
   /** The SNRM that opens the link (sequence numbers restart). */
   connect(): Uint8Array {
     this.#state = "connecting";
-    return this.#emit(encodeFrame(unnumbered("SNRM", this.#server, this.#client, encodeParameters(this.#proposed))));
+    return this.emit(encodeFrame(unnumbered("SNRM", this.#server, this.#client, encodeParameters(this.#proposed))));
   }
 
   /** The first I-frame of `apdu` (LLC header added); the rest follow the server's RRs as "send" events. */
@@ -103,13 +103,13 @@ export class HdlcClientLink {
     this.#rx = [];
     this.#rxLength = 0;
     this.#state = "sending";
-    return this.#nextSegment();
+    return this.nextSegment();
   }
 
   /** The DISC that closes the link. */
   disconnect(): Uint8Array {
     this.#state = "disconnecting";
-    return this.#emit(encodeFrame(unnumbered("DISC", this.#server, this.#client)));
+    return this.emit(encodeFrame(unnumbered("DISC", this.#server, this.#client)));
   }
 
   /** What to send after a time-out: the last frame again. */
@@ -127,18 +127,18 @@ export class HdlcClientLink {
       return { kind: "ignored", reason: "foreign" };
     }
     this.counters.framesReceived++;
-    if (f.kind === "FRMR") return this.#fail("frame rejected (FRMR)");
+    if (f.kind === "FRMR") return this.fail("frame rejected (FRMR)");
     switch (this.#state) {
       case "connecting":
         if (f.kind === "UA") {
           const ua = decodeParameters(f.info);
-          if (!ua) return this.#fail("malformed UA parameters");
+          if (!ua) return this.fail("malformed UA parameters");
           this.#params = negotiate(this.#proposed, ua);
           this.#vs = this.#vr = 0;
           this.#state = "connected";
           return { kind: "connected", parameters: this.#params };
         }
-        if (f.kind === "DM") return this.#fail("connection refused (DM)");
+        if (f.kind === "DM") return this.fail("connection refused (DM)");
         break;
       case "disconnecting":
         if (f.kind === "UA" || f.kind === "DM") {
@@ -154,15 +154,15 @@ export class HdlcClientLink {
         }
         if (f.kind === "RR" && this.#state === "sending" && this.#segment < this.#segments.length) {
           if (f.receiveSeq !== this.#vs) return this.#outOfSequence();
-          return { kind: "send", bytes: this.#nextSegment() };
+          return { kind: "send", bytes: this.nextSegment() };
         }
-        if (f.kind === "I") return this.#onI(f);
+        if (f.kind === "I") return this.onI(f);
         break;
     }
     return { kind: "ignored", reason: "unexpected" };
   }
 
-  #onI(f: Frame): LinkEvent {
+  private onI(f: Frame): LinkEvent {
     if (f.sendSeq === ((this.#vr + 7) & 7) && this.#state === "receiving") {
       this.counters.duplicates++;
       return { kind: "ignored", reason: "duplicate" };
@@ -172,25 +172,25 @@ export class HdlcClientLink {
     this.#state = "receiving";
     this.#rx.push(f.info);
     this.#rxLength += f.info.length;
-    if (this.#rxLength > this.#maxApdu + 3) return this.#fail("APDU too long");
+    if (this.#rxLength > this.#maxApdu + 3) return this.fail("APDU too long");
     if (f.segmented) {
       if (!f.pollFinal) return { kind: "ignored", reason: "unexpected" }; // more frames of the window follow
-      return { kind: "send", bytes: this.#emit(encodeFrame({ kind: "RR", destination: this.#server, source: this.#client, pollFinal: true, sendSeq: 0, receiveSeq: this.#vr, segmented: false, info: new Uint8Array(0) })) };
+      return { kind: "send", bytes: this.emit(encodeFrame({ kind: "RR", destination: this.#server, source: this.#client, pollFinal: true, sendSeq: 0, receiveSeq: this.#vr, segmented: false, info: new Uint8Array(0) })) };
     }
     const whole = concatBytes(this.#rx);
     this.#rx = [];
     this.#rxLength = 0;
     this.#state = "connected";
-    if (whole.length < 3 || whole[0] !== LLC_RESPONSE[0] || whole[1] !== LLC_RESPONSE[1] || whole[2] !== LLC_RESPONSE[2]) return this.#fail("no LLC header");
+    if (whole.length < 3 || whole[0] !== LLC_RESPONSE[0] || whole[1] !== LLC_RESPONSE[1] || whole[2] !== LLC_RESPONSE[2]) return this.fail("no LLC header");
     return { kind: "apdu", apdu: whole.subarray(3) };
   }
 
-  #nextSegment(): Uint8Array {
+  private nextSegment(): Uint8Array {
     const info = this.#segments[this.#segment++]!;
     const more = this.#segment < this.#segments.length;
     const frame = encodeFrame({ kind: "I", destination: this.#server, source: this.#client, pollFinal: true, sendSeq: this.#vs, receiveSeq: this.#vr, segmented: more, info });
     this.#vs = (this.#vs + 1) & 7;
-    return this.#emit(frame);
+    return this.emit(frame);
   }
 
   #outOfSequence(): LinkEvent {
@@ -198,12 +198,12 @@ export class HdlcClientLink {
     return { kind: "ignored", reason: "sequence" };
   }
 
-  #fail(reason: string): LinkEvent {
+  private fail(reason: string): LinkEvent {
     this.#state = "closed";
     return { kind: "failed", reason };
   }
 
-  #emit(bytes: Uint8Array): Uint8Array {
+  private emit(bytes: Uint8Array): Uint8Array {
     this.counters.framesSent++;
     this.#last = bytes;
     return bytes;

@@ -150,11 +150,11 @@ export class DlmsIntegration implements DlmsPathContext {
     const a = parseDlmsAddress(address)!;
     const config = this.#config(bus, a.physical);
     if (probe || !config) return { registers: [] };
-    const registers = config.registers ? registerSpecs(config.registers) : this.#defaults().registers;
+    const registers = config.registers ? registerSpecs(config.registers) : this.defaults().registers;
     if (!this.#o.wallClock.valid) return { registers };
     const nowS = Math.floor(this.#o.wallClock.now() / 1000);
     const marks = this.state.marks(meterId(bus, a.physical));
-    const mem = this.#memory, row = this.#memoryOf(bus, address);
+    const mem = this.#memory, row = this.memoryOf(bus, address);
     const range = (ln: Uint8Array, mark: number | undefined) => {
       const fromS = mark ? mark + 1 : nowS - (this.#o.config.catchUpS ?? 86_400);
       const header = mem.header(row, ln);
@@ -168,7 +168,7 @@ export class DlmsIntegration implements DlmsPathContext {
   }
 
   disconnectTarget(bus: number, address: string, connected: boolean): DisconnectTarget {
-    const meter = this.#meterAt(bus, address);
+    const meter = this.meterAt(bus, address);
     const latch = this.#o.latch();
     const state = meter === undefined ? undefined : latch.state(meter);
     const mode = meter === undefined ? 2 : latch.mode(meter);
@@ -177,16 +177,16 @@ export class DlmsIntegration implements DlmsPathContext {
   }
 
   deviation(bus: number, address: string): number {
-    return this.#memory.deviation(this.#memoryOf(bus, address));
+    return this.#memory.deviation(this.memoryOf(bus, address));
   }
 
   read(bus: number, address: string, read: MeterRead): void {
     this.counters.reads++;
-    const row = this.#memoryOf(bus, address);
+    const row = this.memoryOf(bus, address);
     if (read.clock?.deviation !== undefined) this.#memory.setDeviation(row, read.clock.deviation);
     for (const p of read.profiles) this.#memory.setHeader(row, p.ln, packHeader(p));
-    const meter = this.#meterAt(bus, address);
-    if (meter !== undefined && read.disconnect) this.#observeDisconnect(bus, address, meter, read.disconnect);
+    const meter = this.meterAt(bus, address);
+    if (meter !== undefined && read.disconnect) this.observeDisconnect(bus, address, meter, read.disconnect);
   }
 
   delivered(bus: number, address: string, read: MeterRead): void {
@@ -196,13 +196,13 @@ export class DlmsIntegration implements DlmsPathContext {
     const config = this.#config(bus, a.physical);
     if (module === undefined || meter === undefined || !config) return;
     if (config.security !== "none") this.#limited.add(meter);
-    this.#takeLogs(bus, a.physical, config, module, meter, read.profiles);
-    this.#writeLimiter(bus, address, meter, config);
+    this.takeLogs(bus, a.physical, config, module, meter, read.profiles);
+    this.writeLimiter(bus, address, meter, config);
   }
 
   disconnect(bus: number, address: string, state: DisconnectState): void {
-    const meter = this.#meterAt(bus, address);
-    if (meter !== undefined) this.#observeDisconnect(bus, address, meter, state);
+    const meter = this.meterAt(bus, address);
+    if (meter !== undefined) this.observeDisconnect(bus, address, meter, state);
   }
 
   failed(bus: number, address: string, failure: Failure): void {
@@ -212,7 +212,7 @@ export class DlmsIntegration implements DlmsPathContext {
     this.counters.securityEvents++;
     if (module !== undefined) this.#o.events.pulse(EventType.meterSecurity, module, detail);
     const a = parseDlmsAddress(address)!;
-    if (failure.code === "association-refused" && this.#config(bus, a.physical)?.security === "hls") this.#recoverCounter(bus, address);
+    if (failure.code === "association-refused" && this.#config(bus, a.physical)?.security === "hls") this.recoverCounter(bus, address);
   }
 
   // ---- what a read brings ----
@@ -222,7 +222,7 @@ export class DlmsIntegration implements DlmsPathContext {
    * conversion costs ~2,000 XS units an entry), each chunk stored before the next; the marks once the
    * store has everything they cover.
    */
-  #takeLogs(bus: number, physical: number, config: DlmsMeterConfig, module: number, meter: number, profiles: readonly ProfileResult[]): void {
+  private takeLogs(bus: number, physical: number, config: DlmsMeterConfig, module: number, meter: number, profiles: readonly ProfileResult[]): void {
     const id = meterId(bus, physical);
     const marks = this.state.marks(id);
     const logS = [...marks.logS];
@@ -270,7 +270,7 @@ export class DlmsIntegration implements DlmsPathContext {
    * local disconnection (g) are triggers of the latch; a state or mode that differs while the output
    * agrees is brought in line. Output changes are the latch manager's (it drives, re-asserts, alarms).
    */
-  #observeDisconnect(bus: number, address: string, meter: number, s: DisconnectState): void {
+  private observeDisconnect(bus: number, address: string, meter: number, s: DisconnectState): void {
     const latch = this.#o.latch();
     const before = latch.state(meter);
     if (before === 2 && s.controlState === 1) latch.trigger(meter, "manualReconnect", "manual");
@@ -278,16 +278,16 @@ export class DlmsIntegration implements DlmsPathContext {
     const state: ControlState = latch.state(meter);
     const mode = latch.mode(meter);
     if (outputState(state) !== s.outputState || (state === s.controlState && mode === s.controlMode)) return;
-    const mem = this.#memory, row = this.#memoryOf(bus, address);
+    const mem = this.#memory, row = this.memoryOf(bus, address);
     if (mem.syncing(row)) return;
     mem.setSyncing(row, true);
     this.counters.syncs++;
     this.#paths[bus]?.run(address, Priority.alarm, undefined, { script: () => new DisconnectScript({ state, mode }), done: () => mem.setSyncing(row, false) });
   }
 
-  #writeLimiter(bus: number, address: string, meter: number, config: DlmsMeterConfig): void {
+  private writeLimiter(bus: number, address: string, meter: number, config: DlmsMeterConfig): void {
     if (config.security === "none") return;
-    const mem = this.#memory, row = this.#memoryOf(bus, address);
+    const mem = this.#memory, row = this.memoryOf(bus, address);
     const limit = this.#o.latch().limiter(meter);
     const emergency = this.#o.emergency();
     const text = JSON.stringify([limit ?? null, emergency ?? null]);
@@ -304,7 +304,7 @@ export class DlmsIntegration implements DlmsPathContext {
   }
 
   /** Reads the meter's frame counter with the public client and continues the client's counter above it. */
-  #recoverCounter(bus: number, address: string): void {
+  private recoverCounter(bus: number, address: string): void {
     const a = parseDlmsAddress(address)!;
     const publicClient: Endpoint = { ...endpointOf(a, undefined, this.#o.config.clientSystemTitle) };
     const ref = { classId: ClassId.data, ln: Obis.invocationCounter, index: Attr.value };
@@ -333,28 +333,28 @@ export class DlmsIntegration implements DlmsPathContext {
   }
 
   #logs(config: DlmsMeterConfig): readonly LogicalName[] {
-    return config.eventLogs ? logicalNames(config.eventLogs) : this.#defaults().logs;
+    return config.eventLogs ? logicalNames(config.eventLogs) : this.defaults().logs;
   }
 
   #profile(config: DlmsMeterConfig): LogicalName | undefined {
-    return config.loadProfile === undefined ? this.#defaults().profile : logicalName(config.loadProfile, DEFAULT_PROFILE);
+    return config.loadProfile === undefined ? this.defaults().profile : logicalName(config.loadProfile, DEFAULT_PROFILE);
   }
 
   /**
    * What a meter without its own lists reads, parsed once and shared by every plan: parsed per read,
    * each read in flight held its own (some 130 slots: a logical name is a typed array).
    */
-  #defaults(): Defaults {
+  private defaults(): Defaults {
     return (this.#defaultLists ??= { registers: registerSpecs(DEFAULT_REGISTERS), profile: logicalName(DEFAULT_PROFILE, DEFAULT_PROFILE), logs: logicalNames(DEFAULT_LOGS) });
   }
 
-  #meterAt(bus: number, address: string): number | undefined {
+  private meterAt(bus: number, address: string): number | undefined {
     const module = this.#o.moduleAt(`bus${bus}`, address);
     return module === undefined ? undefined : this.#o.meterOf(module);
   }
 
   /** The meter's row in `#memory`. */
-  #memoryOf(bus: number, address: string): number {
+  private memoryOf(bus: number, address: string): number {
     return this.#memory.row(meterId(bus, parseDlmsAddress(address)?.physical ?? 0));
   }
 }

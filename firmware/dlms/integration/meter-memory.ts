@@ -85,7 +85,7 @@ export class MeterMemory {
   }
 
   setSyncing(row: number, on: boolean): void {
-    this.#setFlag(row, SYNCING, on);
+    this.setFlag(row, SYNCING, on);
   }
 
   limiting(row: number): boolean {
@@ -93,10 +93,10 @@ export class MeterMemory {
   }
 
   setLimiting(row: number, on: boolean): void {
-    this.#setFlag(row, LIMITING, on);
+    this.setFlag(row, LIMITING, on);
   }
 
-  #setFlag(row: number, flag: number, on: boolean): void {
+  private setFlag(row: number, flag: number, on: boolean): void {
     this.#flags[row] = on ? this.#flags[row]! | flag : this.#flags[row]! & ~flag;
   }
 }

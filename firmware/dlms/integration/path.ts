@@ -79,10 +79,10 @@ export class DlmsPath implements ModulePath {
     if (!isDlmsAddress(tx.address)) return this.#bus.enqueue(tx);
     if (!parseDlmsAddress(tx.address)) {
       const failure = { ok: false as const, failure: { code: "closed" as const, detail: "unknown DLMS address" }, attempts: 0 };
-      return this.#later(() => (tx.kind === "readout" ? tx.onDone(failure) : tx.onDone(failure)));
+      return this.later(() => (tx.kind === "readout" ? tx.onDone(failure) : tx.onDone(failure)));
     }
     if (tx.kind === "readout") return this.#read(tx);
-    return this.#command(tx);
+    return this.command(tx);
   }
 
   /**
@@ -92,7 +92,7 @@ export class DlmsPath implements ModulePath {
    * (docs/memory.md).
    */
   run<T>(address: string, priority: number, timing: Partial<Timing> | undefined, job: DlmsJob<T>, endpoint?: Endpoint): BusHandle {
-    if (!parseDlmsAddress(address)) return this.#later(() => job.done({ ok: false, failure: { code: "closed", detail: "unknown DLMS address" }, attempts: 0 }));
+    if (!parseDlmsAddress(address)) return this.later(() => job.done({ ok: false, failure: { code: "closed", detail: "unknown DLMS address" }, attempts: 0 }));
     return this.#bus.enqueueExchange<T>(new DlmsExchange(this.#index, this.#c, address, priority, timing, job, endpoint));
   }
 
@@ -101,7 +101,7 @@ export class DlmsPath implements ModulePath {
   }
 
   /** Programming commands of the module register map, in DLMS (see the file's comment). */
-  #command(tx: SessionTransaction): BusHandle {
+  private command(tx: SessionTransaction): BusHandle {
     const [first, second] = tx.commands;
     const address = tx.address;
     const done = (results: CommandResult[], attempts: number) => tx.onDone({ ok: true, identification: identificationOf(address), operand: "", results, attempts });
@@ -136,7 +136,7 @@ export class DlmsPath implements ModulePath {
       const v = first.dataSet.values[0]?.value ?? "";
       const t = /^([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})/.exec(v);
       const targetS = t ? Date.UTC(2000 + Number(t[1]), Number(t[2]) - 1, Number(t[3]), Number(t[4]), Number(t[5]), Number(t[6])) / 1000 : NaN;
-      if (!Number.isFinite(targetS)) return this.#later(() => done([{ ok: false, code: "error-message", text: "ERVAL" }], 0));
+      if (!Number.isFinite(targetS)) return this.later(() => done([{ ok: false, code: "error-message", text: "ERVAL" }], 0));
       return this.run(address, tx.priority ?? 0, tx.timing, {
         script: () => new ClockScript(targetS, this.#c.deviation(this.#index, address)),
         done: (r) => {
@@ -148,10 +148,10 @@ export class DlmsPath implements ModulePath {
     }
     // The event log (P.98): a DLMS meter's logs come with its reads; anything else is not in the map.
     const results = tx.commands.map((c): CommandResult => (c.dataSet.address === EVENT_LOG_ADDRESS ? { ok: true, dataSets: [] } : { ok: false, code: "error-message", text: "ERADDR" }));
-    return this.#later(() => done(results, 0));
+    return this.later(() => done(results, 0));
   }
 
-  #later(fn: () => void): BusHandle {
+  private later(fn: () => void): BusHandle {
     this.#timers.set(fn, 0);
     return { cancel: () => false };
   }

@@ -164,8 +164,8 @@ export class AtEngine implements LineSink {
     this.#port = this.#options.serial.open({
       baud: this.#options.baud ?? 115_200,
       flowControl: this.#options.flowControl === true,
-      onReadable: () => this.#guard(() => this.#drain()),
-      onWritable: () => this.#guard(() => this.#pump()),
+      onReadable: () => this.guard(() => this.drain()),
+      onWritable: () => this.guard(() => this.pump()),
     });
   }
 
@@ -185,11 +185,11 @@ export class AtEngine implements LineSink {
   send(command: AtCommand): void {
     if (!this.#port || this.#queue.length >= this.#maxQueue) {
       const failure: AtFailure = { code: this.#port ? "busy" : "closed" };
-      this.#options.timers.set(() => this.#guard(() => this.#complete(command, { ok: false, failure, lines: [] }), false), 0);
+      this.#options.timers.set(() => this.guard(() => this.complete(command, { ok: false, failure, lines: [] }), false), 0);
       return;
     }
     this.#queue.push(command);
-    this.#startNext();
+    this.startNext();
   }
 
   /** Fails the running command and every queued one with `code`, and forgets any partial input. */
@@ -200,18 +200,18 @@ export class AtEngine implements LineSink {
     this.#tx.length = 0;
     this.#assembler.reset();
     this.#urcBodyNext = false;
-    if (running) this.#clearTimer(running);
+    if (running) this.clearTimer(running);
     const failure: AtFailure = { code };
-    if (running) this.#holdOff();
-    if (running) this.#complete(running.command, { ok: false, failure, lines: running.lines });
-    for (const command of queued) this.#complete(command, { ok: false, failure, lines: [] });
+    if (running) this.holdOff();
+    if (running) this.complete(running.command, { ok: false, failure, lines: running.lines });
+    for (const command of queued) this.complete(command, { ok: false, failure, lines: [] });
   }
 
   /** Writes raw bytes outside any command (a wake-up, a lone ESC). */
   writeRaw(bytes: Uint8Array): void {
     if (!this.#port) return;
     this.#tx.push(bytes);
-    this.#pump();
+    this.pump();
   }
 
   // ---- LineSink (called by the assembler) ----
@@ -240,7 +240,7 @@ export class AtEngine implements LineSink {
       }
       const specific = c.final?.(text);
       if (specific) {
-        this.#finish(specific === "ok" ? { ok: true, lines: running.lines, final: text } : { ok: false, failure: { code: "error", line: text }, lines: running.lines });
+        this.finish(specific === "ok" ? { ok: true, lines: running.lines, final: text } : { ok: false, failure: { code: "error", line: text }, lines: running.lines });
         return;
       }
     }
@@ -254,9 +254,9 @@ export class AtEngine implements LineSink {
       const generic = finalResult(text);
       if (generic) {
         if (generic.ok && running.awaitingPrompt) {
-          this.#finish({ ok: false, failure: { code: "bad-response", line: text }, lines: running.lines });
+          this.finish({ ok: false, failure: { code: "bad-response", line: text }, lines: running.lines });
         } else {
-          this.#finish(generic.ok ? { ok: true, lines: running.lines, final: text } : { ok: false, failure: generic.failure, lines: running.lines });
+          this.finish(generic.ok ? { ok: true, lines: running.lines, final: text } : { ok: false, failure: generic.failure, lines: running.lines });
         }
         return;
       }
@@ -268,10 +268,10 @@ export class AtEngine implements LineSink {
     const running = this.#current;
     if (!running?.awaitingPrompt) return;
     running.awaitingPrompt = false;
-    this.#clearTimer(running);
+    this.clearTimer(running);
     this.#tx.push(running.command.payload!);
-    this.#pump();
-    this.#arm(running, running.command.timeoutMs);
+    this.pump();
+    this.arm(running, running.command.timeoutMs);
     running.command.onPrompt?.();
   }
 
@@ -289,7 +289,7 @@ export class AtEngine implements LineSink {
 
   // ---- internals ----
 
-  #startNext(): void {
+  private startNext(): void {
     if (this.#current || this.#guardTimer !== undefined) return;
     const command = this.#queue.shift();
     if (!command) return;
@@ -299,20 +299,20 @@ export class AtEngine implements LineSink {
     // V.250 §5.2.1: a command line ends with S3, carriage return.
     this.#tx.push(asciiBytes(command.text + "\r"));
     this.#assembler.armPrompt(running.awaitingPrompt);
-    this.#pump();
-    this.#arm(running, running.awaitingPrompt ? command.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS : command.timeoutMs);
+    this.pump();
+    this.arm(running, running.awaitingPrompt ? command.promptTimeoutMs ?? DEFAULT_PROMPT_TIMEOUT_MS : command.timeoutMs);
   }
 
-  #arm(running: Running, ms: number): void {
-    running.timer = this.#options.timers.set(() => this.#guard(() => this.#timeout(running)), ms);
+  private arm(running: Running, ms: number): void {
+    running.timer = this.#options.timers.set(() => this.guard(() => this.timeout(running)), ms);
   }
 
-  #clearTimer(running: Running): void {
+  private clearTimer(running: Running): void {
     if (running.timer !== undefined) this.#options.timers.clear(running.timer);
     running.timer = undefined;
   }
 
-  #timeout(running: Running): void {
+  private timeout(running: Running): void {
     if (this.#current !== running) return;
     running.timer = undefined;
     this.counters.timeouts++;
@@ -321,36 +321,36 @@ export class AtEngine implements LineSink {
     this.#assembler.reset();
     this.#urcBodyNext = false;
     if (noPrompt) this.writeRaw(ESC);
-    this.#holdOff();
-    this.#finish({ ok: false, failure: { code: noPrompt ? "no-prompt" : "timeout" }, lines: running.lines });
+    this.holdOff();
+    this.finish({ ok: false, failure: { code: noPrompt ? "no-prompt" : "timeout" }, lines: running.lines });
   }
 
   /** Delays the next command by STALE_ANSWER_GUARD_MS. */
-  #holdOff(): void {
+  private holdOff(): void {
     if (this.#guardTimer !== undefined) this.#options.timers.clear(this.#guardTimer);
     this.#guardTimer = this.#options.timers.set(() => {
       this.#guardTimer = undefined;
-      this.#guard(() => this.#startNext());
+      this.guard(() => this.startNext());
     }, STALE_ANSWER_GUARD_MS);
   }
 
-  #finish(result: AtResult): void {
+  private finish(result: AtResult): void {
     const running = this.#current;
     if (!running) return;
-    this.#clearTimer(running);
+    this.clearTimer(running);
     this.#current = undefined;
     this.#assembler.armPrompt(false);
-    this.#complete(running.command, result);
-    this.#startNext();
+    this.complete(running.command, result);
+    this.startNext();
   }
 
-  #complete(command: AtCommand, result: AtResult): void {
+  private complete(command: AtCommand, result: AtResult): void {
     if (!result.ok) this.counters.failures++;
     this.#options.onResult?.(result.ok ? undefined : result.failure);
     command.done(result);
   }
 
-  #drain(): void {
+  private drain(): void {
     const port = this.#port;
     if (!port) return;
     for (let bytes = port.read(); bytes; bytes = this.#port === port ? port.read() : undefined) {
@@ -360,7 +360,7 @@ export class AtEngine implements LineSink {
     if (this.#port === port) this.counters.overruns = port.overruns;
   }
 
-  #pump(): void {
+  private pump(): void {
     const port = this.#port;
     while (port && this.#tx.length > 0) {
       const head = this.#tx[0]!;
@@ -376,7 +376,7 @@ export class AtEngine implements LineSink {
 
   /** Runs a callback-turn function; an exception is counted and, if `recover`, the input is resynchronised
    * and the running command fails, so the engine's state stays consistent. */
-  #guard(fn: () => void, recover = true): void {
+  private guard(fn: () => void, recover = true): void {
     try {
       fn();
     } catch (e) {
@@ -386,7 +386,7 @@ export class AtEngine implements LineSink {
       this.#assembler.reset();
       this.#urcBodyNext = false;
       const running = this.#current;
-      if (running) this.#finish({ ok: false, failure: { code: "aborted" }, lines: running.lines });
+      if (running) this.finish({ ok: false, failure: { code: "aborted" }, lines: running.lines });
     }
   }
 }

@@ -94,12 +94,12 @@ export class AtLineAssembler {
       const b = bytes[i++]!;
       if (b === LF) {
         if (this.#skipLf) this.#skipLf = false;
-        else this.#endLine();
+        else this.endLine();
         continue;
       }
       if (b === CR) {
         this.#skipLf = true;
-        this.#endLine();
+        this.endLine();
         continue;
       }
       this.#skipLf = false;
@@ -122,7 +122,7 @@ export class AtLineAssembler {
     }
   }
 
-  #endLine(): void {
+  private endLine(): void {
     this.#skipSpace = false;
     if (this.#overflowed) {
       this.#overflowed = false;

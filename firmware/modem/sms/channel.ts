@@ -229,9 +229,9 @@ export class SmsChannel {
     if (!isValidNumber(to)) throw new SmsError("bad-number");
     if (payload.length > MAX_SMS_PAYLOAD) throw new SmsError("too-long");
     if (this.#queue.length >= this.#maxQueued) throw new SmsError("queue-full");
-    const m = new Outgoing(this.#takeRef(), to, payload.slice(), options.confirm === false ? AppKind.data : AppKind.dataConfirm, false);
+    const m = new Outgoing(this.takeRef(), to, payload.slice(), options.confirm === false ? AppKind.data : AppKind.dataConfirm, false);
     this.#queue.push(m);
-    this.#pump();
+    this.pump();
     return m;
   }
 
@@ -241,7 +241,7 @@ export class SmsChannel {
     const key = `${digitsOf(message.from)}|${message.ref}`;
     const seen = this.#recent.find((r) => r.key === key);
     if (seen) seen.confirmed = true;
-    this.#queueConfirmation(message.from, message.ref);
+    this.queueConfirmation(message.from, message.ref);
   }
 
   // ---- from the modem manager ----
@@ -253,10 +253,10 @@ export class SmsChannel {
     this.#engine.send({
       text: "AT+CMGL=4",
       timeoutMs: CMGL_TIMEOUT_MS,
-      info: this.#listed(),
-      done: () => this.#workStorage(),
+      info: this.listed(),
+      done: () => this.workStorage(),
     });
-    this.#pump();
+    this.pump();
   }
 
   down(): void {
@@ -266,8 +266,8 @@ export class SmsChannel {
   urc(line: string): UrcVerdict {
     if (line.startsWith("+CMTI:") || line.startsWith("+CDSI:")) {
       const index = intParam(atParams(line, line.slice(0, 6)), 1);
-      if (index !== undefined) this.#addStorageWork(index, undefined);
-      this.#workStorage();
+      if (index !== undefined) this.addStorageWork(index, undefined);
+      this.workStorage();
       return UrcVerdict.Handled;
     }
     // Routed directly (+CNMI mt=2 / ds=1): the PDU is the next line (27.005 §3.4.1).
@@ -277,28 +277,28 @@ export class SmsChannel {
 
   urcBody(line: string): void {
     const pdu = decodeHex(line);
-    if (pdu) this.#process(pdu);
+    if (pdu) this.process(pdu);
     else this.counters.malformed++;
   }
 
   // ---- outgoing ----
 
-  #takeRef(): number {
+  private takeRef(): number {
     const ref = this.#nextRef;
     this.#nextRef = (ref + 1) & 0xffff;
     return ref;
   }
 
-  #queueConfirmation(to: string, ref: number): void {
+  private queueConfirmation(to: string, ref: number): void {
     if (this.#queue.length >= this.#maxQueued) {
       this.counters.confirmationsDropped++; // the sender will repeat its message and be confirmed then
       return;
     }
     this.#queue.push(new Outgoing(ref, to, new Uint8Array(0), AppKind.confirmation, true));
-    this.#pump();
+    this.pump();
   }
 
-  #pump(): void {
+  private pump(): void {
     if (!this.#ready || this.#submitting || this.#retryTimer !== undefined) return;
     const m = this.#queue[0];
     if (!m) return;
@@ -316,48 +316,48 @@ export class SmsChannel {
       promptTimeoutMs: CMGS_PROMPT_TIMEOUT_MS,
       payload: asciiBytes(hexEncode(pdu) + CTRL_Z),
       info: "+CMGS:",
-      onPrompt: () => this.#setState(m, "sent"),
+      onPrompt: () => this.setState(m, "sent"),
       done: (r) => {
         this.#submitting = undefined;
         if (r.ok) this.#accepted(m, intParam(atParams(r.lines[0] ?? "", "+CMGS:"), 0));
-        else this.#submitFailed(m, r.failure);
-        this.#pump();
+        else this.submitFailed(m, r.failure);
+        this.pump();
       },
     });
   }
 
   #accepted(m: Outgoing, messageRef: number | undefined): void {
-    this.#dequeue(m);
+    this.dequeue(m);
     m.messageRef = messageRef;
     if (m.internal) {
       this.counters.confirmationsSent++;
       return;
     }
-    this.#setState(m, "accepted");
+    this.setState(m, "accepted");
     this.#tracked.push(m);
     m.timer = this.#timers.set(() => {
       m.timer = undefined;
-      if (m.kind === AppKind.dataConfirm && (m.state === "accepted" || m.state === "received")) this.#fail(m, "unconfirmed");
-      else this.#untrack(m);
+      if (m.kind === AppKind.dataConfirm && (m.state === "accepted" || m.state === "received")) this.fail(m, "unconfirmed");
+      else this.untrack(m);
     }, this.#confirmTimeoutMs);
   }
 
-  #submitFailed(m: Outgoing, failure: AtFailure): void {
+  private submitFailed(m: Outgoing, failure: AtFailure): void {
     const permanent = failure.code === "cms" && failure.value !== undefined && PERMANENT_CMS.has(failure.value);
     if (permanent || m.attempts >= this.#maxAttempts) {
-      this.#dequeue(m);
-      if (!m.internal) this.#fail(m, "rejected");
+      this.dequeue(m);
+      if (!m.internal) this.fail(m, "rejected");
       return;
     }
     this.counters.submitRetries++;
-    if (m.state !== "queued") this.#setState(m, "queued");
+    if (m.state !== "queued") this.setState(m, "queued");
     this.#retryTimer = this.#timers.set(() => {
       this.#retryTimer = undefined;
-      this.#pump();
+      this.pump();
     }, this.#retryDelayMs);
   }
 
-  #dequeue(m: Outgoing): void {
+  private dequeue(m: Outgoing): void {
     const i = this.#queue.indexOf(m);
     if (i >= 0) this.#queue.splice(i, 1);
   }
@@ -370,13 +370,13 @@ export class SmsChannel {
     switch (deliveryOutcome(report.status)) {
       case "delivered":
         if (m.state !== "accepted") return;
-        this.#setState(m, "received");
-        if (m.kind !== AppKind.dataConfirm) this.#untrack(m);
+        this.setState(m, "received");
+        if (m.kind !== AppKind.dataConfirm) this.untrack(m);
         return;
       case "pending":
         return; // the service centre keeps trying
       case "failed":
-        if (m.state === "accepted") this.#fail(m, "undeliverable");
+        if (m.state === "accepted") this.fail(m, "undeliverable");
         return;
     }
   }
@@ -384,37 +384,37 @@ export class SmsChannel {
   #confirmation(from: string, ref: number): void {
     const m = this.#tracked.find((t) => t.id === ref && t.kind === AppKind.dataConfirm && digitsOf(t.to) === from);
     if (!m) return;
-    this.#setState(m, "processed");
-    this.#untrack(m);
+    this.setState(m, "processed");
+    this.untrack(m);
   }
 
-  #fail(m: Outgoing, failure: SmsFailure): void {
+  private fail(m: Outgoing, failure: SmsFailure): void {
     m.failure = failure;
-    this.#setState(m, "failed");
-    this.#untrack(m);
+    this.setState(m, "failed");
+    this.untrack(m);
   }
 
-  #untrack(m: Outgoing): void {
+  private untrack(m: Outgoing): void {
     if (m.timer !== undefined) this.#timers.clear(m.timer);
     m.timer = undefined;
     const i = this.#tracked.indexOf(m);
     if (i >= 0) this.#tracked.splice(i, 1);
   }
 
-  #setState(m: Outgoing, state: SmsState): void {
+  private setState(m: Outgoing, state: SmsState): void {
     m.state = state;
     const counter = COUNTER_OF[state];
     if (counter) this.counters[counter]++;
     if (m.internal || !this.#onState) return;
     const onState = this.#onState;
-    this.#call(() => onState(m));
+    this.call(() => onState(m));
   }
 
   // ---- incoming ----
 
   /** The information lines of AT+CMGL=4 in PDU mode: "+CMGL: <index>,<stat>,[<alpha>],<length>", then the
    * PDU line (27.005 §3.4.2); each pair becomes storage work. */
-  #listed(): (line: string) => boolean {
+  private listed(): (line: string) => boolean {
     let index: number | undefined;
     let header = false;
     return (line) => {
@@ -425,12 +425,12 @@ export class SmsChannel {
       }
       if (!header) return false;
       header = false;
-      if (index !== undefined) this.#addStorageWork(index, line);
+      if (index !== undefined) this.addStorageWork(index, line);
       return true;
     };
   }
 
-  #addStorageWork(index: number, pdu: string | undefined): void {
+  private addStorageWork(index: number, pdu: string | undefined): void {
     const known = this.#storage.find((w) => w.index === index);
     if (known) {
       known.pdu ??= pdu;
@@ -439,12 +439,12 @@ export class SmsChannel {
     if (this.#storage.length < MAX_STORAGE_WORK) this.#storage.push({ index, pdu, reads: 0 });
   }
 
-  #workStorage(): void {
+  private workStorage(): void {
     if (this.#storageBusy || !this.#ready) return;
     const w = this.#storage[0];
     if (!w) return;
     this.#storageBusy = true;
-    if (w.pdu !== undefined) return this.#settle(w, true);
+    if (w.pdu !== undefined) return this.settle(w, true);
     let header = false;
     this.#engine.send({
       text: `AT+CMGR=${w.index}`,
@@ -461,7 +461,7 @@ export class SmsChannel {
           this.#storageBusy = false;
           return;
         }
-        this.#settle(w, r.ok || (r.failure.code === "cms" && r.failure.value === CMS_INVALID_INDEX));
+        this.settle(w, r.ok || (r.failure.code === "cms" && r.failure.value === CMS_INVALID_INDEX));
       },
     });
   }
@@ -472,14 +472,14 @@ export class SmsChannel {
    * said nothing) it is read again, up to MAX_STORAGE_READS answers; then it is deleted, and counted as
    * malformed unless the last answer was a clean "nothing here".
    */
-  #settle(w: StorageWork, answered: boolean): void {
+  private settle(w: StorageWork, answered: boolean): void {
     const hex = w.pdu;
     w.pdu = undefined;
     const pdu = hex === undefined ? undefined : decodeHex(hex);
-    if (pdu) this.#process(pdu);
+    if (pdu) this.process(pdu);
     else if (++w.reads < MAX_STORAGE_READS) {
       this.#storageBusy = false;
-      return this.#workStorage();
+      return this.workStorage();
     } else if (!(answered && hex === undefined)) this.counters.malformed++;
     this.#engine.send({
       text: `AT+CMGD=${w.index}`,
@@ -488,12 +488,12 @@ export class SmsChannel {
         this.#storageBusy = false;
         // Kept if the modem went away before it was deleted: AT+CMGL finds it again.
         if (r.ok || (r.failure.code !== "aborted" && r.failure.code !== "closed")) this.#storage.splice(this.#storage.indexOf(w), 1);
-        this.#workStorage();
+        this.workStorage();
       },
     });
   }
 
-  #process(pdu: DecodedPdu): void {
+  private process(pdu: DecodedPdu): void {
     if (pdu.type === "status-report") {
       this.#statusReport(pdu);
       return;
@@ -523,7 +523,7 @@ export class SmsChannel {
       if (seen) {
         // A repeat: the sender missed our confirmation, or the network delivered twice.
         this.counters.duplicates++;
-        if (seen.confirmed) this.#queueConfirmation(pdu.from.text, ref);
+        if (seen.confirmed) this.queueConfirmation(pdu.from.text, ref);
         return;
       }
       this.#recent.push({ key, confirmed: false });
@@ -532,10 +532,10 @@ export class SmsChannel {
     this.counters.incoming++;
     const message: IncomingSms = { from: pdu.from.text, alphabet: pdu.alphabet, data: pdu.data, ref, timestamp: pdu.timestamp };
     const onMessage = this.#onMessage;
-    if (onMessage) this.#call(() => onMessage(message));
+    if (onMessage) this.call(() => onMessage(message));
   }
 
-  #call(fn: () => void): void {
+  private call(fn: () => void): void {
     try {
       fn();
     } catch {

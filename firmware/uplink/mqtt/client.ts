@@ -19,7 +19,7 @@
  */
 import type { MonotonicClock, TimerId, Timers } from "../../../hal/clock.js";
 import type { RandomSource } from "../../../hal/system.js";
-import type { ByteStream, ByteStreamCloseReason, StreamConnector } from "../../net/byte-stream.js";
+import type { ByteStream, ByteStreamCloseReason, ByteStreamHandlers, StreamConnector } from "../../net/byte-stream.js";
 import { encodePacket } from "./encode.js";
 import { ConnackCode, type MqttPacket, type MqttPacketError, type PublishPacket, type Subscription } from "./packets.js";
 import { MqttParser } from "./parser.js";
@@ -99,6 +99,41 @@ interface InFlight {
 /** `taken` of a QoS 0 message: nothing to acknowledge. */
 function nothing(): void {}
 
+const enum StreamEvent {
+  connect,
+  data,
+  writable,
+  close,
+}
+
+/**
+ * The stream handlers of one connection attempt: its events reach the client with the attempt's
+ * generation, so that those of an older stream are ignored. One object per attempt, not a closure per
+ * handler (some 11 slots each in XS).
+ */
+class Attempt implements ByteStreamHandlers {
+  constructor(
+    readonly client: MqttClient,
+    readonly generation: number,
+  ) {}
+
+  onConnect(): void {
+    this.client.streamEvent(this.generation, StreamEvent.connect);
+  }
+
+  onData(bytes: Uint8Array): void {
+    this.client.streamEvent(this.generation, StreamEvent.data, bytes);
+  }
+
+  onWritable(): void {
+    this.client.streamEvent(this.generation, StreamEvent.writable);
+  }
+
+  onClose(reason: ByteStreamCloseReason): void {
+    this.client.streamEvent(this.generation, StreamEvent.close, undefined, reason);
+  }
+}
+
 const DEFAULTS = Object.freeze({
   keepAliveS: 60,
   connectTimeoutMs: 30_000,
@@ -165,8 +200,8 @@ export class MqttClient {
     this.#events = events;
     this.#parser = new MqttParser({
       maxPacketBytes: o.maxPacketBytes,
-      onPacket: (p) => this.#receive(p),
-      onError: (e) => this.#malformed(e),
+      onPacket: (p) => this.receive(p),
+      onError: (e) => this.malformed(e),
     });
   }
 
@@ -188,14 +223,14 @@ export class MqttClient {
   start(): void {
     if (this.#state !== "stopped") return;
     this.#failures = 0;
-    this.#open();
+    this.open();
   }
 
   /** Sends DISCONNECT if connected, closes, and stops reconnecting. The window is kept. */
   stop(): void {
     if (this.#state === "stopped") return;
     if (this.#connected) this.#send({ type: "disconnect" });
-    this.#drop("stopped", "stopped");
+    this.drop("stopped", "stopped");
   }
 
   /**
@@ -207,7 +242,7 @@ export class MqttClient {
   reconnectNow(): void {
     if (this.#state !== "waiting") return;
     this.#reconnectAt = this.#o.clock.now();
-    this.#schedule();
+    this.schedule();
   }
 
   publish(topic: string, payload: Uint8Array, qos: 0 | 1 = 1): boolean {
@@ -218,21 +253,21 @@ export class MqttClient {
       return true;
     }
     if (this.#inFlight.size >= this.#o.maxInFlight) return false;
-    const packet: PublishPacket = { type: "publish", topic, payload, qos: 1, dup: false, retain: false, packetId: this.#allocateId() };
+    const packet: PublishPacket = { type: "publish", topic, payload, qos: 1, dup: false, retain: false, packetId: this.allocateId() };
     encodePacket(packet); // a bad topic throws here, before the message is taken
     const entry: InFlight = { packet, sent: false, sentAtMs: this.#o.clock.now() };
     this.#inFlight.set(packet.packetId!, entry);
     if (this.#connected) {
       entry.sent = true;
       this.#send(packet);
-      this.#schedule();
+      this.schedule();
     }
     return true;
   }
 
   // --- connection ---------------------------------------------------------------------------------
 
-  #open(): void {
+  private open(): void {
     const generation = ++this.#generation;
     this.#state = "connecting";
     this.#connected = false;
@@ -242,23 +277,26 @@ export class MqttClient {
     this.#pingSentMs = -1;
     this.#reconnectAt = Infinity;
     this.#connectDeadline = this.#o.clock.now() + this.#o.connectTimeoutMs;
-    const live = (fn: () => void) => () => {
-      if (generation === this.#generation) fn();
-    };
-    this.#stream = this.#o.connector.connect(this.#o.host, this.#o.port, {
-      onConnect: live(() => this.#onStreamConnect()),
-      onData: (bytes) => {
-        if (generation === this.#generation) this.#onData(bytes);
-      },
-      onWritable: live(() => this.#flush()),
-      onClose: (reason: ByteStreamCloseReason) => {
-        if (generation === this.#generation) this.#drop(reason, "waiting");
-      },
-    });
-    this.#schedule();
+    this.#stream = this.#o.connector.connect(this.#o.host, this.#o.port, new Attempt(this, generation));
+    this.schedule();
   }
 
-  #onStreamConnect(): void {
+  /** @internal An event of connection attempt `generation`'s stream (Attempt): acted on while that attempt is the current one. */
+  streamEvent(generation: number, event: StreamEvent, data?: Uint8Array, reason?: ByteStreamCloseReason): void {
+    if (generation !== this.#generation) return;
+    switch (event) {
+      case StreamEvent.connect:
+        return this.onStreamConnect();
+      case StreamEvent.data:
+        return this.#onData(data!);
+      case StreamEvent.writable:
+        return this.flush();
+      case StreamEvent.close:
+        return this.drop(reason!, "waiting");
+    }
+  }
+
+  private onStreamConnect(): void {
     const now = this.#o.clock.now();
     this.#lastReceivedMs = now;
     this.#send({
@@ -277,32 +315,32 @@ export class MqttClient {
     this.#parser.push(bytes);
   }
 
-  #malformed(_e: MqttPacketError): void {
+  private malformed(_e: MqttPacketError): void {
     if (this.#state !== "connecting" && this.#state !== "connected") return; // after a drop within this chunk
     this.counters.malformedIn++;
-    this.#drop("malformed packet", "waiting");
+    this.drop("malformed packet", "waiting");
   }
 
-  #receive(p: MqttPacket): void {
+  private receive(p: MqttPacket): void {
     if (this.#state !== "connecting" && this.#state !== "connected") return; // after a drop within this chunk
     this.counters.packetsIn++;
     this.#pingSentMs = -1; // any packet proves the connection alive
     if (!this.#connected) {
-      if (p.type !== "connack") return this.#drop("protocol violation", "waiting"); // CONNACK comes first (§3.2)
-      if (p.returnCode !== ConnackCode.accepted) return this.#drop(`connack ${p.returnCode}`, "waiting");
+      if (p.type !== "connack") return this.drop("protocol violation", "waiting"); // CONNACK comes first (§3.2)
+      if (p.returnCode !== ConnackCode.accepted) return this.drop(`connack ${p.returnCode}`, "waiting");
       this.#accepted(p.sessionPresent);
       return;
     }
     switch (p.type) {
       case "puback": {
         if (this.#inFlight.delete(p.packetId)) {
-          this.#schedule();
+          this.schedule();
           this.#events.onWindowOpen?.();
         }
         return;
       }
       case "publish": {
-        if (p.qos === 2) return this.#drop("protocol violation", "waiting"); // subscribed at QoS ≤ 1 only
+        if (p.qos === 2) return this.drop("protocol violation", "waiting"); // subscribed at QoS ≤ 1 only
         if (p.qos === 0) return this.#events.onMessage?.(p.topic, p.payload, nothing);
         const id = p.packetId!, generation = this.#generation;
         this.#receipts.push(id);
@@ -321,7 +359,7 @@ export class MqttClient {
       case "unsuback":
         return;
       default:
-        return this.#drop("protocol violation", "waiting"); // a packet only a client sends [MQTT-4.8.0-1]
+        return this.drop("protocol violation", "waiting"); // a packet only a client sends [MQTT-4.8.0-1]
     }
   }
 
@@ -343,7 +381,7 @@ export class MqttClient {
     this.counters.connects++;
     if (!sessionPresent) this.#subscribed = false;
     if (!this.#subscribed && this.#o.subscriptions.length > 0) {
-      const packetId = this.#allocateId();
+      const packetId = this.allocateId();
       this.#subscribeIds.add(packetId);
       this.#send({ type: "subscribe", packetId, subscriptions: this.#o.subscriptions });
     }
@@ -358,13 +396,13 @@ export class MqttClient {
       entry.sentAtMs = now;
       this.#send(entry.packet);
     }
-    this.#schedule();
+    this.schedule();
     this.#events.onConnected?.(sessionPresent);
     if (this.#inFlight.size < this.#o.maxInFlight) this.#events.onWindowOpen?.();
   }
 
   /** Ends the current connection (if any) and enters `next`: "waiting" reconnects after a backoff. */
-  #drop(reason: string, next: "waiting" | "stopped"): void {
+  private drop(reason: string, next: "waiting" | "stopped"): void {
     const wasConnected = this.#connected;
     const wasOpen = this.#state === "connecting" || this.#state === "connected";
     this.#generation++;
@@ -388,13 +426,13 @@ export class MqttClient {
       const jitter = 0.5 + ((r[0]! << 8) | r[1]!) / 131_072; // 0.5 to 1.0 of the base delay
       this.#reconnectAt = this.#o.clock.now() + base * jitter;
     } else this.#reconnectAt = Infinity;
-    this.#schedule();
+    this.schedule();
     if (wasOpen) this.#events.onDisconnected?.(reason);
   }
 
   // --- sending ------------------------------------------------------------------------------------
 
-  #allocateId(): number {
+  private allocateId(): number {
     // A packet id in use by a QoS 1 PUBLISH or a SUBSCRIBE is never reused [MQTT-2.3.1-2].
     for (;;) {
       const id = this.#nextId;
@@ -409,10 +447,10 @@ export class MqttClient {
     const n = this.#o.writeChunkBytes;
     for (let i = 0; i < bytes.length; i += n) this.#out.push(bytes.subarray(i, Math.min(bytes.length, i + n)));
     this.#lastSentMs = this.#o.clock.now();
-    this.#flush();
+    this.flush();
   }
 
-  #flush(): void {
+  private flush(): void {
     const stream = this.#stream;
     if (!stream) return;
     while (this.#out.length > 0) {
@@ -426,8 +464,8 @@ export class MqttClient {
   // --- time ---------------------------------------------------------------------------------------
 
   /** Arms the one timer for the earliest deadline; a timer that fires early just re-arms. */
-  #schedule(): void {
-    const at = this.#nextDeadline();
+  private schedule(): void {
+    const at = this.nextDeadline();
     if (at === this.#timerAt) return;
     if (this.#timer !== undefined) this.#o.timers.clear(this.#timer);
     this.#timer = undefined;
@@ -436,11 +474,11 @@ export class MqttClient {
     this.#timer = this.#o.timers.set(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
-      this.#tick(at);
+      this.tick(at);
     }, Math.max(0, at - this.#o.clock.now()));
   }
 
-  #nextDeadline(): number {
+  private nextDeadline(): number {
     switch (this.#state) {
       case "stopped":
         return Infinity;
@@ -463,19 +501,19 @@ export class MqttClient {
    * below it: times may be fractional, and `at - now` then `now + delay` need not give `at` back
    * exactly (a deadline missed by rounding would re-arm a 0 ms timer for ever).
    */
-  #tick(due: number): void {
+  private tick(due: number): void {
     const now = Math.max(this.#o.clock.now(), due);
     switch (this.#state) {
       case "waiting":
-        if (now >= this.#reconnectAt) return this.#open();
+        if (now >= this.#reconnectAt) return this.open();
         break;
       case "connecting":
-        if (now >= this.#connectDeadline) return this.#drop("connect timeout", "waiting");
+        if (now >= this.#connectDeadline) return this.drop("connect timeout", "waiting");
         break;
       case "connected": {
-        if (this.#pingSentMs >= 0 && now >= this.#pingSentMs + this.#o.pingTimeoutMs) return this.#drop("ping timeout", "waiting");
+        if (this.#pingSentMs >= 0 && now >= this.#pingSentMs + this.#o.pingTimeoutMs) return this.drop("ping timeout", "waiting");
         const oldest = this.#inFlight.values().next();
-        if (!oldest.done && now >= oldest.value.sentAtMs + this.#o.pubackTimeoutMs) return this.#drop("puback timeout", "waiting");
+        if (!oldest.done && now >= oldest.value.sentAtMs + this.#o.pubackTimeoutMs) return this.drop("puback timeout", "waiting");
         // Ping when nothing was sent, or nothing received, for a keep-alive interval (as libmosquitto
         // does), so the link is proven both ways [MQTT-3.1.2-23].
         if (this.#pingSentMs < 0 && now >= Math.min(this.#lastSentMs, this.#lastReceivedMs) + this.#o.keepAliveS * 1000) {
@@ -488,6 +526,6 @@ export class MqttClient {
       default:
         break;
     }
-    this.#schedule();
+    this.schedule();
   }
 }

@@ -263,9 +263,9 @@ export class MqttParser {
         case State.Header: {
           const b = bytes[i++]!;
           const name = TYPE_NAMES[b >> TYPE_SHIFT];
-          if (!name) return this.#fail("invalid packet type");
+          if (!name) return this.fail("invalid packet type");
           const flags = b & FLAGS_MASK;
-          if (name !== "publish" && flags !== FIXED_FLAGS[name]) return this.#fail("invalid header flags"); // [MQTT-2.2.2-2]
+          if (name !== "publish" && flags !== FIXED_FLAGS[name]) return this.fail("invalid header flags"); // [MQTT-2.2.2-2]
           this.#type = name;
           this.#flags = flags;
           this.#length = 0;
@@ -280,14 +280,14 @@ export class MqttParser {
           this.#multiplier *= 128;
           this.#lengthBytes++;
           if (b & 0x80) {
-            if (this.#lengthBytes === VARINT_MAX_BYTES) return this.#fail("invalid remaining length");
+            if (this.#lengthBytes === VARINT_MAX_BYTES) return this.fail("invalid remaining length");
             break;
           }
-          if (this.#length > this.maxPacketBytes) return this.#fail("packet too large");
+          if (this.#length > this.maxPacketBytes) return this.fail("packet too large");
           this.#body = new Uint8Array(this.#length);
           this.#filled = 0;
           this.#state = State.Body;
-          if (this.#length === 0 && !this.#complete()) return;
+          if (this.#length === 0 && !this.complete()) return;
           break;
         }
         case State.Body: {
@@ -295,7 +295,7 @@ export class MqttParser {
           this.#body.set(bytes.subarray(i, i + n), this.#filled);
           this.#filled += n;
           i += n;
-          if (this.#filled === this.#body.length && !this.#complete()) return;
+          if (this.#filled === this.#body.length && !this.complete()) return;
           break;
         }
       }
@@ -303,7 +303,7 @@ export class MqttParser {
   }
 
   /** Decodes the buffered packet; false if it was malformed (reported, and the chunk is dropped). */
-  #complete(): boolean {
+  private complete(): boolean {
     const body = this.#body;
     this.reset();
     let packet: MqttPacket;
@@ -311,14 +311,14 @@ export class MqttParser {
       packet = decodeBody(this.#type, this.#flags, body);
     } catch (e) {
       if (!(e instanceof Malformed)) throw e;
-      this.#fail(e.reason);
+      this.fail(e.reason);
       return false;
     }
     this.#onPacket(packet);
     return true;
   }
 
-  #fail(reason: MqttErrorReason): void {
+  private fail(reason: MqttErrorReason): void {
     this.reset();
     this.#onError(new MqttPacketError(reason));
   }
