@@ -23,8 +23,8 @@
  *   drained records reads only the sectors' acknowledgement maps (slot-index.ts); both fall back to
  *   reading a whole sector when it does not read cleanly that way (docs/storage.md, "Turn cost").
  *
- * RAM: 12 bytes per sector (12 KiB for a 4 MiB partition of 1024 sectors) plus a 1 KiB scratch
- * buffer and the 6 KiB slot index; a sector being read (4 KiB) is garbage once the call returns.
+ * RAM: 10 bytes per sector (10 KiB for a 4 MiB partition of 1024 sectors) plus a 1 KiB scratch
+ * buffer and the 3 KiB slot index; a sector being read (4 KiB) is garbage once the call returns.
  */
 import type { Timers } from "../../hal/clock.js";
 import type { FlashPartition } from "../../hal/flash.js";
@@ -157,6 +157,10 @@ const SMALL_PAYLOAD_MAX = 256;
 const NOTICE_FRAME_MAX = FRAME_OVERHEAD + 1 + 4 * 5;
 /** Eviction order: lowest priority first. */
 const EVICTION_ORDER: readonly RecordClass[] = Object.freeze([RecordClass.profile, RecordClass.billing, RecordClass.event, RecordClass.alarm]);
+/** `RecordLog.#lastRel` of a sector whose last sequence number is this much past its first one or more. */
+const LAST_BEYOND = 0xffff;
+/** Numbers per class of a LogCursor's position: first sequence, slot, offset, sector. */
+const POSITION_FIELDS = 4;
 /** Drain order: alarms first. */
 const ALL_CLASSES: readonly RecordClass[] = Object.freeze([RecordClass.alarm, RecordClass.event, RecordClass.billing, RecordClass.profile]);
 /**
@@ -173,12 +177,19 @@ export class RecordLog {
   readonly #pool: SectorPool;
   readonly #size: number;
   readonly #cls: Uint8Array;
-  readonly #lastSeq: Uint32Array;
+  /**
+   * Per sector: its last record's sequence number less its first one (0 when it holds none), 16-bit:
+   * LAST_BEYOND when the span is that or more (a sector of a rare class open for weeks), and then
+   * read from its summary when needed (`#lastSeqOf`). The heads' are in `#headLast`.
+   */
+  readonly #lastRel: Uint16Array;
   readonly #unacked: Uint16Array;
   /** Per class: the sector taking records (-1: none yet this boot), where the next frame goes, its slot. */
   readonly #head = new Int32Array(CLASS_COUNT).fill(-1);
   readonly #headEnd = new Uint16Array(CLASS_COUNT);
   readonly #headSlots = new Uint16Array(CLASS_COUNT);
+  /** Per class: the sequence number of the last record of its head (its first one while it holds none). */
+  readonly #headLast = new Float64Array(CLASS_COUNT);
   /**
    * Per class: the highest first sequence number of a sector opened this boot or found at recovery,
    * a bound a drain position beyond which there is no sector to look for.
@@ -212,7 +223,7 @@ export class RecordLog {
     this.#pool = new SectorPool(flash, LOG_MAGIC);
     this.#size = flash.blockSize;
     this.#cls = new Uint8Array(sectors);
-    this.#lastSeq = new Uint32Array(sectors);
+    this.#lastRel = new Uint16Array(sectors);
     this.#unacked = new Uint16Array(sectors);
     this.#scratch = new Uint8Array(FRAME_OVERHEAD + MAX_READINGS_PAYLOAD);
     const payloadMax = Math.min(MAX_READINGS_PAYLOAD, this.#size - LOG_RECORDS_AT - FRAME_OVERHEAD);
@@ -250,7 +261,7 @@ export class RecordLog {
    */
   newestSeq(cls: RecordClass): number {
     const s = this.#head[cls]!;
-    return s >= 0 ? this.#lastSeq[s]! : this.#nextSeq - 1;
+    return s >= 0 ? this.#headLast[cls]! : this.#nextSeq - 1;
   }
 
   /**
@@ -335,7 +346,7 @@ export class RecordLog {
     }
     sectors.sort((a, b) => a - b);
     for (const s of sectors) {
-      if (!overlaps(sorted, firstSeq[s]!, this.#lastSeq[s]!)) continue;
+      if (!overlaps(sorted, firstSeq[s]!, this.#lastSeqOf(s))) continue;
       const r = this.#releaseIndexed(s, sorted);
       if (!r) continue;
       indexed.push(s);
@@ -355,11 +366,12 @@ export class RecordLog {
     const lo = sorted[0]![0];
     const hi = sorted[sorted.length - 1]![1];
     const { state, firstSeq, count } = this.#pool;
-    const lastSeq = this.#lastSeq;
+    const lastRel = this.#lastRel;
     const unacked = this.#unacked;
     for (let s = 0; s < count; s++) {
-      if (firstSeq[s]! > hi || lastSeq[s]! < lo || state[s] !== SectorState.live || unacked[s] === 0) continue;
-      if (!overlaps(sorted, firstSeq[s]!, lastSeq[s]!) || skip.includes(s)) continue;
+      const rel = lastRel[s]!;
+      if (firstSeq[s]! > hi || (rel < LAST_BEYOND && firstSeq[s]! + rel < lo) || state[s] !== SectorState.live || unacked[s] === 0) continue;
+      if (!overlaps(sorted, firstSeq[s]!, this.#lastSeqOf(s)) || skip.includes(s)) continue;
       released += this.#releaseIndexed(s, sorted)?.released ?? this.#releaseRead(s, sorted);
     }
     return released;
@@ -378,7 +390,7 @@ export class RecordLog {
     if (e < 0) return undefined;
     const known = this.#index.known(e);
     const learnt = known > 0 ? this.#index.seqAt(e, known - 1) : first - 1;
-    const lastSeq = this.#lastSeq[s]!;
+    const lastSeq = this.#lastSeqOf(s);
     if (learnt < lastSeq && overlaps(sorted, learnt + 1, lastSeq)) return undefined;
     const named: number[] = [];
     let r = firstEndingFrom(sorted, first);
@@ -467,7 +479,7 @@ export class RecordLog {
   /** Bytes of RAM in the log's long-lived typed arrays (per-sector table, heads, scratch buffer). */
   get memoryBytes(): number {
     const p = this.#pool;
-    return p.state.byteLength + p.firstSeq.byteLength + this.#index.memoryBytes + this.#cls.byteLength + this.#lastSeq.byteLength + this.#unacked.byteLength + this.#scratch.byteLength + 3 * 4 * CLASS_COUNT;
+    return p.state.byteLength + p.firstSeq.byteLength + this.#index.memoryBytes + this.#cls.byteLength + this.#lastRel.byteLength + this.#unacked.byteLength + this.#scratch.byteLength + 4 * 4 * CLASS_COUNT;
   }
 
   /** Where the log stands: sectors and unacknowledged records per class. */
@@ -541,16 +553,18 @@ export class RecordLog {
     this.#applyOverride(s, top);
     let end: number;
     let count: number;
+    let lastSeq: number;
     if (this.#head[cls] === s) {
       end = this.#headEnd[cls]!;
       count = this.#headSlots[cls]!;
+      lastSeq = this.#headLast[cls]!;
     } else {
       const summary = parseSummary(top);
       if (!summary) return undefined;
       end = summary.end;
       count = summary.count;
+      lastSeq = summary.lastSeq;
     }
-    const lastSeq = this.#lastSeq[s]!;
     while (from.slot < count) {
       const pos = from.offset;
       if (pos + FRAME_OVERHEAD > end) return undefined;
@@ -622,7 +636,8 @@ export class RecordLog {
       if (this.#pool.program(s * this.#size + this.#headEnd[cls]!, this.#scratch.subarray(0, length))) {
         this.#headEnd[cls]! += length;
         this.#headSlots[cls]!++;
-        this.#lastSeq[s] = seq;
+        this.#headLast[cls] = seq;
+        this.#noteLast(s, seq);
         this.#unacked[s]!++;
         this.#nextSeq = seq + 1;
         this.stats.records++;
@@ -655,7 +670,7 @@ export class RecordLog {
     if (old >= 0) {
       this.#head[cls] = -1;
       if (this.#headSlots[cls]! > 0) {
-        const summary = encodeSummary({ count: this.#headSlots[cls]!, end: this.#headEnd[cls]!, lastSeq: this.#lastSeq[old]! });
+        const summary = encodeSummary({ count: this.#headSlots[cls]!, end: this.#headEnd[cls]!, lastSeq: this.#headLast[cls]! });
         this.#pool.program(old * this.#size + SUMMARY_AT, summary);
       } else {
         this.#pool.setState(old, SectorState.dirty);
@@ -683,8 +698,31 @@ export class RecordLog {
     this.#headEnd[cls] = LOG_RECORDS_AT;
     this.#headSlots[cls] = 0;
     this.#cls[s] = cls;
-    this.#lastSeq[s] = this.#nextSeq;
+    this.#headLast[cls] = this.#nextSeq;
+    this.#noteLast(s, this.#nextSeq);
     this.#unacked[s] = 0;
+  }
+
+  /** Notes `seq` as the last sequence number of sector `s` (see `#lastRel`). */
+  #noteLast(s: number, seq: number): void {
+    this.#lastRel[s] = Math.max(0, Math.min(seq - this.#pool.firstSeq[s]!, LAST_BEYOND));
+  }
+
+  /**
+   * The sequence number of the last record of live sector `s` (its first one when it holds none):
+   * from RAM, or the head's, or else its summary; a sector whose summary does not read (its program
+   * failed) is read whole.
+   */
+  #lastSeqOf(s: number): number {
+    const first = this.#pool.firstSeq[s]!;
+    const rel = this.#lastRel[s]!;
+    if (rel < LAST_BEYOND) return first + rel;
+    const c = this.#cls[s]!;
+    if (this.#head[c] === s) return this.#headLast[c]!;
+    const summary = parseSummary(this.#pool.flash.read(s * this.#size, LOG_RECORDS_AT));
+    if (summary) return summary.lastSeq;
+    const frames = this.#readSector(s).frames;
+    return frames.length > 0 ? frames[frames.length - 1]!.seq : first;
   }
 
   // ---- maintenance ----
@@ -717,7 +755,7 @@ export class RecordLog {
         // the eviction is then finished without a second notice.
         if (!this.#evictionRecorded(v, newest[RecordClass.alarm]!)) {
           if (!this.#canWriteNotice()) return false;
-          const n: EvictionNotice = { evictedClass: c, sector: v, firstSeq: p.firstSeq[v]!, lastSeq: this.#lastSeq[v]!, records: this.#unacked[v]! };
+          const n: EvictionNotice = { evictedClass: c, sector: v, firstSeq: p.firstSeq[v]!, lastSeq: this.#lastSeqOf(v), records: this.#unacked[v]! };
           this.#appendSmall(RecordClass.alarm, RecordKind.eviction, (w) => encodeEviction(n, w), true);
           this.stats.evictions++;
           this.stats.evictedRecords += n.records;
@@ -926,7 +964,7 @@ export class RecordLog {
       this.#applyOverride(s, top);
       const summary = parseSummary(top);
       if (summary) {
-        this.#lastSeq[s] = summary.lastSeq;
+        this.#noteLast(s, summary.lastSeq);
         this.#unacked[s] = summary.count - ackedCount(top, summary.count);
         maxSeq = Math.max(maxSeq, summary.lastSeq);
       } else {
@@ -945,7 +983,7 @@ export class RecordLog {
       const walk = walkFrames(bytes, LOG_RECORDS_AT, this.#size, logFramePlausible(p.firstSeq[s]!), (f) => frames.push(f));
       const last = frames[frames.length - 1];
       const count = last ? last.tag + 1 : 0;
-      this.#lastSeq[s] = last ? last.seq : p.firstSeq[s]!;
+      this.#noteLast(s, last ? last.seq : p.firstSeq[s]!);
       this.#unacked[s] = count - ackedCount(bytes, count);
       if (last) maxSeq = Math.max(maxSeq, last.seq);
       const resumeAt = resumeOffset(bytes, walk.end, this.#size);
@@ -956,6 +994,7 @@ export class RecordLog {
         this.#head[c] = s;
         this.#headEnd[c] = resumeAt;
         this.#headSlots[c] = count;
+        this.#headLast[c] = last ? last.seq : p.firstSeq[s]!;
       } else if (count > 0) {
         p.flash.write(s * this.#size + SUMMARY_AT, encodeSummary({ count, end: walk.end, lastSeq: last!.seq }));
       } else {
@@ -977,17 +1016,20 @@ export class RecordLog {
 export class LogCursor {
   readonly #log: RecordLog;
   readonly #classes: readonly RecordClass[];
-  readonly #firstSeq = new Float64Array(CLASS_COUNT);
-  readonly #slot = new Uint16Array(CLASS_COUNT);
-  /** Offset of that slot's frame in its sector (0: none read yet): the next call reads from there. */
-  readonly #offset = new Uint16Array(CLASS_COUNT);
-  /** The sector that position names, as a hint (-1: none). */
-  readonly #sector = new Int32Array(CLASS_COUNT).fill(-1);
+  /**
+   * The drain position of each class walked (in `classes` order), POSITION_FIELDS numbers each: the
+   * first sequence number of its sector, the slot, the offset of that slot's frame in its sector (0:
+   * none read yet; the next call reads from there), and the sector as a hint (-1: none). One array
+   * for all of them: each typed array costs 7 slots in XS.
+   */
+  readonly #pos: Float64Array;
 
   /** Walks `classes` in drain order (all of them by default). */
   constructor(log: RecordLog, classes: readonly RecordClass[] = ALL_CLASSES) {
     this.#log = log;
     this.#classes = classes;
+    this.#pos = new Float64Array(classes.length * POSITION_FIELDS);
+    this.rewind();
   }
 
   /**
@@ -997,25 +1039,24 @@ export class LogCursor {
   next(maxRecords: number, maxBytes = Infinity): StoredRecord[] {
     const out: StoredRecord[] = [];
     let used = 0;
-    for (const c of this.#classes) {
+    const p = this.#pos;
+    for (let i = 0, k = 0; i < this.#classes.length; i++, k += POSITION_FIELDS) {
       if (out.length >= maxRecords || used >= maxBytes) break;
       const before = out.length;
-      const at = { firstSeq: this.#firstSeq[c]!, slot: this.#slot[c]!, offset: this.#offset[c]!, sector: this.#sector[c]! };
-      const pos = this.#log.drainFrom(c, at, maxRecords, maxBytes - used, out);
-      this.#firstSeq[c] = pos.firstSeq;
-      this.#slot[c] = pos.slot;
-      this.#offset[c] = pos.offset;
-      this.#sector[c] = pos.sector;
-      for (let k = before; k < out.length; k++) used += out[k]!.payload.length;
+      const at = { firstSeq: p[k]!, slot: p[k + 1]!, offset: p[k + 2]!, sector: p[k + 3]! };
+      const pos = this.#log.drainFrom(this.#classes[i]!, at, maxRecords, maxBytes - used, out);
+      p[k] = pos.firstSeq;
+      p[k + 1] = pos.slot;
+      p[k + 2] = pos.offset;
+      p[k + 3] = pos.sector;
+      for (let n = before; n < out.length; n++) used += out[n]!.payload.length;
     }
     return out;
   }
 
   rewind(): void {
-    this.#firstSeq.fill(0);
-    this.#slot.fill(0);
-    this.#offset.fill(0);
-    this.#sector.fill(-1);
+    this.#pos.fill(0);
+    for (let k = 3; k < this.#pos.length; k += POSITION_FIELDS) this.#pos[k] = -1;
   }
 }
 

@@ -6,22 +6,30 @@
  * An entry names its sector by number and by the sequence number it was opened at: a sector erased
  * and opened again gets a new first sequence number, so an entry of its earlier use never matches
  * (and `forget` drops it at the erase). Slots are learnt in order from slot 0; a slot whose record
- * no longer reads holds 0 (sequence numbers start at 1), so it is never released through the index.
+ * no longer reads holds 0, so it is never released through the index.
  *
- * RAM: ENTRIES × (256 × 4 + 10) bytes, about 6 KiB.
+ * A slot holds its sequence number relative to the sector's first one, plus 1, in 16 bits: the
+ * records of a sector numbered within 65,534 of its first sequence number (all of them in a sector
+ * of readings, which fills in hours). The first record numbered beyond that ends what the entry
+ * learns; its records are then acknowledged by reading the sector, as without the index.
+ *
+ * RAM: ENTRIES × (256 × 2 + 10) bytes, about 3 KiB.
  */
 import { MAX_SLOTS } from "./sector-format.js";
 import type { FrameView } from "./frame.js";
 
 /** Sectors indexed: the drain's current and previous sector of the busiest classes. */
 const ENTRIES = 6;
+/** Largest stored value: sequence number − first sequence number + 1 (0 marks a slot that no longer reads). */
+const MAX_STORED = 0xffff;
 
 export class SlotIndex {
   readonly #sector = new Int32Array(ENTRIES).fill(-1);
   readonly #firstSeq = new Uint32Array(ENTRIES);
   /** Slots [0, known) learnt. */
   readonly #known = new Uint16Array(ENTRIES);
-  readonly #seqs = new Uint32Array(ENTRIES * MAX_SLOTS);
+  /** Per slot: sequence number − first sequence number + 1; 0 when the record no longer reads. */
+  readonly #seqs = new Uint16Array(ENTRIES * MAX_SLOTS);
   /** Last use of each entry, for replacing the least recently used one. */
   readonly #used = new Uint32Array(ENTRIES);
   #clock = 0;
@@ -59,7 +67,8 @@ export class SlotIndex {
 
   /** The sequence number in slot `slot` of entry `e` (0: that record no longer reads). */
   seqAt(e: number, slot: number): number {
-    return this.#seqs[e * MAX_SLOTS + slot]!;
+    const v = this.#seqs[e * MAX_SLOTS + slot]!;
+    return v === 0 ? 0 : this.#firstSeq[e]! + v - 1;
   }
 
   /**
@@ -72,20 +81,24 @@ export class SlotIndex {
       if (slot !== 0) return;
       e = this.#claim(s, firstSeq);
     }
-    if (slot !== this.#known[e]) return;
-    this.#seqs[e * MAX_SLOTS + slot] = seq;
+    if (slot !== this.#known[e] || !storable(seq, firstSeq)) return;
+    this.#seqs[e * MAX_SLOTS + slot] = seq - firstSeq + 1;
     this.#known[e] = slot + 1;
   }
 
-  /** Notes every valid frame of a whole sector read (slots missing among them hold 0). */
+  /**
+   * Notes the valid frames of a whole sector read (slots missing among them hold 0), up to the first
+   * one whose sequence number the entry cannot hold.
+   */
   noteSector(s: number, firstSeq: number, frames: readonly FrameView[]): void {
     let e = this.find(s, firstSeq);
     if (e < 0) e = this.#claim(s, firstSeq);
     const base = e * MAX_SLOTS;
     let slot = 0;
     for (const f of frames) {
+      if (!storable(f.seq, firstSeq)) break;
       for (; slot < f.tag; slot++) this.#seqs[base + slot] = 0;
-      this.#seqs[base + slot++] = f.seq;
+      this.#seqs[base + slot++] = f.seq - firstSeq + 1;
     }
     this.#known[e] = slot;
   }
@@ -108,4 +121,9 @@ export class SlotIndex {
     this.#used[e] = ++this.#clock;
     return e;
   }
+}
+
+/** Whether a slot can hold `seq` of a sector opened at `firstSeq` (a record's number is never below it). */
+function storable(seq: number, firstSeq: number): boolean {
+  return seq >= firstSeq && seq - firstSeq + 1 <= MAX_STORED;
 }

@@ -76,6 +76,28 @@ describe("store: record log, turn cost", () => {
     assert.deepEqual(c.next(10), []);
   });
 
+  it("acknowledges records numbered more than 65,534 past their sector's first by reading the sector", () => {
+    const { flash } = simFlash(16, 4096);
+    let log = RecordLog.open(flash);
+    const seqs = [log.appendEvent(event(EventType.door, 0))];
+    // Every boot skips 1,024 sequence numbers past the highest record (an alarm written each time)
+    // and the event sector is taken again: its span grows beyond what the slot index holds (16 bits
+    // relative to the sector's first number).
+    while (log.nextSeq - seqs[0]! < 0x10000) {
+      log.appendEvent(event(EventType.door, 9, true));
+      log = RecordLog.open(flash);
+    }
+    for (let k = 1; k < 4; k++) seqs.push(log.appendEvent(event(EventType.door, k)));
+    assert.equal(log.usage().live[RecordClass.event], 1);
+    assert.deepEqual(log.cursor([RecordClass.event]).next(10).map((r) => r.seq), seqs);
+    const before = flash.counters.bytesRead;
+    assert.equal(log.acknowledge(seqs.map((first) => ({ first, count: 1 }))), 4);
+    assert.ok(flash.counters.bytesRead - before >= 4096, "the records beyond the index are found by reading their sector");
+    assert.equal(log.acknowledge(seqs.map((first) => ({ first, count: 1 }))), 0);
+    assert.deepEqual(log.cursor([RecordClass.event]).next(10), []);
+    assert.deepEqual(RecordLog.open(flash).cursor([RecordClass.event]).next(10), []);
+  });
+
   type Op =
     | { op: "readings"; meters: number }
     | { op: "event"; alarm: boolean }
