@@ -46,6 +46,7 @@
 import { namespaces } from "generated:classes";
 import type { DigitalInputProvider, Hal, SerialOptions, SerialPortProvider } from "../../hal/index.js";
 import { SimBoard } from "../../hal/sim/board.js";
+import { SimClock } from "../../hal/sim/clock.js";
 import { Concentrator } from "../../firmware/app/concentrator.js";
 import type { Reading } from "../../firmware/model/records.js";
 import { Site } from "../site/site.js";
@@ -68,6 +69,8 @@ let site: Site | undefined;
 const kinds: Record<string, KindFigures> = {};
 /** Head-end turns: the simulated head-end handling a message (not the firmware's, counted apart). */
 const headendTurns: KindFigures = { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 };
+/** The clock of the board the firmware runs on: its timers' callbacks are the firmware's turns. */
+let firmwareClock: SimClock | undefined;
 /** The firmware callback running now, if any (a callback inside a callback is the outer one's). */
 let inFirmware = false;
 /** Units the simulation spent inside the firmware's turn now (the site's ground truth): not the firmware's. */
@@ -123,33 +126,35 @@ function record(k: KindFigures, units: number, atMs: number): boolean {
   return true;
 }
 
-/** `fn` as the firmware's turn of kind `kind`: its units are metered apart. */
-function metered<A extends unknown[]>(kind: string | (() => string), fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
-    if (inFirmware) return fn(...args);
-    const before = resetMeter(0, 0);
-    inFirmware = true;
-    simulationInTurn = 0;
-    profile.turn.clear();
-    profile.calls = 0;
-    profile.root = undefined;
-    try {
-      fn(...args);
-    } finally {
-      inFirmware = false;
-      const units = resetMeter(0, before);
-      const name = typeof kind === "string" ? kind : kind();
-      const own = units - simulationInTurn - profile.calls * profile.overhead;
-      const atMs = site?.world.scheduler.now ?? 0;
-      if (record((kinds[name] ??= { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 }), own, atMs) && profile.on) profile.largest[name] = costliest(PROFILE_TOP);
-      if (profile.on) {
-        const roots = (profile.byRoot[name] ??= {});
-        const root = profile.root ?? "(no method)";
-        if (own > (roots[root]?.units ?? -1)) roots[root] = { units: own, atMs, calls: costliest(PROFILE_ROOT_TOP) };
-      }
-      resetMeter(0, before + units);
+/** Runs `fn(...args)` as the firmware's turn of kind `kind`: its units are metered apart. */
+function enterFirmware<A extends unknown[]>(kind: string, fn: (...args: A) => void, args: A): void {
+  if (inFirmware) return fn(...args);
+  const before = resetMeter(0, 0);
+  inFirmware = true;
+  simulationInTurn = 0;
+  profile.turn.clear();
+  profile.calls = 0;
+  profile.root = undefined;
+  try {
+    fn(...args);
+  } finally {
+    inFirmware = false;
+    const units = resetMeter(0, before);
+    const own = units - simulationInTurn - profile.calls * profile.overhead;
+    const atMs = site?.world.scheduler.now ?? 0;
+    if (record((kinds[kind] ??= { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 }), own, atMs) && profile.on) profile.largest[kind] = costliest(PROFILE_TOP);
+    if (profile.on) {
+      const roots = (profile.byRoot[kind] ??= {});
+      const root = profile.root ?? "(no method)";
+      if (own > (roots[root]?.units ?? -1)) roots[root] = { units: own, atMs, calls: costliest(PROFILE_ROOT_TOP) };
     }
-  };
+    resetMeter(0, before + units);
+  }
+}
+
+/** `fn` as the firmware's turn of kind `kind` (a closure: for what the firmware registers once per boot or per call, not per timer). */
+function metered<A extends unknown[]>(kind: string, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => enterFirmware(kind, fn, args);
 }
 
 /** A serial port whose readable and writable callbacks are the firmware's turns of kind `name ...`. */
@@ -170,7 +175,6 @@ function meteredHal(hal: Hal): Hal {
   const crypto = hal.crypto;
   return {
     ...hal,
-    timers: { set: (cb, delayMs, repeatMs) => hal.timers.set(metered("timer", cb), delayMs, repeatMs), clear: (id) => hal.timers.clear(id) },
     rs485: hal.rs485.map((p) => ({ ...p, serial: meteredSerial(p.serial, "rs485") })),
     modem: { ...hal.modem, serial: meteredSerial(hal.modem.serial, "modem") },
     console: meteredSerial(hal.console, "console"),
@@ -282,8 +286,16 @@ function meterFirmwareEntries(): void {
   Concentrator.prototype.onReadingsStored = function (this: Concentrator, listener: (readings: readonly Reading[]) => void) {
     listen.call(this, simulationSide(listener));
   };
+  // The firmware's timers: metered where the board's clock calls a timer's callback, so that a
+  // timer the firmware sets costs no closure of the bench's (its callback goes to the clock as is).
+  const call = SimClock.prototype.call;
+  SimClock.prototype.call = function (this: SimClock, callback: () => void) {
+    if (this === firmwareClock) enterFirmware("timer", callback, []);
+    else call.call(this, callback);
+  };
   const onBoot = SimBoard.prototype.onBoot;
   SimBoard.prototype.onBoot = function (this: SimBoard, entry: (hal: Hal) => void) {
+    firmwareClock = this.clock;
     const boot = metered("boot", (hal: Hal) => entry(meteredHal(hal)));
     onBoot.call(this, (hal: Hal) => {
       boot(hal);
