@@ -69,16 +69,7 @@ export class SimClock implements MonotonicClock, Timers {
     if (this.#live.get(timer.id) !== timer) return;
     if (timer.repeatMs === undefined) this.#live.delete(timer.id);
     else this.#domain.scheduler.post(timer, this.#firingTime((timer.due += timer.repeatMs)));
-    this.call(timer.callback);
-  }
-
-  /**
-   * Runs a timer's callback: the one place this clock calls into the code it serves (the XS bench,
-   * tools/bench/site-xs-entry.ts, meters the firmware's timer turns here rather than wrapping each
-   * callback in a closure of its own).
-   */
-  call(callback: () => void): void {
-    callback();
+    this.#domain.enter(this, "timer", timer.callback, undefined);
   }
 
   /**

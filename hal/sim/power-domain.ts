@@ -125,6 +125,17 @@ export class PowerDomain {
     return this.scheduler.post(new CircuitCall(this, fn), time);
   }
 
+  /**
+   * Calls `fn(arg)`, code running on the circuit that its hardware calls (a timer's callback, a
+   * UART's onReadable or onWritable, an input's onChange, the supply's mains listener, a crypto
+   * result): the one place where the simulated hardware enters the code it serves. The XS bench
+   * (tools/bench/site-xs-entry.ts) meters the firmware's turns here, by `source` (the part) and
+   * `event`, rather than wrapping each callback the firmware registers in a closure of its own.
+   */
+  enter<A>(source: object, event: string, fn: (arg: A) => void, arg: A): void {
+    fn(arg);
+  }
+
   onPowerOff(handler: (reason: PowerOffReason) => void): void {
     this.#offHandlers.push(handler);
   }
