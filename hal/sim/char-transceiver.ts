@@ -7,10 +7,13 @@
  * - `send` drives DE, sends the bytes back to back (each starts where the previous one ended, so no
  *   rounding overlaps them), and releases DE a quarter character after the last stop bit.
  * - Everything runs on the device's power domain: a transmission stops when it loses power.
+ * - A transmission is one small record posted again for each character (`Sending`), which sends from
+ *   the bytes (or text) it was given with an index: no copy of a reply and no closure per character.
  */
 import { characterTimeMs } from "../serial.js";
 import { SimDigitalOutput } from "./digital.js";
-import type { PowerDomain } from "./power-domain.js";
+import { CircuitEvent, type PowerDomain } from "./power-domain.js";
+import { NOTHING } from "./scheduler.js";
 import type { Rs485Bus } from "./rs485-bus.js";
 import type { Medium, Transceiver } from "./uart.js";
 
@@ -47,25 +50,59 @@ export class CharTransceiver implements Transceiver {
     if (!this.detached) this.#onByte(byte, baud);
   }
 
-  /** Sends `bytes` as they are (8 bits each) at `baud`; `done` runs once DE is released. */
-  send(bytes: ArrayLike<number>, baud: number, done: () => void): void {
+  /**
+   * Sends `bytes` at `baud`: the numbers as they are (8 bits each), or a text's character codes;
+   * `encode` (a parity bit, say) makes each one what goes on the wire. `done` runs once DE is released.
+   */
+  send(bytes: ArrayLike<number> | string, baud: number, done: () => void, encode?: (byte: number) => number): void {
     const medium = this.#medium;
     if (this.detached || !medium) return done();
-    const d = this.#domain;
-    const t = characterTimeMs(baud);
     this.de.write(1);
-    let i = 0;
-    const next = () => {
-      if (i === bytes.length) {
-        d.after(t / 4, () => {
-          this.de.write(0);
-          done();
-        });
-        return;
-      }
-      medium.transmit(this, bytes[i++]!, baud, t);
-      d.after(t, next);
-    };
-    next();
+    new Sending(this.#domain, this, medium, bytes, baud, done, encode).fire();
+  }
+}
+
+/**
+ * A transmission under way: each `fire` puts the next character on the wire and posts the record
+ * again for when it has ended; after the last, a quarter character later, DE is released and `done` runs.
+ */
+class Sending extends CircuitEvent {
+  readonly #port: CharTransceiver;
+  readonly #medium: Medium;
+  #bytes: ArrayLike<number> | string;
+  readonly #encode: ((byte: number) => number) | undefined;
+  readonly #baud: number;
+  #done: () => void;
+  /** The next character to send; `length` once they are all sent (DE is released next). */
+  #index = 0;
+
+  constructor(domain: PowerDomain, port: CharTransceiver, medium: Medium, bytes: ArrayLike<number> | string, baud: number, done: () => void, encode: ((byte: number) => number) | undefined) {
+    super(domain);
+    this.#port = port;
+    this.#medium = medium;
+    this.#bytes = bytes;
+    this.#baud = baud;
+    this.#done = done;
+    this.#encode = encode;
+  }
+
+  fire(): void {
+    const i = this.#index++;
+    const bytes = this.#bytes;
+    const d = this.owner as PowerDomain;
+    const t = characterTimeMs(this.#baud);
+    if (i > bytes.length) {
+      this.#port.de.write(0);
+      return this.#done();
+    }
+    if (i === bytes.length) return void d.scheduler.post(this, d.scheduler.now + t / 4);
+    const b = typeof bytes === "string" ? bytes.charCodeAt(i) : bytes[i]!;
+    this.#medium.transmit(this.#port, this.#encode ? this.#encode(b) : b, this.#baud, t);
+    d.scheduler.post(this, d.scheduler.now + t);
+  }
+
+  drop(): void {
+    this.#bytes = "";
+    this.#done = NOTHING;
   }
 }

@@ -2,21 +2,50 @@
  * Monotonic clock, timers and an RTC for a simulated circuit, driven by the shared scheduler.
  */
 import type { MonotonicClock, TimerId, Timers, WallClock } from "../clock.js";
-import type { PowerDomain } from "./power-domain.js";
-import type { ScheduledEvent } from "./scheduler.js";
+import { CircuitEvent, type PowerDomain } from "./power-domain.js";
+import { NOTHING } from "./scheduler.js";
+
+/**
+ * A timer of the circuit: one small record, in the scheduler's queue while it waits (and posted
+ * again for its next firing when it repeats). No closure per timer: on the device, a timer costs the
+ * firmware a small host record, and the simulation should not add more to the heap it measures.
+ */
+class SimTimer extends CircuitEvent {
+  readonly clock: SimClock;
+  readonly id: TimerId;
+  callback: () => void;
+  readonly repeatMs: number | undefined;
+  /** The clock's `now()` at which it fires. */
+  due: number;
+
+  constructor(clock: SimClock, domain: PowerDomain, id: TimerId, callback: () => void, repeatMs: number | undefined, due: number) {
+    super(domain);
+    this.clock = clock;
+    this.id = id;
+    this.callback = callback;
+    this.repeatMs = repeatMs;
+    this.due = due;
+  }
+
+  fire(): void {
+    this.clock.expire(this);
+  }
+
+  drop(): void {
+    this.callback = NOTHING;
+  }
+}
 
 export class SimClock implements MonotonicClock, Timers {
   readonly #domain: PowerDomain;
   #next = 1;
-  readonly #live = new Map<TimerId, ScheduledEvent>();
+  readonly #live = new Map<TimerId, SimTimer>();
 
   constructor(domain: PowerDomain) {
     this.#domain = domain;
-    // A board that loses power loses its timers: cancelled, so nothing of the dead boot stays referenced.
-    domain.onPowerOff(() => {
-      for (const e of this.#live.values()) domain.scheduler.cancel(e);
-      this.#live.clear();
-    });
+    // A board that loses power loses its timers: cancelled (by the power domain, which cancels what
+    // it posted), so nothing of the dead boot stays referenced.
+    domain.onPowerOff(() => this.#live.clear());
   }
 
   now(): number {
@@ -29,23 +58,18 @@ export class SimClock implements MonotonicClock, Timers {
     if (!(delayMs >= 0)) throw new RangeError("invalid delay");
     if (repeatMs !== undefined && !(repeatMs > 0)) throw new RangeError("invalid repeat");
     const id = this.#next++;
-    /** `due`: this clock's `now()` at which the timer fires. */
-    const arm = (due: number) => {
-      this.#live.set(
-        id,
-        this.#domain.at(
-          this.#firingTime(due),
-          () => {
-            if (!this.#live.has(id)) return;
-            if (repeatMs === undefined) this.#live.delete(id);
-            else arm(due + repeatMs);
-            callback();
-          },
-        ),
-      );
-    };
-    arm(this.now() + delayMs);
+    const due = this.now() + delayMs;
+    const timer = new SimTimer(this, this.#domain, id, callback, repeatMs, due);
+    this.#live.set(id, this.#domain.scheduler.post(timer, this.#firingTime(due)));
     return id;
+  }
+
+  /** @internal A timer's time has come (`SimTimer.fire`): forgotten, or posted again when it repeats, then its callback runs. */
+  expire(timer: SimTimer): void {
+    if (this.#live.get(timer.id) !== timer) return;
+    if (timer.repeatMs === undefined) this.#live.delete(timer.id);
+    else this.#domain.scheduler.post(timer, this.#firingTime((timer.due += timer.repeatMs)));
+    this.#domain.enter(this, "timer", timer.callback, undefined);
   }
 
   /**
@@ -64,9 +88,9 @@ export class SimClock implements MonotonicClock, Timers {
   }
 
   clear(id: TimerId): void {
-    const e = this.#live.get(id);
-    if (!e) return;
-    this.#domain.scheduler.cancel(e);
+    const timer = this.#live.get(id);
+    if (!timer) return;
+    this.#domain.scheduler.cancel(timer);
     this.#live.delete(id);
   }
 }

@@ -69,7 +69,7 @@ export class SimDigitalInput implements DigitalInputProvider {
     if (level === this.#level) return;
     this.#level = level;
     const cb = this.#onChange;
-    if (this.#open && cb) this.#domain.after(0, () => cb(level));
+    if (this.#open && cb) this.#domain.after(0, () => this.#domain.enter(this, "change", cb, level));
   }
 
   get level(): Level {

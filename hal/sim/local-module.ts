@@ -651,13 +651,19 @@ export class SimLocalModule {
   /** Waits tr (the identity's minimum plus jitter), sends, then listens again and runs `then`. */
   #talkAfterTr(baud: number, message: string | number[], then: () => void): void {
     const tr = (isLowerCase(this.identity.manufacturer.charCodeAt(2)) ? 20 : 200) + this.#prng.next() * this.#jitterMs;
-    const chars = typeof message === "string" ? Array.from(message, (ch) => ch.charCodeAt(0)) : message;
     this.#state = "talking";
+    // Sent as it is (a readout's text, or a frame's characters), the parity bit added per character
+    // on the wire: no array of the reply's characters, nor a second one with their parity.
     this.domain.after(tr, () => {
-      this.#transceiver.send(chars.map(withEvenParity), baud, () => {
-        this.#state = "listen";
-        then();
-      });
+      this.#transceiver.send(
+        message,
+        baud,
+        () => {
+          this.#state = "listen";
+          then();
+        },
+        withEvenParity,
+      );
     });
   }
 

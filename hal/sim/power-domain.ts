@@ -2,11 +2,12 @@
  * A simulated circuit that can lose power: a concentrator board, a local module, a modem.
  *
  * Every callback that simulated hardware delivers to code running on the circuit goes through
- * `guard`, so after a power cut (or a reset) nothing scheduled by the previous boot runs again, and
- * any HAL call made by code that is still unwinding throws PowerLossError. Hardware parts register
- * `onPowerOff` to lose their volatile state (FIFOs, pin levels).
+ * `guard` (or is a `CircuitEvent`, which does the same at dispatch), so after a power cut (or a
+ * reset) nothing scheduled by the previous boot runs again, and any HAL call made by code that is
+ * still unwinding throws PowerLossError. Hardware parts register `onPowerOff` to lose their volatile
+ * state (FIFOs, pin levels).
  */
-import type { Scheduler } from "./scheduler.js";
+import { NOTHING, SimEvent, type ScheduledEvent, type Scheduler } from "./scheduler.js";
 
 /** Thrown by simulated hardware used while its circuit has no power. Not a firmware error. */
 export class PowerLossError extends Error {
@@ -17,6 +18,51 @@ export class PowerLossError extends Error {
 }
 
 export type PowerOffReason = "power-cut" | "brownout" | "watchdog" | "software" | "panic";
+
+/**
+ * An event posted on a circuit: it runs (`fire`) only in the epoch it was posted in and while the
+ * circuit has power, and a PowerLossError it throws is contained, as `guard` does, with no closure
+ * per event. Power going off cancels it (`Scheduler.cancelOwnedBy`).
+ */
+export abstract class CircuitEvent extends SimEvent {
+  #epoch: number;
+
+  constructor(domain: PowerDomain) {
+    super(domain);
+    this.#epoch = domain.epoch;
+  }
+
+  /** What happens on the circuit. */
+  abstract fire(): void;
+
+  run(): void {
+    const d = this.owner as PowerDomain;
+    if (this.#epoch !== d.epoch || !d.on) return;
+    try {
+      this.fire();
+    } catch (e) {
+      if (!(e instanceof PowerLossError)) throw e;
+    }
+  }
+}
+
+/** A function posted on a circuit (`PowerDomain.after`, `at`). */
+class CircuitCall extends CircuitEvent {
+  #fn: () => void;
+
+  constructor(domain: PowerDomain, fn: () => void) {
+    super(domain);
+    this.#fn = fn;
+  }
+
+  fire(): void {
+    this.#fn();
+  }
+
+  drop(): void {
+    this.#fn = NOTHING;
+  }
+}
 
 export class PowerDomain {
   readonly name: string;
@@ -70,13 +116,24 @@ export class PowerDomain {
   }
 
   /** Schedules `fn` on this circuit after `delayMs`; cancelled (and let go) if power goes off first. */
-  after(delayMs: number, fn: () => void) {
-    return this.scheduler.after(delayMs, this.guard(fn), this);
+  after(delayMs: number, fn: () => void): ScheduledEvent {
+    return this.scheduler.post(new CircuitCall(this, fn), this.scheduler.now + (delayMs > 0 ? delayMs : 0));
   }
 
   /** Schedules `fn` on this circuit at scheduler time `time`; cancelled (and let go) if power goes off first. */
-  at(time: number, fn: () => void) {
-    return this.scheduler.at(time, this.guard(fn), this);
+  at(time: number, fn: () => void): ScheduledEvent {
+    return this.scheduler.post(new CircuitCall(this, fn), time);
+  }
+
+  /**
+   * Calls `fn(arg)`, code running on the circuit that its hardware calls (a timer's callback, a
+   * UART's onReadable or onWritable, an input's onChange, the supply's mains listener, a crypto
+   * result): the one place where the simulated hardware enters the code it serves. The XS bench
+   * (tools/bench/site-xs-entry.ts) meters the firmware's turns here, by `source` (the part) and
+   * `event`, rather than wrapping each callback the firmware registers in a closure of its own.
+   */
+  enter<A>(source: object, event: string, fn: (arg: A) => void, arg: A): void {
+    fn(arg);
   }
 
   onPowerOff(handler: (reason: PowerOffReason) => void): void {

@@ -73,7 +73,7 @@ export class SimPowerSupply implements PowerMonitorProvider {
         this.#domain.powerOff("brownout");
       });
     }
-    if (cb && this.#domain.on) this.#domain.after(0, () => cb(present));
+    if (cb && this.#domain.on) this.#domain.after(0, () => this.#domain.enter(this, "mains", cb, present));
   }
 
   get mains(): boolean {

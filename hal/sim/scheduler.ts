@@ -12,19 +12,55 @@ export interface ScheduledEvent {
   cancelled: boolean;
 }
 
-interface Entry extends ScheduledEvent {
-  readonly seq: number;
-  run: () => void;
+/**
+ * An event in the queue: what happens at `time` is its `run` method. A kind of event that the
+ * simulation posts often (a circuit's timer, a call on a circuit) is a subclass that keeps what it
+ * needs in fields: one small object per event, where a closure per event (with its environment and
+ * captured variables) would cost several times as much in XS.
+ */
+export abstract class SimEvent implements ScheduledEvent {
+  time = 0;
+  seq = 0;
+  cancelled = false;
   /** Who posted it, for `cancelOwnedBy` (a power domain). */
   readonly owner: object | undefined;
+
+  constructor(owner: object | undefined) {
+    this.owner = owner;
+  }
+
+  /** What happens at `time` (one turn). */
+  abstract run(): void;
+
+  /** Cancelled: lets go of what it would have run, at once (the event may wait in the queue until its time). */
+  abstract drop(): void;
 }
 
-const NOTHING = (): void => undefined;
+/** What a cancelled event runs in place of its callback. */
+export const NOTHING = (): void => undefined;
+
+/** An event that runs a function. */
+class Call extends SimEvent {
+  fn: () => void;
+
+  constructor(fn: () => void, owner: object | undefined) {
+    super(owner);
+    this.fn = fn;
+  }
+
+  run(): void {
+    this.fn();
+  }
+
+  drop(): void {
+    this.fn = NOTHING;
+  }
+}
 
 export class Scheduler {
   #now = 0;
   #seq = 0;
-  #heap: Entry[] = [];
+  #heap: SimEvent[] = [];
   #turns = 0;
 
   /** Current virtual time in milliseconds. */
@@ -44,10 +80,15 @@ export class Scheduler {
 
   /** Runs `run` at absolute time `time` (not before now); `owner` can cancel it with every other it posted (`cancelOwnedBy`). */
   at(time: number, run: () => void, owner?: object): ScheduledEvent {
-    if (!(time >= this.#now)) time = this.#now;
-    const e: Entry = { time, seq: this.#seq++, run, cancelled: false, owner };
-    this.#push(e);
-    return e;
+    return this.post(new Call(run, owner), time);
+  }
+
+  /** Queues `event` to run at absolute time `time` (not before now): a new event, or one that has run and comes again (a repeating timer). */
+  post<E extends SimEvent>(event: E, time: number): E {
+    event.time = time >= this.#now ? time : this.#now;
+    event.seq = this.#seq++;
+    this.#push(event);
+    return event;
   }
 
   /** Runs `run` after `delayMs` (≥ 0). */
@@ -59,7 +100,7 @@ export class Scheduler {
   cancel(event: ScheduledEvent | undefined): void {
     if (!event) return;
     event.cancelled = true;
-    (event as Entry).run = NOTHING;
+    (event as SimEvent).drop();
   }
 
   /** Cancels every event `owner` posted (a circuit losing power): their callbacks are let go at once. */
@@ -116,11 +157,11 @@ export class Scheduler {
     while (this.#heap.length && this.#heap[0]!.cancelled) this.#pop();
   }
 
-  #less(a: Entry, b: Entry): boolean {
+  #less(a: SimEvent, b: SimEvent): boolean {
     return a.time < b.time || (a.time === b.time && a.seq < b.seq);
   }
 
-  #push(e: Entry): void {
+  #push(e: SimEvent): void {
     const h = this.#heap;
     let i = h.length;
     h.push(e);
@@ -133,7 +174,7 @@ export class Scheduler {
     h[i] = e;
   }
 
-  #pop(): Entry | undefined {
+  #pop(): SimEvent | undefined {
     const h = this.#heap;
     const top = h[0];
     const last = h.pop();

@@ -130,7 +130,7 @@ export class SimCrypto implements CryptoService {
     this.#domain.after(0, () => {
       this.aesOperations++;
       const out = compute();
-      this.#domain.after(this.aesLatencyMs, () => callback(out));
+      this.#domain.after(this.aesLatencyMs, () => this.#domain.enter(this, "result", callback, out));
     });
   }
 
@@ -154,7 +154,7 @@ export class SimCrypto implements CryptoService {
     d.after(0, () => {
       this.secretboxOperations++;
       const out = compute();
-      d.after(doneAt - now, () => callback(out));
+      d.after(doneAt - now, () => d.enter(this, "result", callback, out));
     });
   }
   verifyEd25519(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, callback: (valid: boolean) => void): void {
@@ -166,7 +166,7 @@ export class SimCrypto implements CryptoService {
     // worker's core does the work, and the main loop only gets the answer.
     this.#domain.after(this.latencyMs, () => {
       this.verifications++;
-      callback(s.length === nacl.sign.signatureLength && k.length === nacl.sign.publicKeyLength && nacl.sign.detached.verify(m, s, k));
+      this.#domain.enter(this, "result", callback, s.length === nacl.sign.signatureLength && k.length === nacl.sign.publicKeyLength && nacl.sign.detached.verify(m, s, k));
     });
   }
   sha256(): Sha256 {

@@ -221,7 +221,7 @@ export class SimUart implements SerialPortProvider, Transceiver {
     this.#rxEvent = undefined;
     const config = this.#config;
     if (!config?.onReadable || this.#rxCount === 0) return;
-    config.onReadable(this.#rxCount);
+    this.domain.enter(this, "readable", config.onReadable, this.#rxCount);
     // Bytes left unread keep the RX timeout interrupt asserted.
     if (this.#config === config && this.#rxCount > 0 && !this.#rxEvent) {
       this.#rxEvent = this.domain.after(RX_TIMEOUT_CHARACTERS * characterTimeMs(config.baud), () => this.#deliverReadable());
@@ -231,7 +231,7 @@ export class SimUart implements SerialPortProvider, Transceiver {
   #postWritable(): void {
     const config = this.#config!;
     this.domain.after(0, () => {
-      if (this.#config === config) config.onWritable?.(UART_FIFO_BYTES - this.#tx.length);
+      if (this.#config === config && config.onWritable) this.domain.enter(this, "writable", config.onWritable, UART_FIFO_BYTES - this.#tx.length);
     });
   }
 

@@ -9,15 +9,20 @@
  *
  * The firmware's turns. A turn of the simulation runs simulated devices (meters answering, the
  * wire, the modem emulator) and, when the board's hardware calls into the firmware, the firmware's
- * callback: only that callback is the firmware's event-loop turn on the device. The HAL simulation's
- * entry points into the firmware (timers, serial readable and writable, crypto results, inputs,
- * mains, the boot) are wrapped here: the board's boot runs the firmware on a HAL whose callbacks are
- * metered apart (the meter is set back afterwards: the crank's total stays whole). Simulated devices
- * (the modem emulator's own UART, the modules' clocks) are not wrapped: they are not the firmware.
+ * callback: only that callback is the firmware's event-loop turn on the device. The HAL simulation
+ * calls into the code a circuit runs at one place, `PowerDomain.enter` (timers, serial readable and
+ * writable, crypto results, inputs, mains), which is metered here for the board's parts
+ * (`firmwareEntries`), the boot too (the meter is set back afterwards: the crank's total stays whole).
+ * No callback the firmware registers is wrapped: a closure of the bench's per timer set or port
+ * opened would be held by the HAL and freed with the firmware, so counted in the firmware's heap,
+ * which on the device has no such wrapper. Simulated devices (the modem emulator's own UART, the
+ * modules' clocks) are not metered: they are not the firmware.
  *
  * The world's heap. `release` (in a copy of the machine, from a snapshot) cuts the board's power,
- * which cancels what the board had posted, and frees the firmware, with no simulated time passing:
- * what stays live is the simulated world at that crank. A FinalizationRegistry (which keeps nothing alive, unlike a WeakRef, whose target xsnap
+ * and the board's alone (`cutTheBoardAlone`: the modules and the modem that hang on its supply on
+ * the site keep their RAM, which is not the firmware's), which cancels what the board had posted,
+ * and frees the firmware, with no simulated time passing: what stays live is the simulated world at
+ * that crank. A FinalizationRegistry (which keeps nothing alive, unlike a WeakRef, whose target xsnap
  * keeps for good) tells whether the firmware's parts were collected. Two facts of XS (measured in
  * xsnap, docs/memory.md) stand in the way, and the entry works around both:
  * - The private methods of a class hold the last instance constructed of it. After the cut, the last
@@ -44,8 +49,10 @@
  * the figures come close to the measurement's, not equal (the wrapping's cost varies a little).
  */
 import { namespaces } from "generated:classes";
-import type { DigitalInputProvider, Hal, SerialOptions, SerialPortProvider } from "../../hal/index.js";
+import type { Hal } from "../../hal/index.js";
 import { SimBoard } from "../../hal/sim/board.js";
+import { SimLocalModule } from "../../hal/sim/local-module.js";
+import { PowerDomain, type PowerOffReason } from "../../hal/sim/power-domain.js";
 import { Concentrator } from "../../firmware/app/concentrator.js";
 import type { Reading } from "../../firmware/model/records.js";
 import { Site } from "../site/site.js";
@@ -68,6 +75,8 @@ let site: Site | undefined;
 const kinds: Record<string, KindFigures> = {};
 /** Head-end turns: the simulated head-end handling a message (not the firmware's, counted apart). */
 const headendTurns: KindFigures = { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 };
+/** The board's parts whose calls into the firmware are its turns, and their kinds (`firmwareEntries`). */
+let entries = new Map<object, string>();
 /** The firmware callback running now, if any (a callback inside a callback is the outer one's). */
 let inFirmware = false;
 /** Units the simulation spent inside the firmware's turn now (the site's ground truth): not the firmware's. */
@@ -123,68 +132,47 @@ function record(k: KindFigures, units: number, atMs: number): boolean {
   return true;
 }
 
-/** `fn` as the firmware's turn of kind `kind`: its units are metered apart. */
-function metered<A extends unknown[]>(kind: string | (() => string), fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
-    if (inFirmware) return fn(...args);
-    const before = resetMeter(0, 0);
-    inFirmware = true;
-    simulationInTurn = 0;
-    profile.turn.clear();
-    profile.calls = 0;
-    profile.root = undefined;
-    try {
-      fn(...args);
-    } finally {
-      inFirmware = false;
-      const units = resetMeter(0, before);
-      const name = typeof kind === "string" ? kind : kind();
-      const own = units - simulationInTurn - profile.calls * profile.overhead;
-      const atMs = site?.world.scheduler.now ?? 0;
-      if (record((kinds[name] ??= { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 }), own, atMs) && profile.on) profile.largest[name] = costliest(PROFILE_TOP);
-      if (profile.on) {
-        const roots = (profile.byRoot[name] ??= {});
-        const root = profile.root ?? "(no method)";
-        if (own > (roots[root]?.units ?? -1)) roots[root] = { units: own, atMs, calls: costliest(PROFILE_ROOT_TOP) };
-      }
-      resetMeter(0, before + units);
+/** Runs `fn(...args)` as the firmware's turn of kind `kind`: its units are metered apart. */
+function enterFirmware<A extends unknown[]>(kind: string, fn: (...args: A) => void, args: A): void {
+  if (inFirmware) return fn(...args);
+  const before = resetMeter(0, 0);
+  inFirmware = true;
+  simulationInTurn = 0;
+  profile.turn.clear();
+  profile.calls = 0;
+  profile.root = undefined;
+  try {
+    fn(...args);
+  } finally {
+    inFirmware = false;
+    const units = resetMeter(0, before);
+    const own = units - simulationInTurn - profile.calls * profile.overhead;
+    const atMs = site?.world.scheduler.now ?? 0;
+    if (record((kinds[kind] ??= { turns: 0, units: 0, maxUnits: 0, maxAtMs: 0 }), own, atMs) && profile.on) profile.largest[kind] = costliest(PROFILE_TOP);
+    if (profile.on) {
+      const roots = (profile.byRoot[kind] ??= {});
+      const root = profile.root ?? "(no method)";
+      if (own > (roots[root]?.units ?? -1)) roots[root] = { units: own, atMs, calls: costliest(PROFILE_ROOT_TOP) };
     }
-  };
+    resetMeter(0, before + units);
+  }
 }
 
-/** A serial port whose readable and writable callbacks are the firmware's turns of kind `name ...`. */
-function meteredSerial(serial: SerialPortProvider, name: string): SerialPortProvider {
-  return {
-    open: (o: SerialOptions) =>
-      serial.open({
-        ...o,
-        ...(o.onReadable ? { onReadable: metered(`${name} readable`, o.onReadable) } : {}),
-        ...(o.onWritable ? { onWritable: metered(`${name} writable`, o.onWritable) } : {}),
-      }),
-  };
-}
-
-/** The board's HAL, each of its calls into the firmware metered as the firmware's turn (see the module's comment). */
-function meteredHal(hal: Hal): Hal {
-  const input = (p: DigitalInputProvider): DigitalInputProvider => ({ open: (o) => p.open({ ...o, ...(o.onChange ? { onChange: metered("input", o.onChange) } : {}) }) });
-  const crypto = hal.crypto;
-  return {
-    ...hal,
-    timers: { set: (cb, delayMs, repeatMs) => hal.timers.set(metered("timer", cb), delayMs, repeatMs), clear: (id) => hal.timers.clear(id) },
-    rs485: hal.rs485.map((p) => ({ ...p, serial: meteredSerial(p.serial, "rs485") })),
-    modem: { ...hal.modem, serial: meteredSerial(hal.modem.serial, "modem") },
-    console: meteredSerial(hal.console, "console"),
-    inputs: { door: input(hal.inputs.door), tamper: input(hal.inputs.tamper) },
-    power: { open: (o) => hal.power.open({ ...o, ...(o.onMainsChange ? { onMainsChange: metered("mains", o.onMainsChange) } : {}) }) },
-    crypto: {
-      verifyEd25519: (m, sig, k, cb) => crypto.verifyEd25519(m, sig, k, metered("crypto result", cb)),
-      aesGcmSeal: (k, iv, aad, p, t, cb) => crypto.aesGcmSeal(k, iv, aad, p, t, metered("crypto result", cb)),
-      aesGcmOpen: (k, iv, aad, c, t, cb) => crypto.aesGcmOpen(k, iv, aad, c, t, metered("crypto result", cb)),
-      secretboxSeal: (k, n, p, cb) => crypto.secretboxSeal(k, n, p, metered("crypto result", cb)),
-      secretboxOpen: (k, n, b, cb) => crypto.secretboxOpen(k, n, b, metered("crypto result", cb)),
-      sha256: () => crypto.sha256(),
-    },
-  };
+/**
+ * The board's parts that call into the firmware, by the kind of turn they start (a serial port's
+ * kind is its name and the event, "rs485 readable"): registered at the board's boot.
+ */
+function firmwareEntries(board: SimBoard): Map<object, string> {
+  return new Map<object, string>([
+    [board.clock, "timer"],
+    ...board.rs485.map((r) => [r.uart, "rs485"] as [object, string]),
+    [board.modemUart, "modem"],
+    [board.consoleUart, "console"],
+    [board.door, "input"],
+    [board.tamper, "input"],
+    [board.power, "mains"],
+    [board.crypto, "crypto result"],
+  ]);
 }
 
 /** `fn`, a part of the simulation the firmware calls in its turn: its units are not the firmware's. */
@@ -273,7 +261,7 @@ function countMethods(): void {
 }
 
 /**
- * Every boot of a board runs the firmware on its metered HAL; the boot itself (the store's recovery,
+ * Every boot of a board runs the firmware, its calls from the board's parts metered; the boot itself (the store's recovery,
  * the start) is a turn of kind "boot". The site's ground truth (tools/site: every reading stored,
  * for its report) listens to the firmware's stored readings inside the firmware's turn: metered apart.
  */
@@ -282,11 +270,19 @@ function meterFirmwareEntries(): void {
   Concentrator.prototype.onReadingsStored = function (this: Concentrator, listener: (readings: readonly Reading[]) => void) {
     listen.call(this, simulationSide(listener));
   };
+  // Where the board's hardware calls into the firmware (PowerDomain.enter): no closure of the
+  // bench's per callback the firmware registers (a timer, a serial port's open, a crypto request).
+  const enter = PowerDomain.prototype.enter;
+  PowerDomain.prototype.enter = function <A>(this: PowerDomain, source: object, event: string, fn: (arg: A) => void, arg: A) {
+    const name = entries.get(source);
+    if (name === undefined) return enter.call<PowerDomain, [object, string, (arg: A) => void, A], void>(this, source, event, fn, arg);
+    enterFirmware<[A]>(event === "readable" || event === "writable" ? `${name} ${event}` : name, fn, [arg]);
+  };
   const onBoot = SimBoard.prototype.onBoot;
   SimBoard.prototype.onBoot = function (this: SimBoard, entry: (hal: Hal) => void) {
-    const boot = metered("boot", (hal: Hal) => entry(meteredHal(hal)));
+    entries = firmwareEntries(this);
     onBoot.call(this, (hal: Hal) => {
-      boot(hal);
+      enterFirmware("boot", entry, [hal]);
       evictLastInstances(); // see the module's comment: after the boot, outside its metered turn
     });
   };
@@ -306,6 +302,30 @@ function runUntil(s: Site, untilMs: number): { nowMs: number } {
   }
   gc();
   return { nowMs: sched.now };
+}
+
+/**
+ * Cuts the board's power and nothing else's, for `release`. On the site, the board's supply also
+ * feeds the modules' bus supply (tools/site/world.ts) and the modem (hal/sim/modem): a plug pulled
+ * there also takes down the modules with a flat battery (and the reply one of them may be sending),
+ * makes the others log a mains failure, and switches the modem off. That is the modules' and the
+ * modem's RAM, not the firmware's: the copy must lose the board's RAM alone, or the world's losses
+ * count as the firmware's heap (and its gains, the log entries, come off it). So, during the cut, the
+ * modules' bus supply is left alone and no other circuit goes off.
+ */
+function cutTheBoardAlone(board: SimBoard): void {
+  const busPower = SimLocalModule.prototype.busPower;
+  const powerOff = PowerDomain.prototype.powerOff;
+  SimLocalModule.prototype.busPower = () => undefined;
+  PowerDomain.prototype.powerOff = function (this: PowerDomain, reason: PowerOffReason) {
+    if (this === board.domain) powerOff.call(this, reason);
+  };
+  try {
+    board.cutPower();
+  } finally {
+    SimLocalModule.prototype.busPower = busPower;
+    PowerDomain.prototype.powerOff = powerOff;
+  }
 }
 
 /** A throwaway instance of every class (capitalised, or `localClass_`) of the bundle's modules: see the module's comment. */
@@ -355,7 +375,7 @@ function execute(cmd: Command): unknown {
       // simulated time passes: the world left is the world of this very crank. (Letting it run 10 s
       // instead, as before, finished the replies then on the wire, the modules' frames in their
       // senders' closures, and counted them as the firmware's: docs/memory.md.)
-      site!.world.board.cutPower();
+      cutTheBoardAlone(site!.world.board);
       evictLastInstances();
       gc();
       return {};
