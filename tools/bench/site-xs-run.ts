@@ -18,10 +18,13 @@
  * what the uplink adds. A run's machine is sampled: copied (an xsnap snapshot), and the copy cuts the
  * board's power and frees the firmware, which leaves the simulated world alone (each copy checks
  * that the firmware's parts were collected); the firmware's heap then is the machine's less the
- * world's, exactly. A run samples every `--sample-min` simulated minutes (default 1); between two
- * samples the world is taken as growing evenly, so the firmware's heap at every crank is the
- * machine's less the world interpolated (`peakSlots`, the largest over the cranks), and exact at the
- * samples (`peakSampledSlots`, the largest over them).
+ * world's, exactly. A run samples every `--sample-min` simulated minutes (default 0.25: 15 s);
+ * between two samples the world is taken as growing evenly, so the firmware's heap at every crank is
+ * the machine's less the world interpolated (`peakSlots`, the largest over the cranks), and exact at
+ * the samples (`peakSampledSlots`, the largest over them). The world has passing peaks of its own
+ * (a burst on the wire, the modem): the further apart the samples, the more of those the
+ * interpolation counts as the firmware's (a minute apart: 6,748 slots at the peak, where 15 s find
+ * 5,555).
  *
  * Chunk bytes (strings, ArrayBuffers' bytes, Arrays' elements, Map tables, byte code), which xsnap's
  * meter does not give, are read from the snapshots (tools/xs/snapshot-chunks.ts): the machine's
@@ -297,7 +300,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     minutes: o.minutes ?? (o.hours !== undefined ? o.hours * 60 : 180),
     modules: o.modules ?? SITE_256.modules,
     stepS: o["step-s"] ?? 5,
-    sampleMin: o["sample-min"] ?? 1,
+    sampleMin: o["sample-min"] ?? 0.25,
     onlyA: o["only-a"] ?? false,
     ...(o.snapshots ? { snapshotsDir: o.snapshots } : {}),
   };
