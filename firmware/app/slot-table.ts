@@ -46,8 +46,10 @@ export class SlotTable<T> {
         continue;
       }
       const rec = bytes && bytes.length > 0 ? decode(bytes) : undefined;
-      if (!rec || !isId(rec.id) || this.#at(rec.id) >= 0) continue;
-      this.#insert(rec.id, i);
+      if (!rec || !isId(rec.id)) continue;
+      const at = this.#at(rec.id);
+      if (at >= 0) continue;
+      this.#insert(at, rec.id, i);
       this.#take(i);
       load(rec.value);
     }
@@ -76,7 +78,7 @@ export class SlotTable<T> {
     this.#journal.putAll([[this.#region.key(slot), bytes], ...withEntries]);
     if (at < 0) {
       this.#take(slot);
-      this.#insert(id, slot);
+      this.#insert(at, id, slot);
     }
   }
 
@@ -105,9 +107,9 @@ export class SlotTable<T> {
     return -lo - 1;
   }
 
-  /** Adds `id` (not there yet) at `slot`, in order. */
-  #insert(id: number, slot: number): void {
-    const at = -this.#at(id) - 1, n = this.#size;
+  /** Adds `id` at `slot`, where `#at(id)` (negative: not there yet) said it goes. */
+  #insert(notAt: number, id: number, slot: number): void {
+    const at = -notAt - 1, n = this.#size;
     this.#ids = withRoom(this.#ids, n);
     this.#keys = withRoom(this.#keys, n);
     this.#ids.copyWithin(at + 1, at, n);

@@ -73,6 +73,8 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   readonly #decoder: D0Decoder;
   readonly #queue = new TransactionQueue<Job>();
   readonly #stats = new ModuleStatsTable();
+  /** The running job's row in `#stats`, found when it starts (rows are never removed). */
+  #statsRow = 0;
   readonly #since: number;
   #closed = false;
 
@@ -193,7 +195,8 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     this.#job = job;
     this.#timing = withOverrides(this.#defaults, job.tx.timing);
     this.#attempts = 0;
-    this.#stats.add(this.statsRow(), "transactions");
+    this.#statsRow = this.#stats.row(job.tx.address);
+    this.#stats.add(this.#statsRow, "transactions");
     const port: ExchangePort = this;
     const tx = job.tx;
     this.#exchange = tx.kind === "frame" ? new FrameExchange(port, tx) : tx.kind === "exchange" ? tx.create(port) : createExchange(port, tx, this.#lockoutText);
@@ -202,7 +205,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
 
   private attempt(): void {
     this.#attempts++;
-    if (this.#attempts > 1) this.#stats.add(this.statsRow(), "retries");
+    if (this.#attempts > 1) this.#stats.add(this.#statsRow, "retries");
     this.#failure = undefined;
     this.#pending = [];
     this.#sentAtStart = this.#line.counters.bytesSent;
@@ -226,7 +229,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     this.clearWatchdog();
     this.#phase = "sending";
     this.#line.setBaud(baud, frame);
-    this.#stats.add(this.statsRow(), "bytesSent", bytes.length);
+    this.#stats.add(this.#statsRow, "bytesSent", bytes.length);
     this.#sentThen = then;
     this.#sendJob = this.#job;
     this.#line.send(bytes);
@@ -274,7 +277,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
 
   onError(e: D0Error): void {
     if (this.#phase === "drain" || this.#phase === "idle") return;
-    this.#stats.add(this.statsRow(), "errors");
+    this.#stats.add(this.#statsRow, "errors");
     this.#exchange?.error(e);
   }
 
@@ -288,7 +291,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   /** Bytes heard on the line, not our echo (Rs485Listener). */
   onData(bytes: Uint8Array): void {
     this.#lastRx = this.#clock.now();
-    if (this.#job) this.#stats.add(this.statsRow(), "bytesReceived", bytes.length);
+    if (this.#job) this.#stats.add(this.#statsRow, "bytesReceived", bytes.length);
     if (this.#phase === "await") this.#phase = "receive";
     if (this.#phase !== "receive" && this.#phase !== "wait" && this.#phase !== "hold") return;
     if (this.#exchange?.data) this.#exchange.data(bytes);
@@ -331,11 +334,11 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
     if (this.#clock.now() < this.deadline()) return this.armWatchdog();
     if (this.#phase === "drain") return this.recover();
     if (this.#phase === "hold") {
-      this.#stats.add(this.statsRow(), "timeouts");
+      this.#stats.add(this.#statsRow, "timeouts");
       return this.fail({ code: "timeout", detail: "the exchange's own work did not end" }, true);
     }
     if (this.#phase === "await" || this.#phase === "receive") {
-      this.#stats.add(this.statsRow(), "timeouts");
+      this.#stats.add(this.#statsRow, "timeouts");
       if (this.#exchange?.timeout?.()) return;
       this.fail({ code: "timeout", detail: this.#phase === "await" ? "first character" : "inter-character" }, true);
     }
@@ -372,7 +375,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
   /** The running exchange ended with `result`. */
   succeed(result: unknown): void {
     const responseMs = this.#clock.now() - this.#requestEnd;
-    this.#stats.response(this.statsRow(), responseMs);
+    this.#stats.response(this.#statsRow, responseMs);
     const kind = this.#job!.tx.kind;
     if (kind === "frame" || kind === "exchange") return this.finish({ ok: true, value: result, attempts: this.#attempts, responseMs });
     if (kind === "session") return this.finish({ ok: true, ...(result as object), attempts: this.#attempts });
@@ -386,7 +389,7 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
 
   private finish(result: { ok: boolean; [k: string]: unknown }): void {
     const job = this.#job!;
-    this.#stats.add(this.statsRow(), result.ok ? "ok" : "failed");
+    this.#stats.add(this.#statsRow, result.ok ? "ok" : "failed");
     this.clearWatchdog();
     this.#job = undefined;
     this.#exchange = undefined;
@@ -397,10 +400,5 @@ export class BusMaster implements ExchangePort, Rs485Listener, D0Listener {
 
   private deliver(tx: Job["tx"], result: unknown): void {
     (tx.onDone as (r: unknown) => void)(result);
-  }
-
-  /** The statistics row of the running transaction's module. */
-  private statsRow(): number {
-    return this.#stats.row(this.#job!.tx.address);
   }
 }

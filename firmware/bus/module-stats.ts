@@ -33,9 +33,6 @@ export class ModuleStatsTable {
   /** Where each row's key starts in `#keys` (increasing: rows are only added). */
   #starts = new Uint32Array(ROWS_STEP);
   #rows = 0;
-  /** The row asked last and its key: a transaction asks for its address's row at every step. */
-  #last = -1;
-  #lastKey = "";
   #cells = new Uint32Array(ROWS_STEP * COLUMNS);
 
   /** The row of `address` (leading zeros ignored), added (all zero) when new. */
@@ -58,12 +55,10 @@ export class ModuleStatsTable {
       this.#keys += key + END;
       this.#rows = row + 1;
     }
-    this.#lastKey = key;
-    return (this.#last = row);
+    return row;
   }
 
   private find(key: string): number {
-    if (this.#last >= 0 && this.#lastKey === key) return this.#last;
     const at = this.#keys.indexOf(END + key + END);
     if (at < 0) return -1;
     // The row whose key starts at at + 1: a binary search of the starts.

@@ -36,6 +36,7 @@ import { crc32 } from "./crc32.js";
 import { CorruptStateError, InvalidRecordError, StoreFullError, StoreIoError } from "./errors.js";
 import { FRAME_HEADER_BYTES, FRAME_OVERHEAD, missingSlots, resumeOffset, sealFrame, walkFrames, type FrameView } from "./frame.js";
 import { encodeReadings, checkReading } from "./readings-codec.js";
+import { frozen } from "../model/frozen.js";
 import {
   CLASS_COUNT,
   CorruptionReason,
@@ -159,8 +160,8 @@ const NOTICE_FRAME_MAX = FRAME_OVERHEAD + 1 + 4 * 5;
 const EVICTION_ORDER: readonly RecordClass[] = Object.freeze([RecordClass.profile, RecordClass.billing, RecordClass.event, RecordClass.alarm]);
 /** `RecordLog.#lastRel` of a sector whose last sequence number is this much past its first one or more. */
 const LAST_BEYOND = 0xffff;
-/** Numbers per class of a LogCursor's position: first sequence, slot, offset, sector. */
-const POSITION_FIELDS = 4;
+/** Where each number of a class's LogCursor position is, and how many there are. */
+const POSITION = frozen({ firstSeq: 0, slot: 1, offset: 2, sector: 3, fields: 4 });
 /** Drain order: alarms first. */
 const ALL_CLASSES: readonly RecordClass[] = Object.freeze([RecordClass.alarm, RecordClass.event, RecordClass.billing, RecordClass.profile]);
 /**
@@ -1017,7 +1018,7 @@ export class LogCursor {
   readonly #log: RecordLog;
   readonly #classes: readonly RecordClass[];
   /**
-   * The drain position of each class walked (in `classes` order), POSITION_FIELDS numbers each: the
+   * The drain position of each class walked (in `classes` order), `POSITION.fields` numbers each: the
    * first sequence number of its sector, the slot, the offset of that slot's frame in its sector (0:
    * none read yet; the next call reads from there), and the sector as a hint (-1: none). One array
    * for all of them: each typed array costs 7 slots in XS.
@@ -1028,7 +1029,7 @@ export class LogCursor {
   constructor(log: RecordLog, classes: readonly RecordClass[] = ALL_CLASSES) {
     this.#log = log;
     this.#classes = classes;
-    this.#pos = new Float64Array(classes.length * POSITION_FIELDS);
+    this.#pos = new Float64Array(classes.length * POSITION.fields);
     this.rewind();
   }
 
@@ -1040,15 +1041,15 @@ export class LogCursor {
     const out: StoredRecord[] = [];
     let used = 0;
     const p = this.#pos;
-    for (let i = 0, k = 0; i < this.#classes.length; i++, k += POSITION_FIELDS) {
+    for (let i = 0, k = 0; i < this.#classes.length; i++, k += POSITION.fields) {
       if (out.length >= maxRecords || used >= maxBytes) break;
       const before = out.length;
-      const at = { firstSeq: p[k]!, slot: p[k + 1]!, offset: p[k + 2]!, sector: p[k + 3]! };
+      const at = { firstSeq: p[k + POSITION.firstSeq]!, slot: p[k + POSITION.slot]!, offset: p[k + POSITION.offset]!, sector: p[k + POSITION.sector]! };
       const pos = this.#log.drainFrom(this.#classes[i]!, at, maxRecords, maxBytes - used, out);
-      p[k] = pos.firstSeq;
-      p[k + 1] = pos.slot;
-      p[k + 2] = pos.offset;
-      p[k + 3] = pos.sector;
+      p[k + POSITION.firstSeq] = pos.firstSeq;
+      p[k + POSITION.slot] = pos.slot;
+      p[k + POSITION.offset] = pos.offset;
+      p[k + POSITION.sector] = pos.sector;
       for (let n = before; n < out.length; n++) used += out[n]!.payload.length;
     }
     return out;
@@ -1056,7 +1057,7 @@ export class LogCursor {
 
   rewind(): void {
     this.#pos.fill(0);
-    for (let k = 3; k < this.#pos.length; k += POSITION_FIELDS) this.#pos[k] = -1;
+    for (let k = POSITION.sector; k < this.#pos.length; k += POSITION.fields) this.#pos[k] = -1;
   }
 }
 

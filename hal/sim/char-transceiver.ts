@@ -72,6 +72,8 @@ class Sending extends CircuitEvent {
   #bytes: ArrayLike<number> | string;
   readonly #encode: ((byte: number) => number) | undefined;
   readonly #baud: number;
+  /** A character's time at `#baud`, ms. */
+  readonly #charMs: number;
   #done: () => void;
   /** The next character to send; `length` once they are all sent (DE is released next). */
   #index = 0;
@@ -82,6 +84,7 @@ class Sending extends CircuitEvent {
     this.#medium = medium;
     this.#bytes = bytes;
     this.#baud = baud;
+    this.#charMs = characterTimeMs(baud);
     this.#done = done;
     this.#encode = encode;
   }
@@ -90,7 +93,7 @@ class Sending extends CircuitEvent {
     const i = this.#index++;
     const bytes = this.#bytes;
     const d = this.owner as PowerDomain;
-    const t = characterTimeMs(this.#baud);
+    const t = this.#charMs;
     if (i > bytes.length) {
       this.#port.de.write(0);
       return this.#done();

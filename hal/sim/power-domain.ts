@@ -36,14 +36,12 @@ export abstract class CircuitEvent extends SimEvent {
   abstract fire(): void;
 
   run(): void {
-    const d = this.owner as PowerDomain;
-    if (this.#epoch !== d.epoch || !d.on) return;
-    try {
-      this.fire();
-    } catch (e) {
-      if (!(e instanceof PowerLossError)) throw e;
-    }
+    (this.owner as PowerDomain).runIn(this.#epoch, fireEvent, this);
   }
+}
+
+function fireEvent(e: CircuitEvent): void {
+  e.fire();
 }
 
 /** A function posted on a circuit (`PowerDomain.after`, `at`). */
@@ -105,14 +103,17 @@ export class PowerDomain {
   /** Wraps `fn` so that it only runs in the current epoch, and a PowerLossError it throws is contained. */
   guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
     const epoch = this.#epoch;
-    return (...args: A) => {
-      if (epoch !== this.#epoch || !this.#on) return;
-      try {
-        fn(...args);
-      } catch (e) {
-        if (!(e instanceof PowerLossError)) throw e;
-      }
-    };
+    return (...args: A) => this.runIn(epoch, fn, ...args);
+  }
+
+  /** Runs `fn(...args)` if the circuit is on and still in `epoch`; a PowerLossError it throws (the circuit went off under it) is contained. */
+  runIn<A extends unknown[]>(epoch: number, fn: (...args: A) => void, ...args: A): void {
+    if (epoch !== this.#epoch || !this.#on) return;
+    try {
+      fn(...args);
+    } catch (e) {
+      if (!(e instanceof PowerLossError)) throw e;
+    }
   }
 
   /** Schedules `fn` on this circuit after `delayMs`; cancelled (and let go) if power goes off first. */

@@ -41,6 +41,35 @@ describe("core: acquisition", () => {
     assert.ok(order.slice(i + 2).filter((x) => x.startsWith("scheduled")).length >= 5, "scheduled readouts of the slot were still waiting");
   });
 
+  it("reads a module once per slot on schedule even when an on-demand read of it overlaps the scheduled one", () => {
+    const site = calmSite("overlap", { modules: 16 });
+    const w = site.world;
+    const s = w.scheduler;
+    const target = w.local[0]![7]!;
+    const scheduled: number[] = [];
+    let slotStart = -1, onDemandDone = false;
+    const script = afterDiscovery(site, 16)
+      .when("an hour in", () => s.now > HOUR)
+      .do("watch one module's scheduled readouts; when the first is queued, read that module on demand", () => {
+        const c = firmware(site);
+        const bus = c.buses[0]!;
+        const enqueue = bus.enqueue.bind(bus);
+        bus.enqueue = (tx: Transaction) => {
+          if (tx.kind === "readout" && tx.address === target.address && tx.priority === Priority.scheduled) {
+            scheduled.push(s.now);
+            // Just after, while the scheduled readout still waits behind others: the on-demand one overtakes it and ends first.
+            if (slotStart < 0) (slotStart = s.now - (s.now % POLL_MS)), s.after(0, () => new ConcentratorCommands(c).read([consumersOf(site, target)[0]!], [], () => (onDemandDone = true)));
+          }
+          return enqueue(tx);
+        };
+      })
+      .wait(2 * POLL_MS, "two slots");
+    play(site, script, 4 * HOUR);
+    assert.ok(onDemandDone, "the on-demand read finished");
+    const inSlot = scheduled.filter((t) => t >= slotStart && t < slotStart + POLL_MS);
+    assert.equal(inSlot.length, 1, `scheduled readouts of ${target.address} in the slot from ${slotStart}: ${inSlot.join(", ")}`);
+  });
+
   it("catches up after the concentrator was off for two hours with one readout per module, not one per missed slot", () => {
     const site = calmSite("catch-up", { modules: 6 });
     const w = site.world;

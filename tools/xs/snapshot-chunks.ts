@@ -40,7 +40,7 @@ const TABLE_KINDS: ReadonlySet<number> = new Set([25, 27, 33]); // XS_GLOBAL_KIN
 /** XS_CODE_KIND (xsAll.h): a function's byte code, in a chunk. */
 const CODE_KIND = 19;
 /** XS kinds whose value's first field is a chunk of bytes, by what the breakdown calls them: XS_STRING_KIND and XS_KEY_KIND, XS_ARRAY_BUFFER_KIND. */
-const BYTES_KINDS: ReadonlyMap<number, "strings" | "arrayBuffers"> = new Map([[5, "strings"], [43, "strings"], [17, "arrayBuffers"]]);
+export const BYTES_KINDS: ReadonlyMap<number, "strings" | "arrayBuffers"> = new Map([[5, "strings"], [43, "strings"], [17, "arrayBuffers"]]);
 /** On the 32-bit device: a chunk's header, a slot, a pointer (bytes). */
 const DEVICE = Object.freeze({ header: 8, slot: 16, pointer: 4 });
 

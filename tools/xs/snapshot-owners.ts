@@ -28,11 +28,9 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { atomOf, SnapshotFormatError, snapshotAtoms } from "./snapshot-chunks.js";
+import { atomOf, BYTES_KINDS, SnapshotFormatError, snapshotAtoms } from "./snapshot-chunks.js";
 
 /** XS kinds (xsAll.h). */
-/** XS kinds whose value's first field is a chunk of bytes: XS_STRING_KIND, XS_KEY_KIND, XS_ARRAY_BUFFER_KIND (snapshot-chunks.ts). */
-const BYTES_KINDS: ReadonlySet<number> = new Set([5, 43, 17]);
 const KIND = Object.freeze({ string: 5, reference: 10, closure: 11, instance: 13, array: 16, code: 19, list: 45, private: 46 });
 /** On the 32-bit device: an Array's chunk is a header and 16 B an element (snapshot-chunks.ts). */
 const DEVICE = Object.freeze({ header: 8, slot: 16 });
@@ -82,9 +80,12 @@ export function heapOwners(snapshot: Uint8Array, depth = 3): Map<string, HeapOwn
     (f.slots += slots), (f.chunkBytes += chunkBytes), (f.deviceBytes += slots * DEVICE.slot + chunkBytes);
     owners.set(key, f);
   };
+  // A chunk shared by several slots (a string assigned on) is counted once, with the first.
+  const counted = new Set<number>();
   for (let k = 1; k <= heap.n; k++) {
     if (heap.kind[k]! < 0) continue; // a free slot
-    const bytes = BYTES_KINDS.has(heap.kind[k]!) && heap.v0[k] ? heap.chunkPayloadBytes(heap.v0[k]!) : undefined;
+    const payload = BYTES_KINDS.has(heap.kind[k]!) ? heap.v0[k]! : 0;
+    const bytes = payload && !counted.has(payload) ? (counted.add(payload), heap.chunkPayloadBytes(payload)) : undefined;
     add(heap.ownerOf(k), 1, bytes === undefined ? 0 : DEVICE.header + bytes);
   }
   for (const a of heap.arrays) add(a.instance, 0, DEVICE.header + DEVICE.slot * a.elements);

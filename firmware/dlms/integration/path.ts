@@ -21,7 +21,7 @@ import type { Timers } from "../../../hal/clock.js";
 import { characterTimeMs } from "../../../hal/serial.js";
 import type { BusHandle, BusMaster } from "../../bus/bus-master.js";
 import { CLOCK_ADDRESS, EVENT_LOG_ADDRESS, RELAY_ADDRESS } from "../../bus/local-module.js";
-import type { CommandResult, ExchangeTransaction, Failure, FrameResult, ReadoutResult, SessionResult, SessionTransaction, Timing, Transaction } from "../../bus/types.js";
+import { withOverrides, type CommandResult, type ExchangeTransaction, type Failure, type FrameResult, type ReadoutResult, type SessionResult, type SessionTransaction, type Timing, type Transaction } from "../../bus/types.js";
 import type { ExchangePort } from "../../bus/exchange.js";
 import { DataValue, type DataSet } from "../../d0/data-set.js";
 import type { ModulePath } from "../../poll/module-access.js";
@@ -183,7 +183,7 @@ class DlmsExchange<T> implements ExchangeTransaction<T> {
   constructor(bus: number, context: DlmsPathContext, address: string, priority: number, timing: Partial<Timing> | undefined, job: DlmsJob<T>, endpoint: Endpoint | undefined) {
     this.address = address;
     this.priority = priority;
-    this.timing = timing ? { ...DLMS_TIMING, ...timing } : DLMS_TIMING;
+    this.timing = withOverrides(DLMS_TIMING, timing);
     this.#bus = bus;
     this.#c = context;
     this.#job = job;

@@ -26,6 +26,8 @@ export const PROFILE_PERIOD_S = PROFILE_PERIOD_MIN * 60;
 /** Slots a meter's missing bits reach back: 2 days, far more than the mains failures a battery cannot bridge. */
 export const WINDOW_SLOTS = 192;
 const ROW_BYTES = WINDOW_SLOTS / 8;
+/** The bits of a meter that misses nothing, as saved (the store copies them; read-only once preloaded). */
+const NO_MISSING_BITS = new Uint8Array(ROW_BYTES);
 
 /** Why a slot is left unrecoverable. */
 export const Unrecoverable = Object.freeze({
@@ -245,7 +247,7 @@ export class ProfileHoldings {
 
   #save(r: number): void {
     const p = this.#bitsAt[r]!;
-    this.#store.save(this.#meters[r]!, this.#top[r]!, p === NO_BITS ? new Uint8Array(ROW_BYTES) : this.#pool.subarray(p * ROW_BYTES, (p + 1) * ROW_BYTES));
+    this.#store.save(this.#meters[r]!, this.#top[r]!, p === NO_BITS ? NO_MISSING_BITS : this.#pool.subarray(p * ROW_BYTES, (p + 1) * ROW_BYTES));
     this.#dirty[r] = 0;
     this.#dirtyRows--;
   }
