@@ -18,11 +18,10 @@
  * number survives every collection.
  *
  * Recovery reads the whole partition (64 KiB on the device) once; the newest sector then takes
- * records again after its last valid one (and any torn tail), so a cut costs no sector. RAM: 2 bytes
- * per key (where its newest record is, 16-bit on a partition of up to 64 KiB; 4 on a larger one)
- * plus 5 per sector, and 5 bytes per key during recovery. A value's length is not kept: a put reads
- * the value it replaces (as `get` does) to account the live bytes, and the first step of a
- * collection reads the sector it collects.
+ * records again after its last valid one (and any torn tail), so a cut costs no sector. RAM: 3 bytes
+ * per key (where its newest record is, 16-bit on a partition of up to 64 KiB, and its length; 5 on a
+ * larger one) plus 5 per sector, and 4 bytes per key during
+ * recovery.
  */
 import type { Timers } from "../../hal/clock.js";
 import type { FlashPartition } from "../../hal/flash.js";
@@ -34,7 +33,7 @@ import { HEADERS_BYTES, parseHeaders, STATE_MAGIC } from "./sector-format.js";
 import { SectorPool, SectorState } from "./sector-pool.js";
 
 export interface StateJournalOptions {
-  /** Keys are 0 … keyCount-1. Default 2048. Costs 2 bytes of RAM per key (4 on a partition over 64 KiB). */
+  /** Keys are 0 … keyCount-1. Default 2048. Costs 3 bytes of RAM per key (5 on a partition over 64 KiB). */
   keyCount?: number;
   /** Timers for maintenance turns; without them the owner calls `maintain()`. */
   timers?: Timers;
@@ -88,6 +87,7 @@ export class StateJournal {
    * partition of 64 KiB or less (the device's), which halves the largest of the journal's arrays.
    */
   readonly #loc: Uint16Array | Uint32Array;
+  readonly #len: Uint8Array;
   readonly #scratch = new Uint8Array(FRAME_OVERHEAD + MAX_PAYLOAD_BYTES);
   readonly #timers: Timers | undefined;
   readonly #delayMs: number;
@@ -111,6 +111,7 @@ export class StateJournal {
     this.#size = flash.blockSize;
     this.keyCount = keyCount;
     this.#loc = flash.byteLength <= 0x1_0000 ? new Uint16Array(keyCount) : new Uint32Array(keyCount);
+    this.#len = new Uint8Array(keyCount);
     this.#timers = options.timers;
     this.#delayMs = options.maintenanceDelayMs ?? 10;
     this.#onCorruption = options.onCorruption ?? (() => undefined);
@@ -136,7 +137,7 @@ export class StateJournal {
 
   /** Bytes of RAM in the journal's long-lived typed arrays (key index, per-sector table, scratch buffer). */
   get memoryBytes(): number {
-    return this.#loc.byteLength + this.#pool.state.byteLength + this.#pool.firstSeq.byteLength + this.#scratch.byteLength;
+    return this.#loc.byteLength + this.#len.byteLength + this.#pool.state.byteLength + this.#pool.firstSeq.byteLength + this.#scratch.byteLength;
   }
 
   /** Bytes the live values would take if each were copied alone. */
@@ -147,40 +148,21 @@ export class StateJournal {
   /** The newest value of `key`, or undefined if it was never written. Throws CorruptStateError if its record no longer reads. */
   get(key: number): Uint8Array | undefined {
     this.#checkKey(key);
-    const value = this.#stored(key);
-    if (value !== null) return value?.slice();
-    const loc = this.#loc[key]!;
-    this.stats.corruptRecords++;
-    this.#onCorruption(Math.floor(loc / this.#size), 1);
-    throw new CorruptStateError("corrupt value");
-  }
-
-  /**
-   * The newest value of `key` as a view of its record read from flash: undefined if it was never
-   * written, null if its record no longer reads (CRC).
-   */
-  #stored(key: number): Uint8Array | undefined | null {
     const loc = this.#loc[key]!;
     if (loc === 0) return undefined;
     const sectorEnd = (Math.floor(loc / this.#size) + 1) * this.#size;
     const b = this.#pool.flash.read(loc, Math.min(FRAME_OVERHEAD + MAX_PAYLOAD_BYTES, sectorEnd - loc));
     const length = getU16(b, 0);
-    if (FRAME_OVERHEAD + length > b.length || crc32(b, 0, FRAME_HEADER_BYTES + length) !== getU32(b, FRAME_HEADER_BYTES + length)) return null;
+    if (FRAME_OVERHEAD + length > b.length || crc32(b, 0, FRAME_HEADER_BYTES + length) !== getU32(b, FRAME_HEADER_BYTES + length)) {
+      this.stats.corruptRecords++;
+      this.#onCorruption(Math.floor(loc / this.#size), 1);
+      throw new CorruptStateError("corrupt value");
+    }
     let found: Uint8Array | undefined;
     forEachEntry(b, FRAME_HEADER_BYTES, length, (k, at, len) => {
-      if (k === key) found = b.subarray(at, at + len);
+      if (k === key) found = b.slice(at, at + len);
     });
     return found;
-  }
-
-  /**
-   * What the value `key` has now costs in the live bytes (0 if none). A value whose record no longer
-   * reads counts as the cheapest one, so that replacing it never lowers the live bytes more than it
-   * could: they may then be overestimated (a write refused early), never underestimated.
-   */
-  #storedCost(key: number): number {
-    if (this.#loc[key] === 0) return 0;
-    return entryCost(this.#stored(key)?.length ?? 0);
   }
 
   put(key: number, value: Uint8Array): void {
@@ -201,7 +183,7 @@ export class StateJournal {
       for (let k = 0; k < i; k++) if (entries[k]![0] === key) throw new InvalidKeyError("duplicate key");
       if (!(value instanceof Uint8Array) || value.length > MAX_VALUE_BYTES) throw new InvalidRecordError("invalid value");
       payload += ENTRY_OVERHEAD + value.length;
-      live += entryCost(value.length) - this.#storedCost(key);
+      live += entryCost(value.length) - (this.#loc[key] ? entryCost(this.#len[key]!) : 0);
     }
     if (payload > MAX_PAYLOAD_BYTES) throw new InvalidRecordError("record too large");
     if (live > this.capacity) throw new StoreFullError("state full");
@@ -216,8 +198,6 @@ export class StateJournal {
     const at = this.#writeFrame(this.#nextSeq, payload, SPARE_TARGET);
     this.#nextSeq++;
     this.#index(entries, at);
-    // A collection the roll ran meanwhile moved values without changing what they cost.
-    this.#liveBytes = live;
     this.stats.puts++;
     this.#schedule();
   }
@@ -282,9 +262,13 @@ export class StateJournal {
     throw new StoreIoError("program failed");
   }
 
-  /** Points the keys of `entries` at their record at partition offset `at` (the caller accounts the live bytes). */
   #index(entries: ReadonlyArray<readonly [number, Uint8Array]>, at: number): void {
-    for (const [key] of entries) this.#loc[key] = at;
+    for (const [key, value] of entries) {
+      if (this.#loc[key]) this.#liveBytes -= entryCost(this.#len[key]!);
+      this.#loc[key] = at;
+      this.#len[key] = value.length;
+      this.#liveBytes += entryCost(value.length);
+    }
   }
 
   /** Leaves the head and opens a new one, keeping `need` − 1 sectors spare (collecting inline if needed). */
@@ -322,25 +306,23 @@ export class StateJournal {
 
   /**
    * The first step of collecting `sector`: notes its records with live entries, from the keys'
-   * locations, and what their live entries take from one read of the sector (no walk: walking and
-   * checking its 4 KiB was most of a 0.26 M-unit turn; a record is checked when it is copied).
+   * locations (no read of the sector: walking and checking its 4 KiB was most of a 0.26 M-unit turn).
    * Whether they fit the head is decided now: if not, a new sector is opened first (keeping one
    * spare), so that after a cut in the middle of the copy the newest sector is taken again and still
    * has room for the rest. False when there is no room for the copy.
    */
   #startCollection(sector: number): boolean {
     const base = sector * this.#size;
-    const live = new Set<number>();
+    const payloads = new Map<number, number>();
     const loc = this.#loc;
     for (let key = 0; key < this.keyCount; key++) {
       const at = loc[key]!;
       if (at === 0 || at < base || at >= base + this.#size) continue; // 0: no record
-      live.add(at - base);
+      payloads.set(at, (payloads.get(at) ?? 1) + ENTRY_OVERHEAD + this.#len[key]!);
     }
-    const frames = [...live].sort((x, y) => x - y);
-    const bytes = this.#pool.flash.read(base, this.#size);
     let total = 0;
-    for (const at of frames) total += FRAME_OVERHEAD + this.#livePayload(bytes, base, at);
+    for (const payload of payloads.values()) total += FRAME_OVERHEAD + payload;
+    const frames = [...payloads.keys()].sort((x, y) => x - y).map((at) => at - base);
     const fits = this.#head >= 0 && this.#headSlots + frames.length <= MAX_SLOTS && this.#headEnd + total <= this.#size;
     if (!fits) {
       if (this.#pool.spare < 2 || this.#pool.ready === 0) return false;
@@ -348,20 +330,6 @@ export class StateJournal {
     }
     this.#collecting = { sector, frames, next: 0 };
     return true;
-  }
-
-  /**
-   * The payload a copy of the record at offset `at` of the sector read as `bytes` (at partition
-   * offset `base`) takes: its entries that are still the newest of their key. The record is not
-   * checked here (it is when copied): a length past the sector's end is cut there.
-   */
-  #livePayload(bytes: Uint8Array, base: number, at: number): number {
-    let payload = 1;
-    const end = Math.min(bytes.length, at + FRAME_HEADER_BYTES + getU16(bytes, at));
-    forEachEntry(bytes, at + FRAME_HEADER_BYTES, end - at - FRAME_HEADER_BYTES, (key, _valueAt, len) => {
-      if (key < this.keyCount && this.#loc[key] === base + at) payload += ENTRY_OVERHEAD + len;
-    });
-    return payload;
   }
 
   /**
@@ -428,7 +396,6 @@ export class StateJournal {
   #recover(): void {
     const p = this.#pool;
     const seen = new Uint32Array(this.keyCount);
-    const lengths = new Uint8Array(this.keyCount);
     let maxSeq = -1;
     let newest = -1;
     for (let s = 0; s < p.count; s++) {
@@ -450,7 +417,7 @@ export class StateJournal {
           if (f.seq + 1 > was || (f.seq + 1 === was && first > wasFirst)) {
             seen[key] = f.seq + 1;
             this.#loc[key] = base + f.at;
-            lengths[key] = len;
+            this.#len[key] = len;
           }
         });
       });
@@ -462,7 +429,7 @@ export class StateJournal {
       }
       if (newest < 0 || first > p.firstSeq[newest]!) newest = s;
     }
-    for (let k = 0; k < this.keyCount; k++) if (this.#loc[k]) this.#liveBytes += entryCost(lengths[k]!);
+    for (let k = 0; k < this.keyCount; k++) if (this.#loc[k]) this.#liveBytes += entryCost(this.#len[k]!);
     this.#nextSeq = maxSeq < 0 ? 1 : maxSeq + 1 + BOOT_SEQ_SKIP;
     for (let s = 0; s < p.count; s++) if (p.state[s] === SectorState.live && s !== newest && !this.#holdsAny(s)) p.setState(s, SectorState.dirty);
     if (newest >= 0) this.#resume(newest);
