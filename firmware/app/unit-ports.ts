@@ -44,10 +44,6 @@ class UnitPort {
 
 /** The event manager's sink: the record log. */
 export class EventLogSink extends UnitPort {
-  constructor(unit: Concentrator) {
-    super(unit);
-  }
-
   append(e: MeterEvent): void {
     this.unit.log.appendEvent(e);
   }

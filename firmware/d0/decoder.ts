@@ -409,7 +409,7 @@ export class D0Decoder {
   }
 
   /**
-   * Buffer bytes as a string, through a view of the buffer: no array kept per text length (plain
+   * The held bytes `start` … `end` as a string, through a view of `#buf`: no array kept per text length (plain
    * arrays of each length were faster on V8, but held 16 B a character in every decoder in XS).
    */
   private text(start: number, end: number): string {
