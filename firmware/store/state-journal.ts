@@ -98,8 +98,11 @@ export class StateJournal {
   #nextSeq = 1;
   #liveBytes = 0;
   #maintenanceArmed = false;
-  /** The collection in progress: the sector, the offsets of its records with live entries, the next to copy. */
-  #collecting: { sector: number; frames: number[]; next: number } | undefined;
+  /**
+   * The collection in progress: the sector, the offsets of its records with live entries and the
+   * bytes each takes, the next to copy, and the bytes still to copy (reserved in the head).
+   */
+  #collecting: Collection | undefined;
   readonly stats: StateJournalStats = { puts: 0, erases: 0, collections: 0, copies: 0, inlineMaintenance: 0, corruptRecords: 0, badSectors: 0 };
 
   private constructor(flash: FlashPartition, options: StateJournalOptions) {
@@ -122,6 +125,9 @@ export class StateJournal {
   static open(flash: FlashPartition, options: StateJournalOptions = {}): StateJournal {
     const j = new StateJournal(flash, options);
     j.#recover();
+    // A collection the reboot cut short is noted again before any put can take its room.
+    const tail = j.#pool.spare < SPARE_TARGET ? j.#oldest() : -1;
+    if (tail >= 0) j.#startCollection(tail, false);
     j.#schedule();
     return j;
   }
@@ -187,7 +193,7 @@ export class StateJournal {
     }
     if (payload > MAX_PAYLOAD_BYTES) throw new InvalidRecordError("record too large");
     if (live > this.capacity) throw new StoreFullError("state full");
-    if (this.#room() < payload) this.#roll(SPARE_TARGET);
+    if (this.#room() - this.#reserved() < payload) this.#roll(payload);
     const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
     w.u8(entries.length);
     for (const [key, value] of entries) {
@@ -195,7 +201,7 @@ export class StateJournal {
       w.u8(value.length);
       w.raw(value);
     }
-    const at = this.#writeFrame(this.#nextSeq, payload, SPARE_TARGET);
+    const at = this.#writeFrame(this.#nextSeq, payload, false);
     this.#nextSeq++;
     this.#index(entries, at);
     this.stats.puts++;
@@ -220,7 +226,7 @@ export class StateJournal {
     if (p.spare < SPARE_TARGET) {
       const tail = this.#oldest();
       if (tail < 0) return false;
-      return this.#startCollection(tail);
+      return this.#startCollection(tail, true);
     }
     const ahead = p.eraseAhead(READY_TARGET);
     return ahead >= 0 && this.#erase(ahead);
@@ -243,8 +249,23 @@ export class StateJournal {
     return this.#head < 0 || this.#headSlots >= MAX_SLOTS ? 0 : this.#size - this.#headEnd - FRAME_OVERHEAD;
   }
 
-  /** Writes the frame whose payload is in the scratch buffer to the head, read back; returns its partition offset. */
-  #writeFrame(seq: number, payloadLength: number, need: number): number {
+  /**
+   * Head room a put must leave to the collection in progress. A put that took it would leave the
+   * copies needing another sector, and with the last spare one gone the journal could never collect
+   * again.
+   */
+  #reserved(): number {
+    const c = this.#collecting;
+    if (!c) return 0;
+    return this.#headSlots + c.frames.length - c.next >= MAX_SLOTS ? this.#size : c.bytes;
+  }
+
+  /**
+   * Writes the frame whose payload is in the scratch buffer to the head, read back; returns its
+   * partition offset. When the program fails, tries again in a new head: a copy in one of its own
+   * (a collection is in progress), a put in one `#roll` makes room in.
+   */
+  #writeFrame(seq: number, payloadLength: number, copy: boolean): number {
     for (let attempt = 0; attempt < 3; attempt++) {
       const length = sealFrame(this.#scratch, 0, payloadLength, this.#headSlots, KIND_PUT, seq);
       const at = this.#head * this.#size + this.#headEnd;
@@ -256,7 +277,12 @@ export class StateJournal {
       this.stats.badSectors++;
       // Kept aside: the roll may collect garbage through the scratch buffer.
       const payload = this.#scratch.slice(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + payloadLength);
-      this.#roll(need);
+      if (copy) {
+        if (!this.#openHead()) throw new StoreFullError("state full");
+      } else {
+        this.#leaveHead();
+        this.#roll(payloadLength);
+      }
       this.#scratch.set(payload, FRAME_HEADER_BYTES);
     }
     throw new StoreIoError("program failed");
@@ -271,24 +297,40 @@ export class StateJournal {
     }
   }
 
-  /** Leaves the head and opens a new one, keeping `need` − 1 sectors spare (collecting inline if needed). */
-  #roll(need: number): void {
-    if (this.#head >= 0 && this.#headSlots === 0) this.#pool.setState(this.#head, SectorState.dirty);
-    this.#head = -1;
+  /**
+   * Makes room in the head for a put of `payload` bytes: finishes the collection in progress (its
+   * copies go into the room reserved for them), then opens a new head while 3 sectors stay spare,
+   * or collects inline until one of them does. The head stays in use while collecting, so copies
+   * fill what room it has left rather than a sector of their own; when a collection leaves room for
+   * the payload, the head takes it.
+   */
+  #roll(payload: number): void {
     for (let steps = 0; ; steps++) {
-      if (this.#pool.ready > 0 && this.#pool.spare >= need) {
-        const s = this.#pool.open(0xff, this.#nextSeq);
-        if (s >= 0) {
-          this.#head = s;
-          this.#headEnd = HEADERS_BYTES;
-          this.#headSlots = 0;
-          return;
-        }
+      if (!this.#collecting && this.#pool.ready > 0 && this.#pool.spare >= SPARE_TARGET) {
+        if (this.#openHead()) return;
         continue;
       }
       if (steps > 2 * this.#pool.count || !this.#maintainInline()) throw new StoreFullError("state full");
       this.stats.inlineMaintenance++;
+      if (this.#room() >= payload) return;
     }
+  }
+
+  /** Leaves the head for a ready sector; false when none could be opened. */
+  #openHead(): boolean {
+    this.#leaveHead();
+    const s = this.#pool.open(0xff, this.#nextSeq);
+    if (s < 0) return false;
+    this.#head = s;
+    this.#headEnd = HEADERS_BYTES;
+    this.#headSlots = 0;
+    return true;
+  }
+
+  /** Writes no more to the head; a head that never took a record holds nothing and is reclaimed. */
+  #leaveHead(): void {
+    if (this.#head >= 0 && this.#headSlots === 0) this.#pool.setState(this.#head, SectorState.dirty);
+    this.#head = -1;
   }
 
   // ---- garbage collection ----
@@ -307,11 +349,14 @@ export class StateJournal {
   /**
    * The first step of collecting `sector`: notes its records with live entries, from the keys'
    * locations (no read of the sector: walking and checking its 4 KiB was most of a 0.26 M-unit turn).
-   * Whether they fit the head is decided now: if not, a new sector is opened first (keeping one
-   * spare), so that after a cut in the middle of the copy the newest sector is taken again and still
-   * has room for the rest. False when there is no room for the copy.
+   * The copies go into the head when they fit there, otherwise into a ready sector opened for them:
+   * the live records of one sector always fit a whole one, so this needs no second spare, and the
+   * erase at the end gives the spare back. Their bytes are reserved in the head from now on
+   * (`#reserved`), so after a cut in the middle of the copy the newest sector is taken again and
+   * still has room for the rest. False when there is no room for the copy, or (`mayOpen` false)
+   * it would need a new sector.
    */
-  #startCollection(sector: number): boolean {
+  #startCollection(sector: number, mayOpen: boolean): boolean {
     const base = sector * this.#size;
     const payloads = new Map<number, number>();
     const loc = this.#loc;
@@ -320,53 +365,53 @@ export class StateJournal {
       if (at === 0 || at < base || at >= base + this.#size) continue; // 0: no record
       payloads.set(at, (payloads.get(at) ?? 1) + ENTRY_OVERHEAD + this.#len[key]!);
     }
-    let total = 0;
-    for (const payload of payloads.values()) total += FRAME_OVERHEAD + payload;
-    const frames = [...payloads.keys()].sort((x, y) => x - y).map((at) => at - base);
-    const fits = this.#head >= 0 && this.#headSlots + frames.length <= MAX_SLOTS && this.#headEnd + total <= this.#size;
-    if (!fits) {
-      if (this.#pool.spare < 2 || this.#pool.ready === 0) return false;
-      this.#roll(2);
-    }
-    this.#collecting = { sector, frames, next: 0 };
+    const frames = [...payloads.keys()].sort((x, y) => x - y);
+    const sizes = frames.map((at) => FRAME_OVERHEAD + payloads.get(at)!);
+    const bytes = sizes.reduce((sum, n) => sum + n, 0);
+    const fits = this.#head >= 0 && this.#headSlots + frames.length <= MAX_SLOTS && this.#headEnd + bytes <= this.#size;
+    if (!fits && !(mayOpen && this.#pool.ready > 0 && this.#openHead())) return false;
+    this.#collecting = { sector, frames: frames.map((at) => at - base), sizes, next: 0, bytes };
     return true;
   }
 
   /**
    * Copies the next records of the collection into the head, each with its own sequence number and
    * the entries still live in it (read again: a put may have replaced some since); erases the sector
-   * once they are all copied. False when there is no room for a copy.
+   * once they are all copied. False when there is no room for a copy (the reservation keeps it).
    */
-  #collectStep(c: { sector: number; frames: number[]; next: number }): boolean {
+  #collectStep(c: Collection): boolean {
     const base = c.sector * this.#size;
-    for (let n = 0; n < COPIES_PER_STEP && c.next < c.frames.length; n++, c.next++) {
+    // A put left the head (a program failed in it): the copies go on in a new one, where they all fit.
+    if (this.#head < 0 && !(this.#pool.ready > 0 && this.#openHead())) return false;
+    for (let n = 0; n < COPIES_PER_STEP && c.next < c.frames.length; n++) {
       const at = c.frames[c.next]!;
       const length = getU16(this.#pool.flash.read(base + at, FRAME_HEADER_BYTES), 0);
       const frame = this.#pool.flash.read(base + at, FRAME_OVERHEAD + length);
-      // A record that no longer reads is not copied, as one a walk of the sector would not find.
-      if (crc32(frame, 0, FRAME_HEADER_BYTES + length) !== getU32(frame, FRAME_HEADER_BYTES + length)) continue;
       const live: Array<readonly [number, Uint8Array]> = [];
       let payload = 1;
-      forEachEntry(frame, FRAME_HEADER_BYTES, length, (key, valueAt, len) => {
-        if (key < this.keyCount && this.#loc[key] === base + at) {
-          live.push([key, frame.slice(valueAt, valueAt + len)]);
-          payload += ENTRY_OVERHEAD + len;
+      // A record that no longer reads is not copied, as one a walk of the sector would not find.
+      if (crc32(frame, 0, FRAME_HEADER_BYTES + length) === getU32(frame, FRAME_HEADER_BYTES + length)) {
+        forEachEntry(frame, FRAME_HEADER_BYTES, length, (key, valueAt, len) => {
+          if (key < this.keyCount && this.#loc[key] === base + at) {
+            live.push([key, frame.slice(valueAt, valueAt + len)]);
+            payload += ENTRY_OVERHEAD + len;
+          }
+        });
+      }
+      if (live.length > 0) {
+        if (this.#room() < payload) return false;
+        const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
+        w.u8(live.length);
+        for (const [key, value] of live) {
+          w.u16(key);
+          w.u8(value.length);
+          w.raw(value);
         }
-      });
-      if (live.length === 0) continue;
-      if (this.#room() < payload) {
-        if (this.#pool.spare < 2 || this.#pool.ready === 0) return false;
-        this.#roll(2);
+        this.#index(live, this.#writeFrame(getU32(frame, 4), payload, true));
+        this.stats.copies += live.length;
       }
-      const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
-      w.u8(live.length);
-      for (const [key, value] of live) {
-        w.u16(key);
-        w.u8(value.length);
-        w.raw(value);
-      }
-      this.#index(live, this.#writeFrame(getU32(frame, 4), payload, 2));
-      this.stats.copies += live.length;
+      c.bytes -= c.sizes[c.next]!;
+      c.next++;
     }
     if (c.next < c.frames.length) return true;
     this.#collecting = undefined;
@@ -485,6 +530,16 @@ export class StateRegion {
     if (!(Number.isInteger(index) && index >= 0 && index < this.length)) throw new InvalidKeyError("invalid key");
     return this.base + index;
   }
+}
+
+interface Collection {
+  sector: number;
+  /** Offsets in the sector of its records with live entries, and the bytes each takes copied. */
+  frames: number[];
+  sizes: number[];
+  next: number;
+  /** Bytes of the records not yet copied. */
+  bytes: number;
 }
 
 /** What an entry would cost if garbage collection copied it alone. */

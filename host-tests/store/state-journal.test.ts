@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { InvalidKeyError, InvalidRecordError, StoreFullError } from "../../firmware/store/errors.js";
+import { FRAME_OVERHEAD } from "../../firmware/store/frame.js";
 import { MAX_VALUE_BYTES, StateJournal } from "../../firmware/store/state-journal.js";
 import { SimClock } from "../../hal/sim/clock.js";
 import { simFlash } from "./fixtures.js";
@@ -20,27 +21,48 @@ describe("store: state journal", () => {
     assert.equal(again.get(4), undefined);
   });
 
-  it("agrees with a map through any sequence of writes, collections and reboots", () => {
+  it("agrees with a map, and counts its live bytes exactly, through puts, multi-key puts, collections and reboots; it refuses only a write past its capacity", () => {
+    // A live value costs what copying it alone would: a record's framing, its key and length, the value.
+    const liveOf = (m: Map<number, Uint8Array>) => [...m.values()].reduce((sum, v) => sum + FRAME_OVERHEAD + 3 + v.length, 0);
+    const entry = fc.tuple(fc.integer({ min: 0, max: 23 }), fc.uint8Array({ maxLength: 120 }));
+    let refused = 0;
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.tuple(fc.integer({ min: 0, max: 31 }), fc.uint8Array({ maxLength: 100 })), fc.constant("maintain" as const), fc.constant("reboot" as const)), { maxLength: 300 }),
+        fc.array(
+          fc.oneof(
+            entry.map((e) => [e]),
+            fc.uniqueArray(entry, { minLength: 2, maxLength: 3, selector: (e) => e[0] }).filter((es) => es.reduce((n, e) => n + 3 + e[1].length, 1) <= 256),
+            fc.constant("maintain" as const),
+            fc.constant("reboot" as const),
+          ),
+          { maxLength: 250 },
+        ),
         (ops) => {
           const { flash } = simFlash(6, 1024);
-          let j = StateJournal.open(flash, { keyCount: 32 });
+          let j = StateJournal.open(flash, { keyCount: 24 });
           const model = new Map<number, Uint8Array>();
           for (const op of ops) {
             if (op === "maintain") j.maintain();
-            else if (op === "reboot") j = StateJournal.open(flash, { keyCount: 32 });
+            else if (op === "reboot") j = StateJournal.open(flash, { keyCount: 24 });
             else {
-              j.put(op[0], op[1]);
-              model.set(op[0], op[1]);
+              const next = new Map(model);
+              for (const [k, v] of op) next.set(k, v);
+              if (liveOf(next) > j.capacity) {
+                assert.throws(() => j.putAll(op), StoreFullError);
+                refused++;
+              } else {
+                j.putAll(op);
+                for (const [k, v] of op) model.set(k, v);
+              }
             }
+            assert.equal(j.liveBytes, liveOf(model));
           }
-          for (let k = 0; k < 32; k++) assert.deepEqual(j.get(k), model.get(k));
+          for (let k = 0; k < 24; k++) assert.deepEqual(j.get(k), model.get(k));
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 200 },
     );
+    assert.ok(refused > 0, "no run came near the capacity");
   });
 
   it("writes several keys in one record: a put of two keys is one program", () => {
