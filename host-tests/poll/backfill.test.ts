@@ -61,9 +61,10 @@ describe("profile catch-up: holdings", () => {
         h.accountUntil(now++);
         const missing = new Set<string>();
         const lost = [0, 0, 0, 0];
+        // The window is the last WINDOW_SLOTS slots that have ended: now - WINDOW_SLOTS … now - 1.
         const expire = () => {
           for (const k of [...missing]) {
-            if (Number(k.split("/")[1]) > now - WINDOW_SLOTS) continue;
+            if (Number(k.split("/")[1]) >= now - WINDOW_SLOTS) continue;
             missing.delete(k);
             lost[Unrecoverable.expired]! += 1;
           }
