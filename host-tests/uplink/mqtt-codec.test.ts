@@ -293,7 +293,9 @@ describe("MQTT parser random-input campaign", () => {
       parser.push(probe);
       assert.equal(after, 1);
     }
-    assert.ok(packets > 1000, `some random inputs are packets (${packets})`);
+    // Bodies of up to 511 random bytes rarely make a whole packet (244 of these 100,000 do): enough
+    // to show the campaign reaches the decoders, not only the framing errors.
+    assert.ok(packets > 100, `some random inputs are packets (${packets})`);
     assert.ok(errorsSeen > 10_000, `most are errors (${errorsSeen})`);
   });
 
