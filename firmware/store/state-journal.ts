@@ -194,13 +194,7 @@ export class StateJournal {
     if (payload > MAX_PAYLOAD_BYTES) throw new InvalidRecordError("record too large");
     if (live > this.capacity) throw new StoreFullError("state full");
     if (this.#room() - this.#reserved() < payload) this.#roll(payload);
-    const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
-    w.u8(entries.length);
-    for (const [key, value] of entries) {
-      w.u16(key);
-      w.u8(value.length);
-      w.raw(value);
-    }
+    this.#encode(entries);
     const at = this.#writeFrame(this.#nextSeq, payload, false);
     this.#nextSeq++;
     this.#index(entries, at);
@@ -247,6 +241,17 @@ export class StateJournal {
 
   #room(): number {
     return this.#head < 0 || this.#headSlots >= MAX_SLOTS ? 0 : this.#size - this.#headEnd - FRAME_OVERHEAD;
+  }
+
+  /** Puts a record's payload in the scratch buffer: [count u8] then key u16, length u8, value. */
+  #encode(entries: ReadonlyArray<readonly [number, Uint8Array]>): void {
+    const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
+    w.u8(entries.length);
+    for (const [key, value] of entries) {
+      w.u16(key);
+      w.u8(value.length);
+      w.raw(value);
+    }
   }
 
   /**
@@ -400,13 +405,7 @@ export class StateJournal {
       }
       if (live.length > 0) {
         if (this.#room() < payload) return false;
-        const w = new ByteWriter(this.#scratch, FRAME_HEADER_BYTES);
-        w.u8(live.length);
-        for (const [key, value] of live) {
-          w.u16(key);
-          w.u8(value.length);
-          w.raw(value);
-        }
+        this.#encode(live);
         this.#index(live, this.#writeFrame(getU32(frame, 4), payload, true));
         this.stats.copies += live.length;
       }
