@@ -4,7 +4,7 @@
  * own process: the xsnap driver locks down its process). docs/memory.md says what each figure is
  * and how it is measured.
  *
- *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--only-a] [--snapshots DIR] [--json-out FILE] [--check | --check-turns]
+ *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--only-a] [--snapshots DIR] [--checkpoint DIR [--checkpoint-min M]] [--json-out FILE] [--check | --check-turns]
  *   node dist/tools/bench/site-xs-run.js --profile [--minutes M] ...
  *
  * Prints one JSON object (SiteXsMeasurement), and writes it to `--json-out` as well (what
@@ -33,6 +33,11 @@
  * the samples), laid out as on the 32-bit device without the byte code (in flash there): an upper
  * bound (snapshot-chunks.ts says by what), the host's figure beside it.
  *
+ * With `--checkpoint DIR`, the run keeps a checkpoint in DIR every `--checkpoint-min` simulated
+ * minutes (default 60; site-xs-checkpoint.ts) and, when DIR holds one of the same bundle and
+ * options, goes on from it: a day cut short is finished by running the same command again, with
+ * the same figures as a run that was never cut (each is exact: the machine goes on from its snapshot).
+ *
  * `--profile` is a diagnostic instead: run A alone with every method of the bundle's classes wrapped
  * (site-xs-entry.ts), printing the kinds' largest turns and the method calls inside each (`calls`:
  * per method, calls, units inclusive and self, the wrapping's own units taken out), and per kind
@@ -42,10 +47,11 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
-import { resumeXs, startXs, type XsWorker } from "../xs/xs-worker.js";
+import { resumeXs, startXs } from "../xs/xs-worker.js";
 import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
 import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-chunks.js";
 import { budgetViolations, heapViolations, SLOT_BYTES, turnViolations } from "./memory-budget.js";
+import { Checkpoints, type RunState } from "./site-xs-checkpoint.js";
 
 /** 156 local modules and the default bridges and DLMS meters: 256 meters with seed 1. */
 export const SITE_256 = { modules: 156 } as const;
@@ -60,6 +66,9 @@ export interface MeasureOptions {
   onlyA: boolean;
   /** Where to write, at every sample, the machine's snapshot and its copy's (`a-<ms>-machine.snap`, `a-<ms>-copy.snap`): for tools/xs/snapshot-owners.ts. */
   snapshotsDir?: string;
+  /** Where to keep checkpoints (site-xs-checkpoint.ts), every `checkpointMin` simulated minutes (default 60): the run goes on from the last one. */
+  checkpointDir?: string;
+  checkpointMin?: number;
 }
 
 /** A sample: the machine's live slots at a crank and, in its copy, the simulated world's. */
@@ -127,11 +136,11 @@ export interface SiteXsMeasurement {
 const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", import.meta.url));
 
 /**
- * A copy of `xs` runs `ops`: its slots after the last op's crank (after its collection), the op's
- * reply, and the chunk figures of `xs` and of the copy afterwards (from their snapshots).
+ * A copy of the machine `snapshot` recorded runs `ops`: its slots after the last op's crank (after
+ * its collection), the op's reply, and the chunk figures of the machine and of the copy afterwards
+ * (from their snapshots).
  */
-async function inCopy(xs: XsWorker, name: string, ops: string[], snapshotsDir: string | undefined): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
-  const snapshot = await xs.snapshot();
+async function inCopy(snapshot: Uint8Array, name: string, ops: string[], snapshotsDir: string | undefined): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
   const copy = await resumeXs(snapshot, name);
   try {
     let r = await copy.command<unknown>({ op: "noop" });
@@ -164,32 +173,49 @@ export interface Run {
   };
 }
 
-export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean, profile = false): Promise<Run> {
-  const xs = await startXs(bundle, firmwareUplink ? "site-a" : "site-b");
+type Crank = Run["cranks"][number];
+type Sample = Run["samples"][number];
+/** Checkpoints of a measurement: the run in progress (A or B) and A's result once it finished. */
+export type SiteCheckpoints = Checkpoints<Crank, Sample, Run>;
+
+/**
+ * Runs the site for `o.minutes` in cranks of `o.stepS`, sampling every `o.sampleMin`; with
+ * `checkpoints`, goes on from the last checkpoint of this run if there is one, and takes one at a
+ * sample every so often.
+ */
+export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boolean, profile = false, checkpoints?: SiteCheckpoints): Promise<Run> {
+  const name = firmwareUplink ? "site-a" : "site-b";
+  const resumed = checkpoints?.resume(firmwareUplink);
+  const xs = resumed ? await resumeXs(resumed.snapshot, name) : await startXs(bundle, name);
   try {
-    const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink, profile });
-    const samples: Run["samples"] = [];
+    let state: RunState<Crank, Sample>;
+    if (resumed) state = resumed.state;
+    else {
+      const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink, profile });
+      state = { firmwareUplink, atMs: 0, nextSampleMs: o.sampleMin * 60_000, meters: started.reply.meters, modules: started.reply.modules, cranks: [{ atMs: 0, slots: started.heapSlots }], samples: [] };
+    }
+    const { cranks, samples } = state;
     const sample = async (atMs: number, slots: number) => {
       if (profile) return;
-      const c = await inCopy(xs, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
+      const snapshot = await xs.snapshot();
+      const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
       samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
+      if (atMs > 0 && checkpoints?.due(atMs)) checkpoints.save({ ...state, atMs }, snapshot);
     };
-    const cranks: Run["cranks"] = [{ atMs: 0, slots: started.heapSlots }];
-    await sample(0, started.heapSlots);
+    if (!resumed) await sample(0, cranks[0]!.slots);
     const step = o.stepS * 1000;
     const end = o.minutes * 60_000;
-    let nextSample = o.sampleMin * 60_000;
-    for (let t = step; t <= end; t += step) {
+    for (let t = state.atMs + step; t <= end; t += step) {
       const r = await xs.command({ op: "run", untilMs: t });
       cranks.push({ atMs: t, slots: r.heapSlots });
-      if (t >= nextSample || t + step > end) {
+      if (t >= state.nextSampleMs || t + step > end) {
+        state.nextSampleMs += o.sampleMin * 60_000;
         await sample(t, r.heapSlots);
-        nextSample += o.sampleMin * 60_000;
       }
     }
     const report = (await xs.command<Run["report"]>({ op: "report" })).reply;
-    return { meters: started.reply.meters, modules: started.reply.modules, cranks, samples, report };
+    return { meters: state.meters, modules: state.modules, cranks, samples, report };
   } finally {
     await xs.close();
   }
@@ -246,8 +272,14 @@ function peaksOf(r: Run) {
 
 export async function measure(o: MeasureOptions): Promise<SiteXsMeasurement> {
   const bundle = await bundleForXsWithClasses(entry);
-  const a = await run(bundle, o, true);
-  const b = o.onlyA ? undefined : await run(bundle, o, false);
+  const checkpoints: SiteCheckpoints | undefined = o.checkpointDir ? new Checkpoints(o.checkpointDir, bundle, o, o.checkpointMin ?? 60) : undefined;
+  let a = checkpoints?.finished;
+  if (!a) {
+    a = await run(bundle, o, true, false, checkpoints);
+    if (!o.onlyA) checkpoints?.finish(a);
+  }
+  const b = o.onlyA ? undefined : await run(bundle, o, false, false, checkpoints);
+  checkpoints?.clear();
   const pa = peaksOf(a);
   const pb = b && peaksOf(b);
   const kinds = a.report.kinds;
@@ -294,7 +326,7 @@ export async function profileTurns(o: MeasureOptions): Promise<{ options: Measur
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean", snapshots: "string" });
+  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean", snapshots: "string", checkpoint: "string", "checkpoint-min": "number" });
   const options: MeasureOptions = {
     seed: o.seed ?? "1",
     minutes: o.minutes ?? (o.hours !== undefined ? o.hours * 60 : 180),
@@ -303,6 +335,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     sampleMin: o["sample-min"] ?? 0.25,
     onlyA: o["only-a"] ?? false,
     ...(o.snapshots ? { snapshotsDir: o.snapshots } : {}),
+    ...(o.checkpoint ? { checkpointDir: o.checkpoint, checkpointMin: o["checkpoint-min"] ?? 60 } : {}),
   };
   if (o.profile) console.log(JSON.stringify(await profileTurns(options)));
   else {
