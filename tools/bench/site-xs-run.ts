@@ -189,8 +189,10 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
   const xs = resumed ? await resumeXs(resumed.snapshot, name) : await startXs(bundle, name);
   try {
     let state: RunState<Crank, Sample>;
-    if (resumed) state = resumed.state;
-    else {
+    if (resumed) {
+      state = resumed.state;
+      console.error(`site-xs-run: run ${firmwareUplink ? "A" : "B"} goes on from its checkpoint at ${state.atMs / 1000} s simulated (${o.checkpointDir})`);
+    } else {
       const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink, profile });
       state = { firmwareUplink, atMs: 0, nextSampleMs: o.sampleMin * 60_000, meters: started.reply.meters, modules: started.reply.modules, cranks: [{ atMs: 0, slots: started.heapSlots }], samples: [] };
     }
