@@ -85,7 +85,7 @@ describe("site-xs-run checkpoints", () => {
       delete m.options;
       return m;
     };
-    /** Runs the command until the checkpoint satisfies `cut`, then kills it as a power cut would; its stderr. */
+    /** Runs the command until a checkpoint satisfies `cut`, then kills it as a power cut would; its stderr. */
     const runUntil = (argv: string[], cut: (c: { finished: unknown; current: { atMs: number; firmwareUplink: boolean } | null }) => boolean) =>
       new Promise<string>((resolve, reject) => {
         const child = spawn(process.execPath, argv, { stdio: ["ignore", "ignore", "pipe"] });
@@ -93,12 +93,13 @@ describe("site-xs-run checkpoints", () => {
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
         const poll = setInterval(() => {
           try {
-            if (cut(JSON.parse(readFileSync(join(dir, "checkpoint.json"), "utf8")))) child.kill("SIGKILL");
+            // Once the runner said so: the line follows the checkpoint's rename.
+            if (stderr.includes("checkpointed") && cut(JSON.parse(readFileSync(join(dir, "checkpoint.json"), "utf8")))) child.kill("SIGKILL");
           } catch {
             // not written yet
           }
         }, 20);
-        child.on("exit", (code, signal) => {
+        child.on("close", (code, signal) => {
           clearInterval(poll);
           if (signal === "SIGKILL") resolve(stderr);
           else reject(new Error(`the run ended (${code}) before its cut: ${stderr}`));
@@ -110,7 +111,8 @@ describe("site-xs-run checkpoints", () => {
       execFileSync(process.execPath, args(straight), { stdio: "ignore" });
       const cut = join(dir, "cut.json");
       const argv = [...args(cut), "--checkpoint", dir, "--checkpoint-min", "1"];
-      await runUntil(argv, (c) => c.current?.firmwareUplink === true);
+      const first = await runUntil(argv, (c) => c.current?.firmwareUplink === true);
+      assert.match(first, /run A checkpointed at 60 s simulated of 180/, "a long run says how far it got");
       const second = await runUntil(argv, (c) => c.finished !== null && c.current !== null);
       assert.match(second, /run A goes on from its checkpoint at (60|120|180) s/);
       const third = spawnSync(process.execPath, argv, { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });

@@ -19,8 +19,10 @@ export interface RunIdentity {
   seed: string;
   minutes: number;
   modules: number;
+  /** Simulated seconds per crank, minutes between samples. */
   stepS: number;
   sampleMin: number;
+  /** Run A alone (the firmware with its uplink), not B. */
   onlyA: boolean;
 }
 

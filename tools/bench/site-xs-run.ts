@@ -51,19 +51,13 @@ import { resumeXs, startXs } from "../xs/xs-worker.js";
 import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
 import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-chunks.js";
 import { budgetViolations, heapViolations, SLOT_BYTES, turnViolations } from "./memory-budget.js";
-import { Checkpoints, type RunState } from "./site-xs-checkpoint.js";
+import { Checkpoints, type RunIdentity, type RunState } from "./site-xs-checkpoint.js";
 
 /** 156 local modules and the default bridges and DLMS meters: 256 meters with seed 1. */
 export const SITE_256 = { modules: 156 } as const;
 
-export interface MeasureOptions {
-  seed: string;
-  minutes: number;
-  modules: number;
-  stepS: number;
-  sampleMin: number;
-  /** Run A alone (the firmware with its uplink), not B. */
-  onlyA: boolean;
+/** What to run (RunIdentity: the seed, minutes, modules, crank and sample intervals, A alone) and where to keep what. */
+export interface MeasureOptions extends RunIdentity {
   /** Where to write, at every sample, the machine's snapshot and its copy's (`a-<ms>-machine.snap`, `a-<ms>-copy.snap`): for tools/xs/snapshot-owners.ts. */
   snapshotsDir?: string;
   /** Where to keep checkpoints (site-xs-checkpoint.ts), every `checkpointMin` simulated minutes (default 60): the run goes on from the last one. */
@@ -203,7 +197,10 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
       samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
-      if (atMs > 0 && checkpoints?.due(atMs)) checkpoints.save({ ...state, atMs }, snapshot);
+      if (atMs > 0 && checkpoints?.due(atMs)) {
+        checkpoints.save({ ...state, atMs }, snapshot);
+        console.error(`site-xs-run: run ${firmwareUplink ? "A" : "B"} checkpointed at ${atMs / 1000} s simulated of ${o.minutes * 60}`);
+      }
     };
     if (!resumed) await sample(0, cranks[0]!.slots);
     const step = o.stepS * 1000;
