@@ -75,7 +75,7 @@ export class Checkpoints<Crank, Sample, Finished> {
     this.#sha = createHash("sha256").update(bundle).digest("hex");
     this.#identity = Object.fromEntries(IDENTITY_KEYS.map((k) => [k, identity[k]])) as unknown as RunIdentity;
     this.#everyMs = everyMin * 60_000;
-    this.#nextMs = this.#everyMs;
+    this.#nextMs = this.#after(0);
     mkdirSync(dir, { recursive: true });
     const path = join(dir, FILE);
     if (!existsSync(path)) return;
@@ -97,7 +97,7 @@ export class Checkpoints<Crank, Sample, Finished> {
   resume(firmwareUplink: boolean): { state: RunState<Crank, Sample>; snapshot: Uint8Array } | undefined {
     const s = this.#saved;
     if (!s?.current || !s.snapshot || s.current.firmwareUplink !== firmwareUplink) return undefined;
-    this.#nextMs = (Math.floor(s.current.atMs / this.#everyMs) + 1) * this.#everyMs;
+    this.#nextMs = this.#after(s.current.atMs);
     return { state: s.current, snapshot: readFileSync(join(this.#dir, s.snapshot)) };
   }
 
@@ -111,14 +111,19 @@ export class Checkpoints<Crank, Sample, Finished> {
     const name = `machine-${state.firmwareUplink ? "a" : "b"}-${state.atMs}.snap`;
     writeFileSync(join(this.#dir, name), snapshot);
     this.#write(state, name);
-    this.#nextMs = (Math.floor(state.atMs / this.#everyMs) + 1) * this.#everyMs;
+    this.#nextMs = this.#after(state.atMs);
   }
 
   /** Run A is over: its result goes with every later checkpoint, and B starts afresh. */
   finish(result: Finished): void {
     this.#finished = result;
     this.#write(null, null);
-    this.#nextMs = this.#everyMs;
+    this.#nextMs = this.#after(0);
+  }
+
+  /** The first checkpoint time after `atMs`: the next multiple of the interval. */
+  #after(atMs: number): number {
+    return (Math.floor(atMs / this.#everyMs) + 1) * this.#everyMs;
   }
 
   #write(current: RunState<Crank, Sample> | null, snapshot: string | null): void {

@@ -197,8 +197,8 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
       samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
-      if (atMs > 0 && checkpoints?.due(atMs)) {
-        checkpoints.save({ ...state, atMs }, snapshot);
+      if (checkpoints?.due(atMs)) {
+        checkpoints.save(state, snapshot);
         console.error(`site-xs-run: run ${firmwareUplink ? "A" : "B"} checkpointed at ${atMs / 1000} s simulated of ${o.minutes * 60}`);
       }
     };
@@ -208,6 +208,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
     for (let t = state.atMs + step; t <= end; t += step) {
       const r = await xs.command({ op: "run", untilMs: t });
       cranks.push({ atMs: t, slots: r.heapSlots });
+      state.atMs = t;
       if (t >= state.nextSampleMs || t + step > end) {
         state.nextSampleMs += o.sampleMin * 60_000;
         await sample(t, r.heapSlots);
