@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AtEngine, STALE_ANSWER_GUARD_MS, UrcVerdict, type AtCommand, type AtResult } from "../../firmware/modem/at/engine.js";
+import { AtEngine, STALE_ANSWER_GUARD_MS, URC_BODY_TIMEOUT_MS, UrcVerdict, type AtCommand, type AtResult } from "../../firmware/modem/at/engine.js";
 import type { SerialOptions, SerialPort, SerialPortProvider } from "../../hal/serial.js";
 import { UART_FIFO_BYTES } from "../../hal/serial.js";
 import { SimClock } from "../../hal/sim/clock.js";
@@ -142,6 +142,22 @@ describe("AT engine", () => {
     t.s.runFor(100);
     assert.deepEqual(r.result?.ok && r.result.lines, ["+CSQ: 9,0"]);
     assert.deepEqual(t.bodies, ["0791AB"]);
+  });
+
+  it("stops waiting for a two-line URC's body after URC_BODY_TIMEOUT_MS: a cut-off header does not eat the next answer", () => {
+    const t = bench();
+    t.say("\r\n+CDS: 25\r\n"); // the body never comes
+    while (t.urcs.length === 0) t.s.runFor(1);
+    t.s.runFor(URC_BODY_TIMEOUT_MS - 1);
+    assert.equal(t.engine.counters.missedUrcBodies, 0, "still waiting just before the bound");
+    t.s.runFor(2);
+    assert.equal(t.engine.counters.missedUrcBodies, 1);
+    t.onCommand(() => t.say("\r\n+CSQ: 9,0\r\n\r\nOK\r\n"));
+    const r = send(t.engine, { text: "AT+CSQ", timeoutMs: 1000, info: "+CSQ:" });
+    t.s.runFor(100);
+    assert.deepEqual(r.result?.ok && r.result.lines, ["+CSQ: 9,0"]);
+    assert.deepEqual(t.bodies, []);
+    assert.deepEqual(t.urcs, ["+CDS: 25"]);
   });
 
   it("fails a silent command with 'timeout' at its timeout and waits before the next command", () => {

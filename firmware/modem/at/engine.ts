@@ -6,7 +6,8 @@
  *
  * How a received line is routed (TinyGSM checks every line against a URC table inside waitResponse;
  * domain.md §4.6 item 6):
- * 1. the second line of a two-line URC (+CMT, +CDS) goes to the URC handler;
+ * 1. the second line of a two-line URC (+CMT, +CDS) goes to the URC handler, if it comes within
+ *    URC_BODY_TIMEOUT_MS of its header;
  * 2. the echo of the current command (the modem's echo is on after a reset) is dropped and counted;
  * 3. a line the current command claims as information text goes to it (it may announce raw bytes);
  * 4. a command-specific final result ("SHUT OK", "DATA ACCEPT:0,5") ends the command;
@@ -90,6 +91,8 @@ export interface AtCounters {
   unknownLines: number;
   echoes: number;
   overflows: number;
+  /** Two-line URC headers whose body line did not come within URC_BODY_TIMEOUT_MS. */
+  missedUrcBodies: number;
   bytesIn: number;
   bytesOut: number;
   /** Characters the UART lost because its receive FIFO was full (as the port reports them). */
@@ -114,6 +117,11 @@ interface Running {
  * answers local commands within milliseconds once it answers at all). */
 export const STALE_ANSWER_GUARD_MS = 200;
 
+/** A two-line URC's body follows its header at once (27.005 §3.4.1: header and PDU back to back); the
+ * longest PDU line, 352 hex digits, takes under 0.4 s even at 9600 baud. A header whose body has not
+ * begun by then was cut off, and the next line is someone else's (a command's answer, another URC). */
+export const URC_BODY_TIMEOUT_MS = 1_000;
+
 /** Information lines kept per command when it has no onInfo. */
 const MAX_COLLECTED_LINES = 16;
 
@@ -127,6 +135,7 @@ export class AtEngine implements LineSink {
     unknownLines: 0,
     echoes: 0,
     overflows: 0,
+    missedUrcBodies: 0,
     bytesIn: 0,
     bytesOut: 0,
     overruns: 0,
@@ -141,7 +150,8 @@ export class AtEngine implements LineSink {
   readonly #maxQueue: number;
   #port: SerialPort | undefined;
   #current: Running | undefined;
-  #urcBodyNext = false;
+  /** Set while the line after a two-line URC's header is awaited as its body. */
+  #urcBodyTimer: TimerId | undefined;
   /** Bytes waiting for room in the transmit FIFO, in order. */
   readonly #tx: Uint8Array[] = [];
   /** Set while the next command waits out STALE_ANSWER_GUARD_MS. */
@@ -199,7 +209,7 @@ export class AtEngine implements LineSink {
     this.#current = undefined;
     this.#tx.length = 0;
     this.#assembler.reset();
-    this.#urcBodyNext = false;
+    this.stopAwaitingUrcBody();
     if (running) this.clearTimer(running);
     const failure: AtFailure = { code };
     if (running) this.holdOff();
@@ -218,8 +228,8 @@ export class AtEngine implements LineSink {
 
   line(text: string): void {
     this.counters.lines++;
-    if (this.#urcBodyNext) {
-      this.#urcBodyNext = false;
+    if (this.#urcBodyTimer !== undefined) {
+      this.stopAwaitingUrcBody();
       this.#options.urcs.urcBody(text);
       return;
     }
@@ -247,7 +257,7 @@ export class AtEngine implements LineSink {
     const verdict = this.#options.urcs.urc(text);
     if (verdict !== UrcVerdict.NotUrc) {
       this.counters.urcs++;
-      if (verdict === UrcVerdict.HandledWithBody) this.#urcBodyNext = true;
+      if (verdict === UrcVerdict.HandledWithBody) this.awaitUrcBody();
       return;
     }
     if (running) {
@@ -319,10 +329,23 @@ export class AtEngine implements LineSink {
     const noPrompt = running.awaitingPrompt;
     // A late or partial answer must not be taken for the next command's.
     this.#assembler.reset();
-    this.#urcBodyNext = false;
+    this.stopAwaitingUrcBody();
     if (noPrompt) this.writeRaw(ESC);
     this.holdOff();
     this.finish({ ok: false, failure: { code: noPrompt ? "no-prompt" : "timeout" }, lines: running.lines });
+  }
+
+  private awaitUrcBody(): void {
+    this.stopAwaitingUrcBody();
+    this.#urcBodyTimer = this.#options.timers.set(() => {
+      this.#urcBodyTimer = undefined;
+      this.counters.missedUrcBodies++;
+    }, URC_BODY_TIMEOUT_MS);
+  }
+
+  private stopAwaitingUrcBody(): void {
+    if (this.#urcBodyTimer !== undefined) this.#options.timers.clear(this.#urcBodyTimer);
+    this.#urcBodyTimer = undefined;
   }
 
   /** Delays the next command by STALE_ANSWER_GUARD_MS. */
@@ -384,7 +407,7 @@ export class AtEngine implements LineSink {
       this.lastInternalError = e;
       if (!recover) return;
       this.#assembler.reset();
-      this.#urcBodyNext = false;
+      this.stopAwaitingUrcBody();
       const running = this.#current;
       if (running) this.finish({ ok: false, failure: { code: "aborted" }, lines: running.lines });
     }
