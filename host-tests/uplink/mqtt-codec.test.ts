@@ -323,7 +323,9 @@ describe("MQTT parser random-input campaign", () => {
       }),
       { numRuns: 5000 },
     );
-    assert.ok(agreed > 100);
+    // About 2 % of these inputs are one whole packet for both (95 to 124 in ten runs of 5,000): a
+    // floor far below that keeps the comparison from being empty without failing by chance.
+    assert.ok(agreed > 50, `both parsers took ${agreed} inputs as one packet`);
   });
 });
 
