@@ -89,7 +89,7 @@ export class StoreQueue implements UplinkQueue {
   }
 
   acknowledge(seqs: readonly number[]): void {
-    this.#log.acknowledge(runsOf(seqs));
+    this.#log.acknowledgeLater(runsOf(seqs));
   }
 
   appendResult(result: CommandResult): number {

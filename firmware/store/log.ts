@@ -114,6 +114,34 @@ export interface SeqRun {
   readonly count: number;
 }
 
+/** The frames of a sector: where they end, the slots used, the last sequence number. */
+interface FrameLimits {
+  end: number;
+  count: number;
+  lastSeq: number;
+}
+
+/**
+ * The release of one acknowledgement, step by step (`RecordLog.#ackStep`): its runs, how many numbers
+ * they name and how many of those were found so far, where it is (-entries..-1: the slot index's
+ * entries; 0..count: the sector table), the sector its scan found, the sectors it released through
+ * the index (not scanned again), and how many records it released.
+ */
+interface AckPass {
+  runs: Array<[number, number]>;
+  named: number;
+  found: number;
+  at: number;
+  /** A sector the table scan found holding numbers named, released by the next steps (-1: none), its first sequence number, */
+  sector: number;
+  sectorFirst: number;
+  /** and the slot and offset of its next frame to check (slot -1: it is read whole instead, see #releaseFound). */
+  slot: number;
+  offset: number;
+  readonly indexed: number[];
+  released: number;
+}
+
 export interface LogStats {
   /** Records written (readings records, events, audit entries, notices). */
   records: number;
@@ -131,6 +159,8 @@ export interface LogStats {
   unrecordedReleases: number;
   /** Notices that could not be queued (more than 32 pending). */
   droppedNotices: number;
+  /** Acknowledged runs not queued for release (more than MAX_QUEUED_ACK_RUNS waiting): sent again after a rewind. */
+  droppedAckRuns: number;
 }
 
 export interface LogUsage {
@@ -156,6 +186,16 @@ const RETIRED_BYTES = 1 + 4 + ACK_MAP_BYTES;
 const SMALL_PAYLOAD_MAX = 256;
 /** Largest notice payload: a class byte and four varints of at most 5 bytes (sequence numbers < 2^32). */
 const NOTICE_FRAME_MAX = FRAME_OVERHEAD + 1 + 4 * 5;
+/**
+ * Sectors of the table a release step passes over at most (up to 310 XS units each when the runs
+ * span the whole log), besides the one sector it releases (a whole-sector read and check: about
+ * 65,000 units for 4 KiB of readings): a step stays near 100,000 units (`npm run bench -- --only store`).
+ */
+const ACK_SCAN_SLICE = 64;
+/** Frame bytes a release step checks at most while it learns a sector for the slot index (a quarter of a 4 KiB sector). */
+const LEARN_BYTES = 1024;
+/** Runs waiting for release in maintenance steps, all queued acknowledgements together (RAM bound). */
+const MAX_QUEUED_ACK_RUNS = 128;
 /** Eviction order: lowest priority first. */
 const EVICTION_ORDER: readonly RecordClass[] = Object.freeze([RecordClass.profile, RecordClass.billing, RecordClass.event, RecordClass.alarm]);
 /** `RecordLog.#lastRel` of a sector whose last sequence number is this much past its first one or more. */
@@ -211,9 +251,11 @@ export class RecordLog {
   readonly #ackOverride = new Map<number, Uint8Array>();
   /** Sequence numbers per slot of the sectors drained last, for acknowledging without a sector read. */
   readonly #index = new SlotIndex();
+  /** Acknowledgements being released in maintenance steps (`acknowledgeLater`), oldest first. */
+  readonly #acks: AckPass[] = [];
   #maintenanceArmed = false;
   #nextSeq = 1;
-  readonly stats: LogStats = { records: 0, inlineMaintenance: 0, erases: 0, evictions: 0, evictedRecords: 0, corruptRecords: 0, badSectors: 0, unrecordedReleases: 0, droppedNotices: 0 };
+  readonly stats: LogStats = { records: 0, inlineMaintenance: 0, erases: 0, evictions: 0, evictedRecords: 0, corruptRecords: 0, badSectors: 0, unrecordedReleases: 0, droppedNotices: 0, droppedAckRuns: 0 };
 
   private constructor(flash: FlashPartition, options: RecordLogOptions) {
     const sectors = flash.byteLength / flash.blockSize;
@@ -324,58 +366,155 @@ export class RecordLog {
   /**
    * Releases the records with these sequence numbers (any order, any mix of classes; numbers that are
    * unknown or already released are ignored). Durable when it returns. Returns how many records were
-   * newly released. Costs one small program per sector that holds any of them, and a read of its first
-   * 128 bytes when the drain read its records (the slot index), else of the whole sector. The sectors
-   * of the slot index are tried first: when they hold every number named (the usual case, the
-   * head-end acknowledging what the drain just sent), the sector table is not scanned, since a
-   * number is in one sector only.
+   * newly released. Its cost grows with the sectors the numbers are in, up to the whole sector table:
+   * a turn with a bound on its length uses `acknowledgeLater`, which does the same work in steps.
    */
   acknowledge(runs: readonly SeqRun[]): number {
-    const sorted = normalizeRuns(runs);
-    if (sorted.length === 0) return 0;
-    let named = 0;
-    for (const r of sorted) named += r[1] - r[0] + 1;
-    let released = 0;
-    let found = 0;
-    const indexed: number[] = [];
-    const { state, firstSeq } = this.#pool;
-    // In sector order, as the scan releases them.
-    const sectors: number[] = [];
-    for (let e = 0; e < this.#index.entries; e++) {
-      const s = this.#index.sectorOf(e);
-      if (s >= 0 && state[s] === SectorState.live && firstSeq[s] === this.#index.firstSeqOf(e)) sectors.push(s);
+    const pass = this.#ackPass(runs);
+    if (!pass) return 0;
+    while (this.#ackStep(pass));
+    this.#schedule();
+    return pass.released;
+  }
+
+  /**
+   * Queues the release of these records, done in maintenance turns of bounded cost (at most one sector
+   * released, or one slice of the sector table passed over, per step; see `acknowledge`). Until then
+   * cursors skip them. The queue lives in RAM: what a reset finds unreleased is sent again and
+   * acknowledged again (the head-end stores idempotently). Runs beyond MAX_QUEUED_ACK_RUNS are dropped
+   * and counted, with the same outcome.
+   */
+  acknowledgeLater(runs: readonly SeqRun[]): void {
+    const pass = this.#ackPass(runs);
+    if (!pass) return;
+    let queued = 0;
+    for (const p of this.#acks) queued += p.runs.length;
+    const room = MAX_QUEUED_ACK_RUNS - queued;
+    if (pass.runs.length > room) {
+      this.stats.droppedAckRuns += pass.runs.length - Math.max(0, room);
+      if (room <= 0) return;
+      pass.runs.length = room;
+      pass.named = namedIn(pass.runs);
     }
-    sectors.sort((a, b) => a - b);
-    for (const s of sectors) {
+    this.#acks.push(pass);
+    this.#schedule();
+  }
+
+  /** A release pass over `runs`, starting with the sectors of the slot index; undefined when they name nothing. */
+  #ackPass(runs: readonly SeqRun[]): AckPass | undefined {
+    const sorted = normalizeRuns(runs);
+    if (sorted.length === 0) return undefined;
+    return { runs: sorted, named: namedIn(sorted), found: 0, at: -this.#index.entries, sector: -1, sectorFirst: 0, slot: 0, offset: 0, indexed: [], released: 0 };
+  }
+
+  /** Whether a queued acknowledgement names `seq` (a cursor skips it). */
+  #ackQueued(seq: number): boolean {
+    for (const p of this.#acks) if (contains(p.runs, seq)) return true;
+    return false;
+  }
+
+  /**
+   * One step of `pass`: the next sector of the slot index that holds numbers it names, released
+   * through the index (a read of its first 128 bytes); once the index is done, unless it held every
+   * number named (the usual case: the head-end acknowledging what the drain just sent; a number is
+   * in one sector only), the sector table from where the last step stopped, up to the next sector
+   * holding numbers named or ACK_SCAN_SLICE sectors on; and the sector found, released in a step of
+   * its own (through the index if it knows it, else by reading it whole). Returns whether the pass
+   * goes on.
+   */
+  #ackStep(pass: AckPass): boolean {
+    const { state, firstSeq, count } = this.#pool;
+    const entries = this.#index.entries;
+    const sorted = pass.runs;
+    while (pass.at < 0) {
+      const e = entries + pass.at++;
+      const s = this.#index.sectorOf(e);
+      if (s < 0 || state[s] !== SectorState.live || firstSeq[s] !== this.#index.firstSeqOf(e)) continue;
       if (!overlaps(sorted, firstSeq[s]!, this.#lastSeqOf(s))) continue;
       const r = this.#releaseIndexed(s, sorted);
       if (!r) continue;
-      indexed.push(s);
-      found += r.found;
-      released += r.released;
+      pass.indexed.push(s);
+      pass.found += r.found;
+      pass.released += r.released;
+      return pass.found < pass.named;
     }
-    if (found < named) released += this.#acknowledgeScan(sorted, indexed);
-    this.#schedule();
-    return released;
-  }
-
-  /** `acknowledge` over the whole sector table, but the sectors in `skip` (done through the index). */
-  #acknowledgeScan(sorted: ReadonlyArray<readonly [number, number]>, skip: readonly number[]): number {
-    let released = 0;
-    // The sector table is scanned with its arrays in locals and the runs' bounds first: this loop
-    // visits every sector of the partition (1024 for 4 MiB).
+    if (pass.found >= pass.named) return false;
+    // The table is scanned with its arrays in locals and the runs' bounds first: this loop visits
+    // every sector of the partition (1024 for 4 MiB) over a pass.
     const lo = sorted[0]![0];
     const hi = sorted[sorted.length - 1]![1];
-    const { state, firstSeq, count } = this.#pool;
     const lastRel = this.#lastRel;
     const unacked = this.#unacked;
-    for (let s = 0; s < count; s++) {
+    const found = pass.sector;
+    if (found >= 0) {
+      if (state[found] !== SectorState.live || firstSeq[found] !== pass.sectorFirst) pass.sector = -1;
+      else if (this.#releaseFound(pass)) return true;
+      return pass.at < count;
+    }
+    // A step either passes over a slice of the table or releases the sector it found, not both.
+    const end = Math.min(count, pass.at + ACK_SCAN_SLICE);
+    while (pass.at < end) {
+      const s = pass.at++;
       const rel = lastRel[s]!;
       if (firstSeq[s]! > hi || (rel < LAST_BEYOND && firstSeq[s]! + rel < lo) || state[s] !== SectorState.live || unacked[s] === 0) continue;
-      if (!overlaps(sorted, firstSeq[s]!, this.#lastSeqOf(s)) || skip.includes(s)) continue;
-      released += this.#releaseIndexed(s, sorted)?.released ?? this.#releaseRead(s, sorted);
+      if (!overlaps(sorted, firstSeq[s]!, this.#lastSeqOf(s)) || pass.indexed.includes(s)) continue;
+      pass.sector = s;
+      pass.sectorFirst = firstSeq[s]!;
+      pass.slot = 0;
+      pass.offset = LOG_RECORDS_AT;
+      return true;
     }
-    return released;
+    return pass.at < count;
+  }
+
+  /**
+   * A step of the release of the sector the pass's scan found: through the slot index once it knows
+   * the sector; until then the sector's frames are checked in order, LEARN_BYTES per step, and noted
+   * in the index (as the drain's cursor does), so that no step reads and checks a whole sector of
+   * small records; a sector that does not read cleanly that way is read whole, in a step of its own.
+   * Returns whether the sector needs another step.
+   */
+  #releaseFound(pass: AckPass): boolean {
+    const s = pass.sector;
+    const indexed = this.#releaseIndexed(s, pass.runs);
+    if (indexed) {
+      pass.released += indexed.released;
+      pass.sector = -1;
+      return false;
+    }
+    if (pass.slot >= 0) {
+      const learnt = this.#learn(s, pass);
+      if (learnt === false) return true;
+      pass.slot = -1;
+      if (learnt) return true;
+    }
+    pass.released += this.#releaseRead(s, pass.runs);
+    pass.sector = -1;
+    return false;
+  }
+
+  /**
+   * Checks the frames of sector `s` from the pass's slot and offset and notes them in the slot index,
+   * until LEARN_BYTES are checked (false: more to do) or the sector's last frame (true); undefined when
+   * a frame does not read cleanly in order.
+   */
+  #learn(s: number, pass: AckPass): boolean | undefined {
+    const base = s * this.#size;
+    const top = this.#pool.flash.read(base, LOG_RECORDS_AT);
+    const limits = this.#limits(s, top);
+    if (!limits) return undefined;
+    const first = pass.sectorFirst;
+    for (let checked = 0; pass.slot < limits.count; ) {
+      if (checked >= LEARN_BYTES) return false;
+      const h = this.#headerAt(base, pass.offset, pass.slot, first, limits);
+      const length = h ? getU16(h, 0) : 0;
+      if (!h || !this.#frameAt(base, pass.offset, length)) return undefined;
+      this.#index.note(s, first, pass.slot, getU32(h, 4));
+      pass.slot++;
+      pass.offset += FRAME_OVERHEAD + length;
+      checked += FRAME_OVERHEAD + length;
+    }
+    return true;
   }
 
   /**
@@ -412,7 +551,13 @@ export class RecordLog {
     const read = this.#readSector(s);
     this.#index.noteSector(s, this.#pool.firstSeq[s]!, read.frames);
     const slots: number[] = [];
-    for (const f of read.frames) if (!isAcked(read.bytes, f.tag) && contains(sorted, f.seq)) slots.push(f.tag);
+    // Frames and runs both by sequence number: one walk over the two.
+    let r = firstEndingFrom(sorted, this.#pool.firstSeq[s]!);
+    for (const f of read.frames) {
+      while (r < sorted.length && sorted[r]![1] < f.seq) r++;
+      if (r === sorted.length) break;
+      if (sorted[r]![0] <= f.seq && !isAcked(read.bytes, f.tag)) slots.push(f.tag);
+    }
     return this.#release(s, read.bytes, slots);
   }
 
@@ -463,7 +608,9 @@ export class RecordLog {
 
   /**
    * One maintenance step: at most one erase (≈ 45 ms), plus small programs. Writes pending notices,
-   * erases a sector ahead, reclaims a released sector or evicts one when spare sectors run short.
+   * takes a step of the oldest queued acknowledgement (`acknowledgeLater`), erases a sector ahead,
+   * reclaims a released sector or evicts one when spare sectors run short: in that order, so that
+   * nothing acknowledged is evicted as unacknowledged.
    * Returns true when it did something (call again until false to finish all work).
    */
   maintain(): boolean {
@@ -472,6 +619,11 @@ export class RecordLog {
         const n = this.#pending.shift()!;
         this.#appendSmall(RecordClass.alarm, RecordKind.corruption, (w) => encodeCorruption(n, w), true);
       }
+      return true;
+    }
+    const pass = this.#acks[0];
+    if (pass) {
+      if (!this.#ackStep(pass)) this.#acks.shift();
       return true;
     }
     return this.#step();
@@ -548,39 +700,24 @@ export class RecordLog {
    * cleanly (`from` then holds the slot and offset it got to).
    */
   #drainFrames(s: number, cls: RecordClass, from: DrainPosition, max: number, maxBytes: number, out: StoredRecord[], used: { bytes: number }): DrainPosition | null | undefined {
-    const flash = this.#pool.flash;
     const base = s * this.#size;
-    const top = flash.read(base, LOG_RECORDS_AT);
+    const top = this.#pool.flash.read(base, LOG_RECORDS_AT);
     this.#applyOverride(s, top);
-    let end: number;
-    let count: number;
-    let lastSeq: number;
-    if (this.#head[cls] === s) {
-      end = this.#headEnd[cls]!;
-      count = this.#headSlots[cls]!;
-      lastSeq = this.#headLast[cls]!;
-    } else {
-      const summary = parseSummary(top);
-      if (!summary) return undefined;
-      end = summary.end;
-      count = summary.count;
-      lastSeq = summary.lastSeq;
-    }
-    while (from.slot < count) {
+    const limits = this.#limits(s, top);
+    if (!limits) return undefined;
+    while (from.slot < limits.count) {
       const pos = from.offset;
-      if (pos + FRAME_OVERHEAD > end) return undefined;
-      const h = flash.read(base + pos, FRAME_HEADER_BYTES);
+      const h = this.#headerAt(base, pos, from.slot, from.firstSeq, limits);
+      if (!h) return undefined;
       const length = getU16(h, 0);
       const seq = getU32(h, 4);
-      const kind = h[3]!;
-      if (h[2] !== from.slot || pos + FRAME_OVERHEAD + length > end || kind < 1 || kind > MAX_KIND || seq < from.firstSeq || seq > lastSeq) return undefined;
-      const acked = isAcked(top, from.slot);
+      const acked = isAcked(top, from.slot) || this.#ackQueued(seq);
       if (!acked && (out.length >= max || (out.length > 0 && used.bytes + length > maxBytes))) return from;
-      const frame = flash.read(base + pos, FRAME_OVERHEAD + length);
-      if (crc32(frame, 0, FRAME_HEADER_BYTES + length) !== getU32(frame, FRAME_HEADER_BYTES + length)) return undefined;
+      const frame = this.#frameAt(base, pos, length);
+      if (!frame) return undefined;
       this.#index.note(s, from.firstSeq, from.slot, seq);
       if (!acked) {
-        out.push({ seq, cls, kind: kind as StoredRecord["kind"], payload: frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length) });
+        out.push({ seq, cls, kind: h[3] as StoredRecord["kind"], payload: frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length) });
         used.bytes += length;
       }
       from.slot++;
@@ -589,13 +726,45 @@ export class RecordLog {
     return null;
   }
 
+  /**
+   * Where the frames of live sector `s` end, the slots it used and its last sequence number: a head's
+   * from RAM, a closed sector's from its summary in `top` (its first 128 bytes as read); undefined
+   * when that does not read (the sector is then read whole).
+   */
+  #limits(s: number, top: Uint8Array): FrameLimits | undefined {
+    const c = this.#cls[s]!;
+    if (this.#head[c] === s) return { end: this.#headEnd[c]!, count: this.#headSlots[c]!, lastSeq: this.#headLast[c]! };
+    return parseSummary(top) ?? undefined;
+  }
+
+  /**
+   * The 8-byte header of the frame of `slot` at `pos` in the sector at `base` (opened at `firstSeq`),
+   * when it is that slot's, of a known kind, numbered within the sector and inside its written part;
+   * else undefined. Its CRC is not checked yet (#frameAt does).
+   */
+  #headerAt(base: number, pos: number, slot: number, firstSeq: number, limits: FrameLimits): Uint8Array | undefined {
+    if (pos + FRAME_OVERHEAD > limits.end) return undefined;
+    const h = this.#pool.flash.read(base + pos, FRAME_HEADER_BYTES);
+    const length = getU16(h, 0);
+    const seq = getU32(h, 4);
+    const kind = h[3]!;
+    if (h[2] !== slot || pos + FRAME_OVERHEAD + length > limits.end || kind < 1 || kind > MAX_KIND || seq < firstSeq || seq > limits.lastSeq) return undefined;
+    return h;
+  }
+
+  /** The frame at `pos` in the sector at `base` with a payload of `length` bytes, when its CRC checks. */
+  #frameAt(base: number, pos: number, length: number): Uint8Array | undefined {
+    const frame = this.#pool.flash.read(base + pos, FRAME_OVERHEAD + length);
+    return crc32(frame, 0, FRAME_HEADER_BYTES + length) === getU32(frame, FRAME_HEADER_BYTES + length) ? frame : undefined;
+  }
+
   /** The drain of sector `s` from slot `from` on, reading and checking the whole sector (see #drainFrames). */
   #drainRead(s: number, cls: RecordClass, from: number, max: number, maxBytes: number, out: StoredRecord[], used: { bytes: number }): DrainPosition | null {
     const read = this.#readSector(s);
     const sFirst = this.#pool.firstSeq[s]!;
     this.#index.noteSector(s, sFirst, read.frames);
     for (const f of read.frames) {
-      if (f.tag < from || isAcked(read.bytes, f.tag)) continue;
+      if (f.tag < from || isAcked(read.bytes, f.tag) || this.#ackQueued(f.seq)) continue;
       if (out.length >= max || (out.length > 0 && used.bytes + f.payloadLength > maxBytes)) return { firstSeq: sFirst, slot: f.tag, offset: f.at, sector: s };
       out.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.slice(f.payloadAt, f.payloadAt + f.payloadLength) });
       used.bytes += f.payloadLength;
@@ -739,7 +908,7 @@ export class RecordLog {
 
   #workPending(): boolean {
     const p = this.#pool;
-    return this.#pending.length > 0 || p.spare < this.#spareTarget || p.eraseAhead(this.#readyTarget) >= 0;
+    return this.#pending.length > 0 || this.#acks.length > 0 || p.spare < this.#spareTarget || p.eraseAhead(this.#readyTarget) >= 0;
   }
 
   #step(): boolean {
@@ -1087,6 +1256,13 @@ function normalizeRuns(runs: readonly SeqRun[]): Array<[number, number]> {
     else out.push(r);
   }
   return out;
+}
+
+/** How many sequence numbers the runs name. */
+function namedIn(runs: ReadonlyArray<readonly [number, number]>): number {
+  let n = 0;
+  for (const r of runs) n += r[1] - r[0] + 1;
+  return n;
 }
 
 /** Index of the first run ending at or after `seq` (binary search), or runs.length. */

@@ -38,6 +38,8 @@ export type UplinkRecord =
  *   An "alarm" is an event with `alarm: true`; "event" returns the others.
  * - `acknowledge(seqs)` marks the records as stored by the head-end; they may leave the store. Seqs
  *   that are unknown or already acknowledged are ignored (acknowledgements may repeat or overlap).
+ *   Short like `pending`: the store may release them in later turns, and `pending` no longer returns
+ *   them meanwhile; a reset before that returns them again (the head-end stores idempotently).
  * - `appendResult(result)` stores a command result as a record (durable when it returns), so it
  *   survives an outage like any other record; returns its seq.
  */

@@ -8,8 +8,8 @@
  * the store only programs erased bytes, or bytes it already ANDed with what is there (docs/storage.md).
  *
  * Commands (JSON): {op:"noop"} | {op:"gc"} | {op:"open"} | {op:"release"} | {op:"append", meters, intervals} | {op:"event"} |
- * {op:"drain", records} | {op:"ack"} | {op:"maintain"} | {op:"put"} | {op:"counter"} | {op:"fill", batches} |
- * {op:"journalChurn", puts}
+ * {op:"drain", records} | {op:"ack"} | {op:"ackLater"} | {op:"maintain"} | {op:"put"} | {op:"counter"} | {op:"fill", batches} |
+ * {op:"journalChurn", puts} | {op:"reboot"} (the log opened again, as after a reset: its slot index empty, the drained records kept)
  */
 import type { FlashPartition } from "../../hal/flash.js";
 import { EventType, type Reading } from "../../firmware/model/records.js";
@@ -68,7 +68,7 @@ function batch(meters: number, intervals: number): Reading[] {
 declare function resetMeter(limit: number, index: number): number;
 
 type Command =
-  | { op: "noop" | "gc" | "open" | "release" | "event" | "ack" | "maintain" | "put" | "counter" }
+  | { op: "noop" | "gc" | "open" | "release" | "event" | "ack" | "ackLater" | "maintain" | "put" | "counter" | "reboot" }
   | { op: "append"; meters: number; intervals: number }
   | { op: "drain"; records: number }
   | { op: "fill"; batches: number }
@@ -95,6 +95,10 @@ function execute(c: Command): unknown {
       counter = new MonotonicCounter(journal, StateLayout.counters.base);
       cursor = log.cursor();
       return { reads: logFlash.counters.reads, bytesRead: logFlash.counters.bytesRead, memoryBytes: log.memoryBytes + journal.memoryBytes };
+    case "reboot":
+      log = RecordLog.open(logFlash);
+      cursor = log.cursor();
+      return {};
     case "append":
       return { records: log!.appendReadings(batch(c.meters, c.intervals)).length };
     case "fill":
@@ -110,6 +114,9 @@ function execute(c: Command): unknown {
       return { records: last.length };
     case "ack":
       return { released: log!.acknowledge(last.map((r) => ({ first: r.seq, count: 1 }))) };
+    case "ackLater":
+      log!.acknowledgeLater(last.map((r) => ({ first: r.seq, count: 1 })));
+      return {};
     case "maintain":
       return { did: log!.maintain() };
     case "put":

@@ -75,5 +75,22 @@ const before = await liveSlots();
 const full = await cost({ op: "open" });
 out["open (recovery) after 3000 rounds (768k readings, ring full), units"] = full.units;
 out["heap slots the reopened store keeps"] = (await liveSlots()) - before;
+await cost({ op: "drain", records: 64 });
+await cost({ op: "reboot" });
+while ((await cost({ op: "maintain" })).reply.did);
+await cost({ op: "ackLater" });
+let steps = 0;
+let stepMax = 0;
+for (;;) {
+  const step = await cost({ op: "maintain" });
+  if (!step.reply.did) break;
+  steps++;
+  stepMax = Math.max(stepMax, step.units);
+}
+out["acknowledge later 64 records drained before a reset (slot index empty), maintenance steps until idle"] = steps;
+out["acknowledge later, largest maintenance step, units"] = stepMax;
+await cost({ op: "drain", records: 64 });
+await cost({ op: "reboot" });
+out["acknowledge the next 64 records, after a reset, in one call, units"] = (await cost({ op: "ack" })).units;
 await xs.close();
 process.stdout.write(`${JSON.stringify(out)}\n`);
