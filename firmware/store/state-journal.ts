@@ -9,9 +9,9 @@
  *
  * Garbage collection copies the live entries of the oldest sector, with their sequence numbers, into
  * the newest, then erases it: a cut in between leaves two identical copies, never none. It runs in
- * maintenance turns when fewer than 3 sectors are spare, in steps that keep each turn short: one
- * reads the sector and notes its records with live entries, each next one copies up to
- * COPIES_PER_STEP of them (a record that a put made stale meanwhile is skipped), the last erases
+ * maintenance turns when fewer than 3 sectors are spare, in steps that keep each turn short: the
+ * first ones note the sector's records with live entries, KEYS_PER_STEP keys each, the next ones
+ * copy up to COPIES_PER_STEP of them (a record that a put made stale meanwhile is skipped), the last erases
  * (a whole collection in one turn was 0.48 M XS units in the 60-minute site, docs/memory.md). A put
  * collects inline only when maintenance could not keep up (`stats.inlineMaintenance`), the whole
  * collection at once. The newest record of every key is always live, so the highest sequence
@@ -75,6 +75,8 @@ const SPARE_TARGET = 3;
 const READY_TARGET = 2;
 /** Records a maintenance turn copies at most while collecting a sector (about 2,500 XS units each). */
 const COPIES_PER_STEP = 12;
+/** Keys a maintenance step looks at while it notes the records of a sector to collect (#noteKeys). */
+const KEYS_PER_STEP = 1024;
 /** Sequence numbers skipped at each boot: more than the open sector could have held. */
 const BOOT_SEQ_SKIP = 1024;
 
@@ -103,6 +105,8 @@ export class StateJournal {
    * bytes each takes, the next to copy, and the bytes still to copy (reserved in the head).
    */
   #collecting: Collection | undefined;
+  /** The collection being planned in maintenance steps, before it starts (see `#noteKeys`). */
+  #noting: Noting | undefined;
   readonly stats: StateJournalStats = { puts: 0, erases: 0, collections: 0, copies: 0, inlineMaintenance: 0, corruptRecords: 0, badSectors: 0 };
 
   private constructor(flash: FlashPartition, options: StateJournalOptions) {
@@ -217,10 +221,17 @@ export class StateJournal {
     const p = this.#pool;
     if (p.ready === 0 && p.dirty > 0) return this.#erase(p.eraseAhead(1));
     if (this.#collecting) return this.#collectStep(this.#collecting);
+    const noting = this.#noting;
+    if (noting) {
+      if (!this.#noteKeys(noting, KEYS_PER_STEP)) return true;
+      this.#noting = undefined;
+      return this.#plan(noting, true);
+    }
     if (p.spare < SPARE_TARGET) {
       const tail = this.#oldest();
       if (tail < 0) return false;
-      return this.#startCollection(tail, true);
+      this.#noting = { sector: tail, payloads: new Map(), key: 0 };
+      return true;
     }
     const ahead = p.eraseAhead(READY_TARGET);
     return ahead >= 0 && this.#erase(ahead);
@@ -229,6 +240,12 @@ export class StateJournal {
   /** A maintenance step as a put needs it inline: a collection it starts or goes on with is finished. */
   #maintainInline(): boolean {
     if (!this.maintain()) return false;
+    const noting = this.#noting;
+    if (noting) {
+      this.#noting = undefined;
+      this.#noteKeys(noting, this.keyCount);
+      if (!this.#plan(noting, true)) return false;
+    }
     while (this.#collecting) if (!this.#collectStep(this.#collecting)) return false;
     return true;
   }
@@ -351,31 +368,52 @@ export class StateJournal {
     return best;
   }
 
-  /**
-   * The first step of collecting `sector`: notes its records with live entries, from the keys'
-   * locations (no read of the sector: walking and checking its 4 KiB was most of a 0.26 M-unit turn).
-   * The copies go into the head when they fit there, otherwise into a ready sector opened for them:
-   * the live records of one sector always fit a whole one, so this needs no second spare, and the
-   * erase at the end gives the spare back. Their bytes are reserved in the head from now on
-   * (`#reserved`), so after a cut in the middle of the copy the newest sector is taken again and
-   * still has room for the rest. False when there is no room for the copy, or (`mayOpen` false)
-   * it would need a new sector.
-   */
+  /** Starts collecting `sector` at once (at open: see `#plan`). */
   #startCollection(sector: number, mayOpen: boolean): boolean {
-    const base = sector * this.#size;
-    const payloads = new Map<number, number>();
+    const noting: Noting = { sector, payloads: new Map(), key: 0 };
+    this.#noteKeys(noting, this.keyCount);
+    return this.#plan(noting, mayOpen);
+  }
+
+  /**
+   * Notes the records of the sector to collect that hold live entries, from the keys' locations (no
+   * read of the sector: walking and checking its 4 KiB was most of a 0.26 M-unit turn), for the next
+   * `keys` keys: a maintenance step looks at KEYS_PER_STEP of them (all 3,400 at once were a
+   * 140,000-unit turn in the 123-minute site, docs/memory.md). A put between two steps never writes
+   * into that sector (it is not the head), and a record it makes stale is skipped when copied.
+   * Returns whether every key was looked at.
+   */
+  #noteKeys(noting: Noting, keys: number): boolean {
+    const base = noting.sector * this.#size;
+    const { payloads } = noting;
     const loc = this.#loc;
-    for (let key = 0; key < this.keyCount; key++) {
+    const end = Math.min(this.keyCount, noting.key + keys);
+    for (let key = noting.key; key < end; key++) {
       const at = loc[key]!;
       if (at === 0 || at < base || at >= base + this.#size) continue; // 0: no record
       payloads.set(at, (payloads.get(at) ?? 1) + ENTRY_OVERHEAD + this.#len[key]!);
     }
+    noting.key = end;
+    return end === this.keyCount;
+  }
+
+  /**
+   * Starts the collection noted: the copies go into the head when they fit there, otherwise into a
+   * ready sector opened for them: the live records of one sector always fit a whole one, so this
+   * needs no second spare, and the erase at the end gives the spare back. Their bytes are reserved in
+   * the head from now on (`#reserved`), so after a cut in the middle of the copy the newest sector is
+   * taken again and still has room for the rest. False when there is no room for the copy, or
+   * (`mayOpen` false) it would need a new sector.
+   */
+  #plan(noting: Noting, mayOpen: boolean): boolean {
+    const base = noting.sector * this.#size;
+    const { payloads } = noting;
     const frames = [...payloads.keys()].sort((x, y) => x - y);
     const sizes = frames.map((at) => FRAME_OVERHEAD + payloads.get(at)!);
     const bytes = sizes.reduce((sum, n) => sum + n, 0);
     const fits = this.#head >= 0 && this.#headSlots + frames.length <= MAX_SLOTS && this.#headEnd + bytes <= this.#size;
     if (!fits && !(mayOpen && this.#pool.ready > 0 && this.#openHead())) return false;
-    this.#collecting = { sector, frames: frames.map((at) => at - base), sizes, next: 0, bytes };
+    this.#collecting = { sector: noting.sector, frames: frames.map((at) => at - base), sizes, next: 0, bytes };
     return true;
   }
 
@@ -529,6 +567,13 @@ export class StateRegion {
     if (!(Number.isInteger(index) && index >= 0 && index < this.length)) throw new InvalidKeyError("invalid key");
     return this.base + index;
   }
+}
+
+/** A collection being planned: the sector, the bytes each of its records with live entries takes copied (by offset), the next key to look at. */
+interface Noting {
+  readonly sector: number;
+  readonly payloads: Map<number, number>;
+  key: number;
 }
 
 interface Collection {

@@ -161,6 +161,28 @@ describe("store: state journal", () => {
     for (let k = 0; k < 8; k++) assert.equal(again.get(200 + k)![0], (2992 + k) & 0xff);
   });
 
+  it("notes the live records of a sector to collect over several steps, with puts between them, and copies them all", () => {
+    const { flash } = simFlash(8, 4096);
+    const keyCount = 3400;
+    const j = StateJournal.open(flash, { keyCount });
+    // 200 keys across the whole key range written once; 8 keys written again and again, two
+    // maintenance steps after each put: the noting of a sector (4 steps of 1,024 keys) has puts between its steps.
+    const once = Array.from({ length: 200 }, (_, i) => i * 17);
+    const churn = Array.from({ length: 8 }, (_, i) => 5 + i * 421);
+    for (const k of once) j.put(k, new Uint8Array(20).fill(k & 0xff));
+    for (let i = 0; i < 3000; i++) {
+      j.put(churn[i % 8]!, new Uint8Array(20).fill(i & 0xff));
+      j.maintain();
+      j.maintain();
+    }
+    assert.ok(j.stats.collections > 3, `${j.stats.collections} collections`);
+    assert.ok(j.stats.inlineMaintenance < j.stats.collections / 2, `${j.stats.inlineMaintenance} of ${j.stats.collections} collections finished inline`);
+    for (const again of [j, StateJournal.open(flash, { keyCount })]) {
+      for (const k of once) assert.equal(again.get(k)?.[0], k & 0xff, `key ${k}`);
+      churn.forEach((k, i) => assert.equal(again.get(k)?.[0], (2992 + i) & 0xff, `key ${k}`));
+    }
+  });
+
   it("addresses a region's keys from 0 and keeps them inside it", () => {
     const { flash } = simFlash(8, 4096);
     const j = StateJournal.open(flash, { keyCount: 32 });
