@@ -11,7 +11,7 @@
  * anything else is refused with the difference named, never silently mixed into another run.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The options that make a run what it is: a checkpoint must agree on every one. */
@@ -109,7 +109,7 @@ export class Checkpoints<Crank, Sample, Finished> {
   /** Saves `state` with the machine's `snapshot` taken at `state.atMs`. */
   save(state: RunState<Crank, Sample>, snapshot: Uint8Array): void {
     const name = `machine-${state.firmwareUplink ? "a" : "b"}-${state.atMs}.snap`;
-    writeFileSync(join(this.#dir, name), snapshot);
+    writeDurably(join(this.#dir, name), snapshot);
     this.#write(state, name);
     this.#nextMs = this.#after(state.atMs);
   }
@@ -128,8 +128,9 @@ export class Checkpoints<Crank, Sample, Finished> {
 
   #write(current: RunState<Crank, Sample> | null, snapshot: string | null): void {
     const file: CheckpointFile<Crank, Sample, Finished> = { version: 1, bundleSha256: this.#sha, identity: this.#identity, finished: this.#finished, current, snapshot };
-    writeFileSync(join(this.#dir, `${FILE}.tmp`), JSON.stringify(file));
+    writeDurably(join(this.#dir, `${FILE}.tmp`), JSON.stringify(file));
     renameSync(join(this.#dir, `${FILE}.tmp`), join(this.#dir, FILE));
+    syncDirectory(this.#dir);
     this.#removeSnapshots(snapshot ?? undefined);
     this.#saved = file;
   }
@@ -142,5 +143,31 @@ export class Checkpoints<Crank, Sample, Finished> {
 
   #removeSnapshots(except: string | undefined): void {
     for (const f of readdirSync(this.#dir)) if (/^machine-[ab]-\d+\.snap$/.test(f) && f !== except) rmSync(join(this.#dir, f));
+  }
+}
+
+/**
+ * Writes `data` to `path` and waits until the host's disk has it: the checkpoint's JSON names the
+ * snapshot, so the snapshot is on disk before the JSON is, and the JSON before the rename that
+ * makes it the checkpoint. Without this a crash of the host (not only of the run) could leave a
+ * checkpoint naming a snapshot the disk never got.
+ */
+function writeDurably(path: string, data: string | Uint8Array): void {
+  const fd = openSync(path, "w");
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Makes a rename in `dir` durable (Linux: the directory's own fsync). */
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
