@@ -4,7 +4,7 @@
  * seconds that end with a garbage collection, so each crank's `currentHeapCount` is the machine's
  * live heap at that moment. docs/memory.md says what each figure is.
  *
- * Commands (JSON): {op:"noop"} | {op:"start", seed, modules, days, firmwareUplink, profile?} |
+ * Commands (JSON): {op:"noop"} | {op:"start", seed, modules, days, firmwareUplink, profile?, slotsAhead} |
  * {op:"run", untilMs} | {op:"release"} | {op:"released"} (the parts freed, of those `watched`) | {op:"report"}.
  *
  * The firmware's turns. A turn of the simulation runs simulated devices (meters answering, the
@@ -344,11 +344,17 @@ function evictLastInstances(): void {
 
 type Command =
   | { op: "noop" }
-  | { op: "start"; seed: string; modules: number; days: number; firmwareUplink: boolean; profile?: boolean }
+  | { op: "start"; seed: string; modules: number; days: number; firmwareUplink: boolean; profile?: boolean; slotsAhead: number }
   | { op: "run"; untilMs: number }
   | { op: "release" }
   | { op: "released" }
   | { op: "report" };
+
+/** Makes `slots` objects and drops them: XS keeps the heap it grew for them. */
+function growSlotHeap(slots: number): void {
+  const room: object[] = [];
+  for (let i = 0; i < slots; i++) room.push({});
+}
 
 function execute(cmd: Command): unknown {
   switch (cmd.op) {
@@ -356,6 +362,7 @@ function execute(cmd: Command): unknown {
       gc();
       return {};
     case "start": {
+      growSlotHeap(cmd.slotsAhead);
       meterFirmwareEntries();
       if (cmd.profile) (profile.on = true), (profile.overhead = calibrate()), countMethods();
       const s = (site = new Site({ seed: cmd.seed, days: cmd.days, modules: cmd.modules, uplink: {}, ...(cmd.firmwareUplink ? {} : { config: { uplink: undefined } }) }));

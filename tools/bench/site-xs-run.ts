@@ -53,6 +53,18 @@ import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-
 import { budgetViolations, heapViolations, SLOT_BYTES, turnViolations } from "./memory-budget.js";
 import { Checkpoints, type RunIdentity, type RunState } from "./site-xs-checkpoint.js";
 
+/**
+ * Slots the machine's heap is grown by before the site starts, per simulated minute of the run
+ * (xsnap's heap, not the device's: every figure is taken after a collection, so free room changes
+ * none of them; the fit gate's figures are the same with and without it). XS grows its slot heap
+ * only when two collections in a row leave less than its increment (128 K slots) free; with the
+ * world's heap growing all day (about 1,800 slots a minute: the head-end's readings, the site's
+ * ground truth), a burst of allocation then cost one full collection per 128 K slots, and a day's
+ * run stalled for minutes doing nothing else (docs/memory.md, "Where it stands"). Four million for
+ * a day.
+ */
+const SLOTS_AHEAD_PER_MINUTE = 2_800;
+
 /** 156 local modules and the default bridges and DLMS meters: 256 meters with seed 1. */
 export const SITE_256 = { modules: 156 } as const;
 
@@ -187,7 +199,8 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       state = resumed.state;
       console.error(`site-xs-run: run ${firmwareUplink ? "A" : "B"} goes on from its checkpoint at ${state.atMs / 1000} s simulated (${o.checkpointDir})`);
     } else {
-      const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink, profile });
+      const slotsAhead = Math.round(o.minutes * SLOTS_AHEAD_PER_MINUTE);
+      const started = await xs.command<{ meters: number; modules: number }>({ op: "start", seed: o.seed, modules: o.modules, days: Math.max(1, Math.ceil(o.minutes / 1440)), firmwareUplink, profile, slotsAhead });
       state = { firmwareUplink, atMs: 0, nextSampleMs: o.sampleMin * 60_000, meters: started.reply.meters, modules: started.reply.modules, cranks: [{ atMs: 0, slots: started.heapSlots }], samples: [] };
     }
     const { cranks, samples } = state;
