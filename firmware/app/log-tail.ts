@@ -1,12 +1,12 @@
 /**
  * The readings stored since a time, read back from the newest end of the record log (RecordLog.recent,
- * a sector at a time), a few records decoded per turn. At boot the profile catch-up learns from it
+ * a part of a sector per turn), a few records decoded per turn. At boot the profile catch-up learns from it
  * which meters were read in the interval the power was cut in (docs/backfill.md), so that interval is
  * not fetched again for them.
  */
 import type { Timers } from "../../hal/clock.js";
 import type { Reading } from "../model/records.js";
-import type { RecordLog } from "../store/log.js";
+import type { RecentResume, RecordLog } from "../store/log.js";
 import { decodeRecord, RecordClass, type StoredRecord } from "../store/record-codec.js";
 
 /** Sectors read at most: the interval cut short is in the newest one or two. */
@@ -18,18 +18,24 @@ export function readingsSince(log: RecordLog, timers: Timers, guard: (fn: () => 
   let before = log.nextSeq;
   let sectors = 0;
   let records: StoredRecord[] = [];
+  let resume: RecentResume | undefined;
   let at = 0;
   let reachedOlder = false;
   const step = () =>
     guard(() => {
-      if (at >= records.length) {
-        if (reachedOlder || (sectors > 0 && before === 0) || sectors >= MAX_SECTORS) return done();
-        const sector = log.recent(RecordClass.profile, before);
-        records = sector.records;
-        at = 0;
-        before = sector.next;
-        sectors++;
-        if (records.length === 0) return done();
+      // A sector is read to its end (a part per turn) before its records, newest first, are looked at.
+      if (resume || at >= records.length) {
+        if (!resume) {
+          if (reachedOlder || (sectors > 0 && before === 0) || sectors >= MAX_SECTORS) return done();
+          records = [];
+          at = 0;
+          sectors++;
+        }
+        const part = log.recent(RecordClass.profile, before, resume);
+        for (const r of part.records) records.push(r);
+        before = part.next;
+        resume = part.resume;
+        if (!resume && records.length === 0) return done();
         return void timers.set(step, 0);
       }
       // Newest records first: once one is older than `fromS`, so is the rest of the log.

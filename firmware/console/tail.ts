@@ -1,10 +1,10 @@
 /**
  * The newest records of some classes of the record log, acknowledged or not (`events`, `log`,
- * `readings`, `module`), read back newest first with a bounded cost per step: one step reads one
- * sector (RecordLog.recent) or looks at one record, never more, so a listing takes one step per turn
- * however large the log. Classes are merged by sequence number (the log's numbers are global).
+ * `readings`, `module`), read back newest first with a bounded cost per step: one step reads a part
+ * of a sector (RecordLog.recent) or looks at one record, never more, so a listing takes one step per
+ * turn however large the log. Classes are merged by sequence number (the log's numbers are global).
  */
-import type { RecordLog } from "../store/log.js";
+import type { RecentResume, RecordLog } from "../store/log.js";
 import type { RecordClass, StoredRecord } from "../store/record-codec.js";
 
 interface ClassReader {
@@ -13,6 +13,8 @@ interface ClassReader {
   readonly buffer: StoredRecord[];
   /** Sequence number to read below next; 0 when no older sector is left. */
   before: number;
+  /** Where the reading of a sector goes on: its records are looked at only once it is read to its end. */
+  resume: RecentResume | undefined;
 }
 
 export class LogTail<T> {
@@ -32,7 +34,7 @@ export class LogTail<T> {
    */
   constructor(log: RecordLog, classes: readonly RecordClass[], want: number, pick: (record: StoredRecord) => readonly T[], maxSectors = Infinity) {
     this.#log = log;
-    this.#readers = classes.map((cls) => ({ cls, buffer: [], before: log.nextSeq }));
+    this.#readers = classes.map((cls) => ({ cls, buffer: [], before: log.nextSeq, resume: undefined }));
     this.#want = want;
     this.#pick = pick;
     this.#maxSectors = maxSectors;
@@ -49,7 +51,7 @@ export class LogTail<T> {
 
   /** Whether the reading stopped at `maxSectors` with older records left unread. */
   get truncated(): boolean {
-    return this.#done && this.#items.length < this.#want && this.#readers.some((r) => r.before > 0 || r.buffer.length > 0);
+    return this.#done && this.#items.length < this.#want && this.#readers.some((r) => r.before > 0 || r.buffer.length > 0 || r.resume !== undefined);
   }
 
   /** What was collected, oldest first. */
@@ -57,17 +59,20 @@ export class LogTail<T> {
     return this.#items.slice().reverse();
   }
 
-  /** One sector read or one record looked at; returns `done`. */
+  /** One part of a sector read or one record looked at; returns `done`. */
   step(): boolean {
     if (this.#done) return true;
     if (this.#items.length >= this.#want) return (this.#done = true);
-    const empty = this.#readers.find((r) => r.buffer.length === 0 && r.before > 0);
+    const empty = this.#readers.find((r) => r.resume || (r.buffer.length === 0 && r.before > 0));
     if (empty) {
-      if (this.#sectors >= this.#maxSectors) return (this.#done = true);
-      this.#sectors++;
-      const { records, next } = this.#log.recent(empty.cls, empty.before);
-      empty.buffer.push(...records);
+      if (!empty.resume) {
+        if (this.#sectors >= this.#maxSectors) return (this.#done = true);
+        this.#sectors++;
+      }
+      const { records, next, resume } = this.#log.recent(empty.cls, empty.before, empty.resume);
+      for (const r of records) empty.buffer.push(r);
       empty.before = next;
+      empty.resume = resume;
       return false;
     }
     let newest: ClassReader | undefined;

@@ -142,6 +142,14 @@ interface AckPass {
   released: number;
 }
 
+/** Where a read-back by `RecordLog.recent` stopped in a sector: its number and first sequence number, the slot and offset of its next frame. */
+export interface RecentResume {
+  readonly sector: number;
+  readonly firstSeq: number;
+  slot: number;
+  offset: number;
+}
+
 export interface LogStats {
   /** Records written (readings records, events, audit entries, notices). */
   records: number;
@@ -192,8 +200,11 @@ const NOTICE_FRAME_MAX = FRAME_OVERHEAD + 1 + 4 * 5;
  * 65,000 units for 4 KiB of readings): a step stays near 100,000 units (`npm run bench -- --only store`).
  */
 const ACK_SCAN_SLICE = 64;
-/** Frame bytes a release step checks at most while it learns a sector for the slot index (a quarter of a 4 KiB sector). */
-const LEARN_BYTES = 1024;
+/**
+ * Frame bytes a step checks at most when it reads a sector frame by frame (a release step learning a
+ * sector for the slot index, a read-back by `recent`): a quarter of a 4 KiB sector.
+ */
+const CHECK_BYTES_PER_STEP = 1024;
 /** Runs waiting for release in maintenance steps, all queued acknowledgements together (RAM bound). */
 const MAX_QUEUED_ACK_RUNS = 128;
 /** Eviction order: lowest priority first. */
@@ -469,7 +480,7 @@ export class RecordLog {
 
   /**
    * A step of the release of the sector the pass's scan found: through the slot index once it knows
-   * the sector; until then the sector's frames are checked in order, LEARN_BYTES per step, and noted
+   * the sector; until then the sector's frames are checked in order, CHECK_BYTES_PER_STEP per step, and noted
    * in the index (as the drain's cursor does), so that no step reads and checks a whole sector of
    * small records; a sector that does not read cleanly that way is read whole, in a step of its own.
    * Returns whether the sector needs another step.
@@ -483,10 +494,11 @@ export class RecordLog {
       return false;
     }
     if (pass.slot >= 0) {
-      const learnt = this.#learn(s, pass);
-      if (learnt === false) return true;
+      const more = this.#learn(s, pass);
+      if (more) return true;
+      // Learnt (the next step releases through the index), or not readable in order (read whole now).
       pass.slot = -1;
-      if (learnt) return true;
+      if (more === false) return true;
     }
     pass.released += this.#releaseRead(s, pass.runs);
     pass.sector = -1;
@@ -495,26 +507,41 @@ export class RecordLog {
 
   /**
    * Checks the frames of sector `s` from the pass's slot and offset and notes them in the slot index,
-   * until LEARN_BYTES are checked (false: more to do) or the sector's last frame (true); undefined when
-   * a frame does not read cleanly in order.
+   * CHECK_BYTES_PER_STEP per call (true: more to do; false: the sector's last frame checked);
+   * undefined when a frame does not read cleanly in order.
    */
   #learn(s: number, pass: AckPass): boolean | undefined {
+    const first = pass.sectorFirst;
+    return this.#checkFrames(s, first, pass, (seq) => {
+      this.#index.note(s, first, pass.slot, seq);
+      return true;
+    });
+  }
+
+  /**
+   * Checks the frames of live sector `s` (opened at `firstSeq`) in order from `at`'s slot and
+   * offset, advancing `at` past each one and handing it to `each` first (its number, kind, bytes as
+   * read from the header on, and payload length; false stops there, before `at` moves past it), until
+   * CHECK_BYTES_PER_STEP are checked (true: frames are left), the sector's last frame or a stop
+   * (false), or a frame that does not read cleanly in order (undefined, `at` left at it).
+   */
+  #checkFrames(s: number, firstSeq: number, at: { slot: number; offset: number }, each: (seq: number, kind: number, frame: Uint8Array, length: number) => boolean): boolean | undefined {
     const base = s * this.#size;
     const top = this.#pool.flash.read(base, LOG_RECORDS_AT);
     const limits = this.#limits(s, top);
     if (!limits) return undefined;
-    const first = pass.sectorFirst;
-    for (let checked = 0; pass.slot < limits.count; ) {
-      if (checked >= LEARN_BYTES) return false;
-      const h = this.#headerAt(base, pass.offset, pass.slot, first, limits);
+    for (let checked = 0; at.slot < limits.count; ) {
+      if (checked >= CHECK_BYTES_PER_STEP) return true;
+      const h = this.#headerAt(base, at.offset, at.slot, firstSeq, limits);
       const length = h ? getU16(h, 0) : 0;
-      if (!h || !this.#frameAt(base, pass.offset, length)) return undefined;
-      this.#index.note(s, first, pass.slot, getU32(h, 4));
-      pass.slot++;
-      pass.offset += FRAME_OVERHEAD + length;
+      const frame = h && this.#frameAt(base, at.offset, length);
+      if (!frame) return undefined;
+      if (!each(getU32(frame, 4), frame[3]!, frame, length)) return false;
+      at.slot++;
+      at.offset += FRAME_OVERHEAD + length;
       checked += FRAME_OVERHEAD + length;
     }
-    return true;
+    return false;
   }
 
   /**
@@ -579,26 +606,44 @@ export class RecordLog {
   }
 
   /**
-   * Reading back, newest first, acknowledged or not (the console's tails): the records of class `cls`
-   * numbered below `beforeSeq` in the newest sector that holds any, oldest first, and where to go on
-   * (`next`: the `beforeSeq` of the call for the sector before it; 0 when there is none). Reads one
-   * sector per call, so a caller bounds its turn by calling once per turn.
+   * Reading back, newest first, acknowledged or not (the console's tails, the boot's profile
+   * catch-up): the records of class `cls` numbered below `beforeSeq` in the newest sector that holds
+   * any, oldest first, and where to go on (`next`: the `beforeSeq` of the call for the sector before
+   * it; 0 when there is none). A call checks at most CHECK_BYTES_PER_STEP of the sector's frames
+   * (besides a scan of the sector table): while frames are left, it returns `resume`, and the next
+   * call, given it, returns the sector's next records (`next` is then `beforeSeq` again). A sector
+   * that does not read cleanly frame by frame is read and checked whole in one call; one evicted
+   * meanwhile ends with what was read. A caller bounds its turn by calling once per turn.
    */
-  recent(cls: RecordClass, beforeSeq: number): { records: StoredRecord[]; next: number } {
-    let s = -1;
+  recent(cls: RecordClass, beforeSeq: number, resume?: RecentResume): { records: StoredRecord[]; next: number; resume?: RecentResume } {
     const first = this.#pool.firstSeq;
-    for (let k = 0; k < this.#pool.count; k++) {
-      if (this.#pool.state[k] !== SectorState.live || this.#cls[k] !== cls || first[k]! >= beforeSeq) continue;
-      if (s < 0 || first[k]! > first[s]!) s = k;
+    let r = resume;
+    if (!r) {
+      let s = -1;
+      for (let k = 0; k < this.#pool.count; k++) {
+        if (this.#pool.state[k] !== SectorState.live || this.#cls[k] !== cls || first[k]! >= beforeSeq) continue;
+        if (s < 0 || first[k]! > first[s]!) s = k;
+      }
+      if (s < 0) return { records: [], next: 0 };
+      r = { sector: s, firstSeq: first[s]!, slot: 0, offset: LOG_RECORDS_AT };
+    } else if (this.#pool.state[r.sector] !== SectorState.live || first[r.sector] !== r.firstSeq) {
+      return { records: [], next: r.firstSeq };
     }
-    if (s < 0) return { records: [], next: 0 };
-    const read = this.#readSector(s);
     const records: StoredRecord[] = [];
-    // Views of the sector read, not copies: the records of one sector live as long as the sector's bytes.
-    for (const f of read.frames) {
-      if (f.seq < beforeSeq) records.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.subarray(f.payloadAt, f.payloadAt + f.payloadLength) });
+    const more = this.#checkFrames(r.sector, r.firstSeq, r, (seq, kind, frame, length) => {
+      if (seq >= beforeSeq) return false;
+      records.push({ seq, cls, kind: kind as StoredRecord["kind"], payload: frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length) });
+      return true;
+    });
+    if (more) return { records, next: beforeSeq, resume: r };
+    if (more === undefined) {
+      const read = this.#readSector(r.sector);
+      // Views of the sector read, not copies: the records of one sector live as long as its bytes.
+      for (const f of read.frames) {
+        if (f.tag >= r.slot && f.seq < beforeSeq) records.push({ seq: f.seq, cls, kind: f.kind as StoredRecord["kind"], payload: read.bytes.subarray(f.payloadAt, f.payloadAt + f.payloadLength) });
+      }
     }
-    return { records, next: first[s]! };
+    return { records, next: r.firstSeq };
   }
 
   /** A drain cursor over the unacknowledged records of `classes` (default all), in drain order (see LogCursor). */
