@@ -9,12 +9,13 @@
  *
  * Commands (JSON): {op:"noop"} | {op:"gc"} | {op:"open"} | {op:"release"} | {op:"append", meters, intervals} | {op:"event"} |
  * {op:"drain", records} | {op:"ack"} | {op:"ackLater"} | {op:"maintain"} | {op:"put"} | {op:"counter"} | {op:"fill", batches} |
- * {op:"journalChurn", puts} | {op:"reboot"} (the log opened again, as after a reset: its slot index empty, the drained records kept)
+ * {op:"journalChurn", puts} | {op:"reboot"} (the log opened again, as after a reset: its slot index empty, the drained records kept) |
+ * {op:"recent", restart} (a call of the events' read-back, newest first: from the newest record when `restart`, else on from the last call)
  */
 import type { FlashPartition } from "../../hal/flash.js";
 import { EventType, type Reading } from "../../firmware/model/records.js";
-import { RecordLog, type LogCursor } from "../../firmware/store/log.js";
-import type { StoredRecord } from "../../firmware/store/record-codec.js";
+import { RecordLog, type LogCursor, type RecentResume } from "../../firmware/store/log.js";
+import { RecordClass, type StoredRecord } from "../../firmware/store/record-codec.js";
 import { StateJournal } from "../../firmware/store/state-journal.js";
 import { MonotonicCounter } from "../../firmware/store/counter.js";
 import { STATE_KEY_COUNT, StateLayout } from "../../firmware/store/state-layout.js";
@@ -53,6 +54,7 @@ let journal: StateJournal | undefined;
 let counter: MonotonicCounter | undefined;
 let cursor: LogCursor | undefined;
 let last: StoredRecord[] = [];
+let back: { before: number; resume?: RecentResume } = { before: 0 };
 let k = 0;
 
 function batch(meters: number, intervals: number): Reading[] {
@@ -72,7 +74,8 @@ type Command =
   | { op: "append"; meters: number; intervals: number }
   | { op: "drain"; records: number }
   | { op: "fill"; batches: number }
-  | { op: "journalChurn"; puts: number };
+  | { op: "journalChurn"; puts: number }
+  | { op: "recent"; restart: boolean };
 
 function execute(c: Command): unknown {
   switch (c.op) {
@@ -124,6 +127,11 @@ function execute(c: Command): unknown {
       return {};
     case "counter":
       return { value: counter!.next() };
+    case "recent": {
+      const part = log!.recent(RecordClass.event, c.restart ? log!.nextSeq : back.before, c.restart ? undefined : back.resume);
+      back = { before: part.next, resume: part.resume };
+      return { records: part.records.length, more: part.next > 0 || part.resume !== undefined };
+    }
     case "journalChurn": {
       // Latch puts, each followed by the journal's maintenance steps: the largest step's units.
       let max = 0;

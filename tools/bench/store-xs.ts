@@ -57,6 +57,15 @@ out["append 16 meters x 96 intervals (profiles), units per reading"] = Math.roun
 const ev = await series({ op: "event" }, 100);
 out["append one event, units mean"] = ev.mean;
 out["append one event, units max"] = ev.max;
+// The events read back newest first (the console's tails): the 100 just appended and those before.
+let backCalls = 0;
+let backMax = 0;
+for (let more = true, restart = true; more && backCalls < 8; restart = false, backCalls++) {
+  const part = await cost({ op: "recent", restart });
+  more = Boolean(part.reply.more);
+  backMax = Math.max(backMax, part.units);
+}
+out["read back the newest 100+ events (the console's tails), largest call, units"] = backMax;
 let maintain = { mean: 0, max: 0 };
 maintain = await series({ op: "maintain" }, 20);
 out["maintenance step (erase + verify), units max"] = maintain.max;
