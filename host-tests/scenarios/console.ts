@@ -2,8 +2,9 @@
  * The engineers' console on the running site, run by mocha and inside XS: an engineer at the cabinet
  * types every command through the service UART while the site polls and uplinks. The XS run meters
  * every turn and tells the console's turns apart from the rest of the firmware's, from the crypto
- * service's (a worker on the device, off the main VM) and from the engineer's own tool signing the
- * challenge (the laptop, not the unit): the console's largest turn is the figure docs/console.md gives.
+ * service's (a worker on the device, off the main VM), and from what is not the unit's: the
+ * engineer's own tool signing the challenge and terminal (the laptop), the simulated head-end: the
+ * console's largest turn is the figure docs/console.md gives.
  */
 import nacl from "tweetnacl";
 import { loginMessage } from "../../firmware/console/session.js";
@@ -75,6 +76,8 @@ export const everyCommand: Scenario = {
     let verified = 0;
     let busBytes = 0;
     let modemBytes = 0;
+    let terminalBytes = 0;
+    let headendMessages = 0;
     return {
       scheduler: s,
       warmUpMs: 2 * 60 * MINUTE,
@@ -91,12 +94,16 @@ export const everyCommand: Scenario = {
           : signed ? "engineer's tool"
           : turns !== consoleTurns ? `console: ${c!.console.lastCommand || "prompt"}`
           : bus !== busBytes ? "poller and buses"
+          : (site.world.uplink?.headend?.messages ?? 0) !== headendMessages ? "head-end"
           : modem !== modemBytes ? "uplink and modem"
+          : (terminal?.receivedBytes ?? 0) !== terminalBytes ? "engineer's terminal"
           : "other firmware and devices";
         consoleTurns = turns;
         verified = board.crypto.verifications;
         busBytes = bus;
         modemBytes = modem;
+        terminalBytes = terminal?.receivedBytes ?? 0;
+        headendMessages = site.world.uplink?.headend?.messages ?? 0;
         signed = false;
         return kind;
       },
