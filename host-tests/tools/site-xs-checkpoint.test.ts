@@ -113,6 +113,15 @@ describe("site-xs-run checkpoints", () => {
       const argv = [...args(cut), "--checkpoint", dir, "--checkpoint-min", "1"];
       const first = await runUntil(argv, (c) => c.current?.firmwareUplink === true);
       assert.match(first, /run A checkpointed at 60 s simulated of 120/, "a long run says how far it got");
+      // Looked at meanwhile (--so-far): A's figures up to the checkpoint, the run left as it was.
+      const soFar = join(dir, "so-far.json");
+      const look = spawnSync(process.execPath, [...args(soFar), "--checkpoint", dir, "--checkpoint-min", "1", "--so-far"], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+      assert.equal(look.status, 0, look.stderr);
+      const whole = JSON.parse(readFileSync(straight, "utf8")) as { samples: Array<{ atMs: number }>; readingsStored: number };
+      const part = JSON.parse(readFileSync(soFar, "utf8")) as { options: { minutes: number }; samples: Array<{ atMs: number }>; readingsStored: number };
+      assert.equal(part.options.minutes, 1);
+      assert.deepEqual(part.samples, whole.samples.filter((x) => x.atMs <= 60_000));
+      assert.ok(part.readingsStored > 0 && part.readingsStored < whole.readingsStored, `${part.readingsStored} of ${whole.readingsStored} readings`);
       const second = await runUntil(argv, (c) => c.finished !== null && c.current !== null);
       assert.match(second, /run A goes on from its checkpoint at (60|120) s/);
       const third = spawnSync(process.execPath, argv, { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });

@@ -4,7 +4,7 @@
  * own process: the xsnap driver locks down its process). docs/memory.md says what each figure is
  * and how it is measured.
  *
- *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--only-a] [--snapshots DIR] [--checkpoint DIR [--checkpoint-min M]] [--json-out FILE] [--check | --check-turns]
+ *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--only-a] [--snapshots DIR] [--checkpoint DIR [--checkpoint-min M] [--so-far]] [--json-out FILE] [--check | --check-turns]
  *   node dist/tools/bench/site-xs-run.js --profile [--minutes M] ...
  *
  * Prints one JSON object (SiteXsMeasurement), and writes it to `--json-out` as well (what
@@ -24,7 +24,10 @@
  * the samples (`peakSampledSlots`, the largest over them). The world has passing peaks of its own
  * (a burst on the wire, the modem): the further apart the samples, the more of those the
  * interpolation counts as the firmware's (a minute apart: 6,748 slots at the peak, where 15 s find
- * 5,555).
+ * 5,555); a crank that comes near the budget's limit by the world extrapolated is sampled at once
+ * (`SAMPLE_NEAR_LIMIT`). A sample's copy (another xsnap process: its start from the snapshot, release, collection
+ * and snapshot, and reading both snapshots' chunks) takes about as long as the machine's 15 s of
+ * cranks late in a day, so it runs alongside them, one copy at a time.
  *
  * Chunk bytes (strings, ArrayBuffers' bytes, Arrays' elements, Map tables, byte code), which xsnap's
  * meter does not give, are read from the snapshots (tools/xs/snapshot-chunks.ts): the machine's
@@ -37,6 +40,8 @@
  * minutes (default 60; site-xs-checkpoint.ts) and, when DIR holds one of the same bundle and
  * options, goes on from it: a day cut short is finished by running the same command again, with
  * the same figures as a run that was never cut (each is exact: the machine goes on from its snapshot).
+ * The same command with `--so-far` prints run A's figures up to its last checkpoint instead (and
+ * `--check` checks them), leaving the run and DIR as they are: a day in progress looked at.
  *
  * `--profile` is a diagnostic instead: run A alone with every method of the bundle's classes wrapped
  * (site-xs-entry.ts), printing the kinds' largest turns and the method calls inside each (`calls`:
@@ -50,7 +55,7 @@ import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { resumeXs, startXs } from "../xs/xs-worker.js";
 import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
 import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-chunks.js";
-import { budgetViolations, heapViolations, SLOT_BYTES, turnViolations } from "./memory-budget.js";
+import { budgetViolations, creationBudget, heapViolations, MIN_MARGIN, SLOT_BYTES, turnViolations } from "./memory-budget.js";
 import { Checkpoints, type RunIdentity, type RunState } from "./site-xs-checkpoint.js";
 
 /**
@@ -64,6 +69,15 @@ import { Checkpoints, type RunIdentity, type RunState } from "./site-xs-checkpoi
  * a day.
  */
 const SLOTS_AHEAD_PER_MINUTE = 2_800;
+
+/**
+ * A crank whose firmware slots, the world extrapolated from the last two samples whose copies are
+ * surely done, come within this share of the most the budget's margin allows is sampled at once:
+ * a peak near the limit then rests on a sample of its own, not on the interpolation, which counts
+ * the world's passing peaks between two samples as the firmware's (the day of 52ee0a6: 5,792 slots
+ * at 12,670 s by the interpolation, 24.6 % of `creation` free, where no sample found above 5,240).
+ */
+const SAMPLE_NEAR_LIMIT = 0.95;
 
 /** 156 local modules and the default bridges and DLMS meters: 256 meters with seed 1. */
 export const SITE_256 = { modules: 156 } as const;
@@ -204,16 +218,45 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       state = { firmwareUplink, atMs: 0, nextSampleMs: o.sampleMin * 60_000, meters: started.reply.meters, modules: started.reply.modules, cranks: [{ atMs: 0, slots: started.heapSlots }], samples: [] };
     }
     const { cranks, samples } = state;
-    const sample = async (atMs: number, slots: number) => {
-      if (profile) return;
-      const snapshot = await xs.snapshot();
+    const copyOf = async (atMs: number, slots: number, snapshot: Uint8Array) => {
       const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
       samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
+    };
+    // A sample's copy runs while the machine goes on (the copy is another process, and most of a
+    // sample's time): one copy at a time, so samples stay in order. A checkpoint waits for its
+    // sample's copy, since it keeps the figures up to its snapshot and no further.
+    const nearLimit = SAMPLE_NEAR_LIMIT * (1 - MIN_MARGIN) * creationBudget().slots;
+    // The last sample taken: its copy may still run, so the extrapolation leaves it out (the same
+    // samples whatever the copies' timing, and after a resume).
+    let lastTakenMs = samples[samples.length - 1]?.atMs ?? -1;
+    const nearTheLimit = (atMs: number, slots: number) => {
+      let k = samples.length - 1;
+      while (k >= 0 && samples[k]!.atMs >= lastTakenMs) k--;
+      if (k < 0) return false;
+      // With one sample done (the run's start), the world taken as it was then.
+      const a = samples[Math.max(0, k - 1)]!, b = samples[k]!;
+      const world = k === 0 ? b.sampled : b.sampled + ((b.sampled - a.sampled) * (atMs - b.atMs)) / (b.atMs - a.atMs);
+      return slots - world >= nearLimit;
+    };
+    let copying: Promise<void> = Promise.resolve();
+    let copyFailure: { error: unknown } | undefined;
+    const copied = async () => {
+      await copying;
+      if (copyFailure) throw copyFailure.error;
+    };
+    const sample = async (atMs: number, slots: number) => {
+      if (profile) return;
+      lastTakenMs = atMs;
+      const snapshot = await xs.snapshot();
+      await copied();
       if (checkpoints?.due(atMs)) {
+        await copyOf(atMs, slots, snapshot);
         checkpoints.save(state, snapshot);
         console.error(`site-xs-run: run ${firmwareUplink ? "A" : "B"} checkpointed at ${atMs / 1000} s simulated of ${o.minutes * 60}`);
+        return;
       }
+      copying = copyOf(atMs, slots, snapshot).catch((error: unknown) => void (copyFailure = { error }));
     };
     if (!resumed) await sample(0, cranks[0]!.slots);
     const step = o.stepS * 1000;
@@ -225,8 +268,9 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       if (t >= state.nextSampleMs || t + step > end) {
         state.nextSampleMs += o.sampleMin * 60_000;
         await sample(t, r.heapSlots);
-      }
+      } else if (nearTheLimit(t, r.heapSlots)) await sample(t, r.heapSlots);
     }
+    await copied();
     const report = (await xs.command<Run["report"]>({ op: "report" })).reply;
     return { meters: state.meters, modules: state.modules, cranks, samples, report };
   } finally {
@@ -293,6 +337,32 @@ export async function measure(o: MeasureOptions): Promise<SiteXsMeasurement> {
   }
   const b = o.onlyA ? undefined : await run(bundle, o, false, false, checkpoints);
   checkpoints?.clear();
+  return measurementOf(o, a, b);
+}
+
+/**
+ * Run A as it stands at the last checkpoint in `o.checkpointDir` (`--so-far`): its figures up to
+ * there, the report read from a copy of the checkpoint's machine, `options.minutes` the minutes run;
+ * the run itself is left as it is. Undefined when the directory holds no checkpoint of A.
+ */
+export async function soFar(o: MeasureOptions): Promise<SiteXsMeasurement | undefined> {
+  const checkpoints: SiteCheckpoints = new Checkpoints(o.checkpointDir!, await bundleForXsWithClasses(entry), o, o.checkpointMin ?? 60);
+  const finished = checkpoints.finished;
+  if (finished) return measurementOf({ ...o, onlyA: true }, finished, undefined);
+  const at = checkpoints.resume(true);
+  if (!at) return undefined;
+  const copy = await resumeXs(at.snapshot, "site-a-so-far");
+  try {
+    const report = (await copy.command<Run["report"]>({ op: "report" })).reply;
+    const { meters, modules, cranks, samples, atMs } = at.state;
+    return measurementOf({ ...o, minutes: atMs / 60_000, onlyA: true }, { meters, modules, cranks, samples, report }, undefined);
+  } finally {
+    await copy.close();
+  }
+}
+
+/** The measurement of run A and, unless `o.onlyA`, run B. */
+function measurementOf(o: MeasureOptions, a: Run, b: Run | undefined): SiteXsMeasurement {
   const pa = peaksOf(a);
   const pb = b && peaksOf(b);
   const kinds = a.report.kinds;
@@ -339,7 +409,7 @@ export async function profileTurns(o: MeasureOptions): Promise<{ options: Measur
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean", snapshots: "string", checkpoint: "string", "checkpoint-min": "number" });
+  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean", snapshots: "string", checkpoint: "string", "checkpoint-min": "number", "so-far": "boolean" });
   const options: MeasureOptions = {
     seed: o.seed ?? "1",
     minutes: o.minutes ?? (o.hours !== undefined ? o.hours * 60 : 180),
@@ -351,8 +421,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ...(o.checkpoint ? { checkpointDir: o.checkpoint, checkpointMin: o["checkpoint-min"] ?? 60 } : {}),
   };
   if (o.profile) console.log(JSON.stringify(await profileTurns(options)));
+  else if (o["so-far"] && !options.checkpointDir) throw new Error("--so-far reads a checkpoint: give --checkpoint DIR");
   else {
-    const m = await measure(options);
+    const m = o["so-far"] ? await soFar(options) : await measure(options);
+    if (!m) throw new Error(`--so-far: ${options.checkpointDir} holds no checkpoint of run A`);
     const text = JSON.stringify(m);
     console.log(text);
     if (o["json-out"]) writeFileSync(o["json-out"], `${text}\n`);
