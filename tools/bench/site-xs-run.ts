@@ -25,9 +25,9 @@
  * (a burst on the wire, the modem): the further apart the samples, the more of those the
  * interpolation counts as the firmware's (a minute apart: 6,748 slots at the peak, where 15 s find
  * 5,555); a crank that comes near the budget's limit by the world extrapolated is sampled at once
- * (`SAMPLE_NEAR_LIMIT`). A sample's copy (another xsnap process: its start from the snapshot, release, collection
- * and snapshot, and reading both snapshots' chunks) takes about as long as the machine's 15 s of
- * cranks late in a day, so it runs alongside them, one copy at a time.
+ * (`SAMPLE_NEAR_LIMIT`). A sample's copy (another xsnap process: its start from the snapshot,
+ * release, collection and snapshot, and reading both snapshots' chunks) takes about as long as the
+ * machine's 15 s of cranks late in a day, so it runs alongside them, one copy at a time.
  *
  * Chunk bytes (strings, ArrayBuffers' bytes, Arrays' elements, Map tables, byte code), which xsnap's
  * meter does not give, are read from the snapshots (tools/xs/snapshot-chunks.ts): the machine's
