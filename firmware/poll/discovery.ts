@@ -99,12 +99,12 @@ export class Discovery {
     const o = this.#o;
     const candidates = o.candidates(path);
     let i = this.#cursor.get(path) ?? 0;
-    for (const stop = i + CANDIDATES_PER_TURN; i < candidates.length && o.topology.numberAt(path, candidates[i]!) !== undefined; i++) {
-      if (i + 1 >= stop) {
-        this.#cursor.set(path, i + 1);
-        o.timers.set(() => this.#next(path), 0);
-        return;
-      }
+    const stop = i + CANDIDATES_PER_TURN;
+    while (i < candidates.length && o.topology.numberAt(path, candidates[i]!) !== undefined) {
+      if (++i < stop) continue;
+      this.#cursor.set(path, i);
+      o.timers.set(() => this.#next(path), 0);
+      return;
     }
     this.#cursor.set(path, i + 1);
     const address = candidates[i];

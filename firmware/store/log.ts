@@ -612,8 +612,8 @@ export class RecordLog {
    * it; 0 when there is none). A call checks at most CHECK_BYTES_PER_STEP of the sector's frames
    * (besides a scan of the sector table): while frames are left, it returns `resume`, and the next
    * call, given it, returns the sector's next records (`next` is then `beforeSeq` again). A sector
-   * that does not read cleanly frame by frame is read and checked whole in one call; one evicted
-   * meanwhile ends with what was read. A caller bounds its turn by calling once per turn.
+   * that does not read cleanly frame by frame is read and checked whole, in a call of its own; one
+   * evicted meanwhile ends with what was read. A caller bounds its turn by calling once per turn.
    */
   recent(cls: RecordClass, beforeSeq: number, resume?: RecentResume): { records: StoredRecord[]; next: number; resume?: RecentResume } {
     const first = this.#pool.firstSeq;
@@ -635,7 +635,9 @@ export class RecordLog {
       records.push({ seq, cls, kind: kind as StoredRecord["kind"], payload: frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length) });
       return true;
     });
-    if (more) return { records, next: beforeSeq, resume: r };
+    // A sector that does not read cleanly in order is read whole in a call of its own (not after a
+    // scan of the table or frames checked in this one): the next call finds the same frame at once.
+    if (more || (more === undefined && (records.length > 0 || !resume))) return { records, next: beforeSeq, resume: r };
     if (more === undefined) {
       const read = this.#readSector(r.sector);
       // Views of the sector read, not copies: the records of one sector live as long as its bytes.

@@ -240,23 +240,20 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       return slots - world >= nearLimit;
     };
     let copying: Promise<void> = Promise.resolve();
-    let copyFailure: { error: unknown } | undefined;
-    const copied = async () => {
-      await copying;
-      if (copyFailure) throw copyFailure.error;
-    };
     const sample = async (atMs: number, slots: number) => {
       if (profile) return;
       lastTakenMs = atMs;
       const snapshot = await xs.snapshot();
-      await copied();
+      await copying;
       if (checkpoints?.due(atMs)) {
         await copyOf(atMs, slots, snapshot);
         checkpoints.save(state, snapshot);
         console.error(`site-xs-run: run ${firmwareUplink ? "A" : "B"} checkpointed at ${atMs / 1000} s simulated of ${o.minutes * 60}`);
         return;
       }
-      copying = copyOf(atMs, slots, snapshot).catch((error: unknown) => void (copyFailure = { error }));
+      copying = copyOf(atMs, slots, snapshot);
+      // Awaited before the next sample and at the end, where a failure surfaces; not unhandled meanwhile.
+      copying.catch(() => undefined);
     };
     if (!resumed) await sample(0, cranks[0]!.slots);
     const step = o.stepS * 1000;
@@ -270,7 +267,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
         await sample(t, r.heapSlots);
       } else if (nearTheLimit(t, r.heapSlots)) await sample(t, r.heapSlots);
     }
-    await copied();
+    await copying;
     const report = (await xs.command<Run["report"]>({ op: "report" })).reply;
     return { meters: state.meters, modules: state.modules, cranks, samples, report };
   } finally {
