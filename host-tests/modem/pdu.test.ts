@@ -188,8 +188,11 @@ describe("SMS PDU: round trips between the firmware and the simulated network", 
 
   it("what the network delivers, the firmware reads back exactly (8-bit and 7-bit, with and without a header)", () => {
     fc.assert(
-      fc.property(number, fc.constantFrom("8bit" as const, "gsm7" as const), fc.uint8Array({ maxLength: 120 }), fc.array(element, { maxLength: 2 }), fc.integer({ min: 0, max: 2e12 }), (from, alphabet, raw, header, ms) => {
-        const data = alphabet === "gsm7" ? raw.map((b) => b & 0x7f) : raw;
+      fc.property(number, fc.constantFrom("8bit" as const, "gsm7" as const), fc.uint8Array({ maxLength: 160 }), fc.array(element, { maxLength: 2 }), fc.integer({ min: 0, max: 2e12 }), (from, alphabet, raw, header, ms) => {
+        // As much of `raw` as one SMS carries beside the header, up to its last octet or septet.
+        const headerOctets = header.length ? 1 + header.reduce((n, e) => n + 2 + e.data.length, 0) : 0;
+        const room = alphabet === "gsm7" ? 160 - Math.ceil((headerOctets * 8) / 7) : MAX_USER_DATA_OCTETS - headerOctets;
+        const data = (alphabet === "gsm7" ? raw.map((b) => b & 0x7f) : raw).subarray(0, room);
         const sca = h(SCA);
         const tpdu = encodeDeliver({ from, to: "+1", alphabet, header, data }, ms);
         const r = decodePdu(new Uint8Array([...sca, ...tpdu]));
@@ -203,6 +206,16 @@ describe("SMS PDU: round trips between the firmware and the simulated network", 
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it("the network refuses a message one SMS cannot carry (the firmware's refusal: \"UDL over 140 octets\" above)", () => {
+    const ie = { id: 0, data: new Uint8Array(8) }; // 1 + 2 × (2 + 8) = 21 header octets: 24 septets
+    const sms = (alphabet: "8bit" | "gsm7", length: number) => ({ from: "+1", to: "+2", alphabet, header: [ie, ie], data: new Uint8Array(length) });
+    for (const [alphabet, room] of [["8bit", 119], ["gsm7", 136]] as const) {
+      const r = decodePdu(new Uint8Array([...h(SCA), ...encodeDeliver(sms(alphabet, room), 0)]));
+      assert.ok(r.ok && r.pdu.type === "deliver" && r.pdu.data.length === room, alphabet);
+      assert.throws(() => encodeDeliver(sms(alphabet, room + 1), 0), RangeError, alphabet);
+    }
   });
 
   it("status reports keep their reference, recipient and status", () => {

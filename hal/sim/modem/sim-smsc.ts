@@ -6,7 +6,7 @@
  * 0x43 not obtainable, 0x46 validity period expired).
  */
 import type { Scheduler } from "../scheduler.js";
-import { decodeSubmit, encodeDeliver, encodeStatusReport, type SimIe, type SimSms } from "./sms-tpdu.js";
+import { decodeSubmit, encodeDeliver, encodeStatusReport, userDataLength, type SimIe, type SimSms } from "./sms-tpdu.js";
 
 /** Something with a subscriber number that can receive messages: a modem or a phone. */
 export interface SmsTerminal {
@@ -126,8 +126,9 @@ export class SimSmsc {
     });
   }
 
-  /** Delivers a message from outside the simulation's modems (a phone), no report. */
+  /** Delivers a message from outside the simulation's modems (a phone), no report. RangeError when it does not fit one SMS. */
   inject(sms: SimSms): void {
+    userDataLength(sms);
     this.#scheduler.after(this.#deliveryDelayMs, () => this.#deliver(sms, this.#scheduler.now + this.#validityMs, () => undefined, false));
   }
 

@@ -48,7 +48,7 @@ export function decodeSubmit(tpdu: Uint8Array): DecodedSubmit | undefined {
   const alphabet = dcs === 0x00 || dcs === 0xf0 ? "gsm7" : dcs === 0x04 || dcs === 0xf4 ? "8bit" : dcs === 0x08 ? "ucs2" : undefined;
   if (!alphabet) return undefined;
   const octets = alphabet === "gsm7" ? Math.ceil((udl * 7) / 8) : udl;
-  if (octets > 140 || udlAt + 1 + octets !== tpdu.length) return undefined;
+  if (octets > MAX_OCTETS || udlAt + 1 + octets !== tpdu.length) return undefined;
   const ud = tpdu.subarray(udlAt + 1);
   let header: SimIe[] = [];
   let start = 0;
@@ -67,17 +67,32 @@ export function decodeSubmit(tpdu: Uint8Array): DecodedSubmit | undefined {
   return { to: to.number, messageRef, statusReport: (first & 0x20) !== 0, alphabet, header, data };
 }
 
+/** One SMS carries at most 140 octets of user data (§9.2.3.16): 160 septets in the 7-bit alphabet. */
+const MAX_OCTETS = 140;
+const MAX_SEPTETS = 160;
+
+/**
+ * TP-UDL of `sms`: septets (header included, padded to a septet boundary) in the 7-bit alphabet,
+ * octets otherwise. RangeError when it does not fit one SMS: no network delivers such a message.
+ */
+export function userDataLength(sms: SimSms): number {
+  const hdr = headerOctets(sms.header).length;
+  const udl = sms.alphabet === "gsm7" ? Math.ceil((hdr * 8) / 7) + sms.data.length : hdr + sms.data.length;
+  if (udl > (sms.alphabet === "gsm7" ? MAX_SEPTETS : MAX_OCTETS)) throw new RangeError(`an SMS holds at most ${MAX_OCTETS} octets of user data (TP-UDL ${udl}, ${sms.alphabet})`);
+  return udl;
+}
+
 /** SMS-DELIVER TPDU (no SCA): MTI 00, TP-MMS set (no more messages), TP-UDHI if a header is given. */
 export function encodeDeliver(sms: SimSms, epochMs: number): Uint8Array {
+  const udl = userDataLength(sms);
   const out: number[] = [0x04 | (sms.header.length ? 0x40 : 0)];
   out.push(...address(sms.from), 0x00, sms.alphabet === "8bit" ? 0x04 : sms.alphabet === "ucs2" ? 0x08 : 0x00, ...timestamp(epochMs));
   const hdr = headerOctets(sms.header);
   if (sms.alphabet === "gsm7") {
     const headerSeptets = Math.ceil((hdr.length * 8) / 7);
-    const packed = pack(sms.data, headerSeptets * 7 - hdr.length * 8);
-    out.push(headerSeptets + sms.data.length, ...hdr, ...packed);
+    out.push(udl, ...hdr, ...pack(sms.data, headerSeptets * 7 - hdr.length * 8));
   } else {
-    out.push(hdr.length + sms.data.length, ...hdr, ...sms.data);
+    out.push(udl, ...hdr, ...sms.data);
   }
   return new Uint8Array(out);
 }
