@@ -48,13 +48,14 @@
  * per method, calls, units inclusive and self, the wrapping's own units taken out), and per kind
  * and first method called the largest turn (`byRoot`).
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { resumeXs, startXs } from "../xs/xs-worker.js";
 import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
-import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-chunks.js";
+import type { ChunkFigures, ChunkKind } from "../xs/snapshot-chunks.js";
+import { ChunkCounter } from "../xs/chunk-counter.js";
 import { budgetViolations, creationBudget, heapViolations, MIN_MARGIN, SLOT_BYTES, turnViolations } from "./memory-budget.js";
 import { Checkpoints, type RunIdentity, type RunState } from "./site-xs-checkpoint.js";
 
@@ -160,14 +161,16 @@ const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", imp
  * its collection), the op's reply, and the chunk figures of the machine and of the copy afterwards
  * (from their snapshots).
  */
-async function inCopy(snapshot: Uint8Array, name: string, ops: string[], snapshotsDir: string | undefined): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
+async function inCopy(snapshot: Uint8Array, name: string, ops: string[], snapshotsDir: string | undefined, chunks: ChunkCounter): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
+  const machineChunks = chunks.figures(snapshot);
+  machineChunks.catch(() => undefined); // awaited below, where a failure surfaces
   const copy = await resumeXs(snapshot, name);
   try {
     let r = await copy.command<unknown>({ op: "noop" });
     for (const op of ops) r = await copy.command<unknown>({ op });
     const copied = await copy.snapshot();
     if (snapshotsDir) writeFileSync(`${snapshotsDir}/${name}-machine.snap`, snapshot), writeFileSync(`${snapshotsDir}/${name}-copy.snap`, copied);
-    return { slots: r.heapSlots, reply: r.reply, machineChunks: chunkFigures(snapshot), copyChunks: chunkFigures(copied) };
+    return { slots: r.heapSlots, reply: r.reply, machineChunks: await machineChunks, copyChunks: await chunks.figures(copied) };
   } finally {
     await copy.close();
   }
@@ -207,6 +210,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
   const name = firmwareUplink ? "site-a" : "site-b";
   const resumed = checkpoints?.resume(firmwareUplink);
   const xs = resumed ? await resumeXs(resumed.snapshot, name) : await startXs(bundle, name);
+  const chunks = new ChunkCounter();
   try {
     let state: RunState<Crank, Sample>;
     if (resumed) {
@@ -219,7 +223,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
     }
     const { cranks, samples } = state;
     const copyOf = async (atMs: number, slots: number, snapshot: Uint8Array) => {
-      const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
+      const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir, chunks);
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
       samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
     };
@@ -271,7 +275,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
     const report = (await xs.command<Run["report"]>({ op: "report" })).reply;
     return { meters: state.meters, modules: state.modules, cranks, samples, report };
   } finally {
-    await xs.close();
+    await Promise.all([xs.close(), chunks.close()]);
   }
 }
 
@@ -405,6 +409,17 @@ export async function profileTurns(o: MeasureOptions): Promise<{ options: Measur
   return { options: o, callOverhead: a.report.callOverhead ?? 0, kinds: a.report.kinds, calls: a.report.calls ?? {}, byRoot: a.report.byRoot ?? {} };
 }
 
+/**
+ * A hint for a long run on Linux when transparent huge pages are not `always`: a sample's copy then
+ * spends most of its start in the kernel, zeroing the 4 KiB pages of the heap it restores
+ * (docs/memory.md, "Running a day").
+ */
+function hugePagesHint(): string | undefined {
+  const file = "/sys/kernel/mm/transparent_hugepage/enabled";
+  if (!existsSync(file) || readFileSync(file, "utf8").includes("[always]")) return undefined;
+  return `site-xs-run: transparent huge pages are not "always" here: a sample's copy starts about 3 times slower; for a long run, \`echo always | sudo tee ${file}\` (docs/memory.md, "Running a day")`;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean", snapshots: "string", checkpoint: "string", "checkpoint-min": "number", "so-far": "boolean" });
   const options: MeasureOptions = {
@@ -420,6 +435,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (o.profile) console.log(JSON.stringify(await profileTurns(options)));
   else if (o["so-far"] && !options.checkpointDir) throw new Error("--so-far reads a checkpoint: give --checkpoint DIR");
   else {
+    const hint = !o["so-far"] && options.minutes >= 60 ? hugePagesHint() : undefined;
+    if (hint) console.error(hint);
     const m = o["so-far"] ? await soFar(options) : await measure(options);
     if (!m) throw new Error(`--so-far: ${options.checkpointDir} holds no checkpoint of run A`);
     const text = JSON.stringify(m);
