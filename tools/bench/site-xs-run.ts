@@ -54,8 +54,7 @@ import { parseOptions } from "../cli-args.js";
 import { bundleForXsWithClasses } from "../xs/bundle.js";
 import { resumeXs, startXs } from "../xs/xs-worker.js";
 import type { CallFigures, KindFigures, RootFigures } from "./site-xs-entry.js";
-import type { ChunkFigures, ChunkKind } from "../xs/snapshot-chunks.js";
-import { ChunkCounter } from "../xs/chunk-counter.js";
+import { chunkFigures, type ChunkFigures, type ChunkKind } from "../xs/snapshot-chunks.js";
 import { budgetViolations, creationBudget, heapViolations, MIN_MARGIN, SLOT_BYTES, turnViolations } from "./memory-budget.js";
 import { Checkpoints, type RunIdentity, type RunState } from "./site-xs-checkpoint.js";
 
@@ -161,16 +160,14 @@ const entry = fileURLToPath(new URL("../../../tools/bench/site-xs-entry.ts", imp
  * its collection), the op's reply, and the chunk figures of the machine and of the copy afterwards
  * (from their snapshots).
  */
-async function inCopy(snapshot: Uint8Array, name: string, ops: string[], snapshotsDir: string | undefined, chunks: ChunkCounter): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
-  const machineChunks = chunks.figures(snapshot);
-  machineChunks.catch(() => undefined); // awaited below, where a failure surfaces
+async function inCopy(snapshot: Uint8Array, name: string, ops: string[], snapshotsDir: string | undefined): Promise<{ slots: number; reply: unknown; machineChunks: ChunkFigures; copyChunks: ChunkFigures }> {
   const copy = await resumeXs(snapshot, name);
   try {
     let r = await copy.command<unknown>({ op: "noop" });
     for (const op of ops) r = await copy.command<unknown>({ op });
     const copied = await copy.snapshot();
     if (snapshotsDir) writeFileSync(`${snapshotsDir}/${name}-machine.snap`, snapshot), writeFileSync(`${snapshotsDir}/${name}-copy.snap`, copied);
-    return { slots: r.heapSlots, reply: r.reply, machineChunks: await machineChunks, copyChunks: await chunks.figures(copied) };
+    return { slots: r.heapSlots, reply: r.reply, machineChunks: chunkFigures(snapshot), copyChunks: chunkFigures(copied) };
   } finally {
     await copy.close();
   }
@@ -210,7 +207,6 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
   const name = firmwareUplink ? "site-a" : "site-b";
   const resumed = checkpoints?.resume(firmwareUplink);
   const xs = resumed ? await resumeXs(resumed.snapshot, name) : await startXs(bundle, name);
-  const chunks = new ChunkCounter();
   try {
     let state: RunState<Crank, Sample>;
     if (resumed) {
@@ -223,7 +219,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
     }
     const { cranks, samples } = state;
     const copyOf = async (atMs: number, slots: number, snapshot: Uint8Array) => {
-      const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir, chunks);
+      const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
       samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
     };
@@ -275,7 +271,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
     const report = (await xs.command<Run["report"]>({ op: "report" })).reply;
     return { meters: state.meters, modules: state.modules, cranks, samples, report };
   } finally {
-    await Promise.all([xs.close(), chunks.close()]);
+    await xs.close();
   }
 }
 
