@@ -24,6 +24,8 @@ export interface RunIdentity {
   sampleMin: number;
   /** Run A alone (the firmware with its uplink), not B. */
   onlyA: boolean;
+  /** The firmware slots at which a crank is sampled; unset, site-xs-run's default. */
+  nearLimitSlots?: number;
 }
 
 /** A run's state at a checkpoint: the last crank and the figures gathered up to it. */
@@ -54,7 +56,7 @@ interface CheckpointFile<Crank, Sample, Finished> {
 }
 
 const FILE = "checkpoint.json";
-const IDENTITY_KEYS = ["seed", "minutes", "modules", "stepS", "sampleMin", "onlyA"] as const;
+const IDENTITY_KEYS = ["seed", "minutes", "modules", "stepS", "sampleMin", "onlyA", "nearLimitSlots"] as const;
 
 export class Checkpoints<Crank, Sample, Finished> {
   readonly #dir: string;

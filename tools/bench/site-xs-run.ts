@@ -4,7 +4,7 @@
  * own process: the xsnap driver locks down its process). docs/memory.md says what each figure is
  * and how it is measured.
  *
- *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--only-a] [--snapshots DIR] [--checkpoint DIR [--checkpoint-min M] [--so-far]] [--json-out FILE] [--check | --check-turns]
+ *   node dist/tools/bench/site-xs-run.js [--minutes M | --hours H] [--seed S] [--modules N] [--step-s S] [--sample-min M] [--near-limit-slots N] [--only-a] [--snapshots DIR] [--checkpoint DIR [--checkpoint-min M] [--so-far]] [--json-out FILE] [--check | --check-turns]
  *   node dist/tools/bench/site-xs-run.js --profile [--minutes M] ...
  *
  * Prints one JSON object (SiteXsMeasurement), and writes it to `--json-out` as well (what
@@ -24,10 +24,12 @@
  * the samples (`peakSampledSlots`, the largest over them). The world has passing peaks of its own
  * (a burst on the wire, the modem): the further apart the samples, the more of those the
  * interpolation counts as the firmware's (a minute apart: 6,748 slots at the peak, where 15 s find
- * 5,555); a crank that comes near the budget's limit by the world extrapolated is sampled at once
- * (`SAMPLE_NEAR_LIMIT`). A sample's copy (another xsnap process: its start from the snapshot,
- * release, collection and snapshot, and reading both snapshots' chunks) takes about as long as the
- * machine's 15 s of cranks late in a day, so it runs alongside them, one copy at a time.
+ * 5,555); a crank that comes near the budget's limit (`SAMPLE_NEAR_LIMIT`, or `--near-limit-slots`)
+ * by the world extrapolated is sampled at once, and one that the interpolation puts near it, once the
+ * next sample is done, is sampled in a replay of the machine from the sample before. A sample's copy
+ * (another xsnap process: its start from the snapshot, release, collection and snapshot, and reading
+ * both snapshots' chunks) takes about as long as the machine's 15 s of cranks late in a day, so it
+ * runs alongside them, one copy at a time.
  *
  * Chunk bytes (strings, ArrayBuffers' bytes, Arrays' elements, Map tables, byte code), which xsnap's
  * meter does not give, are read from the snapshots (tools/xs/snapshot-chunks.ts): the machine's
@@ -107,6 +109,8 @@ export interface HeapSample {
   firmwareCodeBytesHost: number;
   /** `firmwareChunkBytes` by what the chunks hold (snapshot-chunks.ts). */
   firmwareChunkBytesByKind: Record<ChunkKind, number>;
+  /** Taken in a replay from the sample before, at a crank the interpolation put near the limit. */
+  replayed: boolean;
 }
 
 export interface SiteXsMeasurement {
@@ -177,7 +181,8 @@ export interface Run {
   meters: number;
   modules: number;
   cranks: Array<{ atMs: number; slots: number }>;
-  samples: Array<{ atMs: number; slots: number; sampled: number; released: boolean; chunks: ChunkFigures; worldChunks: ChunkFigures }>;
+  /** `replayed`: taken in a replay of the machine from the sample before (`run`'s `replayNearTheLimit`). */
+  samples: Array<{ atMs: number; slots: number; sampled: number; released: boolean; chunks: ChunkFigures; worldChunks: ChunkFigures; replayed?: boolean }>;
   report: {
     kinds: Record<string, KindFigures>;
     headendTurns: KindFigures;
@@ -218,15 +223,56 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       state = { firmwareUplink, atMs: 0, nextSampleMs: o.sampleMin * 60_000, meters: started.reply.meters, modules: started.reply.modules, cranks: [{ atMs: 0, slots: started.heapSlots }], samples: [] };
     }
     const { cranks, samples } = state;
-    const copyOf = async (atMs: number, slots: number, snapshot: Uint8Array) => {
-      const c = await inCopy(snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`, ["release", "released"], o.snapshotsDir);
+    const step = o.stepS * 1000;
+    const nearLimit = o.nearLimitSlots ?? SAMPLE_NEAR_LIMIT * (1 - MIN_MARGIN) * creationBudget().slots;
+    const sampleOf = async (atMs: number, slots: number, snapshot: Uint8Array, name: string): Promise<Sample> => {
+      const c = await inCopy(snapshot, name, ["release", "released"], o.snapshotsDir);
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
-      samples.push({ atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks });
+      return { atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks };
+    };
+    /**
+     * A crank between two samples that the interpolation puts near the limit (the world taken as
+     * growing evenly between them) is sampled after all: the machine is replayed from the earlier
+     * sample's snapshot to that crank and sampled there. The world grows in bursts, which the
+     * interpolation counts as the firmware's (the day of 8219fbc: 5,794 slots at 12,670 s, between
+     * samples 10 s before and 5 s after that found 5,033 and 5,056), and the extrapolation that
+     * decides a sample at the crank itself cannot see the burst coming. The simulation is
+     * deterministic: the replay's slots are the crank's (a difference is reported).
+     */
+    const replayNearTheLimit = async (from: { atMs: number; snapshot: Uint8Array }, toMs: number) => {
+      for (;;) {
+        let i = cranks.length - 1;
+        while (i >= 0 && cranks[i]!.atMs >= toMs) i--;
+        for (; i >= 0 && cranks[i]!.atMs > from.atMs; i--) {
+          const c = cranks[i]!;
+          if (c.slots - at(samples, c.atMs) >= nearLimit && !samples.some((s) => s.atMs === c.atMs)) break;
+        }
+        if (i < 0 || cranks[i]!.atMs <= from.atMs) return;
+        const crank = cranks[i]!;
+        const name = `${firmwareUplink ? "a" : "b"}-${crank.atMs}-replayed`;
+        const replay = await resumeXs(from.snapshot, name);
+        let slots = 0, snapshot: Uint8Array;
+        try {
+          for (let t = from.atMs + step; t <= crank.atMs; t += step) slots = (await replay.command({ op: "run", untilMs: t })).heapSlots;
+          snapshot = await replay.snapshot();
+        } finally {
+          await replay.close();
+        }
+        if (slots !== crank.slots) console.error(`site-xs-run: the replay to ${crank.atMs / 1000} s has ${slots} slots, the machine had ${crank.slots}: the sample there is the replay's`);
+        const s = await sampleOf(crank.atMs, slots, snapshot, name);
+        samples.splice(samples.findIndex((x) => x.atMs > crank.atMs), 0, { ...s, replayed: true });
+      }
+    };
+    // The last sample whose copy is done, and its machine's snapshot: what a replay starts from.
+    let before: { atMs: number; snapshot: Uint8Array } | undefined = resumed && { atMs: state.atMs, snapshot: resumed.snapshot };
+    const copyOf = async (atMs: number, slots: number, snapshot: Uint8Array) => {
+      samples.push(await sampleOf(atMs, slots, snapshot, `${firmwareUplink ? "a" : "b"}-${atMs}`));
+      if (before) await replayNearTheLimit(before, atMs);
+      before = { atMs, snapshot };
     };
     // A sample's copy runs while the machine goes on (the copy is another process, and most of a
     // sample's time): one copy at a time, so samples stay in order. A checkpoint waits for its
     // sample's copy, since it keeps the figures up to its snapshot and no further.
-    const nearLimit = SAMPLE_NEAR_LIMIT * (1 - MIN_MARGIN) * creationBudget().slots;
     // The last sample taken: its copy may still run, so the extrapolation leaves it out (the same
     // samples whatever the copies' timing, and after a resume).
     let lastTakenMs = samples[samples.length - 1]?.atMs ?? -1;
@@ -256,7 +302,6 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       copying.catch(() => undefined);
     };
     if (!resumed) await sample(0, cranks[0]!.slots);
-    const step = o.stepS * 1000;
     const end = o.minutes * 60_000;
     for (let t = state.atMs + step; t <= end; t += step) {
       const r = await xs.command({ op: "run", untilMs: t });
@@ -303,6 +348,7 @@ function samplesOf(r: Run): HeapSample[] {
     firmwareChunkBytesHost: s.chunks.hostBytes - s.worldChunks.hostBytes,
     firmwareCodeBytesHost: s.chunks.codeBytes - s.worldChunks.codeBytes,
     firmwareChunkBytesByKind: Object.fromEntries(Object.entries(s.chunks.deviceByKind).map(([k, v]) => [k, v - s.worldChunks.deviceByKind[k as ChunkKind]])) as Record<ChunkKind, number>,
+    replayed: s.replayed ?? false,
   }));
 }
 
@@ -417,7 +463,7 @@ function hugePagesHint(): string | undefined {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean", snapshots: "string", checkpoint: "string", "checkpoint-min": "number", "so-far": "boolean" });
+  const o = parseOptions(process.argv.slice(2), { minutes: "number", hours: "number", seed: "string", modules: "number", "step-s": "number", "sample-min": "number", "only-a": "boolean", "json-out": "string", check: "boolean", "check-turns": "boolean", profile: "boolean", snapshots: "string", checkpoint: "string", "checkpoint-min": "number", "so-far": "boolean", "near-limit-slots": "number" });
   const options: MeasureOptions = {
     seed: o.seed ?? "1",
     minutes: o.minutes ?? (o.hours !== undefined ? o.hours * 60 : 180),
@@ -425,6 +471,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     stepS: o["step-s"] ?? 5,
     sampleMin: o["sample-min"] ?? 0.25,
     onlyA: o["only-a"] ?? false,
+    ...(o["near-limit-slots"] !== undefined ? { nearLimitSlots: o["near-limit-slots"] } : {}),
     ...(o.snapshots ? { snapshotsDir: o.snapshots } : {}),
     ...(o.checkpoint ? { checkpointDir: o.checkpoint, checkpointMin: o["checkpoint-min"] ?? 60 } : {}),
   };
