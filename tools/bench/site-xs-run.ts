@@ -230,6 +230,14 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
       const r = c.reply as { boardOff: boolean; freed: string[]; watched: string[] };
       return { atMs, slots, sampled: c.slots, released: r.boardOff && r.watched.every((p) => r.freed.includes(p)), chunks: c.machineChunks, worldChunks: c.copyChunks };
     };
+    /** The latest crank after `fromMs` and before `toMs` that the interpolation puts at or over the near-limit and no sample covers. */
+    const unsampledNearTheLimit = (fromMs: number, toMs: number) => {
+      for (let i = cranks.length - 1; i >= 0 && cranks[i]!.atMs > fromMs; i--) {
+        const c = cranks[i]!;
+        if (c.atMs < toMs && c.slots - at(samples, c.atMs) >= nearLimit && !samples.some((x) => x.atMs === c.atMs)) return c;
+      }
+      return undefined;
+    };
     /**
      * A crank between two samples that the interpolation puts near the limit (the world taken as
      * growing evenly between them) is sampled after all: the machine is replayed from the earlier
@@ -240,15 +248,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
      * deterministic: the replay's slots are the crank's (a difference is reported).
      */
     const replayNearTheLimit = async (from: { atMs: number; snapshot: Uint8Array }, toMs: number) => {
-      for (;;) {
-        let i = cranks.length - 1;
-        while (i >= 0 && cranks[i]!.atMs >= toMs) i--;
-        for (; i >= 0 && cranks[i]!.atMs > from.atMs; i--) {
-          const c = cranks[i]!;
-          if (c.slots - at(samples, c.atMs) >= nearLimit && !samples.some((s) => s.atMs === c.atMs)) break;
-        }
-        if (i < 0 || cranks[i]!.atMs <= from.atMs) return;
-        const crank = cranks[i]!;
+      for (let crank = unsampledNearTheLimit(from.atMs, toMs); crank; crank = unsampledNearTheLimit(from.atMs, toMs)) {
         const name = `${firmwareUplink ? "a" : "b"}-${crank.atMs}-replayed`;
         const replay = await resumeXs(from.snapshot, name);
         let slots = 0, snapshot: Uint8Array;
@@ -260,7 +260,7 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
         }
         if (slots !== crank.slots) console.error(`site-xs-run: the replay to ${crank.atMs / 1000} s has ${slots} slots, the machine had ${crank.slots}: the sample there is the replay's`);
         const s = await sampleOf(crank.atMs, slots, snapshot, name);
-        samples.splice(samples.findIndex((x) => x.atMs > crank.atMs), 0, { ...s, replayed: true });
+        samples.splice(samples.findIndex((x) => x.atMs > s.atMs), 0, { ...s, replayed: true });
       }
     };
     // The last sample whose copy is done, and its machine's snapshot: what a replay starts from.
