@@ -242,10 +242,10 @@ export async function run(bundle: string, o: MeasureOptions, firmwareUplink: boo
      * A crank between two samples that the interpolation puts near the limit (the world taken as
      * growing evenly between them) is sampled after all: the machine is replayed from the earlier
      * sample's snapshot to that crank and sampled there. The world grows in bursts, which the
-     * interpolation counts as the firmware's (the day of 8219fbc: 5,794 slots at 12,670 s, between
-     * samples 10 s before and 5 s after that found 5,033 and 5,056), and the extrapolation that
-     * decides a sample at the crank itself cannot see the burst coming. The simulation is
-     * deterministic: the replay's slots are the crank's (a difference is reported).
+     * interpolation counts as the firmware's (the day of 8219fbc: 5,794 slots at 12,670 s between
+     * samples 10 s before and 5 s after; the machine run to that crank again found 5,125), and the
+     * extrapolation that decides a sample at the crank itself cannot see the burst coming. The
+     * simulation is deterministic: the replay's slots are the crank's (a difference is reported).
      */
     const replayNearTheLimit = async (from: { atMs: number; snapshot: Uint8Array }, toMs: number) => {
       for (let crank = unsampledNearTheLimit(from.atMs, toMs); crank; crank = unsampledNearTheLimit(from.atMs, toMs)) {
